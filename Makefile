@@ -1,0 +1,40 @@
+# Thin wrapper over CMake. `make demo` and `make test` work from a clean clone.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX     ?= /usr/local
+
+.PHONY: all demo test unit asan valgrind bench compare install clean
+
+all:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRC_VALGRIND=ON
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The seed article's scenarios, with their memory lines.
+demo: all
+	./$(BUILD)/recycle demo
+
+# Every test: optimised build, then ASan+UBSan (debug checks on), then the
+# core tests under valgrind.
+test: unit asan valgrind
+
+unit: all
+	ctest --test-dir $(BUILD) --output-on-failure -LE valgrind
+
+asan:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRC_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir $(ASAN_BUILD) --output-on-failure -LE valgrind
+
+valgrind: all
+	ctest --test-dir $(BUILD) --output-on-failure -L valgrind
+
+# Workloads W1-W4 (and more as they land) on recycle.
+bench: all
+	./$(BUILD)/recycle bench all
+
+install: all
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

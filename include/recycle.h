@@ -1,0 +1,348 @@
+/*
+ * recycle.h -- Python-style memory management for C.
+ *
+ * Reference counting frees an object the moment its last reference goes; a
+ * generational cycle collector finds groups of objects that only hold each
+ * other. This is the front door: heaps, types, objects, references, tagged
+ * values and the collector. Built-in containers are in <recycle/builtins.h>,
+ * process memory in <recycle/memory.h>.
+ *
+ * Threads: a heap is used by one thread at a time. Heaps share nothing, so a
+ * program may run one heap per thread, per plugin or per document.
+ *
+ * Ownership words used below:
+ *   new reference  -- the caller owns one reference and must rc_decref it.
+ *   borrowed       -- valid only while whoever holds it keeps it; incref to keep.
+ */
+#ifndef RECYCLE_H
+#define RECYCLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RC_VERSION_MAJOR 0
+#define RC_VERSION_MINOR 1
+#define RC_VERSION_PATCH 0
+
+typedef struct rc_heap rc_heap;
+typedef struct rc_type rc_type;
+
+/* ------------------------------------------------------------------------
+ * Types
+ * --------------------------------------------------------------------- */
+
+/* Called by a type's traverse for each object it references (NULL allowed,
+ * ignored). `obj` is the user pointer of the referenced object. */
+typedef void (*rc_visit_fn)(void *obj, void *arg);
+
+/*
+ * What the collector needs to know about a kind of object. Define one as a
+ * static const and pass it to rc_new; it must outlive every object of it.
+ *
+ * A type describes its references in one of two ways:
+ *   - slots: `nslots` object pointers (`void *`, NULL allowed) stored one after
+ *     another at byte offset `slots_offset` of the user struct. The collector
+ *     then traverses and clears them itself, and the object releases them when
+ *     it dies. No callback needed; this is also the fastest form.
+ *   - callbacks: `traverse` reports every reference; `clear` drops them (decref
+ *     and forget) so a cycle can be broken. When the object dies by refcount,
+ *     `clear` releases its references; a type with traverse but no clear has its
+ *     references released by the collector through traverse.
+ * A type with neither holds no references: it is never tracked nor scanned.
+ *
+ * `finalize` (optional) runs at most once per object, before its references are
+ * cleared, with the object still intact; it may store the object somewhere
+ * (resurrection), in which case the object survives. `destroy` (optional)
+ * releases non-heap resources (file handles, malloc'd buffers) right before the
+ * memory is freed; it must not touch references.
+ */
+struct rc_type {
+    const char *name;       /* shown by inspection and leak tools */
+    size_t size;            /* bytes of the user struct (rc_new) */
+    void (*traverse)(void *obj, rc_visit_fn visit, void *arg);
+    void (*clear)(void *obj);
+    void (*finalize)(void *obj);
+    void (*destroy)(void *obj);
+    uint32_t slots_offset;  /* slots form: byte offset of the first pointer */
+    uint32_t nslots;        /* slots form: number of object pointers */
+    uint32_t rc_kind;       /* reserved for the library's own types; leave 0 */
+};
+
+/* ------------------------------------------------------------------------
+ * The object header (part of the ABI: rc_incref/rc_decref are inline)
+ *
+ * 16 bytes placed right before the pointer the user gets:
+ *   refcnt  -- the reference count (0 only on free blocks)
+ *   gc      -- collector state: generation (2 bits), flags, and a 24-bit field
+ *              that is a candidate-buffer index outside a collection and a
+ *              reference count scratch during one. See docs/ARCHITECTURE.md.
+ *   type    -- the object's rc_type
+ * --------------------------------------------------------------------- */
+typedef struct rc_head {
+    uint32_t refcnt;
+    uint32_t gc;
+    const rc_type *type;
+} rc_head;
+
+#define RC__GEN_MASK    0x3u   /* generation 0, 1, 2, or 3 = permanent (frozen) */
+#define RC__TRACKED     0x4u   /* the collector scans this object */
+#define RC__BUFFERED    0x8u   /* in the candidate buffer; index in the high bits */
+#define RC__FINALIZED   0x10u  /* finalize has run */
+#define RC__WEAKREFS    0x20u  /* weak references to it exist */
+#define RC__MARK        0x40u  /* collector scratch: reachable */
+#define RC__INSET       0x80u  /* collector scratch: in the set being collected */
+#define RC__FIELD_SHIFT 8
+
+#define RC_HEAD(obj) ((rc_head *)(obj) - 1)
+
+/* Out-of-line halves of rc_decref. */
+void rc__dealloc(rc_head *h);
+void rc__buffer(rc_head *h);
+#ifdef RC_DEBUG
+void rc__check(const void *obj, const char *op);
+#define RC__CHECK(obj, op) rc__check((obj), (op))
+#else
+#define RC__CHECK(obj, op) ((void)0)
+#endif
+
+/* Add a reference to `obj` (not NULL). O(1). */
+static inline void rc_incref(void *obj)
+{
+    RC__CHECK(obj, "rc_incref");
+    RC_HEAD(obj)->refcnt++;
+}
+
+/* Drop a reference to `obj` (not NULL). When it was the last, the object is
+ * finalized and freed at once, and so is everything it alone kept alive, with
+ * no recursion on the C stack. When an old object keeps other references it
+ * becomes a candidate for the cycle collector. */
+static inline void rc_decref(void *obj)
+{
+    rc_head *h;
+    RC__CHECK(obj, "rc_decref");
+    h = RC_HEAD(obj);
+    if (--h->refcnt == 0)
+        rc__dealloc(h);
+    else if ((h->gc & (RC__GEN_MASK | RC__TRACKED | RC__BUFFERED)) == (2u | RC__TRACKED))
+        rc__buffer(h);
+}
+
+/* As rc_incref / rc_decref, but do nothing on NULL. */
+static inline void rc_xincref(void *obj) { if (obj) rc_incref(obj); }
+static inline void rc_xdecref(void *obj) { if (obj) rc_decref(obj); }
+
+/* The current reference count of `obj`. */
+static inline uint32_t rc_refcount(const void *obj)
+{
+    RC__CHECK(obj, "rc_refcount");
+    return RC_HEAD(obj)->refcnt;
+}
+
+/* The type `obj` was created with. */
+static inline const rc_type *rc_typeof(const void *obj)
+{
+    return RC_HEAD(obj)->type;
+}
+
+/* ------------------------------------------------------------------------
+ * Tagged values
+ *
+ * rc_val is 64 bits: an integer, a double, none/true/false, or an object
+ * reference. Integers are immediate (never boxed) within
+ * [RC_INT_MIN, RC_INT_MAX] (49-bit signed); doubles are immediate with full
+ * precision (every NaN reads back as one quiet NaN); object references are the
+ * object's pointer itself. Encoding:
+ *   0                         RC_EMPTY: no value (e.g. a missing dict key)
+ *   2, 6, 7                   none, false, true
+ *   pointer (< 2^49, 8-aligned) object reference
+ *   bits(double) + 2^49       double
+ *   0xFFFE... / 0xFFFF...     integer
+ * A value holds no reference by itself: rc_val_incref/decref manage the count
+ * of the object it may refer to.
+ * --------------------------------------------------------------------- */
+typedef uint64_t rc_val;
+
+#define RC_EMPTY ((rc_val)0)
+#define RC_NONE  ((rc_val)2)
+#define RC_FALSE ((rc_val)6)
+#define RC_TRUE  ((rc_val)7)
+#define RC_INT_MAX ((int64_t)0xFFFFFFFFFFFF)   /*  2^48 - 1 */
+#define RC_INT_MIN (-RC_INT_MAX - 1)           /* -2^48     */
+
+#define RC__DOUBLE_OFFSET ((uint64_t)1 << 49)
+#define RC__INT_TAG       ((uint64_t)0xFFFE000000000000)
+#define RC__PTR_BITS      ((uint64_t)0x0001FFFFFFFFFFF8)
+
+/* Whether `v` fits in an immediate integer. */
+static inline int rc_int_fits(int64_t v) { return v >= RC_INT_MIN && v <= RC_INT_MAX; }
+/* An integer value. `i` must satisfy rc_int_fits (checked in debug builds). */
+static inline rc_val rc_int(int64_t i) { return RC__INT_TAG | ((uint64_t)i & 0x1FFFFFFFFFFFF); }
+/* A double value. */
+static inline rc_val rc_float(double d)
+{
+    uint64_t b;
+    if (d != d) return (uint64_t)0x7FF8000000000000 + RC__DOUBLE_OFFSET;
+    memcpy(&b, &d, sizeof b);
+    return b + RC__DOUBLE_OFFSET;
+}
+/* A boolean value. */
+static inline rc_val rc_bool(int b) { return b ? RC_TRUE : RC_FALSE; }
+/* A value referring to `obj` (NULL gives RC_NONE). Holds no reference. */
+static inline rc_val rc_obj(const void *obj) { return obj ? (rc_val)(uintptr_t)obj : RC_NONE; }
+
+static inline int rc_is_int(rc_val v)   { return v >= RC__INT_TAG; }
+static inline int rc_is_float(rc_val v) { return v >= RC__DOUBLE_OFFSET && v < RC__INT_TAG; }
+static inline int rc_is_obj(rc_val v)   { return v != 0 && (v & ~RC__PTR_BITS) == 0; }
+static inline int rc_is_none(rc_val v)  { return v == RC_NONE; }
+static inline int rc_is_bool(rc_val v)  { return v == RC_TRUE || v == RC_FALSE; }
+
+static inline int64_t rc_as_int(rc_val v) { return (int64_t)(v << 15) >> 15; }
+static inline double rc_as_float(rc_val v)
+{
+    uint64_t b = v - RC__DOUBLE_OFFSET;
+    double d;
+    memcpy(&d, &b, sizeof d);
+    return d;
+}
+/* The object `v` refers to, or NULL when it is not an object reference. */
+static inline void *rc_as_obj(rc_val v) { return rc_is_obj(v) ? (void *)(uintptr_t)v : NULL; }
+
+static inline void rc_val_incref(rc_val v) { if (rc_is_obj(v)) rc_incref((void *)(uintptr_t)v); }
+static inline void rc_val_decref(rc_val v) { if (rc_is_obj(v)) rc_decref((void *)(uintptr_t)v); }
+
+/* Passes the object `v` refers to, if any, to `visit` (for traverse functions). */
+static inline void rc_visit_val(rc_val v, rc_visit_fn visit, void *arg)
+{
+    if (rc_is_obj(v)) visit((void *)(uintptr_t)v, arg);
+}
+
+/* ------------------------------------------------------------------------
+ * Heaps
+ * --------------------------------------------------------------------- */
+
+/*
+ * Where a heap gets its memory. `map` returns `size` bytes (a multiple of
+ * RC_PAGE_SIZE) aligned to RC_PAGE_SIZE and zero-filled, or NULL; `unmap`
+ * returns them; `decommit` (optional) tells the system a range of mapped,
+ * still-owned memory is no longer needed and may read back as zeros.
+ * `realloc` is realloc(3) for variable buffers (list items, dict tables); size
+ * 0 frees. The defaults use mmap and the C library.
+ */
+typedef struct rc_allocator {
+    void *(*map)(void *ud, size_t size);
+    void (*unmap)(void *ud, void *p, size_t size);
+    void (*decommit)(void *ud, void *p, size_t size);
+    void *(*realloc)(void *ud, void *p, size_t size);
+    void *ud;
+} rc_allocator;
+
+#define RC_PAGE_SIZE ((size_t)64 * 1024)
+
+/* The system allocator used when a config names none. */
+extern const rc_allocator rc_system_allocator;
+
+/* Heap settings. Fill with rc_config_init, then change what you need. */
+typedef struct rc_config {
+    rc_allocator allocator;
+    unsigned threshold[3];   /* as Python's gc.set_threshold; default 2000, 10, 10 */
+    int disabled;            /* start with automatic collection off */
+    unsigned candidate_limit; /* old objects buffered before a candidate scan; 0 = default */
+} rc_config;
+
+/* Default settings. */
+void rc_config_init(rc_config *cfg);
+
+/* A new heap, or NULL when memory runs out. `cfg` may be NULL (defaults). */
+rc_heap *rc_heap_new(const rc_config *cfg);
+
+/* Destroy `heap` and every object in it, cycles included: finalizers are not
+ * run; destroy hooks are. Every page goes back to the system. O(objects). */
+void rc_heap_free(rc_heap *heap);
+
+/* The heap `obj` lives in. */
+rc_heap *rc_heap_of(const void *obj);
+
+/* Errors: rc_new and friends return NULL and record why. */
+enum rc_error_code {
+    RC_OK = 0,
+    RC_ENOMEM,     /* the allocator returned NULL */
+    RC_EINVAL,     /* bad argument: NULL type, size overflow, foreign object */
+    RC_EBUSY,      /* request refused while a collection or free is running */
+    RC_ERANGE,     /* index or integer out of range */
+    RC_ENOTFOUND,  /* key or item missing */
+};
+/* The last error recorded on `heap` (RC_OK after success is not guaranteed:
+ * read it only after a call reported failure). */
+int rc_error(const rc_heap *heap);
+/* A message for the last error, naming the call and the cause. */
+const char *rc_error_message(const rc_heap *heap);
+/* Forget the last error. */
+void rc_clear_error(rc_heap *heap);
+
+/* ------------------------------------------------------------------------
+ * Objects
+ * --------------------------------------------------------------------- */
+
+/* A new object of `type` with zero-filled user memory (type->size bytes) and
+ * one reference owned by the caller; NULL with rc_error() == RC_ENOMEM when
+ * memory runs out (the heap stays consistent), RC_EINVAL for a NULL type.
+ * May run an automatic collection first. Aligned to 8 bytes. */
+void *rc_new(rc_heap *heap, const rc_type *type);
+
+/* As rc_new with `extra` more bytes after type->size (variable-size objects). */
+void *rc_new_var(rc_heap *heap, const rc_type *type, size_t extra);
+
+/* Usable bytes of user memory of `obj` (at least what was asked for). */
+size_t rc_usable_size(const void *obj);
+
+/* ------------------------------------------------------------------------
+ * The collector (Python's gc module; more in <recycle/gc.h>)
+ * --------------------------------------------------------------------- */
+
+/* Collect generations 0..`generation` (0, 1 or 2; 2 = everything) and return
+ * how many unreachable objects were freed. Also processes the candidate
+ * buffer. Returns 0 without collecting when called from a finalizer, a
+ * destroy hook or another collection. Cost: proportional to the objects in
+ * the collected generations. */
+size_t rc_collect(rc_heap *heap, int generation);
+
+/* Turn automatic collection on / off; whether it is on. */
+void rc_enable(rc_heap *heap);
+void rc_disable(rc_heap *heap);
+int rc_isenabled(const rc_heap *heap);
+
+/* Python's gc.set_threshold / get_threshold. threshold[0] is the number of
+ * tracked allocations minus deallocations that triggers a young collection;
+ * threshold[1] and [2] count collections of the younger generation. A full
+ * collection also waits until the old generation has grown by a quarter
+ * since the last one, so a program that only accumulates pays amortised
+ * linear time. */
+void rc_set_threshold(rc_heap *heap, unsigned t0, unsigned t1, unsigned t2);
+void rc_get_threshold(const rc_heap *heap, unsigned out[3]);
+/* Python's gc.get_count: the counters compared with the thresholds. */
+void rc_get_count(const rc_heap *heap, size_t out[3]);
+
+/* Counters of a heap. */
+typedef struct rc_heap_stats {
+    size_t objects;          /* live objects */
+    size_t tracked;          /* live objects the collector scans */
+    size_t gen_objects[4];   /* tracked objects per generation (3 = frozen) */
+    size_t object_bytes;     /* bytes in live blocks, headers included */
+    size_t buffer_bytes;     /* bytes of variable buffers (list items, ...) */
+    size_t page_bytes;       /* bytes of pages held from the system */
+    size_t collections[3];   /* collections run, per oldest generation */
+    size_t collected[3];     /* unreachable objects freed, per generation */
+    size_t candidate_scans;  /* scans started from buffered candidates */
+} rc_heap_stats;
+/* Fill `out` with the heap's counters. O(1). */
+void rc_heap_stats_get(const rc_heap *heap, rc_heap_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RECYCLE_H */

@@ -1,0 +1,457 @@
+/*
+ * alloc.c -- the heap's allocator: segments, pages, size classes.
+ *
+ * Small blocks (header included, <= RC_SMALL_MAX bytes) come from pages of one
+ * size class; tracked and untracked objects use separate pages, so a full
+ * collection walks only pages of tracked objects. Each (kind, class) has a
+ * current page and a queue of available pages. Reuse is sticky: a page that
+ * filled up returns to the queue only when a quarter of it is free again, so
+ * the pages a young collection must scan are mostly young.
+ *
+ * Pages come from segments of RC_SEGMENT_PAGES pages. A page that empties goes
+ * to a small cache (RC_EMPTY_CACHE pages) or is decommitted at once; a
+ * segment whose pages are all unused is unmapped. So freed memory leaves the
+ * process's USS at once, apart from the cache.
+ *
+ * Large blocks get pages of their own, mapped and unmapped individually.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define RC_EMPTY_CACHE 2
+
+struct rc_segment {
+    char *base;
+    uint64_t used;        /* bit i: page i is in use (or in the empty cache) */
+    rc_segment *next;
+};
+
+/* ---- size classes ---- */
+
+const uint32_t rc__class_size[RC_NCLASSES] = {
+    16,   24,   32,   40,   48,   56,   64,   72,   80,    96,
+    112,  128,  144,  160,  192,  224,  256,  320,  384,   448,
+    512,  640,  768,  896,  1024, 1280, 1536, 1792, 2048,  2560,
+    3072, 3584, 4096, 5120, 6144, 7168, 8192, 10240, 12288, 16384,
+};
+
+static uint8_t small_class[1024 / 8 + 1];   /* (bytes + 7) / 8 -> class, bytes <= 1024 */
+
+__attribute__((constructor)) static void init_classes(void)
+{
+    unsigned c = 0;
+    for (unsigned i = 0; i <= 1024 / 8; i++) {
+        while (rc__class_size[c] < i * 8) c++;
+        small_class[i] = (uint8_t)c;
+    }
+}
+
+unsigned rc__size_class(size_t bytes)
+{
+    if (bytes <= 1024) return small_class[(bytes + 7) >> 3];
+    unsigned lo = 24, hi = RC_NCLASSES - 1;   /* class 24 is 1024 bytes */
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (rc__class_size[mid] >= bytes) hi = mid; else lo = mid + 1;
+    }
+    return lo;
+}
+
+/* ---- the system allocator ---- */
+
+static void *sys_map(void *ud, size_t size)
+{
+    (void)ud;
+    /* Over-map by one page and trim, so the result is RC_PAGE_SIZE aligned. */
+    size_t span = size + RC_PAGE_SIZE;
+    char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    uintptr_t a = ((uintptr_t)p + RC_PAGE_SIZE - 1) & ~(uintptr_t)(RC_PAGE_SIZE - 1);
+    size_t head = a - (uintptr_t)p, tail = span - head - size;
+    if (head) munmap(p, head);
+    if (tail) munmap((char *)a + size, tail);
+    return (void *)a;
+}
+
+static void sys_unmap(void *ud, void *p, size_t size)
+{
+    (void)ud;
+    munmap(p, size);
+}
+
+static void sys_decommit(void *ud, void *p, size_t size)
+{
+    (void)ud;
+    madvise(p, size, MADV_DONTNEED);
+}
+
+static void *sys_realloc(void *ud, void *p, size_t size)
+{
+    (void)ud;
+    if (size == 0) {
+        free(p);
+        return NULL;
+    }
+    return realloc(p, size);
+}
+
+const rc_allocator rc_system_allocator = {sys_map, sys_unmap, sys_decommit, sys_realloc, NULL};
+
+/* ---- small vectors ---- */
+
+bool rc__vec_push(rc_heap *h, rc_vec *v, void *item)
+{
+    if (v->len == v->cap) {
+        size_t ncap = v->cap ? v->cap * 2 : 16;
+        void **n = h->cfg.allocator.realloc(h->cfg.allocator.ud, v->items, ncap * sizeof *n);
+        if (!n) return false;
+        v->items = n;
+        v->cap = ncap;
+    }
+    v->items[v->len++] = item;
+    return true;
+}
+
+void rc__vec_free(rc_heap *h, rc_vec *v)
+{
+    if (v->items) h->cfg.allocator.realloc(h->cfg.allocator.ud, v->items, 0);
+    v->items = NULL;
+    v->len = v->cap = 0;
+}
+
+/* ---- variable buffers ---- */
+
+void *rc__buf_realloc(rc_heap *h, void *p, size_t old_size, size_t new_size)
+{
+    void *n = h->cfg.allocator.realloc(h->cfg.allocator.ud, p, new_size);
+    if (!n && new_size) return NULL;
+    h->buffer_bytes += new_size - old_size;
+    return n;
+}
+
+void rc__buf_free(rc_heap *h, void *p, size_t size)
+{
+    if (!p) return;
+    h->cfg.allocator.realloc(h->cfg.allocator.ud, p, 0);
+    h->buffer_bytes -= size;
+}
+
+/* ---- page lists ---- */
+
+static void avail_push(rc_heap *h, rc_page *pg)
+{
+    rc_pageq *q = &h->avail[pg->flags & RC_PAGE_TRACKED ? 1 : 0][pg->size_class];
+    pg->prev = NULL;
+    pg->next = q->head;
+    if (q->head) q->head->prev = pg;
+    q->head = pg;
+    pg->flags |= RC_PAGE_AVAIL;
+}
+
+static void avail_remove(rc_heap *h, rc_page *pg)
+{
+    rc_pageq *q = &h->avail[pg->flags & RC_PAGE_TRACKED ? 1 : 0][pg->size_class];
+    if (pg->prev) pg->prev->next = pg->next; else q->head = pg->next;
+    if (pg->next) pg->next->prev = pg->prev;
+    pg->next = pg->prev = NULL;
+    pg->flags &= (uint16_t)~RC_PAGE_AVAIL;
+}
+
+bool rc__young_add(rc_heap *h, rc_page *pg, int g)
+{
+    uint16_t flag = g ? RC_PAGE_YOUNG1 : RC_PAGE_YOUNG0;
+    if (pg->flags & flag) return true;
+    pg->young_index[g] = (uint32_t)h->young[g].len;
+    if (!rc__vec_push(h, &h->young[g], pg)) return false;
+    pg->flags |= flag;
+    return true;
+}
+
+void rc__young_remove(rc_heap *h, rc_page *pg, int g)
+{
+    uint16_t flag = g ? RC_PAGE_YOUNG1 : RC_PAGE_YOUNG0;
+    if (!(pg->flags & flag)) return;
+    rc_vec *v = &h->young[g];
+    rc_page *last = v->items[--v->len];
+    v->items[pg->young_index[g]] = last;
+    last->young_index[g] = pg->young_index[g];
+    pg->flags &= (uint16_t)~flag;
+}
+
+static bool pages_add(rc_heap *h, rc_page *pg)
+{
+    rc_vec *v = &h->pages[pg->flags & RC_PAGE_TRACKED ? 1 : 0];
+    pg->index = (uint32_t)v->len;
+    return rc__vec_push(h, v, pg);
+}
+
+static void pages_remove(rc_heap *h, rc_page *pg)
+{
+    rc_vec *v = &h->pages[pg->flags & RC_PAGE_TRACKED ? 1 : 0];
+    rc_page *last = v->items[--v->len];
+    v->items[pg->index] = last;
+    last->index = pg->index;
+}
+
+/* ---- segments and raw pages ---- */
+
+static rc_page *segment_take_page(rc_heap *h)
+{
+    if (h->empty_cache) {
+        rc_page *pg = h->empty_cache;
+        h->empty_cache = pg->next;
+        h->empty_cached--;
+        return pg;
+    }
+    rc_segment *s;
+    for (s = h->segments; s; s = s->next)
+        if (s->used != ~(uint64_t)0) break;
+    if (!s) {
+        s = h->cfg.allocator.realloc(h->cfg.allocator.ud, NULL, sizeof *s);
+        if (!s) return NULL;
+        s->base = h->cfg.allocator.map(h->cfg.allocator.ud, RC_SEGMENT_SIZE);
+        if (!s->base) {
+            h->cfg.allocator.realloc(h->cfg.allocator.ud, s, 0);
+            return NULL;
+        }
+        s->used = 0;
+        s->next = h->segments;
+        h->segments = s;
+    }
+    unsigned i = (unsigned)__builtin_ctzll(~s->used);
+    s->used |= (uint64_t)1 << i;
+    rc_page *pg = (rc_page *)(s->base + (size_t)i * RC_PAGE_SIZE);
+    pg->segment = s;
+    h->page_bytes += RC_PAGE_SIZE;
+    return pg;
+}
+
+static void segment_return_page(rc_heap *h, rc_page *pg)
+{
+    if (h->empty_cached < RC_EMPTY_CACHE) {
+        pg->next = h->empty_cache;
+        h->empty_cache = pg;
+        h->empty_cached++;
+        return;
+    }
+    rc_segment *s = pg->segment;
+    unsigned i = (unsigned)(((char *)pg - s->base) / RC_PAGE_SIZE);
+    s->used &= ~((uint64_t)1 << i);
+    h->page_bytes -= RC_PAGE_SIZE;
+    if (s->used == 0) {
+        rc_segment **pp = &h->segments;
+        while (*pp != s) pp = &(*pp)->next;
+        *pp = s->next;
+        h->cfg.allocator.unmap(h->cfg.allocator.ud, s->base, RC_SEGMENT_SIZE);
+        h->cfg.allocator.realloc(h->cfg.allocator.ud, s, 0);
+    } else if (h->cfg.allocator.decommit) {
+        h->cfg.allocator.decommit(h->cfg.allocator.ud, pg, RC_PAGE_SIZE);
+    }
+}
+
+static void page_init(rc_page *pg, rc_heap *h, unsigned sc, bool tracked)
+{
+    rc_segment *seg = pg->segment;
+    memset(pg, 0, sizeof *pg);
+    pg->segment = seg;
+    pg->heap = h;
+    pg->magic = RC_PAGE_MAGIC;
+    pg->flags = tracked ? RC_PAGE_TRACKED : 0;
+    pg->size_class = (uint16_t)sc;
+    pg->block_size = rc__class_size[sc];
+    pg->capacity = (uint32_t)((RC_PAGE_SIZE - RC_PAGE_HEADER) / pg->block_size);
+    pg->bump = rc__page_first(pg);
+}
+
+/* Drop a page that has no live block left. */
+static void page_release(rc_heap *h, rc_page *pg)
+{
+    if (pg->flags & RC_PAGE_AVAIL) avail_remove(h, pg);
+    rc__young_remove(h, pg, 0);
+    rc__young_remove(h, pg, 1);
+    pages_remove(h, pg);
+    pg->magic = 0;
+    if (pg->flags & RC_PAGE_LARGE) {
+        size_t sz = pg->map_size;
+        h->cfg.allocator.unmap(h->cfg.allocator.ud, pg, sz);
+        h->page_bytes -= sz;
+        return;
+    }
+    /* Blocks the page handed out may have dirtied it: a reused page must not
+     * show stale headers past its new bump pointer, and bump only ever
+     * hands out blocks that we zero on allocation, so nothing to clear here. */
+    segment_return_page(h, pg);
+}
+
+/* A fresh page for (tracked, sc), or NULL. */
+static rc_page *page_new(rc_heap *h, unsigned sc, bool tracked)
+{
+    rc_page *pg = segment_take_page(h);
+    if (!pg) return NULL;
+    page_init(pg, h, sc, tracked);
+    if (!pages_add(h, pg)) {
+        pg->magic = 0;
+        segment_return_page(h, pg);
+        return NULL;
+    }
+    return pg;
+}
+
+/* ---- blocks ---- */
+
+static rc_head *page_pop(rc_page *pg)
+{
+    rc_head *b = pg->free;
+    if (b) {
+        pg->free = (rc_head *)(uintptr_t)b->type;
+    } else if (pg->bump + pg->block_size <= (char *)pg + RC_PAGE_SIZE) {
+        b = (rc_head *)pg->bump;
+        pg->bump += pg->block_size;
+    } else {
+        return NULL;
+    }
+    pg->used++;
+    return b;
+}
+
+static rc_head *alloc_large(rc_heap *h, size_t bytes, bool tracked)
+{
+    if (bytes > SIZE_MAX - RC_PAGE_HEADER - RC_PAGE_SIZE) return NULL;
+    size_t size = (bytes + RC_PAGE_HEADER + RC_PAGE_SIZE - 1) & ~(RC_PAGE_SIZE - 1);
+    rc_page *pg = h->cfg.allocator.map(h->cfg.allocator.ud, size);
+    if (!pg) return NULL;
+    memset(pg, 0, sizeof *pg);
+    pg->heap = h;
+    pg->magic = RC_PAGE_MAGIC;
+    pg->flags = (uint16_t)(RC_PAGE_LARGE | (tracked ? RC_PAGE_TRACKED : 0));
+    pg->size_class = 0;
+    pg->block_size = (uint32_t)(bytes > UINT32_MAX ? UINT32_MAX : bytes);
+    pg->capacity = 1;
+    pg->map_size = size;
+    pg->bump = (char *)pg + size;   /* walkers see exactly one block */
+    if (!pages_add(h, pg)) {
+        h->cfg.allocator.unmap(h->cfg.allocator.ud, pg, size);
+        return NULL;
+    }
+    h->page_bytes += size;
+    pg->used = 1;
+    return (rc_head *)rc__page_first(pg);
+}
+
+rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool tracked)
+{
+    rc_page *pg;
+    rc_head *b;
+    if (bytes > RC_SMALL_MAX) {
+        b = alloc_large(h, bytes, tracked);
+        if (!b) return NULL;
+        pg = rc__page_of(b);
+        h->object_bytes += pg->map_size - RC_PAGE_HEADER;
+        goto done;
+    }
+    unsigned sc = rc__size_class(bytes);
+    int t = tracked ? 1 : 0;
+    pg = h->cur[t][sc];
+    if (pg && (b = page_pop(pg))) goto small;
+    /* The current page is full: it waits until a quarter of it is free. */
+    if (pg) pg->flags |= RC_PAGE_FULL;
+    pg = h->avail[t][sc].head;
+    if (pg) {
+        avail_remove(h, pg);
+    } else {
+        pg = page_new(h, sc, tracked);
+        if (!pg) {
+            h->cur[t][sc] = NULL;
+            return NULL;
+        }
+    }
+    pg->flags &= (uint16_t)~RC_PAGE_FULL;
+    h->cur[t][sc] = pg;
+    b = page_pop(pg);
+small:
+    h->object_bytes += pg->block_size;
+done:
+    h->objects++;
+    if (tracked && !(pg->flags & RC_PAGE_YOUNG0) && !rc__young_add(h, pg, 0)) {
+        /* Could not remember the page: give the block back. */
+        rc__free_block(h, b);
+        return NULL;
+    }
+    return b;
+}
+
+void rc__free_block(rc_heap *h, rc_head *b)
+{
+    rc_page *pg = rc__page_of(b);
+    if (pg->flags & RC_PAGE_LARGE) {
+        h->objects--;
+        h->object_bytes -= pg->map_size - RC_PAGE_HEADER;
+        page_release(h, pg);
+        return;
+    }
+    h->objects--;
+    h->object_bytes -= pg->block_size;
+    b->refcnt = 0;
+    b->gc = 0;
+    b->type = (const rc_type *)(uintptr_t)pg->free;
+    pg->free = b;
+    pg->used--;
+    if (pg == h->cur[pg->flags & RC_PAGE_TRACKED ? 1 : 0][pg->size_class]) return;
+    if (pg->used == 0) {
+        page_release(h, pg);
+    } else if ((pg->flags & RC_PAGE_FULL) && pg->used <= pg->capacity - pg->capacity / 4) {
+        pg->flags &= (uint16_t)~RC_PAGE_FULL;
+        avail_push(h, pg);
+    }
+}
+
+void rc__alloc_release_all(rc_heap *h)
+{
+    for (int t = 0; t < 2; t++) {
+        rc_vec *v = &h->pages[t];
+        for (size_t i = 0; i < v->len; i++) {
+            rc_page *pg = v->items[i];
+            pg->magic = 0;
+            if (pg->flags & RC_PAGE_LARGE)
+                h->cfg.allocator.unmap(h->cfg.allocator.ud, pg, pg->map_size);
+        }
+        rc__vec_free(h, v);
+    }
+    rc__vec_free(h, &h->young[0]);
+    rc__vec_free(h, &h->young[1]);
+    while (h->segments) {
+        rc_segment *s = h->segments;
+        h->segments = s->next;
+        h->cfg.allocator.unmap(h->cfg.allocator.ud, s->base, RC_SEGMENT_SIZE);
+        h->cfg.allocator.realloc(h->cfg.allocator.ud, s, 0);
+    }
+    h->empty_cache = NULL;
+    h->empty_cached = 0;
+    h->page_bytes = 0;
+}
+
+void rc__foreach_object(rc_heap *h, bool tracked, void (*fn)(rc_head *o, void *ctx), void *ctx)
+{
+    rc_vec *v = &h->pages[tracked ? 1 : 0];
+    for (size_t i = 0; i < v->len; i++) {
+        rc_page *pg = v->items[i];
+        if (pg->flags & RC_PAGE_LARGE) {
+            rc_head *o = (rc_head *)rc__page_first(pg);
+            if (rc__block_live(o)) fn(o, ctx);
+            continue;
+        }
+        for (char *p = rc__page_first(pg); p < pg->bump; p += pg->block_size)
+            if (rc__block_live((rc_head *)p)) fn((rc_head *)p, ctx);
+    }
+}
+
+size_t rc_usable_size(const void *obj)
+{
+    rc_page *pg = rc__page_of(RC_HEAD(obj));
+    if (pg->flags & RC_PAGE_LARGE) return pg->map_size - RC_PAGE_HEADER - sizeof(rc_head);
+    return pg->block_size - sizeof(rc_head);
+}

@@ -1,0 +1,452 @@
+/*
+ * collect.c -- the cycle collector.
+ *
+ * Reference counting frees every object that becomes unreachable, except
+ * groups that hold each other. The collector finds those by trial deletion:
+ * take a set S of tracked objects, count for each member the references it
+ * gets from other members (`internal`); a member whose refcount exceeds that
+ * count is referenced from outside S, so it and everything it reaches inside S
+ * is alive; the rest of S is garbage. This is sound for ANY set S -- a
+ * reference from outside S always shows up as an excess somewhere on the path
+ * -- which is what lets the collector choose small sets.
+ *
+ * The sets:
+ *   generation g (0, 1)  tracked objects whose header says generation <= g.
+ *                        They sit in pages listed in heap->young[0] / [1]
+ *                        (a page is listed while it may hold such objects), so
+ *                        a young collection costs the young pages, not the heap.
+ *   generation 2 (full)  every tracked object (generation 3 = frozen excepted),
+ *                        found by walking every page of tracked objects.
+ *   candidates           old objects (generation 2) whose count was decremented
+ *                        without reaching zero, plus the old objects they reach,
+ *                        up to a budget (Bacon and Rajan's candidate roots, with
+ *                        generations doing the young work). Flag RC__INSET.
+ *
+ * Header state (rc_head.gc, see recycle.h):
+ *   outside a collection  MARK and INSET are clear; the 24-bit field is the
+ *                         candidate-buffer index when BUFFERED, else 0.
+ *   during a collection   the field of each member counts its internal
+ *                         references (saturating: a saturated count only makes
+ *                         the object look externally held, which is safe);
+ *                         MARK means "proved reachable". Non-members are not
+ *                         written. The candidate buffer is emptied first
+ *                         whenever its members can be in S.
+ *   free blocks           refcnt == 0 (and nothing else is meaningful).
+ *
+ * Phases of one collection:
+ *   count    for each member, for each reference to a member: field++.
+ *   mark     each member with refcnt > field is a root: mark it and, depth
+ *            first with an explicit stack, every member it reaches.
+ *   sweep    marked members survive: unmark, field = 0, move to the next
+ *            generation; unmarked members are garbage, gathered in a vector.
+ *   garbage  hold every garbage object (incref), run finalizers that have not
+ *            run, redo trial deletion inside the garbage to spare whatever a
+ *            finalizer resurrected, clear the rest (their references go,
+ *            cycles break), then drop the holds: refcounting frees them.
+ * heap->busy > 0 throughout, so nothing a finalizer or clear does can start
+ * another collection; objects they allocate are new and simply young.
+ */
+#include "objects.h"
+
+#include <time.h>
+
+/* ---- set membership ---- */
+
+typedef struct gc_set {
+    rc_heap *h;
+    unsigned gen;          /* generational: collect generations 0..gen */
+    uint16_t page_mask;    /* young pages that may hold members */
+    bool candidates;       /* membership is the INSET flag instead */
+    bool overflow;         /* the mark stack could not grow: rescan needed */
+    bool full;             /* candidate scan: the budget is spent */
+    size_t budget;         /* candidate scan: most members */
+    rc_vec *members;       /* candidate scan: the members */
+    rc_vec stack;
+} gc_set;
+
+RC_INLINE bool is_member(const gc_set *s, const rc_head *c)
+{
+    if (s->candidates) return (c->gc & RC__INSET) != 0;
+    if (s->gen < 2 && !(rc__page_of(c)->flags & s->page_mask)) return false;
+    return (c->gc & RC__TRACKED) && rc__gen(c) <= s->gen;
+}
+
+/* Iterate the pages that hold a generational set's members. */
+#define FOREACH_SET_PAGE(s, pg, BODY)                                          \
+    do {                                                                       \
+        rc_heap *h_ = (s)->h;                                                  \
+        if ((s)->gen >= 2) {                                                   \
+            for (size_t i_ = 0; i_ < h_->pages[1].len; i_++) {                 \
+                rc_page *pg = h_->pages[1].items[i_];                          \
+                BODY                                                           \
+            }                                                                  \
+        } else {                                                               \
+            for (size_t i_ = 0; i_ < h_->young[0].len; i_++) {                 \
+                rc_page *pg = h_->young[0].items[i_];                          \
+                BODY                                                           \
+            }                                                                  \
+            if ((s)->gen == 1)                                                 \
+                for (size_t i_ = 0; i_ < h_->young[1].len; i_++) {             \
+                    rc_page *pg = h_->young[1].items[i_];                      \
+                    if (pg->flags & RC_PAGE_YOUNG0) continue;                  \
+                    BODY                                                       \
+                }                                                              \
+        }                                                                      \
+    } while (0)
+
+/* Iterate the live members of a generational set. */
+#define FOREACH_MEMBER(s, o, BODY)                                             \
+    FOREACH_SET_PAGE(s, pg_, {                                                 \
+        char *end_ = (pg_->flags & RC_PAGE_LARGE) ? rc__page_first(pg_) + 1 : pg_->bump; \
+        size_t step_ = (pg_->flags & RC_PAGE_LARGE) ? 1 : pg_->block_size;   \
+        for (char *p_ = rc__page_first(pg_); p_ < end_; p_ += step_) {         \
+            rc_head *o = (rc_head *)p_;                                        \
+            if (!o->refcnt || !(o->gc & RC__TRACKED) || rc__gen(o) > (s)->gen) \
+                continue;                                                      \
+            BODY                                                               \
+        }                                                                      \
+    })
+
+/* ---- count ---- */
+
+static void count_ref(rc_head *c, void *ctx)
+{
+    gc_set *s = ctx;
+    if (is_member(s, c) && (c->gc >> RC__FIELD_SHIFT) != RC__FIELD_MAX)
+        c->gc += 1u << RC__FIELD_SHIFT;
+}
+
+/* ---- mark ---- */
+
+static void mark_ref(rc_head *c, void *ctx)
+{
+    gc_set *s = ctx;
+    if (!is_member(s, c) || (c->gc & RC__MARK)) return;
+    c->gc |= RC__MARK;
+    if (!rc__vec_push(s->h, &s->stack, c)) s->overflow = true;
+}
+
+static void drain(gc_set *s, void (*visit)(rc_head *, void *))
+{
+    while (s->stack.len) {
+        rc_head *x = s->stack.items[--s->stack.len];
+        rc__foreach_ref(x, visit, s);
+    }
+}
+
+/* Mark `o` (a root) and every member it reaches. */
+static void mark_from(gc_set *s, rc_head *o)
+{
+    o->gc |= RC__MARK;
+    if (!rc__vec_push(s->h, &s->stack, o)) {
+        s->overflow = true;
+        return;
+    }
+    drain(s, mark_ref);
+}
+
+/* After the stack failed to grow, some marked objects were never expanded:
+ * expand every marked member until a round marks nothing new. */
+static void mark_fixpoint(gc_set *s, rc_vec *members)
+{
+    while (s->overflow) {
+        s->overflow = false;
+        if (members) {
+            for (size_t i = 0; i < members->len; i++) {
+                rc_head *o = members->items[i];
+                if (o->gc & RC__MARK) {
+                    rc__foreach_ref(o, mark_ref, s);
+                    drain(s, mark_ref);
+                }
+            }
+        } else {
+            FOREACH_MEMBER(s, o, {
+                if (o->gc & RC__MARK) {
+                    rc__foreach_ref(o, mark_ref, s);
+                    drain(s, mark_ref);
+                }
+            });
+        }
+    }
+}
+
+/* ---- the candidate buffer ---- */
+
+/* Empty the buffer: every buffered object gets field 0 and loses BUFFERED.
+ * With `into` non-NULL the objects are also made members (INSET) of it. */
+static void flush_candidates(rc_heap *h, rc_vec *into)
+{
+    for (size_t i = 0; i < h->candidates.len; i++) {
+        rc_head *o = h->candidates.items[i];
+        if (!o) continue;
+        o->gc &= ~RC__BUFFERED;
+        rc__set_field(o, 0);
+        if (into && rc__gen(o) == 2 && rc__vec_push(h, into, o)) o->gc |= RC__INSET;
+    }
+    h->candidates.len = 0;
+    h->candidates_live = 0;
+}
+
+/* ---- garbage ---- */
+
+static void count_in_garbage(rc_head *c, void *ctx)
+{
+    (void)ctx;
+    if ((c->gc & RC__INSET) && (c->gc >> RC__FIELD_SHIFT) != RC__FIELD_MAX)
+        c->gc += 1u << RC__FIELD_SHIFT;
+}
+
+static void mark_in_garbage(rc_head *c, void *ctx)
+{
+    gc_set *s = ctx;
+    if (!(c->gc & RC__INSET) || (c->gc & RC__MARK)) return;
+    c->gc |= RC__MARK;
+    if (!rc__vec_push(s->h, &s->stack, c)) s->overflow = true;
+}
+
+/*
+ * Free the garbage in `g` (objects with refcnt > 0, all unmarked, field 0,
+ * generation already set as survivors'). Returns how many were freed; the
+ * rest were resurrected by finalizers.
+ */
+static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
+{
+    size_t n = g->len;
+    bool finalizers = false;
+    for (size_t i = 0; i < n; i++) {
+        rc_head *o = g->items[i];
+        o->refcnt++;                       /* the hold */
+        if (o->type->finalize && !(o->gc & RC__FINALIZED)) finalizers = true;
+    }
+    if (finalizers) {
+        for (size_t i = 0; i < n; i++) {
+            rc_head *o = g->items[i];
+            if (o->type->finalize && !(o->gc & RC__FINALIZED)) {
+                o->gc |= RC__FINALIZED;
+                o->type->finalize(o + 1);
+            }
+        }
+        /* Trial deletion again, inside the garbage: spare what was resurrected. */
+        for (size_t i = 0; i < n; i++) ((rc_head *)g->items[i])->gc |= RC__INSET;
+        for (size_t i = 0; i < n; i++) rc__foreach_ref(g->items[i], count_in_garbage, NULL);
+        for (size_t i = 0; i < n; i++) {
+            rc_head *o = g->items[i];
+            if (o->refcnt - 1 > rc__field(o) && !(o->gc & RC__MARK)) {
+                o->gc |= RC__MARK;
+                if (!rc__vec_push(h, &s->stack, o)) s->overflow = true;
+                drain(s, mark_in_garbage);
+            }
+        }
+        while (s->overflow) {
+            s->overflow = false;
+            for (size_t i = 0; i < n; i++)
+                if (((rc_head *)g->items[i])->gc & RC__MARK) {
+                    rc__foreach_ref(g->items[i], mark_in_garbage, s);
+                    drain(s, mark_in_garbage);
+                }
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            rc_head *o = g->items[i];
+            bool alive = o->gc & RC__MARK;
+            o->gc &= ~(RC__INSET | RC__MARK);
+            rc__set_field(o, 0);
+            if (alive) rc_decref(o + 1);   /* resurrected: only drop the hold */
+            else g->items[k++] = o;
+        }
+        n = g->len = k;
+    }
+    for (size_t i = 0; i < n; i++) rc__release_refs(g->items[i]);
+    size_t freed = 0;
+    for (size_t i = 0; i < n; i++) {
+        rc_head *o = g->items[i];
+        if (o->refcnt == 1) freed++;
+        rc_decref(o + 1);
+    }
+    return freed;
+}
+
+/* ---- generational collection ---- */
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static size_t collect_generation(rc_heap *h, unsigned gen)
+{
+    double t0 = now_seconds();
+    gc_set s = {.h = h, .gen = gen};
+    s.page_mask = gen == 0 ? RC_PAGE_YOUNG0 : RC_PAGE_YOUNG0 | RC_PAGE_YOUNG1;
+    rc_vec garbage = {0};
+    unsigned target = gen < 2 ? gen + 1 : 2;
+
+    h->busy++;
+    h->scanning = true;
+    if (gen == 2) flush_candidates(h, NULL);
+
+    /* count */
+    FOREACH_MEMBER(&s, o, { rc__foreach_ref(o, count_ref, &s); });
+    /* mark */
+    FOREACH_MEMBER(&s, o, {
+        if (!(o->gc & RC__MARK) && o->refcnt > rc__field(o)) mark_from(&s, o);
+    });
+    mark_fixpoint(&s, NULL);
+    /* sweep: survivors move up; garbage is gathered (or, without memory to
+     * gather it, survives this time). */
+    FOREACH_MEMBER(&s, o, {
+        unsigned g = rc__gen(o);
+        if (!(o->gc & RC__MARK)) rc__vec_push(h, &garbage, o);
+        o->gc = (o->gc & ~(RC__MARK | RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) | target;
+        h->gen_objects[g]--;
+        h->gen_objects[target]++;
+    });
+    h->scanning = false;
+    /* The young page lists now describe nothing younger than `target`. */
+    if (gen < 2) {
+        rc_vec *y0 = &h->young[0];
+        while (y0->len) {
+            rc_page *pg = y0->items[y0->len - 1];
+            if (target == 1 && !rc__young_add(h, pg, 1)) {
+                /* Cannot list it as generation 1: its objects become old. */
+                for (char *p = rc__page_first(pg); p < pg->bump; p += pg->block_size) {
+                    rc_head *o = (rc_head *)p;
+                    if (o->refcnt && (o->gc & RC__TRACKED) && rc__gen(o) == 1) {
+                        o->gc = (o->gc & ~RC__GEN_MASK) | 2;
+                        h->gen_objects[1]--;
+                        h->gen_objects[2]++;
+                    }
+                }
+            }
+            rc__young_remove(h, pg, 0);
+        }
+        if (gen == 1)
+            while (h->young[1].len) rc__young_remove(h, h->young[1].items[h->young[1].len - 1], 1);
+    } else {
+        while (h->young[0].len) rc__young_remove(h, h->young[0].items[h->young[0].len - 1], 0);
+        while (h->young[1].len) rc__young_remove(h, h->young[1].items[h->young[1].len - 1], 1);
+    }
+
+    size_t found = garbage.len;
+    size_t freed = delete_garbage(h, &garbage, &s);
+    rc__vec_free(h, &garbage);
+    rc__vec_free(h, &s.stack);
+
+    /* Python's counters: this generation and the younger ones restart, the
+     * next one counts one more collection. Manual collections count too. */
+    for (unsigned g = 0; g <= gen; g++) h->count[g] = 0;
+    if (gen < 2) h->count[gen + 1]++;
+    if (gen == 2) h->old_at_full = h->gen_objects[2];
+    h->gstats[gen].collections++;
+    h->gstats[gen].collected += freed;
+    h->gstats[gen].uncollectable += found - freed;
+    h->gstats[gen].seconds += now_seconds() - t0;
+    h->busy--;
+    return freed;
+}
+
+/* ---- candidate scans ---- */
+
+/* Count a reference from a member; an old object not yet in S joins it
+ * while the budget lasts. */
+static void expand_ref(rc_head *c, void *ctx)
+{
+    gc_set *s = ctx;
+    if (!(c->gc & RC__INSET)) {
+        if ((c->gc & (RC__TRACKED | RC__GEN_MASK)) != (RC__TRACKED | 2) || s->full) return;
+        if (!rc__vec_push(s->h, s->members, c)) {
+            s->full = true;
+            return;
+        }
+        c->gc |= RC__INSET;
+        rc__set_field(c, 0);
+        if (s->members->len >= s->budget) s->full = true;
+    }
+    if ((c->gc >> RC__FIELD_SHIFT) != RC__FIELD_MAX) c->gc += 1u << RC__FIELD_SHIFT;
+}
+
+size_t rc__scan_candidates(rc_heap *h)
+{
+    if (h->busy) return 0;
+    if (!h->candidates_live) {
+        h->candidates.len = 0;
+        return 0;
+    }
+    double t0 = now_seconds();
+    h->busy++;
+    h->scanning = true;
+    h->candidate_scans++;
+    rc_vec members = {0};
+    gc_set s = {.h = h, .candidates = true, .members = &members};
+    s.budget = (size_t)h->candidate_limit * 8 + 4096;
+    flush_candidates(h, &members);
+
+    /* count, growing S breadth first over old objects within the budget;
+     * members.len grows while we walk it */
+    for (size_t i = 0; i < members.len; i++) rc__foreach_ref(members.items[i], expand_ref, &s);
+
+    /* mark */
+    for (size_t i = 0; i < members.len; i++) {
+        rc_head *o = members.items[i];
+        if (!(o->gc & RC__MARK) && o->refcnt > rc__field(o)) mark_from(&s, o);
+    }
+    mark_fixpoint(&s, &members);
+
+    /* sweep */
+    rc_vec garbage = {0};
+    for (size_t i = 0; i < members.len; i++) {
+        rc_head *o = members.items[i];
+        bool dead = !(o->gc & RC__MARK);
+        o->gc &= ~(RC__MARK | RC__INSET | (RC__FIELD_MAX << RC__FIELD_SHIFT));
+        if (dead) rc__vec_push(h, &garbage, o);
+    }
+    h->scanning = false;
+    rc__vec_free(h, &members);
+    size_t freed = delete_garbage(h, &garbage, &s);
+    rc__vec_free(h, &garbage);
+    rc__vec_free(h, &s.stack);
+    h->gstats[2].collected += freed;
+    h->gstats[2].seconds += now_seconds() - t0;
+    h->busy--;
+    return freed;
+}
+
+/* ---- policy ---- */
+
+/* Whether a full collection is worth it: the old generation grew by a
+ * quarter since the last one (live objects: those freed by refcounting do
+ * not count, unlike CPython's long_lived_pending). */
+static bool full_is_due(rc_heap *h)
+{
+    return h->gen_objects[2] - h->old_at_full > h->old_at_full / 4 ||
+           h->gen_objects[2] < h->old_at_full;   /* shrank: cheap anyway */
+}
+
+void rc__maybe_collect(rc_heap *h)
+{
+    if (!h->enabled || h->busy) return;
+    if (h->threshold[0] && h->count[0] >= h->threshold[0]) {
+        unsigned gen = 0;
+        if (h->count[1] >= h->threshold[1]) {
+            gen = 1;
+            if (h->count[2] >= h->threshold[2] && full_is_due(h)) gen = 2;
+        }
+        collect_generation(h, gen);
+    }
+    if (h->candidates.len >= h->candidate_limit) rc__scan_candidates(h);
+}
+
+size_t rc_collect(rc_heap *h, int generation)
+{
+    if (!h || h->busy) return 0;
+    if (generation < 0 || generation > 2) {
+        rc__fail(h, RC_EINVAL, "rc_collect: generation %d is not 0, 1 or 2", generation);
+        return 0;
+    }
+    size_t freed = 0;
+    if (generation < 2) freed += rc__scan_candidates(h);
+    freed += collect_generation(h, (unsigned)generation);
+    return freed;
+}

@@ -1,0 +1,140 @@
+/*
+ * heap.c -- heaps: creation with a config, teardown, errors, settings and
+ * counters.
+ */
+#include "objects.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+#define RC_DEFAULT_CANDIDATE_LIMIT 10000
+
+void rc_config_init(rc_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->allocator = rc_system_allocator;
+    cfg->threshold[0] = 2000;
+    cfg->threshold[1] = 10;
+    cfg->threshold[2] = 10;
+}
+
+rc_heap *rc_heap_new(const rc_config *cfg)
+{
+    rc_config def;
+    if (!cfg) {
+        rc_config_init(&def);
+        cfg = &def;
+    }
+    if (!cfg->allocator.map || !cfg->allocator.unmap || !cfg->allocator.realloc) return NULL;
+    rc_heap *h = cfg->allocator.realloc(cfg->allocator.ud, NULL, sizeof *h);
+    if (!h) return NULL;
+    memset(h, 0, sizeof *h);
+    h->cfg = *cfg;
+    h->enabled = !cfg->disabled;
+    memcpy(h->threshold, cfg->threshold, sizeof h->threshold);
+    h->candidate_limit = cfg->candidate_limit ? cfg->candidate_limit : RC_DEFAULT_CANDIDATE_LIMIT;
+    return h;
+}
+
+static void teardown_hold(rc_head *o, void *ctx)
+{
+    (void)ctx;
+    o->refcnt = 0x40000000u;   /* no decref during teardown reaches zero */
+    o->gc &= ~(RC__GEN_MASK | RC__BUFFERED);   /* generation 0: never buffered */
+}
+
+static void teardown_clear(rc_head *o, void *ctx)
+{
+    (void)ctx;
+    if (o->type->clear) o->type->clear(o + 1);
+}
+
+static void teardown_destroy(rc_head *o, void *ctx)
+{
+    (void)ctx;
+    if (o->type->destroy) o->type->destroy(o + 1);
+}
+
+void rc_heap_free(rc_heap *h)
+{
+    if (!h) return;
+    h->busy++;
+    h->enabled = false;
+    for (int t = 0; t < 2; t++) rc__foreach_object(h, t, teardown_hold, NULL);
+    /* clear frees containers' buffers; every count stays far above zero. */
+    for (int t = 0; t < 2; t++) rc__foreach_object(h, t, teardown_clear, NULL);
+    for (int t = 0; t < 2; t++) rc__foreach_object(h, t, teardown_destroy, NULL);
+    rc__heap_teardown_extras(h);
+    rc__vec_free(h, &h->candidates);
+    rc__alloc_release_all(h);
+    rc_allocator a = h->cfg.allocator;
+    a.realloc(a.ud, h, 0);
+}
+
+/* ---- errors ---- */
+
+void *rc__fail(rc_heap *h, int code, const char *fmt, ...)
+{
+    if (!h) return NULL;
+    va_list ap;
+    h->err = code;
+    va_start(ap, fmt);
+    vsnprintf(h->errmsg, sizeof h->errmsg, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+int rc_error(const rc_heap *h) { return h->err; }
+const char *rc_error_message(const rc_heap *h) { return h->err ? h->errmsg : "no error"; }
+void rc_clear_error(rc_heap *h)
+{
+    h->err = RC_OK;
+    h->errmsg[0] = 0;
+}
+
+void rc__assert_fail(const char *what, const char *file, int line)
+{
+    fprintf(stderr, "recycle: internal check failed: %s (%s:%d)\n", what, file, line);
+    abort();
+}
+
+/* ---- settings and counters ---- */
+
+void rc_enable(rc_heap *h) { h->enabled = true; }
+void rc_disable(rc_heap *h) { h->enabled = false; }
+int rc_isenabled(const rc_heap *h) { return h->enabled; }
+
+void rc_set_threshold(rc_heap *h, unsigned t0, unsigned t1, unsigned t2)
+{
+    h->threshold[0] = t0;
+    h->threshold[1] = t1;
+    h->threshold[2] = t2;
+}
+
+void rc_get_threshold(const rc_heap *h, unsigned out[3])
+{
+    memcpy(out, h->threshold, sizeof h->threshold);
+}
+
+void rc_get_count(const rc_heap *h, size_t out[3])
+{
+    memcpy(out, h->count, sizeof h->count);
+}
+
+void rc_heap_stats_get(const rc_heap *h, rc_heap_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->objects = h->objects;
+    for (int g = 0; g < 4; g++) {
+        out->gen_objects[g] = h->gen_objects[g];
+        out->tracked += h->gen_objects[g];
+    }
+    out->object_bytes = h->object_bytes;
+    out->buffer_bytes = h->buffer_bytes;
+    out->page_bytes = h->page_bytes;
+    for (int g = 0; g < 3; g++) {
+        out->collections[g] = h->gstats[g].collections;
+        out->collected[g] = h->gstats[g].collected;
+    }
+    out->candidate_scans = h->candidate_scans;
+}

@@ -1,0 +1,212 @@
+/*
+ * internal.h -- what the library's files share and users never see.
+ *
+ * Memory layout (docs/ARCHITECTURE.md has the longer story):
+ *
+ *   segment   RC_SEGMENT_SIZE bytes from the allocator's map(), cut into
+ *             RC_PAGE_SIZE pages. Segments are bookkept in malloc'd rc_segment
+ *             records; the pages themselves describe themselves.
+ *   page      RC_PAGE_SIZE bytes aligned to RC_PAGE_SIZE. An rc_page header sits
+ *             at its start, then equal blocks of one size class. Blocks below
+ *             `bump` have been used at least once; a free block has refcnt 0
+ *             and its type field links the page's free list. A "large" page
+ *             holds one block of any size and is mapped on its own.
+ *   object    a block: rc_head (16 bytes) then the user struct.
+ *
+ * So page_of(obj) is one mask, and the heap of any object is page->heap.
+ */
+#ifndef RC_INTERNAL_H
+#define RC_INTERNAL_H
+
+#include "recycle.h"
+#include <stdbool.h>
+#include <stdio.h>
+
+#define RC_SEGMENT_PAGES 64
+#define RC_SEGMENT_SIZE (RC_PAGE_SIZE * RC_SEGMENT_PAGES)
+#define RC_PAGE_HEADER 128           /* bytes reserved for rc_page at page start */
+#define RC_SMALL_MAX 16384           /* bigger blocks get a large page of their own */
+#define RC_PAGE_MAGIC 0x72637067u    /* "rcpg" */
+
+#if defined(__GNUC__)
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define RC_INLINE static inline __attribute__((always_inline))
+#define RC_NOINLINE __attribute__((noinline))
+#else
+#define likely(x) (x)
+#define unlikely(x) (x)
+#define RC_INLINE static inline
+#define RC_NOINLINE
+#endif
+
+/* Debug assertions: cheap ones in debug builds, expensive behind RC_EXPENSIVE. */
+#ifdef RC_DEBUG
+#define rc_assert(c) ((c) ? (void)0 : rc__assert_fail(#c, __FILE__, __LINE__))
+#else
+#define rc_assert(c) ((void)0)
+#endif
+void rc__assert_fail(const char *what, const char *file, int line);
+
+/* ---- the library's own kinds of type (rc_type.rc_kind) ---- */
+enum {
+    RC_KIND_USER = 0,   /* slots or callbacks, see rc_type */
+    RC_KIND_LIST,
+    RC_KIND_TUPLE,
+    RC_KIND_DICT,
+    RC_KIND_STR,        /* holds no references */
+    RC_KIND_WEAKREF,    /* holds its callback strongly, referent weakly */
+};
+
+/* ---- size classes ---- */
+#define RC_NCLASSES 40
+extern const uint32_t rc__class_size[RC_NCLASSES];
+/* Size class for a block of `bytes` (header included); only for bytes <= RC_SMALL_MAX. */
+unsigned rc__size_class(size_t bytes);
+
+/* ---- pages ---- */
+enum {
+    RC_PAGE_TRACKED = 1,   /* blocks are objects of traversable types */
+    RC_PAGE_LARGE = 2,     /* one block, mapped on its own */
+    RC_PAGE_AVAIL = 4,     /* on its class's available queue */
+    RC_PAGE_YOUNG0 = 8,    /* on heap->young[0]: may hold generation-0 objects */
+    RC_PAGE_YOUNG1 = 16,   /* on heap->young[1]: may hold generation-1 objects */
+    RC_PAGE_FULL = 32,     /* not the current page and too full to be reused */
+};
+
+typedef struct rc_segment rc_segment;
+typedef struct rc_page {
+    rc_heap *heap;
+    uint32_t magic;
+    uint16_t flags;
+    uint16_t size_class;
+    uint32_t block_size;      /* bytes per block, header included */
+    uint32_t capacity;        /* blocks that fit */
+    uint32_t used;            /* live blocks */
+    uint32_t index;           /* position in heap->pages (all pages of its kind) */
+    char *bump;               /* blocks at and past bump were never used */
+    rc_head *free;            /* free blocks below bump */
+    struct rc_page *next;     /* available-queue links */
+    struct rc_page *prev;
+    uint32_t young_index[2];  /* position in heap->young[g] while flagged YOUNG<g> */
+    rc_segment *segment;      /* NULL for large pages */
+    size_t map_size;          /* large pages: bytes mapped */
+} rc_page;
+_Static_assert(sizeof(rc_page) <= RC_PAGE_HEADER, "page header too big");
+
+static inline rc_page *rc__page_of(const void *p)
+{
+    return (rc_page *)((uintptr_t)p & ~(uintptr_t)(RC_PAGE_SIZE - 1));
+}
+static inline char *rc__page_first(rc_page *pg) { return (char *)pg + RC_PAGE_HEADER; }
+
+/* A growable array of pointers. */
+typedef struct rc_vec {
+    void **items;
+    size_t len, cap;
+} rc_vec;
+bool rc__vec_push(rc_heap *h, rc_vec *v, void *item);   /* false on out-of-memory */
+void rc__vec_free(rc_heap *h, rc_vec *v);
+
+typedef struct rc_pageq {
+    rc_page *head;
+} rc_pageq;
+
+typedef struct rc_gen_stats {
+    size_t collections, collected, uncollectable;
+    double seconds;
+} rc_gen_stats;
+
+struct rc_heap {
+    rc_config cfg;
+
+    /* allocation: [tracked?][class] */
+    rc_page *cur[2][RC_NCLASSES];
+    rc_pageq avail[2][RC_NCLASSES];
+    rc_vec pages[2];                /* every page, by tracked? (large ones too) */
+    rc_segment *segments;
+    rc_page *empty_cache;           /* a few empty pages kept to avoid churn */
+    unsigned empty_cached;
+    size_t objects, object_bytes, buffer_bytes, page_bytes;
+
+    /* collector */
+    bool enabled;
+    int busy;                       /* >0 while collecting or freeing: no collection */
+    bool freeing;                   /* inside the dealloc loop */
+    bool scanning;                  /* count/mark/sweep: gc fields are scratch */
+    rc_head *pending;               /* objects whose count hit 0, to free */
+    unsigned threshold[3];
+    size_t count[3];
+    size_t gen_objects[4];          /* tracked objects per generation */
+    size_t old_at_full;             /* generation-2 objects after the last full collection */
+    rc_vec young[2];                /* pages holding generation 0 / 1 objects */
+    rc_vec candidates;              /* buffered old objects (NULL = removed) */
+    size_t candidates_live;
+    unsigned candidate_limit;
+    rc_gen_stats gstats[3];
+    size_t candidate_scans;
+
+    /* errors */
+    int err;
+    char errmsg[200];
+};
+
+/* Record an error on the heap (printf-style message). Returns NULL for convenience. */
+void *rc__fail(rc_heap *h, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* ---- allocator (alloc.c) ---- */
+/* A block of `bytes` (header included) from a page of the right kind, or NULL. */
+rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool tracked);
+/* Give a block back (its page may go back to the system). */
+void rc__free_block(rc_heap *h, rc_head *b);
+/* Variable buffers through the heap's allocator, counted in buffer_bytes. */
+void *rc__buf_realloc(rc_heap *h, void *p, size_t old_size, size_t new_size);
+void rc__buf_free(rc_heap *h, void *p, size_t size);
+/* Free every page and segment (heap teardown). */
+void rc__alloc_release_all(rc_heap *h);
+/* Calls fn(obj, ctx) for each live object of pages[tracked]; fn must not free. */
+void rc__foreach_object(rc_heap *h, bool tracked, void (*fn)(rc_head *o, void *ctx), void *ctx);
+
+static inline bool rc__block_live(const rc_head *b) { return b->refcnt != 0; }
+
+/* ---- object life (object.c) ---- */
+/* Release the references `o` holds (clear, slots or traverse), for death or cycle breaking. */
+void rc__release_refs(rc_head *o);
+/* Weak references to `o`, which is dying: clear them (weakref.c). */
+void rc__weakref_clear_dead(rc_heap *h, rc_head *o);
+/* Young page lists (alloc.c): add / remove a page from heap->young[g]. */
+bool rc__young_add(rc_heap *h, rc_page *pg, int g);
+void rc__young_remove(rc_heap *h, rc_page *pg, int g);
+/* Remove o from the candidate buffer if it is there. */
+void rc__unbuffer(rc_heap *h, rc_head *o);
+
+/* Heap teardown of the optional parts (weakref.c). */
+void rc__heap_teardown_extras(rc_heap *h);
+
+/* ---- collector (collect.c) ---- */
+/* Run the automatic collection policy (called from allocation). */
+void rc__maybe_collect(rc_heap *h);
+/* Process the candidate buffer; returns objects freed. */
+size_t rc__scan_candidates(rc_heap *h);
+
+/* Generation field helpers. */
+static inline unsigned rc__gen(const rc_head *o) { return o->gc & RC__GEN_MASK; }
+static inline uint32_t rc__field(const rc_head *o) { return o->gc >> RC__FIELD_SHIFT; }
+static inline void rc__set_field(rc_head *o, uint32_t v)
+{
+    o->gc = (o->gc & ((1u << RC__FIELD_SHIFT) - 1)) | (v << RC__FIELD_SHIFT);
+}
+#define RC__FIELD_MAX ((1u << (32 - RC__FIELD_SHIFT)) - 1)
+
+/* Whether a type makes its objects tracked. */
+static inline bool rc__type_tracked(const rc_type *t)
+{
+    return t->rc_kind == RC_KIND_USER ? (t->traverse != NULL || t->nslots != 0)
+                                      : t->rc_kind != RC_KIND_STR;
+}
+
+#endif

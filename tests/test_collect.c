@@ -1,0 +1,425 @@
+/* test_collect.c -- the cycle collector: generations, counts and thresholds,
+ * candidate scans, finalizers and resurrection, re-entry. */
+#include "harness.h"
+#include "nodes.h"
+#include <stdlib.h>
+
+NODES_IMPL
+
+static size_t live(rc_heap *h)
+{
+    rc_heap_stats st;
+    rc_heap_stats_get(h, &st);
+    return st.objects;
+}
+
+/* A two-node cycle with no outside reference left. */
+static void make_cycle(rc_heap *h, const rc_type *t)
+{
+    node *a = rc_new(h, t), *b = rc_new(h, t);
+    node_set(a, 0, b);
+    node_set(b, 0, a);
+    rc_decref(a);
+    rc_decref(b);
+}
+
+TEST(a_cycle_survives_refcounting_and_goes_at_collection)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    make_cycle(h, &node2_type);
+    CHECK_EQ_INT(live(h), 2);
+    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(live(h), 0);
+    rc_heap_free(h);
+}
+
+TEST(cycles_of_callback_types_are_collected)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    for (int i = 0; i < 100; i++) make_cycle(h, &cbnode_type);
+    CHECK_EQ_INT(rc_collect(h, 0), 200);
+    CHECK_EQ_INT(live(h), 0);
+    rc_heap_free(h);
+}
+
+TEST(a_self_cycle_is_collected)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    node *a = rc_new(h, &node2_type);
+    node_set(a, 1, a);
+    rc_decref(a);
+    CHECK_EQ_INT(rc_collect(h, 2), 1);
+    rc_heap_free(h);
+}
+
+TEST(reachable_objects_survive_with_their_contents)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    node *root = rc_new(h, &node4_type);
+    node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+    a->payload = 11;
+    b->payload = 22;
+    node_set(root, 0, a);
+    node_set(a, 0, b);
+    node_set(b, 0, a);
+    rc_decref(a);
+    rc_decref(b);
+    for (int g = 0; g <= 2; g++) CHECK_EQ_INT(rc_collect(h, g), 0);
+    CHECK(root->slot[0] == a && a->slot[0] == b && b->slot[0] == a);
+    CHECK(a->payload == 11 && b->payload == 22);
+    CHECK_EQ_INT(rc_refcount(a), 2);
+    CHECK_EQ_INT(rc_refcount(b), 1);
+    node_set(root, 0, NULL);
+    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    rc_decref(root);
+    CHECK_EQ_INT(live(h), 0);
+    rc_heap_free(h);
+}
+
+TEST(garbage_pointing_into_live_objects_releases_them)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    node *keep = rc_new(h, &node2_type);
+    make_cycle(h, &node2_type);
+    node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+    node_set(a, 0, b);
+    node_set(b, 0, a);
+    node_set(a, 1, keep);
+    rc_decref(a);
+    rc_decref(b);
+    CHECK_EQ_INT(rc_refcount(keep), 2);
+    CHECK_EQ_INT(rc_collect(h, 2), 4);
+    CHECK_EQ_INT(rc_refcount(keep), 1);
+    rc_decref(keep);
+    CHECK_EQ_INT(live(h), 0);
+    rc_heap_free(h);
+}
+
+TEST(survivors_move_up_one_generation_per_collection)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_disable(h);
+    node *a = rc_new(h, &node2_type);
+    rc_heap_stats st;
+    rc_heap_stats_get(h, &st);
+    CHECK_EQ_INT(st.gen_objects[0], 1);
+    rc_collect(h, 0);
+    rc_heap_stats_get(h, &st);
+    CHECK_EQ_INT(st.gen_objects[0], 0);
+    CHECK_EQ_INT(st.gen_objects[1], 1);
+    rc_collect(h, 1);
+    rc_heap_stats_get(h, &st);
+    CHECK_EQ_INT(st.gen_objects[2], 1);
+    rc_decref(a);
+    rc_heap_free(h);
+}
+
+TEST(young_collection_leaves_old_cycles_alone)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_disable(h);
+    node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+    node_set(a, 0, b);
+    node_set(b, 0, a);
+    rc_decref(b);
+    rc_collect(h, 1);   /* a and b are old now */
+    node *c = rc_new(h, &node2_type);
+    node_set(c, 0, c);
+    rc_decref(c);
+    /* drop a while a young collection alone cannot free old objects: the
+     * decrement makes a a candidate, which rc_collect processes too */
+    rc_decref(a);
+    CHECK_EQ_INT(rc_collect(h, 0), 3);
+    CHECK_EQ_INT(live(h), 0);
+    rc_heap_free(h);
+}
+
+TEST(counts_follow_python_gc_get_count)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_disable(h);
+    size_t c[3];
+    node *xs[5];
+    for (int i = 0; i < 5; i++) xs[i] = rc_new(h, &node2_type);
+    rc_get_count(h, c);
+    CHECK(c[0] == 5 && c[1] == 0 && c[2] == 0);
+    rc_decref(xs[4]);
+    rc_get_count(h, c);
+    CHECK_EQ_INT(c[0], 4);
+    rc_collect(h, 0);
+    rc_get_count(h, c);
+    CHECK(c[0] == 0 && c[1] == 1 && c[2] == 0);
+    rc_collect(h, 0);
+    rc_collect(h, 1);
+    rc_get_count(h, c);
+    CHECK(c[0] == 0 && c[1] == 0 && c[2] == 1);
+    rc_collect(h, 2);
+    rc_get_count(h, c);
+    CHECK(c[0] == 0 && c[1] == 0 && c[2] == 0);
+    for (int i = 0; i < 4; i++) rc_decref(xs[i]);
+    rc_heap_free(h);
+}
+
+TEST(thresholds_trigger_automatic_collections)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_set_threshold(h, 100, 2, 2);
+    unsigned t[3];
+    rc_get_threshold(h, t);
+    CHECK(t[0] == 100 && t[1] == 2 && t[2] == 2);
+    for (int i = 0; i < 1000; i++) make_cycle(h, &node2_type);
+    rc_heap_stats st;
+    rc_heap_stats_get(h, &st);
+    CHECK(st.collections[0] >= 5);
+    CHECK(st.collections[1] >= 1);
+    CHECK(st.objects < 300);
+    rc_heap_free(h);
+}
+
+TEST(disabled_heap_collects_only_when_asked)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_set_threshold(h, 10, 10, 10);
+    rc_disable(h);
+    CHECK(!rc_isenabled(h));
+    for (int i = 0; i < 100; i++) make_cycle(h, &node2_type);
+    CHECK_EQ_INT(live(h), 200);
+    rc_enable(h);
+    CHECK(rc_isenabled(h));
+    CHECK_EQ_INT(rc_collect(h, 2), 200);
+    rc_heap_free(h);
+}
+
+TEST(bad_generation_is_an_error)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    CHECK_EQ_INT(rc_collect(h, 3), 0);
+    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_collect(h, -1), 0);
+    rc_heap_free(h);
+}
+
+TEST(old_cycles_are_found_from_candidates_without_a_full_collection)
+{
+    rc_config cfg;
+    rc_config_init(&cfg);
+    cfg.candidate_limit = 16;
+    rc_heap *h = rc_heap_new(&cfg);
+    rc_disable(h);
+    node *held[64];
+    for (int i = 0; i < 64; i++) {
+        node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+        node_set(a, 0, b);
+        node_set(b, 0, a);
+        rc_decref(b);
+        held[i] = a;
+    }
+    rc_collect(h, 1);   /* all old now */
+    rc_enable(h);
+    for (int i = 0; i < 64; i++) rc_decref(held[i]);   /* 64 candidates */
+    /* allocation runs the scan once the buffer holds candidate_limit */
+    node *x = rc_new(h, &leaf_type);
+    node *y = rc_new(h, &node2_type);
+    rc_heap_stats st;
+    rc_heap_stats_get(h, &st);
+    CHECK(st.candidate_scans >= 1);
+    CHECK_EQ_INT(st.collections[2], 0);
+    CHECK_EQ_INT(st.objects, 2);
+    rc_decref(x);
+    rc_decref(y);
+    rc_heap_free(h);
+}
+
+TEST(candidate_scan_keeps_what_is_still_held)
+{
+    rc_config cfg;
+    rc_config_init(&cfg);
+    cfg.candidate_limit = 4;
+    rc_heap *h = rc_heap_new(&cfg);
+    node *root = rc_new(h, &node2_type);
+    node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+    node_set(a, 0, b);
+    node_set(b, 0, a);
+    node_set(root, 0, a);
+    rc_decref(a);
+    rc_decref(b);
+    rc_collect(h, 2);
+    rc_incref(a);
+    rc_decref(a);   /* a is a candidate but held by root */
+    rc_incref(b);
+    rc_decref(b);
+    CHECK_EQ_INT(rc_collect(h, 0), 0);
+    CHECK(root->slot[0] == a && a->slot[0] == b && b->slot[0] == a);
+    node_set(root, 0, NULL);   /* now a is garbage with b */
+    CHECK_EQ_INT(rc_collect(h, 0), 2);
+    rc_decref(root);
+    CHECK_EQ_INT(live(h), 0);
+    rc_heap_free(h);
+}
+
+TEST(a_candidate_scan_over_budget_stays_sound)
+{
+    rc_config cfg;
+    rc_config_init(&cfg);
+    cfg.candidate_limit = 1;   /* budget: a few thousand objects */
+    rc_heap *h = rc_heap_new(&cfg);
+    rc_disable(h);
+    /* A long ring of old objects: far bigger than the scan's budget. */
+    enum { N = 50000 };
+    node *first = rc_new(h, &node2_type), *cur = first;
+    for (int i = 1; i < N; i++) {
+        node *n = rc_new(h, &node2_type);
+        node_set(cur, 0, n);
+        rc_decref(n);
+        cur = n;
+    }
+    node_set(cur, 0, first);
+    rc_collect(h, 2);
+    rc_incref(cur);
+    rc_decref(cur);   /* cur is a candidate; the ring is alive */
+    CHECK_EQ_INT(rc_collect(h, 0), 0);
+    CHECK_EQ_INT(live(h), N);
+    rc_decref(first);   /* now garbage, but too big for one scan */
+    size_t freed = rc_collect(h, 0);
+    CHECK(freed == 0 || freed == N);
+    CHECK_EQ_INT(rc_collect(h, 2) + freed, N);
+    CHECK_EQ_INT(live(h), 0);
+    rc_heap_free(h);
+}
+
+/* ---- finalizers ---- */
+
+static int finalized;
+static node *saved;
+static int resurrect_mode;   /* 0: none, 1: save self, 2: save slot 0 */
+
+static void fin(void *obj)
+{
+    node *n = obj;
+    finalized++;
+    if (resurrect_mode == 1 && !saved) {
+        rc_incref(n);
+        saved = n;
+    } else if (resurrect_mode == 2 && !saved && n->slot[0]) {
+        rc_incref(n->slot[0]);
+        saved = n->slot[0];
+    }
+}
+static const rc_type fin_type = {.name = "fin", .size = sizeof(node), .nslots = 2, .finalize = fin};
+
+TEST(finalizers_run_once_before_clearing)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    finalized = 0;
+    resurrect_mode = 0;
+    make_cycle(h, &fin_type);
+    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(finalized, 2);
+    rc_heap_free(h);
+}
+
+TEST(a_finalizer_that_resurrects_its_object_keeps_the_cycle_intact)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    finalized = 0;
+    saved = NULL;
+    resurrect_mode = 1;
+    node *a = rc_new(h, &fin_type), *b = rc_new(h, &fin_type);
+    a->payload = 1;
+    b->payload = 2;
+    node_set(a, 0, b);
+    node_set(b, 0, a);
+    rc_decref(a);
+    rc_decref(b);
+    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    CHECK_EQ_INT(finalized, 2);
+    REQUIRE(saved);
+    node *other = saved->slot[0];
+    REQUIRE(other);
+    CHECK(other->slot[0] == saved);
+    CHECK(saved->payload + other->payload == 3);
+    resurrect_mode = 0;
+    rc_decref(saved);
+    saved = NULL;
+    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(finalized, 2);   /* at most once */
+    CHECK_EQ_INT(live(h), 0);
+    rc_heap_free(h);
+}
+
+TEST(a_finalizer_that_resurrects_another_object_keeps_what_it_reaches)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    finalized = 0;
+    saved = NULL;
+    resurrect_mode = 2;
+    node *a = rc_new(h, &fin_type), *b = rc_new(h, &fin_type), *c = rc_new(h, &node2_type);
+    node_set(a, 0, b);
+    node_set(b, 0, c);
+    node_set(c, 0, a);
+    rc_decref(a);
+    rc_decref(b);
+    rc_decref(c);
+    CHECK_EQ_INT(rc_collect(h, 2), 0);   /* the whole ring is reachable again */
+    REQUIRE(saved);
+    resurrect_mode = 0;
+    rc_decref(saved);
+    saved = NULL;
+    CHECK_EQ_INT(rc_collect(h, 2), 3);
+    rc_heap_free(h);
+}
+
+static rc_heap *nested_heap;
+static size_t nested_result = 99;
+static void collecting_fin(void *obj)
+{
+    (void)obj;
+    nested_result = rc_collect(nested_heap, 2);
+    node *tmp = rc_new(nested_heap, &node2_type);   /* allocating is fine */
+    node_set(tmp, 0, tmp);
+    rc_decref(tmp);
+}
+static const rc_type collecting_type = {
+    .name = "collecting", .size = sizeof(node), .nslots = 2, .finalize = collecting_fin,
+};
+
+TEST(a_finalizer_that_collects_gets_zero_and_corrupts_nothing)
+{
+    rc_heap *h = nested_heap = rc_heap_new(NULL);
+    make_cycle(h, &collecting_type);
+    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(nested_result, 0);
+    CHECK_EQ_INT(live(h), 2);   /* the two self-cycles the finalizers made */
+    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(live(h), 0);
+    rc_heap_free(h);
+}
+
+TEST(stress_collecting_at_every_allocation)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_set_threshold(h, 1, 1, 1);
+    node *root = rc_new(h, &node4_type);
+    for (int i = 0; i < 3000; i++) {
+        node *a = rc_new(h, i % 2 ? &node2_type : &cbnode_type);
+        a->payload = i;
+        node_set(a, 0, root->slot[i % 4]);
+        node_set(root, i % 4, a);
+        if (i % 7 == 0) node_set(a, 1, a);
+        rc_decref(a);
+        if (i % 5 == 0) node_set(root, (i + 1) % 4, NULL);
+    }
+    for (int k = 0; k < 4; k++) {
+        long prev = 1 << 30;
+        for (node *n = root->slot[k]; n; n = n->slot[0]) {
+            CHECK(n->payload < prev);
+            prev = n->payload;
+        }
+    }
+    rc_decref(root);
+    rc_collect(h, 2);
+    CHECK_EQ_INT(live(h), 0);
+    rc_heap_free(h);
+}
+
+RC_TEST_MAIN

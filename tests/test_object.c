@@ -1,0 +1,288 @@
+/* test_object.c -- objects and reference counting: creation, the instant free
+ * on the last rc_decref, chains freed without recursion, errors. */
+#include "harness.h"
+#include "nodes.h"
+#include <stdlib.h>
+
+NODES_IMPL
+
+static int destroyed;
+static void count_destroy(void *obj) { (void)obj; destroyed++; }
+static const rc_type counted_type = {
+    .name = "counted", .size = sizeof(node), .nslots = 2, .destroy = count_destroy,
+};
+
+TEST(new_object_has_one_reference_and_zeroed_memory)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    node *n = rc_new(h, &node2_type);
+    REQUIRE(n);
+    CHECK_EQ_INT(rc_refcount(n), 1);
+    CHECK(n->slot[0] == NULL && n->slot[1] == NULL && n->payload == 0);
+    CHECK(rc_typeof(n) == &node2_type);
+    CHECK(rc_heap_of(n) == h);
+    CHECK(rc_usable_size(n) >= sizeof(node));
+    rc_decref(n);
+    rc_heap_free(h);
+}
+
+TEST(last_decref_frees_at_once_and_releases_children)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    destroyed = 0;
+    node *a = rc_new(h, &counted_type), *b = rc_new(h, &counted_type);
+    node_set(a, 0, b);
+    rc_decref(b);
+    CHECK_EQ_INT(rc_refcount(b), 1);
+    rc_incref(a);
+    rc_decref(a);
+    CHECK_EQ_INT(destroyed, 0);
+    rc_decref(a);
+    CHECK_EQ_INT(destroyed, 2);
+    rc_heap_stats st;
+    rc_heap_stats_get(h, &st);
+    CHECK_EQ_INT(st.objects, 0);
+    rc_heap_free(h);
+}
+
+TEST(dropping_the_head_of_a_ten_million_chain_does_not_recurse)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_disable(h);
+    destroyed = 0;
+    size_t n = getenv("RC_TEST_QUICK") ? 200000 : 10000000;
+    node *head = rc_new(h, &counted_type);
+    node *cur = head;
+    for (size_t i = 1; i < n; i++) {
+        node *next = rc_new(h, &counted_type);
+        cur->slot[0] = next;   /* cur takes over our reference */
+        cur = next;
+    }
+    rc_decref(head);
+    CHECK_EQ_INT(destroyed, n);
+    rc_heap_stats st;
+    rc_heap_stats_get(h, &st);
+    CHECK_EQ_INT(st.objects, 0);
+    CHECK(st.page_bytes <= 2 * RC_PAGE_SIZE * 64);
+    rc_heap_free(h);
+}
+
+TEST(untracked_types_are_not_counted_by_the_collector)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    void *l = rc_new(h, &leaf_type);
+    void *n = rc_new(h, &node2_type);
+    rc_heap_stats st;
+    rc_heap_stats_get(h, &st);
+    CHECK_EQ_INT(st.objects, 2);
+    CHECK_EQ_INT(st.tracked, 1);
+    size_t c[3];
+    rc_get_count(h, c);
+    CHECK_EQ_INT(c[0], 1);
+    rc_decref(l);
+    rc_decref(n);
+    rc_get_count(h, c);
+    CHECK_EQ_INT(c[0], 0);
+    rc_heap_free(h);
+}
+
+TEST(variable_size_objects_of_every_size_class_and_large)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    size_t sizes[] = {0, 1, 7, 8, 100, 1000, 5000, 16000, 20000, 100000, 3000000};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        unsigned char *p = rc_new_var(h, &leaf_type, sizes[i]);
+        REQUIRE(p);
+        CHECK(rc_usable_size(p) >= sizeof(node) + sizes[i]);
+        size_t nonzero = 0;
+        for (size_t k = 0; k < sizeof(node) + sizes[i]; k++) {
+            nonzero += p[k] != 0;
+            p[k] = 0xAB;
+        }
+        CHECK_EQ_INT(nonzero, 0);
+        rc_decref(p);
+    }
+    rc_heap_stats st;
+    rc_heap_stats_get(h, &st);
+    CHECK_EQ_INT(st.objects, 0);
+    CHECK_EQ_INT(st.object_bytes, 0);
+    rc_heap_free(h);
+}
+
+TEST(null_type_and_huge_size_are_errors)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    CHECK(rc_new(h, NULL) == NULL);
+    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK(strstr(rc_error_message(h), "rc_new") != NULL);
+    rc_clear_error(h);
+    CHECK(rc_new_var(h, &leaf_type, SIZE_MAX - 4) == NULL);
+    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    rc_heap_free(h);
+}
+
+TEST(traverse_without_clear_is_refused)
+{
+    static const rc_type bad = {.name = "bad", .size = 8, .traverse = cbnode_traverse};
+    rc_heap *h = rc_heap_new(NULL);
+    CHECK(rc_new(h, &bad) == NULL);
+    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK(strstr(rc_error_message(h), "bad") != NULL);
+    rc_heap_free(h);
+}
+
+/* An allocator that fails from the Nth call on. */
+static long fail_at, calls;
+static void *failing_map(void *ud, size_t size)
+{
+    if (++calls >= fail_at) return NULL;
+    return rc_system_allocator.map(ud, size);
+}
+static void *failing_realloc(void *ud, void *p, size_t size)
+{
+    if (size && ++calls >= fail_at) return NULL;
+    return rc_system_allocator.realloc(ud, p, size);
+}
+
+TEST(out_of_memory_returns_null_and_leaves_the_heap_usable)
+{
+    {
+        rc_config cfg;
+        rc_config_init(&cfg);
+        cfg.allocator.map = failing_map;
+        cfg.allocator.realloc = failing_realloc;
+        calls = 0;
+        fail_at = 1L << 40;
+        rc_heap *h = rc_heap_new(&cfg);
+        REQUIRE(h);
+        fail_at = calls + 6;   /* fail after a few pages and vectors */
+        enum { N = 300000 };
+        node **keep = malloc(N * sizeof *keep);
+        size_t n = 0, failures = 0;
+        for (size_t i = 0; i < N; i++) {
+            node *x = rc_new(h, i % 3 ? &node2_type : &leaf_type);
+            if (!x) {
+                failures++;
+                CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
+                continue;
+            }
+            if (n && i % 3) node_set(x, 0, keep[n - 1]);
+            keep[n++] = x;
+        }
+        CHECK(failures > 0);
+        rc_heap_stats st;
+        rc_heap_stats_get(h, &st);
+        CHECK_EQ_INT(st.objects, n);
+        fail_at = 1L << 40;   /* memory is back */
+        node *y = rc_new(h, &node2_type);
+        CHECK(y != NULL);
+        if (y) rc_decref(y);
+        for (size_t i = n; i-- > 0;) rc_decref(keep[i]);
+        rc_heap_stats_get(h, &st);
+        CHECK_EQ_INT(st.objects, 0);
+        rc_heap_free(h);
+        free(keep);
+    }
+}
+
+TEST(out_of_memory_at_every_allocation_point)
+{
+    /* Make each allocator call fail in turn; every failure must be clean. */
+    for (long k = 1; k < 40; k++) {
+        rc_config cfg;
+        rc_config_init(&cfg);
+        cfg.allocator.map = failing_map;
+        cfg.allocator.realloc = failing_realloc;
+        cfg.threshold[0] = 50;
+        calls = 0;
+        fail_at = k;
+        rc_heap *h = rc_heap_new(&cfg);
+        if (!h) continue;
+        node *prev = NULL;
+        for (int i = 0; i < 3000; i++) {
+            node *x = rc_new(h, &node2_type);
+            if (!x) continue;
+            if (prev) {
+                node_set(x, 0, prev);
+                node_set(prev, 1, x);   /* a cycle with the previous one */
+                rc_decref(prev);
+            }
+            prev = x;
+            if (i == 1500) fail_at = calls + 3;   /* fail again, later */
+        }
+        if (prev) rc_decref(prev);
+        fail_at = 1L << 40;
+        rc_collect(h, 2);
+        rc_heap_stats st;
+        rc_heap_stats_get(h, &st);
+        CHECK_EQ_INT(st.objects, 0);
+        rc_heap_free(h);
+    }
+}
+
+static int finalized;
+static void *resurrected;
+static void resurrecting_finalize(void *obj)
+{
+    finalized++;
+    rc_incref(obj);
+    resurrected = obj;
+}
+static const rc_type phoenix_type = {
+    .name = "phoenix", .size = sizeof(node), .nslots = 2, .finalize = resurrecting_finalize,
+};
+
+TEST(finalizer_runs_once_and_may_resurrect_on_refcount_death)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    finalized = 0;
+    resurrected = NULL;
+    node *p = rc_new(h, &phoenix_type);
+    p->payload = 77;
+    rc_decref(p);
+    CHECK_EQ_INT(finalized, 1);
+    REQUIRE(resurrected == p);
+    CHECK_EQ_INT(p->payload, 77);
+    CHECK_EQ_INT(rc_refcount(p), 1);
+    rc_decref(p);   /* finalized already: now it goes */
+    CHECK_EQ_INT(finalized, 1);
+    rc_heap_stats st;
+    rc_heap_stats_get(h, &st);
+    CHECK_EQ_INT(st.objects, 0);
+    rc_heap_free(h);
+}
+
+TEST(heap_free_destroys_everything_cycles_included)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    destroyed = 0;
+    for (int i = 0; i < 1000; i++) {
+        node *a = rc_new(h, &counted_type), *b = rc_new(h, &counted_type);
+        node_set(a, 0, b);
+        node_set(b, 0, a);
+        rc_decref(a);
+        rc_decref(b);
+    }
+    rc_heap_free(h);
+    CHECK_EQ_INT(destroyed, 2000);
+}
+
+TEST(empty_pages_go_back_to_the_system)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_disable(h);
+    enum { N = 400000 };
+    node **all = malloc(N * sizeof *all);
+    for (int i = 0; i < N; i++) all[i] = rc_new(h, &node2_type);
+    rc_heap_stats st;
+    rc_heap_stats_get(h, &st);
+    size_t peak = st.page_bytes;
+    CHECK(peak >= (size_t)N * 48);
+    for (int i = 0; i < N; i++) rc_decref(all[i]);
+    rc_heap_stats_get(h, &st);
+    CHECK(st.page_bytes < peak / 8);
+    free(all);
+    rc_heap_free(h);
+}
+
+RC_TEST_MAIN
