@@ -128,7 +128,7 @@ static inline void rc_decref(void *obj)
     h = RC_HEAD(obj);
     if (--h->refcnt == 0)
         rc__dealloc(h);
-    else if ((h->gc & (RC__GEN_MASK | RC__TRACKED | RC__BUFFERED)) == (2u | RC__TRACKED))
+    else if ((h->gc & (RC__GEN_MASK | RC__TRACKED | RC__BUFFERED | RC__INSET)) == (2u | RC__TRACKED))
         rc__buffer(h);
 }
 
@@ -230,13 +230,19 @@ static inline void rc_visit_val(rc_val v, rc_visit_fn visit, void *arg)
  * RC_PAGE_SIZE) aligned to RC_PAGE_SIZE and zero-filled, or NULL; `unmap`
  * returns them; `decommit` (optional) tells the system a range of mapped,
  * still-owned memory is no longer needed and may read back as zeros.
- * `realloc` is realloc(3) for variable buffers (list items, dict tables); size
- * 0 frees. The defaults use mmap and the C library.
+ * `commit` (optional) is told that a range is about to be written: the default
+ * asks the system to fault it in at once, which costs far less than taking
+ * one page fault after another. `hugepage` (optional) says a range of a big
+ * heap would do well in huge pages. `realloc` is realloc(3) for variable buffers
+ * (list items, dict tables); size 0 frees. The defaults use mmap and the C
+ * library.
  */
 typedef struct rc_allocator {
     void *(*map)(void *ud, size_t size);
     void (*unmap)(void *ud, void *p, size_t size);
     void (*decommit)(void *ud, void *p, size_t size);
+    void (*commit)(void *ud, void *p, size_t size);
+    void (*hugepage)(void *ud, void *p, size_t size);
     void *(*realloc)(void *ud, void *p, size_t size);
     void *ud;
 } rc_allocator;

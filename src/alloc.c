@@ -8,10 +8,12 @@
  * filled up returns to the queue only when a quarter of it is free again, so
  * the pages a young collection must scan are mostly young.
  *
- * Pages come from segments of RC_SEGMENT_PAGES pages. A page that empties goes
- * to a small cache (RC_EMPTY_CACHE pages) or is decommitted at once; a
- * segment whose pages are all unused is unmapped. So freed memory leaves the
- * process's USS at once, apart from the cache.
+ * Pages come from segments of RC_SEGMENT_PAGES pages. A page that empties
+ * stays committed for reuse until a purge decommits the free pages in runs
+ * and unmaps segments with no page in use: while freeing once 4 MiB (or a
+ * quarter of the heap) waits, and at the end of every free burst and
+ * collection once 256 KiB does. So freed memory leaves the process's USS
+ * within a quarter-megabyte, without a system call per page.
  *
  * Large blocks get pages of their own, mapped and unmapped individually.
  */
@@ -22,11 +24,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define RC_EMPTY_CACHE 2
 
 struct rc_segment {
     char *base;
-    uint64_t used;        /* bit i: page i is in use (or in the empty cache) */
+    uint64_t used;        /* bit i: page i is in use */
+    uint64_t dirty;       /* bit i: page i is free but still committed */
     rc_segment *next;
 };
 
@@ -63,14 +65,18 @@ unsigned rc__size_class(size_t bytes)
 
 /* ---- the system allocator ---- */
 
+#define RC_HUGE_SIZE ((size_t)2 << 20)
+
 static void *sys_map(void *ud, size_t size)
 {
     (void)ud;
-    /* Over-map by one page and trim, so the result is RC_PAGE_SIZE aligned. */
-    size_t span = size + RC_PAGE_SIZE;
+    /* Over-map and trim, so the result is RC_PAGE_SIZE aligned, and 2 MiB
+     * aligned when it is that big (so the system can back it with huge pages). */
+    size_t align = size >= RC_HUGE_SIZE ? RC_HUGE_SIZE : RC_PAGE_SIZE;
+    size_t span = size + align;
     char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return NULL;
-    uintptr_t a = ((uintptr_t)p + RC_PAGE_SIZE - 1) & ~(uintptr_t)(RC_PAGE_SIZE - 1);
+    uintptr_t a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
     size_t head = a - (uintptr_t)p, tail = span - head - size;
     if (head) munmap(p, head);
     if (tail) munmap((char *)a + size, tail);
@@ -89,6 +95,22 @@ static void sys_decommit(void *ud, void *p, size_t size)
     madvise(p, size, MADV_DONTNEED);
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+static void sys_hugepage(void *ud, void *p, size_t size)
+{
+    (void)ud;
+    madvise(p, size, MADV_HUGEPAGE);
+}
+
+static void sys_commit(void *ud, void *p, size_t size)
+{
+    (void)ud;
+    madvise(p, size, MADV_POPULATE_WRITE);   /* a hint: older kernels say EINVAL */
+}
+
 static void *sys_realloc(void *ud, void *p, size_t size)
 {
     (void)ud;
@@ -99,20 +121,18 @@ static void *sys_realloc(void *ud, void *p, size_t size)
     return realloc(p, size);
 }
 
-const rc_allocator rc_system_allocator = {sys_map, sys_unmap, sys_decommit, sys_realloc, NULL};
+const rc_allocator rc_system_allocator = {sys_map, sys_unmap, sys_decommit, sys_commit, sys_hugepage,
+                                          sys_realloc, NULL};
 
 /* ---- small vectors ---- */
 
-bool rc__vec_push(rc_heap *h, rc_vec *v, void *item)
+bool rc__vec_grow(rc_heap *h, rc_vec *v)
 {
-    if (v->len == v->cap) {
-        size_t ncap = v->cap ? v->cap * 2 : 16;
-        void **n = h->cfg.allocator.realloc(h->cfg.allocator.ud, v->items, ncap * sizeof *n);
-        if (!n) return false;
-        v->items = n;
-        v->cap = ncap;
-    }
-    v->items[v->len++] = item;
+    size_t ncap = v->cap ? v->cap * 2 : 16;
+    void **n = h->cfg.allocator.realloc(h->cfg.allocator.ud, v->items, ncap * sizeof *n);
+    if (!n) return false;
+    v->items = n;
+    v->cap = ncap;
     return true;
 }
 
@@ -199,17 +219,29 @@ static void pages_remove(rc_heap *h, rc_page *pg)
 
 /* ---- segments and raw pages ---- */
 
+/* Free pages stay committed ("dirty") until a purge hands them back in runs:
+ * every decommit costs a TLB flush, so one call per run, not per page. */
+#define RC_PURGE_SOON (256 * 1024)          /* at the end of a free burst */
+#define RC_PURGE_NOW (4 * 1024 * 1024)      /* at least, while freeing */
+#define RC_HUGE_AFTER 4                     /* segments before huge pages are asked for */
+
 static rc_page *segment_take_page(rc_heap *h)
 {
-    if (h->empty_cache) {
-        rc_page *pg = h->empty_cache;
-        h->empty_cache = pg->next;
-        h->empty_cached--;
+    rc_segment *s, *clean = NULL;
+    for (s = h->segments; s; s = s->next) {
+        if (s->dirty) break;
+        if (!clean && s->used != ~(uint64_t)0) clean = s;
+    }
+    if (s) {   /* a dirty page: still committed, no fault to take */
+        unsigned i = (unsigned)__builtin_ctzll(s->dirty);
+        s->dirty &= ~((uint64_t)1 << i);
+        s->used |= (uint64_t)1 << i;
+        h->dirty_bytes -= RC_PAGE_SIZE;
+        rc_page *pg = (rc_page *)(s->base + (size_t)i * RC_PAGE_SIZE);
+        pg->segment = s;
         return pg;
     }
-    rc_segment *s;
-    for (s = h->segments; s; s = s->next)
-        if (s->used != ~(uint64_t)0) break;
+    s = clean;
     if (!s) {
         s = h->cfg.allocator.realloc(h->cfg.allocator.ud, NULL, sizeof *s);
         if (!s) return NULL;
@@ -218,13 +250,19 @@ static rc_page *segment_take_page(rc_heap *h)
             h->cfg.allocator.realloc(h->cfg.allocator.ud, s, 0);
             return NULL;
         }
-        s->used = 0;
+        s->used = s->dirty = 0;
         s->next = h->segments;
         h->segments = s;
+        /* A heap this big is worth huge pages: far fewer TLB misses in the
+         * collector's passes. Small heaps stay in small pages, so their USS
+         * stays small. */
+        if (++h->nsegments > RC_HUGE_AFTER && h->cfg.allocator.hugepage)
+            h->cfg.allocator.hugepage(h->cfg.allocator.ud, s->base, RC_SEGMENT_SIZE);
     }
-    unsigned i = (unsigned)__builtin_ctzll(~s->used);
+    unsigned i = (unsigned)__builtin_ctzll(~(s->used | s->dirty));
     s->used |= (uint64_t)1 << i;
     rc_page *pg = (rc_page *)(s->base + (size_t)i * RC_PAGE_SIZE);
+    if (h->cfg.allocator.commit) h->cfg.allocator.commit(h->cfg.allocator.ud, pg, RC_PAGE_SIZE);
     pg->segment = s;
     h->page_bytes += RC_PAGE_SIZE;
     return pg;
@@ -232,25 +270,48 @@ static rc_page *segment_take_page(rc_heap *h)
 
 static void segment_return_page(rc_heap *h, rc_page *pg)
 {
-    if (h->empty_cached < RC_EMPTY_CACHE) {
-        pg->next = h->empty_cache;
-        h->empty_cache = pg;
-        h->empty_cached++;
-        return;
-    }
     rc_segment *s = pg->segment;
     unsigned i = (unsigned)(((char *)pg - s->base) / RC_PAGE_SIZE);
     s->used &= ~((uint64_t)1 << i);
-    h->page_bytes -= RC_PAGE_SIZE;
-    if (s->used == 0) {
-        rc_segment **pp = &h->segments;
-        while (*pp != s) pp = &(*pp)->next;
-        *pp = s->next;
-        h->cfg.allocator.unmap(h->cfg.allocator.ud, s->base, RC_SEGMENT_SIZE);
-        h->cfg.allocator.realloc(h->cfg.allocator.ud, s, 0);
-    } else if (h->cfg.allocator.decommit) {
-        h->cfg.allocator.decommit(h->cfg.allocator.ud, pg, RC_PAGE_SIZE);
+    s->dirty |= (uint64_t)1 << i;
+    h->dirty_bytes += RC_PAGE_SIZE;
+    size_t limit = h->page_bytes / 4 > RC_PURGE_NOW ? h->page_bytes / 4 : RC_PURGE_NOW;
+    if (h->dirty_bytes >= limit) rc__alloc_purge(h);
+}
+
+void rc__alloc_purge(rc_heap *h)
+{
+    rc_segment **pp = &h->segments;
+    while (*pp) {
+        rc_segment *s = *pp;
+        if (s->used == 0) {   /* nothing live: the whole segment goes */
+            *pp = s->next;
+            h->page_bytes -= (size_t)__builtin_popcountll(s->dirty) * RC_PAGE_SIZE;
+            h->cfg.allocator.unmap(h->cfg.allocator.ud, s->base, RC_SEGMENT_SIZE);
+            h->cfg.allocator.realloc(h->cfg.allocator.ud, s, 0);
+            h->nsegments--;
+            continue;
+        }
+        uint64_t d = s->dirty;
+        while (d) {
+            unsigned lo = (unsigned)__builtin_ctzll(d);
+            unsigned hi = lo;
+            while (hi < 64 && (d >> hi) & 1) hi++;
+            size_t bytes = (size_t)(hi - lo) * RC_PAGE_SIZE;
+            if (h->cfg.allocator.decommit)
+                h->cfg.allocator.decommit(h->cfg.allocator.ud, s->base + (size_t)lo * RC_PAGE_SIZE, bytes);
+            h->page_bytes -= bytes;
+            d &= hi == 64 ? 0 : ~(uint64_t)0 << hi;
+        }
+        s->dirty = 0;
+        pp = &s->next;
     }
+    h->dirty_bytes = 0;
+}
+
+void rc__alloc_purge_soon(rc_heap *h)
+{
+    if (h->dirty_bytes >= RC_PURGE_SOON) rc__alloc_purge(h);
 }
 
 static void page_init(rc_page *pg, rc_heap *h, unsigned sc, bool tracked)
@@ -429,8 +490,7 @@ void rc__alloc_release_all(rc_heap *h)
         h->cfg.allocator.unmap(h->cfg.allocator.ud, s->base, RC_SEGMENT_SIZE);
         h->cfg.allocator.realloc(h->cfg.allocator.ud, s, 0);
     }
-    h->empty_cache = NULL;
-    h->empty_cached = 0;
+    h->dirty_bytes = 0;
     h->page_bytes = 0;
 }
 

@@ -109,7 +109,7 @@ RC_INLINE bool is_member(const gc_set *s, const rc_head *c)
 
 /* ---- count ---- */
 
-static void count_ref(rc_head *c, void *ctx)
+RC_INLINE void count_ref(rc_head *c, void *ctx)
 {
     gc_set *s = ctx;
     if (is_member(s, c) && (c->gc >> RC__FIELD_SHIFT) != RC__FIELD_MAX)
@@ -118,7 +118,7 @@ static void count_ref(rc_head *c, void *ctx)
 
 /* ---- mark ---- */
 
-static void mark_ref(rc_head *c, void *ctx)
+RC_INLINE void mark_ref(rc_head *c, void *ctx)
 {
     gc_set *s = ctx;
     if (!is_member(s, c) || (c->gc & RC__MARK)) return;
@@ -126,7 +126,7 @@ static void mark_ref(rc_head *c, void *ctx)
     if (!rc__vec_push(s->h, &s->stack, c)) s->overflow = true;
 }
 
-static void drain(gc_set *s, void (*visit)(rc_head *, void *))
+RC_INLINE void drain(gc_set *s, void (*visit)(rc_head *, void *))
 {
     while (s->stack.len) {
         rc_head *x = s->stack.items[--s->stack.len];
@@ -205,9 +205,10 @@ static void mark_in_garbage(rc_head *c, void *ctx)
 }
 
 /*
- * Free the garbage in `g` (objects with refcnt > 0, all unmarked, field 0,
+ * Free the garbage in `g` (objects with refcnt > 0, unmarked, field 0, their
  * generation already set as survivors'). Returns how many were freed; the
- * rest were resurrected by finalizers.
+ * rest were resurrected by finalizers. While here every object carries INSET,
+ * which also keeps rc_decref from buffering objects that are about to go.
  */
 static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
 {
@@ -216,6 +217,7 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
     for (size_t i = 0; i < n; i++) {
         rc_head *o = g->items[i];
         o->refcnt++;                       /* the hold */
+        o->gc |= RC__INSET;
         if (o->type->finalize && !(o->gc & RC__FINALIZED)) finalizers = true;
     }
     if (finalizers) {
@@ -227,7 +229,6 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
             }
         }
         /* Trial deletion again, inside the garbage: spare what was resurrected. */
-        for (size_t i = 0; i < n; i++) ((rc_head *)g->items[i])->gc |= RC__INSET;
         for (size_t i = 0; i < n; i++) rc__foreach_ref(g->items[i], count_in_garbage, NULL);
         for (size_t i = 0; i < n; i++) {
             rc_head *o = g->items[i];
@@ -248,11 +249,13 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
             rc_head *o = g->items[i];
-            bool alive = o->gc & RC__MARK;
-            o->gc &= ~(RC__INSET | RC__MARK);
             rc__set_field(o, 0);
-            if (alive) rc_decref(o + 1);   /* resurrected: only drop the hold */
-            else g->items[k++] = o;
+            if (o->gc & RC__MARK) {        /* resurrected: only drop the hold */
+                o->gc &= ~(RC__INSET | RC__MARK);
+                rc_decref(o + 1);
+            } else {
+                g->items[k++] = o;
+            }
         }
         n = g->len = k;
     }
@@ -260,6 +263,7 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
     size_t freed = 0;
     for (size_t i = 0; i < n; i++) {
         rc_head *o = g->items[i];
+        o->gc &= ~RC__INSET;
         if (o->refcnt == 1) freed++;
         rc_decref(o + 1);
     }
@@ -342,8 +346,9 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
     h->gstats[gen].collections++;
     h->gstats[gen].collected += freed;
     h->gstats[gen].uncollectable += found - freed;
-    h->gstats[gen].seconds += now_seconds() - t0;
     h->busy--;
+    rc__alloc_purge_soon(h);
+    h->gstats[gen].seconds += now_seconds() - t0;
     return freed;
 }
 
@@ -351,7 +356,7 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
 
 /* Count a reference from a member; an old object not yet in S joins it
  * while the budget lasts. */
-static void expand_ref(rc_head *c, void *ctx)
+RC_INLINE void expand_ref(rc_head *c, void *ctx)
 {
     gc_set *s = ctx;
     if (!(c->gc & RC__INSET)) {
@@ -408,8 +413,9 @@ size_t rc__scan_candidates(rc_heap *h)
     rc__vec_free(h, &garbage);
     rc__vec_free(h, &s.stack);
     h->gstats[2].collected += freed;
-    h->gstats[2].seconds += now_seconds() - t0;
     h->busy--;
+    rc__alloc_purge_soon(h);
+    h->gstats[2].seconds += now_seconds() - t0;
     return freed;
 }
 

@@ -105,7 +105,14 @@ typedef struct rc_vec {
     void **items;
     size_t len, cap;
 } rc_vec;
-bool rc__vec_push(rc_heap *h, rc_vec *v, void *item);   /* false on out-of-memory */
+bool rc__vec_grow(rc_heap *h, rc_vec *v);   /* false on out-of-memory */
+/* Append; false on out-of-memory (the vector is unchanged). */
+static inline bool rc__vec_push(rc_heap *h, rc_vec *v, void *item)
+{
+    if (v->len == v->cap && !rc__vec_grow(h, v)) return false;
+    v->items[v->len++] = item;
+    return true;
+}
 void rc__vec_free(rc_heap *h, rc_vec *v);
 
 typedef struct rc_pageq {
@@ -125,8 +132,8 @@ struct rc_heap {
     rc_pageq avail[2][RC_NCLASSES];
     rc_vec pages[2];                /* every page, by tracked? (large ones too) */
     rc_segment *segments;
-    rc_page *empty_cache;           /* a few empty pages kept to avoid churn */
-    unsigned empty_cached;
+    size_t nsegments;
+    size_t dirty_bytes;             /* free pages not yet decommitted */
     size_t objects, object_bytes, buffer_bytes, page_bytes;
 
     /* collector */
@@ -166,6 +173,10 @@ void rc__free_block(rc_heap *h, rc_head *b);
 /* Variable buffers through the heap's allocator, counted in buffer_bytes. */
 void *rc__buf_realloc(rc_heap *h, void *p, size_t old_size, size_t new_size);
 void rc__buf_free(rc_heap *h, void *p, size_t size);
+/* Decommit free pages and unmap empty segments now; the _soon variant only
+ * when enough waits (end of a free burst or a collection). */
+void rc__alloc_purge(rc_heap *h);
+void rc__alloc_purge_soon(rc_heap *h);
 /* Free every page and segment (heap teardown). */
 void rc__alloc_release_all(rc_heap *h);
 /* Calls fn(obj, ctx) for each live object of pages[tracked]; fn must not free. */

@@ -175,6 +175,7 @@ void rc__dealloc(rc_head *o)
     }
     h->busy--;
     h->freeing = false;
+    rc__alloc_purge_soon(h);
 }
 
 /* ---- debug checks ---- */

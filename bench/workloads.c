@@ -1,0 +1,271 @@
+/*
+ * workloads.c -- the benchmark workloads of bench/WORKLOADS.md on recycle.
+ *
+ * Each workload prints one `name value unit` line per metric. Times come from
+ * CLOCK_MONOTONIC, memory is the process's USS in MB (2^20 bytes). A node is
+ * an object with two pointer slots (slots form: no callbacks); a tree node
+ * has three (left, right, parent). Default settings everywhere: nothing is
+ * tuned per workload.
+ */
+#include "workloads.h"
+
+#include "recycle.h"
+#include "recycle/builtins.h"
+#include "recycle/memory.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct node2 { void *slot[2]; } node2;
+typedef struct node3 { void *left, *right, *parent; } node3;
+
+static const rc_type node2_type = {.name = "node", .size = sizeof(node2), .nslots = 2};
+static const rc_type node3_type = {.name = "tree_node", .size = sizeof(node3), .nslots = 3};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double uss_bytes(void)
+{
+    rc_procmem m;
+    rc_process_memory(&m);
+    return (double)m.uss;
+}
+
+static double uss_mb(void) { return uss_bytes() / 1024.0 / 1024.0; }
+
+static void emit(const char *name, double value, const char *unit)
+{
+    printf("%s %.3f %s\n", name, value, unit);
+    fflush(stdout);
+}
+
+static long opt_long(int argc, char **argv, const char *name, long def)
+{
+    for (int i = 0; i + 1 < argc; i++)
+        if (!strcmp(argv[i], name)) return strtol(argv[i + 1], NULL, 10);
+    return def;
+}
+
+/* ---- W1: a list of N integers ---- */
+
+typedef struct w1_report { double built_mb, build_ms, t_return; } w1_report;
+
+static __attribute__((noinline)) void w1_inner(rc_heap *h, long n, int cyclic, w1_report *r)
+{
+    double t0 = now_ms();
+    rc_list *a = rc_list_new(h, 0), *b = NULL;
+    for (long i = 0; i < n; i++) rc_list_append(a, rc_int(i));
+    if (cyclic) {
+        b = rc_list_new(h, 0);
+        for (long i = 0; i < n; i++) rc_list_append(b, rc_int(i));
+        rc_list_append(a, rc_obj(b));
+        rc_list_append(b, rc_obj(a));
+    }
+    r->build_ms = now_ms() - t0;
+    r->built_mb = uss_mb();
+    r->t_return = now_ms();
+    rc_decref(a);   /* the function's references go as it returns */
+    if (b) rc_decref(b);
+}
+
+static int run_w1(int argc, char **argv, int cyclic)
+{
+    long n = opt_long(argc, argv, "--n", 10000000);
+    rc_heap *h = rc_heap_new(NULL);
+    double start = uss_mb();
+    w1_report r;
+    w1_inner(h, n, cyclic, &r);
+    double release_ms = now_ms() - r.t_return;
+    double released = uss_mb();
+    emit("uss_start_mb", start, "MB");
+    emit("uss_built_mb", r.built_mb, "MB");
+    emit("uss_released_mb", released, "MB");
+    if (cyclic) {
+        double t0 = now_ms();
+        rc_collect(h, 2);
+        double collect_ms = now_ms() - t0;
+        emit("uss_after_collect_mb", uss_mb(), "MB");
+        emit("collect_ms", collect_ms, "ms");
+    }
+    emit("build_ms", r.build_ms, "ms");
+    emit("release_ms", release_ms, "ms");
+    rc_heap_free(h);
+    return 0;
+}
+
+/* ---- W2: create + release ---- */
+
+static int run_w2(int argc, char **argv)
+{
+    long n = opt_long(argc, argv, "--n", 10000000);
+    rc_heap *h = rc_heap_new(NULL);
+    node2 *keep = rc_new(h, &node2_type);
+    double t0 = now_ms();
+    for (long i = 0; i < n; i++) {
+        node2 *x = rc_new(h, &node2_type);
+        rc_incref(keep);
+        x->slot[0] = keep;
+        rc_decref(x);
+    }
+    double ms = now_ms() - t0;
+    emit("ns_per_object", ms * 1e6 / (double)n, "ns");
+    rc_decref(keep);
+    rc_heap_free(h);
+    return 0;
+}
+
+/* ---- W3: garbage cycles ---- */
+
+static int run_w3(int argc, char **argv)
+{
+    long n = opt_long(argc, argv, "--n", 1000000);
+    double objects = 2.0 * (double)n;
+    rc_heap *h = rc_heap_new(NULL);
+    rc_disable(h);
+    double u0 = uss_bytes();
+    double t0 = now_ms();
+    for (long i = 0; i < n; i++) {
+        node2 *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+        a->slot[0] = b;   /* a takes our reference to b */
+        rc_incref(a);
+        b->slot[0] = a;
+        rc_decref(a);
+    }
+    double t1 = now_ms();
+    double u1 = uss_bytes();
+    double t2 = now_ms();
+    size_t freed = rc_collect(h, 2);
+    double t3 = now_ms();
+    emit("build_ns_per_object", (t1 - t0) * 1e6 / objects, "ns");
+    emit("collect_ns_per_object", (t3 - t2) * 1e6 / objects, "ns");
+    emit("collect_ms", t3 - t2, "ms");
+    emit("freed_objects", (double)freed, "objects");
+    emit("bytes_per_object", (u1 - u0) / objects, "B");
+    rc_heap_free(h);
+    return 0;
+}
+
+/* ---- W4: live heap ---- */
+
+/* A complete tree of 2^depth - 1 nodes with parent pointers; new reference. */
+static node3 *build_tree(rc_heap *h, int depth, node3 *parent)
+{
+    node3 *n = rc_new(h, &node3_type);
+    if (parent) {
+        rc_incref(parent);
+        n->parent = parent;
+    }
+    if (depth > 1) {
+        n->left = build_tree(h, depth - 1, n);
+        n->right = build_tree(h, depth - 1, n);
+    }
+    return n;
+}
+
+/* The W4 young set: `pairs` garbage two-node cycles and 2 * pairs live nodes
+ * chained through slot 0; returns the chain's last node (new reference). */
+static node2 *make_young(rc_heap *h, long pairs)
+{
+    node2 *chain = NULL;
+    for (long i = 0; i < pairs; i++) {
+        node2 *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+        a->slot[0] = b;
+        rc_incref(a);
+        b->slot[0] = a;
+        rc_decref(a);
+        for (int k = 0; k < 2; k++) {
+            node2 *c = rc_new(h, &node2_type);
+            c->slot[0] = chain;   /* takes over our reference */
+            chain = c;
+        }
+    }
+    return chain;
+}
+
+static int run_w4(int argc, char **argv)
+{
+    int depth = (int)opt_long(argc, argv, "--depth", 23);
+    long young = opt_long(argc, argv, "--young", 10000);
+    double nodes = (double)((1L << depth) - 1);
+    rc_heap *h = rc_heap_new(NULL);
+    double u0 = uss_bytes();
+    double t0 = now_ms();
+    node3 *root = build_tree(h, depth, NULL);
+    double t1 = now_ms();
+    double u1 = uss_bytes();
+    double t2 = now_ms();
+    rc_collect(h, 2);
+    double t3 = now_ms();
+    rc_disable(h);
+    node2 *chain = make_young(h, young / 4);
+    double t4 = now_ms();
+    size_t young_freed = rc_collect(h, 0);
+    double t5 = now_ms();
+    rc_enable(h);
+    emit("build_ms", t1 - t0, "ms");
+    emit("bytes_per_node", (u1 - u0) / nodes, "B");
+    emit("full_ms", t3 - t2, "ms");
+    emit("young_ms", t5 - t4, "ms");
+    emit("young_freed", (double)young_freed, "objects");
+    rc_decref(chain);
+    rc_decref(root);
+    rc_heap_free(h);
+    return 0;
+}
+
+/* ---- dispatch ---- */
+
+static const struct {
+    const char *name, *what;
+    int (*run)(int, char **);
+} workloads[] = {
+    {"W1", "list of 10,000,000 integers built in a function and released", NULL},
+    {"W1c", "two such lists that hold each other, then one full collection", NULL},
+    {"W2", "10,000,000 create+release of a node referring to a long-lived node", run_w2},
+    {"W3", "1,000,000 garbage two-node cycles, one full collection", run_w3},
+    {"W4", "8.4 M-node tree with parent pointers: full and young collections", run_w4},
+};
+
+static int run_w1_plain(int argc, char **argv) { return run_w1(argc, argv, 0); }
+static int run_w1_cyclic(int argc, char **argv) { return run_w1(argc, argv, 1); }
+
+void rc_bench_list(FILE *out)
+{
+    for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++)
+        fprintf(out, "  %-4s %s\n", workloads[i].name, workloads[i].what);
+}
+
+int rc_bench_main(int argc, char **argv)
+{
+    if (argc < 1) {
+        fprintf(stderr, "recycle bench: name a workload (W1, W1c, W2, W3, W4) or 'all'\n");
+        return 2;
+    }
+    const char *name = argv[0];
+    int all = !strcmp(name, "all"), ran = 0;
+    for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++) {
+        if (!all && strcmp(name, workloads[i].name)) continue;
+        int (*run)(int, char **) = workloads[i].run;
+        if (!strcmp(workloads[i].name, "W1")) run = run_w1_plain;
+        if (!strcmp(workloads[i].name, "W1c")) run = run_w1_cyclic;
+        if (all) printf("# %s\n", workloads[i].name);
+        int rc = run(argc - 1, argv + 1);
+        if (rc) return rc;
+        ran++;
+    }
+    if (!ran) {
+        fprintf(stderr, "recycle bench: unknown workload '%s'; valid: all", name);
+        for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++)
+            fprintf(stderr, ", %s", workloads[i].name);
+        fputc('\n', stderr);
+        return 2;
+    }
+    return 0;
+}

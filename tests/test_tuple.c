@@ -1,0 +1,261 @@
+/*
+ * test_tuple.c -- the built-in tuple: creation, reading, filling, the
+ * reference counts of its items, cycles, errors and out-of-memory.
+ */
+#include "recycle.h"
+#include "recycle/builtins.h"
+
+#include "failalloc.h"
+#include "harness.h"
+
+static size_t live_objects(rc_heap *h)
+{
+    rc_heap_stats st;
+    rc_heap_stats_get(h, &st);
+    return st.objects;
+}
+
+TEST(new_tuple_holds_the_given_items)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_val items[] = {rc_int(1), rc_float(2.5), RC_TRUE};
+    rc_tuple *t = rc_tuple_new(h, 3, items);
+    REQUIRE(t);
+    CHECK_EQ_INT(rc_tuple_len(t), 3);
+    for (size_t i = 0; i < 3; i++) CHECK(rc_tuple_get(t, i) == items[i]);
+    CHECK(rc_typeof(t) == &rc_tuple_type);
+    CHECK(strcmp(rc_tuple_type.name, "tuple") == 0);
+    CHECK(rc_is_tuple(rc_obj(t)));
+    rc_decref(t);
+    rc_heap_free(h);
+}
+
+TEST(new_tuple_without_items_is_all_none)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_tuple *t = rc_tuple_new(h, 4, NULL);
+    REQUIRE(t);
+    CHECK_EQ_INT(rc_tuple_len(t), 4);
+    for (size_t i = 0; i < 4; i++) CHECK(rc_tuple_get(t, i) == RC_NONE);
+    rc_decref(t);
+    rc_heap_free(h);
+}
+
+TEST(empty_tuple)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_tuple *t = rc_tuple_new(h, 0, NULL);
+    REQUIRE(t);
+    CHECK_EQ_INT(rc_tuple_len(t), 0);
+    CHECK(rc_tuple_get(t, 0) == RC_EMPTY);
+    CHECK_EQ_INT(rc_error(h), RC_ERANGE);
+    rc_decref(t);
+    rc_heap_free(h);
+}
+
+TEST(new_tuple_takes_its_own_references_to_object_items)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_str *s = rc_str_from_cstr(h, "s");
+    rc_val items[] = {rc_obj(s), rc_obj(s)};
+    rc_tuple *t = rc_tuple_new(h, 2, items);
+    CHECK_EQ_INT(rc_refcount(s), 3);
+    rc_decref(t);
+    CHECK_EQ_INT(rc_refcount(s), 1);
+    rc_decref(s);
+    rc_heap_free(h);
+}
+
+TEST(get_out_of_range_returns_empty_with_erange)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_tuple *t = rc_tuple_new(h, 2, NULL);
+    rc_clear_error(h);
+    CHECK(rc_tuple_get(t, 2) == RC_EMPTY);
+    CHECK_EQ_INT(rc_error(h), RC_ERANGE);
+    CHECK(strstr(rc_error_message(h), "rc_tuple_get: index 2 out of range (len 2)") != NULL);
+    rc_decref(t);
+    rc_heap_free(h);
+}
+
+TEST(items_exposes_the_inline_array)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_val items[] = {rc_int(7), rc_int(8)};
+    rc_tuple *t = rc_tuple_new(h, 2, items);
+    size_t n = 0;
+    const rc_val *it = rc_tuple_items(t, &n);
+    CHECK_EQ_INT(n, 2);
+    CHECK(it[0] == rc_int(7) && it[1] == rc_int(8));
+    rc_decref(t);
+    rc_heap_free(h);
+}
+
+TEST(set_new_fills_a_fresh_tuple)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_tuple *t = rc_tuple_new(h, 3, NULL);
+    for (size_t i = 0; i < 3; i++) CHECK_EQ_INT(rc_tuple_set_new(t, i, rc_int((long)i * 10)), 0);
+    for (size_t i = 0; i < 3; i++) CHECK(rc_tuple_get(t, i) == rc_int((long)i * 10));
+    rc_decref(t);
+    rc_heap_free(h);
+}
+
+TEST(set_new_takes_a_reference_and_drops_the_old_item)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_str *a = rc_str_from_cstr(h, "a"), *b = rc_str_from_cstr(h, "b");
+    rc_val items[] = {rc_obj(a)};
+    rc_tuple *t = rc_tuple_new(h, 1, items);
+    CHECK_EQ_INT(rc_refcount(a), 2);
+    CHECK_EQ_INT(rc_tuple_set_new(t, 0, rc_obj(b)), 0);
+    CHECK_EQ_INT(rc_refcount(a), 1);
+    CHECK_EQ_INT(rc_refcount(b), 2);
+    rc_decref(t);
+    CHECK_EQ_INT(rc_refcount(b), 1);
+    rc_decref(a);
+    rc_decref(b);
+    rc_heap_free(h);
+}
+
+TEST(set_new_out_of_range_fails_with_erange)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_tuple *t = rc_tuple_new(h, 1, NULL);
+    rc_str *s = rc_str_from_cstr(h, "s");
+    CHECK_EQ_INT(rc_tuple_set_new(t, 1, rc_obj(s)), -1);
+    CHECK_EQ_INT(rc_error(h), RC_ERANGE);
+    CHECK_EQ_INT(rc_refcount(s), 1);
+    rc_decref(s);
+    rc_decref(t);
+    rc_heap_free(h);
+}
+
+TEST(empty_item_is_rejected_with_einval_and_no_references_taken)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    size_t base = live_objects(h);
+    rc_str *s = rc_str_from_cstr(h, "s");
+    rc_val items[] = {rc_obj(s), RC_EMPTY};
+    CHECK(rc_tuple_new(h, 2, items) == NULL);
+    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_refcount(s), 1);
+    CHECK_EQ_INT(live_objects(h), base + 1);
+    rc_tuple *t = rc_tuple_new(h, 1, NULL);
+    CHECK_EQ_INT(rc_tuple_set_new(t, 0, RC_EMPTY), -1);
+    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK(rc_tuple_get(t, 0) == RC_NONE);
+    rc_decref(t);
+    rc_decref(s);
+    rc_heap_free(h);
+}
+
+TEST(absurd_length_fails_with_einval)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    CHECK(rc_tuple_new(h, SIZE_MAX / 4, NULL) == NULL);
+    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    rc_heap_free(h);
+}
+
+TEST(out_of_memory_returns_null_with_enomem_and_takes_no_references)
+{
+    rc_heap *h = fa_heap_new();
+    size_t base = live_objects(h);
+    rc_str *s = rc_str_from_cstr(h, "s");
+    enum { N = 100000 };           /* 800 KB: a large block, so a fresh mapping */
+    rc_val *items = malloc(N * sizeof *items);
+    for (size_t i = 0; i < N; i++) items[i] = rc_obj(s);
+    fa_map_fails = 1;
+    rc_tuple *t = rc_tuple_new(h, N, items);
+    fa_map_fails = 0;
+    CHECK(t == NULL);
+    CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
+    CHECK_EQ_INT(rc_refcount(s), 1);
+    CHECK_EQ_INT(live_objects(h), base + 1);
+    t = rc_tuple_new(h, N, items);
+    REQUIRE(t);
+    CHECK_EQ_INT(rc_refcount(s), 1 + N);
+    rc_decref(t);
+    CHECK_EQ_INT(rc_refcount(s), 1);
+    free(items);
+    rc_decref(s);
+    rc_heap_free(h);
+}
+
+TEST(tuple_death_releases_every_item)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    size_t base = live_objects(h);
+    rc_tuple *t = rc_tuple_new(h, 50, NULL);
+    for (size_t i = 0; i < 50; i++) {
+        rc_list *l = rc_list_new(h, 0);
+        rc_tuple_set_new(t, i, rc_obj(l));
+        rc_decref(l);
+    }
+    CHECK_EQ_INT(live_objects(h), base + 51);
+    rc_decref(t);
+    CHECK_EQ_INT(live_objects(h), base);
+    rc_heap_free(h);
+}
+
+/* ---- cycles ---- */
+
+TEST(a_tuple_holding_itself_is_freed_by_a_full_collection)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    size_t base = live_objects(h);
+    rc_tuple *t = rc_tuple_new(h, 2, NULL);
+    rc_tuple_set_new(t, 0, rc_obj(t));
+    rc_decref(t);
+    CHECK_EQ_INT(live_objects(h), base + 1);
+    CHECK(rc_collect(h, 2) >= 1);
+    CHECK_EQ_INT(live_objects(h), base);
+    rc_heap_free(h);
+}
+
+TEST(a_tuple_and_a_list_holding_each_other_are_freed_by_a_full_collection)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    size_t base = live_objects(h);
+    rc_str *s = rc_str_from_cstr(h, "held");
+    rc_tuple *t = rc_tuple_new(h, 2, NULL);
+    rc_list *l = rc_list_new(h, 0);
+    rc_list_append(l, rc_obj(t));
+    rc_tuple_set_new(t, 0, rc_obj(l));
+    rc_tuple_set_new(t, 1, rc_obj(s));
+    rc_decref(t);
+    rc_decref(l);
+    CHECK(rc_collect(h, 2) >= 2);
+    CHECK_EQ_INT(rc_refcount(s), 1);
+    CHECK_EQ_INT(live_objects(h), base + 1);
+    rc_decref(s);
+    rc_heap_free(h);
+}
+
+TEST(a_reachable_tuple_cycle_survives_collection)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_tuple *t = rc_tuple_new(h, 1, NULL);
+    rc_tuple_set_new(t, 0, rc_obj(t));
+    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    CHECK(rc_tuple_get(t, 0) == rc_obj(t));
+    rc_tuple_set_new(t, 0, RC_NONE);        /* break it by hand */
+    CHECK_EQ_INT(rc_refcount(t), 1);
+    rc_decref(t);
+    rc_heap_free(h);
+}
+
+TEST(a_non_tuple_argument_fails_with_einval)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_list *l = rc_list_new(h, 0);
+    rc_tuple *not_a_tuple = (rc_tuple *)(void *)l;
+    CHECK_EQ_INT(rc_tuple_set_new(not_a_tuple, 0, rc_int(1)), -1);
+    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_list_len(l), 0);
+    rc_decref(l);
+    rc_heap_free(h);
+}
+
+RC_TEST_MAIN
