@@ -11,8 +11,10 @@
 
 #include "recycle.h"
 #include "recycle/builtins.h"
+#include "recycle/gc.h"
 #include "recycle/memory.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +222,176 @@ static int run_w4(int argc, char **argv)
     return 0;
 }
 
+/* ---- W5: binary-trees ---- */
+
+/* Peak USS, sampled by a thread every few milliseconds. */
+typedef struct sampler {
+    pthread_t thread;
+    volatile int stop;
+    double peak_mb;
+} sampler;
+
+static void *sample_loop(void *arg)
+{
+    sampler *s = arg;
+    while (!s->stop) {
+        double mb = uss_mb();
+        if (mb > s->peak_mb) s->peak_mb = mb;
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+static const rc_type *w5_type;
+
+/* A tree of the given depth; with parent pointers when w5_type has 3 slots. */
+static node3 *bottom_up(rc_heap *h, int depth, node3 *parent)
+{
+    node3 *n = rc_new(h, w5_type);
+    if (w5_type->nslots == 3 && parent) {
+        rc_incref(parent);
+        n->parent = parent;
+    }
+    if (depth > 0) {
+        n->left = bottom_up(h, depth - 1, n);
+        n->right = bottom_up(h, depth - 1, n);
+    }
+    return n;
+}
+
+static long item_check(const node3 *n)
+{
+    return n->left ? 1 + item_check(n->left) + item_check(n->right) : 1;
+}
+
+static const rc_type w5_node_type = {.name = "bt_node", .size = sizeof(node2), .nslots = 2};
+
+static int run_w5(int argc, char **argv, int parents)
+{
+    int n = (int)opt_long(argc, argv, "--depth", 21);
+    int quiet = opt_long(argc, argv, "--print", 0) == 0;
+    w5_type = parents ? &node3_type : &w5_node_type;
+    rc_heap *h = rc_heap_new(NULL);
+    if (getenv("W5_NOGC")) rc_disable(h);
+    sampler smp = {.peak_mb = uss_mb()};
+    pthread_create(&smp.thread, NULL, sample_loop, &smp);
+    double t0 = now_ms();
+    const int min_depth = 4;
+    int max_depth = n > min_depth + 2 ? n : min_depth + 2;
+    long check_sum = 0;
+
+    node3 *stretch = bottom_up(h, max_depth + 1, NULL);
+    long c = item_check(stretch);
+    if (!quiet) printf("stretch tree of depth %d\t check: %ld\n", max_depth + 1, c);
+    rc_decref(stretch);
+    check_sum += c;
+
+    node3 *long_lived = bottom_up(h, max_depth, NULL);
+    for (int d = min_depth; d <= max_depth; d += 2) {
+        long iterations = 1L << (max_depth - d + min_depth), check = 0;
+        for (long i = 0; i < iterations; i++) {
+            node3 *t = bottom_up(h, d, NULL);
+            check += item_check(t);
+            rc_decref(t);
+        }
+        if (!quiet) printf("%ld\t trees of depth %d\t check: %ld\n", iterations, d, check);
+        check_sum += check;
+    }
+    c = item_check(long_lived);
+    if (!quiet) printf("long lived tree of depth %d\t check: %ld\n", max_depth, c);
+    rc_decref(long_lived);
+    check_sum += c;
+    double wall = now_ms() - t0;
+    smp.stop = 1;
+    pthread_join(smp.thread, NULL);
+    emit("wall_ms", wall, "ms");
+    emit("peak_uss_mb", smp.peak_mb, "MB");
+    if (check_sum <= 0) fprintf(stderr, "W5: bad check %ld\n", check_sum);
+    if (getenv("RC_BENCH_STATS")) {
+        rc_gc_stats st[3];
+        rc_gc_get_stats(h, st);
+        for (int g = 0; g < 3; g++)
+            fprintf(stderr, "gen%d: %zu collections, %zu freed, %.1f ms\n", g, st[g].collections,
+                    st[g].collected, st[g].seconds * 1e3);
+    }
+    rc_heap_free(h);
+    return 0;
+}
+
+static int run_w5_plain(int argc, char **argv) { return run_w5(argc, argv, 0); }
+static int run_w5_parents(int argc, char **argv) { return run_w5(argc, argv, 1); }
+
+/* ---- W6: pauses ---- */
+
+typedef struct pause_log {
+    double *ms;
+    size_t n, cap;
+} pause_log;
+
+static void record_pause(rc_heap *h, int phase, const rc_gc_info *info, void *ud)
+{
+    (void)h;
+    pause_log *log = ud;
+    if (phase != RC_GC_STOP) return;
+    if (log->n == log->cap) {
+        log->cap = log->cap ? log->cap * 2 : 4096;
+        log->ms = realloc(log->ms, log->cap * sizeof *log->ms);
+    }
+    log->ms[log->n++] = info->duration * 1e3;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int run_w6(int argc, char **argv)
+{
+    int depth = (int)opt_long(argc, argv, "--depth", 23);
+    long ring_size = opt_long(argc, argv, "--ring", 100000);
+    double seconds = (double)opt_long(argc, argv, "--seconds", 5);
+    rc_heap *h = rc_heap_new(NULL);
+    node3 *root = build_tree(h, depth, NULL);
+    node2 **ring = calloc((size_t)ring_size, sizeof *ring);
+    pause_log log = {0};
+    rc_gc_callback_add(h, record_pause, &log);
+    double u0 = uss_bytes();
+    double t0 = now_ms(), end = t0 + seconds * 1e3, t = t0;
+    long cycles = 0;
+    while (t < end) {
+        for (int k = 0; k < 1024; k++) {
+            node2 *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+            a->slot[0] = b;   /* a takes our reference to b */
+            rc_incref(a);
+            b->slot[0] = a;
+            long i = cycles++ % ring_size;
+            if (ring[i]) rc_decref(ring[i]);
+            ring[i] = a;      /* the ring takes our reference to a */
+        }
+        t = now_ms();
+    }
+    double u1 = uss_bytes();
+    rc_gc_callback_remove(h, record_pause, &log);
+    qsort(log.ms, log.n, sizeof *log.ms, cmp_double);
+    double max = log.n ? log.ms[log.n - 1] : 0;
+    size_t rank = log.n ? (size_t)((double)log.n * 0.99 + 0.999999) : 0;
+    double p99 = log.n ? log.ms[(rank ? rank : 1) - 1] : 0;
+    emit("max_pause_ms", max, "ms");
+    emit("p99_pause_ms", p99, "ms");
+    emit("pauses", (double)log.n, "pauses");
+    emit("cycles_per_s", (double)cycles / ((t - t0) / 1e3), "cycles/s");
+    emit("uss_growth_mb", (u1 - u0) / 1024.0 / 1024.0, "MB");
+    for (long i = 0; i < ring_size; i++)
+        if (ring[i]) rc_decref(ring[i]);
+    free(ring);
+    free(log.ms);
+    rc_decref(root);
+    rc_heap_free(h);
+    return 0;
+}
+
 /* ---- dispatch ---- */
 
 static const struct {
@@ -231,6 +403,9 @@ static const struct {
     {"W2", "10,000,000 create+release of a node referring to a long-lived node", run_w2},
     {"W3", "1,000,000 garbage two-node cycles, one full collection", run_w3},
     {"W4", "8.4 M-node tree with parent pointers: full and young collections", run_w4},
+    {"W5", "binary-trees at depth 21 (--depth N)", run_w5_plain},
+    {"W5p", "binary-trees with parent pointers: only the collector frees them", run_w5_parents},
+    {"W6", "pauses: 5 s of two-node cycles in a 100,000-slot ring beside the W4 tree", run_w6},
 };
 
 static int run_w1_plain(int argc, char **argv) { return run_w1(argc, argv, 0); }
@@ -245,7 +420,7 @@ void rc_bench_list(FILE *out)
 int rc_bench_main(int argc, char **argv)
 {
     if (argc < 1) {
-        fprintf(stderr, "recycle bench: name a workload (W1, W1c, W2, W3, W4) or 'all'\n");
+        fprintf(stderr, "recycle bench: name a workload (W1, W1c, W2, W3, W4, W5, W5p, W6) or 'all'\n");
         return 2;
     }
     const char *name = argv[0];

@@ -47,6 +47,7 @@
  * another collection; objects they allocate are new and simply young.
  */
 #include "objects.h"
+#include "recycle/gc.h"
 
 #include <time.h>
 
@@ -279,15 +280,67 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* ---- callbacks ---- */
+
+static void run_callbacks(rc_heap *h, int phase, const rc_gc_info *info)
+{
+    for (unsigned i = 0; i < h->ncallbacks; i++) {
+        rc_gc_callback fn = (rc_gc_callback)h->callbacks[i].fn;
+        fn(h, phase, info, h->callbacks[i].ud);
+    }
+}
+
+int rc_gc_callback_add(rc_heap *h, rc_gc_callback fn, void *ud)
+{
+    if (!fn) {
+        rc__fail(h, RC_EINVAL, "rc_gc_callback_add: callback is NULL");
+        return -1;
+    }
+    if (h->ncallbacks == RC_MAX_CALLBACKS) {
+        rc__fail(h, RC_ENOMEM, "rc_gc_callback_add: %d callbacks already", RC_MAX_CALLBACKS);
+        return -1;
+    }
+    h->callbacks[h->ncallbacks].fn = (void (*)(rc_heap *, int, const void *, void *))fn;
+    h->callbacks[h->ncallbacks++].ud = ud;
+    return 0;
+}
+
+int rc_gc_callback_remove(rc_heap *h, rc_gc_callback fn, void *ud)
+{
+    for (unsigned i = 0; i < h->ncallbacks; i++) {
+        if ((rc_gc_callback)h->callbacks[i].fn == fn && h->callbacks[i].ud == ud) {
+            memmove(&h->callbacks[i], &h->callbacks[i + 1],
+                    (h->ncallbacks - i - 1) * sizeof h->callbacks[0]);
+            h->ncallbacks--;
+            return 0;
+        }
+    }
+    rc__fail(h, RC_ENOTFOUND, "rc_gc_callback_remove: no such callback");
+    return -1;
+}
+
+void rc_gc_get_stats(const rc_heap *h, rc_gc_stats out[3])
+{
+    for (int g = 0; g < 3; g++) {
+        out[g].collections = h->gstats[g].collections;
+        out[g].collected = h->gstats[g].collected;
+        out[g].uncollectable = h->gstats[g].uncollectable;
+        out[g].seconds = h->gstats[g].seconds;
+        out[g].candidates = h->gstats[g].candidates;
+    }
+}
+
 static size_t collect_generation(rc_heap *h, unsigned gen)
 {
+    rc_gc_info info = {.generation = (int)gen};
+    h->busy++;
+    if (h->ncallbacks) run_callbacks(h, RC_GC_START, &info);
     double t0 = now_seconds();
     gc_set s = {.h = h, .gen = gen};
     s.page_mask = gen == 0 ? RC_PAGE_YOUNG0 : RC_PAGE_YOUNG0 | RC_PAGE_YOUNG1;
     rc_vec garbage = {0};
     unsigned target = gen < 2 ? gen + 1 : 2;
 
-    h->busy++;
     h->scanning = true;
     if (gen == 2) flush_candidates(h, NULL);
 
@@ -302,6 +355,7 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
      * gather it, survives this time). */
     FOREACH_MEMBER(&s, o, {
         unsigned g = rc__gen(o);
+        info.examined++;
         if (!(o->gc & RC__MARK)) rc__vec_push(h, &garbage, o);
         o->gc = (o->gc & ~(RC__MARK | RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) | target;
         h->gen_objects[g]--;
@@ -343,12 +397,16 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
     for (unsigned g = 0; g <= gen; g++) h->count[g] = 0;
     if (gen < 2) h->count[gen + 1]++;
     if (gen == 2) h->old_at_full = h->gen_objects[2];
+    rc__alloc_purge_soon(h);
+    info.collected = freed;
+    info.uncollectable = found - freed;
+    info.duration = now_seconds() - t0;
     h->gstats[gen].collections++;
     h->gstats[gen].collected += freed;
     h->gstats[gen].uncollectable += found - freed;
+    h->gstats[gen].seconds += info.duration;
+    if (h->ncallbacks) run_callbacks(h, RC_GC_STOP, &info);
     h->busy--;
-    rc__alloc_purge_soon(h);
-    h->gstats[gen].seconds += now_seconds() - t0;
     return freed;
 }
 
@@ -379,8 +437,10 @@ size_t rc__scan_candidates(rc_heap *h)
         h->candidates.len = 0;
         return 0;
     }
-    double t0 = now_seconds();
+    rc_gc_info info = {.generation = 2, .candidates = 1};
     h->busy++;
+    if (h->ncallbacks) run_callbacks(h, RC_GC_START, &info);
+    double t0 = now_seconds();
     h->scanning = true;
     h->candidate_scans++;
     rc_vec members = {0};
@@ -408,14 +468,22 @@ size_t rc__scan_candidates(rc_heap *h)
         if (dead) rc__vec_push(h, &garbage, o);
     }
     h->scanning = false;
+    info.examined = members.len;
     rc__vec_free(h, &members);
+    size_t found = garbage.len;
     size_t freed = delete_garbage(h, &garbage, &s);
     rc__vec_free(h, &garbage);
     rc__vec_free(h, &s.stack);
-    h->gstats[2].collected += freed;
-    h->busy--;
     rc__alloc_purge_soon(h);
-    h->gstats[2].seconds += now_seconds() - t0;
+    info.collected = freed;
+    info.uncollectable = found - freed;
+    info.duration = now_seconds() - t0;
+    h->gstats[2].collected += freed;
+    h->gstats[2].candidates += freed;
+    h->gstats[2].uncollectable += found - freed;
+    h->gstats[2].seconds += info.duration;
+    if (h->ncallbacks) run_callbacks(h, RC_GC_STOP, &info);
+    h->busy--;
     return freed;
 }
 

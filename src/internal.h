@@ -122,7 +122,14 @@ typedef struct rc_pageq {
 typedef struct rc_gen_stats {
     size_t collections, collected, uncollectable;
     double seconds;
+    size_t candidates;   /* freed by candidate scans (kept on generation 2) */
 } rc_gen_stats;
+
+#define RC_MAX_CALLBACKS 16
+typedef struct rc_callback_slot {
+    void (*fn)(rc_heap *, int, const void *, void *);
+    void *ud;
+} rc_callback_slot;
 
 struct rc_heap {
     rc_config cfg;
@@ -152,6 +159,8 @@ struct rc_heap {
     unsigned candidate_limit;
     rc_gen_stats gstats[3];
     size_t candidate_scans;
+    rc_callback_slot callbacks[RC_MAX_CALLBACKS];
+    unsigned ncallbacks;
 
     /* errors */
     int err;
