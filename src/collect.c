@@ -47,6 +47,7 @@
  * another collection; objects they allocate are new and simply young.
  */
 #include "objects.h"
+#include "recycle/builtins.h"
 #include "recycle/gc.h"
 
 #include <time.h>
@@ -205,6 +206,21 @@ static void mark_in_garbage(rc_head *c, void *ctx)
     if (!rc__vec_push(s->h, &s->stack, c)) s->overflow = true;
 }
 
+/* RC_DEBUG_SAVEALL: the garbage goes to the heap's garbage list instead of
+ * being freed (the list holds a reference to each). Returns 0 freed. */
+static size_t save_garbage(rc_heap *h, rc_vec *g)
+{
+    if (!h->garbage) h->garbage = rc_list_new(h, g->len);
+    for (size_t i = 0; i < g->len; i++) {
+        rc_head *o = g->items[i];
+        o->gc &= ~RC__INSET;
+        if (h->garbage) rc_list_append(h->garbage, rc_obj(o + 1));
+        if (h->debug & RC_DEBUG_UNCOLLECTABLE) rc__debug_object(h, o, false);
+        rc_decref(o + 1);   /* drop the hold: the list keeps it alive */
+    }
+    return 0;
+}
+
 /*
  * Free the garbage in `g` (objects with refcnt > 0, unmarked, field 0, their
  * generation already set as survivors'). Returns how many were freed; the
@@ -214,13 +230,16 @@ static void mark_in_garbage(rc_head *c, void *ctx)
 static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
 {
     size_t n = g->len;
-    bool finalizers = false;
+    bool finalizers = false, weak = false;
     for (size_t i = 0; i < n; i++) {
         rc_head *o = g->items[i];
         o->refcnt++;                       /* the hold */
         o->gc |= RC__INSET;
         if (o->type->finalize && !(o->gc & RC__FINALIZED)) finalizers = true;
+        if (o->gc & RC__WEAKREFS) weak = true;
     }
+    /* Weak references to garbage go first, callbacks of live ones run. */
+    if (weak) rc__weakrefs_handle_garbage(h, (rc_head **)g->items, n);
     if (finalizers) {
         for (size_t i = 0; i < n; i++) {
             rc_head *o = g->items[i];
@@ -260,6 +279,9 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
         }
         n = g->len = k;
     }
+    if (h->debug & RC_DEBUG_SAVEALL) return save_garbage(h, g);
+    if (h->debug & RC_DEBUG_COLLECTABLE)
+        for (size_t i = 0; i < n; i++) rc__debug_object(h, g->items[i], true);
     for (size_t i = 0; i < n; i++) rc__release_refs(g->items[i]);
     size_t freed = 0;
     for (size_t i = 0; i < n; i++) {
@@ -335,6 +357,7 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
     rc_gc_info info = {.generation = (int)gen};
     h->busy++;
     if (h->ncallbacks) run_callbacks(h, RC_GC_START, &info);
+    if (h->debug & RC_DEBUG_STATS) rc__debug_start(h, (int)gen, 0);
     double t0 = now_seconds();
     gc_set s = {.h = h, .gen = gen};
     s.page_mask = gen == 0 ? RC_PAGE_YOUNG0 : RC_PAGE_YOUNG0 | RC_PAGE_YOUNG1;
@@ -405,6 +428,8 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
     h->gstats[gen].collected += freed;
     h->gstats[gen].uncollectable += found - freed;
     h->gstats[gen].seconds += info.duration;
+    if (h->debug & RC_DEBUG_STATS)
+        rc__debug_stop(h, (int)gen, 0, info.collected, info.uncollectable, info.duration);
     if (h->ncallbacks) run_callbacks(h, RC_GC_STOP, &info);
     h->busy--;
     return freed;
@@ -440,6 +465,7 @@ size_t rc__scan_candidates(rc_heap *h)
     rc_gc_info info = {.generation = 2, .candidates = 1};
     h->busy++;
     if (h->ncallbacks) run_callbacks(h, RC_GC_START, &info);
+    if (h->debug & RC_DEBUG_STATS) rc__debug_start(h, 2, 1);
     double t0 = now_seconds();
     h->scanning = true;
     h->candidate_scans++;
@@ -482,6 +508,8 @@ size_t rc__scan_candidates(rc_heap *h)
     h->gstats[2].candidates += freed;
     h->gstats[2].uncollectable += found - freed;
     h->gstats[2].seconds += info.duration;
+    if (h->debug & RC_DEBUG_STATS)
+        rc__debug_stop(h, 2, 1, info.collected, info.uncollectable, info.duration);
     if (h->ncallbacks) run_callbacks(h, RC_GC_STOP, &info);
     h->busy--;
     return freed;

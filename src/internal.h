@@ -162,6 +162,12 @@ struct rc_heap {
     rc_callback_slot callbacks[RC_MAX_CALLBACKS];
     unsigned ncallbacks;
 
+    /* gc module state (gcdebug.c, inspect.c, weakref.c) */
+    unsigned debug;                 /* RC_DEBUG_* flags of <recycle/gc.h> */
+    FILE *debug_stream;             /* NULL = stderr */
+    void *garbage;                  /* rc_list of saved garbage (SAVEALL), or NULL */
+    void *weak;                     /* weakref books (weakref.c), or NULL */
+
     /* errors */
     int err;
     char errmsg[200];
@@ -196,8 +202,21 @@ static inline bool rc__block_live(const rc_head *b) { return b->refcnt != 0; }
 /* ---- object life (object.c) ---- */
 /* Release the references `o` holds (clear, slots or traverse), for death or cycle breaking. */
 void rc__release_refs(rc_head *o);
-/* Weak references to `o`, which is dying: clear them (weakref.c). */
+/* Weak references to `o`, which is dying by refcount: clear them and run
+ * their callbacks (weakref.c). Called only when o has RC__WEAKREFS. */
 void rc__weakref_clear_dead(rc_heap *h, rc_head *o);
+/* A collection found `n` garbage objects (all held, all flagged RC__INSET):
+ * clear every weak reference to them, then run the callbacks of those weak
+ * references that are not garbage themselves (CPython's rules). Called
+ * before any finalizer runs and before anything is cleared (weakref.c). */
+void rc__weakrefs_handle_garbage(rc_heap *h, rc_head **garbage, size_t n);
+/* Debug output of a collection (gcdebug.c), called by the collector when
+ * h->debug has the matching flags: start/stop lines (RC_DEBUG_STATS), one
+ * line per collectable / uncollectable object. */
+void rc__debug_start(rc_heap *h, int generation, int candidates);
+void rc__debug_stop(rc_heap *h, int generation, int candidates, size_t collected,
+                    size_t uncollectable, double seconds);
+void rc__debug_object(rc_heap *h, rc_head *o, bool collectable);
 /* Young page lists (alloc.c): add / remove a page from heap->young[g]. */
 bool rc__young_add(rc_heap *h, rc_page *pg, int g);
 void rc__young_remove(rc_heap *h, rc_page *pg, int g);

@@ -14,3 +14,9 @@ void rc__heap_teardown_extras(rc_heap *h)
 {
     (void)h;
 }
+
+void rc__weakrefs_handle_garbage(rc_heap *h, rc_head **garbage, size_t n)
+{
+    (void)h;
+    for (size_t i = 0; i < n; i++) garbage[i]->gc &= ~RC__WEAKREFS;
+}

@@ -54,6 +54,14 @@ typedef struct rc_gc_stats {
 /* Fill out[0..2]. O(1). */
 void rc_gc_get_stats(const rc_heap *heap, rc_gc_stats out[3]);
 
+/* ---- debugging (gc.set_debug) ---- */
+
+#define RC_DEBUG_STATS         1u   /* a line at the start and end of each collection */
+#define RC_DEBUG_COLLECTABLE   2u   /* a line per collectable object found */
+#define RC_DEBUG_UNCOLLECTABLE 4u   /* a line per uncollectable object found */
+#define RC_DEBUG_SAVEALL       32u  /* keep garbage in the garbage list instead of freeing it */
+#define RC_DEBUG_LEAK (RC_DEBUG_COLLECTABLE | RC_DEBUG_UNCOLLECTABLE | RC_DEBUG_SAVEALL)
+
 #ifdef __cplusplus
 }
 #endif
