@@ -345,7 +345,8 @@ typedef struct rc_heap_stats {
     size_t collected[3];     /* unreachable objects freed, per generation */
     size_t candidate_scans;  /* scans started from buffered candidates */
 } rc_heap_stats;
-/* Fill `out` with the heap's counters. O(1). */
+/* Fill `out` with the heap's counters. Cost: O(pages) (objects and bytes
+ * are summed from the pages, so allocation does not have to count them). */
 void rc_heap_stats_get(const rc_heap *heap, rc_heap_stats *out);
 
 #ifdef __cplusplus

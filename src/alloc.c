@@ -41,20 +41,20 @@ const uint32_t rc__class_size[RC_NCLASSES] = {
     3072, 3584, 4096, 5120, 6144, 7168, 8192, 10240, 12288, 16384,
 };
 
-static uint8_t small_class[1024 / 8 + 1];   /* (bytes + 7) / 8 -> class, bytes <= 1024 */
+uint8_t rc__small_class[1024 / 8 + 1];
 
 __attribute__((constructor)) static void init_classes(void)
 {
     unsigned c = 0;
     for (unsigned i = 0; i <= 1024 / 8; i++) {
         while (rc__class_size[c] < i * 8) c++;
-        small_class[i] = (uint8_t)c;
+        rc__small_class[i] = (uint8_t)c;
     }
 }
 
 unsigned rc__size_class(size_t bytes)
 {
-    if (bytes <= 1024) return small_class[(bytes + 7) >> 3];
+    if (bytes <= 1024) return rc__small_class[(bytes + 7) >> 3];
     unsigned lo = 24, hi = RC_NCLASSES - 1;   /* class 24 is 1024 bytes */
     while (lo < hi) {
         unsigned mid = (lo + hi) / 2;
@@ -411,7 +411,6 @@ rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool tracked)
         b = alloc_large(h, bytes, tracked);
         if (!b) return NULL;
         pg = rc__page_of(b);
-        h->object_bytes += pg->map_size - RC_PAGE_HEADER;
         goto done;
     }
     unsigned sc = rc__size_class(bytes);
@@ -434,9 +433,7 @@ rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool tracked)
     h->cur[t][sc] = pg;
     b = page_pop(pg);
 small:
-    h->object_bytes += pg->block_size;
 done:
-    h->objects++;
     if (tracked && !(pg->flags & RC_PAGE_YOUNG0) && !rc__young_add(h, pg, 0)) {
         /* Could not remember the page: give the block back. */
         rc__free_block(h, b);
@@ -449,13 +446,9 @@ void rc__free_block(rc_heap *h, rc_head *b)
 {
     rc_page *pg = rc__page_of(b);
     if (pg->flags & RC_PAGE_LARGE) {
-        h->objects--;
-        h->object_bytes -= pg->map_size - RC_PAGE_HEADER;
         page_release(h, pg);
         return;
     }
-    h->objects--;
-    h->object_bytes -= pg->block_size;
     b->refcnt = 0;
     b->gc = 0;
     b->type = (const rc_type *)(uintptr_t)pg->free;
@@ -507,6 +500,22 @@ void rc__foreach_object(rc_heap *h, bool tracked, void (*fn)(rc_head *o, void *c
         for (char *p = rc__page_first(pg); p < pg->bump; p += pg->block_size)
             if (rc__block_live((rc_head *)p)) fn((rc_head *)p, ctx);
     }
+}
+
+void rc__count_objects(const rc_heap *h, size_t *objects, size_t *bytes)
+{
+    size_t n = 0, b = 0;
+    for (int t = 0; t < 2; t++) {
+        const rc_vec *v = &h->pages[t];
+        for (size_t i = 0; i < v->len; i++) {
+            const rc_page *pg = v->items[i];
+            n += pg->used;
+            b += (pg->flags & RC_PAGE_LARGE) ? pg->map_size - RC_PAGE_HEADER
+                                              : (size_t)pg->used * pg->block_size;
+        }
+    }
+    *objects = n;
+    *bytes = b;
 }
 
 size_t rc_usable_size(const void *obj)

@@ -457,7 +457,7 @@ RC_INLINE void expand_ref(rc_head *c, void *ctx)
 
 size_t rc__scan_candidates(rc_heap *h)
 {
-    if (h->busy) return 0;
+    if (h->busy || h->freeing) return 0;
     if (!h->candidates_live) {
         h->candidates.len = 0;
         return 0;
@@ -528,7 +528,7 @@ static bool full_is_due(rc_heap *h)
 
 void rc__maybe_collect(rc_heap *h)
 {
-    if (!h->enabled || h->busy) return;
+    if (!h->enabled || h->busy || h->freeing) return;
     if (h->threshold[0] && h->count[0] >= h->threshold[0]) {
         unsigned gen = 0;
         if (h->count[1] >= h->threshold[1]) {
@@ -542,7 +542,7 @@ void rc__maybe_collect(rc_heap *h)
 
 size_t rc_collect(rc_heap *h, int generation)
 {
-    if (!h || h->busy) return 0;
+    if (!h || h->busy || h->freeing) return 0;
     if (generation < 0 || generation > 2) {
         rc__fail(h, RC_EINVAL, "rc_collect: generation %d is not 0, 1 or 2", generation);
         return 0;

@@ -124,12 +124,11 @@ void rc_get_count(const rc_heap *h, size_t out[3])
 void rc_heap_stats_get(const rc_heap *h, rc_heap_stats *out)
 {
     memset(out, 0, sizeof *out);
-    out->objects = h->objects;
+    rc__count_objects(h, &out->objects, &out->object_bytes);
     for (int g = 0; g < 4; g++) {
         out->gen_objects[g] = h->gen_objects[g];
         out->tracked += h->gen_objects[g];
     }
-    out->object_bytes = h->object_bytes;
     out->buffer_bytes = h->buffer_bytes;
     out->page_bytes = h->page_bytes;
     for (int g = 0; g < 3; g++) {

@@ -141,7 +141,7 @@ struct rc_heap {
     rc_segment *segments;
     size_t nsegments;
     size_t dirty_bytes;             /* free pages not yet decommitted */
-    size_t objects, object_bytes, buffer_bytes, page_bytes;
+    size_t buffer_bytes, page_bytes;
 
     /* collector */
     bool enabled;
@@ -192,12 +192,56 @@ void rc__buf_free(rc_heap *h, void *p, size_t size);
  * when enough waits (end of a free burst or a collection). */
 void rc__alloc_purge(rc_heap *h);
 void rc__alloc_purge_soon(rc_heap *h);
+/* Live objects and their bytes (headers included), summed over the pages. */
+void rc__count_objects(const rc_heap *h, size_t *objects, size_t *bytes);
 /* Free every page and segment (heap teardown). */
 void rc__alloc_release_all(rc_heap *h);
 /* Calls fn(obj, ctx) for each live object of pages[tracked]; fn must not free. */
 void rc__foreach_object(rc_heap *h, bool tracked, void (*fn)(rc_head *o, void *ctx), void *ctx);
 
 static inline bool rc__block_live(const rc_head *b) { return b->refcnt != 0; }
+
+/* ---- allocation fast paths (the slow halves are in alloc.c) ---- */
+extern uint8_t rc__small_class[1024 / 8 + 1];   /* (bytes + 7) / 8 -> class, bytes <= 1024 */
+
+/* A block of `bytes` (header included): popped from the current page of its
+ * class when it can be, else rc__alloc_block. */
+RC_INLINE rc_head *rc__alloc_fast(rc_heap *h, size_t bytes, bool tracked)
+{
+    if (likely(bytes <= 1024)) {
+        rc_page *pg = h->cur[tracked][rc__small_class[(bytes + 7) >> 3]];
+        if (likely(pg != NULL) && likely(!tracked || (pg->flags & RC_PAGE_YOUNG0))) {
+            rc_head *b = pg->free;
+            if (likely(b != NULL)) {
+                pg->free = (rc_head *)(uintptr_t)b->type;
+            } else if (pg->bump + pg->block_size <= (char *)pg + RC_PAGE_SIZE) {
+                b = (rc_head *)pg->bump;
+                pg->bump += pg->block_size;
+            } else {
+                return rc__alloc_block(h, bytes, tracked);
+            }
+            pg->used++;
+                            return b;
+        }
+    }
+    return rc__alloc_block(h, bytes, tracked);
+}
+
+/* Give a block back: pushed on its page's free list when no page state
+ * changes, else rc__free_block. */
+RC_INLINE void rc__free_fast(rc_heap *h, rc_head *b)
+{
+    rc_page *pg = rc__page_of(b);
+    if (likely(!(pg->flags & (RC_PAGE_LARGE | RC_PAGE_FULL)) && pg->used > 1)) {
+        uint64_t zero = 0;
+        memcpy(b, &zero, sizeof zero);   /* refcnt 0: a free block */
+        b->type = (const rc_type *)(uintptr_t)pg->free;
+        pg->free = b;
+        pg->used--;
+        return;
+    }
+    rc__free_block(h, b);
+}
 
 /* ---- object life (object.c) ---- */
 /* Release the references `o` holds (clear, slots or traverse), for death or cycle breaking. */

@@ -19,28 +19,40 @@ void rc__visit_adapter(void *obj, void *arg)
     if (obj) vc->fn(RC_HEAD(obj), vc->ctx);
 }
 
-static void *new_object(rc_heap *h, const rc_type *t, size_t size, const char *fn)
+static RC_NOINLINE void *new_failed(rc_heap *h, const rc_type *t, size_t size, const char *fn)
 {
-    if (!h) return NULL;
     if (!t) return rc__fail(h, RC_EINVAL, "%s: type is NULL", fn);
+    const char *name = t->name ? t->name : "?";
     if (t->rc_kind == RC_KIND_USER && t->traverse && !t->clear)
-        return rc__fail(h, RC_EINVAL, "%s: type '%s' has traverse but no clear", fn,
-                        t->name ? t->name : "?");
+        return rc__fail(h, RC_EINVAL, "%s: type '%s' has traverse but no clear", fn, name);
     if (size > SIZE_MAX / 2)
-        return rc__fail(h, RC_EINVAL, "%s: size %zu of a '%s' is too large", fn, size,
-                        t->name ? t->name : "?");
+        return rc__fail(h, RC_EINVAL, "%s: size %zu of a '%s' is too large", fn, size, name);
+    return rc__fail(h, RC_ENOMEM, "%s: out of memory for a '%s' of %zu bytes", fn, name, size);
+}
+
+RC_INLINE void *new_object(rc_heap *h, const rc_type *t, size_t size, const char *fn)
+{
+    if (unlikely(!h)) return NULL;
+    if (unlikely(!t || size > SIZE_MAX / 2 ||
+                 (t->rc_kind == RC_KIND_USER && t->traverse && !t->clear)))
+        return new_failed(h, t, size, fn);
     bool tracked = rc__type_tracked(t);
     if (tracked && unlikely(h->count[0] >= h->threshold[0] ||
                             h->candidates.len >= h->candidate_limit))
         rc__maybe_collect(h);
-    rc_head *b = rc__alloc_block(h, sizeof(rc_head) + size, tracked);
-    if (unlikely(!b))
-        return rc__fail(h, RC_ENOMEM, "%s: out of memory for a '%s' of %zu bytes", fn,
-                        t->name ? t->name : "?", size);
+    size_t bytes = sizeof(rc_head) + size;
+    rc_head *b = rc__alloc_fast(h, bytes, tracked);
+    if (unlikely(!b)) return new_failed(h, t, size, fn);
     b->refcnt = 1;
     b->gc = tracked ? RC__TRACKED : 0;
     b->type = t;
-    memset(b + 1, 0, size);
+    /* Zero the user part in words: blocks are multiples of 8 bytes. */
+    if (bytes <= 128) {
+        uint64_t *w = (uint64_t *)(b + 1);
+        for (size_t i = 0, n = (size + 7) / 8; i < n; i++) w[i] = 0;
+    } else {
+        memset(b + 1, 0, size);
+    }
     if (tracked) {
         h->count[0]++;
         h->gen_objects[0]++;
@@ -120,14 +132,14 @@ void rc__release_refs(rc_head *o)
 /* ---- death ---- */
 
 /* Take `o` off the collector's books before its memory goes. */
-static void unlink_object(rc_heap *h, rc_head *o)
+RC_INLINE void unlink_object(rc_heap *h, rc_head *o)
 {
     if (o->gc & RC__TRACKED) {
-        if (o->gc & RC__BUFFERED) rc__unbuffer(h, o);
+        if (unlikely(o->gc & RC__BUFFERED)) rc__unbuffer(h, o);
         h->gen_objects[rc__gen(o)]--;
-        if (h->count[0] > 0) h->count[0]--;
+        h->count[0] -= h->count[0] > 0;
     }
-    if (o->gc & RC__WEAKREFS) rc__weakref_clear_dead(h, o);
+    if (unlikely(o->gc & RC__WEAKREFS)) rc__weakref_clear_dead(h, o);
 }
 
 static inline void pending_push(rc_heap *h, rc_head *o)
@@ -145,14 +157,26 @@ static inline rc_head *pending_pop(rc_heap *h)
     return o;
 }
 
+/* Release what a dying object holds: slots inline, else rc__release_refs. */
+RC_INLINE void release_dying(rc_head *o)
+{
+    const rc_type *t = o->type;
+    if (t->rc_kind == RC_KIND_USER && !t->clear && !t->traverse) {
+        void **s = (void **)((char *)(o + 1) + t->slots_offset);
+        for (uint32_t i = 0; i < t->nslots; i++)
+            if (s[i]) rc_decref(s[i]);
+    } else {
+        rc__release_refs(o);
+    }
+}
+
 void rc__dealloc(rc_head *o)
 {
-    rc_page *pg = rc__page_of(o);
-    rc_heap *h = pg->heap;
+    rc_heap *h = rc__page_of(o)->heap;
     const rc_type *t = o->type;
 
     /* PEP 442: the finalizer runs once, on an intact object, and may resurrect. */
-    if (t->finalize && !(o->gc & RC__FINALIZED)) {
+    if (unlikely(t->finalize != NULL) && !(o->gc & RC__FINALIZED)) {
         o->gc |= RC__FINALIZED;
         o->refcnt = 1;
         h->busy++;
@@ -161,21 +185,22 @@ void rc__dealloc(rc_head *o)
         if (--o->refcnt != 0) return;   /* resurrected */
     }
     unlink_object(h, o);
-    pending_push(h, o);
-    if (h->freeing) return;
-
-    h->freeing = true;
-    h->busy++;
-    while (h->pending) {
-        o = pending_pop(h);
-        t = o->type;
-        rc__release_refs(o);
-        if (t->destroy) t->destroy(o + 1);
-        rc__free_block(h, o);
+    if (h->freeing) {   /* an outer call is freeing: join its list */
+        pending_push(h, o);
+        return;
     }
-    h->busy--;
+
+    h->freeing = true;   /* also keeps collections from starting (see rc__maybe_collect) */
+    for (;;) {
+        t = o->type;
+        release_dying(o);
+        if (unlikely(t->destroy != NULL)) t->destroy(o + 1);
+        rc__free_fast(h, o);
+        if (!h->pending) break;
+        o = pending_pop(h);
+    }
     h->freeing = false;
-    rc__alloc_purge_soon(h);
+    if (unlikely(h->dirty_bytes)) rc__alloc_purge_soon(h);
 }
 
 /* ---- debug checks ---- */
