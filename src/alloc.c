@@ -126,11 +126,21 @@ const rc_allocator rc_system_allocator = {sys_map, sys_unmap, sys_decommit, sys_
 
 /* ---- small vectors ---- */
 
+void rc__commit(rc_heap *h, void *p, size_t size)
+{
+    if (!h->cfg.allocator.commit || !size) return;
+    uintptr_t lo = (uintptr_t)p & ~(uintptr_t)4095;
+    uintptr_t hi = ((uintptr_t)p + size + 4095) & ~(uintptr_t)4095;
+    h->cfg.allocator.commit(h->cfg.allocator.ud, (void *)lo, hi - lo);
+}
+
 bool rc__vec_grow(rc_heap *h, rc_vec *v)
 {
     size_t ncap = v->cap ? v->cap * 2 : 16;
     void **n = h->cfg.allocator.realloc(h->cfg.allocator.ud, v->items, ncap * sizeof *n);
     if (!n) return false;
+    /* Big scratch vectors fill up at once: fault the new half in one call. */
+    if (ncap * sizeof *n >= RC_COMMIT_AHEAD) rc__commit(h, n + v->cap, (ncap - v->cap) * sizeof *n);
     v->items = n;
     v->cap = ncap;
     return true;

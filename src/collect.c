@@ -61,6 +61,8 @@ typedef struct gc_set {
     bool candidates;       /* membership is the INSET flag instead */
     bool overflow;         /* the mark stack could not grow: rescan needed */
     bool full;             /* candidate scan: the budget is spent */
+    bool finalizers;       /* some garbage has a finalizer still to run */
+    bool weak;             /* some garbage has weak references */
     size_t budget;         /* candidate scan: most members */
     rc_vec *members;       /* candidate scan: the members */
     rc_vec stack;
@@ -227,17 +229,37 @@ static size_t save_garbage(rc_heap *h, rc_vec *g)
  * rest were resurrected by finalizers. While here every object carries INSET,
  * which also keeps rc_decref from buffering objects that are about to go.
  */
+/* Sweep found `o` unreachable: gather it, held (refcnt + 1) and flagged
+ * INSET until delete_garbage is done with it. Without memory to gather it,
+ * it simply survives this collection. */
+RC_INLINE void take_garbage(rc_heap *h, rc_vec *g, gc_set *s, rc_head *o)
+{
+    if (!rc__vec_push(h, g, o)) return;
+    o->refcnt++;
+    o->gc |= RC__INSET;
+    if (o->type->finalize && !(o->gc & RC__FINALIZED)) s->finalizers = true;
+    if (o->gc & RC__WEAKREFS) s->weak = true;
+}
+
+/* Clear INSET on every live object: after clear() handed a reference to
+ * garbage to someone, the survivors cannot be told apart otherwise (rare). */
+static void clear_inset_everywhere(rc_heap *h)
+{
+    for (size_t i = 0; i < h->pages[1].len; i++) {
+        rc_page *pg = h->pages[1].items[i];
+        char *end = (pg->flags & RC_PAGE_LARGE) ? rc__page_first(pg) + 1 : pg->bump;
+        size_t step = (pg->flags & RC_PAGE_LARGE) ? 1 : pg->block_size;
+        for (char *p = rc__page_first(pg); p < end; p += step) {
+            rc_head *o = (rc_head *)p;
+            if (o->refcnt) o->gc &= ~RC__INSET;
+        }
+    }
+}
+
 static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
 {
     size_t n = g->len;
-    bool finalizers = false, weak = false;
-    for (size_t i = 0; i < n; i++) {
-        rc_head *o = g->items[i];
-        o->refcnt++;                       /* the hold */
-        o->gc |= RC__INSET;
-        if (o->type->finalize && !(o->gc & RC__FINALIZED)) finalizers = true;
-        if (o->gc & RC__WEAKREFS) weak = true;
-    }
+    bool finalizers = s->finalizers, weak = s->weak;
     /* Weak references to garbage go first, callbacks of live ones run. */
     if (weak) rc__weakrefs_handle_garbage(h, (rc_head **)g->items, n);
     if (finalizers) {
@@ -282,14 +304,18 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
     if (h->debug & RC_DEBUG_SAVEALL) return save_garbage(h, g);
     if (h->debug & RC_DEBUG_COLLECTABLE)
         for (size_t i = 0; i < n; i++) rc__debug_object(h, g->items[i], true);
-    for (size_t i = 0; i < n; i++) rc__release_refs(g->items[i]);
-    size_t freed = 0;
+    /* Break the cycles: each object lets go of what it holds, then of our
+     * hold. An object is freed once nothing holds it, maybe only when a later
+     * one lets go; it still carries INSET then, which is how unlink_object
+     * counts it. */
+    size_t before = h->gc_freed;
     for (size_t i = 0; i < n; i++) {
         rc_head *o = g->items[i];
-        o->gc &= ~RC__INSET;
-        if (o->refcnt == 1) freed++;
+        rc__release_refs(o);
         rc_decref(o + 1);
     }
+    size_t freed = h->gc_freed - before;
+    if (freed < n) clear_inset_everywhere(h);
     return freed;
 }
 
@@ -379,8 +405,9 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
     FOREACH_MEMBER(&s, o, {
         unsigned g = rc__gen(o);
         info.examined++;
-        if (!(o->gc & RC__MARK)) rc__vec_push(h, &garbage, o);
+        bool dead = !(o->gc & RC__MARK);
         o->gc = (o->gc & ~(RC__MARK | RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) | target;
+        if (dead) take_garbage(h, &garbage, &s, o);
         h->gen_objects[g]--;
         h->gen_objects[target]++;
     });
@@ -491,7 +518,7 @@ size_t rc__scan_candidates(rc_heap *h)
         rc_head *o = members.items[i];
         bool dead = !(o->gc & RC__MARK);
         o->gc &= ~(RC__MARK | RC__INSET | (RC__FIELD_MAX << RC__FIELD_SHIFT));
-        if (dead) rc__vec_push(h, &garbage, o);
+        if (dead) take_garbage(h, &garbage, &s, o);
     }
     h->scanning = false;
     info.examined = members.len;

@@ -106,6 +106,10 @@ typedef struct rc_vec {
     size_t len, cap;
 } rc_vec;
 bool rc__vec_grow(rc_heap *h, rc_vec *v);   /* false on out-of-memory */
+/* Fault in [p, p+size) with one call (allocator.commit) rather than one page
+ * fault at a time; for buffers about to be written. */
+void rc__commit(rc_heap *h, void *p, size_t size);
+#define RC_COMMIT_AHEAD ((size_t)256 * 1024)
 /* Append; false on out-of-memory (the vector is unchanged). */
 static inline bool rc__vec_push(rc_heap *h, rc_vec *v, void *item)
 {
@@ -157,6 +161,7 @@ struct rc_heap {
     rc_vec candidates;              /* buffered old objects (NULL = removed) */
     size_t candidates_live;
     unsigned candidate_limit;
+    size_t gc_freed;                /* garbage objects freed, ever (see delete_garbage) */
     rc_gen_stats gstats[3];
     size_t candidate_scans;
     rc_callback_slot callbacks[RC_MAX_CALLBACKS];

@@ -97,9 +97,21 @@ static RC_NOINLINE bool grow(rc_list_obj *l, const char *call)
     return true;
 }
 
+/* A long list faults its buffer in ahead of the appends, a step at a time:
+ * one system call per step instead of one page fault per 4 KiB. */
+#define LIST_COMMIT_STEP (RC_COMMIT_AHEAD / sizeof(rc_val))
+
+static RC_NOINLINE void commit_ahead(rc_list_obj *l)
+{
+    size_t end = l->len + LIST_COMMIT_STEP < l->cap ? l->len + LIST_COMMIT_STEP : l->cap;
+    rc__commit(rc_heap_of(l), l->items + l->len, (end - l->len) * sizeof(rc_val));
+}
+
 static inline bool reserve_one(rc_list_obj *l, const char *call)
 {
-    return likely(l->len < l->cap) || grow(l, call);
+    if (unlikely(l->len >= l->cap) && !grow(l, call)) return false;
+    if (unlikely((l->len & (LIST_COMMIT_STEP - 1)) == 0) && l->len) commit_ahead(l);
+    return true;
 }
 
 /* After a removal: halve the buffer once it is under a quarter full. A failed

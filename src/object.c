@@ -135,7 +135,10 @@ void rc__release_refs(rc_head *o)
 RC_INLINE void unlink_object(rc_heap *h, rc_head *o)
 {
     if (o->gc & RC__TRACKED) {
-        if (unlikely(o->gc & RC__BUFFERED)) rc__unbuffer(h, o);
+        if (unlikely(o->gc & (RC__BUFFERED | RC__INSET))) {
+            if (o->gc & RC__BUFFERED) rc__unbuffer(h, o);
+            if (o->gc & RC__INSET) h->gc_freed++;   /* garbage a collection is freeing */
+        }
         h->gen_objects[rc__gen(o)]--;
         h->count[0] -= h->count[0] > 0;
     }

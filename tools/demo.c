@@ -1,0 +1,407 @@
+/*
+ * demo.c -- `recycle demo`: the seed article's scenarios, in C with recycle.
+ *
+ * The article (Python memory management, measured with psutil) builds a list
+ * of 10,000,000 integers and prints the process's USS after each step:
+ * inside a function, in a global, returned to the caller, while names,
+ * containers and calls hold it, after `del` plus gc.collect(), and as a cycle
+ * of two lists. Each scenario here does the same with an rc_list and prints
+ * the same lines ("after a created memory used: 76.6 MB"), each followed by
+ * one indented line saying what happened in recycle's terms.
+ *
+ * A "function" is a C function (kept out of line) whose local references go
+ * when it returns. Each scenario runs in a heap of its own, created and freed
+ * around it, and prints its baseline first, so scenarios do not disturb one
+ * another's figures.
+ */
+#include "demo.h"
+
+#include "recycle.h"
+#include "recycle/builtins.h"
+#include "recycle/memory.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#define NITEMS 10000000L
+#define NITEMS_TEXT "10,000,000"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define DEMO_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DEMO_ASAN 1
+#endif
+#endif
+
+/* ---- output: a figure line, then one line of explanation ---- */
+
+/* "HINT memory used: N MB", as the article's show_memory_info(hint). */
+static void memory_line(const char *hint)
+{
+    double mb = rc_process_uss_mb();
+    if (mb < 0)
+        printf("%s memory used: unknown (/proc/self/smaps_rollup unreadable)\n", hint);
+    else
+        printf("%s memory used: %.1f MB\n", hint, mb);
+}
+
+/* "refcount of a HINT: N", as the article's print(sys.getrefcount(a)). */
+static void refcount_line(const char *hint, const void *obj)
+{
+    printf("refcount of a%s%s: %u\n", *hint ? " " : "", hint, (unsigned)rc_refcount(obj));
+}
+
+/* The explanation of the line above it. */
+static void why(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("  ", stdout);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+}
+
+static void out_of_memory(rc_heap *heap, const char *what)
+{
+    fflush(stdout);
+    fprintf(stderr, "recycle demo: cannot build %s: %s\n", what, rc_error_message(heap));
+}
+
+/* a = [i for i in range(10_000_000)]: a NEW reference, or NULL (reported). */
+static rc_list *new_int_list(rc_heap *heap)
+{
+    rc_list *a = rc_list_new(heap, 0);
+    if (!a) goto fail;
+    for (long i = 0; i < NITEMS; i++) {
+        if (rc_list_append(a, rc_int(i)) < 0) {
+            rc_decref(a);
+            goto fail;
+        }
+    }
+    return a;
+fail:
+    out_of_memory(heap, "a list of " NITEMS_TEXT " integers");
+    return NULL;
+}
+
+#define NOINLINE __attribute__((noinline))
+
+/* ---- function: built inside a function, gone when it returns ---- */
+
+static NOINLINE int function_func(rc_heap *heap)
+{
+    rc_list *a = new_int_list(heap);
+    if (!a) return -1;
+    memory_line("after a created");
+    why("func() built a = [0, 1, ..., 9,999,999]: rc_list_append(rc_int(i)), 8 bytes per integer");
+    rc_decref(a);   /* a goes out of scope */
+    return 0;
+}
+
+static int demo_function(rc_heap *heap)
+{
+    if (function_func(heap) < 0) return -1;
+    memory_line("finished");
+    why("func() dropped its only reference as it returned: the count hit 0, the list was freed at once");
+    return 0;
+}
+
+/* ---- global: kept in a global, stays after the function returns ---- */
+
+static rc_list *global_a;
+
+static NOINLINE int global_func(rc_heap *heap)
+{
+    rc_list *a = new_int_list(heap);
+    if (!a) return -1;
+    global_a = a;   /* the reference moves to the global: no incref, no decref */
+    memory_line("after a created");
+    why("func() built the list and moved its reference into a static rc_list *global_a (Python: global a)");
+    return 0;
+}
+
+static int demo_global(rc_heap *heap)
+{
+    if (global_func(heap) < 0) return -1;
+    memory_line("finished");
+    why("func() returned, but global_a still owns a reference (refcount %u): the list stays",
+        (unsigned)rc_refcount(global_a));
+    rc_decref(global_a);
+    global_a = NULL;
+    memory_line("after global_a released");
+    why("rc_decref(global_a); global_a = NULL: the last reference went, and the list with it");
+    return 0;
+}
+
+/* ---- returned: handed to the caller, who then owns it ---- */
+
+static NOINLINE rc_list *returned_func(rc_heap *heap)
+{
+    rc_list *a = new_int_list(heap);
+    if (!a) return NULL;
+    memory_line("after a created");
+    why("func() built the list and returns it: its reference passes to the caller, untouched");
+    return a;
+}
+
+static int demo_returned(rc_heap *heap)
+{
+    rc_list *a = returned_func(heap);
+    if (!a) return -1;
+    memory_line("finished");
+    why("a = func(): the caller owns the reference now (refcount %u), so the list stays",
+        (unsigned)rc_refcount(a));
+    rc_decref(a);
+    memory_line("after a released");
+    why("the caller's rc_decref(a) dropped the last reference: the list was freed at once");
+    return 0;
+}
+
+/* ---- refcounts: names, containers and calls each hold one reference ---- */
+
+/* A function that keeps its argument alive while it runs: a borrowed pointer
+ * it increfs on entry and decrefs on return. */
+static NOINLINE void refcounts_func(rc_list *arg)
+{
+    rc_incref(arg);
+    refcount_line("inside func(a)", arg);
+    why("func() holds its argument for the duration of the call (rc_incref), as a Python frame does");
+    rc_decref(arg);
+}
+
+static int demo_refcounts(rc_heap *heap)
+{
+    rc_list *a = new_int_list(heap), *b, *c = NULL;
+    rc_dict *d = NULL;
+    rc_str *key = NULL;
+    if (!a) return -1;
+    memory_line("after a created");
+    why("a = [0, 1, ..., 9,999,999]: rc_list_new returned a new reference, owned by a");
+    refcount_line("", a);
+    why("rc_refcount reads the count without adding to it (Python's sys.getrefcount(a) says 2)");
+
+    b = a;
+    rc_incref(b);
+    refcount_line("after b = a", a);
+    why("a second owner: b = a, then rc_incref(b)");
+
+    c = rc_list_new(heap, 1);
+    if (!c || rc_list_append(c, rc_obj(a)) < 0) goto oom;
+    refcount_line("after c = [a]", a);
+    why("a list holds it: rc_list_append(c, rc_obj(a)) took the list's own reference");
+
+    d = rc_dict_new(heap);
+    key = d ? rc_str_from_cstr(heap, "a") : NULL;
+    if (!key || rc_dict_set(d, rc_obj(key), rc_obj(a)) < 0) goto oom;
+    rc_decref(key);   /* the dict holds its own reference to the key */
+    key = NULL;
+    refcount_line("after d = {\"a\": a}", a);
+    why("a dict holds it: rc_dict_set took its own references to the key and to the value");
+
+    refcounts_func(a);
+    refcount_line("after func(a) returned", a);
+    why("func() dropped its reference as it returned");
+
+    rc_decref(b);
+    b = NULL;
+    refcount_line("after b released", a);
+    why("rc_decref(b); b = NULL (Python: del b): one owner fewer");
+
+    rc_decref(c);
+    c = NULL;
+    refcount_line("after c released", a);
+    why("c's count hit 0: freeing c dropped every reference it held, a's among them");
+
+    rc_decref(d);
+    d = NULL;
+    refcount_line("after d released", a);
+    why("the same for d: a is the only owner left");
+    memory_line("before a released");
+    why("one reference is enough to keep all " NITEMS_TEXT " integers alive");
+
+    rc_decref(a);
+    memory_line("after a released");
+    why("rc_decref(a) took the count from 1 to 0: the list was freed at once");
+    return 0;
+oom:
+    out_of_memory(heap, "the containers");
+    rc_xdecref(key);
+    rc_xdecref(d);
+    rc_xdecref(c);
+    rc_decref(b);
+    rc_decref(a);
+    return -1;
+}
+
+/* ---- release: explicit release, then a collection ---- */
+
+static int demo_release(rc_heap *heap)
+{
+    rc_list *a = new_int_list(heap);
+    if (!a) return -1;
+    memory_line("after a created");
+    why("a = [0, 1, ..., 9,999,999], built at the top level this time");
+    rc_decref(a);
+    a = NULL;
+    memory_line("after del a");
+    why("rc_decref(a); a = NULL (Python: del a): the only reference went, so the list is freed now");
+    size_t n = rc_collect(heap, 2);
+    printf("rc_collect(heap, 2) collected %zu objects\n", n);
+    if (n == 0)
+        why("a full collection (Python: gc.collect()) found nothing left: refcounting had freed the list");
+    else
+        why("a full collection (Python: gc.collect()) freed objects that only held each other");
+    memory_line("finish");
+    why("memory fell at rc_decref, not at rc_collect: only cycles wait for the collector");
+    return 0;
+}
+
+/* ---- cycle: two lists that hold each other ---- */
+
+static NOINLINE int cycle_func(rc_heap *heap)
+{
+    rc_list *a = new_int_list(heap);
+    rc_list *b = a ? new_int_list(heap) : NULL;
+    if (!b) {
+        rc_xdecref(a);
+        return -1;
+    }
+    memory_line("after a, b created");
+    why("func() built two lists of " NITEMS_TEXT " integers each");
+    if (rc_list_append(a, rc_obj(b)) < 0 || rc_list_append(b, rc_obj(a)) < 0) {
+        out_of_memory(heap, "the cycle");
+        rc_list_clear(a);   /* break whatever part of the cycle was made */
+        rc_decref(a);
+        rc_decref(b);
+        return -1;
+    }
+    refcount_line("after a.append(b), b.append(a)", a);
+    why("each list holds the other: a cycle (a is owned by the name a and by the list b)");
+    rc_decref(a);   /* a and b go out of scope */
+    rc_decref(b);
+    return 0;
+}
+
+static int demo_cycle(rc_heap *heap)
+{
+    rc_heap_stats st;
+    if (cycle_func(heap) < 0) return -1;
+    rc_heap_stats_get(heap, &st);
+    memory_line("finished");
+    why("func() dropped a and b, but each still holds the other: refcounting cannot free them (%zu objects left)",
+        st.objects);
+    size_t n = rc_collect(heap, 2);
+    printf("rc_collect(heap, 2) collected %zu objects\n", n);
+    why("the cycle collector found that every reference to a and b came from inside the pair");
+    memory_line("finish");
+    why("the collector cleared both lists and freed them, " NITEMS_TEXT " integers each");
+    return 0;
+}
+
+/* ---- dispatch ---- */
+
+static const struct scenario {
+    const char *name, *summary;
+    int (*run)(rc_heap *heap);
+} scenarios[] = {
+    {"function", "a list of " NITEMS_TEXT " integers built in a function, freed as it returns",
+     demo_function},
+    {"global", "the same list kept in a global: it stays after the function returns", demo_global},
+    {"returned", "the list returned to the caller, who owns it from then on", demo_returned},
+    {"refcounts", "the count as names, containers and a function call hold the list",
+     demo_refcounts},
+    {"release", "explicit release (Python's del) plus a collection", demo_release},
+    {"cycle", "two lists that hold each other stay after return, until a collection",
+     demo_cycle},
+};
+#define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
+
+void rc_demo_list(FILE *out)
+{
+    for (size_t i = 0; i < NSCENARIOS; i++)
+        fprintf(out, "  %-10s %s\n", scenarios[i].name, scenarios[i].summary);
+}
+
+void rc_demo_usage(FILE *out)
+{
+    fputs("usage: recycle demo [NAME...]   run the scenarios named, or all of them in order\n"
+          "       recycle demo --list      list the scenarios\n"
+          "Walks through the seed article's scenarios with recycle, printing the process's\n"
+          "memory (USS in MB, as psutil reports it) after each step, with one line saying why.\n"
+          "scenarios:\n", out);
+    rc_demo_list(out);
+}
+
+static void valid_names(FILE *out)
+{
+    for (size_t i = 0; i < NSCENARIOS; i++)
+        fprintf(out, "%s%s", i ? ", " : "", scenarios[i].name);
+}
+
+static const struct scenario *find(const char *name)
+{
+    for (size_t i = 0; i < NSCENARIOS; i++)
+        if (!strcmp(name, scenarios[i].name)) return &scenarios[i];
+    return NULL;
+}
+
+static int run(const struct scenario *s)
+{
+    rc_heap *heap;
+    int rc;
+    printf("== %s: %s ==\n", s->name, s->summary);
+    heap = rc_heap_new(NULL);
+    if (!heap) {
+        fprintf(stderr, "recycle demo: cannot create a heap: out of memory\n");
+        return 1;
+    }
+    memory_line("initial");
+    why("a fresh heap (rc_heap_new) with nothing in it yet: the baseline");
+    rc = s->run(heap);
+    rc_heap_free(heap);
+    fflush(stdout);
+    return rc < 0 ? 1 : 0;
+}
+
+int rc_demo_main(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--list")) {
+            rc_demo_list(stdout);
+            return 0;
+        }
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            rc_demo_usage(stdout);
+            return 0;
+        }
+    }
+    for (int i = 0; i < argc; i++) {
+        if (argv[i][0] == '-') {
+            fprintf(stderr, "recycle demo: unknown option '%s'; valid: --list, --help\n", argv[i]);
+            return 2;
+        }
+        if (!find(argv[i])) {
+            fprintf(stderr, "recycle demo: unknown scenario '%s'; valid: ", argv[i]);
+            valid_names(stderr);
+            fputc('\n', stderr);
+            return 2;
+        }
+    }
+    if (argc == 0)
+        printf("The seed article's scenarios with recycle. Memory is the process's USS in MB,\n"
+               "as psutil's memory_full_info().uss / 1024 / 1024.\n");
+#ifdef DEMO_ASAN
+    printf("note: built with AddressSanitizer, whose quarantine holds freed memory for a while:\n"
+           "USS falls late after a release, if at all.\n");
+#endif
+    for (size_t i = 0; i < (argc ? (size_t)argc : NSCENARIOS); i++) {
+        const struct scenario *s = argc ? find(argv[i]) : &scenarios[i];
+        if (i) putchar('\n');
+        int rc = run(s);
+        if (rc) return rc;
+    }
+    return 0;
+}
