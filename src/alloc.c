@@ -285,8 +285,10 @@ static void segment_return_page(rc_heap *h, rc_page *pg)
     s->used &= ~((uint64_t)1 << i);
     s->dirty |= (uint64_t)1 << i;
     h->dirty_bytes += RC_PAGE_SIZE;
+    /* A collection purges once at its end: purging while it frees would
+     * split huge pages that are about to be unmapped whole anyway. */
     size_t limit = h->page_bytes / 4 > RC_PURGE_NOW ? h->page_bytes / 4 : RC_PURGE_NOW;
-    if (h->dirty_bytes >= limit) rc__alloc_purge(h);
+    if (h->dirty_bytes >= limit && !h->busy) rc__alloc_purge(h);
 }
 
 void rc__alloc_purge(rc_heap *h)

@@ -556,13 +556,24 @@ static bool full_is_due(rc_heap *h)
 void rc__maybe_collect(rc_heap *h)
 {
     if (!h->enabled || h->busy || h->freeing) return;
-    if (h->threshold[0] && h->count[0] >= h->threshold[0]) {
+    if (h->count[0] >= h->young_limit) {
         unsigned gen = 0;
         if (h->count[1] >= h->threshold[1]) {
             gen = 1;
             if (h->count[2] >= h->threshold[2] && full_is_due(h)) gen = 2;
         }
-        collect_generation(h, gen);
+        size_t examined = h->gen_objects[0] + (gen ? h->gen_objects[1] : 0);
+        size_t freed = collect_generation(h, gen);
+        /* A young generation in which nothing dies is worth collecting less
+         * often: objects get longer to die by refcount before anything scans
+         * them (up to RC_YOUNG_SCALE_MAX x threshold 0). Garbage found brings
+         * the threshold straight back. */
+        if (freed * 64 < examined) {
+            if (h->young_scale < RC_YOUNG_SCALE_MAX) h->young_scale *= 2;
+        } else {
+            h->young_scale = 1;
+        }
+        rc__young_limit_update(h);
     }
     if (h->candidates.len >= h->candidate_limit) rc__scan_candidates(h);
 }

@@ -32,6 +32,8 @@ rc_heap *rc_heap_new(const rc_config *cfg)
     h->cfg = *cfg;
     h->enabled = !cfg->disabled;
     memcpy(h->threshold, cfg->threshold, sizeof h->threshold);
+    h->young_scale = 1;
+    rc__young_limit_update(h);
     h->candidate_limit = cfg->candidate_limit ? cfg->candidate_limit : RC_DEFAULT_CANDIDATE_LIMIT;
     return h;
 }
@@ -109,6 +111,8 @@ void rc_set_threshold(rc_heap *h, unsigned t0, unsigned t1, unsigned t2)
     h->threshold[0] = t0;
     h->threshold[1] = t1;
     h->threshold[2] = t2;
+    h->young_scale = 1;
+    rc__young_limit_update(h);
 }
 
 void rc_get_threshold(const rc_heap *h, unsigned out[3])

@@ -154,6 +154,8 @@ struct rc_heap {
     bool scanning;                  /* count/mark/sweep: gc fields are scratch */
     rc_head *pending;               /* objects whose count hit 0, to free */
     unsigned threshold[3];
+    size_t young_limit;             /* threshold[0] x young_scale: what count[0] is compared with */
+    unsigned young_scale;           /* 1..RC_YOUNG_SCALE_MAX, see rc__maybe_collect */
     size_t count[3];
     size_t gen_objects[4];          /* tracked objects per generation */
     size_t old_at_full;             /* generation-2 objects after the last full collection */
@@ -276,6 +278,12 @@ void rc__unbuffer(rc_heap *h, rc_head *o);
 void rc__heap_teardown_extras(rc_heap *h);
 
 /* ---- collector (collect.c) ---- */
+#define RC_YOUNG_SCALE_MAX 8
+/* Recompute young_limit after threshold[0] or young_scale changed. */
+static inline void rc__young_limit_update(rc_heap *h)
+{
+    h->young_limit = h->threshold[0] ? (size_t)h->threshold[0] * h->young_scale : SIZE_MAX;
+}
 /* Run the automatic collection policy (called from allocation). */
 void rc__maybe_collect(rc_heap *h);
 /* Process the candidate buffer; returns objects freed. */

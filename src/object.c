@@ -37,7 +37,7 @@ RC_INLINE void *new_object(rc_heap *h, const rc_type *t, size_t size, const char
                  (t->rc_kind == RC_KIND_USER && t->traverse && !t->clear)))
         return new_failed(h, t, size, fn);
     bool tracked = rc__type_tracked(t);
-    if (tracked && unlikely(h->count[0] >= h->threshold[0] ||
+    if (tracked && unlikely(h->count[0] >= h->young_limit ||
                             h->candidates.len >= h->candidate_limit))
         rc__maybe_collect(h);
     size_t bytes = sizeof(rc_head) + size;

@@ -1,22 +1,398 @@
 /*
- * weakref.c -- weak references (to come: the books that map an object to
- * the weak references that point at it).
+ * weakref.c -- weak references and the books that find them.
+ *
+ * The books (heap->weak) are an open-addressing hash map, linear probing,
+ * from a referent's header to the newest weak reference that points at it;
+ * the weak references of one referent form a doubly-linked list through their
+ * prev/next fields, newest first. Invariants, outside the moments when this
+ * file runs:
+ *   - o->gc has RC__WEAKREFS  <=>  o is a key of the map  <=>  its list is
+ *     not empty;
+ *   - w->referent != NULL  <=>  w is on the list of w->referent;
+ *   - a cleared weak reference is never linked again.
+ *
+ * Clearing never runs user code: clearing detaches a whole list, sets each
+ * referent to NULL, and threads the weak references that need their callback
+ * (or must drop their held data) on a private chain through `next`, each
+ * held by one reference. Only then does run_chain call back, one weak
+ * reference at a time. So a callback that frees, allocates or creates weak
+ * references meets consistent books, and no weak reference on the chain can
+ * die under it.
+ *
+ * A weak reference that starts dying unlinks itself in its finalizer -- the
+ * first thing rc__dealloc runs, before the object waits on the pending list
+ * (whose link overwrites its header). Being on a list while pending would
+ * let the death of its referent touch a block in the middle of being freed.
  */
-#include "internal.h"
+#include "weakref_priv.h"
+
+#include <stdlib.h>
+
+/* ---- the books ---- */
+
+typedef struct wslot {
+    rc_head *obj;              /* NULL: empty */
+    rc_weakref *head;          /* newest weak reference to obj */
+} wslot;
+
+typedef struct rc_weakbooks {
+    wslot *slots;
+    size_t cap;                /* a power of two, or 0 */
+    size_t len;
+} rc_weakbooks;
+
+static inline size_t slot_of(const rc_weakbooks *b, const rc_head *o)
+{
+    uint64_t x = (uint64_t)(uintptr_t)o;
+    x ^= x >> 33;
+    x *= 0xFF51AFD7ED558CCDull;
+    x ^= x >> 33;
+    return (size_t)x & (b->cap - 1);
+}
+
+static rc_weakbooks *books(rc_heap *h)
+{
+    if (!h->weak) {
+        rc_weakbooks *b = h->cfg.allocator.realloc(h->cfg.allocator.ud, NULL, sizeof *b);
+        if (!b) return NULL;
+        memset(b, 0, sizeof *b);
+        h->weak = b;
+    }
+    return h->weak;
+}
+
+/* The slot holding `o`, or NULL. */
+static wslot *find(rc_weakbooks *b, const rc_head *o)
+{
+    if (!b || !b->cap) return NULL;
+    for (size_t i = slot_of(b, o);; i = (i + 1) & (b->cap - 1)) {
+        if (b->slots[i].obj == o) return &b->slots[i];
+        if (!b->slots[i].obj) return NULL;
+    }
+}
+
+static void put(rc_weakbooks *b, rc_head *o, rc_weakref *head)
+{
+    size_t i = slot_of(b, o);
+    while (b->slots[i].obj) i = (i + 1) & (b->cap - 1);
+    b->slots[i].obj = o;
+    b->slots[i].head = head;
+    b->len++;
+}
+
+/* Room for one more key at load <= 1/2. false on out-of-memory. */
+static bool reserve(rc_heap *h, rc_weakbooks *b)
+{
+    if ((b->len + 1) * 2 <= b->cap) return true;
+    size_t ncap = b->cap ? b->cap * 2 : 16;
+    wslot *old = b->slots;
+    size_t ocap = b->cap;
+    wslot *n = rc__buf_realloc(h, NULL, 0, ncap * sizeof *n);
+    if (!n) return false;
+    memset(n, 0, ncap * sizeof *n);
+    b->slots = n;
+    b->cap = ncap;
+    b->len = 0;
+    for (size_t i = 0; i < ocap; i++)
+        if (old[i].obj) put(b, old[i].obj, old[i].head);
+    rc__buf_free(h, old, ocap * sizeof *old);
+    return true;
+}
+
+/* Remove the key of slot `s`, shifting back the run that follows it so that
+ * no probe sequence is broken (no tombstones). */
+static void erase(rc_weakbooks *b, wslot *s)
+{
+    size_t mask = b->cap - 1, i = (size_t)(s - b->slots), j = i;
+    b->slots[i].obj = NULL;
+    b->len--;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!b->slots[j].obj) return;
+        size_t k = slot_of(b, b->slots[j].obj);
+        /* slot j may move to the hole at i when its home k is not in (i, j] */
+        if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j)) continue;
+        b->slots[i] = b->slots[j];
+        b->slots[j].obj = NULL;
+        i = j;
+    }
+}
+
+/* Take `w` (live) off its referent's list; the referent loses its flag with
+ * its last weak reference. w->referent is left as it was. */
+static void unlink_weakref(rc_heap *h, rc_weakref *w)
+{
+    rc_head *o = w->referent;
+    if (w->prev) {
+        w->prev->next = w->next;
+    } else {
+        wslot *s = find(h->weak, o);
+        rc_assert(s && s->head == w);
+        if (w->next) {
+            s->head = w->next;
+        } else {
+            erase(h->weak, s);
+            o->gc &= ~RC__WEAKREFS;
+        }
+    }
+    if (w->next) w->next->prev = w->prev;
+    w->prev = w->next = NULL;
+}
+
+/* Clear `w` (taken off its list already): it no longer refers to anything. */
+static inline void mark_cleared(rc_weakref *w)
+{
+    w->referent = NULL;
+    if (w->flags & RC_WR_KEYED) rc__weakdict_note_dead(w);
+}
+
+/* ---- callbacks ---- */
+
+typedef struct chain {
+    rc_weakref *first, *last;
+} chain;
+
+/* Clear every weak reference to `o` and thread onto `c` those that have a
+ * callback or held data; skip (leave uncalled) those whose header says INSET
+ * when `skip_inset`. No user code runs. */
+static void clear_all(rc_heap *h, rc_head *o, chain *c, bool skip_inset)
+{
+    wslot *s = find(h->weak, o);
+    rc_weakref *w = s ? s->head : NULL;
+    if (s) erase(h->weak, s);
+    o->gc &= ~RC__WEAKREFS;
+    while (w) {
+        rc_weakref *next = w->next;
+        w->prev = w->next = NULL;
+        mark_cleared(w);
+        if (!(skip_inset && (RC_HEAD(w)->gc & RC__INSET)) && (w->cb || w->held != RC_EMPTY)) {
+            rc_incref(w);
+            if (c->last) c->last->next = w; else c->first = w;
+            c->last = w;
+        }
+        w = next;
+    }
+}
+
+/* Call back each weak reference of the chain, drop what it held, release it.
+ * Reads cb and data at call time: an earlier callback may have disarmed a
+ * later one (a weak-valued dict that died sets cb to NULL). */
+static void run_chain(chain *c)
+{
+    rc_weakref *w = c->first;
+    c->first = c->last = NULL;
+    while (w) {
+        rc_weakref *next = w->next;
+        w->next = NULL;
+        rc_weakref_cb cb = w->cb;
+        void *data = w->data;
+        w->cb = NULL;
+        if (cb) cb(w, data);
+        rc_val held = w->held;
+        w->held = RC_EMPTY;
+        w->data = NULL;
+        w->flags &= ~(uint32_t)RC_WR_OWNS_DATA;
+        rc_val_decref(held);
+        rc_decref(w);
+        w = next;
+    }
+}
+
+/* ---- hooks called by the collector and the death path ---- */
 
 void rc__weakref_clear_dead(rc_heap *h, rc_head *o)
 {
-    (void)h;
-    o->gc &= ~RC__WEAKREFS;
-}
-
-void rc__heap_teardown_extras(rc_heap *h)
-{
-    (void)h;
+    chain c = {NULL, NULL};
+    clear_all(h, o, &c, false);
+    if (!c.first) return;
+    /* `o` has refcount 0 and still holds its references: no collection may
+     * run while the callbacks do. */
+    h->busy++;
+    run_chain(&c);
+    h->busy--;
 }
 
 void rc__weakrefs_handle_garbage(rc_heap *h, rc_head **garbage, size_t n)
 {
-    (void)h;
-    for (size_t i = 0; i < n; i++) garbage[i]->gc &= ~RC__WEAKREFS;
+    /* 1. Unreachable weak references are cleared, whatever their referent:
+     *    their callbacks must not run, not even when the clearing that
+     *    follows frees their referent by refcount. */
+    for (size_t i = 0; i < n; i++) {
+        rc_head *o = garbage[i];
+        if (o->type == &rc_weakref_type) {
+            rc_weakref *w = RC__USER(o);
+            if (w->referent) {
+                unlink_weakref(h, w);
+                mark_cleared(w);
+            }
+        }
+    }
+    /* 2. Weak references to unreachable objects are cleared; the live ones
+     *    with a callback are chained. */
+    chain c = {NULL, NULL};
+    for (size_t i = 0; i < n; i++)
+        if (garbage[i]->gc & RC__WEAKREFS) clear_all(h, garbage[i], &c, true);
+    /* 3. Callbacks, with every unreachable object still intact. */
+    run_chain(&c);
+}
+
+void rc__heap_teardown_extras(rc_heap *h)
+{
+    rc_weakbooks *b = h->weak;
+    if (!b) return;
+    rc__buf_free(h, b->slots, b->cap * sizeof *b->slots);
+    h->cfg.allocator.realloc(h->cfg.allocator.ud, b, 0);
+    h->weak = NULL;
+}
+
+/* ---- the type ---- */
+
+static void wr_traverse(void *obj, rc_visit_fn visit, void *arg)
+{
+    rc_weakref *w = obj;
+    rc_visit_val(w->held, visit, arg);
+}
+
+static void wr_clear(void *obj)
+{
+    rc_weakref *w = obj;
+    rc_val held = w->held;
+    w->held = RC_EMPTY;
+    if (w->flags & RC_WR_OWNS_DATA) w->data = NULL;
+    w->flags &= ~(uint32_t)RC_WR_OWNS_DATA;
+    rc_val_decref(held);
+}
+
+/* Runs first when a weak reference dies (and in a collection, on an
+ * unreachable one, already cleared by then): leave the referent's list. */
+static void wr_finalize(void *obj)
+{
+    rc_weakref *w = obj;
+    if (w->referent) {
+        unlink_weakref(rc_heap_of(w), w);
+        w->referent = NULL;
+    }
+}
+
+/* Heap teardown runs no finalizer: unlink here (touches no reference). */
+static void wr_destroy(void *obj)
+{
+    wr_finalize(obj);
+}
+
+const rc_type rc_weakref_type = {
+    .name = "weakref",
+    .size = sizeof(rc_weakref),
+    .traverse = wr_traverse,
+    .clear = wr_clear,
+    .finalize = wr_finalize,
+    .destroy = wr_destroy,
+    .rc_kind = RC_KIND_WEAKREF,
+};
+
+/* ---- the API ---- */
+
+rc_weakref *rc__weakref_make(void *obj, rc_weakref_cb cb, void *data, rc_val held,
+                             uint32_t flags, const char *call)
+{
+    if (!obj) return NULL;
+    RC__CHECK(obj, call);
+    rc_head *o = RC_HEAD(obj);
+    rc_heap *h = rc_heap_of(obj);
+    if (o->refcnt == 0)
+        return rc__fail(h, RC_EINVAL, "%s: the %s at %p is being freed", call,
+                        o->type && o->type->name ? o->type->name : "?", obj);
+    rc_weakbooks *b = books(h);
+    if (!b) return rc__fail(h, RC_ENOMEM, "%s: out of memory for the weak reference books", call);
+    /* The object first (rc_new may collect; nothing is linked yet), then
+     * room in the map, then the link: no failure after anything changed. */
+    rc_weakref *w = rc_new(h, &rc_weakref_type);
+    if (!w) return rc__fail(h, RC_ENOMEM, "%s: out of memory for a weak reference", call);
+    if (!(o->gc & RC__WEAKREFS) && !reserve(h, b)) {
+        rc_decref(w);
+        return rc__fail(h, RC_ENOMEM, "%s: out of memory for the weak reference books", call);
+    }
+    w->cb = cb;
+    w->data = data;
+    w->flags = flags;
+    w->held = held;
+    rc_val_incref(held);
+    w->referent = o;
+    if (o->gc & RC__WEAKREFS) {
+        wslot *s = find(b, o);
+        rc_assert(s);
+        w->next = s->head;
+        s->head->prev = w;
+        s->head = w;
+    } else {
+        put(b, o, w);
+        o->gc |= RC__WEAKREFS;
+    }
+    return w;
+}
+
+rc_weakref *rc_weakref_new(void *obj, rc_weakref_cb cb, void *data)
+{
+    return rc__weakref_make(obj, cb, data, RC_EMPTY, 0, "rc_weakref_new");
+}
+
+rc_weakref *rc_weakref_new_owned(void *obj, rc_weakref_cb cb, void *data_obj)
+{
+    if (obj && data_obj && rc_heap_of(data_obj) != rc_heap_of(obj))
+        return rc__fail(rc_heap_of(obj), RC_EINVAL,
+                        "rc_weakref_new_owned: the data object belongs to another heap");
+    return rc__weakref_make(obj, cb, data_obj, data_obj ? rc_obj(data_obj) : RC_EMPTY,
+                            data_obj ? RC_WR_OWNS_DATA : 0, "rc_weakref_new_owned");
+}
+
+static bool is_weakref(const rc_weakref *w, const char *call)
+{
+    if (!w) return false;
+    RC__CHECK(w, call);
+    if (rc_typeof(w) == &rc_weakref_type) return true;
+    rc__fail(rc_heap_of(w), RC_EINVAL, "%s: object %p is a %s, not a weakref", call, (void *)w,
+             rc_typeof(w)->name ? rc_typeof(w)->name : "?");
+    return false;
+}
+
+void *rc_weakref_get(rc_weakref *w)
+{
+    if (!is_weakref(w, "rc_weakref_get") || !w->referent) return NULL;
+    void *obj = RC__USER(w->referent);
+    rc_incref(obj);
+    return obj;
+}
+
+int rc_weakref_alive(const rc_weakref *w)
+{
+    return is_weakref(w, "rc_weakref_alive") && w->referent != NULL;
+}
+
+static rc_weakref *first_of(const void *obj, const char *call)
+{
+    if (!obj) return NULL;
+    RC__CHECK(obj, call);
+    const rc_head *o = RC_HEAD(obj);
+    if (!(o->gc & RC__WEAKREFS)) return NULL;
+    wslot *s = find(rc_heap_of(obj)->weak, o);
+    return s ? s->head : NULL;
+}
+
+size_t rc_weakref_count(const void *obj)
+{
+    size_t n = 0;
+    for (rc_weakref *w = first_of(obj, "rc_weakref_count"); w; w = w->next) n++;
+    return n;
+}
+
+rc_list *rc_weakref_list(const void *obj)
+{
+    if (!obj) return NULL;
+    size_t n = rc_weakref_count(obj);
+    rc_list *l = rc_list_new(rc_heap_of(obj), n);
+    if (!l) return NULL;
+    /* No object is allocated while walking: the list has room for all. */
+    for (rc_weakref *w = first_of(obj, "rc_weakref_list"); w; w = w->next)
+        rc_list_append(l, rc_obj(w));
+    return l;
 }

@@ -176,6 +176,36 @@ TEST(thresholds_trigger_automatic_collections)
     rc_heap_free(h);
 }
 
+TEST(young_collections_grow_rarer_while_nothing_dies_and_recover_on_garbage)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_set_threshold(h, 100, 1000, 1000);
+    enum { N = 20000 };
+    node *keep = rc_new(h, &node4_type);
+    for (int i = 0; i < N; i++) {   /* all survive: a growing list */
+        node *n = rc_new(h, &node2_type);
+        node_set(n, 0, keep->slot[0]);
+        node_set(keep, 0, n);
+        rc_decref(n);
+    }
+    rc_heap_stats st;
+    rc_heap_stats_get(h, &st);
+    size_t live_collections = st.collections[0];
+    /* at threshold 100 exactly, it would take N / 100 collections */
+    CHECK(live_collections < N / 100 / 4);
+    CHECK(live_collections > 0);
+    for (int i = 0; i < N / 2; i++) make_cycle(h, &node2_type);
+    rc_heap_stats_get(h, &st);
+    /* garbage brings the threshold straight back to 100 */
+    CHECK(st.collections[0] - live_collections > N / 100 / 2);
+    CHECK(st.objects < (size_t)N + 1 + 300);
+    node_set(keep, 0, NULL);
+    rc_decref(keep);
+    rc_collect(h, 2);
+    CHECK_EQ_INT(live(h), 0);
+    rc_heap_free(h);
+}
+
 TEST(disabled_heap_collects_only_when_asked)
 {
     rc_heap *h = rc_heap_new(NULL);

@@ -1,0 +1,45 @@
+/*
+ * weakref_priv.h -- what weakref.c and weakdict.c share: the layout of a
+ * weak reference and the hook by which a weak-valued dict learns that one of
+ * its entries died.
+ */
+#ifndef RC_WEAKREF_PRIV_H
+#define RC_WEAKREF_PRIV_H
+
+#include "objects.h"
+#include "recycle/weakref.h"
+
+/* rc_weakref_obj.flags */
+enum {
+    RC_WR_OWNS_DATA = 1,   /* `data` is an object the weak reference holds (in `held`) */
+    RC_WR_KEYED = 2,       /* belongs to the weak-valued dict `data`; `held` is its key */
+    RC_WR_COUNTED = 4,     /* keyed, cleared, and counted in that dict's `dead` */
+};
+
+/*
+ * A weak reference. Live (referent != NULL) exactly while it is on its
+ * referent's list in the heap's books; a cleared weak reference is never
+ * linked again. `held` is the one strong reference it may own (the data
+ * object of rc_weakref_new_owned, or a weak-valued dict's key): traverse
+ * reports it and clear drops it. `cb` and `data` are forgotten once the
+ * callback has run.
+ */
+struct rc_weakref_obj {
+    rc_head *referent;
+    struct rc_weakref_obj *prev, *next;   /* the referent's weak references, newest first */
+    rc_weakref_cb cb;
+    void *data;
+    rc_val held;
+    uint32_t flags;
+};
+
+/* A new live weak reference to `obj` (see rc_weakref_new) that owns `held`
+ * (incref'd here; RC_EMPTY for none) with `flags` preset. */
+rc_weakref *rc__weakref_make(void *obj, rc_weakref_cb cb, void *data, rc_val held,
+                             uint32_t flags, const char *call);
+
+/* weakdict.c: the keyed weak reference `w` was just cleared (no user code may
+ * run here). */
+void rc__weakdict_note_dead(rc_weakref *w);
+
+#endif
