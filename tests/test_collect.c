@@ -1,17 +1,11 @@
 /* test_collect.c -- the cycle collector: generations, counts and thresholds,
  * candidate scans, finalizers and resurrection, re-entry. */
 #include "harness.h"
+#include "heapstat.h"
 #include "nodes.h"
 #include <stdlib.h>
 
 NODES_IMPL
-
-static size_t live(rc_heap *h)
-{
-    rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
-    return st.objects;
-}
 
 /* A two-node cycle with no outside reference left. */
 static void make_cycle(rc_heap *h, const rc_type *t)
@@ -27,9 +21,9 @@ TEST(a_cycle_survives_refcounting_and_goes_at_collection)
 {
     rc_heap *h = rc_heap_new(NULL);
     make_cycle(h, &node2_type);
-    CHECK_EQ_INT(live(h), 2);
+    CHECK_EQ_INT(live_objects(h), 2);
     CHECK_EQ_INT(rc_collect(h, 2), 2);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -38,7 +32,7 @@ TEST(cycles_of_callback_types_are_collected)
     rc_heap *h = rc_heap_new(NULL);
     for (int i = 0; i < 100; i++) make_cycle(h, &cbnode_type);
     CHECK_EQ_INT(rc_collect(h, 0), 200);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -72,7 +66,7 @@ TEST(reachable_objects_survive_with_their_contents)
     node_set(root, 0, NULL);
     CHECK_EQ_INT(rc_collect(h, 2), 2);
     rc_decref(root);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -91,7 +85,7 @@ TEST(garbage_pointing_into_live_objects_releases_them)
     CHECK_EQ_INT(rc_collect(h, 2), 4);
     CHECK_EQ_INT(rc_refcount(keep), 1);
     rc_decref(keep);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -130,7 +124,7 @@ TEST(young_collection_leaves_old_cycles_alone)
      * decrement makes a a candidate, which rc_collect processes too */
     rc_decref(a);
     CHECK_EQ_INT(rc_collect(h, 0), 3);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -202,7 +196,7 @@ TEST(young_collections_grow_rarer_while_nothing_dies_and_recover_on_garbage)
     node_set(keep, 0, NULL);
     rc_decref(keep);
     rc_collect(h, 2);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -213,7 +207,7 @@ TEST(disabled_heap_collects_only_when_asked)
     rc_disable(h);
     CHECK(!rc_isenabled(h));
     for (int i = 0; i < 100; i++) make_cycle(h, &node2_type);
-    CHECK_EQ_INT(live(h), 200);
+    CHECK_EQ_INT(live_objects(h), 200);
     rc_enable(h);
     CHECK(rc_isenabled(h));
     CHECK_EQ_INT(rc_collect(h, 2), 200);
@@ -283,7 +277,7 @@ TEST(candidate_scan_keeps_what_is_still_held)
     node_set(root, 0, NULL);   /* now a is garbage with b */
     CHECK_EQ_INT(rc_collect(h, 0), 2);
     rc_decref(root);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -308,12 +302,12 @@ TEST(a_candidate_scan_over_budget_stays_sound)
     rc_incref(cur);
     rc_decref(cur);   /* cur is a candidate; the ring is alive */
     CHECK_EQ_INT(rc_collect(h, 0), 0);
-    CHECK_EQ_INT(live(h), N);
+    CHECK_EQ_INT(live_objects(h), N);
     rc_decref(first);   /* now garbage, but too big for one scan */
     size_t freed = rc_collect(h, 0);
     CHECK(freed == 0 || freed == N);
     CHECK_EQ_INT(rc_collect(h, 2) + freed, N);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -373,7 +367,7 @@ TEST(a_finalizer_that_resurrects_its_object_keeps_the_cycle_intact)
     saved = NULL;
     CHECK_EQ_INT(rc_collect(h, 2), 2);
     CHECK_EQ_INT(finalized, 2);   /* at most once */
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -419,9 +413,9 @@ TEST(a_finalizer_that_collects_gets_zero_and_corrupts_nothing)
     make_cycle(h, &collecting_type);
     CHECK_EQ_INT(rc_collect(h, 2), 2);
     CHECK_EQ_INT(nested_result, 0);
-    CHECK_EQ_INT(live(h), 2);   /* the two self-cycles the finalizers made */
+    CHECK_EQ_INT(live_objects(h), 2);   /* the two self-cycles the finalizers made */
     CHECK_EQ_INT(rc_collect(h, 2), 2);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -448,7 +442,7 @@ TEST(stress_collecting_at_every_allocation)
     }
     rc_decref(root);
     rc_collect(h, 2);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 

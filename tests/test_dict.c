@@ -8,20 +8,7 @@
 
 #include "failalloc.h"
 #include "harness.h"
-
-static size_t buffer_bytes(rc_heap *h)
-{
-    rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
-    return st.buffer_bytes;
-}
-
-static size_t live_objects(rc_heap *h)
-{
-    rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
-    return st.objects;
-}
+#include "heapstat.h"
 
 /* The integer keys of `d` in iteration order, into out[0..max-1]; returns how many. */
 static size_t int_keys(const rc_dict *d, long *out, size_t max)

@@ -7,22 +7,9 @@
 
 #include "failalloc.h"
 #include "harness.h"
+#include "heapstat.h"
 
 #include <unistd.h>
-
-static size_t buffer_bytes(rc_heap *h)
-{
-    rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
-    return st.buffer_bytes;
-}
-
-static size_t live_objects(rc_heap *h)
-{
-    rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
-    return st.objects;
-}
 
 /* A list of the integers 0..n-1. */
 static rc_list *int_list(rc_heap *h, long n)

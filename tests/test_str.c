@@ -7,13 +7,7 @@
 
 #include "failalloc.h"
 #include "harness.h"
-
-static size_t live_objects(rc_heap *h)
-{
-    rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
-    return st.objects;
-}
+#include "heapstat.h"
 
 /* ---- creation and content ---- */
 
