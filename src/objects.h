@@ -61,8 +61,11 @@ RC_INLINE void rc__foreach_ref(rc_head *o, void (*fn)(rc_head *child, void *ctx)
     switch (t->rc_kind) {
     case RC_KIND_USER:
         if (t->nslots && !t->traverse) {
+            /* Last slot first: a depth-first walk with a stack then visits
+             * the first slot's object first, which is usually the next one
+             * in memory (objects built parent first, first child first). */
             void **s = (void **)((char *)RC__USER(o) + t->slots_offset);
-            for (uint32_t i = 0; i < t->nslots; i++)
+            for (uint32_t i = t->nslots; i-- > 0;)
                 if (s[i]) fn(RC_HEAD(s[i]), ctx);
         } else if (t->traverse) {
             rc__visit_ctx vc = {fn, ctx};
