@@ -103,8 +103,12 @@ typedef struct rc_head {
 /* Out-of-line halves of rc_decref. */
 void rc__dealloc(rc_head *h);
 void rc__buffer(rc_head *h);
-#ifdef RC_DEBUG
+/* Debug check of an object pointer: compile with RC_DEBUG defined and the
+ * inline calls stop the program with a message naming the call, the object
+ * and its type on NULL, a pointer that is not an object of any heap, or a
+ * freed object (refcount underflow, use after free). */
 void rc__check(const void *obj, const char *op);
+#ifdef RC_DEBUG
 #define RC__CHECK(obj, op) rc__check((obj), (op))
 #else
 #define RC__CHECK(obj, op) ((void)0)

@@ -29,16 +29,17 @@ struct rc_segment {
     char *base;
     uint64_t used;        /* bit i: page i is in use */
     uint64_t dirty;       /* bit i: page i is free but still committed */
+    bool huge;            /* asked for huge pages: free pages may be resident */
     rc_segment *next;
 };
 
 /* ---- size classes ---- */
 
 const uint32_t rc__class_size[RC_NCLASSES] = {
-    16,   24,   32,   40,   48,   56,   64,   72,   80,    96,
-    112,  128,  144,  160,  192,  224,  256,  320,  384,   448,
-    512,  640,  768,  896,  1024, 1280, 1536, 1792, 2048,  2560,
-    3072, 3584, 4096, 5120, 6144, 7168, 8192, 10240, 12288, 16384,
+    24,   32,   40,   48,   56,   64,   72,   80,   96,    112,
+    128,  144,  160,  192,  224,  256,  320,  384,  448,   512,
+    640,  768,  896,  1024, 1280, 1536, 1792, 2048, 2560,  3072,
+    3584, 4096, 5120, 6144, 7168, 8192, 10240, 12288, 14336, 16384,
 };
 
 uint8_t rc__small_class[1024 / 8 + 1];
@@ -55,7 +56,7 @@ __attribute__((constructor)) static void init_classes(void)
 unsigned rc__size_class(size_t bytes)
 {
     if (bytes <= 1024) return rc__small_class[(bytes + 7) >> 3];
-    unsigned lo = 24, hi = RC_NCLASSES - 1;   /* class 24 is 1024 bytes */
+    unsigned lo = 23, hi = RC_NCLASSES - 1;   /* class 23 is 1024 bytes */
     while (lo < hi) {
         unsigned mid = (lo + hi) / 2;
         if (rc__class_size[mid] >= bytes) hi = mid; else lo = mid + 1;
@@ -140,7 +141,7 @@ bool rc__vec_grow(rc_heap *h, rc_vec *v)
     void **n = h->cfg.allocator.realloc(h->cfg.allocator.ud, v->items, ncap * sizeof *n);
     if (!n) return false;
     /* Big scratch vectors fill up at once: fault the new half in one call. */
-    if (ncap * sizeof *n >= RC_COMMIT_AHEAD) rc__commit(h, n + v->cap, (ncap - v->cap) * sizeof *n);
+    if (ncap * sizeof *n >= 16384) rc__commit(h, n + v->cap, (ncap - v->cap) * sizeof *n);
     v->items = n;
     v->cap = ncap;
     return true;
@@ -261,13 +262,16 @@ static rc_page *segment_take_page(rc_heap *h)
             return NULL;
         }
         s->used = s->dirty = 0;
+        s->huge = false;
         s->next = h->segments;
         h->segments = s;
         /* A heap this big is worth huge pages: far fewer TLB misses in the
          * collector's passes. Small heaps stay in small pages, so their USS
          * stays small. */
-        if (++h->nsegments > RC_HUGE_AFTER && h->cfg.allocator.hugepage)
+        if (++h->nsegments > RC_HUGE_AFTER && h->cfg.allocator.hugepage) {
             h->cfg.allocator.hugepage(h->cfg.allocator.ud, s->base, RC_SEGMENT_SIZE);
+            s->huge = true;
+        }
     }
     unsigned i = (unsigned)__builtin_ctzll(~(s->used | s->dirty));
     s->used |= (uint64_t)1 << i;
@@ -304,7 +308,10 @@ void rc__alloc_purge(rc_heap *h)
             h->nsegments--;
             continue;
         }
-        uint64_t d = s->dirty;
+        /* In a huge-page segment, pages never handed out can be resident
+         * too (the system faulted in 2 MiB at a time): decommit every free
+         * page there, not only the dirty ones. */
+        uint64_t d = s->huge ? ~s->used : s->dirty;
         while (d) {
             unsigned lo = (unsigned)__builtin_ctzll(d);
             unsigned hi = lo;
@@ -312,9 +319,9 @@ void rc__alloc_purge(rc_heap *h)
             size_t bytes = (size_t)(hi - lo) * RC_PAGE_SIZE;
             if (h->cfg.allocator.decommit)
                 h->cfg.allocator.decommit(h->cfg.allocator.ud, s->base + (size_t)lo * RC_PAGE_SIZE, bytes);
-            h->page_bytes -= bytes;
             d &= hi == 64 ? 0 : ~(uint64_t)0 << hi;
         }
+        h->page_bytes -= (size_t)__builtin_popcountll(s->dirty) * RC_PAGE_SIZE;
         s->dirty = 0;
         pp = &s->next;
     }
@@ -380,7 +387,7 @@ static rc_head *page_pop(rc_page *pg)
 {
     rc_head *b = pg->free;
     if (b) {
-        pg->free = (rc_head *)(uintptr_t)b->type;
+        pg->free = rc__free_next(b);
     } else if (pg->bump + pg->block_size <= (char *)pg + RC_PAGE_SIZE) {
         b = (rc_head *)pg->bump;
         pg->bump += pg->block_size;
@@ -463,7 +470,7 @@ void rc__free_block(rc_heap *h, rc_head *b)
     }
     b->refcnt = 0;
     b->gc = 0;
-    b->type = (const rc_type *)(uintptr_t)pg->free;
+    rc__free_link(b, pg->free);
     pg->free = b;
     pg->used--;
     if (pg == h->cur[pg->flags & RC_PAGE_TRACKED ? 1 : 0][pg->size_class]) return;

@@ -51,17 +51,17 @@ static inline bool rc__storable(const void *container, rc_val v, const char *cal
                  "%s: RC_EMPTY is not a value that can be stored", call);
         return false;
     }
-#ifdef RC_DEBUG
     if (rc_is_obj(v)) {
         void *o = rc_as_obj(v);
         RC__CHECK(o, call);
-        if (rc_heap_of(o) != rc_heap_of(container)) {
+        /* Always checked: a reference across heaps would let one heap's
+         * collector free what another still uses. One load. */
+        if (unlikely(rc_heap_of(o) != rc_heap_of(container))) {
             rc__fail(rc_heap_of(container), RC_EINVAL, "%s: the %s at %p belongs to another heap",
                      call, rc_typeof(o)->name ? rc_typeof(o)->name : "?", o);
             return false;
         }
     }
-#endif
     return true;
 }
 

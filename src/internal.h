@@ -8,8 +8,9 @@
  *             records; the pages themselves describe themselves.
  *   page      RC_PAGE_SIZE bytes aligned to RC_PAGE_SIZE. An rc_page header sits
  *             at its start, then equal blocks of one size class. Blocks below
- *             `bump` have been used at least once; a free block has refcnt 0
- *             and its type field links the page's free list. A "large" page
+ *             `bump` have been used at least once; a free block has refcnt 0,
+ *             keeps its type, and links the page's free list in its first
+ *             word after the header. A "large" page
  *             holds one block of any size and is mapped on its own.
  *   object    a block: rc_head (16 bytes) then the user struct.
  *
@@ -208,6 +209,17 @@ void rc__foreach_object(rc_heap *h, bool tracked, void (*fn)(rc_head *o, void *c
 
 static inline bool rc__block_live(const rc_head *b) { return b->refcnt != 0; }
 
+/* A free block keeps its refcnt at 0 and its last type (so debug builds can
+ * name the type of a freed object); the free-list link is the first word
+ * after the header, which is why the smallest class is 24 bytes. */
+static inline rc_head *rc__free_next(const rc_head *b)
+{
+    rc_head *n;
+    memcpy(&n, b + 1, sizeof n);
+    return n;
+}
+static inline void rc__free_link(rc_head *b, rc_head *next) { memcpy(b + 1, &next, sizeof next); }
+
 /* ---- allocation fast paths (the slow halves are in alloc.c) ---- */
 extern uint8_t rc__small_class[1024 / 8 + 1];   /* (bytes + 7) / 8 -> class, bytes <= 1024 */
 
@@ -220,7 +232,7 @@ RC_INLINE rc_head *rc__alloc_fast(rc_heap *h, size_t bytes, bool tracked)
         if (likely(pg != NULL) && likely(!tracked || (pg->flags & RC_PAGE_YOUNG0))) {
             rc_head *b = pg->free;
             if (likely(b != NULL)) {
-                pg->free = (rc_head *)(uintptr_t)b->type;
+                pg->free = rc__free_next(b);
             } else if (pg->bump + pg->block_size <= (char *)pg + RC_PAGE_SIZE) {
                 b = (rc_head *)pg->bump;
                 pg->bump += pg->block_size;
@@ -242,7 +254,7 @@ RC_INLINE void rc__free_fast(rc_heap *h, rc_head *b)
     if (likely(!(pg->flags & (RC_PAGE_LARGE | RC_PAGE_FULL)) && pg->used > 1)) {
         uint64_t zero = 0;
         memcpy(b, &zero, sizeof zero);   /* refcnt 0: a free block */
-        b->type = (const rc_type *)(uintptr_t)pg->free;
+        rc__free_link(b, pg->free);
         pg->free = b;
         pg->used--;
         return;

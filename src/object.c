@@ -12,6 +12,7 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 void rc__visit_adapter(void *obj, void *arg)
 {
@@ -208,7 +209,8 @@ void rc__dealloc(rc_head *o)
 
 /* ---- debug checks ---- */
 
-#ifdef RC_DEBUG
+/* Always built, so that a program (or a test) compiled with RC_DEBUG gets the
+ * checks in its inline calls whatever the library's build. */
 void rc__check(const void *obj, const char *op)
 {
     if (!obj) {
@@ -217,7 +219,8 @@ void rc__check(const void *obj, const char *op)
     }
     const rc_head *o = RC_HEAD(obj);
     rc_page *pg = rc__page_of(o);
-    if (pg->magic != RC_PAGE_MAGIC) {
+    /* Is there memory at the page start at all? msync says ENOMEM if not. */
+    if (msync(pg, 4096, MS_ASYNC) != 0 || pg->magic != RC_PAGE_MAGIC) {
         fprintf(stderr, "recycle: %s(%p): not an object of any recycle heap\n", op, obj);
         abort();
     }
@@ -230,9 +233,9 @@ void rc__check(const void *obj, const char *op)
         }
     }
     if (o->refcnt == 0) {
-        fprintf(stderr, "recycle: %s(%p): use of a freed object (refcount already 0: "
-                "one rc_decref too many, or use after free)\n", op, obj);
+        fprintf(stderr, "recycle: %s(%p): use of a freed object of type '%s' (refcount already 0: "
+                "one rc_decref too many, or use after free)\n", op, obj,
+                o->type && o->type->name ? o->type->name : "?");
         abort();
     }
 }
-#endif

@@ -1,0 +1,106 @@
+/* test_debug.c -- misuse is caught with a message naming the call, the
+ * object and its type: built with RC_DEBUG so the inline calls check, each
+ * case runs in a child process that must stop with SIGABRT. */
+#define RC_DEBUG 1
+/* The misuse below is deliberate; the compiler sees some of it too. */
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wpragmas"
+#include "harness.h"
+#include "recycle.h"
+#include "recycle/builtins.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct pair { void *a, *b; } pair;
+static const rc_type pair_type = {.name = "pair", .size = sizeof(pair), .nslots = 2};
+
+/* Run fn in a child; true when it aborted and its stderr contains `want`. */
+static int dies_saying(void (*fn)(void), const char *want)
+{
+    int fds[2];
+    if (pipe(fds) != 0) return 0;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        fn();
+        _exit(0);   /* not caught: exit normally, which the parent reports */
+    }
+    close(fds[1]);
+    char buf[2048] = {0};
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof buf - 1 && (r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)r;
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    int ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && strstr(buf, want) != NULL;
+    if (!ok) fprintf(stderr, "  child status %d, said: %s\n", status, buf);
+    return ok;
+}
+
+static void decref_twice(void)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    pair *p = rc_new(h, &pair_type);
+    rc_decref(p);
+    rc_decref(p);   /* underflow: the object is already freed */
+}
+
+static void incref_null(void) { rc_incref(NULL); }
+
+static void incref_foreign(void)
+{
+    char *buf = malloc(1 << 20);
+    rc_incref(buf + (1 << 19));
+}
+
+static void refcount_after_free(void)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    pair *p = rc_new(h, &pair_type);
+    rc_decref(p);
+    (void)rc_refcount(p);
+}
+
+TEST(decref_of_a_freed_object_stops_and_names_its_type)
+{
+    CHECK(dies_saying(decref_twice, "rc_decref"));
+    CHECK(dies_saying(decref_twice, "freed object of type 'pair'"));
+}
+
+TEST(null_is_caught)
+{
+    CHECK(dies_saying(incref_null, "rc_incref(NULL)"));
+}
+
+TEST(a_pointer_that_is_not_an_object_is_caught)
+{
+    CHECK(dies_saying(incref_foreign, "not an object of any recycle heap"));
+}
+
+TEST(reading_the_count_of_a_freed_object_is_caught)
+{
+    CHECK(dies_saying(refcount_after_free, "rc_refcount"));
+}
+
+TEST(storing_an_object_of_another_heap_is_refused)
+{
+    rc_heap *h1 = rc_heap_new(NULL), *h2 = rc_heap_new(NULL);
+    rc_list *l = rc_list_new(h1, 0);
+    pair *p = rc_new(h2, &pair_type);
+    CHECK(rc_list_append(l, rc_obj(p)) == -1);
+    CHECK_EQ_INT(rc_error(h1), RC_EINVAL);
+    CHECK(strstr(rc_error_message(h1), "another heap") != NULL);
+    CHECK_EQ_INT(rc_refcount(p), 1);
+    rc_decref(p);
+    rc_decref(l);
+    rc_heap_free(h1);
+    rc_heap_free(h2);
+}
+
+RC_TEST_MAIN
