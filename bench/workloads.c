@@ -102,6 +102,9 @@ static int run_w1(int argc, char **argv, int cyclic)
     return 0;
 }
 
+static int run_w1_plain(int argc, char **argv) { return run_w1(argc, argv, 0); }
+static int run_w1_cyclic(int argc, char **argv) { return run_w1(argc, argv, 1); }
+
 /* ---- W2: create + release ---- */
 
 static int run_w2(int argc, char **argv)
@@ -398,18 +401,17 @@ static const struct {
     const char *name, *what;
     int (*run)(int, char **);
 } workloads[] = {
-    {"W1", "list of 10,000,000 integers built in a function and released", NULL},
-    {"W1c", "two such lists that hold each other, then one full collection", NULL},
+    {"W1", "list of 10,000,000 integers built in a function and released", run_w1_plain},
+    {"W1c", "two such lists that hold each other, then one full collection", run_w1_cyclic},
     {"W2", "10,000,000 create+release of a node referring to a long-lived node", run_w2},
     {"W3", "1,000,000 garbage two-node cycles, one full collection", run_w3},
     {"W4", "8.4 M-node tree with parent pointers: full and young collections", run_w4},
     {"W5", "binary-trees at depth 21 (--depth N)", run_w5_plain},
     {"W5p", "binary-trees with parent pointers: only the collector frees them", run_w5_parents},
     {"W6", "pauses: 5 s of two-node cycles in a 100,000-slot ring beside the W4 tree", run_w6},
+    {"leak", "the leak tools on the W4 tree: counts, growth, referrers, DOT, chains, snapshot",
+     rc_bench_leak},
 };
-
-static int run_w1_plain(int argc, char **argv) { return run_w1(argc, argv, 0); }
-static int run_w1_cyclic(int argc, char **argv) { return run_w1(argc, argv, 1); }
 
 void rc_bench_list(FILE *out)
 {
@@ -420,18 +422,15 @@ void rc_bench_list(FILE *out)
 int rc_bench_main(int argc, char **argv)
 {
     if (argc < 1) {
-        fprintf(stderr, "recycle bench: name a workload (W1, W1c, W2, W3, W4, W5, W5p, W6) or 'all'\n");
+        fprintf(stderr, "recycle bench: name a workload or 'all' (recycle bench --list lists them)\n");
         return 2;
     }
     const char *name = argv[0];
     int all = !strcmp(name, "all"), ran = 0;
     for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++) {
         if (!all && strcmp(name, workloads[i].name)) continue;
-        int (*run)(int, char **) = workloads[i].run;
-        if (!strcmp(workloads[i].name, "W1")) run = run_w1_plain;
-        if (!strcmp(workloads[i].name, "W1c")) run = run_w1_cyclic;
         if (all) printf("# %s\n", workloads[i].name);
-        int rc = run(argc - 1, argv + 1);
+        int rc = workloads[i].run(argc - 1, argv + 1);
         if (rc) return rc;
         ran++;
     }

@@ -307,6 +307,17 @@ void *rc_new(rc_heap *heap, const rc_type *type);
 /* As rc_new with `extra` more bytes after type->size (variable-size objects). */
 void *rc_new_var(rc_heap *heap, const rc_type *type, size_t extra);
 
+/* As rc_new / rc_new_var, recording `file` and `line` as the allocation site
+ * when the heap traces allocation sites (<recycle/leak.h>); otherwise the
+ * same as rc_new. Define RC_TRACE_SITES before including this header to make
+ * rc_new and rc_new_var pass the caller's __FILE__ and __LINE__. */
+void *rc_new_at(rc_heap *heap, const rc_type *type, const char *file, int line);
+void *rc_new_var_at(rc_heap *heap, const rc_type *type, size_t extra, const char *file, int line);
+#ifdef RC_TRACE_SITES
+#define rc_new(heap, type) rc_new_at((heap), (type), __FILE__, __LINE__)
+#define rc_new_var(heap, type, extra) rc_new_var_at((heap), (type), (extra), __FILE__, __LINE__)
+#endif
+
 /* Usable bytes of user memory of `obj` (at least what was asked for). */
 size_t rc_usable_size(const void *obj);
 

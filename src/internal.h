@@ -175,6 +175,7 @@ struct rc_heap {
     FILE *debug_stream;             /* NULL = stderr */
     void *garbage;                  /* rc_list of saved garbage (SAVEALL), or NULL */
     void *weak;                     /* weakref books (weakref.c), or NULL */
+    void *trace;                    /* allocation-site books (trace.c), NULL = not tracing */
 
     /* errors */
     int err;
@@ -285,6 +286,11 @@ bool rc__young_add(rc_heap *h, rc_page *pg, int g);
 void rc__young_remove(rc_heap *h, rc_page *pg, int g);
 /* Remove o from the candidate buffer if it is there. */
 void rc__unbuffer(rc_heap *h, rc_head *o);
+
+/* Allocation sites (trace.c), called only while h->trace is set: an object
+ * was created at file:line (file may be NULL: unknown), an object dies. */
+void rc__trace_new(rc_heap *h, rc_head *o, const char *file, int line);
+void rc__trace_free(rc_heap *h, rc_head *o);
 
 /* Heap teardown of the optional parts (weakref.c). */
 void rc__heap_teardown_extras(rc_heap *h);

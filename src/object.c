@@ -31,7 +31,8 @@ static RC_NOINLINE void *new_failed(rc_heap *h, const rc_type *t, size_t size, c
     return rc__fail(h, RC_ENOMEM, "%s: out of memory for a '%s' of %zu bytes", fn, name, size);
 }
 
-RC_INLINE void *new_object(rc_heap *h, const rc_type *t, size_t size, const char *fn)
+RC_INLINE void *new_object(rc_heap *h, const rc_type *t, size_t size, const char *fn,
+                           const char *file, int line)
 {
     if (unlikely(!h)) return NULL;
     if (unlikely(!t || size > SIZE_MAX / 2 ||
@@ -58,19 +59,34 @@ RC_INLINE void *new_object(rc_heap *h, const rc_type *t, size_t size, const char
         h->count[0]++;
         h->gen_objects[0]++;
     }
+    if (unlikely(h->trace != NULL)) rc__trace_new(h, b, file, line);
     return b + 1;
 }
 
+/* The public names may be macros (RC_TRACE_SITES): define the functions. */
+#undef rc_new
+#undef rc_new_var
+
 void *rc_new(rc_heap *h, const rc_type *t)
 {
-    return new_object(h, t, t ? t->size : 0, "rc_new");
+    return new_object(h, t, t ? t->size : 0, "rc_new", NULL, 0);
+}
+
+void *rc_new_at(rc_heap *h, const rc_type *t, const char *file, int line)
+{
+    return new_object(h, t, t ? t->size : 0, "rc_new", file, line);
+}
+
+void *rc_new_var_at(rc_heap *h, const rc_type *t, size_t extra, const char *file, int line)
+{
+    if (t && extra > SIZE_MAX / 2 - t->size)
+        return rc__fail(h, RC_EINVAL, "rc_new_var: size overflow for a '%s'", t->name ? t->name : "?");
+    return new_object(h, t, t ? t->size + extra : 0, "rc_new_var", file, line);
 }
 
 void *rc_new_var(rc_heap *h, const rc_type *t, size_t extra)
 {
-    if (t && extra > SIZE_MAX / 2 - t->size)
-        return rc__fail(h, RC_EINVAL, "rc_new_var: size overflow for a '%s'", t->name ? t->name : "?");
-    return new_object(h, t, t ? t->size + extra : 0, "rc_new_var");
+    return rc_new_var_at(h, t, extra, NULL, 0);
 }
 
 rc_heap *rc_heap_of(const void *obj)
@@ -144,6 +160,7 @@ RC_INLINE void unlink_object(rc_heap *h, rc_head *o)
         h->count[0] -= h->count[0] > 0;
     }
     if (unlikely(o->gc & RC__WEAKREFS)) rc__weakref_clear_dead(h, o);
+    if (unlikely(h->trace != NULL)) rc__trace_free(h, o);
 }
 
 static inline void pending_push(rc_heap *h, rc_head *o)
