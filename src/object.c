@@ -31,36 +31,89 @@ static RC_NOINLINE void *new_failed(rc_heap *h, const rc_type *t, size_t size, c
     return rc__fail(h, RC_ENOMEM, "%s: out of memory for a '%s' of %zu bytes", fn, name, size);
 }
 
-RC_INLINE void *new_object(rc_heap *h, const rc_type *t, size_t size, const char *fn,
-                           const char *file, int line)
+/* Zero the user part of a small block in words, without a call. `size` is
+ * at most 112; blocks are multiples of 8 bytes, so rounding up stays inside. */
+RC_INLINE void zero_small(void *p, size_t size)
+{
+    uint64_t *w = p;
+    switch ((size + 7) / 8) {
+    case 14: w[13] = 0; /* fall through */
+    case 13: w[12] = 0; /* fall through */
+    case 12: w[11] = 0; /* fall through */
+    case 11: w[10] = 0; /* fall through */
+    case 10: w[9] = 0; /* fall through */
+    case 9: w[8] = 0; /* fall through */
+    case 8: w[7] = 0; /* fall through */
+    case 7: w[6] = 0; /* fall through */
+    case 6: w[5] = 0; /* fall through */
+    case 5: w[4] = 0; /* fall through */
+    case 4: w[3] = 0; /* fall through */
+    case 3: w[2] = 0; /* fall through */
+    case 2: w[1] = 0; /* fall through */
+    case 1: w[0] = 0; /* fall through */
+    default: break;
+    }
+}
+
+/* Every case: checks, the collection trigger, any page, tracing. */
+static RC_NOINLINE void *new_slow(rc_heap *h, const rc_type *t, size_t size, const char *fn,
+                                  const char *file, int line)
 {
     if (unlikely(!h)) return NULL;
     if (unlikely(!t || size > SIZE_MAX / 2 ||
                  (t->rc_kind == RC_KIND_USER && t->traverse && !t->clear)))
         return new_failed(h, t, size, fn);
     bool tracked = rc__type_tracked(t);
-    if (tracked && unlikely(h->count[0] >= h->young_limit ||
-                            h->candidates.len >= h->candidate_limit))
+    if (tracked && (h->count[0] >= h->young_limit || h->candidates.len >= h->candidate_limit))
         rc__maybe_collect(h);
-    size_t bytes = sizeof(rc_head) + size;
-    rc_head *b = rc__alloc_fast(h, bytes, tracked);
+    rc_head *b = rc__alloc_fast(h, sizeof(rc_head) + size, tracked);
     if (unlikely(!b)) return new_failed(h, t, size, fn);
     b->refcnt = 1;
     b->gc = tracked ? RC__TRACKED : 0;
     b->type = t;
-    /* Zero the user part in words: blocks are multiples of 8 bytes. */
-    if (bytes <= 128) {
-        uint64_t *w = (uint64_t *)(b + 1);
-        for (size_t i = 0, n = (size + 7) / 8; i < n; i++) w[i] = 0;
-    } else {
-        memset(b + 1, 0, size);
-    }
+    if (size <= 112) zero_small(b + 1, size);
+    else memset(b + 1, 0, size);
     if (tracked) {
         h->count[0]++;
         h->gen_objects[0]++;
     }
-    if (unlikely(h->trace != NULL)) rc__trace_new(h, b, file, line);
+    if (h->trace) rc__trace_new(h, b, file, line);
     return b + 1;
+}
+
+/*
+ * The common case, with no call on its way: a small object popped from the
+ * current page of its class, no collection due, not tracing. Anything else
+ * is new_slow's (a tail call, so the fast path saves no registers).
+ */
+RC_INLINE void *new_object(rc_heap *h, const rc_type *t, size_t size, const char *fn,
+                           const char *file, int line)
+{
+    if (likely(h && t && size <= 112 && !h->trace) &&
+        !(t->rc_kind == RC_KIND_USER && t->traverse && !t->clear)) {
+        bool tracked = rc__type_tracked(t);
+        size_t bytes = sizeof(rc_head) + size;
+        rc_page *pg = h->cur[tracked][rc__small_class[(bytes + 7) >> 3]];
+        if (likely(pg != NULL) && (!tracked || ((pg->flags & RC_PAGE_YOUNG0) &&
+                                                h->count[0] < h->young_limit &&
+                                                h->candidates.len < h->candidate_limit))) {
+            rc_head *b = pg->free;
+            if (likely(b != NULL)) {
+                pg->free = rc__free_next(b);
+                pg->used++;
+                b->refcnt = 1;
+                b->gc = tracked ? RC__TRACKED : 0;
+                b->type = t;
+                zero_small(b + 1, size);
+                if (tracked) {
+                    h->count[0]++;
+                    h->gen_objects[0]++;
+                }
+                return b + 1;
+            }
+        }
+    }
+    return new_slow(h, t, size, fn, file, line);
 }
 
 /* The public names may be macros (RC_TRACE_SITES): define the functions. */
@@ -191,10 +244,46 @@ RC_INLINE void release_dying(rc_head *o)
     }
 }
 
+/* Free everything waiting on the pending list (the outer call's loop). */
+static RC_NOINLINE void free_pending(rc_heap *h, rc_head *o)
+{
+    h->freeing = true;
+    for (;;) {
+        const rc_type *t = o->type;
+        release_dying(o);
+        if (unlikely(t->destroy != NULL)) t->destroy(o + 1);
+        rc__free_fast(h, o);
+        if (!h->pending) break;
+        o = pending_pop(h);
+    }
+    h->freeing = false;
+    if (unlikely(h->dirty_bytes)) rc__alloc_purge_soon(h);
+}
+
 void rc__dealloc(rc_head *o)
 {
     rc_heap *h = rc__page_of(o)->heap;
     const rc_type *t = o->type;
+
+    /* The common case: an object of a slots type with no hooks, on no list,
+     * freed outside any other free. */
+    if (likely(!h->freeing && !h->trace && t->rc_kind == RC_KIND_USER && !t->finalize &&
+               !t->destroy && !t->clear && !t->traverse &&
+               !(o->gc & (RC__BUFFERED | RC__INSET | RC__WEAKREFS)))) {
+        if (o->gc & RC__TRACKED) {
+            h->gen_objects[rc__gen(o)]--;
+            h->count[0] -= h->count[0] > 0;
+        }
+        h->freeing = true;
+        void **sl = (void **)((char *)(o + 1) + t->slots_offset);
+        for (uint32_t i = 0; i < t->nslots; i++)
+            if (sl[i]) rc_decref(sl[i]);
+        h->freeing = false;
+        rc__free_fast(h, o);
+        if (unlikely(h->pending != NULL)) free_pending(h, pending_pop(h));
+        else if (unlikely(h->dirty_bytes)) rc__alloc_purge_soon(h);
+        return;
+    }
 
     /* PEP 442: the finalizer runs once, on an intact object, and may resurrect. */
     if (unlikely(t->finalize != NULL) && !(o->gc & RC__FINALIZED)) {
@@ -210,18 +299,7 @@ void rc__dealloc(rc_head *o)
         pending_push(h, o);
         return;
     }
-
-    h->freeing = true;   /* also keeps collections from starting (see rc__maybe_collect) */
-    for (;;) {
-        t = o->type;
-        release_dying(o);
-        if (unlikely(t->destroy != NULL)) t->destroy(o + 1);
-        rc__free_fast(h, o);
-        if (!h->pending) break;
-        o = pending_pop(h);
-    }
-    h->freeing = false;
-    if (unlikely(h->dirty_bytes)) rc__alloc_purge_soon(h);
+    free_pending(h, o);
 }
 
 /* ---- debug checks ---- */
