@@ -140,7 +140,8 @@ static void count_page(gc_set *s, rc_page *pg)
     char *end = large ? rc__page_first(pg) + 1 : pg->bump;
     size_t step = large ? 1 : pg->block_size;
     for (char *p = rc__page_first(pg); p < end; p += step) {
-        if (!large && p + AHEAD * step < end) prefetch_refs((rc_head *)(p + AHEAD * step));
+        if (s->gen == 2 && !large && p + AHEAD * step < end)
+            prefetch_refs((rc_head *)(p + AHEAD * step));
         rc_head *o = (rc_head *)p;
         if (!o->refcnt || !(o->gc & RC__TRACKED) || rc__gen(o) > s->gen) continue;
         rc__foreach_ref(o, count_ref, s);
@@ -335,11 +336,18 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
      * hold. An object is freed once nothing holds it, maybe only when a later
      * one lets go; it still carries INSET then, which is how unlink_object
      * counts it. */
+    /* Chunk by chunk, so what release touched is still in cache: an object
+     * left with only our hold (its referrers already let go) is freed right
+     * here; the others wait for their referrers in later chunks. */
     size_t before = h->gc_freed;
-    for (size_t i = 0; i < n; i++) {
-        rc_head *o = g->items[i];
-        rc__release_refs(o);
-        rc_decref(o + 1);
+    for (size_t c = 0; c < n; c += 1024) {
+        size_t end = c + 1024 < n ? c + 1024 : n;
+        for (size_t i = c; i < end; i++) rc__release_refs(g->items[i]);
+        for (size_t i = c; i < end; i++) {
+            rc_head *o = g->items[i];
+            if (o->refcnt == 1) rc__free_now(h, o);
+            else rc_decref(o + 1);
+        }
     }
     size_t freed = h->gc_freed - before;
     if (freed < n) clear_inset_everywhere(h);
@@ -602,7 +610,7 @@ void rc__maybe_collect(rc_heap *h)
         }
         rc__young_limit_update(h);
     }
-    if (h->candidates.len >= h->candidate_limit) rc__scan_candidates(h);
+    if (h->candidates.len >= h->candidate_trigger) rc__scan_candidates(h);
 }
 
 size_t rc_collect(rc_heap *h, int generation)

@@ -35,6 +35,7 @@ rc_heap *rc_heap_new(const rc_config *cfg)
     h->young_scale = 1;
     rc__young_limit_update(h);
     h->candidate_limit = cfg->candidate_limit ? cfg->candidate_limit : RC_DEFAULT_CANDIDATE_LIMIT;
+    rc__young_limit_update(h);
     return h;
 }
 
@@ -102,8 +103,17 @@ void rc__assert_fail(const char *what, const char *file, int line)
 
 /* ---- settings and counters ---- */
 
-void rc_enable(rc_heap *h) { h->enabled = true; }
-void rc_disable(rc_heap *h) { h->enabled = false; }
+void rc_enable(rc_heap *h)
+{
+    h->enabled = true;
+    rc__young_limit_update(h);
+}
+
+void rc_disable(rc_heap *h)
+{
+    h->enabled = false;
+    rc__young_limit_update(h);
+}
 int rc_isenabled(const rc_heap *h) { return h->enabled; }
 
 void rc_set_threshold(rc_heap *h, unsigned t0, unsigned t1, unsigned t2)

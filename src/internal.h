@@ -155,7 +155,9 @@ struct rc_heap {
     bool scanning;                  /* count/mark/sweep: gc fields are scratch */
     rc_head *pending;               /* objects whose count hit 0, to free */
     unsigned threshold[3];
-    size_t young_limit;             /* threshold[0] x young_scale: what count[0] is compared with */
+    size_t young_limit;             /* threshold[0] x young_scale: what count[0] is compared with
+                                       (SIZE_MAX while disabled) */
+    size_t candidate_trigger;       /* candidate_limit, or SIZE_MAX while disabled */
     unsigned young_scale;           /* 1..RC_YOUNG_SCALE_MAX, see rc__maybe_collect */
     size_t count[3];
     size_t gen_objects[4];          /* tracked objects per generation */
@@ -284,6 +286,9 @@ void rc__debug_object(rc_heap *h, rc_head *o, bool collectable);
 /* Young page lists (alloc.c): add / remove a page from heap->young[g]. */
 bool rc__young_add(rc_heap *h, rc_page *pg, int g);
 void rc__young_remove(rc_heap *h, rc_page *pg, int g);
+/* Free `o` now: its references are already released and its finalizer has
+ * had its chance; takes it off the books, runs destroy, frees the block. */
+void rc__free_now(rc_heap *h, rc_head *o);
 /* Remove o from the candidate buffer if it is there. */
 void rc__unbuffer(rc_heap *h, rc_head *o);
 
@@ -300,7 +305,9 @@ void rc__heap_teardown_extras(rc_heap *h);
 /* Recompute young_limit after threshold[0] or young_scale changed. */
 static inline void rc__young_limit_update(rc_heap *h)
 {
-    h->young_limit = h->threshold[0] ? (size_t)h->threshold[0] * h->young_scale : SIZE_MAX;
+    h->young_limit = h->enabled && h->threshold[0] ? (size_t)h->threshold[0] * h->young_scale
+                                                   : SIZE_MAX;
+    h->candidate_trigger = h->enabled ? h->candidate_limit : SIZE_MAX;
 }
 /* Run the automatic collection policy (called from allocation). */
 void rc__maybe_collect(rc_heap *h);

@@ -64,7 +64,7 @@ static RC_NOINLINE void *new_slow(rc_heap *h, const rc_type *t, size_t size, con
                  (t->rc_kind == RC_KIND_USER && t->traverse && !t->clear)))
         return new_failed(h, t, size, fn);
     bool tracked = rc__type_tracked(t);
-    if (tracked && (h->count[0] >= h->young_limit || h->candidates.len >= h->candidate_limit))
+    if (tracked && (h->count[0] >= h->young_limit || h->candidates.len >= h->candidate_trigger))
         rc__maybe_collect(h);
     rc_head *b = rc__alloc_fast(h, sizeof(rc_head) + size, tracked);
     if (unlikely(!b)) return new_failed(h, t, size, fn);
@@ -96,10 +96,15 @@ RC_INLINE void *new_object(rc_heap *h, const rc_type *t, size_t size, const char
         rc_page *pg = h->cur[tracked][rc__small_class[(bytes + 7) >> 3]];
         if (likely(pg != NULL) && (!tracked || ((pg->flags & RC_PAGE_YOUNG0) &&
                                                 h->count[0] < h->young_limit &&
-                                                h->candidates.len < h->candidate_limit))) {
+                                                h->candidates.len < h->candidate_trigger))) {
             rc_head *b = pg->free;
             if (likely(b != NULL)) {
                 pg->free = rc__free_next(b);
+            } else if (pg->bump + pg->block_size <= (char *)pg + RC_PAGE_SIZE) {
+                b = (rc_head *)pg->bump;
+                pg->bump += pg->block_size;
+            }
+            if (likely(b != NULL)) {
                 pg->used++;
                 b->refcnt = 1;
                 b->gc = tracked ? RC__TRACKED : 0;
@@ -242,6 +247,13 @@ RC_INLINE void release_dying(rc_head *o)
     } else {
         rc__release_refs(o);
     }
+}
+
+void rc__free_now(rc_heap *h, rc_head *o)
+{
+    unlink_object(h, o);
+    if (unlikely(o->type->destroy != NULL)) o->type->destroy(o + 1);
+    rc__free_fast(h, o);
 }
 
 /* Free everything waiting on the pending list (the outer call's loop). */
