@@ -113,11 +113,12 @@ RC_INLINE bool is_member(const gc_set *s, const rc_head *c)
 
 /* ---- count ---- */
 
+/* A count past the field's 24 bits wraps to a small number: the object then
+ * only looks held from outside, which keeps it alive (safe). */
 RC_INLINE void count_ref(rc_head *c, void *ctx)
 {
     gc_set *s = ctx;
-    if (is_member(s, c) && (c->gc >> RC__FIELD_SHIFT) != RC__FIELD_MAX)
-        c->gc += 1u << RC__FIELD_SHIFT;
+    if (is_member(s, c)) c->gc += 1u << RC__FIELD_SHIFT;
 }
 
 /* The referents of a slots object, asked for ahead of time. */
@@ -428,24 +429,67 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
     h->scanning = true;
     if (gen == 2) flush_candidates(h, NULL);
 
+    /* A young set is gathered into a vector once (members flagged INSET), so
+     * the phases run over it in tight loops without re-walking the pages and
+     * without looking at a referent's page to know whether it is a member.
+     * The whole heap is walked page by page instead: a vector of it would
+     * cost 8 bytes per object. */
+    rc_vec *members = NULL;
+    if (gen < 2) {
+        members = &h->scratch;
+        members->len = 0;
+        bool ok = true;
+        FOREACH_MEMBER(&s, o, {
+            if (ok && rc__vec_push(h, members, o)) o->gc |= RC__INSET;
+            else ok = false;
+        });
+        if (ok) {
+            s.candidates = true;   /* membership: INSET */
+        } else {                   /* out of memory: walk the pages after all */
+            for (size_t i = 0; i < members->len; i++)
+                ((rc_head *)members->items[i])->gc &= ~RC__INSET;
+            members = NULL;
+        }
+    }
+
     /* count */
-    FOREACH_SET_PAGE(&s, pg, { count_page(&s, pg); });
+    if (members) {
+        for (size_t i = 0; i < members->len; i++) rc__foreach_ref(members->items[i], count_ref, &s);
+    } else {
+        FOREACH_SET_PAGE(&s, pg, { count_page(&s, pg); });
+    }
     /* mark */
-    FOREACH_MEMBER(&s, o, {
-        if (!(o->gc & RC__MARK) && o->refcnt > rc__field(o)) mark_from(&s, o);
-    });
-    mark_fixpoint(&s, NULL);
+    if (members) {
+        for (size_t i = 0; i < members->len; i++) {
+            rc_head *o = members->items[i];
+            if (!(o->gc & RC__MARK) && o->refcnt > rc__field(o)) mark_from(&s, o);
+        }
+    } else {
+        FOREACH_MEMBER(&s, o, {
+            if (!(o->gc & RC__MARK) && o->refcnt > rc__field(o)) mark_from(&s, o);
+        });
+    }
+    mark_fixpoint(&s, members);
     /* sweep: survivors move up; garbage is gathered (or, without memory to
      * gather it, survives this time). */
-    FOREACH_MEMBER(&s, o, {
-        unsigned g = rc__gen(o);
-        info.examined++;
-        bool dead = !(o->gc & RC__MARK);
-        o->gc = (o->gc & ~(RC__MARK | RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) | target;
-        if (dead) take_garbage(h, &garbage, &s, o);
-        h->gen_objects[g]--;
-        h->gen_objects[target]++;
-    });
+#define SWEEP_ONE(o)                                                                        \
+    do {                                                                                    \
+        unsigned g_ = rc__gen(o);                                                           \
+        bool dead_ = !((o)->gc & RC__MARK);                                                 \
+        (o)->gc = ((o)->gc & ~(RC__MARK | RC__INSET | RC__GEN_MASK |                        \
+                               (RC__FIELD_MAX << RC__FIELD_SHIFT))) | target;               \
+        if (dead_) take_garbage(h, &garbage, &s, (o));                                      \
+        h->gen_objects[g_]--;                                                               \
+        h->gen_objects[target]++;                                                           \
+        info.examined++;                                                                    \
+    } while (0)
+    if (members) {
+        for (size_t i = 0; i < members->len; i++) SWEEP_ONE((rc_head *)members->items[i]);
+        if (members->cap > RC_SCRATCH_KEEP) rc__vec_free(h, members);
+    } else {
+        FOREACH_MEMBER(&s, o, { SWEEP_ONE(o); });
+    }
+#undef SWEEP_ONE
     h->scanning = false;
     /* The young page lists now describe nothing younger than `target`. */
     if (gen < 2) {

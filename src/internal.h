@@ -111,6 +111,7 @@ bool rc__vec_grow(rc_heap *h, rc_vec *v);   /* false on out-of-memory */
  * fault at a time; for buffers about to be written. */
 void rc__commit(rc_heap *h, void *p, size_t size);
 #define RC_COMMIT_AHEAD ((size_t)256 * 1024)
+#define RC_SCRATCH_KEEP ((size_t)1 << 16)   /* entries a kept scratch vector may hold */
 /* Append; false on out-of-memory (the vector is unchanged). */
 static inline bool rc__vec_push(rc_heap *h, rc_vec *v, void *item)
 {
@@ -164,6 +165,7 @@ struct rc_heap {
     size_t old_at_full;             /* generation-2 objects after the last full collection */
     rc_vec young[2];                /* pages holding generation 0 / 1 objects */
     rc_vec candidates;              /* buffered old objects (NULL = removed) */
+    rc_vec scratch;                 /* a young collection's members, kept between collections */
     size_t candidates_live;
     unsigned candidate_limit;
     size_t gc_freed;                /* garbage objects freed, ever (see delete_garbage) */
