@@ -20,6 +20,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <time.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -230,10 +231,18 @@ static void pages_remove(rc_heap *h, rc_page *pg)
 
 /* ---- segments and raw pages ---- */
 
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 /* Free pages stay committed ("dirty") until a purge hands them back in runs:
  * every decommit costs a TLB flush, so one call per run, not per page. */
 #define RC_PURGE_SOON (256 * 1024)          /* at the end of a free burst */
 #define RC_PURGE_NOW (4 * 1024 * 1024)      /* at least, while freeing */
+#define RC_PURGE_INTERVAL 0.1               /* seconds between purges of a busy heap */
 #define RC_HUGE_AFTER 4                     /* segments before huge pages are asked for */
 
 static rc_page *segment_take_page(rc_heap *h)
@@ -297,6 +306,7 @@ static void segment_return_page(rc_heap *h, rc_page *pg)
 
 void rc__alloc_purge(rc_heap *h)
 {
+    h->last_purge = now_seconds();
     rc_segment **pp = &h->segments;
     while (*pp) {
         rc_segment *s = *pp;
@@ -328,9 +338,20 @@ void rc__alloc_purge(rc_heap *h)
     h->dirty_bytes = 0;
 }
 
+/* At the end of a free burst or a collection. A release that leaves most of
+ * the committed pages free gives them back at once (USS falls when a program
+ * lets go of its data); free pages in a heap that keeps allocating are given
+ * back at most every RC_PURGE_INTERVAL, so pages freed and taken again soon
+ * after (objects dying and being born in waves) are not decommitted and
+ * faulted in again each time. */
 void rc__alloc_purge_soon(rc_heap *h)
 {
-    if (h->dirty_bytes >= RC_PURGE_SOON) rc__alloc_purge(h);
+    if (h->dirty_bytes < RC_PURGE_SOON) return;
+    if (h->dirty_bytes * 2 < h->page_bytes) {
+        double now = now_seconds();
+        if (now - h->last_purge < RC_PURGE_INTERVAL) return;
+    }
+    rc__alloc_purge(h);
 }
 
 static void page_init(rc_page *pg, rc_heap *h, unsigned sc, bool tracked)

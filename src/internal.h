@@ -147,6 +147,7 @@ struct rc_heap {
     rc_segment *segments;
     size_t nsegments;
     size_t dirty_bytes;             /* free pages not yet decommitted */
+    double last_purge;              /* monotonic seconds of the last purge */
     size_t buffer_bytes, page_bytes;
 
     /* collector */
