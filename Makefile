@@ -33,6 +33,17 @@ valgrind: all
 bench: all
 	./$(BUILD)/recycle bench all
 
+# Side by side with CPython, bdwgc and malloc -> bench/results/ (<= 20 min on 2 cores).
+# make compare COMPARE_ARGS=--quick : small sizes, under a minute, build/compare-quick/results
+COMPARE_ARGS ?=
+compare:
+	@if ! command -v gnuplot >/dev/null 2>&1 || ! test -f /usr/include/gc.h \
+	    || ! test -x /usr/bin/python3; then \
+	  apt-get update && apt-get install -y gnuplot-nox libgc-dev python3; \
+	fi
+	$(MAKE) all
+	/usr/bin/python3 bench/compare.py --recycle $(BUILD)/recycle $(COMPARE_ARGS)
+
 install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
 

@@ -350,6 +350,20 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* RC_PAUSES_FILE=path: write every pause there, in ms, one per line (bench/compare.py). */
+static void write_pauses(const double *ms, size_t n)
+{
+    const char *path = getenv("RC_PAUSES_FILE");
+    if (!path || !*path) return;
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) fprintf(f, "%.6f\n", ms[i]);
+    fclose(f);
+}
+
 static int run_w6(int argc, char **argv)
 {
     int depth = (int)opt_long(argc, argv, "--depth", 23);
@@ -377,6 +391,7 @@ static int run_w6(int argc, char **argv)
     }
     double u1 = uss_bytes();
     rc_gc_callback_remove(h, record_pause, &log);
+    write_pauses(log.ms, log.n);
     qsort(log.ms, log.n, sizeof *log.ms, cmp_double);
     double max = log.n ? log.ms[log.n - 1] : 0;
     size_t rank = log.n ? (size_t)((double)log.n * 0.99 + 0.999999) : 0;

@@ -26,6 +26,7 @@
 static void list_traverse(void *obj, rc_visit_fn visit, void *arg)
 {
     rc_list_obj *l = obj;
+    if (!l->objs) return;
     for (size_t i = 0; i < l->len; i++) rc_visit_val(l->items[i], visit, arg);
 }
 
@@ -38,11 +39,14 @@ static void list_clear(void *obj)
     rc_list_obj *l = obj;
     rc_val *items = l->items;
     size_t len = l->len, cap = l->cap;
+    bool objs = l->objs;
     if (!items) return;
     rc_heap *h = rc_heap_of(obj);
     l->items = NULL;
     l->len = l->cap = 0;
-    for (size_t i = 0; i < len; i++) rc_val_decref(items[i]);
+    l->objs = false;
+    if (objs)
+        for (size_t i = 0; i < len; i++) rc_val_decref(items[i]);
     rc__buf_free(h, items, cap * sizeof(rc_val));
 }
 
@@ -171,6 +175,7 @@ int rc_list_set(rc_list *list, size_t i, rc_val v)
     rc_val old = list->items[i];
     rc_val_incref(v);   /* first: v may be the old item's only other holder */
     list->items[i] = v;
+    list->objs |= rc_is_obj(v);
     rc_val_decref(old);
     return 0;
 }
@@ -182,6 +187,7 @@ int rc_list_append(rc_list *list, rc_val v)
     if (unlikely(!reserve_one(list, "rc_list_append"))) return -1;
     rc_val_incref(v);
     list->items[list->len++] = v;
+    list->objs |= rc_is_obj(v);
     return 0;
 }
 
@@ -197,6 +203,7 @@ int rc_list_insert(rc_list *list, ptrdiff_t i, rc_val v)
     rc_val_incref(v);
     list->items[pos] = v;
     list->len = len + 1;
+    list->objs |= rc_is_obj(v);
     return 0;
 }
 

@@ -11,6 +11,8 @@
 typedef struct rc_list_obj {
     size_t len, cap;
     rc_val *items;
+    bool objs;            /* an object was stored since the last clear: without
+                             one, no item needs looking at (a list of numbers) */
 } rc_list_obj;
 
 /* tuple: fixed length, items inline. */
@@ -74,6 +76,7 @@ RC_INLINE void rc__foreach_ref(rc_head *o, void (*fn)(rc_head *child, void *ctx)
         break;
     case RC_KIND_LIST: {
         rc_list_obj *l = (rc_list_obj *)RC__USER(o);
+        if (!l->objs) break;
         for (size_t i = 0; i < l->len; i++)
             if (rc_is_obj(l->items[i])) fn(RC_HEAD(l->items[i]), ctx);
         break;

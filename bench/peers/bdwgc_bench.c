@@ -510,6 +510,22 @@ static void GC_CALLBACK on_collection_event(GC_EventType ev)
     }
 }
 
+/* RC_PAUSES_FILE=path: write every pause there, in ms, one per line (bench/compare.py). */
+static void write_pauses(const double *ms, size_t n)
+{
+    const char *path = getenv("RC_PAUSES_FILE");
+    FILE *f;
+    if (path == NULL || *path == '\0')
+        return;
+    if ((f = fopen(path, "w")) == NULL) {
+        perror(path);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%.6f\n", ms[i]);
+    fclose(f);
+}
+
 static void run_w6(const struct options *o)
 {
     int depth = o->depth > 0 ? o->depth : 23;
@@ -552,6 +568,7 @@ static void run_w6(const struct options *o)
     uss1 = uss_bytes();
 
     kept = pauses.count < pauses.cap ? pauses.count : pauses.cap;
+    write_pauses(pauses.ms, kept);     /* before percentile(), which sorts */
     emit("max_pause_ms", pauses.max_ms, "ms", 3);
     emit("p99_pause_ms", percentile(pauses.ms, kept, 0.99), "ms", 4);
     emit_count("pauses", (long long)pauses.count, "collections");

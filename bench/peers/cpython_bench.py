@@ -18,6 +18,7 @@ Private_Clean + Private_Dirty of /proc/self/smaps_rollup (what psutil calls uss)
 import argparse
 import gc
 import math
+import os
 import sys
 import threading
 import time
@@ -360,6 +361,10 @@ def run_w6(args):
             break
     gc.callbacks.remove(on_gc)
     uss1 = uss_bytes()
+    pause_file = os.environ.get("RC_PAUSES_FILE")
+    if pause_file:                        # every pause in ms, one per line (compare.py)
+        with open(pause_file, "w") as f:
+            f.writelines("%.6f\n" % (p * 1e3) for p in pauses)
 
     emit("max_pause_ms", max(pauses) * 1e3 if pauses else 0.0, "ms")
     emit("p99_pause_ms", percentile(pauses, 0.99) * 1e3, "ms", "{:.4f}")
