@@ -486,6 +486,11 @@ void rc__free_block(rc_heap *h, rc_head *b)
 {
     rc_page *pg = rc__page_of(b);
     if (pg->flags & RC_PAGE_LARGE) {
+        if (h->keep_empty_pages) {   /* a walk is under way: later */
+            b->refcnt = 0;
+            pg->used = 0;
+            return;
+        }
         page_release(h, pg);
         return;
     }
@@ -496,10 +501,21 @@ void rc__free_block(rc_heap *h, rc_head *b)
     pg->used--;
     if (pg == h->cur[pg->flags & RC_PAGE_TRACKED ? 1 : 0][pg->size_class]) return;
     if (pg->used == 0) {
-        page_release(h, pg);
+        if (!h->keep_empty_pages) page_release(h, pg);
     } else if ((pg->flags & RC_PAGE_FULL) && pg->used <= pg->capacity - pg->capacity / 4) {
         pg->flags &= (uint16_t)~RC_PAGE_FULL;
         avail_push(h, pg);
+    }
+}
+
+void rc__release_empty_pages(rc_heap *h)
+{
+    for (int t = 0; t < 2; t++) {
+        rc_vec *v = &h->pages[t];
+        for (size_t i = v->len; i-- > 0;) {   /* backwards: release swaps the last in */
+            rc_page *pg = v->items[i];
+            if (pg->used == 0 && pg != h->cur[t][pg->size_class]) page_release(h, pg);
+        }
     }
 }
 

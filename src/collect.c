@@ -62,6 +62,7 @@ typedef struct gc_set {
     bool overflow;         /* the mark stack could not grow: rescan needed */
     bool full;             /* candidate scan: the budget is spent */
     bool finalizers;       /* some garbage has a finalizer still to run */
+    size_t held;           /* page walks: garbage held in place */
     bool weak;             /* some garbage has weak references */
     size_t budget;         /* candidate scan: most members */
     rc_vec *members;       /* candidate scan: the members */
@@ -270,6 +271,17 @@ RC_INLINE void take_garbage(rc_heap *h, rc_vec *g, gc_set *s, rc_head *o)
     if (o->gc & RC__WEAKREFS) s->weak = true;
 }
 
+/* The same for a page walk: the garbage stays where it is, held and
+ * flagged, so a full collection needs no vector of it. */
+RC_INLINE void hold_garbage(gc_set *s, rc_head *o)
+{
+    o->refcnt++;
+    o->gc |= RC__INSET;
+    s->held++;
+    if (o->type->finalize && !(o->gc & RC__FINALIZED)) s->finalizers = true;
+    if (o->gc & RC__WEAKREFS) s->weak = true;
+}
+
 /* Clear INSET on every live object: after clear() handed a reference to
  * garbage to someone, the survivors cannot be told apart otherwise (rare). */
 static void clear_inset_everywhere(rc_heap *h)
@@ -350,6 +362,57 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
             else rc_decref(o + 1);
         }
     }
+    size_t freed = h->gc_freed - before;
+    if (freed < n) clear_inset_everywhere(h);
+    return freed;
+}
+
+/*
+ * Free the garbage a page walk held in place (held and INSET). Page by page,
+ * each object lets go of its references, then those left with only the hold
+ * are freed; the others die when their referrers in later pages let go.
+ * Pages emptied meanwhile stay until the walk ends, so the walk's page list
+ * does not change under it. When finalizers, weak references or debug flags
+ * need the garbage as a list, it is gathered and handed to delete_garbage.
+ */
+static size_t delete_held(rc_heap *h, rc_vec *g, gc_set *s)
+{
+    if (s->finalizers || s->weak || (h->debug & (RC_DEBUG_SAVEALL | RC_DEBUG_COLLECTABLE))) {
+        for (size_t i = 0; i < h->pages[1].len; i++) {
+            rc_page *pg = h->pages[1].items[i];
+            char *end = (pg->flags & RC_PAGE_LARGE) ? rc__page_first(pg) + 1 : pg->bump;
+            size_t step = (pg->flags & RC_PAGE_LARGE) ? 1 : pg->block_size;
+            for (char *p = rc__page_first(pg); p < end; p += step) {
+                rc_head *o = (rc_head *)p;
+                if (!o->refcnt || !(o->gc & RC__INSET)) continue;
+                if (!rc__vec_push(h, g, o)) {   /* no memory for the list: it survives */
+                    o->gc &= ~RC__INSET;
+                    rc_decref(o + 1);
+                }
+            }
+        }
+        return delete_garbage(h, g, s);
+    }
+    size_t before = h->gc_freed, n = s->held;
+    h->keep_empty_pages = true;
+    for (size_t i = 0; i < h->pages[1].len; i++) {
+        rc_page *pg = h->pages[1].items[i];
+        char *end = (pg->flags & RC_PAGE_LARGE) ? rc__page_first(pg) + 1 : pg->bump;
+        size_t step = (pg->flags & RC_PAGE_LARGE) ? 1 : pg->block_size;
+        char *first = rc__page_first(pg);
+        for (char *p = first; p < end; p += step) {
+            rc_head *o = (rc_head *)p;
+            if (o->refcnt && (o->gc & RC__INSET)) rc__release_refs(o);
+        }
+        for (char *p = first; p < end; p += step) {
+            rc_head *o = (rc_head *)p;
+            if (!o->refcnt || !(o->gc & RC__INSET)) continue;
+            if (o->refcnt == 1) rc__free_now(h, o);
+            else rc_decref(o + 1);
+        }
+    }
+    h->keep_empty_pages = false;
+    rc__release_empty_pages(h);
     size_t freed = h->gc_freed - before;
     if (freed < n) clear_inset_everywhere(h);
     return freed;
@@ -478,7 +541,10 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
         bool dead_ = !((o)->gc & RC__MARK);                                                 \
         (o)->gc = ((o)->gc & ~(RC__MARK | RC__INSET | RC__GEN_MASK |                        \
                                (RC__FIELD_MAX << RC__FIELD_SHIFT))) | target;               \
-        if (dead_) take_garbage(h, &garbage, &s, (o));                                      \
+        if (dead_) {                                                                        \
+            if (members) take_garbage(h, &garbage, &s, (o));                                \
+            else hold_garbage(&s, (o));                                                     \
+        }                                                                                   \
         h->gen_objects[g_]--;                                                               \
         h->gen_objects[target]++;                                                           \
         info.examined++;                                                                    \
@@ -516,8 +582,14 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
         while (h->young[1].len) rc__young_remove(h, h->young[1].items[h->young[1].len - 1], 1);
     }
 
-    size_t found = garbage.len;
-    size_t freed = delete_garbage(h, &garbage, &s);
+    size_t found, freed;
+    if (members) {
+        found = garbage.len;
+        freed = delete_garbage(h, &garbage, &s);
+    } else {
+        found = s.held;
+        freed = found ? delete_held(h, &garbage, &s) : 0;
+    }
     rc__vec_free(h, &garbage);
     rc__vec_free(h, &s.stack);
 

@@ -155,6 +155,7 @@ struct rc_heap {
     int busy;                       /* >0 while collecting or freeing: no collection */
     bool freeing;                   /* inside the dealloc loop */
     bool scanning;                  /* count/mark/sweep: gc fields are scratch */
+    bool keep_empty_pages;          /* a page walk frees objects: pages stay until it ends */
     rc_head *pending;               /* objects whose count hit 0, to free */
     unsigned threshold[3];
     size_t young_limit;             /* threshold[0] x young_scale: what count[0] is compared with
@@ -206,6 +207,8 @@ void rc__buf_free(rc_heap *h, void *p, size_t size);
  * when enough waits (end of a free burst or a collection). */
 void rc__alloc_purge(rc_heap *h);
 void rc__alloc_purge_soon(rc_heap *h);
+/* Release the pages left empty while keep_empty_pages was set. */
+void rc__release_empty_pages(rc_heap *h);
 /* Live objects and their bytes (headers included), summed over the pages. */
 void rc__count_objects(const rc_heap *h, size_t *objects, size_t *bytes);
 /* Free every page and segment (heap teardown). */
