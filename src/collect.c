@@ -63,6 +63,7 @@ typedef struct gc_set {
     bool full;             /* candidate scan: the budget is spent */
     bool finalizers;       /* some garbage has a finalizer still to run */
     size_t held;           /* page walks: garbage held in place */
+    size_t resurrected;    /* garbage a finalizer made reachable again */
     bool weak;             /* some garbage has weak references */
     size_t budget;         /* candidate scan: most members */
     rc_vec *members;       /* candidate scan: the members */
@@ -268,7 +269,7 @@ RC_INLINE void take_garbage(rc_heap *h, rc_vec *g, gc_set *s, rc_head *o)
     o->refcnt++;
     o->gc |= RC__INSET;
     if (o->type->finalize && !(o->gc & RC__FINALIZED)) s->finalizers = true;
-    if (o->gc & RC__WEAKREFS) s->weak = true;
+    if ((o->gc & RC__WEAKREFS) || o->type->rc_kind == RC_KIND_WEAKREF) s->weak = true;
 }
 
 /* The same for a page walk: the garbage stays where it is, held and
@@ -279,7 +280,7 @@ RC_INLINE void hold_garbage(gc_set *s, rc_head *o)
     o->gc |= RC__INSET;
     s->held++;
     if (o->type->finalize && !(o->gc & RC__FINALIZED)) s->finalizers = true;
-    if (o->gc & RC__WEAKREFS) s->weak = true;
+    if ((o->gc & RC__WEAKREFS) || o->type->rc_kind == RC_KIND_WEAKREF) s->weak = true;
 }
 
 /* Clear INSET on every live object: after clear() handed a reference to
@@ -340,11 +341,12 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
                 g->items[k++] = o;
             }
         }
+        s->resurrected += n - k;
         n = g->len = k;
     }
-    if (h->debug & RC_DEBUG_SAVEALL) return save_garbage(h, g);
     if (h->debug & RC_DEBUG_COLLECTABLE)
         for (size_t i = 0; i < n; i++) rc__debug_object(h, g->items[i], true);
+    if (h->debug & RC_DEBUG_SAVEALL) return save_garbage(h, g);
     /* Break the cycles: each object lets go of what it holds, then of our
      * hold. An object is freed once nothing holds it, maybe only when a later
      * one lets go; it still carries INSET then, which is how unlink_object
@@ -600,11 +602,11 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
     if (gen == 2) h->old_at_full = h->gen_objects[2];
     rc__alloc_purge_soon(h);
     info.collected = freed;
-    info.uncollectable = found - freed;
+    info.uncollectable = found - freed - s.resurrected;   /* CPython counts resurrected as neither */
     info.duration = now_seconds() - t0;
     h->gstats[gen].collections++;
     h->gstats[gen].collected += freed;
-    h->gstats[gen].uncollectable += found - freed;
+    h->gstats[gen].uncollectable += info.uncollectable;
     h->gstats[gen].seconds += info.duration;
     if (h->debug & RC_DEBUG_STATS)
         rc__debug_stop(h, (int)gen, 0, info.collected, info.uncollectable, info.duration);
@@ -680,11 +682,11 @@ size_t rc__scan_candidates(rc_heap *h)
     rc__vec_free(h, &s.stack);
     rc__alloc_purge_soon(h);
     info.collected = freed;
-    info.uncollectable = found - freed;
+    info.uncollectable = found - freed - s.resurrected;
     info.duration = now_seconds() - t0;
     h->gstats[2].collected += freed;
     h->gstats[2].candidates += freed;
-    h->gstats[2].uncollectable += found - freed;
+    h->gstats[2].uncollectable += info.uncollectable;
     h->gstats[2].seconds += info.duration;
     if (h->debug & RC_DEBUG_STATS)
         rc__debug_stop(h, 2, 1, info.collected, info.uncollectable, info.duration);

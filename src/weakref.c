@@ -13,7 +13,7 @@
  *
  * Clearing never runs user code: clearing detaches a whole list, sets each
  * referent to NULL, and threads the weak references that need their callback
- * (or must drop their held data) on a private chain through `next`, each
+ * (or must drop what they own) on a private chain through `next`, each
  * held by one reference. Only then does run_chain call back, one weak
  * reference at a time. So a callback that frees, allocates or creates weak
  * references meets consistent books, and no weak reference on the chain can
@@ -148,14 +148,30 @@ static inline void mark_cleared(rc_weakref *w)
 
 /* ---- callbacks ---- */
 
+/* Let go of what `w` owns, and forget its data. */
+static void drop_owned(rc_weakref *w)
+{
+    rc_val held = w->held;
+    void *data = (w->flags & RC_WR_OWNS_DATA) ? w->data : NULL;
+    w->held = RC_EMPTY;
+    w->data = NULL;
+    w->flags &= ~(uint32_t)RC_WR_OWNS_DATA;
+    rc_val_decref(held);   /* last: either may run code that looks at w */
+    rc_xdecref(data);
+}
+
 typedef struct chain {
     rc_weakref *first, *last;
 } chain;
 
 /* Clear every weak reference to `o` and thread onto `c` those that have a
- * callback or held data; skip (leave uncalled) those whose header says INSET
- * when `skip_inset`. No user code runs. */
-static void clear_all(rc_heap *h, rc_head *o, chain *c, bool skip_inset)
+ * callback or own something, except those flagged INSET: outside a scan only
+ * garbage a collection is deleting carries that flag, and a weak reference
+ * in the garbage never calls back -- even if the collector had no reason to
+ * call rc__weakrefs_handle_garbage (no garbage object had weak references)
+ * and the clearing of the garbage frees this referent by refcount.
+ * No user code runs. */
+static void clear_all(rc_heap *h, rc_head *o, chain *c)
 {
     wslot *s = find(h->weak, o);
     rc_weakref *w = s ? s->head : NULL;
@@ -165,7 +181,8 @@ static void clear_all(rc_heap *h, rc_head *o, chain *c, bool skip_inset)
         rc_weakref *next = w->next;
         w->prev = w->next = NULL;
         mark_cleared(w);
-        if (!(skip_inset && (RC_HEAD(w)->gc & RC__INSET)) && (w->cb || w->held != RC_EMPTY)) {
+        if (!(RC_HEAD(w)->gc & RC__INSET) &&
+            (w->cb || w->held != RC_EMPTY || (w->flags & RC_WR_OWNS_DATA))) {
             rc_incref(w);
             if (c->last) c->last->next = w; else c->first = w;
             c->last = w;
@@ -174,9 +191,9 @@ static void clear_all(rc_heap *h, rc_head *o, chain *c, bool skip_inset)
     }
 }
 
-/* Call back each weak reference of the chain, drop what it held, release it.
+/* Call back each weak reference of the chain, drop what it owns, release it.
  * Reads cb and data at call time: an earlier callback may have disarmed a
- * later one (a weak-valued dict that died sets cb to NULL). */
+ * later one (a weak-valued dict sets cb to NULL on an entry it dropped). */
 static void run_chain(chain *c)
 {
     rc_weakref *w = c->first;
@@ -188,11 +205,7 @@ static void run_chain(chain *c)
         void *data = w->data;
         w->cb = NULL;
         if (cb) cb(w, data);
-        rc_val held = w->held;
-        w->held = RC_EMPTY;
-        w->data = NULL;
-        w->flags &= ~(uint32_t)RC_WR_OWNS_DATA;
-        rc_val_decref(held);
+        drop_owned(w);
         rc_decref(w);
         w = next;
     }
@@ -203,10 +216,10 @@ static void run_chain(chain *c)
 void rc__weakref_clear_dead(rc_heap *h, rc_head *o)
 {
     chain c = {NULL, NULL};
-    clear_all(h, o, &c, false);
+    clear_all(h, o, &c);
     if (!c.first) return;
-    /* `o` has refcount 0 and still holds its references: no collection may
-     * run while the callbacks do. */
+    /* `o` is half dead (count 0 and its references still held, or only a
+     * collection's hold left): no collection may run while callbacks do. */
     h->busy++;
     run_chain(&c);
     h->busy--;
@@ -231,7 +244,7 @@ void rc__weakrefs_handle_garbage(rc_heap *h, rc_head **garbage, size_t n)
      *    with a callback are chained. */
     chain c = {NULL, NULL};
     for (size_t i = 0; i < n; i++)
-        if (garbage[i]->gc & RC__WEAKREFS) clear_all(h, garbage[i], &c, true);
+        if (garbage[i]->gc & RC__WEAKREFS) clear_all(h, garbage[i], &c);
     /* 3. Callbacks, with every unreachable object still intact. */
     run_chain(&c);
 }
@@ -251,16 +264,12 @@ static void wr_traverse(void *obj, rc_visit_fn visit, void *arg)
 {
     rc_weakref *w = obj;
     rc_visit_val(w->held, visit, arg);
+    if (w->flags & RC_WR_OWNS_DATA) visit(w->data, arg);
 }
 
 static void wr_clear(void *obj)
 {
-    rc_weakref *w = obj;
-    rc_val held = w->held;
-    w->held = RC_EMPTY;
-    if (w->flags & RC_WR_OWNS_DATA) w->data = NULL;
-    w->flags &= ~(uint32_t)RC_WR_OWNS_DATA;
-    rc_val_decref(held);
+    drop_owned(obj);
 }
 
 /* Runs first when a weak reference dies (and in a collection, on an
@@ -317,6 +326,7 @@ rc_weakref *rc__weakref_make(void *obj, rc_weakref_cb cb, void *data, rc_val hel
     w->flags = flags;
     w->held = held;
     rc_val_incref(held);
+    if (flags & RC_WR_OWNS_DATA) rc_incref(data);
     w->referent = o;
     if (o->gc & RC__WEAKREFS) {
         wslot *s = find(b, o);
@@ -341,8 +351,8 @@ rc_weakref *rc_weakref_new_owned(void *obj, rc_weakref_cb cb, void *data_obj)
     if (obj && data_obj && rc_heap_of(data_obj) != rc_heap_of(obj))
         return rc__fail(rc_heap_of(obj), RC_EINVAL,
                         "rc_weakref_new_owned: the data object belongs to another heap");
-    return rc__weakref_make(obj, cb, data_obj, data_obj ? rc_obj(data_obj) : RC_EMPTY,
-                            data_obj ? RC_WR_OWNS_DATA : 0, "rc_weakref_new_owned");
+    return rc__weakref_make(obj, cb, data_obj, RC_EMPTY, data_obj ? RC_WR_OWNS_DATA : 0,
+                            "rc_weakref_new_owned");
 }
 
 static bool is_weakref(const rc_weakref *w, const char *call)

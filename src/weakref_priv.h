@@ -11,18 +11,19 @@
 
 /* rc_weakref_obj.flags */
 enum {
-    RC_WR_OWNS_DATA = 1,   /* `data` is an object the weak reference holds (in `held`) */
-    RC_WR_KEYED = 2,       /* belongs to the weak-valued dict `data`; `held` is its key */
+    RC_WR_OWNS_DATA = 1,   /* `data` is an object the weak reference holds */
+    RC_WR_KEYED = 2,       /* an entry of a weak-valued dict: `held` is its key, `data`
+                            * (owned) a weak reference to the dict */
     RC_WR_COUNTED = 4,     /* keyed, cleared, and counted in that dict's `dead` */
 };
 
 /*
  * A weak reference. Live (referent != NULL) exactly while it is on its
  * referent's list in the heap's books; a cleared weak reference is never
- * linked again. `held` is the one strong reference it may own (the data
- * object of rc_weakref_new_owned, or a weak-valued dict's key): traverse
- * reports it and clear drops it. `cb` and `data` are forgotten once the
- * callback has run.
+ * linked again. It may own two strong references: `data` when flagged
+ * OWNS_DATA (rc_weakref_new_owned), and `held` (a weak-valued dict's key, or
+ * RC_EMPTY); traverse reports them, clear drops them, and so does the end
+ * of the callback, after which `cb` and `data` are forgotten.
  */
 struct rc_weakref_obj {
     rc_head *referent;
@@ -33,8 +34,9 @@ struct rc_weakref_obj {
     uint32_t flags;
 };
 
-/* A new live weak reference to `obj` (see rc_weakref_new) that owns `held`
- * (incref'd here; RC_EMPTY for none) with `flags` preset. */
+/* A new live weak reference to `obj` (see rc_weakref_new) with `flags`
+ * preset; it takes its own references to `held` (RC_EMPTY for none) and, when
+ * flags has OWNS_DATA, to the object `data`. */
 rc_weakref *rc__weakref_make(void *obj, rc_weakref_cb cb, void *data, rc_val held,
                              uint32_t flags, const char *call);
 

@@ -3,13 +3,15 @@
  * flags, the garbage list, object queries, freezing.
  *
  * rc_collect, rc_enable/rc_disable/rc_isenabled, rc_set_threshold,
- * rc_get_threshold and rc_get_count are in <recycle.h>. docs/gc-module.md maps
- * every Python call to its recycle equivalent.
+ * rc_get_threshold and rc_get_count are in <recycle.h>; weak references are
+ * in <recycle/weakref.h>. docs/gc-module.md maps every Python call to its
+ * recycle equivalent.
  */
 #ifndef RECYCLE_GC_H
 #define RECYCLE_GC_H
 
 #include "../recycle.h"
+#include "builtins.h"
 #include <stdio.h>
 
 #ifdef __cplusplus
@@ -61,6 +63,133 @@ void rc_gc_get_stats(const rc_heap *heap, rc_gc_stats out[3]);
 #define RC_DEBUG_UNCOLLECTABLE 4u   /* a line per uncollectable object found */
 #define RC_DEBUG_SAVEALL       32u  /* keep garbage in the garbage list instead of freeing it */
 #define RC_DEBUG_LEAK (RC_DEBUG_COLLECTABLE | RC_DEBUG_UNCOLLECTABLE | RC_DEBUG_SAVEALL)
+
+/* Python's gc.set_debug / gc.get_debug: the RC_DEBUG_* flags of `heap`
+ * (0 = none, the default). Lines go to the debug stream, in CPython's words:
+ *   gc: collecting generation 2...
+ *   gc: objects in each generation: 12 0 4093
+ *   gc: objects in permanent generation: 0
+ *   gc: collectable <node2 0x7f...>
+ *   gc: done, 2 unreachable, 0 uncollectable, 0.0001s elapsed
+ * A candidate scan (old objects whose count dropped; not a generation) says
+ * "gc: scanning N candidates (old objects)..." and "gc: done (candidate
+ * scan), ...". "uncollectable" here means resurrected by a finalizer or kept
+ * by RC_DEBUG_SAVEALL. O(1). */
+void rc_gc_set_debug(rc_heap *heap, unsigned flags);
+unsigned rc_gc_get_debug(const rc_heap *heap);
+
+/* Where debug lines go: `stream` (not closed by recycle; it must outlive its
+ * use), or stderr when NULL (the default). */
+void rc_gc_set_debug_stream(rc_heap *heap, FILE *stream);
+/* The stream debug lines go to (stderr unless set). */
+FILE *rc_gc_get_debug_stream(const rc_heap *heap);
+
+/* Python's gc.garbage: the heap's list of objects a collection found
+ * unreachable and kept because RC_DEBUG_SAVEALL was set (BORROWED: the heap
+ * owns it; it lives until rc_heap_free). Created empty on first use; NULL
+ * with RC_ENOMEM if that fails. The list is ordinary: remove items (or
+ * rc_list_clear it) and a later collection frees them. */
+rc_list *rc_gc_garbage(rc_heap *heap);
+
+/* ---- objects (gc.is_tracked, gc.is_finalized, gc.get_objects, ...) ----
+ *
+ * The calls that walk the heap return NULL (or -1) with RC_EBUSY when called
+ * while objects are being freed (from a finalizer, destroy hook or weak
+ * reference callback that runs during a free burst): blocks on the pending
+ * list cannot be told from live ones then. From a gc callback, from a
+ * finalizer run by a collection and from ordinary code they work. */
+
+/* Whether the collector scans `obj` (Python's gc.is_tracked). Objects of
+ * types with no references (str, leaf types) never are. O(1). */
+int rc_gc_is_tracked(const void *obj);
+
+/* Whether the finalizer of `obj` has run (Python's gc.is_finalized, PEP 442):
+ * at most once per object, so a resurrected object says 1 for good. O(1). */
+int rc_is_finalized(const void *obj);
+
+/* Stop scanning `obj` (CPython's PyObject_GC_UnTrack): the collector will
+ * never free it as part of a cycle, so only untrack an object that can never
+ * be in one. 0 (also when it was not tracked), -1 with RC_EBUSY during a
+ * collection's scan. O(1). */
+int rc_gc_untrack(void *obj);
+
+/* Scan `obj` again, as a new generation-0 object (PyObject_GC_Track). 0 (also
+ * when already tracked), -1 with RC_EINVAL when its type holds no references
+ * (never tracked), RC_ENOMEM, or RC_EBUSY during a scan. O(1). */
+int rc_gc_track(void *obj);
+
+/* Python's gc.get_objects(generation): a NEW list of the tracked objects of
+ * `generation` (0, 1, 2, or 3 = frozen), or of all of them for -1 (frozen
+ * included, unlike CPython), the list itself left out. NULL with RC_EINVAL
+ * (bad generation), RC_ENOMEM or RC_EBUSY. Cost: O(pages of that generation
+ * + objects found); -1, 2 and 3 walk every page of tracked objects. */
+rc_list *rc_gc_get_objects(rc_heap *heap, int generation);
+
+/* Python's gc.get_referrers(*objs): a NEW list of the tracked objects that
+ * hold a reference to any of objs[0..n-1], each once, the list itself left
+ * out (frozen objects are searched, unlike CPython). NULL with RC_ENOMEM or
+ * RC_EBUSY. Cost: one walk over every tracked object and every reference it
+ * holds -- O(heap) per call, as in CPython. To ask for many objects, build
+ * an rc_refindex once instead. */
+rc_list *rc_gc_get_referrers(rc_heap *heap, void *const *objs, size_t n);
+
+/* Python's gc.get_referents(*objs): a NEW list of the objects that
+ * objs[0..n-1] reference directly (as their types' traverse reports them;
+ * an object referenced twice appears twice). NULL with RC_ENOMEM or
+ * RC_EBUSY. O(references of objs). */
+rc_list *rc_gc_get_referents(rc_heap *heap, void *const *objs, size_t n);
+
+/* ---- freezing (gc.freeze, gc.unfreeze, gc.get_freeze_count) ---- */
+
+/* Move every tracked object to the permanent generation (3): no collection
+ * will scan it again -- a forking server's copy-on-write friend and a way to
+ * make collections cheap after start-up. The collection counts restart at 0.
+ * 0, or -1 with RC_EBUSY. O(tracked objects): recycle keeps no per-object
+ * lists, so this walks the pages (CPython splices lists in O(1)). */
+int rc_gc_freeze(rc_heap *heap);
+/* Move every frozen object back to the oldest generation (2). 0, or -1 with
+ * RC_EBUSY. O(tracked objects). */
+int rc_gc_unfreeze(rc_heap *heap);
+/* Number of frozen objects. O(1). */
+size_t rc_gc_get_freeze_count(const rc_heap *heap);
+
+/* ---- who refers to what, for many objects in one pass ----
+ *
+ * CPython answers gc.get_referrers by walking the whole heap on every call,
+ * so asking about k objects costs k heap walks. An rc_refindex is a snapshot
+ * of every reference in the heap, inverted: built in two walks (count, then
+ * fill -- a compressed sparse row layout), it then answers "who refers to X"
+ * for any object in O(1). Referrers are every object that can hold
+ * references (tracked or untracked by rc_gc_untrack); targets are every
+ * object, those that hold no references (str, leaf types) included.
+ *
+ * A snapshot: it holds no references and is not updated. After any change
+ * to the heap (an allocation, a free, a container edit) its answers may be
+ * stale and its pointers may name freed memory; asking about an object that
+ * did not exist when it was built gives an empty answer. Free it before the
+ * heap.
+ */
+typedef struct rc_refindex rc_refindex;
+
+/* Build the index of `heap`. NULL with RC_ENOMEM or RC_EBUSY.
+ * Time: O(objects + references): two traversals of every object that holds
+ * references, plus a walk over page headers.
+ * Memory: 8 bytes per reference plus 8 per block below each page's high-water
+ * mark (free blocks in partly used pages included), plus 24 per page;
+ * counted in the heap's buffer_bytes while it lives. */
+rc_refindex *rc_refindex_build(rc_heap *heap);
+
+/* The objects that held a reference to `obj` when the index was built, as a
+ * BORROWED array of `*n` user pointers (NULL when *n == 0). A referrer holding
+ * several references to obj appears that many times. O(1). */
+void *const *rc_refindex_referrers(const rc_refindex *idx, const void *obj, size_t *n);
+
+/* Objects and references the index counted. O(1). */
+size_t rc_refindex_objects(const rc_refindex *idx);
+size_t rc_refindex_references(const rc_refindex *idx);
+
+/* Free the index (NULL is fine). */
+void rc_refindex_free(rc_refindex *idx);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,142 @@
+/*
+ * recycle/weakref.h -- weak references and a weak-valued dict (Python's
+ * weakref.ref and weakref.WeakValueDictionary).
+ *
+ * A weak reference refers to an object (its referent) without keeping it
+ * alive. When the referent dies -- by refcount or in a collection -- every
+ * weak reference to it is cleared (rc_weakref_get returns NULL from then on)
+ * and each one that has a callback and is itself still alive gets it called
+ * once. A weak reference is an ordinary recycle object: rc_incref / rc_decref
+ * it, store it in containers; it is tracked by the collector, and the only
+ * reference it holds is the data object of rc_weakref_new_owned.
+ *
+ * The rules in a collection are CPython's:
+ *   1. every weak reference to an unreachable object is cleared before any
+ *      finalizer runs and before anything is cleared, so no code can reach
+ *      garbage through a weak reference;
+ *   2. a weak reference that is itself unreachable is cleared too and its
+ *      callback never runs (it would see a world half torn down);
+ *   3. the callbacks of the others run after all that clearing, before the
+ *      finalizers, while every unreachable object is still intact.
+ * Callbacks may allocate, drop references, create weak references and call
+ * rc_collect (which returns 0 while they run). They receive the (already
+ * cleared) weak reference and must not revive the referent through a C
+ * pointer kept elsewhere.
+ *
+ * The referent's header carries a flag while weak references to it exist;
+ * the books behind it are a hash map per heap from referent to its list of
+ * weak references, so creating, clearing and dropping one are O(1).
+ */
+#ifndef RECYCLE_WEAKREF_H
+#define RECYCLE_WEAKREF_H
+
+#include "../recycle.h"
+#include "builtins.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rc_weakref_obj rc_weakref;
+
+/* Called once when the referent of `w` dies, if `w` is still alive then and
+ * was given a callback. `w` is borrowed (held for the duration of the call)
+ * and already cleared; `data` is what was given to rc_weakref_new. */
+typedef void (*rc_weakref_cb)(rc_weakref *w, void *data);
+
+/* The type of weak references (rc_typeof(w) == &rc_weakref_type). */
+extern const rc_type rc_weakref_type;
+
+/*
+ * A new weak reference to `obj` (NEW reference to the weak reference; `obj`
+ * gains no reference). Works for any live object, tracked or not.
+ * `cb` (may be NULL) is called as described above with `data`, which is
+ * opaque here and not owned. Several weak references to one object are
+ * independent objects; when it dies their callbacks run newest first.
+ * NULL when `obj` is NULL (there is no heap to record an error on), or with
+ * RC_ENOMEM when memory runs out, RC_EINVAL when obj is already being freed.
+ * O(1) amortised.
+ */
+rc_weakref *rc_weakref_new(void *obj, rc_weakref_cb cb, void *data);
+
+/*
+ * As rc_weakref_new, but `data_obj` (an object of the same heap, or NULL) is
+ * held by the weak reference with a strong reference -- like a Python
+ * callback that is a bound method or closure -- and passed to `cb` as data.
+ * The collector sees that reference: anything the callback can reach through
+ * it stays alive as long as the weak reference does. The hold is released
+ * right after the callback ran (or when the referent dies and there is no
+ * callback), or when the weak reference dies first.
+ */
+rc_weakref *rc_weakref_new_owned(void *obj, rc_weakref_cb cb, void *data_obj);
+
+/* The referent as a NEW reference (rc_decref it), or NULL once it died.
+ * NULL also (RC_EINVAL recorded) when `w` is not a weak reference. O(1). */
+void *rc_weakref_get(rc_weakref *w);
+
+/* 1 while the referent lives, 0 once cleared. O(1). */
+int rc_weakref_alive(const rc_weakref *w);
+
+/* Python's weakref.getweakrefcount: how many live weak references point at
+ * `obj`. O(that number). */
+size_t rc_weakref_count(const void *obj);
+
+/* Python's weakref.getweakrefs: a NEW list of the live weak references to
+ * `obj`, newest first; NULL with RC_ENOMEM. O(their number). */
+rc_list *rc_weakref_list(const void *obj);
+
+/* ------------------------------------------------------------------------
+ * rc_weakdict: a dict whose values are held weakly
+ *
+ * Keys are rc_val values with the rules of rc_dict (see rc_val_eq), held
+ * strongly; values are objects held weakly. An entry disappears when its
+ * value dies: by refcount at once, in a collection during the callback phase
+ * (rule 3 above). Between the clearing and that phase a dead entry is
+ * invisible: get returns NULL, len and next skip it.
+ * The dict is an ordinary tracked object (NEW reference from _new).
+ * Cost per entry: one rc_dict entry plus one weak reference object (72 bytes).
+ * --------------------------------------------------------------------- */
+
+typedef struct rc_weakdict_obj rc_weakdict;
+extern const rc_type rc_weakdict_type;
+
+/* A new empty weak-valued dict (NEW reference); NULL with RC_ENOMEM. It
+ * makes three objects: itself, its rc_dict, and a weak reference to itself
+ * through which its entries find it (so an entry that outlives the dict is
+ * harmless). */
+rc_weakdict *rc_weakdict_new(rc_heap *heap);
+
+/* Map `key` to the object `value` (not NULL), weakly. The dict takes its own
+ * reference to the key, none to the value; a previous value of the key is
+ * forgotten. 0, or -1 with RC_EINVAL (value NULL or of another heap, key
+ * RC_EMPTY, value being freed) or RC_ENOMEM (the dict is then unchanged).
+ * Amortised O(1). */
+int rc_weakdict_set(rc_weakdict *d, rc_val key, void *value);
+
+/* The value of `key` as a NEW reference, or NULL when the key is missing or
+ * its value died (not an error: nothing is recorded). O(1) expected. */
+void *rc_weakdict_get(rc_weakdict *d, rc_val key);
+
+/* Remove `key`. 0, or -1 with RC_ENOTFOUND when it is missing or its value
+ * already died (the dead entry is removed all the same). O(1) expected. */
+int rc_weakdict_del(rc_weakdict *d, rc_val key);
+
+/* Number of entries whose value is alive. O(1). */
+size_t rc_weakdict_len(const rc_weakdict *d);
+
+/*
+ * Iterate over live entries in insertion order: set *pos = 0, call until it
+ * returns 0. Each 1 stores the key (BORROWED, may be NULL pointer) and the
+ * value as a NEW reference (the caller must rc_decref it; `value` may be
+ * NULL to skip it). The key stays valid while the caller holds the value.
+ * Entries may die or be deleted during the walk; adding keys invalidates it.
+ */
+int rc_weakdict_next(rc_weakdict *d, size_t *pos, rc_val *key, void **value);
+
+/* Remove every entry. O(entries). */
+void rc_weakdict_clear(rc_weakdict *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RECYCLE_WEAKREF_H */
