@@ -376,6 +376,7 @@ static void page_release(rc_heap *h, rc_page *pg)
     rc__young_remove(h, pg, 1);
     pages_remove(h, pg);
     pg->magic = 0;
+    rc__check_forget(pg);
     if (pg->flags & RC_PAGE_LARGE) {
         size_t sz = pg->map_size;
         h->cfg.allocator.unmap(h->cfg.allocator.ud, pg, sz);
@@ -526,6 +527,7 @@ void rc__alloc_release_all(rc_heap *h)
         for (size_t i = 0; i < v->len; i++) {
             rc_page *pg = v->items[i];
             pg->magic = 0;
+            rc__check_forget(pg);
             if (pg->flags & RC_PAGE_LARGE)
                 h->cfg.allocator.unmap(h->cfg.allocator.ud, pg, pg->map_size);
         }

@@ -702,8 +702,10 @@ size_t rc__scan_candidates(rc_heap *h)
  * not count, unlike CPython's long_lived_pending). */
 static bool full_is_due(rc_heap *h)
 {
-    return h->gen_objects[2] - h->old_at_full > h->old_at_full / 4 ||
-           h->gen_objects[2] < h->old_at_full;   /* shrank: cheap anyway */
+    /* Measured from the live count after the last full collection: an old
+     * generation that shrank by refcount and grows back to where it was has
+     * not grown (its garbage stays bounded by a quarter over that mark). */
+    return h->gen_objects[2] > h->old_at_full + h->old_at_full / 4;
 }
 
 void rc__maybe_collect(rc_heap *h)

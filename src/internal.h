@@ -295,6 +295,8 @@ void rc__young_remove(rc_heap *h, rc_page *pg, int g);
 /* Free `o` now: its references are already released and its finalizer has
  * had its chance; takes it off the books, runs destroy, frees the block. */
 void rc__free_now(rc_heap *h, rc_head *o);
+/* A page goes back to the system: rc__check must probe it again. */
+void rc__check_forget(const void *page);
 /* Remove o from the candidate buffer if it is there. */
 void rc__unbuffer(rc_heap *h, rc_head *o);
 

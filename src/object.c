@@ -316,6 +316,17 @@ void rc__dealloc(rc_head *o)
 
 /* ---- debug checks ---- */
 
+/* Pages rc__check found mapped and valid (per thread); a page that goes back
+ * to the system is forgotten (rc__check_forget). */
+#define RC_CHECK_CACHE 256
+static __thread uintptr_t checked_pages[RC_CHECK_CACHE];
+
+void rc__check_forget(const void *page)
+{
+    uintptr_t *seen = &checked_pages[((uintptr_t)page >> 16) % RC_CHECK_CACHE];
+    if (*seen == (uintptr_t)page) *seen = 0;
+}
+
 /* Always built, so that a program (or a test) compiled with RC_DEBUG gets the
  * checks in its inline calls whatever the library's build. */
 void rc__check(const void *obj, const char *op)
@@ -326,8 +337,17 @@ void rc__check(const void *obj, const char *op)
     }
     const rc_head *o = RC_HEAD(obj);
     rc_page *pg = rc__page_of(o);
-    /* Is there memory at the page start at all? msync says ENOMEM if not. */
-    if (msync(pg, 4096, MS_ASYNC) != 0 || pg->magic != RC_PAGE_MAGIC) {
+    /* Is there memory at the page start at all? msync says ENOMEM if not; a
+     * small cache of pages seen valid saves the system call on most checks. */
+    uintptr_t *seen = &checked_pages[((uintptr_t)pg >> 16) % RC_CHECK_CACHE];
+    if (*seen != (uintptr_t)pg) {
+        if (msync(pg, 4096, MS_ASYNC) != 0 || pg->magic != RC_PAGE_MAGIC) {
+            fprintf(stderr, "recycle: %s(%p): not an object of any recycle heap\n", op, obj);
+            abort();
+        }
+        *seen = (uintptr_t)pg;
+    }
+    if (pg->magic != RC_PAGE_MAGIC) {
         fprintf(stderr, "recycle: %s(%p): not an object of any recycle heap\n", op, obj);
         abort();
     }
