@@ -156,8 +156,8 @@ static void count_page(gc_set *s, rc_page *pg)
 RC_INLINE void mark_ref(rc_head *c, void *ctx)
 {
     gc_set *s = ctx;
-    if (!is_member(s, c) || (c->gc & RC__MARK)) return;
-    c->gc |= RC__MARK;
+    if (!is_member(s, c) || rc__marked(s->h, c)) return;
+    rc__set_marked(s->h, c);
     if (!rc__vec_push(s->h, &s->stack, c)) s->overflow = true;
 }
 
@@ -172,7 +172,7 @@ RC_INLINE void drain(gc_set *s, void (*visit)(rc_head *, void *))
 /* Mark `o` (a root) and every member it reaches. */
 static void mark_from(gc_set *s, rc_head *o)
 {
-    o->gc |= RC__MARK;
+    rc__set_marked(s->h, o);
     if (!rc__vec_push(s->h, &s->stack, o)) {
         s->overflow = true;
         return;
@@ -189,14 +189,14 @@ static void mark_fixpoint(gc_set *s, rc_vec *members)
         if (members) {
             for (size_t i = 0; i < members->len; i++) {
                 rc_head *o = members->items[i];
-                if (o->gc & RC__MARK) {
+                if (rc__marked(s->h, o)) {
                     rc__foreach_ref(o, mark_ref, s);
                     drain(s, mark_ref);
                 }
             }
         } else {
             FOREACH_MEMBER(s, o, {
-                if (o->gc & RC__MARK) {
+                if (rc__marked(s->h, o)) {
                     rc__foreach_ref(o, mark_ref, s);
                     drain(s, mark_ref);
                 }
@@ -234,8 +234,8 @@ static void count_in_garbage(rc_head *c, void *ctx)
 static void mark_in_garbage(rc_head *c, void *ctx)
 {
     gc_set *s = ctx;
-    if (!(c->gc & RC__INSET) || (c->gc & RC__MARK)) return;
-    c->gc |= RC__MARK;
+    if (!(c->gc & RC__INSET) || rc__marked(s->h, c)) return;
+    rc__set_marked(s->h, c);
     if (!rc__vec_push(s->h, &s->stack, c)) s->overflow = true;
 }
 
@@ -316,8 +316,8 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
         for (size_t i = 0; i < n; i++) rc__foreach_ref(g->items[i], count_in_garbage, NULL);
         for (size_t i = 0; i < n; i++) {
             rc_head *o = g->items[i];
-            if (o->refcnt - 1 > rc__field(o) && !(o->gc & RC__MARK)) {
-                o->gc |= RC__MARK;
+            if (o->refcnt - 1 > rc__field(o) && !rc__marked(h, o)) {
+                rc__set_marked(h, o);
                 if (!rc__vec_push(h, &s->stack, o)) s->overflow = true;
                 drain(s, mark_in_garbage);
             }
@@ -325,7 +325,7 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
         while (s->overflow) {
             s->overflow = false;
             for (size_t i = 0; i < n; i++)
-                if (((rc_head *)g->items[i])->gc & RC__MARK) {
+                if (rc__marked(h, g->items[i])) {
                     rc__foreach_ref(g->items[i], mark_in_garbage, s);
                     drain(s, mark_in_garbage);
                 }
@@ -334,8 +334,8 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
         for (size_t i = 0; i < n; i++) {
             rc_head *o = g->items[i];
             rc__set_field(o, 0);
-            if (o->gc & RC__MARK) {        /* resurrected: only drop the hold */
-                o->gc &= ~(RC__INSET | RC__MARK);
+            if (rc__marked(h, o)) {        /* resurrected: only drop the hold */
+                o->gc = (o->gc & ~(RC__INSET | RC__MARK)) | h->mark_flip;
                 rc_decref(o + 1);
             } else {
                 g->items[k++] = o;
@@ -479,6 +479,62 @@ void rc_gc_get_stats(const rc_heap *h, rc_gc_stats out[3])
     }
 }
 
+/* A full-collection survivor: generation 2, field 0; its MARK bit (marked
+ * under the current polarity) reads as unmarked once the polarity flips. */
+RC_INLINE void settle(rc_heap *h, rc_head *o)
+{
+    unsigned g = rc__gen(o);
+    o->gc = (o->gc & ~(RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) | 2u;
+    if (g != 2) {
+        h->gen_objects[g]--;
+        h->gen_objects[2]++;
+    }
+}
+
+/*
+ * Mark and sweep of a full collection in one walk. An object whose count
+ * shows an outside reference is marked with everything it reaches; a marked
+ * object is settled as a survivor on the spot, and never looked at again:
+ * MARK's polarity flips at the end, so survivors need no second pass to be
+ * unmarked. Objects not (yet) marked when the walk passes them may still be
+ * reached from a later root: only when there were such objects does a
+ * second walk settle the late-marked ones and hold the rest as garbage.
+ * A heap built parent first (the usual way) has none when nothing died.
+ */
+static void full_mark_sweep(gc_set *s, rc_gc_info *info)
+{
+    rc_heap *h = s->h;
+    uint32_t newflip = h->mark_flip ^ RC__MARK;
+    size_t tentative = 0;
+    FOREACH_MEMBER(s, o, {
+        info->examined++;
+        if (!rc__marked(h, o)) {
+            if (o->refcnt <= rc__field(o)) {
+                tentative++;
+                continue;
+            }
+            mark_from(s, o);
+        }
+        settle(h, o);
+    });
+    if (s->overflow) {
+        mark_fixpoint(s, NULL);
+        tentative = 1;   /* what the fixpoint marked still needs settling */
+    }
+    if (tentative) {
+        FOREACH_MEMBER(s, o, {
+            if (rc__marked(h, o)) {
+                settle(h, o);
+            } else {
+                settle(h, o);
+                o->gc = (o->gc & ~RC__MARK) | newflip;   /* unmarked once flipped */
+                hold_garbage(s, o);
+            }
+        });
+    }
+    h->mark_flip = newflip;
+}
+
 static size_t collect_generation(rc_heap *h, unsigned gen)
 {
     rc_gc_info info = {.generation = (int)gen};
@@ -523,26 +579,29 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
     } else {
         FOREACH_SET_PAGE(&s, pg, { count_page(&s, pg); });
     }
-    /* mark */
-    if (members) {
-        for (size_t i = 0; i < members->len; i++) {
-            rc_head *o = members->items[i];
-            if (!(o->gc & RC__MARK) && o->refcnt > rc__field(o)) mark_from(&s, o);
-        }
+    if (gen == 2 && !members) {
+        full_mark_sweep(&s, &info);
     } else {
-        FOREACH_MEMBER(&s, o, {
-            if (!(o->gc & RC__MARK) && o->refcnt > rc__field(o)) mark_from(&s, o);
-        });
-    }
-    mark_fixpoint(&s, members);
-    /* sweep: survivors move up; garbage is gathered (or, without memory to
-     * gather it, survives this time). */
+        /* mark */
+        if (members) {
+            for (size_t i = 0; i < members->len; i++) {
+                rc_head *o = members->items[i];
+                if (!rc__marked(h, o) && o->refcnt > rc__field(o)) mark_from(&s, o);
+            }
+        } else {
+            FOREACH_MEMBER(&s, o, {
+                if (!rc__marked(h, o) && o->refcnt > rc__field(o)) mark_from(&s, o);
+            });
+        }
+        mark_fixpoint(&s, members);
+        /* sweep: survivors move up; garbage is gathered (or, without memory
+         * to gather it, survives this time). */
 #define SWEEP_ONE(o)                                                                        \
     do {                                                                                    \
         unsigned g_ = rc__gen(o);                                                           \
-        bool dead_ = !((o)->gc & RC__MARK);                                                 \
+        bool dead_ = !rc__marked(h, (o));                                                   \
         (o)->gc = ((o)->gc & ~(RC__MARK | RC__INSET | RC__GEN_MASK |                        \
-                               (RC__FIELD_MAX << RC__FIELD_SHIFT))) | target;               \
+                               (RC__FIELD_MAX << RC__FIELD_SHIFT))) | target | h->mark_flip; \
         if (dead_) {                                                                        \
             if (members) take_garbage(h, &garbage, &s, (o));                                \
             else hold_garbage(&s, (o));                                                     \
@@ -551,11 +610,12 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
         h->gen_objects[target]++;                                                           \
         info.examined++;                                                                    \
     } while (0)
-    if (members) {
-        for (size_t i = 0; i < members->len; i++) SWEEP_ONE((rc_head *)members->items[i]);
-        if (members->cap > RC_SCRATCH_KEEP) rc__vec_free(h, members);
-    } else {
-        FOREACH_MEMBER(&s, o, { SWEEP_ONE(o); });
+        if (members) {
+            for (size_t i = 0; i < members->len; i++) SWEEP_ONE((rc_head *)members->items[i]);
+            if (members->cap > RC_SCRATCH_KEEP) rc__vec_free(h, members);
+        } else {
+            FOREACH_MEMBER(&s, o, { SWEEP_ONE(o); });
+        }
     }
 #undef SWEEP_ONE
     h->scanning = false;
@@ -661,7 +721,7 @@ size_t rc__scan_candidates(rc_heap *h)
     /* mark */
     for (size_t i = 0; i < members.len; i++) {
         rc_head *o = members.items[i];
-        if (!(o->gc & RC__MARK) && o->refcnt > rc__field(o)) mark_from(&s, o);
+        if (!rc__marked(h, o) && o->refcnt > rc__field(o)) mark_from(&s, o);
     }
     mark_fixpoint(&s, &members);
 
@@ -669,8 +729,8 @@ size_t rc__scan_candidates(rc_heap *h)
     rc_vec garbage = {0};
     for (size_t i = 0; i < members.len; i++) {
         rc_head *o = members.items[i];
-        bool dead = !(o->gc & RC__MARK);
-        o->gc &= ~(RC__MARK | RC__INSET | (RC__FIELD_MAX << RC__FIELD_SHIFT));
+        bool dead = !rc__marked(h, o);
+        o->gc = (o->gc & ~(RC__MARK | RC__INSET | (RC__FIELD_MAX << RC__FIELD_SHIFT))) | h->mark_flip;
         if (dead) take_garbage(h, &garbage, &s, o);
     }
     h->scanning = false;

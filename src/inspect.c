@@ -91,7 +91,7 @@ int rc_gc_track(void *obj)
         rc__fail(h, RC_ENOMEM, "rc_gc_track: out of memory for the young page list");
         return -1;
     }
-    o->gc = (o->gc & ~RC__GEN_MASK) | RC__TRACKED;   /* generation 0 */
+    o->gc = (o->gc & ~(RC__GEN_MASK | RC__MARK)) | RC__TRACKED | h->mark_flip;   /* generation 0 */
     h->gen_objects[0]++;
     h->count[0]++;
     return 0;
@@ -312,7 +312,7 @@ static bool unfreeze_one(rc_head *o, void *ctx)
 {
     rc_heap *h = ctx;
     if (!(o->gc & RC__TRACKED) || rc__gen(o) != 3) return true;
-    o->gc = (o->gc & ~RC__GEN_MASK) | 2u;
+    o->gc = (o->gc & ~(RC__GEN_MASK | RC__MARK)) | 2u | h->mark_flip;
     h->gen_objects[3]--;
     h->gen_objects[2]++;
     return true;

@@ -156,6 +156,7 @@ struct rc_heap {
     bool freeing;                   /* inside the dealloc loop */
     bool scanning;                  /* count/mark/sweep: gc fields are scratch */
     bool keep_empty_pages;          /* a page walk frees objects: pages stay until it ends */
+    uint32_t mark_flip;             /* MARK bit value that means "unmarked" (0 or RC__MARK) */
     rc_head *pending;               /* objects whose count hit 0, to free */
     unsigned threshold[3];
     size_t young_limit;             /* threshold[0] x young_scale: what count[0] is compared with
@@ -321,6 +322,19 @@ static inline void rc__young_limit_update(rc_heap *h)
 void rc__maybe_collect(rc_heap *h);
 /* Process the candidate buffer; returns objects freed. */
 size_t rc__scan_candidates(rc_heap *h);
+
+/* MARK has a polarity: an object is marked when its MARK bit differs from
+ * h->mark_flip. A full collection flips it at its end, so its survivors,
+ * left marked, read as unmarked without being written again. New and newly
+ * tracked objects take h->mark_flip. */
+static inline bool rc__marked(const rc_heap *h, const rc_head *o)
+{
+    return ((o->gc ^ h->mark_flip) & RC__MARK) != 0;
+}
+static inline void rc__set_marked(const rc_heap *h, rc_head *o)
+{
+    o->gc = (o->gc & ~RC__MARK) | (h->mark_flip ^ RC__MARK);
+}
 
 /* Generation field helpers. */
 static inline unsigned rc__gen(const rc_head *o) { return o->gc & RC__GEN_MASK; }

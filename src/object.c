@@ -69,7 +69,7 @@ static RC_NOINLINE void *new_slow(rc_heap *h, const rc_type *t, size_t size, con
     rc_head *b = rc__alloc_fast(h, sizeof(rc_head) + size, tracked);
     if (unlikely(!b)) return new_failed(h, t, size, fn);
     b->refcnt = 1;
-    b->gc = tracked ? RC__TRACKED : 0;
+    b->gc = tracked ? RC__TRACKED | h->mark_flip : 0;
     b->type = t;
     if (size <= 112) zero_small(b + 1, size);
     else memset(b + 1, 0, size);
@@ -107,7 +107,7 @@ RC_INLINE void *new_object(rc_heap *h, const rc_type *t, size_t size, const char
             if (likely(b != NULL)) {
                 pg->used++;
                 b->refcnt = 1;
-                b->gc = tracked ? RC__TRACKED : 0;
+                b->gc = tracked ? RC__TRACKED | h->mark_flip : 0;
                 b->type = t;
                 zero_small(b + 1, size);
                 if (tracked) {
