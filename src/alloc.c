@@ -405,21 +405,6 @@ static rc_page *page_new(rc_heap *h, unsigned sc, bool tracked)
 
 /* ---- blocks ---- */
 
-static rc_head *page_pop(rc_page *pg)
-{
-    rc_head *b = pg->free;
-    if (b) {
-        pg->free = rc__free_next(b);
-    } else if (pg->bump + pg->block_size <= (char *)pg + RC_PAGE_SIZE) {
-        b = (rc_head *)pg->bump;
-        pg->bump += pg->block_size;
-    } else {
-        return NULL;
-    }
-    pg->used++;
-    return b;
-}
-
 static rc_head *alloc_large(rc_heap *h, size_t bytes, bool tracked)
 {
     if (bytes > SIZE_MAX - RC_PAGE_HEADER - RC_PAGE_SIZE) return NULL;
@@ -457,7 +442,7 @@ rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool tracked)
     unsigned sc = rc__size_class(bytes);
     int t = tracked ? 1 : 0;
     pg = h->cur[t][sc];
-    if (pg && (b = page_pop(pg))) goto small;
+    if (pg && (b = rc__page_take(pg))) goto small;
     /* The current page is full: it waits until a quarter of it is free. */
     if (pg) pg->flags |= RC_PAGE_FULL;
     pg = h->avail[t][sc].head;
@@ -472,7 +457,7 @@ rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool tracked)
     }
     pg->flags &= (uint16_t)~RC_PAGE_FULL;
     h->cur[t][sc] = pg;
-    b = page_pop(pg);
+    b = rc__page_take(pg);
 small:
 done:
     if (tracked && !(pg->flags & RC_PAGE_YOUNG0) && !rc__young_add(h, pg, 0)) {
@@ -550,13 +535,8 @@ void rc__foreach_object(rc_heap *h, bool tracked, void (*fn)(rc_head *o, void *c
     rc_vec *v = &h->pages[tracked ? 1 : 0];
     for (size_t i = 0; i < v->len; i++) {
         rc_page *pg = v->items[i];
-        if (pg->flags & RC_PAGE_LARGE) {
-            rc_head *o = (rc_head *)rc__page_first(pg);
+        RC__FOREACH_BLOCK(pg, o)
             if (rc__block_live(o)) fn(o, ctx);
-            continue;
-        }
-        for (char *p = rc__page_first(pg); p < pg->bump; p += pg->block_size)
-            if (rc__block_live((rc_head *)p)) fn((rc_head *)p, ctx);
     }
 }
 

@@ -103,10 +103,7 @@ RC_INLINE bool is_member(const gc_set *s, const rc_head *c)
 /* Iterate the live members of a generational set. */
 #define FOREACH_MEMBER(s, o, BODY)                                             \
     FOREACH_SET_PAGE(s, pg_, {                                                 \
-        char *end_ = (pg_->flags & RC_PAGE_LARGE) ? rc__page_first(pg_) + 1 : pg_->bump; \
-        size_t step_ = (pg_->flags & RC_PAGE_LARGE) ? 1 : pg_->block_size;   \
-        for (char *p_ = rc__page_first(pg_); p_ < end_; p_ += step_) {         \
-            rc_head *o = (rc_head *)p_;                                        \
+        RC__FOREACH_BLOCK(pg_, o) {                                            \
             if (!o->refcnt || !(o->gc & RC__TRACKED) || rc__gen(o) > (s)->gen) \
                 continue;                                                      \
             BODY                                                               \
@@ -289,12 +286,8 @@ static void clear_inset_everywhere(rc_heap *h)
 {
     for (size_t i = 0; i < h->pages[1].len; i++) {
         rc_page *pg = h->pages[1].items[i];
-        char *end = (pg->flags & RC_PAGE_LARGE) ? rc__page_first(pg) + 1 : pg->bump;
-        size_t step = (pg->flags & RC_PAGE_LARGE) ? 1 : pg->block_size;
-        for (char *p = rc__page_first(pg); p < end; p += step) {
-            rc_head *o = (rc_head *)p;
+        RC__FOREACH_BLOCK(pg, o)
             if (o->refcnt) o->gc &= ~RC__INSET;
-        }
     }
 }
 
@@ -382,10 +375,7 @@ static size_t delete_held(rc_heap *h, rc_vec *g, gc_set *s)
     if (s->finalizers || s->weak || (h->debug & (RC_DEBUG_SAVEALL | RC_DEBUG_COLLECTABLE))) {
         for (size_t i = 0; i < h->pages[1].len; i++) {
             rc_page *pg = h->pages[1].items[i];
-            char *end = (pg->flags & RC_PAGE_LARGE) ? rc__page_first(pg) + 1 : pg->bump;
-            size_t step = (pg->flags & RC_PAGE_LARGE) ? 1 : pg->block_size;
-            for (char *p = rc__page_first(pg); p < end; p += step) {
-                rc_head *o = (rc_head *)p;
+            RC__FOREACH_BLOCK(pg, o) {
                 if (!o->refcnt || !(o->gc & RC__INSET)) continue;
                 if (!rc__vec_push(h, g, o)) {   /* no memory for the list: it survives */
                     o->gc &= ~RC__INSET;
@@ -399,15 +389,9 @@ static size_t delete_held(rc_heap *h, rc_vec *g, gc_set *s)
     h->keep_empty_pages = true;
     for (size_t i = 0; i < h->pages[1].len; i++) {
         rc_page *pg = h->pages[1].items[i];
-        char *end = (pg->flags & RC_PAGE_LARGE) ? rc__page_first(pg) + 1 : pg->bump;
-        size_t step = (pg->flags & RC_PAGE_LARGE) ? 1 : pg->block_size;
-        char *first = rc__page_first(pg);
-        for (char *p = first; p < end; p += step) {
-            rc_head *o = (rc_head *)p;
+        RC__FOREACH_BLOCK(pg, o)
             if (o->refcnt && (o->gc & RC__INSET)) rc__release_refs(o);
-        }
-        for (char *p = first; p < end; p += step) {
-            rc_head *o = (rc_head *)p;
+        RC__FOREACH_BLOCK(pg, o) {
             if (!o->refcnt || !(o->gc & RC__INSET)) continue;
             if (o->refcnt == 1) rc__free_now(h, o);
             else rc_decref(o + 1);

@@ -101,6 +101,15 @@ static inline rc_page *rc__page_of(const void *p)
 }
 static inline char *rc__page_first(rc_page *pg) { return (char *)pg + RC_PAGE_HEADER; }
 
+/* For each block `o` of page `pg` that was ever handed out (free ones have
+ * refcnt 0): from the first block to the bump pointer, or a large page's
+ * one block. */
+#define RC__FOREACH_BLOCK(pg, o)                                                              \
+    for (char *p_ = rc__page_first(pg),                                                       \
+              *e_ = ((pg)->flags & RC_PAGE_LARGE) ? rc__page_first(pg) + 1 : (pg)->bump;      \
+         p_ < e_; p_ += ((pg)->flags & RC_PAGE_LARGE) ? 1 : (pg)->block_size)                 \
+        for (rc_head *o = (rc_head *)p_; o; o = NULL)
+
 /* A growable array of pointers. */
 typedef struct rc_vec {
     void **items;
@@ -232,6 +241,23 @@ static inline void rc__free_link(rc_head *b, rc_head *next) { memcpy(b + 1, &nex
 
 /* ---- allocation fast paths (the slow halves are in alloc.c) ---- */
 extern uint8_t rc__small_class[1024 / 8 + 1];   /* (bytes + 7) / 8 -> class, bytes <= 1024 */
+
+/* A block of a small page: from its free list, else past its bump pointer;
+ * NULL when the page is full. */
+RC_INLINE rc_head *rc__page_take(rc_page *pg)
+{
+    rc_head *b = pg->free;
+    if (likely(b != NULL)) {
+        pg->free = rc__free_next(b);
+    } else if (pg->bump + pg->block_size <= (char *)pg + RC_PAGE_SIZE) {
+        b = (rc_head *)pg->bump;
+        pg->bump += pg->block_size;
+    } else {
+        return NULL;
+    }
+    pg->used++;
+    return b;
+}
 
 /* A block of `bytes` (header included): popped from the current page of its
  * class when it can be, else rc__alloc_block. */

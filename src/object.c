@@ -97,15 +97,8 @@ RC_INLINE void *new_object(rc_heap *h, const rc_type *t, size_t size, const char
         if (likely(pg != NULL) && (!tracked || ((pg->flags & RC_PAGE_YOUNG0) &&
                                                 h->count[0] < h->young_limit &&
                                                 h->candidates.len < h->candidate_trigger))) {
-            rc_head *b = pg->free;
+            rc_head *b = rc__page_take(pg);
             if (likely(b != NULL)) {
-                pg->free = rc__free_next(b);
-            } else if (pg->bump + pg->block_size <= (char *)pg + RC_PAGE_SIZE) {
-                b = (rc_head *)pg->bump;
-                pg->bump += pg->block_size;
-            }
-            if (likely(b != NULL)) {
-                pg->used++;
                 b->refcnt = 1;
                 b->gc = tracked ? RC__TRACKED | h->mark_flip : 0;
                 b->type = t;
