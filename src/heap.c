@@ -68,6 +68,7 @@ void rc_heap_free(rc_heap *h)
     for (int t = 0; t < 2; t++) rc__foreach_object(h, t, teardown_clear, NULL);
     for (int t = 0; t < 2; t++) rc__foreach_object(h, t, teardown_destroy, NULL);
     rc__heap_teardown_extras(h);
+    rc__trace_teardown(h);
     rc__vec_free(h, &h->candidates);
     rc__vec_free(h, &h->scratch);
     rc__alloc_release_all(h);

@@ -451,6 +451,7 @@ rc_refindex *rc_refindex_build(rc_heap *h)
     }
     x->off = rc__buf_realloc(h, NULL, 0, (x->nslots + 1) * sizeof(size_t));
     if (!x->off) goto oom;
+    rc__commit(h, x->off, (x->nslots + 1) * sizeof(size_t));   /* one call, not a fault per page */
     memset(x->off, 0, (x->nslots + 1) * sizeof(size_t));
     /* count: off[id + 1] = references to id */
     ri_ctx c = {x, NULL};
@@ -462,6 +463,7 @@ rc_refindex *rc_refindex_build(rc_heap *h)
     if (nrefs) {
         x->refs = rc__buf_realloc(h, NULL, 0, nrefs * sizeof(void *));
         if (!x->refs) goto oom;
+        rc__commit(h, x->refs, nrefs * sizeof(void *));
         x->nrefs = nrefs;
         walk_pages(&h->pages[1], ri_fill, &c);
     }

@@ -331,6 +331,8 @@ void rc__unbuffer(rc_heap *h, rc_head *o);
  * was created at file:line (file may be NULL: unknown), an object dies. */
 void rc__trace_new(rc_heap *h, rc_head *o, const char *file, int line);
 void rc__trace_free(rc_heap *h, rc_head *o);
+/* Heap teardown: free the allocation-site books if still tracing. */
+void rc__trace_teardown(rc_heap *h);
 
 /* Heap teardown of the optional parts (weakref.c). */
 void rc__heap_teardown_extras(rc_heap *h);

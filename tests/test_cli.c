@@ -107,7 +107,7 @@ static double memory_figure(const char *s, const char *hint)
 }
 
 static const char *const scenario_names[] = {
-    "function", "global", "returned", "refcounts", "release", "cycle",
+    "function", "global", "returned", "refcounts", "release", "cycle", "objgraph", "leak",
 };
 #define NNAMES (sizeof scenario_names / sizeof scenario_names[0])
 

@@ -18,6 +18,7 @@
 
 #include "recycle.h"
 #include "recycle/builtins.h"
+#include "recycle/leak.h"
 #include "recycle/memory.h"
 
 #include <stdarg.h>
@@ -301,6 +302,234 @@ static int demo_cycle(rc_heap *heap)
     return 0;
 }
 
+/* ---- objgraph: the article's two lists, drawn ---- */
+
+/* Where pictures go: the current directory. Graphviz's messages (and, when
+ * it is missing, how to install it) are printed in line. */
+static rc_graph_opts picture_opts(void)
+{
+    rc_graph_opts o = {0};
+    o.log = stdout;
+    return o;
+}
+
+static void picture_line(int rc, const char *what)
+{
+    if (rc == RC_GRAPH_OK)
+        why("%s", what);
+    else if (rc == RC_GRAPH_DOT_ONLY)
+        why("%s (as DOT: render it with `dot -Tpng` once Graphviz is installed)", what);
+    else
+        why("could not draw it");
+}
+
+static int demo_objgraph(rc_heap *heap)
+{
+    rc_list *a = rc_list_new(heap, 0), *b = rc_list_new(heap, 0);
+    if (!a || !b) goto oom;
+    for (int i = 1; i <= 3; i++)
+        if (rc_list_append(a, rc_int(i)) < 0 || rc_list_append(b, rc_int(i + 3)) < 0) goto oom;
+    if (rc_list_append(a, rc_obj(b)) < 0 || rc_list_append(b, rc_obj(a)) < 0) goto oom;
+    printf("a = [1, 2, 3]; b = [4, 5, 6]; a.append(b); b.append(a)\n");
+    why("rc_list_append(a, rc_obj(b)); rc_list_append(b, rc_obj(a)): two lists that hold each other");
+    refcount_line("", a);
+    why("one reference from the name a (C code), one from b's item [3]");
+
+    void *objs[] = {a};
+    rc_graph_opts opts = picture_opts();
+    opts.refcounts = 1;
+    int rc = rc_show_refs(objs, 1, "objgraph-refs.png", &opts);
+    picture_line(rc, "rc_show_refs([a]) (objgraph.show_refs): a, what a refers to, and so on, 3 levels deep;"
+                     " each edge names the item it goes through");
+    rc = rc_show_backrefs(objs, 1, "objgraph-backrefs.png", &opts);
+    picture_line(rc, "rc_show_backrefs([a]) (objgraph.show_backrefs): what refers to a -- b through its item"
+                     " [3] -- and the label says a is also held from outside the heap (the name a)");
+    rc_decref(b);
+    b = NULL;
+    rc_decref(a);
+    a = NULL;
+    size_t n = rc_collect(heap, 2);
+    printf("rc_collect(heap, 2) collected %zu objects\n", n);
+    why("dropping both names left the pair holding only each other: the collector freed it");
+    return 0;
+oom:
+    out_of_memory(heap, "the two lists");
+    if (a) rc_list_clear(a);
+    rc_xdecref(a);
+    rc_xdecref(b);
+    return -1;
+}
+
+/* ---- leak: a leak hunt ---- */
+
+/* A server's session: a user name and a payload. */
+typedef struct session {
+    void *user;      /* str */
+    void *payload;   /* tuple of 1,000 integers (8 KB, in the heap's pages) */
+} session;
+
+static const rc_type session_type = {
+    .name = "session", .size = sizeof(session), .slots_offset = 0, .nslots = 2,
+};
+
+#define REQUESTS 1000
+#define PAYLOAD 1000
+
+/* Handle one request: build a session, register it on the bus so that it
+ * hears events... and never unregister it (the bug). Request 500 also takes
+ * an error path that forgets its rc_decref (the second bug). */
+static NOINLINE int handle_request(rc_heap *heap, rc_list *listeners, long i)
+{
+    char name[32];
+    snprintf(name, sizeof name, "user-%ld", i);
+    session *s = rc_new_at(heap, &session_type, __FILE__, __LINE__);
+    if (!s) return -1;
+    s->user = rc_str_from_cstr(heap, name);
+    s->payload = rc_tuple_new(heap, PAYLOAD, NULL);
+    if (!s->user || !s->payload) {
+        rc_decref(s);
+        return -1;
+    }
+    for (long k = 0; k < PAYLOAD; k++) rc_tuple_set_new(s->payload, (size_t)k, rc_int(k));
+    if (rc_list_append(listeners, rc_obj(s)) < 0) {   /* registered for good: nothing unregisters */
+        rc_decref(s);
+        return -1;
+    }
+    if (i == REQUESTS / 2) return 0;   /* the error path: returns without rc_decref(s) */
+    rc_decref(s);
+    return 0;
+}
+
+static int serve(rc_heap *heap, rc_list *listeners, long from, long n)
+{
+    for (long i = from; i < from + n; i++)
+        if (handle_request(heap, listeners, i) < 0) return -1;
+    return 0;
+}
+
+static void print_trace_diff(const rc_trace_snapshot *now, const rc_trace_snapshot *old)
+{
+    size_t n;
+    rc_trace_stat *rows = rc_trace_compare(now, old, &n);
+    rc_trace_print(rows, n, 3, stdout);
+    rc_leak_free(rows);
+}
+
+static int demo_leak(rc_heap *heap)
+{
+    rc_dict *bus = rc_dict_new(heap);   /* the program's global event bus */
+    rc_list *listeners = rc_list_new(heap, 0);
+    rc_growth *growth = rc_growth_new(heap);
+    rc_mark *mark = NULL;
+    rc_trace_snapshot *before = NULL, *after = NULL;
+    rc_list *fresh = NULL;
+    rc_chain *chain = NULL;
+    int ret = -1;
+    if (!bus || !listeners || !growth) goto oom;
+    {   /* bus["listeners"] = listeners */
+        rc_str *key = rc_str_from_cstr(heap, "listeners");
+        int bad = !key || rc_dict_set(bus, rc_obj(key), rc_obj(listeners)) < 0;
+        rc_xdecref(key);
+        if (bad) goto oom;
+    }
+    rc_decref(listeners);   /* the bus holds it */
+    printf("a server registers each request's session on a global event bus and never unregisters it\n");
+    why("handle_request(): rc_list_append(bus[\"listeners\"], session) -- and nothing ever removes it");
+
+    if (rc_trace_start(heap, 0) < 0 || serve(heap, listeners, 0, 100) < 0) goto oom;
+    before = rc_trace_take_snapshot(heap);
+    mark = rc_mark_new(heap);
+    if (!before || !mark) goto oom;
+    printf("rc_show_growth after 100 requests (the baseline):\n");
+    rc_show_growth(growth, 5, 0, stdout);
+    memory_line("after 100 requests");
+    why("the first call reports every type (objgraph.show_growth does the same): it sets the peaks");
+
+    if (serve(heap, listeners, 100, REQUESTS) < 0) goto oom;
+    memory_line("after 1,000 more requests");
+    why("memory grew by about 8 KB per request, and nothing was supposed to stay");
+    printf("rc_show_growth:\n");
+    rc_show_growth(growth, 5, 0, stdout);
+    why("what grew: one session, one str and one tuple per request (after a full collection: not garbage)");
+
+    fresh = rc_new_since(mark, "session");
+    if (!fresh) goto oom;
+    size_t nfresh = rc_list_len(fresh);
+    if (!nfresh) goto oom;
+    void *victim = rc_as_obj(rc_list_get(fresh, nfresh - 1));
+    rc_incref(victim);
+    rc_decref(fresh);   /* our list would be one more holder: drop it */
+    fresh = NULL;
+    printf("rc_new_since(mark, \"session\") found %zu sessions made since the mark; why is the last one alive?\n",
+           nfresh);
+    rc_decref(victim);   /* borrowed from here on: the bus keeps it */
+    chain = rc_why_alive(victim, stdout, NULL);
+    if (!chain) goto oom;
+    why("the chain: the bus (held by C code, the global) -> its \"listeners\" list -> the session");
+
+    const rc_chain *chains[] = {chain};
+    rc_graph_opts opts = picture_opts();
+    opts.refcounts = 1;
+    picture_line(rc_show_chain(chains, 1, "leak-chain.png", &opts),
+                 "rc_show_chain (objgraph.show_chain): the same chain as a picture, with the holder outside the heap");
+    void *objs[] = {victim};
+    opts.max_depth = 2;
+    opts.too_many = 4;
+    picture_line(rc_show_backrefs(objs, 1, "leak-backrefs.png", &opts),
+                 "rc_show_backrefs of the session: its referrers, 2 levels up (\"N more referrers\" stands for the rest)");
+    rc_chain_free(chain);
+    chain = NULL;
+
+    printf("retained size of the bus: %.1f MB\n", (double)rc_retained(bus) / 1048576.0);
+    why("rc_retained: what freeing the bus would free -- every session, its str and its payload");
+
+    after = rc_trace_take_snapshot(heap);
+    if (!after) goto oom;
+    printf("allocation sites, compared with the baseline (rc_trace_compare, as tracemalloc's compare_to):\n");
+    print_trace_diff(after, before);
+    why("sessions come from one line of handle_request; their tuples and strs from rc_tuple_new / rc_str_new"
+        " (\"?\": no site given)");
+
+    if (rc_heap_snapshot_save(heap, "leak.heapsnapshot") == 0)
+        why("rc_heap_snapshot_save wrote leak.heapsnapshot: load it in Chrome DevTools' Memory panel, or in memlab");
+
+    printf("the fix: unregister the sessions (rc_list_clear(listeners))\n");
+    rc_list_clear(listeners);
+    memory_line("after the fix");
+    printf("sessions left: %zu\n", rc_count(heap, "session"));
+    why("one session survives the fix: nothing in the heap holds it any more -- so who does?");
+    printf("rc_show_roots (objects held from outside the heap, by C code):\n");
+    rc_show_roots(heap, 5, stdout);
+    why("besides the bus (our global), one session has a reference from outside that nobody owns");
+    fresh = rc_by_type(heap, "session");
+    if (!fresh) goto oom;
+    void *leaked = rc_list_len(fresh) ? rc_as_obj(rc_list_get(fresh, 0)) : NULL;
+    rc_decref(fresh);   /* leaked stays: the forgotten reference holds it */
+    fresh = NULL;
+    if (leaked) {
+        chain = rc_why_alive(leaked, stdout, NULL);
+        if (!chain) goto oom;
+        why("only that outside reference keeps it: request 500's error path returned without rc_decref");
+        rc_decref(leaked);   /* the second fix */
+        printf("sessions left after adding the missing rc_decref: %zu\n", rc_count(heap, "session"));
+        memory_line("finish");
+    }
+    ret = 0;
+    goto done;
+oom:
+    out_of_memory(heap, "the leak hunt");
+done:
+    rc_chain_free(chain);
+    rc_trace_snapshot_free(before);
+    rc_trace_snapshot_free(after);
+    rc_xdecref(fresh);
+    rc_mark_free(mark);
+    rc_growth_free(growth);
+    rc_trace_stop(heap);
+    rc_xdecref(bus);
+    return ret;
+}
+
 /* ---- dispatch ---- */
 
 static const struct scenario {
@@ -316,6 +545,10 @@ static const struct scenario {
     {"release", "explicit release (Python's del) plus a collection", demo_release},
     {"cycle", "two lists that hold each other stay after return, until a collection",
      demo_cycle},
+    {"objgraph", "the two lists drawn with show_refs and show_backrefs (PNG, or DOT without Graphviz)",
+     demo_objgraph},
+    {"leak", "a leak hunt: growth, objects since a mark, why alive, pictures, sites, a heap snapshot",
+     demo_leak},
 };
 #define NSCENARIOS (sizeof scenarios / sizeof scenarios[0])
 
