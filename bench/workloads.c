@@ -8,6 +8,7 @@
  * tuned per workload.
  */
 #include "workloads.h"
+#include "benchutil.h"
 
 #include "recycle.h"
 #include "recycle/builtins.h"
@@ -21,39 +22,9 @@
 #include <time.h>
 
 typedef struct node2 { void *slot[2]; } node2;
-typedef struct node3 { void *left, *right, *parent; } node3;
+typedef bench_tnode node3;
 
 static const rc_type node2_type = {.name = "node", .size = sizeof(node2), .nslots = 2};
-static const rc_type node3_type = {.name = "tree_node", .size = sizeof(node3), .nslots = 3};
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static double uss_bytes(void)
-{
-    rc_procmem m;
-    rc_process_memory(&m);
-    return (double)m.uss;
-}
-
-static double uss_mb(void) { return uss_bytes() / 1024.0 / 1024.0; }
-
-static void emit(const char *name, double value, const char *unit)
-{
-    printf("%s %.3f %s\n", name, value, unit);
-    fflush(stdout);
-}
-
-static long opt_long(int argc, char **argv, const char *name, long def)
-{
-    for (int i = 0; i + 1 < argc; i++)
-        if (!strcmp(argv[i], name)) return strtol(argv[i + 1], NULL, 10);
-    return def;
-}
 
 /* ---- W1: a list of N integers ---- */
 
@@ -61,7 +32,7 @@ typedef struct w1_report { double built_mb, build_ms, t_return; } w1_report;
 
 static __attribute__((noinline)) void w1_inner(rc_heap *h, long n, int cyclic, w1_report *r)
 {
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     rc_list *a = rc_list_new(h, 0), *b = NULL;
     for (long i = 0; i < n; i++) rc_list_append(a, rc_int(i));
     if (cyclic) {
@@ -70,34 +41,34 @@ static __attribute__((noinline)) void w1_inner(rc_heap *h, long n, int cyclic, w
         rc_list_append(a, rc_obj(b));
         rc_list_append(b, rc_obj(a));
     }
-    r->build_ms = now_ms() - t0;
-    r->built_mb = uss_mb();
-    r->t_return = now_ms();
+    r->build_ms = bench_now_ms() - t0;
+    r->built_mb = bench_uss_mb();
+    r->t_return = bench_now_ms();
     rc_decref(a);   /* the function's references go as it returns */
     if (b) rc_decref(b);
 }
 
 static int run_w1(int argc, char **argv, int cyclic)
 {
-    long n = opt_long(argc, argv, "--n", 10000000);
+    long n = bench_opt_long(argc, argv, "--n", 10000000);
     rc_heap *h = rc_heap_new(NULL);
-    double start = uss_mb();
+    double start = bench_uss_mb();
     w1_report r;
     w1_inner(h, n, cyclic, &r);
-    double release_ms = now_ms() - r.t_return;
-    double released = uss_mb();
-    emit("uss_start_mb", start, "MB");
-    emit("uss_built_mb", r.built_mb, "MB");
-    emit("uss_released_mb", released, "MB");
+    double release_ms = bench_now_ms() - r.t_return;
+    double released = bench_uss_mb();
+    bench_emit("uss_start_mb", start, "MB");
+    bench_emit("uss_built_mb", r.built_mb, "MB");
+    bench_emit("uss_released_mb", released, "MB");
     if (cyclic) {
-        double t0 = now_ms();
+        double t0 = bench_now_ms();
         rc_collect(h, 2);
-        double collect_ms = now_ms() - t0;
-        emit("uss_after_collect_mb", uss_mb(), "MB");
-        emit("collect_ms", collect_ms, "ms");
+        double collect_ms = bench_now_ms() - t0;
+        bench_emit("uss_after_collect_mb", bench_uss_mb(), "MB");
+        bench_emit("collect_ms", collect_ms, "ms");
     }
-    emit("build_ms", r.build_ms, "ms");
-    emit("release_ms", release_ms, "ms");
+    bench_emit("build_ms", r.build_ms, "ms");
+    bench_emit("release_ms", release_ms, "ms");
     rc_heap_free(h);
     return 0;
 }
@@ -109,18 +80,18 @@ static int run_w1_cyclic(int argc, char **argv) { return run_w1(argc, argv, 1); 
 
 static int run_w2(int argc, char **argv)
 {
-    long n = opt_long(argc, argv, "--n", 10000000);
+    long n = bench_opt_long(argc, argv, "--n", 10000000);
     rc_heap *h = rc_heap_new(NULL);
     node2 *keep = rc_new(h, &node2_type);
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     for (long i = 0; i < n; i++) {
         node2 *x = rc_new(h, &node2_type);
         rc_incref(keep);
         x->slot[0] = keep;
         rc_decref(x);
     }
-    double ms = now_ms() - t0;
-    emit("ns_per_object", ms * 1e6 / (double)n, "ns");
+    double ms = bench_now_ms() - t0;
+    bench_emit("ns_per_object", ms * 1e6 / (double)n, "ns");
     rc_decref(keep);
     rc_heap_free(h);
     return 0;
@@ -130,12 +101,12 @@ static int run_w2(int argc, char **argv)
 
 static int run_w3(int argc, char **argv)
 {
-    long n = opt_long(argc, argv, "--n", 1000000);
+    long n = bench_opt_long(argc, argv, "--n", 1000000);
     double objects = 2.0 * (double)n;
     rc_heap *h = rc_heap_new(NULL);
     rc_disable(h);
-    double u0 = uss_bytes();
-    double t0 = now_ms();
+    double u0 = bench_uss_bytes();
+    double t0 = bench_now_ms();
     for (long i = 0; i < n; i++) {
         node2 *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
         a->slot[0] = b;   /* a takes our reference to b */
@@ -143,36 +114,21 @@ static int run_w3(int argc, char **argv)
         b->slot[0] = a;
         rc_decref(a);
     }
-    double t1 = now_ms();
-    double u1 = uss_bytes();
-    double t2 = now_ms();
+    double t1 = bench_now_ms();
+    double u1 = bench_uss_bytes();
+    double t2 = bench_now_ms();
     size_t freed = rc_collect(h, 2);
-    double t3 = now_ms();
-    emit("build_ns_per_object", (t1 - t0) * 1e6 / objects, "ns");
-    emit("collect_ns_per_object", (t3 - t2) * 1e6 / objects, "ns");
-    emit("collect_ms", t3 - t2, "ms");
-    emit("freed_objects", (double)freed, "objects");
-    emit("bytes_per_object", (u1 - u0) / objects, "B");
+    double t3 = bench_now_ms();
+    bench_emit("build_ns_per_object", (t1 - t0) * 1e6 / objects, "ns");
+    bench_emit("collect_ns_per_object", (t3 - t2) * 1e6 / objects, "ns");
+    bench_emit("collect_ms", t3 - t2, "ms");
+    bench_emit("freed_objects", (double)freed, "objects");
+    bench_emit("bytes_per_object", (u1 - u0) / objects, "B");
     rc_heap_free(h);
     return 0;
 }
 
 /* ---- W4: live heap ---- */
-
-/* A complete tree of 2^depth - 1 nodes with parent pointers; new reference. */
-static node3 *build_tree(rc_heap *h, int depth, node3 *parent)
-{
-    node3 *n = rc_new(h, &node3_type);
-    if (parent) {
-        rc_incref(parent);
-        n->parent = parent;
-    }
-    if (depth > 1) {
-        n->left = build_tree(h, depth - 1, n);
-        n->right = build_tree(h, depth - 1, n);
-    }
-    return n;
-}
 
 /* The W4 young set: `pairs` garbage two-node cycles and 2 * pairs live nodes
  * chained through slot 0; returns the chain's last node (new reference). */
@@ -196,29 +152,29 @@ static node2 *make_young(rc_heap *h, long pairs)
 
 static int run_w4(int argc, char **argv)
 {
-    int depth = (int)opt_long(argc, argv, "--depth", 23);
-    long young = opt_long(argc, argv, "--young", 10000);
+    int depth = (int)bench_opt_long(argc, argv, "--depth", 23);
+    long young = bench_opt_long(argc, argv, "--young", 10000);
     double nodes = (double)((1L << depth) - 1);
     rc_heap *h = rc_heap_new(NULL);
-    double u0 = uss_bytes();
-    double t0 = now_ms();
-    node3 *root = build_tree(h, depth, NULL);
-    double t1 = now_ms();
-    double u1 = uss_bytes();
-    double t2 = now_ms();
+    double u0 = bench_uss_bytes();
+    double t0 = bench_now_ms();
+    node3 *root = bench_build_tree(h, depth, NULL);
+    double t1 = bench_now_ms();
+    double u1 = bench_uss_bytes();
+    double t2 = bench_now_ms();
     rc_collect(h, 2);
-    double t3 = now_ms();
+    double t3 = bench_now_ms();
     rc_disable(h);
     node2 *chain = make_young(h, young / 4);
-    double t4 = now_ms();
+    double t4 = bench_now_ms();
     size_t young_freed = rc_collect(h, 0);
-    double t5 = now_ms();
+    double t5 = bench_now_ms();
     rc_enable(h);
-    emit("build_ms", t1 - t0, "ms");
-    emit("bytes_per_node", (u1 - u0) / nodes, "B");
-    emit("full_ms", t3 - t2, "ms");
-    emit("young_ms", t5 - t4, "ms");
-    emit("young_freed", (double)young_freed, "objects");
+    bench_emit("build_ms", t1 - t0, "ms");
+    bench_emit("bytes_per_node", (u1 - u0) / nodes, "B");
+    bench_emit("full_ms", t3 - t2, "ms");
+    bench_emit("young_ms", t5 - t4, "ms");
+    bench_emit("young_freed", (double)young_freed, "objects");
     rc_decref(chain);
     rc_decref(root);
     rc_heap_free(h);
@@ -238,7 +194,7 @@ static void *sample_loop(void *arg)
 {
     sampler *s = arg;
     while (!s->stop) {
-        double mb = uss_mb();
+        double mb = bench_uss_mb();
         if (mb > s->peak_mb) s->peak_mb = mb;
         struct timespec ts = {0, 5 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -272,14 +228,14 @@ static const rc_type w5_node_type = {.name = "bt_node", .size = sizeof(node2), .
 
 static int run_w5(int argc, char **argv, int parents)
 {
-    int n = (int)opt_long(argc, argv, "--depth", 21);
-    int quiet = opt_long(argc, argv, "--print", 0) == 0;
-    w5_type = parents ? &node3_type : &w5_node_type;
+    int n = (int)bench_opt_long(argc, argv, "--depth", 21);
+    int quiet = bench_opt_long(argc, argv, "--print", 0) == 0;
+    w5_type = parents ? &bench_tree_type : &w5_node_type;
     rc_heap *h = rc_heap_new(NULL);
     if (getenv("W5_NOGC")) rc_disable(h);
-    sampler smp = {.peak_mb = uss_mb()};
+    sampler smp = {.peak_mb = bench_uss_mb()};
     pthread_create(&smp.thread, NULL, sample_loop, &smp);
-    double t0 = now_ms();
+    double t0 = bench_now_ms();
     const int min_depth = 4;
     int max_depth = n > min_depth + 2 ? n : min_depth + 2;
     long check_sum = 0;
@@ -305,11 +261,11 @@ static int run_w5(int argc, char **argv, int parents)
     if (!quiet) printf("long lived tree of depth %d\t check: %ld\n", max_depth, c);
     rc_decref(long_lived);
     check_sum += c;
-    double wall = now_ms() - t0;
+    double wall = bench_now_ms() - t0;
     smp.stop = 1;
     pthread_join(smp.thread, NULL);
-    emit("wall_ms", wall, "ms");
-    emit("peak_uss_mb", smp.peak_mb, "MB");
+    bench_emit("wall_ms", wall, "ms");
+    bench_emit("peak_uss_mb", smp.peak_mb, "MB");
     if (check_sum <= 0) fprintf(stderr, "W5: bad check %ld\n", check_sum);
     if (getenv("RC_BENCH_STATS")) {
         rc_gc_stats st[3];
@@ -366,16 +322,16 @@ static void write_pauses(const double *ms, size_t n)
 
 static int run_w6(int argc, char **argv)
 {
-    int depth = (int)opt_long(argc, argv, "--depth", 23);
-    long ring_size = opt_long(argc, argv, "--ring", 100000);
-    double seconds = (double)opt_long(argc, argv, "--seconds", 5);
+    int depth = (int)bench_opt_long(argc, argv, "--depth", 23);
+    long ring_size = bench_opt_long(argc, argv, "--ring", 100000);
+    double seconds = (double)bench_opt_long(argc, argv, "--seconds", 5);
     rc_heap *h = rc_heap_new(NULL);
-    node3 *root = build_tree(h, depth, NULL);
+    node3 *root = bench_build_tree(h, depth, NULL);
     node2 **ring = calloc((size_t)ring_size, sizeof *ring);
     pause_log log = {0};
     rc_gc_callback_add(h, record_pause, &log);
-    double u0 = uss_bytes();
-    double t0 = now_ms(), end = t0 + seconds * 1e3, t = t0;
+    double u0 = bench_uss_bytes();
+    double t0 = bench_now_ms(), end = t0 + seconds * 1e3, t = t0;
     long cycles = 0;
     while (t < end) {
         for (int k = 0; k < 1024; k++) {
@@ -387,20 +343,20 @@ static int run_w6(int argc, char **argv)
             if (ring[i]) rc_decref(ring[i]);
             ring[i] = a;      /* the ring takes our reference to a */
         }
-        t = now_ms();
+        t = bench_now_ms();
     }
-    double u1 = uss_bytes();
+    double u1 = bench_uss_bytes();
     rc_gc_callback_remove(h, record_pause, &log);
     write_pauses(log.ms, log.n);
     qsort(log.ms, log.n, sizeof *log.ms, cmp_double);
     double max = log.n ? log.ms[log.n - 1] : 0;
     size_t rank = log.n ? (size_t)((double)log.n * 0.99 + 0.999999) : 0;
     double p99 = log.n ? log.ms[(rank ? rank : 1) - 1] : 0;
-    emit("max_pause_ms", max, "ms");
-    emit("p99_pause_ms", p99, "ms");
-    emit("pauses", (double)log.n, "pauses");
-    emit("cycles_per_s", (double)cycles / ((t - t0) / 1e3), "cycles/s");
-    emit("uss_growth_mb", (u1 - u0) / 1024.0 / 1024.0, "MB");
+    bench_emit("max_pause_ms", max, "ms");
+    bench_emit("p99_pause_ms", p99, "ms");
+    bench_emit("pauses", (double)log.n, "pauses");
+    bench_emit("cycles_per_s", (double)cycles / ((t - t0) / 1e3), "cycles/s");
+    bench_emit("uss_growth_mb", (u1 - u0) / 1024.0 / 1024.0, "MB");
     for (long i = 0; i < ring_size; i++)
         if (ring[i]) rc_decref(ring[i]);
     free(ring);
