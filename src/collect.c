@@ -757,7 +757,11 @@ void rc__maybe_collect(rc_heap *h)
     if (!h->enabled || h->busy || h->freeing) return;
     if (h->count[0] >= h->young_limit) {
         unsigned gen = 0;
-        if (h->count[1] >= h->threshold[1]) {
+        /* A backed-off young collection covers young_scale times as many
+         * allocations: generation 1 is collected after proportionally fewer
+         * of them, so its set (and pause) stays the size thresholds give. */
+        unsigned t1 = h->threshold[1] / h->young_scale;
+        if (h->count[1] >= (t1 ? t1 : 1)) {
             gen = 1;
             if (h->count[2] >= h->threshold[2] && full_is_due(h)) gen = 2;
         }

@@ -200,6 +200,28 @@ TEST(young_collections_grow_rarer_while_nothing_dies_and_recover_on_garbage)
     rc_heap_free(h);
 }
 
+TEST(backed_off_young_collections_bring_generation_one_sooner)
+{
+    /* With young collections 8 times rarer, generation 1 must be collected
+     * after 8 times fewer of them, or its set (and pause) grows 8 times. */
+    rc_heap *h = rc_heap_new(NULL);
+    rc_set_threshold(h, 100, 8, 1000);
+    node *keep = rc_new(h, &node4_type);
+    for (int i = 0; i < 40000; i++) {
+        node *n = rc_new(h, &node2_type);
+        node_set(n, 0, keep->slot[0]);
+        node_set(keep, 0, n);
+        rc_decref(n);
+    }
+    rc_heap_stats st;
+    rc_heap_stats_get(h, &st);
+    CHECK(st.collections[0] > 0);
+    CHECK(st.collections[1] * 3 >= st.collections[0]);
+    node_set(keep, 0, NULL);
+    rc_decref(keep);
+    rc_heap_free(h);
+}
+
 TEST(disabled_heap_collects_only_when_asked)
 {
     rc_heap *h = rc_heap_new(NULL);
