@@ -464,6 +464,24 @@ static bool graph_init(graph *g, rc_heap *h, const rc_graph_opts *opts, bool nee
     return true;
 }
 
+/* What every picture call does first: check where it goes and that the
+ * heap can be walked, then graph_init; on failure nothing is left open. */
+static bool graph_open(graph *g, rc_heap *h, const char *filename, const rc_graph_opts *opts,
+                       bool need_index, rc_refindex **own, char **text, size_t *len,
+                       const char *call)
+{
+    *own = NULL;
+    if (!destination_ok(h, filename, opts, call)) return false;
+    if (!lk_walkable(h, call)) return false;
+    if (graph_init(g, h, opts, need_index, own, text, len, call)) return true;
+    if (g->f) fclose(g->f);
+    free(*text);
+    *text = NULL;
+    graph_free(g);
+    rc_refindex_free(*own);
+    return false;
+}
+
 /* Close the text, deliver it, free everything. */
 static int graph_finish(graph *g, rc_refindex *own, char **text, size_t *len, const char *filename,
                         const char *call)
@@ -493,19 +511,11 @@ static int show(void *const *objs, size_t n, const char *filename, const rc_grap
             break;
         }
     if (!h) return -1;
-    if (!destination_ok(h, filename, opts, call)) return -1;
-    if (!lk_walkable(h, call)) return -1;
     graph g;
     rc_refindex *own;
     char *text = NULL;
     size_t len = 0;
-    if (!graph_init(&g, h, opts, backward, &own, &text, &len, call)) {
-        if (g.f) fclose(g.f);
-        free(text);
-        graph_free(&g);
-        rc_refindex_free(own);
-        return -1;
-    }
+    if (!graph_open(&g, h, filename, opts, backward, &own, &text, &len, call)) return -1;
     for (size_t i = 0; i < n && !g.failed; i++) {
         if (!objs[i] || rc_heap_of(objs[i]) != h) continue;
         bool added;
@@ -533,19 +543,11 @@ int rc_show_chain(const rc_chain *const *chains, size_t n, const char *filename,
     for (size_t i = 0; i < n && chains && !h; i++)
         if (chains[i] && chains[i]->len) h = rc_heap_of(chains[i]->objs[0]);
     if (!h) return -1;
-    if (!destination_ok(h, filename, opts, call)) return -1;
-    if (!lk_walkable(h, call)) return -1;
     graph g;
     rc_refindex *own;
     char *text = NULL;
     size_t len = 0;
-    if (!graph_init(&g, h, opts, false, &own, &text, &len, call)) {
-        if (g.f) fclose(g.f);
-        free(text);
-        graph_free(&g);
-        rc_refindex_free(own);
-        return -1;
-    }
+    if (!graph_open(&g, h, filename, opts, false, &own, &text, &len, call)) return -1;
     g.max_depth = 0;
     for (size_t i = 0; i < n; i++) {
         if (!chains[i]) continue;

@@ -20,4 +20,12 @@ static inline size_t buffer_bytes(rc_heap *h)
     return st.buffer_bytes;
 }
 
+/* A heap that collects only when asked (tests that count exactly). */
+static inline rc_heap *quiet_heap(void)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_disable(h);
+    return h;
+}
+
 #endif

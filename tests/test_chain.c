@@ -1,6 +1,7 @@
 /* test_chain.c -- reference chains on graphs whose answer is known:
  * find_ref_chain, find_backref_chain and why_alive. */
 #include "harness.h"
+#include "heapstat.h"
 #include "nodes.h"
 #include "failalloc.h"
 #include "recycle/builtins.h"
@@ -9,13 +10,6 @@
 #include <stdlib.h>
 
 NODES_IMPL
-
-static rc_heap *quiet_heap(void)
-{
-    rc_heap *h = rc_heap_new(NULL);
-    rc_disable(h);
-    return h;
-}
 
 static char *capture(FILE *f)
 {

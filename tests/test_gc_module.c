@@ -3,6 +3,7 @@
  * PEP 442 finalizers and resurrection; counts and thresholds; callbacks;
  * debug flags and the garbage list; freezing). */
 #include "harness.h"
+#include "heapstat.h"
 #include "nodes.h"
 #include "recycle/builtins.h"
 #include "recycle/gc.h"
@@ -10,20 +11,6 @@
 #include <stdlib.h>
 
 NODES_IMPL
-
-static size_t live(rc_heap *h)
-{
-    rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
-    return st.objects;
-}
-
-static rc_heap *quiet_heap(void)
-{
-    rc_heap *h = rc_heap_new(NULL);
-    rc_disable(h);
-    return h;
-}
 
 /* A user type in the style of a Python instance: its attributes in a dict. */
 typedef struct inst {
@@ -106,7 +93,7 @@ TEST(an_instance_that_refers_to_itself_through_its_dict_is_collected)
     setattr(a, "a", rc_obj(a));
     rc_decref(a);
     CHECK_EQ_INT(rc_collect(h, 2), 2);   /* the instance and its dict */
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -132,7 +119,7 @@ TEST(a_cycle_through_every_kind_of_container_is_collected)
     rc_decref(n);
     rc_decref(t);
     CHECK_EQ_INT(rc_collect(h, 2), 6);   /* strs (values, keys) go by refcount */
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -151,7 +138,7 @@ TEST(a_deeply_nested_structure_is_freed_without_deep_recursion)
     rc_list_append(cur, rc_obj(top));   /* and make it a cycle */
     rc_decref(top);
     CHECK_EQ_INT(rc_collect(h, 2), DEPTH + 1);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -181,7 +168,7 @@ TEST(is_finalized_says_whether_the_finalizer_ran)
     CHECK(rc_is_finalized(rc_as_obj(rc_list_get(lazarus_list, 0))));
     rc_decref(lazarus_list);
     rc_collect(h, 2);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -201,7 +188,7 @@ TEST(resurrection_happens_once_per_object)
     CHECK_EQ_INT(rc_collect(h, 2), 1);
     CHECK_EQ_INT(fin_calls, 1);
     rc_decref(lazarus_list);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -356,7 +343,7 @@ TEST(a_finalizer_that_collects_allocates_and_frees_corrupts_nothing)
     CHECK_EQ_INT(fin_nested, 0);
     CHECK(fin_victim == NULL);
     CHECK_EQ_INT(rc_collect(h, 2), 100);   /* the finalizers' self-cycles */
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -592,7 +579,7 @@ TEST(a_callback_that_collects_gets_zero)
     CHECK_EQ_INT(cb_collect_result, 0);
     rc_gc_callback_remove(h, collecting_cb, NULL);
     CHECK_EQ_INT(rc_collect(h, 2), 0);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -782,10 +769,10 @@ TEST(a_frozen_cycle_is_never_collected_until_unfrozen)
     rc_gc_freeze(h);
     rc_decref(l);   /* frozen objects are not candidates either */
     for (int g = 0; g <= 2; g++) CHECK_EQ_INT(rc_collect(h, g), 0);
-    CHECK_EQ_INT(live(h), 1);
+    CHECK_EQ_INT(live_objects(h), 1);
     rc_gc_unfreeze(h);
     CHECK_EQ_INT(rc_collect(h, 2), 1);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -823,7 +810,7 @@ TEST(objects_made_after_a_freeze_are_collected_normally)
     CHECK_EQ_INT(rc_refcount(old), 1);
     rc_decref(old);   /* frozen objects still die by refcount */
     CHECK_EQ_INT(rc_gc_get_freeze_count(h), 0);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 

@@ -4,6 +4,7 @@
  * (CI set) a missing `dot` fails the tests that need it, elsewhere they say
  * so and skip. */
 #include "harness.h"
+#include "heapstat.h"
 #include "nodes.h"
 #include "recycle/builtins.h"
 #include "recycle/leak.h"
@@ -14,13 +15,6 @@
 #include <unistd.h>
 
 NODES_IMPL
-
-static rc_heap *quiet_heap(void)
-{
-    rc_heap *h = rc_heap_new(NULL);
-    rc_disable(h);
-    return h;
-}
 
 static char tmpdir[64];
 

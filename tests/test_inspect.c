@@ -2,6 +2,7 @@
  * track/untrack, get_objects, get_referrers, get_referents, and the
  * reference index that answers "who refers to X" for the whole heap. */
 #include "harness.h"
+#include "heapstat.h"
 #include "failalloc.h"
 #include "nodes.h"
 #include "recycle/builtins.h"
@@ -10,20 +11,6 @@
 #include <stdlib.h>
 
 NODES_IMPL
-
-static size_t live(rc_heap *h)
-{
-    rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
-    return st.objects;
-}
-
-static rc_heap *quiet_heap(void)
-{
-    rc_heap *h = rc_heap_new(NULL);
-    rc_disable(h);
-    return h;
-}
 
 /* Whether `l` holds `obj`, and how many times. */
 static int count_in(rc_list *l, const void *obj)
@@ -68,7 +55,7 @@ TEST(an_untracked_cycle_is_never_collected_until_tracked_again)
     CHECK_EQ_INT(st.tracked, 0);
     rc_decref(l);
     CHECK_EQ_INT(rc_collect(h, 2), 0);
-    CHECK_EQ_INT(live(h), 1);
+    CHECK_EQ_INT(live_objects(h), 1);
     size_t before[3], after[3];
     rc_get_count(h, before);
     CHECK_EQ_INT(rc_gc_track(l), 0);
@@ -78,7 +65,7 @@ TEST(an_untracked_cycle_is_never_collected_until_tracked_again)
     CHECK_EQ_INT(st.gen_objects[0], 1);
     CHECK_EQ_INT(rc_gc_track(l), 0);     /* idempotent */
     CHECK_EQ_INT(rc_collect(h, 0), 1);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -112,7 +99,7 @@ TEST(untracking_a_buffered_candidate_takes_it_out_of_the_buffer)
     rc_gc_track(l);
     CHECK_EQ_INT(rc_collect(h, 2), 1);
     rc_decref(holder);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -171,7 +158,7 @@ TEST(get_objects_finds_many_objects_across_pages)
     CHECK_EQ_INT(rc_list_len(all), N + 1);
     rc_decref(all);
     rc_decref(keep);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -210,7 +197,7 @@ TEST(get_referrers_finds_every_kind_of_container_once)
     rc_decref(cb);
     rc_decref(bystander);
     rc_decref(x);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -302,7 +289,7 @@ TEST(get_referents_lists_what_objects_refer_to)
     rc_decref(l);
     rc_decref(n);
     rc_decref(s);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -331,7 +318,7 @@ TEST(walks_are_refused_while_objects_are_being_freed)
     rc_decref(l);   /* frees l, whose release frees w: w's finalizer runs mid-burst */
     CHECK_EQ_INT(walk_result, 0);
     CHECK_EQ_INT(walk_error, RC_EBUSY);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -413,7 +400,7 @@ TEST(refindex_agrees_with_get_referrers_for_every_object)
     node_set(extra, 0, w.big);
     rc_refindex *idx = rc_refindex_build(h);
     REQUIRE(idx);
-    CHECK_EQ_INT(rc_refindex_objects(idx), live(h));
+    CHECK_EQ_INT(rc_refindex_objects(idx), live_objects(h));
     rc_list *all = rc_gc_get_objects(h, -1);
     rc_list_append(all, rc_obj(w.untracked));
     for (int i = 0; i < 8; i++) rc_list_append(all, rc_obj(w.atoms[i]));
@@ -450,7 +437,7 @@ TEST(refindex_agrees_with_get_referrers_for_every_object)
     rc_decref(extra);
     free_world(&w);
     rc_collect(h, 2);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -540,7 +527,7 @@ TEST(inspection_fails_cleanly_at_every_allocation)
     rc_disable(h);
     world w;
     build_world(h, &w);
-    size_t objects = live(h);
+    size_t objects = live_objects(h);
     rc_heap_stats before, after;
     rc_heap_stats_get(h, &before);
     int ok[4] = {0, 0, 0, 0}, failed[4] = {0, 0, 0, 0};
@@ -570,12 +557,12 @@ TEST(inspection_fails_cleanly_at_every_allocation)
         rc_xdecref(l);
     }
     for (int i = 0; i < 4; i++) CHECK(ok[i] > 0 && failed[i] > 0);
-    CHECK_EQ_INT(live(h), objects);
+    CHECK_EQ_INT(live_objects(h), objects);
     rc_heap_stats_get(h, &after);
     CHECK_EQ_INT(after.buffer_bytes, before.buffer_bytes);
     free_world(&w);
     rc_collect(h, 2);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 

@@ -2,6 +2,7 @@
  * marks (objects created since), objects held from outside the heap, and the
  * labelled traversal the pictures and snapshots rely on. */
 #include "harness.h"
+#include "heapstat.h"
 #include "nodes.h"
 #include "failalloc.h"
 #include "leak_priv.h"
@@ -11,13 +12,6 @@
 #include <stdlib.h>
 
 NODES_IMPL
-
-static rc_heap *quiet_heap(void)
-{
-    rc_heap *h = rc_heap_new(NULL);
-    rc_disable(h);
-    return h;
-}
 
 static const rc_type record_type = {.name = "record", .size = 32};
 static const rc_type record2_type = {.name = "record", .size = 200};   /* same name, other type */

@@ -2,6 +2,7 @@
  * a brute-force computation on random graphs: for each object, the bytes of
  * the objects that the roots no longer reach when it is taken away. */
 #include "harness.h"
+#include "heapstat.h"
 #include "nodes.h"
 #include "failalloc.h"
 #include "recycle/builtins.h"
@@ -10,13 +11,6 @@
 #include <stdlib.h>
 
 NODES_IMPL
-
-static rc_heap *quiet_heap(void)
-{
-    rc_heap *h = rc_heap_new(NULL);
-    rc_disable(h);
-    return h;
-}
 
 TEST(a_chain_retains_everything_after_it)
 {

@@ -5,6 +5,7 @@
  * skips. RC_MEMLAB_DIR names the folder where `npm install @memlab/core`
  * ran (default: ./npm in the build folder, else ../build/npm). */
 #include "harness.h"
+#include "heapstat.h"
 #include "nodes.h"
 #include "failalloc.h"
 #include "recycle/builtins.h"
@@ -16,13 +17,6 @@
 #include <unistd.h>
 
 NODES_IMPL
-
-static rc_heap *quiet_heap(void)
-{
-    rc_heap *h = rc_heap_new(NULL);
-    rc_disable(h);
-    return h;
-}
 
 /* ---- a small JSON reader: enough to check a snapshot ---- */
 

@@ -2,6 +2,7 @@
  * refcount and by collection, CPython's callback rules in a collection, and
  * ports of the scenarios of CPython's test_weakref / test_gc. */
 #include "harness.h"
+#include "heapstat.h"
 #include "failalloc.h"
 #include "nodes.h"
 #include "recycle/builtins.h"
@@ -10,13 +11,6 @@
 #include <stdlib.h>
 
 NODES_IMPL
-
-static size_t live(rc_heap *h)
-{
-    rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
-    return st.objects;
-}
 
 /* A record of callbacks: which weak reference, with which data. */
 static struct {
@@ -54,7 +48,7 @@ TEST(get_returns_a_new_reference_while_the_referent_lives)
     rc_decref(got);
     rc_decref(a);
     rc_decref(w);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -66,7 +60,7 @@ TEST(a_weakref_is_cleared_when_its_referent_dies_by_refcount)
     rc_decref(a);
     CHECK(!rc_weakref_alive(w));
     CHECK(rc_weakref_get(w) == NULL);
-    CHECK_EQ_INT(live(h), 1);
+    CHECK_EQ_INT(live_objects(h), 1);
     rc_decref(w);
     rc_heap_free(h);
 }
@@ -100,7 +94,7 @@ TEST(a_weakref_that_dies_first_never_calls_back)
     CHECK_EQ_INT(RC_HEAD(a)->gc & RC__WEAKREFS, 0);
     rc_decref(a);
     CHECK_EQ_INT(calls.n, 0);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -194,7 +188,7 @@ TEST(a_weakref_to_a_weakref_is_cleared_when_that_one_dies)
     CHECK_EQ_INT(rc_weakref_count(a), 0);
     rc_decref(ww);
     rc_decref(a);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -244,7 +238,7 @@ TEST(many_weakrefs_stay_consistent_in_any_order_of_death)
             CHECK(!rc_weakref_alive(ws[i]));
             rc_decref(ws[i]);
         }
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     free(objs);
     free(ws);
     rc_heap_free(h);
@@ -265,7 +259,7 @@ TEST(owned_data_is_held_until_the_callback_ran)
     CHECK_EQ_INT(rc_refcount(data), 1);   /* released after the call */
     rc_decref(data);
     rc_decref(w);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -275,9 +269,9 @@ TEST(owned_data_is_released_when_the_weakref_dies_first)
     node *a = rc_new(h, &node2_type), *data = rc_new(h, &node2_type);
     rc_weakref *w = rc_weakref_new_owned(a, record_cb, data);
     rc_decref(data);
-    CHECK_EQ_INT(live(h), 3);
+    CHECK_EQ_INT(live_objects(h), 3);
     rc_decref(w);
-    CHECK_EQ_INT(live(h), 1);
+    CHECK_EQ_INT(live_objects(h), 1);
     rc_decref(a);
     rc_heap_free(h);
 }
@@ -295,7 +289,7 @@ TEST(a_weakref_holding_its_referent_as_data_is_a_collectable_cycle)
     CHECK_EQ_INT(rc_collect(h, 2), 2);
     rc_decref(a);
     CHECK_EQ_INT(calls.n, 0);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -317,7 +311,7 @@ TEST(a_weakref_is_cleared_when_its_referent_is_collected)
     CHECK_EQ_INT(calls.n, 1);
     CHECK(calls.w[0] == w);
     rc_decref(w);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -368,7 +362,7 @@ TEST(weakref_and_referent_dying_in_the_same_collection_never_call_back)
     rc_decref(b);
     CHECK_EQ_INT(rc_collect(h, 2), 3);
     CHECK_EQ_INT(calls.n, 0);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -390,7 +384,7 @@ TEST(a_garbage_weakref_to_a_live_object_freed_by_the_clearing_never_calls_back)
     rc_decref(b);
     CHECK_EQ_INT(rc_collect(h, 2), 3);
     CHECK_EQ_INT(calls.n, 0);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -429,7 +423,7 @@ TEST(a_garbage_weakref_never_calls_back_when_a_finalizer_kills_its_referent)
         CHECK_EQ_INT(rc_collect(h, 2), 3);
         CHECK(x_holder == NULL);
         CHECK_EQ_INT(calls.n, 0);
-        CHECK_EQ_INT(live(h), 0);
+        CHECK_EQ_INT(live_objects(h), 0);
     }
     rc_heap_free(h);
 }
@@ -484,7 +478,7 @@ TEST(callbacks_of_weakrefs_in_cyclic_trash_never_run)
     CHECK_EQ_INT(rc_list_len(resurrect_into), 0);
     rc_decref(wr);
     rc_decref(resurrect_into);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -522,7 +516,7 @@ TEST(weakrefs_on_a_callbacks_data_follow_the_same_rules)
     CHECK_EQ_INT(cb_called, 0);
     CHECK(rc_weakref_get(external) == NULL);
     rc_decref(external);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -567,7 +561,7 @@ TEST(a_callback_cannot_reach_garbage_through_another_weakref)
     CHECK(!rc_weakref_alive(c0wr));
     rc_decref(c0wr);
     rc_decref(c2wr);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -632,7 +626,7 @@ TEST(a_callback_that_allocates_and_collects_corrupts_nothing)
     CHECK(!rc_weakref_alive(w));
     rc_decref(w);
     rc_collect(h, 2);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     /* and by refcount: the callback runs outside any collection */
     nested_collect = 99;
     a = rc_new(h, &node2_type);
@@ -641,7 +635,7 @@ TEST(a_callback_that_allocates_and_collects_corrupts_nothing)
     CHECK_EQ_INT(nested_collect, 0);
     rc_decref(w);
     rc_collect(h, 2);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -670,7 +664,7 @@ TEST(a_callback_may_drop_another_pending_weakref)
     CHECK_EQ_INT(drop_calls, 2);
     CHECK(other_wr == NULL);
     rc_decref(w);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -706,7 +700,7 @@ TEST(a_callback_that_keeps_its_data_keeps_it_intact)
     rc_decref(w);
     rc_decref(resurrect_into);
     CHECK_EQ_INT(rc_collect(h, 2), 2);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -762,7 +756,7 @@ TEST(in_a_collection_weakrefs_are_cleared_even_if_a_finalizer_resurrects)
     node_set(a, 0, NULL);
     rc_decref(revived);
     rc_decref(self_wr);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -825,7 +819,7 @@ TEST(weakdict_maps_keys_to_live_values)
     rc_decref(b);
     CHECK_EQ_INT(rc_weakdict_len(d), 0);
     rc_decref(d);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -841,7 +835,7 @@ TEST(weakdict_entries_vanish_when_values_die_by_refcount)
     CHECK_EQ_INT(rc_weakdict_del(d, rc_int(1)), -1);
     CHECK_EQ_INT(rc_error(h), RC_ENOTFOUND);
     rc_decref(d);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -871,7 +865,7 @@ TEST(weakdict_entries_vanish_when_values_are_collected)
     CHECK_EQ_INT(n, 1);
     rc_decref(keep);
     rc_decref(d);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -910,7 +904,7 @@ TEST(weakdict_entries_of_garbage_are_invisible_before_their_removal)
     rc_decref(w);
     rc_decref(keep);
     rc_decref(watched);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -933,7 +927,7 @@ TEST(weakdict_set_replaces_and_del_removes)
     CHECK_EQ_INT(rc_weakdict_set(d, rc_int(1), NULL), -1);
     CHECK_EQ_INT(rc_error(h), RC_EINVAL);
     rc_decref(d);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -948,7 +942,7 @@ TEST(weakdict_that_dies_before_its_values_leaves_them_alone)
     CHECK_EQ_INT(rc_refcount(a), 1);
     rc_decref(a);                       /* no callback into the freed dict */
     rc_decref(wl);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -972,7 +966,7 @@ TEST(a_collected_weakdict_leaves_its_outliving_weakrefs_harmless)
     rc_decref(held);
     rc_decref(v1);
     rc_collect(h, 2);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -986,7 +980,7 @@ TEST(weakdict_in_a_cycle_with_its_values_is_collected)
     rc_decref(a);
     rc_decref(d);
     CHECK(rc_collect(h, 2) >= 4);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -1018,7 +1012,7 @@ TEST(weakdict_clear_and_iteration_with_deaths_during_the_walk)
     CHECK_EQ_INT(rc_weakdict_len(d), 0);
     for (int i = 0; i < 10; i++) rc_xdecref(v[i]);
     rc_decref(d);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -1053,7 +1047,7 @@ TEST(weakref_creation_fails_cleanly_at_every_allocation)
     }
     CHECK_EQ_INT(calls.n, N);
     for (int i = 0; i < N; i++) rc_decref(ws[i]);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
@@ -1083,7 +1077,7 @@ TEST(weakdict_set_fails_cleanly_at_every_allocation)
     for (int i = 1; i < N; i += 2) rc_decref(vals[i]);
     CHECK_EQ_INT(rc_weakdict_len(d), 0);
     rc_decref(d);
-    CHECK_EQ_INT(live(h), 0);
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
