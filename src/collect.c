@@ -257,20 +257,9 @@ static size_t save_garbage(rc_heap *h, rc_vec *g)
  * rest were resurrected by finalizers. While here every object carries INSET,
  * which also keeps rc_decref from buffering objects that are about to go.
  */
-/* Sweep found `o` unreachable: gather it, held (refcnt + 1) and flagged
- * INSET until delete_garbage is done with it. Without memory to gather it,
- * it simply survives this collection. */
-RC_INLINE void take_garbage(rc_heap *h, rc_vec *g, gc_set *s, rc_head *o)
-{
-    if (!rc__vec_push(h, g, o)) return;
-    o->refcnt++;
-    o->gc |= RC__INSET;
-    if (o->type->finalize && !(o->gc & RC__FINALIZED)) s->finalizers = true;
-    if ((o->gc & RC__WEAKREFS) || o->type->rc_kind == RC_KIND_WEAKREF) s->weak = true;
-}
-
-/* The same for a page walk: the garbage stays where it is, held and
- * flagged, so a full collection needs no vector of it. */
+/* Sweep found `o` unreachable: hold it (refcnt + 1) and flag it INSET until
+ * the garbage is deleted. Young and candidate sweeps also move it to the
+ * front of their members vector; a page walk leaves it where it lies. */
 RC_INLINE void hold_garbage(gc_set *s, rc_head *o)
 {
     o->refcnt++;
@@ -586,17 +575,19 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
         bool dead_ = !rc__marked(h, (o));                                                   \
         (o)->gc = ((o)->gc & ~(RC__MARK | RC__INSET | RC__GEN_MASK |                        \
                                (RC__FIELD_MAX << RC__FIELD_SHIFT))) | target | h->mark_flip; \
-        if (dead_) {                                                                        \
-            if (members) take_garbage(h, &garbage, &s, (o));                                \
-            else hold_garbage(&s, (o));                                                     \
-        }                                                                                   \
+        if (dead_) hold_garbage(&s, (o));                                                   \
         h->gen_objects[g_]--;                                                               \
         h->gen_objects[target]++;                                                           \
         info.examined++;                                                                    \
     } while (0)
-        if (members) {
-            for (size_t i = 0; i < members->len; i++) SWEEP_ONE((rc_head *)members->items[i]);
-            if (members->cap > RC_SCRATCH_KEEP) rc__vec_free(h, members);
+        if (members) {   /* the garbage moves to the front of the members vector */
+            size_t k = 0;
+            for (size_t i = 0; i < members->len; i++) {
+                rc_head *o = members->items[i];
+                SWEEP_ONE(o);
+                if (o->gc & RC__INSET) members->items[k++] = o;
+            }
+            members->len = k;
         } else {
             FOREACH_MEMBER(&s, o, { SWEEP_ONE(o); });
         }
@@ -630,8 +621,10 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
 
     size_t found, freed;
     if (members) {
-        found = garbage.len;
-        freed = delete_garbage(h, &garbage, &s);
+        found = members->len;
+        freed = delete_garbage(h, members, &s);
+        members->len = 0;
+        if (members->cap > RC_SCRATCH_KEEP) rc__vec_free(h, members);
     } else {
         found = s.held;
         freed = found ? delete_held(h, &garbage, &s) : 0;
@@ -709,20 +702,23 @@ size_t rc__scan_candidates(rc_heap *h)
     }
     mark_fixpoint(&s, &members);
 
-    /* sweep */
-    rc_vec garbage = {0};
+    /* sweep: the garbage moves to the front of the members vector */
+    size_t k = 0;
     for (size_t i = 0; i < members.len; i++) {
         rc_head *o = members.items[i];
         bool dead = !rc__marked(h, o);
         o->gc = (o->gc & ~(RC__MARK | RC__INSET | (RC__FIELD_MAX << RC__FIELD_SHIFT))) | h->mark_flip;
-        if (dead) take_garbage(h, &garbage, &s, o);
+        if (dead) {
+            hold_garbage(&s, o);
+            members.items[k++] = o;
+        }
     }
     h->scanning = false;
     info.examined = members.len;
+    members.len = k;
+    size_t found = k;
+    size_t freed = delete_garbage(h, &members, &s);
     rc__vec_free(h, &members);
-    size_t found = garbage.len;
-    size_t freed = delete_garbage(h, &garbage, &s);
-    rc__vec_free(h, &garbage);
     rc__vec_free(h, &s.stack);
     rc__alloc_purge_soon(h);
     info.collected = freed;
