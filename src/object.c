@@ -170,6 +170,19 @@ void rc__unbuffer(rc_heap *h, rc_head *o)
 
 /* ---- releasing references ---- */
 
+/* Drop the references a slots object holds; `forget` also NULLs the slots
+ * (to break a cycle: the object lives on until the collector lets go). */
+RC_INLINE void release_slots(rc_head *o, const rc_type *t, bool forget)
+{
+    void **s = (void **)((char *)(o + 1) + t->slots_offset);
+    for (uint32_t i = 0; i < t->nslots; i++) {
+        void *c = s[i];
+        if (!c) continue;
+        if (forget) s[i] = NULL;
+        rc_decref(c);
+    }
+}
+
 static void decref_child(rc_head *c, void *ctx)
 {
     (void)ctx;
@@ -183,14 +196,7 @@ void rc__release_refs(rc_head *o)
     if (t->clear) {
         t->clear(user);
     } else if (t->rc_kind == RC_KIND_USER && t->nslots) {
-        void **s = (void **)((char *)user + t->slots_offset);
-        for (uint32_t i = 0; i < t->nslots; i++) {
-            void *c = s[i];
-            if (c) {
-                s[i] = NULL;
-                rc_decref(c);
-            }
-        }
+        release_slots(o, t, true);
     } else if (t->traverse) {
         rc__visit_ctx vc = {decref_child, NULL};
         t->traverse(user, rc__visit_adapter, &vc);
@@ -200,6 +206,13 @@ void rc__release_refs(rc_head *o)
 /* ---- death ---- */
 
 /* Take `o` off the collector's books before its memory goes. */
+/* The generation counts of a dying tracked object. */
+RC_INLINE void uncount(rc_heap *h, const rc_head *o)
+{
+    h->gen_objects[rc__gen(o)]--;
+    h->count[0] -= h->count[0] > 0;
+}
+
 RC_INLINE void unlink_object(rc_heap *h, rc_head *o)
 {
     if (o->gc & RC__TRACKED) {
@@ -207,8 +220,7 @@ RC_INLINE void unlink_object(rc_heap *h, rc_head *o)
             if (o->gc & RC__BUFFERED) rc__unbuffer(h, o);
             if (o->gc & RC__INSET) h->gc_freed++;   /* garbage a collection is freeing */
         }
-        h->gen_objects[rc__gen(o)]--;
-        h->count[0] -= h->count[0] > 0;
+        uncount(h, o);
     }
     if (unlikely(o->gc & RC__WEAKREFS)) rc__weakref_clear_dead(h, o);
     if (unlikely(h->trace != NULL)) rc__trace_free(h, o);
@@ -233,13 +245,8 @@ static inline rc_head *pending_pop(rc_heap *h)
 RC_INLINE void release_dying(rc_head *o)
 {
     const rc_type *t = o->type;
-    if (t->rc_kind == RC_KIND_USER && !t->clear && !t->traverse) {
-        void **s = (void **)((char *)(o + 1) + t->slots_offset);
-        for (uint32_t i = 0; i < t->nslots; i++)
-            if (s[i]) rc_decref(s[i]);
-    } else {
-        rc__release_refs(o);
-    }
+    if (t->rc_kind == RC_KIND_USER && !t->clear && !t->traverse) release_slots(o, t, false);
+    else rc__release_refs(o);
 }
 
 void rc__free_now(rc_heap *h, rc_head *o)
@@ -275,14 +282,9 @@ void rc__dealloc(rc_head *o)
     if (likely(!h->freeing && !h->trace && t->rc_kind == RC_KIND_USER && !t->finalize &&
                !t->destroy && !t->clear && !t->traverse &&
                !(o->gc & (RC__BUFFERED | RC__INSET | RC__WEAKREFS)))) {
-        if (o->gc & RC__TRACKED) {
-            h->gen_objects[rc__gen(o)]--;
-            h->count[0] -= h->count[0] > 0;
-        }
+        if (o->gc & RC__TRACKED) uncount(h, o);   /* all unlink_object has left to do */
         h->freeing = true;
-        void **sl = (void **)((char *)(o + 1) + t->slots_offset);
-        for (uint32_t i = 0; i < t->nslots; i++)
-            if (sl[i]) rc_decref(sl[i]);
+        release_dying(o);
         h->freeing = false;
         rc__free_fast(h, o);
         if (unlikely(h->pending != NULL)) free_pending(h, pending_pop(h));
