@@ -404,6 +404,37 @@ static double now_seconds(void)
 
 /* ---- callbacks ---- */
 
+static void run_callbacks(rc_heap *h, int phase, const rc_gc_info *info);
+
+/* The start every collection shares: busy, callbacks, debug line; the clock. */
+static double begin_collection(rc_heap *h, rc_gc_info *info)
+{
+    h->busy++;
+    if (h->ncallbacks) run_callbacks(h, RC_GC_START, info);
+    if (h->debug & RC_DEBUG_STATS) rc__debug_start(h, info->generation, info->candidates);
+    return now_seconds();
+}
+
+/* The end every collection shares: give pages back, fill in the figures
+ * (CPython counts resurrected objects as neither collected nor
+ * uncollectable), statistics, debug line, callbacks, not busy any more. */
+static void end_collection(rc_heap *h, rc_gc_info *info, rc_gen_stats *st, size_t found,
+                           size_t freed, size_t resurrected, double t0)
+{
+    rc__alloc_purge_soon(h);
+    info->collected = freed;
+    info->uncollectable = found - freed - resurrected;
+    info->duration = now_seconds() - t0;
+    st->collected += freed;
+    st->uncollectable += info->uncollectable;
+    st->seconds += info->duration;
+    if (h->debug & RC_DEBUG_STATS)
+        rc__debug_stop(h, info->generation, info->candidates, info->collected,
+                       info->uncollectable, info->duration);
+    if (h->ncallbacks) run_callbacks(h, RC_GC_STOP, info);
+    h->busy--;
+}
+
 static void run_callbacks(rc_heap *h, int phase, const rc_gc_info *info)
 {
     for (unsigned i = 0; i < h->ncallbacks; i++) {
@@ -450,6 +481,38 @@ void rc_gc_get_stats(const rc_heap *h, rc_gc_stats out[3])
         out[g].seconds = h->gstats[g].seconds;
         out[g].candidates = h->gstats[g].candidates;
     }
+}
+
+/*
+ * Mark and sweep a set gathered in `m` (young or candidate): every member
+ * held from outside is marked with what it reaches; survivors move to
+ * generation `target`, and the garbage, held, moves to the front of `m`
+ * (m->len becomes its count). Returns how many members there were.
+ */
+static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target)
+{
+    rc_heap *h = s->h;
+    for (size_t i = 0; i < m->len; i++) {
+        rc_head *o = m->items[i];
+        if (!rc__marked(h, o) && o->refcnt > rc__field(o)) mark_from(s, o);
+    }
+    mark_fixpoint(s, m);
+    size_t k = 0, n = m->len;
+    for (size_t i = 0; i < n; i++) {
+        rc_head *o = m->items[i];
+        unsigned g = rc__gen(o);
+        bool dead = !rc__marked(h, o);
+        o->gc = (o->gc & ~(RC__MARK | RC__INSET | RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) |
+                target | h->mark_flip;
+        h->gen_objects[g]--;
+        h->gen_objects[target]++;
+        if (dead) {
+            hold_garbage(s, o);
+            m->items[k++] = o;
+        }
+    }
+    m->len = k;
+    return n;
 }
 
 /* A full-collection survivor: generation 2, field 0; its MARK bit (marked
@@ -511,23 +574,20 @@ static void full_mark_sweep(gc_set *s, rc_gc_info *info)
 static size_t collect_generation(rc_heap *h, unsigned gen)
 {
     rc_gc_info info = {.generation = (int)gen};
-    h->busy++;
-    if (h->ncallbacks) run_callbacks(h, RC_GC_START, &info);
-    if (h->debug & RC_DEBUG_STATS) rc__debug_start(h, (int)gen, 0);
-    double t0 = now_seconds();
+    double t0 = begin_collection(h, &info);
     gc_set s = {.h = h, .gen = gen};
     s.page_mask = gen == 0 ? RC_PAGE_YOUNG0 : RC_PAGE_YOUNG0 | RC_PAGE_YOUNG1;
     rc_vec garbage = {0};
     unsigned target = gen < 2 ? gen + 1 : 2;
 
     h->scanning = true;
-    if (gen == 2) flush_candidates(h, NULL);
 
     /* A young set is gathered into a vector once (members flagged INSET), so
      * the phases run over it in tight loops without re-walking the pages and
      * without looking at a referent's page to know whether it is a member.
      * The whole heap is walked page by page instead: a vector of it would
-     * cost 8 bytes per object. */
+     * cost 8 bytes per object. Without memory for the vector, the collection
+     * becomes a full one, which needs none. */
     rc_vec *members = NULL;
     if (gen < 2) {
         members = &h->scratch;
@@ -539,12 +599,15 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
         });
         if (ok) {
             s.candidates = true;   /* membership: INSET */
-        } else {                   /* out of memory: walk the pages after all */
+        } else {
             for (size_t i = 0; i < members->len; i++)
                 ((rc_head *)members->items[i])->gc &= ~RC__INSET;
             members = NULL;
+            gen = s.gen = target = 2;
+            info.generation = 2;
         }
     }
+    if (gen == 2) flush_candidates(h, NULL);
 
     /* count */
     if (members) {
@@ -552,47 +615,9 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
     } else {
         FOREACH_SET_PAGE(&s, pg, { count_page(&s, pg); });
     }
-    if (gen == 2 && !members) {
-        full_mark_sweep(&s, &info);
-    } else {
-        /* mark */
-        if (members) {
-            for (size_t i = 0; i < members->len; i++) {
-                rc_head *o = members->items[i];
-                if (!rc__marked(h, o) && o->refcnt > rc__field(o)) mark_from(&s, o);
-            }
-        } else {
-            FOREACH_MEMBER(&s, o, {
-                if (!rc__marked(h, o) && o->refcnt > rc__field(o)) mark_from(&s, o);
-            });
-        }
-        mark_fixpoint(&s, members);
-        /* sweep: survivors move up; garbage is gathered (or, without memory
-         * to gather it, survives this time). */
-#define SWEEP_ONE(o)                                                                        \
-    do {                                                                                    \
-        unsigned g_ = rc__gen(o);                                                           \
-        bool dead_ = !rc__marked(h, (o));                                                   \
-        (o)->gc = ((o)->gc & ~(RC__MARK | RC__INSET | RC__GEN_MASK |                        \
-                               (RC__FIELD_MAX << RC__FIELD_SHIFT))) | target | h->mark_flip; \
-        if (dead_) hold_garbage(&s, (o));                                                   \
-        h->gen_objects[g_]--;                                                               \
-        h->gen_objects[target]++;                                                           \
-        info.examined++;                                                                    \
-    } while (0)
-        if (members) {   /* the garbage moves to the front of the members vector */
-            size_t k = 0;
-            for (size_t i = 0; i < members->len; i++) {
-                rc_head *o = members->items[i];
-                SWEEP_ONE(o);
-                if (o->gc & RC__INSET) members->items[k++] = o;
-            }
-            members->len = k;
-        } else {
-            FOREACH_MEMBER(&s, o, { SWEEP_ONE(o); });
-        }
-    }
-#undef SWEEP_ONE
+    /* mark and sweep */
+    if (members) info.examined = mark_sweep_members(&s, members, target);
+    else full_mark_sweep(&s, &info);
     h->scanning = false;
     /* The young page lists now describe nothing younger than `target`. */
     if (gen < 2) {
@@ -637,18 +662,8 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
     for (unsigned g = 0; g <= gen; g++) h->count[g] = 0;
     if (gen < 2) h->count[gen + 1]++;
     if (gen == 2) h->old_at_full = h->gen_objects[2];
-    rc__alloc_purge_soon(h);
-    info.collected = freed;
-    info.uncollectable = found - freed - s.resurrected;   /* CPython counts resurrected as neither */
-    info.duration = now_seconds() - t0;
     h->gstats[gen].collections++;
-    h->gstats[gen].collected += freed;
-    h->gstats[gen].uncollectable += info.uncollectable;
-    h->gstats[gen].seconds += info.duration;
-    if (h->debug & RC_DEBUG_STATS)
-        rc__debug_stop(h, (int)gen, 0, info.collected, info.uncollectable, info.duration);
-    if (h->ncallbacks) run_callbacks(h, RC_GC_STOP, &info);
-    h->busy--;
+    end_collection(h, &info, &h->gstats[gen], found, freed, s.resurrected, t0);
     return freed;
 }
 
@@ -669,7 +684,7 @@ RC_INLINE void expand_ref(rc_head *c, void *ctx)
         rc__set_field(c, 0);
         if (s->members->len >= s->budget) s->full = true;
     }
-    if ((c->gc >> RC__FIELD_SHIFT) != RC__FIELD_MAX) c->gc += 1u << RC__FIELD_SHIFT;
+    c->gc += 1u << RC__FIELD_SHIFT;   /* a wrap only makes c look held from outside */
 }
 
 size_t rc__scan_candidates(rc_heap *h)
@@ -680,10 +695,7 @@ size_t rc__scan_candidates(rc_heap *h)
         return 0;
     }
     rc_gc_info info = {.generation = 2, .candidates = 1};
-    h->busy++;
-    if (h->ncallbacks) run_callbacks(h, RC_GC_START, &info);
-    if (h->debug & RC_DEBUG_STATS) rc__debug_start(h, 2, 1);
-    double t0 = now_seconds();
+    double t0 = begin_collection(h, &info);
     h->scanning = true;
     h->candidate_scans++;
     rc_vec members = {0};
@@ -695,43 +707,14 @@ size_t rc__scan_candidates(rc_heap *h)
      * members.len grows while we walk it */
     for (size_t i = 0; i < members.len; i++) rc__foreach_ref(members.items[i], expand_ref, &s);
 
-    /* mark */
-    for (size_t i = 0; i < members.len; i++) {
-        rc_head *o = members.items[i];
-        if (!rc__marked(h, o) && o->refcnt > rc__field(o)) mark_from(&s, o);
-    }
-    mark_fixpoint(&s, &members);
-
-    /* sweep: the garbage moves to the front of the members vector */
-    size_t k = 0;
-    for (size_t i = 0; i < members.len; i++) {
-        rc_head *o = members.items[i];
-        bool dead = !rc__marked(h, o);
-        o->gc = (o->gc & ~(RC__MARK | RC__INSET | (RC__FIELD_MAX << RC__FIELD_SHIFT))) | h->mark_flip;
-        if (dead) {
-            hold_garbage(&s, o);
-            members.items[k++] = o;
-        }
-    }
+    info.examined = mark_sweep_members(&s, &members, 2);
     h->scanning = false;
-    info.examined = members.len;
-    members.len = k;
-    size_t found = k;
+    size_t found = members.len;
     size_t freed = delete_garbage(h, &members, &s);
     rc__vec_free(h, &members);
     rc__vec_free(h, &s.stack);
-    rc__alloc_purge_soon(h);
-    info.collected = freed;
-    info.uncollectable = found - freed - s.resurrected;
-    info.duration = now_seconds() - t0;
-    h->gstats[2].collected += freed;
     h->gstats[2].candidates += freed;
-    h->gstats[2].uncollectable += info.uncollectable;
-    h->gstats[2].seconds += info.duration;
-    if (h->debug & RC_DEBUG_STATS)
-        rc__debug_stop(h, 2, 1, info.collected, info.uncollectable, info.duration);
-    if (h->ncallbacks) run_callbacks(h, RC_GC_STOP, &info);
-    h->busy--;
+    end_collection(h, &info, &h->gstats[2], found, freed, s.resurrected, t0);
     return freed;
 }
 

@@ -220,6 +220,32 @@ TEST(out_of_memory_at_every_allocation_point)
     }
 }
 
+TEST(a_young_collection_without_memory_for_its_vector_still_frees_cycles)
+{
+    rc_config cfg;
+    rc_config_init(&cfg);
+    cfg.allocator.realloc = failing_realloc;
+    cfg.disabled = 1;
+    calls = 0;
+    fail_at = 1L << 40;
+    rc_heap *h = rc_heap_new(&cfg);
+    REQUIRE(h);
+    for (int i = 0; i < 3000; i++) {
+        node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+        node_set(a, 0, b);
+        node_set(b, 0, a);
+        rc_decref(a);
+        rc_decref(b);
+    }
+    fail_at = calls + 1;   /* no vector can grow from here on */
+    CHECK_EQ_INT(rc_collect(h, 0), 6000);
+    fail_at = 1L << 40;
+    rc_heap_stats st;
+    rc_heap_stats_get(h, &st);
+    CHECK_EQ_INT(st.objects, 0);
+    rc_heap_free(h);
+}
+
 static int finalized;
 static void *resurrected;
 static void resurrecting_finalize(void *obj)
