@@ -1,7 +1,7 @@
 /* test_chain.c -- reference chains on graphs whose answer is known:
  * find_ref_chain, find_backref_chain and why_alive. */
 #include "harness.h"
-#include "heapstat.h"
+#include "testutil.h"
 #include "nodes.h"
 #include "failalloc.h"
 #include "recycle/builtins.h"
@@ -10,17 +10,6 @@
 #include <stdlib.h>
 
 NODES_IMPL
-
-static char *capture(FILE *f)
-{
-    static char buf[16384];
-    fflush(f);
-    rewind(f);
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = 0;
-    fclose(f);
-    return buf;
-}
 
 static int is_obj(void *obj, void *ud) { return obj == ud; }
 

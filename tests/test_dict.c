@@ -8,7 +8,7 @@
 
 #include "failalloc.h"
 #include "harness.h"
-#include "heapstat.h"
+#include "testutil.h"
 
 /* The integer keys of `d` in iteration order, into out[0..max-1]; returns how many. */
 static size_t int_keys(const rc_dict *d, long *out, size_t max)

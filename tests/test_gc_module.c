@@ -3,7 +3,7 @@
  * PEP 442 finalizers and resurrection; counts and thresholds; callbacks;
  * debug flags and the garbage list; freezing). */
 #include "harness.h"
-#include "heapstat.h"
+#include "testutil.h"
 #include "nodes.h"
 #include "recycle/builtins.h"
 #include "recycle/gc.h"

@@ -4,7 +4,7 @@
  * (CI set) a missing `dot` fails the tests that need it, elsewhere they say
  * so and skip. */
 #include "harness.h"
-#include "heapstat.h"
+#include "testutil.h"
 #include "nodes.h"
 #include "recycle/builtins.h"
 #include "recycle/leak.h"

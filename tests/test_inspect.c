@@ -2,7 +2,7 @@
  * track/untrack, get_objects, get_referrers, get_referents, and the
  * reference index that answers "who refers to X" for the whole heap. */
 #include "harness.h"
-#include "heapstat.h"
+#include "testutil.h"
 #include "failalloc.h"
 #include "nodes.h"
 #include "recycle/builtins.h"

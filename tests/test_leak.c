@@ -2,7 +2,7 @@
  * marks (objects created since), objects held from outside the heap, and the
  * labelled traversal the pictures and snapshots rely on. */
 #include "harness.h"
-#include "heapstat.h"
+#include "testutil.h"
 #include "nodes.h"
 #include "failalloc.h"
 #include "leak_priv.h"
@@ -15,18 +15,6 @@ NODES_IMPL
 
 static const rc_type record_type = {.name = "record", .size = 32};
 static const rc_type record2_type = {.name = "record", .size = 200};   /* same name, other type */
-
-/* Text a call printed to a temporary stream. */
-static char *capture(FILE *f)
-{
-    static char buf[8192];
-    fflush(f);
-    rewind(f);
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = 0;
-    fclose(f);
-    return buf;
-}
 
 /* ---- counting ---- */
 

@@ -7,7 +7,7 @@
 
 #include "failalloc.h"
 #include "harness.h"
-#include "heapstat.h"
+#include "testutil.h"
 
 #include <unistd.h>
 

@@ -2,7 +2,7 @@
  * a brute-force computation on random graphs: for each object, the bytes of
  * the objects that the roots no longer reach when it is taken away. */
 #include "harness.h"
-#include "heapstat.h"
+#include "testutil.h"
 #include "nodes.h"
 #include "failalloc.h"
 #include "recycle/builtins.h"

@@ -5,7 +5,7 @@
  * skips. RC_MEMLAB_DIR names the folder where `npm install @memlab/core`
  * ran (default: ./npm in the build folder, else ../build/npm). */
 #include "harness.h"
-#include "heapstat.h"
+#include "testutil.h"
 #include "nodes.h"
 #include "failalloc.h"
 #include "recycle/builtins.h"

@@ -7,7 +7,7 @@
 
 #include "failalloc.h"
 #include "harness.h"
-#include "heapstat.h"
+#include "testutil.h"
 
 TEST(new_tuple_holds_the_given_items)
 {

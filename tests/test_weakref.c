@@ -2,7 +2,7 @@
  * refcount and by collection, CPython's callback rules in a collection, and
  * ports of the scenarios of CPython's test_weakref / test_gc. */
 #include "harness.h"
-#include "heapstat.h"
+#include "testutil.h"
 #include "failalloc.h"
 #include "nodes.h"
 #include "recycle/builtins.h"

@@ -1,8 +1,10 @@
-/* heapstat.h -- one-line reads of a heap's counters for tests. */
-#ifndef RC_TEST_HEAPSTAT_H
-#define RC_TEST_HEAPSTAT_H
+/* testutil.h -- small helpers the tests share: heap counters, quiet heaps,
+ * the text a call printed. */
+#ifndef RC_TEST_UTIL_H
+#define RC_TEST_UTIL_H
 
 #include "recycle.h"
+#include <stdio.h>
 
 /* Live objects in `h`. */
 static inline size_t live_objects(rc_heap *h)
@@ -26,6 +28,19 @@ static inline rc_heap *quiet_heap(void)
     rc_heap *h = rc_heap_new(NULL);
     rc_disable(h);
     return h;
+}
+
+/* The text printed to the temporary stream `f` (which is closed); valid
+ * until the next call. */
+static inline char *capture(FILE *f)
+{
+    static char buf[16384];
+    fflush(f);
+    rewind(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
 }
 
 #endif
