@@ -80,10 +80,10 @@ uint64_t rc_val_hash(rc_val v)
     if (rc_is_obj(v)) {
         void *o = rc_as_obj(v);
         if (is_str_obj(o)) return cached_str_hash(o);
-        return rc__mix64((uint64_t)(uintptr_t)o);
+        return rc__imm_hash((uint64_t)(uintptr_t)o);
     }
     if (v == rc_float(-0.0)) v = rc_float(0.0);   /* equal values, equal hashes */
-    return rc__mix64(v);
+    return rc__imm_hash(v);
 }
 
 /* ---- the type ---- */
@@ -393,4 +393,20 @@ void rc_dict_clear(rc_dict *d)
 {
     if (!rc__is_a(d, &rc_dict_type, "rc_dict_clear")) return;
     dict_clear(d);
+}
+
+/* ---- inspection (tests) ---- */
+
+size_t rc__dict_max_probe(const rc_dict *dict)
+{
+    const rc_dict_obj *d = dict;
+    if (!d || !d->index) return 0;
+    size_t mask = ((size_t)1 << d->index_bits) - 1, worst = 0;
+    for (size_t e = 0; e < d->nentries; e++) {
+        if (d->entries[e].key == RC_EMPTY) continue;
+        size_t i = (size_t)d->entries[e].hash & mask, step = 0;
+        while (d->index[i] != e + 1) i = (i + ++step) & mask;
+        if (step > worst) worst = step;
+    }
+    return worst;
 }
