@@ -103,11 +103,6 @@ static inline uint64_t rc__str_hash_bytes(const char *p, size_t len)
     return h ? h : 1;
 }
 
-/* The longest probe of a live key of `dict`: index slots stepped over from
- * its home slot to its own (0: every key sits at home). O(keys x probe).
- * For tests that check the hash spreads chosen keys. */
-size_t rc__dict_max_probe(const rc_dict *dict);
-
 /* The hash of an immediate value's bits: keyed, a bijection of the bits. */
 static inline uint64_t rc__imm_hash(uint64_t bits)
 {

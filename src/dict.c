@@ -395,18 +395,3 @@ void rc_dict_clear(rc_dict *d)
     dict_clear(d);
 }
 
-/* ---- inspection (tests) ---- */
-
-size_t rc__dict_max_probe(const rc_dict *dict)
-{
-    const rc_dict_obj *d = dict;
-    if (!d || !d->index) return 0;
-    size_t mask = ((size_t)1 << d->index_bits) - 1, worst = 0;
-    for (size_t e = 0; e < d->nentries; e++) {
-        if (d->entries[e].key == RC_EMPTY) continue;
-        size_t i = (size_t)d->entries[e].hash & mask, step = 0;
-        while (d->index[i] != e + 1) i = (i + ++step) & mask;
-        if (step > worst) worst = step;
-    }
-    return worst;
-}
