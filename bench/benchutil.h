@@ -16,7 +16,15 @@ double bench_uss_bytes(void);
 double bench_uss_mb(void);
 /* One `name value unit` line. */
 void bench_emit(const char *name, double value, const char *unit);
-/* The value after option `name` in argv, or `def`. */
+/* Check argv[0..argc-1] (the options after a workload's name) before any
+ * work: every option must be one of the space-separated names in `accepted`,
+ * given once, followed by a value; numbers must be whole decimal numbers in
+ * the option's range (benchutil.c lists them). Returns 0, or 2 after one
+ * line on stderr naming `workload`, the option and what is wrong (or the
+ * valid options). */
+int bench_check_opts(int argc, char **argv, const char *accepted, const char *workload);
+/* The value after option `name` in argv, or `def` (argv checked first by
+ * bench_check_opts). */
 long bench_opt_long(int argc, char **argv, const char *name, long def);
 const char *bench_opt_str(int argc, char **argv, const char *name, const char *def);
 /* A complete tree of 2^depth - 1 nodes with parent pointers (new reference). */

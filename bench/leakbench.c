@@ -163,7 +163,7 @@ int rc_bench_leak(int argc, char **argv)
     snprintf(path, sizeof path, "%s/recycle-bench-%ld.heapsnapshot", dir, (long)getpid());
     rc_heap_stats_get(h, &st);
     t0 = bench_now_ms();
-    int rc = rc_heap_snapshot_save(h, path);
+    int rc = rc_heap_snapshot_save(h, path), status = 0;
     double ms = bench_now_ms() - t0;
     struct stat sb;
     if (rc == 0 && stat(path, &sb) == 0) {
@@ -172,6 +172,7 @@ int rc_bench_leak(int argc, char **argv)
         bench_emit("snapshot_mb", (double)sb.st_size / 1048576.0, "MB");
     } else {
         fprintf(stderr, "recycle bench leak: snapshot: %s\n", rc_error_message(h));
+        status = 1;
     }
     unlink(path);
 
@@ -192,5 +193,5 @@ int rc_bench_leak(int argc, char **argv)
     rc_decref(extra);
     rc_decref(root);
     rc_heap_free(h);
-    return 0;
+    return status;
 }

@@ -15,6 +15,7 @@
 #include "recycle/gc.h"
 #include "recycle/memory.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,7 +166,7 @@ static int run_w4(int argc, char **argv)
     rc_collect(h, 2);
     double t3 = bench_now_ms();
     rc_disable(h);
-    node2 *chain = make_young(h, young / 4);
+    node2 *chain = make_young(h, young / 4);   /* young >= 4: not NULL */
     double t4 = bench_now_ms();
     size_t young_freed = rc_collect(h, 0);
     double t5 = bench_now_ms();
@@ -175,7 +176,7 @@ static int run_w4(int argc, char **argv)
     bench_emit("full_ms", t3 - t2, "ms");
     bench_emit("young_ms", t5 - t4, "ms");
     bench_emit("young_freed", (double)young_freed, "objects");
-    rc_decref(chain);
+    rc_xdecref(chain);
     rc_decref(root);
     rc_heap_free(h);
     return 0;
@@ -294,8 +295,11 @@ static void record_pause(rc_heap *h, int phase, const rc_gc_info *info, void *ud
     pause_log *log = ud;
     if (phase != RC_GC_STOP) return;
     if (log->n == log->cap) {
-        log->cap = log->cap ? log->cap * 2 : 4096;
-        log->ms = realloc(log->ms, log->cap * sizeof *log->ms);
+        size_t cap = log->cap ? log->cap * 2 : 4096;
+        double *ms = realloc(log->ms, cap * sizeof *ms);
+        if (!ms) return;   /* out of memory: this pause goes unrecorded */
+        log->ms = ms;
+        log->cap = cap;
     }
     log->ms[log->n++] = info->duration * 1e3;
 }
@@ -307,17 +311,24 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* RC_PAUSES_FILE=path: write every pause there, in ms, one per line (bench/compare.py). */
-static void write_pauses(const double *ms, size_t n)
+static int write_pauses(const double *ms, size_t n)
 {
     const char *path = getenv("RC_PAUSES_FILE");
-    if (!path || !*path) return;
+    if (!path || !*path) return 0;
     FILE *f = fopen(path, "w");
     if (!f) {
-        perror(path);
-        return;
+        fprintf(stderr, "recycle bench W6: cannot create %s: %s\n", path, strerror(errno));
+        return 1;
     }
     for (size_t i = 0; i < n; i++) fprintf(f, "%.6f\n", ms[i]);
-    fclose(f);
+    int bad = fflush(f) != 0 || ferror(f);
+    int err = errno;
+    if (fclose(f) != 0 && !bad) bad = 1, err = errno;
+    if (bad) {
+        fprintf(stderr, "recycle bench W6: cannot write %s: %s\n", path, strerror(err));
+        return 1;
+    }
+    return 0;
 }
 
 static int run_w6(int argc, char **argv)
@@ -328,6 +339,13 @@ static int run_w6(int argc, char **argv)
     rc_heap *h = rc_heap_new(NULL);
     node3 *root = bench_build_tree(h, depth, NULL);
     node2 **ring = calloc((size_t)ring_size, sizeof *ring);
+    if (!root || !ring) {
+        fprintf(stderr, "recycle bench W6: out of memory for a ring of %ld slots\n", ring_size);
+        free(ring);
+        rc_xdecref(root);
+        rc_heap_free(h);
+        return 1;
+    }
     pause_log log = {0};
     rc_gc_callback_add(h, record_pause, &log);
     double u0 = bench_uss_bytes();
@@ -347,7 +365,7 @@ static int run_w6(int argc, char **argv)
     }
     double u1 = bench_uss_bytes();
     rc_gc_callback_remove(h, record_pause, &log);
-    write_pauses(log.ms, log.n);
+    int status = write_pauses(log.ms, log.n);
     qsort(log.ms, log.n, sizeof *log.ms, cmp_double);
     double max = log.n ? log.ms[log.n - 1] : 0;
     size_t rank = log.n ? (size_t)((double)log.n * 0.99 + 0.999999) : 0;
@@ -363,26 +381,34 @@ static int run_w6(int argc, char **argv)
     free(log.ms);
     rc_decref(root);
     rc_heap_free(h);
-    return 0;
+    return status;
 }
 
 /* ---- dispatch ---- */
 
+/* `opts`: the options a workload reads (benchutil.c checks them first). */
 static const struct {
     const char *name, *what;
     int (*run)(int, char **);
+    const char *opts;
 } workloads[] = {
-    {"W1", "list of 10,000,000 integers built in a function and released", run_w1_plain},
-    {"W1c", "two such lists that hold each other, then one full collection", run_w1_cyclic},
-    {"W2", "10,000,000 create+release of a node referring to a long-lived node", run_w2},
-    {"W3", "1,000,000 garbage two-node cycles, one full collection", run_w3},
-    {"W4", "8.4 M-node tree with parent pointers: full and young collections", run_w4},
-    {"W5", "binary-trees at depth 21 (--depth N)", run_w5_plain},
-    {"W5p", "binary-trees with parent pointers: only the collector frees them", run_w5_parents},
-    {"W6", "pauses: 5 s of two-node cycles in a 100,000-slot ring beside the W4 tree", run_w6},
+    {"W1", "list of 10,000,000 integers built in a function and released", run_w1_plain, "--n"},
+    {"W1c", "two such lists that hold each other, then one full collection", run_w1_cyclic, "--n"},
+    {"W2", "10,000,000 create+release of a node referring to a long-lived node", run_w2, "--n"},
+    {"W3", "1,000,000 garbage two-node cycles, one full collection", run_w3, "--n"},
+    {"W4", "8.4 M-node tree with parent pointers: full and young collections", run_w4,
+     "--depth --young"},
+    {"W5", "binary-trees at depth 21 (--depth N)", run_w5_plain, "--depth --print"},
+    {"W5p", "binary-trees with parent pointers: only the collector frees them", run_w5_parents,
+     "--depth --print"},
+    {"W6", "pauses: 5 s of two-node cycles in a 100,000-slot ring beside the W4 tree", run_w6,
+     "--depth --ring --seconds"},
     {"leak", "the leak tools on the W4 tree: counts, growth, referrers, DOT, chains, snapshot",
-     rc_bench_leak},
+     rc_bench_leak, "--depth --dir"},
+    {"hashflood", "dict inserts of keys made to collide under an unkeyed hash vs random keys",
+     rc_bench_hashflood, "--n"},
 };
+#define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 
 void rc_bench_list(FILE *out)
 {
@@ -398,7 +424,29 @@ int rc_bench_main(int argc, char **argv)
     }
     const char *name = argv[0];
     int all = !strcmp(name, "all"), ran = 0;
-    for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++) {
+    /* Options are checked before anything runs: for `all`, against every
+     * option some workload reads. */
+    char accepted[256] = "";
+    for (size_t i = 0; i < NWORKLOADS; i++) {
+        if (!all && strcmp(name, workloads[i].name)) continue;
+        char opts[64];
+        snprintf(opts, sizeof opts, "%s", workloads[i].opts);
+        for (char *o = strtok(opts, " "); o; o = strtok(NULL, " ")) {
+            size_t used = strlen(accepted), n = strlen(o);
+            char *p = accepted;
+            int dup = 0;
+            while ((p = strstr(p, o)) && !dup) {
+                dup = (p == accepted || p[-1] == ' ') && (p[n] == ' ' || !p[n]);
+                p += n;
+            }
+            if (!dup) snprintf(accepted + used, sizeof accepted - used, "%s%s", used ? " " : "", o);
+        }
+    }
+    if (all || *accepted) {
+        int rc = bench_check_opts(argc - 1, argv + 1, accepted, name);
+        if (rc) return rc;
+    }
+    for (size_t i = 0; i < NWORKLOADS; i++) {
         if (!all && strcmp(name, workloads[i].name)) continue;
         if (all) printf("# %s\n", workloads[i].name);
         int rc = workloads[i].run(argc - 1, argv + 1);

@@ -283,8 +283,12 @@ enum rc_error_code {
     RC_ENOMEM,     /* the allocator returned NULL */
     RC_EINVAL,     /* bad argument: NULL type, size overflow, foreign object */
     RC_EBUSY,      /* request refused while a collection or free is running */
-    RC_ERANGE,     /* index or integer out of range */
+    RC_ERANGE,     /* index or integer out of range, or a fixed-size table
+                    * full (rc_gc_callback_add's 16 callbacks) */
     RC_ENOTFOUND,  /* key or item missing */
+    RC_EIO,        /* a file could not be created or written (full disk,
+                    * unwritable directory, closed stream); the message names
+                    * the file or stream and the system's reason (strerror) */
 };
 /* The last error recorded on `heap` (RC_OK after success is not guaranteed:
  * read it only after a call reported failure). */

@@ -13,6 +13,7 @@
 #include "objects.h"
 #include "recycle/builtins.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 /*
@@ -77,8 +78,36 @@ static inline uint64_t rc__mix64(uint64_t x)
     return x;
 }
 
+/* The per-process hash key (hash.c): made on first use, never changed after. */
+typedef struct rc__hashkey_t {
+    _Atomic int ready;
+    uint64_t k0, k1;
+} rc__hashkey_t;
+extern rc__hashkey_t rc__hashkey;
+void rc__hash_init(void);
+static inline void rc__hash_ready(void)
+{
+    if (__builtin_expect(!atomic_load_explicit(&rc__hashkey.ready, memory_order_acquire), 0))
+        rc__hash_init();
+}
+/* SipHash-1-3 of data[0..len-1] under the key (k0, k1). */
+uint64_t rc__siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len);
+
 /* The str hash of raw bytes (str.c): what rc_str_hash caches, so a C string
- * can be looked up without building a str. Never 0. */
-uint64_t rc__str_hash_bytes(const char *p, size_t len);
+ * can be looked up without building a str. Keyed (SipHash-1-3 under the
+ * process's key). Never 0. */
+static inline uint64_t rc__str_hash_bytes(const char *p, size_t len)
+{
+    rc__hash_ready();
+    uint64_t h = rc__siphash13(rc__hashkey.k0, rc__hashkey.k1, p, len);
+    return h ? h : 1;
+}
+
+/* The hash of an immediate value's bits: keyed, a bijection of the bits. */
+static inline uint64_t rc__imm_hash(uint64_t bits)
+{
+    rc__hash_ready();
+    return rc__mix64(bits ^ rc__hashkey.k0);
+}
 
 #endif

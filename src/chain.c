@@ -301,7 +301,7 @@ int rc_chain_print(const rc_chain *c, FILE *out)
         put_object(out, RC_HEAD(c->objs[i]));
         fputc('\n', out);
     }
-    return ferror(out) ? -1 : 0;
+    return lk_stream_ok(rc_heap_of(c->objs[0]), out, "rc_chain_print") ? 0 : -1;
 }
 
 static void put_refs(FILE *out, rc_head *o, size_t external)
@@ -390,7 +390,13 @@ rc_chain *rc_why_alive(void *obj, FILE *out, const rc_chain_opts *opts)
     if (c) {
         c->target_refs = why_external(&s, target);
         c->holder_refs = c->found ? why_external(&s, RC_HEAD(c->objs[0])) : c->target_refs;
-        if (out) why_print(out, c, target, max_depth);
+        if (out) {
+            why_print(out, c, target, max_depth);
+            if (!lk_stream_ok(h, out, call)) {
+                rc_chain_free(c);
+                c = NULL;
+            }
+        }
     }
     goto done;
 oom:
@@ -514,5 +520,6 @@ long rc_show_roots(rc_heap *h, size_t limit, FILE *out)
     for (r = 0; r < tc.len && r < limit; r++)
         fprintf(out, "%-*s %9zu %11zu\n", width, tc.rows[r].name, tc.rows[r].count, tc.rows[r].extra);
     lk_tcounts_free(&tc);
+    if (!lk_stream_ok(h, out, "rc_show_roots")) return -1;
     return (long)r + 1;
 }

@@ -450,7 +450,8 @@ int rc_gc_callback_add(rc_heap *h, rc_gc_callback fn, void *ud)
         return -1;
     }
     if (h->ncallbacks == RC_MAX_CALLBACKS) {
-        rc__fail(h, RC_ENOMEM, "rc_gc_callback_add: %d callbacks already", RC_MAX_CALLBACKS);
+        rc__fail(h, RC_ERANGE, "rc_gc_callback_add: the table of %d callbacks is full",
+                 RC_MAX_CALLBACKS);
         return -1;
     }
     h->callbacks[h->ncallbacks].fn = (void (*)(rc_heap *, int, const void *, void *))fn;

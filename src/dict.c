@@ -80,10 +80,10 @@ uint64_t rc_val_hash(rc_val v)
     if (rc_is_obj(v)) {
         void *o = rc_as_obj(v);
         if (is_str_obj(o)) return cached_str_hash(o);
-        return rc__mix64((uint64_t)(uintptr_t)o);
+        return rc__imm_hash((uint64_t)(uintptr_t)o);
     }
     if (v == rc_float(-0.0)) v = rc_float(0.0);   /* equal values, equal hashes */
-    return rc__mix64(v);
+    return rc__imm_hash(v);
 }
 
 /* ---- the type ---- */
@@ -394,3 +394,4 @@ void rc_dict_clear(rc_dict *d)
     if (!rc__is_a(d, &rc_dict_type, "rc_dict_clear")) return;
     dict_clear(d);
 }
+

@@ -14,9 +14,19 @@
  * The DOT text is built in memory (open_memstream) and then written where
  * asked: a FILE *, a .dot/.gv file, or a temporary file that `dot -T<fmt>`
  * turns into x.png / x.svg / x.pdf. `dot` runs through posix_spawnp with an
- * argument vector -- no shell, so no file name can inject a command. When
- * `dot` cannot be run, the DOT goes to x.dot and the call says how to
- * install Graphviz.
+ * argument vector -- no shell, so no file name can inject a command -- and a
+ * relative name starting with '-' is passed as ./-name, so dot cannot read
+ * it as an option. When `dot` cannot be run, the DOT goes to x.dot and the
+ * call says how to install Graphviz.
+ *
+ * Every failure to create or write a file is RC_EIO, and its message names
+ * the file the caller asked for (and the x.dot fallback when that is what
+ * failed) with the system's reason. Output to opts->output is flushed and
+ * checked, so a full disk is an error, not a silent 0.
+ *
+ * Caller-supplied limits (too_many, max_depth) may be as large as SIZE_MAX
+ * ("no limit"): the per-object neighbour array grows as neighbours are found
+ * rather than being sized from too_many.
  *
  * Escaping: every string that reaches the DOT (type names, reprs, labels,
  * user attributes) goes through put_escaped, which writes `"` and `\` as
@@ -164,7 +174,7 @@ static void emit_node(graph *g, size_t n)
         fputs(", fillcolor=\"0.15,0.7,1\"", f);
     } else {
         /* From light red at the start objects to white at max_depth. */
-        double sat = 0.35 * (1.0 - (double)d / (double)(g->max_depth + 1));
+        double sat = 0.35 * (1.0 - (double)d / ((double)g->max_depth + 1.0));
         fprintf(f, ", fillcolor=\"0,%.3f,1\"", sat);
     }
     if (d == 0) fputs(", penwidth=2", f);
@@ -224,18 +234,31 @@ static void emit_too_many(graph *g, size_t n, size_t more, bool backward)
 typedef struct fw_ctx {
     graph *g;
     rc_head **kids;
-    size_t nkids, more;
+    size_t nkids, cap, more;
 } fw_ctx;
+
+/* Add r to the neighbours drawn (at most too_many; the rest are counted). */
+static void kid_add(fw_ctx *c, rc_head *r)
+{
+    for (size_t i = 0; i < c->nkids; i++)
+        if (c->kids[i] == r) return;
+    if (c->nkids >= c->g->too_many) {
+        c->more++;
+        return;
+    }
+    if (!lk_grow(c->g->h, (void **)&c->kids, &c->cap, c->nkids + 1, sizeof *c->kids)) {
+        c->g->failed = true;
+        return;
+    }
+    c->kids[c->nkids++] = r;
+}
 
 static void fw_visit(rc_head *child, const lk_edge *e, void *ctx)
 {
     fw_ctx *c = ctx;
     (void)e;
     if (skip(c->g, child)) return;
-    for (size_t i = 0; i < c->nkids; i++)
-        if (c->kids[i] == child) return;
-    if (c->nkids < c->g->too_many) c->kids[c->nkids++] = child;
-    else c->more++;
+    kid_add(c, child);
 }
 
 static void expand(graph *g, size_t n, bool backward)
@@ -243,31 +266,21 @@ static void expand(graph *g, size_t n, bool backward)
     rc_head *o = g->nodes[n].o;
     size_t depth = g->nodes[n].depth;
     char label[LABEL_MAX];
-    rc_head **kids = lk_alloc(g->h, g->too_many * sizeof *kids);
-    if (!kids) {
-        g->failed = true;
-        return;
-    }
-    size_t nkids = 0, more = 0;
+    fw_ctx c = {g, NULL, 0, 0, 0};
     if (!backward) {
-        fw_ctx c = {g, kids, 0, 0};
         lk_foreach_edge(o, fw_visit, &c);
-        nkids = c.nkids;
-        more = c.more;
     } else {
         size_t nref;
         void *const *refs = rc_refindex_referrers(g->idx, o + 1, &nref);
-        for (size_t i = 0; i < nref; i++) {
+        for (size_t i = 0; i < nref && !g->failed; i++) {
             if (i && refs[i] == refs[i - 1]) continue;
             rc_head *r = RC_HEAD(refs[i]);
             if (skip(g, r)) continue;
-            bool dup = false;
-            for (size_t k = 0; k < nkids && !dup; k++) dup = kids[k] == r;
-            if (dup) continue;
-            if (nkids < g->too_many) kids[nkids++] = r;
-            else more++;
+            kid_add(&c, r);
         }
     }
+    rc_head **kids = c.kids;
+    size_t nkids = c.nkids, more = c.more;
     for (size_t k = 0; k < nkids && !g->failed; k++) {
         bool added;
         size_t m = node_of(g, kids[k], depth + 1, &added);
@@ -281,7 +294,7 @@ static void expand(graph *g, size_t n, bool backward)
         }
     }
     if (more && !g->failed) emit_too_many(g, n, more, backward);
-    lk_free(g->h, kids, g->too_many * sizeof *kids);
+    lk_free(g->h, kids, c.cap * sizeof *kids);
 }
 
 static void graph_begin(graph *g)
@@ -314,22 +327,20 @@ static FILE *log_of(const rc_graph_opts *opts)
     return opts && opts->log ? opts->log : stderr;
 }
 
-static int write_file(rc_heap *h, const char *path, const char *text, size_t len, const char *call)
+/* Write text to path: 0, or an errno value (the file is removed when it was
+ * created but could not be written whole). */
+static int write_file(const char *path, const char *text, size_t len)
 {
     FILE *f = fopen(path, "wb");
-    if (!f) {
-        rc__fail(h, RC_ENOTFOUND, "%s: cannot write %s: %s", call, path, strerror(errno));
-        return -1;
-    }
+    if (!f) return errno ? errno : EIO;
+    errno = 0;
     size_t w = fwrite(text, 1, len, f);
-    int bad = w != len || ferror(f);
+    int bad = w != len || fflush(f) != 0 || ferror(f);
     int err = errno;
-    if (fclose(f) != 0) bad = 1;
-    if (bad) {
-        rc__fail(h, RC_ENOTFOUND, "%s: cannot write %s: %s", call, path, strerror(err));
-        return -1;
-    }
-    return 0;
+    if (fclose(f) != 0 && !bad) bad = 1, err = errno;
+    if (!bad) return 0;
+    lk_remove_partial(path);
+    return err ? err : EIO;
 }
 
 /* Run `dot -T<fmt> -o out in`: 0 when it succeeded, 127 when dot could not
@@ -338,9 +349,21 @@ static int run_dot(const char *fmt, const char *out, const char *in)
 {
     char targ[16];
     snprintf(targ, sizeof targ, "-T%s", fmt);
+    /* dot reads a following "-x" as an option, not as -o's value. */
+    char *dashed = NULL;
+    if (out[0] == '-') {
+        size_t n = strlen(out);
+        dashed = malloc(n + 3);
+        if (!dashed) return 127;
+        memcpy(dashed, "./", 2);
+        memcpy(dashed + 2, out, n + 1);
+        out = dashed;
+    }
     char *argv[] = {"dot", targ, "-o", (char *)out, (char *)in, NULL};
     pid_t pid;
-    if (posix_spawnp(&pid, "dot", NULL, NULL, argv, environ) != 0) return 127;
+    int sp = posix_spawnp(&pid, "dot", NULL, NULL, argv, environ);
+    free(dashed);
+    if (sp != 0) return 127;
     int st;
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR) return 127;
@@ -354,15 +377,22 @@ static int deliver(rc_heap *h, const char *text, size_t len, size_t nodes, const
 {
     FILE *log = log_of(opts);
     if (opts && opts->output) {
-        if (fwrite(text, 1, len, opts->output) != len) {
-            rc__fail(h, RC_ENOTFOUND, "%s: cannot write the DOT output: %s", call, strerror(errno));
+        errno = 0;
+        if (fwrite(text, 1, len, opts->output) != len || fflush(opts->output) != 0 ||
+            ferror(opts->output)) {
+            rc__fail(h, RC_EIO, "%s: cannot write the DOT text to opts->output: %s", call,
+                     strerror(errno ? errno : EIO));
             return -1;
         }
         return RC_GRAPH_OK;
     }
     const char *ext = ext_of(filename);
     if (!strcmp(ext, "dot") || !strcmp(ext, "gv")) {
-        if (write_file(h, filename, text, len, call) != 0) return -1;
+        int err = write_file(filename, text, len);
+        if (err) {
+            rc__fail(h, RC_EIO, "%s: cannot write %s: %s", call, filename, strerror(err));
+            return -1;
+        }
         if (log) fprintf(log, "Graph written to %s (%zu nodes)\n", filename, nodes);
         return RC_GRAPH_OK;
     }
@@ -378,12 +408,16 @@ static int deliver(rc_heap *h, const char *text, size_t len, size_t nodes, const
     snprintf(tmp, tl, "%s/recycle-XXXXXX.dot", tmpdir);
     int fd = mkstemps(tmp, 4);
     if (fd < 0) {
-        rc__fail(h, RC_ENOTFOUND, "%s: cannot create a temporary file in %s: %s", call, tmpdir, strerror(errno));
+        rc__fail(h, RC_EIO, "%s: cannot make %s: no temporary file for its DOT text in %s: %s", call,
+                 filename, tmpdir, strerror(errno));
         free(tmp);
         return -1;
     }
     close(fd);
-    if (write_file(h, tmp, text, len, call) != 0) {
+    int werr = write_file(tmp, text, len);
+    if (werr) {
+        rc__fail(h, RC_EIO, "%s: cannot make %s: cannot write its DOT text to %s: %s", call, filename, tmp,
+                 strerror(werr));
         unlink(tmp);
         free(tmp);
         return -1;
@@ -404,7 +438,17 @@ static int deliver(rc_heap *h, const char *text, size_t len, size_t nodes, const
     }
     memcpy(dotname, filename, base);
     memcpy(dotname + base, "dot", 4);
-    int rc = write_file(h, dotname, text, len, call);
+    int err = write_file(dotname, text, len);
+    if (err) {
+        if (st == 127)
+            rc__fail(h, RC_EIO, "%s: cannot write %s (Graphviz's dot was not found, and the DOT text "
+                                "could not be written to %s either: %s)", call, filename, dotname, strerror(err));
+        else
+            rc__fail(h, RC_EIO, "%s: cannot write %s (`dot -T%s` failed with status %d, and the DOT text "
+                                "could not be written to %s either: %s)", call, filename, ext, st, dotname,
+                     strerror(err));
+    }
+    int rc = err ? -1 : 0;
     if (rc == 0 && log) {
         if (st == 127)
             fprintf(log, "recycle: Graphviz's `dot` was not found, so %s was written instead of %s.\n"

@@ -272,6 +272,11 @@ rc_list *rc_gc_get_referents(rc_heap *h, void *const *objs, size_t n)
     for (size_t i = 0; i < n && !c.failed; i++) {
         if (!objs[i]) continue;
         RC__CHECK(objs[i], "rc_gc_get_referents");
+        if (rc_heap_of(objs[i]) != h) {
+            rc_decref(out);
+            return rc__fail(h, RC_EINVAL, "rc_gc_get_referents: objs[%zu] (a %s at %p) belongs to another heap",
+                            i, rc_typeof(objs[i])->name ? rc_typeof(objs[i])->name : "?", objs[i]);
+        }
         rc__foreach_ref(RC_HEAD(objs[i]), referent_visit, &c);
     }
     if (c.failed) {

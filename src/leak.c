@@ -19,8 +19,11 @@
 #include "leak_priv.h"
 #include "weakref_priv.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- memory ---- */
 
@@ -63,6 +66,22 @@ void rc_leak_free(void *rows)
     if (!rows) return;
     lk_result_head *rh = (lk_result_head *)((char *)rows - LK_RESULT_HEAD);
     rh->realloc(rh->ud, rh, 0);
+}
+
+void lk_remove_partial(const char *path)
+{
+    struct stat st;
+    if (path && lstat(path, &st) == 0 && S_ISREG(st.st_mode)) unlink(path);
+}
+
+bool lk_stream_ok(rc_heap *h, FILE *out, const char *call)
+{
+    errno = 0;
+    if (fflush(out) == 0 && !ferror(out)) return true;
+    rc__fail(h, RC_EIO, "%s: cannot write to %s: %s", call,
+             out == stdout ? "standard output" : out == stderr ? "standard error" : "the output stream",
+             strerror(errno ? errno : EIO));
+    return false;
 }
 
 bool lk_walkable(rc_heap *h, const char *call)
@@ -646,6 +665,7 @@ long rc_show_most_common_types(rc_heap *h, size_t limit, FILE *out)
     }
     for (size_t i = 0; i < n; i++) fprintf(out, "%-*s %zu\n", width, rows[i].name, rows[i].count);
     rc_leak_free(rows);
+    if (!lk_stream_ok(h, out, "rc_show_most_common_types")) return -1;
     return (long)n;
 }
 
@@ -854,5 +874,6 @@ long rc_show_growth(rc_growth *g, size_t limit, unsigned flags, FILE *out)
     for (size_t i = 0; i < n; i++)
         fprintf(out, "%-*s%9zu %+9lld\n", width, rows[i].name, rows[i].count, (long long)rows[i].delta);
     rc_leak_free(rows);
+    if (!lk_stream_ok(g->h, out, "rc_show_growth")) return -1;
     return (long)n;
 }

@@ -62,6 +62,15 @@ static inline void *lk_result_alloc(rc_heap *h, size_t bytes)
     return lk_result_alloc_with(h->cfg.allocator.realloc, h->cfg.allocator.ud, bytes);
 }
 
+/* Flush `out` and check it for errors: false with RC_EIO recorded (naming
+ * `call`, the stream and errno's text) when what was printed did not all
+ * get written (full disk, closed pipe). */
+bool lk_stream_ok(rc_heap *h, FILE *out, const char *call);
+
+/* Remove the regular file `path` that a failed write left incomplete (never
+ * a device such as /dev/full, nor a directory). */
+void lk_remove_partial(const char *path);
+
 /* Refuse to walk the heap while its headers are scratch or pending links
  * (records RC_EBUSY naming `call`). */
 bool lk_walkable(rc_heap *h, const char *call);

@@ -325,9 +325,10 @@ static const char meta[] =
     "\"sample_fields\":[\"timestamp_us\",\"last_assigned_id\"],"
     "\"location_fields\":[\"object_index\",\"script_id\",\"line\",\"column\"]},";
 
-int rc_heap_snapshot_write(rc_heap *h, FILE *f)
+/* The snapshot to f; `dest` names it in an I/O error ("the stream" or a
+ * path), `call` the public call. */
+static int snapshot_write(rc_heap *h, FILE *f, const char *call, const char *dest)
 {
-    static const char call[] = "rc_heap_snapshot_write";
     if (!h) return -1;
     if (!f) {
         rc__fail(h, RC_EINVAL, "%s: out is NULL", call);
@@ -448,8 +449,9 @@ int rc_heap_snapshot_write(rc_heap *h, FILE *f)
         rc__fail(h, RC_EINVAL, "%s: the heap changed while it was written", call);
         goto fail;
     }
+    errno = 0;
     if (w->failed || fflush(f) != 0 || ferror(f)) {
-        rc__fail(h, RC_ENOTFOUND, "%s: write error: %s", call, strerror(errno));
+        rc__fail(h, RC_EIO, "%s: cannot write %s: %s", call, dest, strerror(errno ? errno : EIO));
         goto fail;
     }
     snap_free(&s);
@@ -461,22 +463,30 @@ fail:
     return -1;
 }
 
+int rc_heap_snapshot_write(rc_heap *h, FILE *f)
+{
+    return snapshot_write(h, f, "rc_heap_snapshot_write", "the output stream");
+}
+
 int rc_heap_snapshot_save(rc_heap *h, const char *path)
 {
+    static const char call[] = "rc_heap_snapshot_save";
     if (!h) return -1;
     if (!path) {
-        rc__fail(h, RC_EINVAL, "rc_heap_snapshot_save: path is NULL");
+        rc__fail(h, RC_EINVAL, "%s: path is NULL", call);
         return -1;
     }
     FILE *f = fopen(path, "wb");
     if (!f) {
-        rc__fail(h, RC_ENOTFOUND, "rc_heap_snapshot_save: cannot open %s: %s", path, strerror(errno));
+        rc__fail(h, RC_EIO, "%s: cannot create %s: %s", call, path, strerror(errno));
         return -1;
     }
-    int rc = rc_heap_snapshot_write(h, f);
+    int rc = snapshot_write(h, f, call, path);
     if (fclose(f) != 0 && rc == 0) {
-        rc__fail(h, RC_ENOTFOUND, "rc_heap_snapshot_save: cannot write %s: %s", path, strerror(errno));
+        rc__fail(h, RC_EIO, "%s: cannot write %s: %s", call, path, strerror(errno));
         rc = -1;
     }
+    /* No half-written snapshot left behind (a tool would choke on it). */
+    if (rc != 0) lk_remove_partial(path);
     return rc;
 }

@@ -17,39 +17,10 @@ const rc_type rc_str_type = {
     .rc_kind = RC_KIND_STR,
 };
 
-/* ---- hashing ---- */
-
-/*
- * Eight bytes at a time: each word is folded into the state, which is then
- * multiplied by an odd constant (a bijection) and its high bits folded down.
- * The length seeds the state, so "ab" and "ab\0" differ; a final rc__mix64
- * spreads everything over all 64 bits. Not keyed: fine for tables, not a
- * defence against chosen-collision attacks.
- */
-#define STR_HASH_MUL 0x9E3779B97F4A7C15ull
-
-uint64_t rc__str_hash_bytes(const char *p, size_t len)
-{
-    uint64_t h = 0x2545F4914F6CDD1Dull ^ ((uint64_t)len * STR_HASH_MUL);
-    uint64_t w;
-    size_t n = len;
-
-    while (n >= 8) {
-        memcpy(&w, p, 8);
-        h = (h ^ w) * STR_HASH_MUL;
-        h ^= h >> 29;
-        p += 8;
-        n -= 8;
-    }
-    if (n) {
-        w = 0;
-        memcpy(&w, p, n);
-        h = (h ^ w) * STR_HASH_MUL;
-        h ^= h >> 29;
-    }
-    h = rc__mix64(h);
-    return h ? h : 1;
-}
+/* ---- hashing ----
+ *
+ * rc__str_hash_bytes (builtins_priv.h, hash.c): SipHash-1-3 under the
+ * process's random key, so keys that collide cannot be computed. */
 
 /* ---- creation ---- */
 

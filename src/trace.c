@@ -887,6 +887,11 @@ rc_list *rc_get_new_ids(rc_mark *m, size_t limit, unsigned flags, FILE *out)
                     (long long)tc.rows[r].extra);
             shown++;
         }
+        if (!lk_stream_ok(h, out, call)) {   /* the mark stays where it was */
+            lk_tcounts_free(&tc);
+            rc_decref(list);
+            return NULL;
+        }
     }
     lk_tcounts_free(&tc);
     if (!(flags & RC_LEAK_SKIP_UPDATE) && rc_mark_update(m) != 0) {

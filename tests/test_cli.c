@@ -11,6 +11,7 @@
 #include "recycle.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -239,6 +240,123 @@ TEST(bench_unknown_workload_exits_2)
     CHECK_EQ_INT(res.status, 2);
     CHECK_EQ_INT(count_lines(res.err), 1);
     CHECK(strstr(res.err, "W1") != NULL);
+}
+
+/* A usage error of `recycle bench`: exit 2, nothing on stdout, one line on
+ * stderr containing `want`. */
+static int bench_refused(const char *args, const char *want)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "bench %s", args);
+    if (run(cmd) != 0) {
+        rc_test_failed_ = 1;
+        return 0;
+    }
+    if (res.status != 2) fprintf(stderr, "  `recycle %s` exited %d, not 2\n", cmd, res.status);
+    CHECK_EQ_INT(res.status, 2);
+    CHECK_EQ_INT(res.out[0], 0);
+    CHECK_EQ_INT(count_lines(res.err), 1);
+    if (!strstr(res.err, want)) fprintf(stderr, "  `recycle %s` said: %s", cmd, res.err);
+    CHECK(strstr(res.err, want) != NULL);
+    return res.status == 2;
+}
+
+/* The first check of a test is a cheap one: when the command does not
+ * check its options at all, the rest (which would then run long
+ * workloads, crash, or run away) is not tried. */
+
+TEST(bench_unknown_or_misspelt_option_exits_2_naming_the_valid_ones)
+{
+    if (!bench_refused("W2 --n 10 --nn 5", "'--nn'")) return;
+    bench_refused("W6 --depth 2 --seconds 1 --rng 5", "--ring");
+    bench_refused("W2 --ring 5", "'--ring'");   /* an option W2 does not read */
+    bench_refused("all --bogus 1", "'--bogus'");
+}
+
+TEST(bench_option_without_value_or_not_a_number_exits_2)
+{
+    if (!bench_refused("W2 --n 12abc", "'12abc'")) return;
+    bench_refused("W2 --n", "needs a value");
+    bench_refused("W2 --n ''", "''");
+    bench_refused("W2 --n 1e3", "'1e3'");
+    bench_refused("W2 --n 99999999999999999999999", "out of range");
+    bench_refused("W2 --n 10 --n 20", "twice");
+}
+
+TEST(bench_numbers_out_of_range_exit_2_before_anything_runs)
+{
+    /* First the cheap one: a program that runs W2 with --n 0 (and prints
+     * "inf ns") does not check at all; the rest would crash or run away. */
+    REQUIRE(run("bench W2 --n 0") == 0);
+    CHECK_EQ_INT(res.status, 2);
+    REQUIRE(res.status == 2);
+    CHECK(strstr(res.out, "inf") == NULL);
+    bench_refused("W6 --depth 2 --seconds 1 --ring 0", "--ring 0");
+    bench_refused("W6 --depth 2 --seconds 1 --ring -1", "--ring -1");
+    bench_refused("W4 --depth 2 --young 0", "--young 0");
+    bench_refused("W4 --depth 64", "--depth 64");
+    bench_refused("W4 --depth 0", "--depth 0");
+    bench_refused("W4 --depth -3", "--depth -3");
+    bench_refused("W6 --depth 2 --seconds 0", "--seconds 0");
+    bench_refused("W5 --depth 2 --print 2", "--print 2");
+}
+
+TEST(bench_small_valid_numbers_run)
+{
+    REQUIRE(run("bench W2 --n 1") == 0);
+    CHECK_EQ_INT(res.status, 0);
+    CHECK(has_line_starting(res.out, "ns_per_object "));
+    CHECK(strstr(res.out, "inf") == NULL);
+    REQUIRE(run("bench W4 --depth 1 --young 4") == 0);
+    CHECK_EQ_INT(res.status, 0);
+    CHECK(has_line_starting(res.out, "young_freed 2.000"));
+    REQUIRE(run("bench hashflood --n 1000") == 0);
+    CHECK_EQ_INT(res.status, 0);
+    CHECK(has_line_starting(res.out, "random_keys_ms "));
+    CHECK(has_line_starting(res.out, "crafted_keys_ms "));
+}
+
+/* What the shell command `cmd` printed (stdout and stderr), into buf. */
+static char *shell(const char *cmd, char *buf, size_t size)
+{
+    char full[1024];
+    snprintf(full, sizeof full, "(%s) 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    size_t n = p ? fread(buf, 1, size - 1, p) : 0;
+    buf[n] = 0;
+    if (p) pclose(p);
+    return buf;
+}
+
+TEST(output_to_a_full_disk_exits_nonzero_with_a_message)
+{
+    if (access("/dev/full", W_OK) != 0) SKIP("/dev/full is missing");
+    const char *bin = cli();
+    REQUIRE(bin != NULL);
+    char cmd[512], out[2048];
+    snprintf(cmd, sizeof cmd, "'%s' --version >/dev/full; echo status $?", bin);
+    shell(cmd, out, sizeof out);
+    CHECK(strstr(out, "status 1") != NULL);
+    CHECK(strstr(out, "standard output") != NULL);
+    snprintf(cmd, sizeof cmd, "'%s' bench W2 --n 10 >/dev/full; echo status $?", bin);
+    shell(cmd, out, sizeof out);
+    CHECK(strstr(out, "status 1") != NULL);
+}
+
+TEST(demo_in_a_directory_it_cannot_write_exits_1_naming_the_file)
+{
+    /* A working directory that no longer exists: no file can be created in
+     * it, even by root (for whom permission bits do not count). */
+    char dir[] = "/tmp/rc_cli_gone_XXXXXX", cmd[512], out[8192];
+    REQUIRE(mkdtemp(dir) != NULL);
+    const char *bin = cli();
+    REQUIRE(bin != NULL);
+    snprintf(cmd, sizeof cmd, "cd '%s' && rmdir '%s' && '%s' demo objgraph 2>&1 >/dev/null; echo status $?",
+             dir, dir, bin);
+    shell(cmd, out, sizeof out);
+    CHECK(strstr(out, "status 1") != NULL);
+    CHECK(strstr(out, "objgraph-refs.png") != NULL);
+    if (!strstr(out, "status 1")) fprintf(stderr, "  %s", out);
 }
 
 TEST(demo_cycle_stays_after_return_and_goes_at_the_collection)

@@ -313,14 +313,21 @@ static rc_graph_opts picture_opts(void)
     return o;
 }
 
-static void picture_line(int rc, const char *what)
+/* Set when a file the demo writes could not be written: the scenario then
+ * fails (exit status 1). */
+static int io_failed;
+
+static void picture_line(rc_heap *heap, int rc, const char *what)
 {
-    if (rc == RC_GRAPH_OK)
+    if (rc == RC_GRAPH_OK) {
         why("%s", what);
-    else if (rc == RC_GRAPH_DOT_ONLY)
+    } else if (rc == RC_GRAPH_DOT_ONLY) {
         why("%s (as DOT: render it with `dot -Tpng` once Graphviz is installed)", what);
-    else
+    } else {
         why("could not draw it");
+        fprintf(stderr, "recycle demo: %s\n", rc_error_message(heap));
+        io_failed = 1;
+    }
 }
 
 static int demo_objgraph(rc_heap *heap)
@@ -339,10 +346,10 @@ static int demo_objgraph(rc_heap *heap)
     rc_graph_opts opts = picture_opts();
     opts.refcounts = 1;
     int rc = rc_show_refs(objs, 1, "objgraph-refs.png", &opts);
-    picture_line(rc, "rc_show_refs([a]) (objgraph.show_refs): a, what a refers to, and so on, 3 levels deep;"
+    picture_line(heap, rc, "rc_show_refs([a]) (objgraph.show_refs): a, what a refers to, and so on, 3 levels deep;"
                      " each edge names the item it goes through");
     rc = rc_show_backrefs(objs, 1, "objgraph-backrefs.png", &opts);
-    picture_line(rc, "rc_show_backrefs([a]) (objgraph.show_backrefs): what refers to a -- b through its item"
+    picture_line(heap, rc, "rc_show_backrefs([a]) (objgraph.show_backrefs): what refers to a -- b through its item"
                      " [3] -- and the label says a is also held from outside the heap (the name a)");
     rc_decref(b);
     b = NULL;
@@ -470,12 +477,12 @@ static int demo_leak(rc_heap *heap)
     const rc_chain *chains[] = {chain};
     rc_graph_opts opts = picture_opts();
     opts.refcounts = 1;
-    picture_line(rc_show_chain(chains, 1, "leak-chain.png", &opts),
+    picture_line(heap, rc_show_chain(chains, 1, "leak-chain.png", &opts),
                  "rc_show_chain (objgraph.show_chain): the same chain as a picture, with the holder outside the heap");
     void *objs[] = {victim};
     opts.max_depth = 2;
     opts.too_many = 4;
-    picture_line(rc_show_backrefs(objs, 1, "leak-backrefs.png", &opts),
+    picture_line(heap, rc_show_backrefs(objs, 1, "leak-backrefs.png", &opts),
                  "rc_show_backrefs of the session: its referrers, 2 levels up (\"N more referrers\" stands for the rest)");
     rc_chain_free(chain);
     chain = NULL;
@@ -490,8 +497,12 @@ static int demo_leak(rc_heap *heap)
     why("sessions come from one line of handle_request; their tuples and strs from rc_tuple_new / rc_str_new"
         " (\"?\": no site given)");
 
-    if (rc_heap_snapshot_save(heap, "leak.heapsnapshot") == 0)
+    if (rc_heap_snapshot_save(heap, "leak.heapsnapshot") == 0) {
         why("rc_heap_snapshot_save wrote leak.heapsnapshot: load it in Chrome DevTools' Memory panel, or in memlab");
+    } else {
+        fprintf(stderr, "recycle demo: %s\n", rc_error_message(heap));
+        io_failed = 1;
+    }
 
     printf("the fix: unregister the sessions (rc_list_clear(listeners))\n");
     rc_list_clear(listeners);
@@ -593,10 +604,11 @@ static int run(const struct scenario *s)
     }
     memory_line("initial");
     why("a fresh heap (rc_heap_new) with nothing in it yet: the baseline");
+    io_failed = 0;
     rc = s->run(heap);
     rc_heap_free(heap);
     fflush(stdout);
-    return rc < 0 ? 1 : 0;
+    return rc < 0 || io_failed ? 1 : 0;
 }
 
 int rc_demo_main(int argc, char **argv)

@@ -3,14 +3,18 @@
  * (demo: tools/demo.c, bench: bench/workloads.c). A new command is one row in
  * `commands` and a usage function.
  *
- * Exit status: 0 on success, 1 when a command fails, 2 for a usage error
- * (unknown command, option or name), reported in one line on stderr that
- * names the valid choices.
+ * Exit status: 0 on success, 1 when a command fails -- including when a file
+ * it writes, or its standard output, cannot be written (full disk,
+ * unwritable directory): the message names the file and the system's
+ * reason -- and 2 for a usage error (unknown command, option or name, a
+ * missing value, a number that is not one or is out of range), reported in
+ * one line on stderr.
  */
 #include "recycle.h"
 #include "demo.h"
 #include "workloads.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,12 +32,15 @@ static void bench_usage(FILE *out)
           "Runs the workloads of bench/WORKLOADS.md and prints one `name value unit` line per\n"
           "metric (times from CLOCK_MONOTONIC, memory as USS in MB). Options, each read by the\n"
           "workloads it applies to:\n"
-          "  --n N          number of items or objects (W1, W1c, W2, W3)\n"
-          "  --depth N      tree depth (W4, W5, W5p, W6)\n"
-          "  --young N      objects in the young collection (W4)\n"
-          "  --ring N       slots of the ring of cycles (W6)\n"
-          "  --seconds N    how long to run (W6)\n"
-          "  --print 1      print binary-trees' own output (W5, W5p)\n"
+          "  --n N          number of items or objects, 1 to 10^9 (W1, W1c, W2, W3, hashflood)\n"
+          "  --depth N      tree depth, 1 to 30 (W4, W5, W5p, W6; leak: 4 to 28)\n"
+          "  --young N      objects in the young collection, 4 to 10^9 (W4)\n"
+          "  --ring N       slots of the ring of cycles, 1 to 10^8 (W6)\n"
+          "  --seconds N    how long to run, 1 to 86400 (W6)\n"
+          "  --print 0|1    print binary-trees' own output (W5, W5p)\n"
+          "  --dir PATH     where the snapshot is written (leak)\n"
+          "An option the workload does not read, a missing value, or a number that is not\n"
+          "one or is out of range is a usage error (exit status 2); nothing runs.\n"
           "workloads:\n", out);
     rc_bench_list(out);
 }
@@ -120,7 +127,21 @@ static int cmd_help(int argc, char **argv)
     return 0;
 }
 
+static int run(int argc, char **argv);
+
+/* The command's status, made 1 when standard output could not be written. */
 int main(int argc, char **argv)
+{
+    int rc = run(argc, argv);
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "recycle: cannot write to standard output: %s\n", strerror(errno ? errno : EIO));
+        if (rc == 0) rc = 1;
+    }
+    return rc;
+}
+
+static int run(int argc, char **argv)
 {
     const struct command *c;
     if (argc < 2 || is_help(argv[1])) {

@@ -78,11 +78,25 @@ static inline int rc_is_dict(rc_val v)  { return rc_is_obj(v) && rc_typeof(rc_as
  */
 int rc_val_eq(rc_val a, rc_val b);
 
-/* A 64-bit hash consistent with rc_val_eq (equal values hash equal): from the
- * bits for immediates, rc_str_hash for a str, the address for any other
- * object. Not randomised: do not feed it keys chosen by an attacker.
+/* A 64-bit hash consistent with rc_val_eq (equal values hash equal): a keyed
+ * mix of the bits for immediates, rc_str_hash for a str, a keyed mix of the
+ * address for any other object. Keyed with a per-process random key (see
+ * rc_hash_seed), so a dict fed keys chosen by an attacker stays fast: which
+ * keys collide cannot be computed without the key. Hashes differ from one
+ * run to the next unless the seed is fixed.
  * O(1), or O(length) the first time a str is hashed. */
 uint64_t rc_val_hash(rc_val v);
+
+/* Fix the hash key (str, value and dict hashes) to one derived from `seed`,
+ * for runs that must repeat exactly (tests, benchmarks), as PYTHONHASHSEED
+ * does. The environment variable RC_HASHSEED=<decimal number> does the same
+ * without a call; RC_HASHSEED unset, empty or "random" means a random key
+ * (from getrandom()). The key is made once per process, the first time any
+ * hash is computed: this call works only before that (returns 0), and
+ * returns -1 once the key exists, because hashes already stored in dicts and
+ * strs must never change. Thread-safe. A fixed seed gives up the protection
+ * against chosen keys: use it only where the keys are your own. */
+int rc_hash_seed(uint64_t seed);
 
 /* ------------------------------------------------------------------------
  * list: a growable array of values
@@ -179,7 +193,9 @@ const char *rc_str_data(const rc_str *s);
 
 /* A 64-bit hash of the content, never 0; computed on first use (O(length))
  * and cached in the str (O(1) afterwards). Strings with equal content hash
- * equal, whatever their heap. */
+ * equal, whatever their heap, within one process: the hash is SipHash-1-3
+ * under the process's random key (rc_hash_seed, RC_HASHSEED), so it differs
+ * between runs unless the seed is fixed. */
 uint64_t rc_str_hash(const rc_str *s);
 
 /* Whether two strs hold the same bytes. O(length) at worst; O(1) when the

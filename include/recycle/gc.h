@@ -36,9 +36,9 @@ typedef struct rc_gc_info {
 typedef void (*rc_gc_callback)(rc_heap *heap, int phase, const rc_gc_info *info, void *ud);
 
 /* Call `fn` at the start and stop of every collection, manual or automatic,
- * candidate scans included. Returns 0, or -1 (RC_ENOMEM) when no more fit
- * (16 at most). A callback may allocate and drop references; a collection it
- * asks for returns 0. */
+ * candidate scans included. Returns 0, or -1 with RC_ERANGE when 16 are
+ * registered already (the table's fixed size), RC_EINVAL for a NULL fn. A callback may
+ * allocate and drop references; a collection it asks for returns 0. */
 int rc_gc_callback_add(rc_heap *heap, rc_gc_callback fn, void *ud);
 /* Remove a callback added with the same fn and ud; -1 (RC_ENOTFOUND) if absent. */
 int rc_gc_callback_remove(rc_heap *heap, rc_gc_callback fn, void *ud);
@@ -135,8 +135,9 @@ rc_list *rc_gc_get_referrers(rc_heap *heap, void *const *objs, size_t n);
 
 /* Python's gc.get_referents(*objs): a NEW list of the objects that
  * objs[0..n-1] reference directly (as their types' traverse reports them;
- * an object referenced twice appears twice). NULL with RC_ENOMEM or
- * RC_EBUSY. O(references of objs). */
+ * an object referenced twice appears twice). NULL with RC_ENOMEM, RC_EBUSY,
+ * or RC_EINVAL when an object of objs belongs to another heap (the message
+ * names it). O(references of objs). */
 rc_list *rc_gc_get_referents(rc_heap *heap, void *const *objs, size_t n);
 
 /* ---- freezing (gc.freeze, gc.unfreeze, gc.get_freeze_count) ---- */
