@@ -108,16 +108,29 @@ void rc__buffer(rc_head *h);
  * and its type on NULL, a pointer that is not an object of any heap, or a
  * freed object (refcount underflow, use after free). */
 void rc__check(const void *obj, const char *op);
+/* Debug check of rc_incref: stops the program when the count would wrap. */
+void rc__refcount_overflow(const void *obj);
+/* rc_refcount's body (`check`: the RC_DEBUG checks). */
+uint32_t rc__refcount(const void *obj, int check);
 #ifdef RC_DEBUG
 #define RC__CHECK(obj, op) rc__check((obj), (op))
+#define RC__CHECK_INCREF(obj)                                                  \
+    (RC_HEAD(obj)->refcnt == UINT32_MAX ? rc__refcount_overflow(obj) : (void)0)
 #else
 #define RC__CHECK(obj, op) ((void)0)
+#define RC__CHECK_INCREF(obj) ((void)0)
 #endif
 
-/* Add a reference to `obj` (not NULL). O(1). */
+/* Add a reference to `obj` (not NULL). O(1).
+ * Limit: an object can hold at most 2^32 - 1 references (the count is 32
+ * bits and is not checked in release builds, where one more wraps it to 0 and
+ * a later rc_decref frees the object while it is still referenced). Debug
+ * builds (RC_DEBUG) stop at the reference that would wrap. 2^32 references
+ * are 32 GiB of pointers to one object. */
 static inline void rc_incref(void *obj)
 {
     RC__CHECK(obj, "rc_incref");
+    RC__CHECK_INCREF(obj);
     RC_HEAD(obj)->refcnt++;
 }
 
@@ -140,11 +153,18 @@ static inline void rc_decref(void *obj)
 static inline void rc_xincref(void *obj) { if (obj) rc_incref(obj); }
 static inline void rc_xdecref(void *obj) { if (obj) rc_decref(obj); }
 
-/* The current reference count of `obj`. */
+/* The current reference count of `obj`: 0 for an object whose count reached
+ * 0 and that waits to be freed (seen from a finalizer, destroy hook or
+ * callback run while other objects are freed). Not inline: such an object's
+ * header links the heap's list of objects to free, which this call looks
+ * through (only while the heap has such objects: O(objects waiting)). */
 static inline uint32_t rc_refcount(const void *obj)
 {
-    RC__CHECK(obj, "rc_refcount");
-    return RC_HEAD(obj)->refcnt;
+#ifdef RC_DEBUG
+    return rc__refcount(obj, 1);
+#else
+    return rc__refcount(obj, 0);
+#endif
 }
 
 /* The type `obj` was created with. */
