@@ -291,7 +291,11 @@ void rc_config_init(rc_config *cfg);
 rc_heap *rc_heap_new(const rc_config *cfg);
 
 /* Destroy `heap` and every object in it, cycles included: finalizers are not
- * run; destroy hooks are. Every page goes back to the system. O(objects). */
+ * run; destroy hooks are. Every page goes back to the system. O(objects).
+ * Refused (RC_EBUSY recorded, nothing done) when called from a finalizer,
+ * destroy hook, weak-reference callback or gc callback of the same heap.
+ * Debug builds (RC_DEBUG) stop with a message when a heap is used after it
+ * was freed (recognised for the last 16 heaps freed on the system allocator). */
 void rc_heap_free(rc_heap *heap);
 
 /* The heap `obj` lives in. */
@@ -320,11 +324,19 @@ void rc_clear_error(rc_heap *heap);
 
 /* A new object of `type` with zero-filled user memory (type->size bytes) and
  * one reference owned by the caller; NULL with rc_error() == RC_ENOMEM when
- * memory runs out (the heap stays consistent), RC_EINVAL for a NULL type.
- * May run an automatic collection first. Aligned to 8 bytes. */
+ * memory runs out (the heap stays consistent), RC_EINVAL for a NULL type or a
+ * type whose fields disagree: slots past `size` or at an offset that is not
+ * a multiple of 8, traverse without clear, a non-zero rc_kind (checked at
+ * every call: a few compares). May run an automatic collection first.
+ * Aligned to 8 bytes.
+ * References must stay within one heap: a slot or traverse of an object of
+ * one heap that reaches an object of another is stopped by debug builds at
+ * the next collection; in release builds a full collection then corrupts
+ * the other heap's collector state (docs/guide.md). */
 void *rc_new(rc_heap *heap, const rc_type *type);
 
-/* As rc_new with `extra` more bytes after type->size (variable-size objects). */
+/* As rc_new with `extra` more bytes after type->size (variable-size objects).
+ * NULL with RC_EINVAL when type->size + extra is above SIZE_MAX / 2. */
 void *rc_new_var(rc_heap *heap, const rc_type *type, size_t extra);
 
 /* As rc_new / rc_new_var, recording `file` and `line` as the allocation site

@@ -39,17 +39,28 @@
  *            first with an explicit stack, every member it reaches.
  *   sweep    marked members survive: unmark, field = 0, move to the next
  *            generation; unmarked members are garbage, gathered in a vector.
- *   garbage  hold every garbage object (incref), run finalizers that have not
- *            run, redo trial deletion inside the garbage to spare whatever a
- *            finalizer resurrected, clear the rest (their references go,
- *            cycles break), then drop the holds: refcounting frees them.
+ *   garbage  hold every garbage object (incref), clear the weak references
+ *            to it and call back the live ones, run finalizers that have not
+ *            run; when any callback or finalizer ran, redo trial deletion
+ *            inside the garbage to spare whatever they resurrected, and clear
+ *            the weak references they made to what stays garbage, calling
+ *            no one back. Then (heap->deleting: no weak reference to the
+ *            garbage can be made any more) clear the rest (their references
+ *            go, cycles break) and drop the holds: refcounting frees them.
+ *            So no code reaches garbage through a weak reference.
  * heap->busy > 0 throughout, so nothing a finalizer or clear does can start
- * another collection; objects they allocate are new and simply young.
+ * another collection (nor free the heap); objects they allocate are new and
+ * simply young.
+ *
+ * References into another heap: debug builds stop in the count phase. In
+ * release builds only the young and candidate sets leave such objects out
+ * (see is_member).
  */
 #include "objects.h"
 #include "recycle/builtins.h"
 #include "recycle/gc.h"
 
+#include <stdlib.h>
 #include <time.h>
 
 /* ---- set membership ---- */
@@ -73,15 +84,23 @@ typedef struct gc_set {
     rc_vec stack;
 } gc_set;
 
-/* Membership. An object of another heap (a reference the guide forbids) is
- * never a member, so that no collection writes into another heap's headers:
- * one compare of the referent's page->heap. Debug builds stop at such a
- * reference instead (foreign_ref). */
+/* Membership. A reference into another heap (which the guide forbids) is
+ * caught by debug builds in the count phase (foreign_ref). Release builds
+ * leave such an object out of the set where it costs no extra load: young
+ * generational sets read its page header anyway, candidate scans look at the
+ * page once when an object joins. A full collection does not look (a load of
+ * the referent's page header per reference costs W4's full collection about
+ * 10%): there the other heap's object is counted and marked like a member,
+ * and its header keeps scratch state that can make the other heap's next
+ * collection free it while in use (docs/guide.md). */
 RC_INLINE bool is_member(const gc_set *s, const rc_head *c)
 {
-    if (s->candidates) return (c->gc & RC__INSET) && rc__page_of(c)->heap == s->h;
-    if (s->gen < 2 && !(rc__page_of(c)->flags & s->page_mask)) return false;
-    return (c->gc & RC__TRACKED) && rc__gen(c) <= s->gen && rc__page_of(c)->heap == s->h;
+    if (s->candidates) return (c->gc & RC__INSET) != 0;
+    if (s->gen < 2) {
+        const rc_page *pg = rc__page_of(c);
+        if (!(pg->flags & s->page_mask) || pg->heap != s->h) return false;
+    }
+    return (c->gc & RC__TRACKED) && rc__gen(c) <= s->gen;
 }
 
 #ifdef RC_DEBUG
@@ -303,7 +322,7 @@ static size_t save_garbage(rc_heap *h, rc_vec *g)
 /*
  * Free the garbage in `g` (objects with refcnt > 0, unmarked, field 0, their
  * generation already set as survivors'). Returns how many were freed; the
- * rest were resurrected by finalizers. While here every object carries INSET,
+ * rest were resurrected by finalizers or callbacks. While here every object carries INSET,
  * which also keeps rc_decref from buffering objects that are about to go.
  */
 /* Sweep found `o` unreachable: hold it (refcnt + 1) and flag it INSET until
