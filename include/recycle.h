@@ -108,16 +108,29 @@ void rc__buffer(rc_head *h);
  * and its type on NULL, a pointer that is not an object of any heap, or a
  * freed object (refcount underflow, use after free). */
 void rc__check(const void *obj, const char *op);
+/* Debug check of rc_incref: stops the program when the count would wrap. */
+void rc__refcount_overflow(const void *obj);
+/* rc_refcount's body (`check`: the RC_DEBUG checks). */
+uint32_t rc__refcount(const void *obj, int check);
 #ifdef RC_DEBUG
 #define RC__CHECK(obj, op) rc__check((obj), (op))
+#define RC__CHECK_INCREF(obj)                                                  \
+    (RC_HEAD(obj)->refcnt == UINT32_MAX ? rc__refcount_overflow(obj) : (void)0)
 #else
 #define RC__CHECK(obj, op) ((void)0)
+#define RC__CHECK_INCREF(obj) ((void)0)
 #endif
 
-/* Add a reference to `obj` (not NULL). O(1). */
+/* Add a reference to `obj` (not NULL). O(1).
+ * Limit: an object can hold at most 2^32 - 1 references (the count is 32
+ * bits and is not checked in release builds, where one more wraps it to 0 and
+ * a later rc_decref frees the object while it is still referenced). Debug
+ * builds (RC_DEBUG) stop at the reference that would wrap. 2^32 references
+ * are 32 GiB of pointers to one object. */
 static inline void rc_incref(void *obj)
 {
     RC__CHECK(obj, "rc_incref");
+    RC__CHECK_INCREF(obj);
     RC_HEAD(obj)->refcnt++;
 }
 
@@ -140,11 +153,18 @@ static inline void rc_decref(void *obj)
 static inline void rc_xincref(void *obj) { if (obj) rc_incref(obj); }
 static inline void rc_xdecref(void *obj) { if (obj) rc_decref(obj); }
 
-/* The current reference count of `obj`. */
+/* The current reference count of `obj`: 0 for an object whose count reached
+ * 0 and that waits to be freed (seen from a finalizer, destroy hook or
+ * callback run while other objects are freed). Not inline: such an object's
+ * header links the heap's list of objects to free, which this call looks
+ * through (only while the heap has such objects: O(objects waiting)). */
 static inline uint32_t rc_refcount(const void *obj)
 {
-    RC__CHECK(obj, "rc_refcount");
-    return RC_HEAD(obj)->refcnt;
+#ifdef RC_DEBUG
+    return rc__refcount(obj, 1);
+#else
+    return rc__refcount(obj, 0);
+#endif
 }
 
 /* The type `obj` was created with. */
@@ -271,7 +291,11 @@ void rc_config_init(rc_config *cfg);
 rc_heap *rc_heap_new(const rc_config *cfg);
 
 /* Destroy `heap` and every object in it, cycles included: finalizers are not
- * run; destroy hooks are. Every page goes back to the system. O(objects). */
+ * run; destroy hooks are. Every page goes back to the system. O(objects).
+ * Refused (RC_EBUSY recorded, nothing done) when called from a finalizer,
+ * destroy hook, weak-reference callback or gc callback of the same heap.
+ * Debug builds (RC_DEBUG) stop with a message when a heap is used after it
+ * was freed (recognised for the last 16 heaps freed on the system allocator). */
 void rc_heap_free(rc_heap *heap);
 
 /* The heap `obj` lives in. */
@@ -304,11 +328,19 @@ void rc_clear_error(rc_heap *heap);
 
 /* A new object of `type` with zero-filled user memory (type->size bytes) and
  * one reference owned by the caller; NULL with rc_error() == RC_ENOMEM when
- * memory runs out (the heap stays consistent), RC_EINVAL for a NULL type.
- * May run an automatic collection first. Aligned to 8 bytes. */
+ * memory runs out (the heap stays consistent), RC_EINVAL for a NULL type or a
+ * type whose fields disagree: slots past `size` or at an offset that is not
+ * a multiple of 8, traverse without clear, a non-zero rc_kind (checked at
+ * every call: a few compares). May run an automatic collection first.
+ * Aligned to 8 bytes.
+ * References must stay within one heap: a slot or traverse of an object of
+ * one heap that reaches an object of another is stopped by debug builds at
+ * the next collection; in release builds a full collection then corrupts
+ * the other heap's collector state (docs/guide.md). */
 void *rc_new(rc_heap *heap, const rc_type *type);
 
-/* As rc_new with `extra` more bytes after type->size (variable-size objects). */
+/* As rc_new with `extra` more bytes after type->size (variable-size objects).
+ * NULL with RC_EINVAL when type->size + extra is above SIZE_MAX / 2. */
 void *rc_new_var(rc_heap *heap, const rc_type *type, size_t extra);
 
 /* As rc_new / rc_new_var, recording `file` and `line` as the allocation site

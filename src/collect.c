@@ -39,23 +39,37 @@
  *            first with an explicit stack, every member it reaches.
  *   sweep    marked members survive: unmark, field = 0, move to the next
  *            generation; unmarked members are garbage, gathered in a vector.
- *   garbage  hold every garbage object (incref), run finalizers that have not
- *            run, redo trial deletion inside the garbage to spare whatever a
- *            finalizer resurrected, clear the rest (their references go,
- *            cycles break), then drop the holds: refcounting frees them.
+ *   garbage  hold every garbage object (incref), clear the weak references
+ *            to it and call back the live ones, run finalizers that have not
+ *            run; when any callback or finalizer ran, redo trial deletion
+ *            inside the garbage to spare whatever they resurrected, and clear
+ *            the weak references they made to what stays garbage, calling
+ *            no one back. Then (heap->deleting: no weak reference to the
+ *            garbage can be made any more) clear the rest (their references
+ *            go, cycles break) and drop the holds: refcounting frees them.
+ *            So no code reaches garbage through a weak reference.
  * heap->busy > 0 throughout, so nothing a finalizer or clear does can start
- * another collection; objects they allocate are new and simply young.
+ * another collection (nor free the heap); objects they allocate are new and
+ * simply young.
+ *
+ * References into another heap: debug builds stop in the count phase. In
+ * release builds only the young and candidate sets leave such objects out
+ * (see is_member).
  */
 #include "objects.h"
 #include "recycle/builtins.h"
 #include "recycle/gc.h"
 
+#include <stdlib.h>
 #include <time.h>
 
 /* ---- set membership ---- */
 
 typedef struct gc_set {
     rc_heap *h;
+#ifdef RC_DEBUG
+    const rc_head *from;   /* the object whose references are being counted */
+#endif
     unsigned gen;          /* generational: collect generations 0..gen */
     uint16_t page_mask;    /* young pages that may hold members */
     bool candidates;       /* membership is the INSET flag instead */
@@ -70,12 +84,48 @@ typedef struct gc_set {
     rc_vec stack;
 } gc_set;
 
+/* Membership. A reference into another heap (which the guide forbids) is
+ * caught by debug builds in the count phase (foreign_ref). Release builds
+ * leave such an object out of the set where it costs no extra load: young
+ * generational sets read its page header anyway, candidate scans look at the
+ * page once when an object joins. A full collection does not look (a load of
+ * the referent's page header per reference costs W4's full collection about
+ * 10%): there the other heap's object is counted and marked like a member,
+ * and its header keeps scratch state that can make the other heap's next
+ * collection free it while in use (docs/guide.md). */
 RC_INLINE bool is_member(const gc_set *s, const rc_head *c)
 {
     if (s->candidates) return (c->gc & RC__INSET) != 0;
-    if (s->gen < 2 && !(rc__page_of(c)->flags & s->page_mask)) return false;
+    if (s->gen < 2) {
+        const rc_page *pg = rc__page_of(c);
+        if (!(pg->flags & s->page_mask) || pg->heap != s->h) return false;
+    }
     return (c->gc & RC__TRACKED) && rc__gen(c) <= s->gen;
 }
+
+#ifdef RC_DEBUG
+/* A reference from `from` (an object of s->h) to `to`, an object of another
+ * heap: the collectors of both heaps would miscount it. */
+static RC_NOINLINE void foreign_ref(const gc_set *s, const rc_head *to)
+{
+    const rc_head *from = s->from;
+    fprintf(stderr,
+            "recycle: collecting heap %p: the %s at %p refers to the %s at %p, an object of "
+            "another heap (%p); references must stay within one heap\n",
+            (void *)s->h, from && from->type->name ? from->type->name : "?",
+            from ? (const void *)(from + 1) : NULL, to->type && to->type->name ? to->type->name : "?",
+            (const void *)(to + 1), (void *)rc__page_of(to)->heap);
+    abort();
+}
+#define CHECK_SAME_HEAP(s, c)                                                  \
+    do {                                                                       \
+        if (unlikely(rc__page_of(c)->heap != (s)->h)) foreign_ref((s), (c));  \
+    } while (0)
+#define SET_FROM(s, o) ((s)->from = (o))
+#else
+#define CHECK_SAME_HEAP(s, c) ((void)0)
+#define SET_FROM(s, o) ((void)0)
+#endif
 
 /* Iterate the pages that hold a generational set's members. */
 #define FOREACH_SET_PAGE(s, pg, BODY)                                          \
@@ -117,6 +167,7 @@ RC_INLINE bool is_member(const gc_set *s, const rc_head *c)
 RC_INLINE void count_ref(rc_head *c, void *ctx)
 {
     gc_set *s = ctx;
+    CHECK_SAME_HEAP(s, c);
     if (is_member(s, c)) c->gc += 1u << RC__FIELD_SHIFT;
 }
 
@@ -144,6 +195,7 @@ static void count_page(gc_set *s, rc_page *pg)
             prefetch_refs((rc_head *)(p + AHEAD * step));
         rc_head *o = (rc_head *)p;
         if (!o->refcnt || !(o->gc & RC__TRACKED) || rc__gen(o) > s->gen) continue;
+        SET_FROM(s, o);
         rc__foreach_ref(o, count_ref, s);
     }
 }
@@ -223,30 +275,46 @@ static void flush_candidates(rc_heap *h, rc_vec *into)
 
 static void count_in_garbage(rc_head *c, void *ctx)
 {
-    (void)ctx;
-    if ((c->gc & RC__INSET) && (c->gc >> RC__FIELD_SHIFT) != RC__FIELD_MAX)
+    if ((c->gc & RC__INSET) && (c->gc >> RC__FIELD_SHIFT) != RC__FIELD_MAX &&
+        rc__page_of(c)->heap == ctx)
         c->gc += 1u << RC__FIELD_SHIFT;
 }
 
 static void mark_in_garbage(rc_head *c, void *ctx)
 {
     gc_set *s = ctx;
-    if (!(c->gc & RC__INSET) || rc__marked(s->h, c)) return;
+    if (!(c->gc & RC__INSET) || rc__page_of(c)->heap != s->h || rc__marked(s->h, c)) return;
     rc__set_marked(s->h, c);
     if (!rc__vec_push(s->h, &s->stack, c)) s->overflow = true;
 }
 
 /* RC_DEBUG_SAVEALL: the garbage goes to the heap's garbage list instead of
- * being freed (the list holds a reference to each). Returns 0 freed. */
+ * being freed (the list holds a reference to each). Returns 0 freed.
+ * All or nothing: an object left out of the list while the rest of its cycle
+ * is saved would stay alive and unlisted for good. When the list cannot
+ * take them all, none is saved: they stay in place, unreachable, for a later
+ * collection, and the failure is recorded (RC_ENOMEM). */
 static size_t save_garbage(rc_heap *h, rc_vec *g)
 {
     if (!h->garbage) h->garbage = rc_list_new(h, g->len);
+    rc_list *list = h->garbage;
+    size_t saved = 0;
+    if (list)
+        while (saved < g->len &&
+               rc_list_append(list, rc_obj((rc_head *)g->items[saved] + 1)) == 0)
+            saved++;
+    if (saved < g->len) {
+        rc_val v;
+        for (; saved > 0 && rc_list_pop(list, -1, &v) == 0; saved--) rc_val_decref(v);
+        rc__fail(h, RC_ENOMEM,
+                 "rc_collect: out of memory for the garbage list (RC_DEBUG_SAVEALL): %zu "
+                 "unreachable objects left in place for a later collection", g->len);
+    }
     for (size_t i = 0; i < g->len; i++) {
         rc_head *o = g->items[i];
         o->gc &= ~RC__INSET;
-        if (h->garbage) rc_list_append(h->garbage, rc_obj(o + 1));
         if (h->debug & RC_DEBUG_UNCOLLECTABLE) rc__debug_object(h, o, false);
-        rc_decref(o + 1);   /* drop the hold: the list keeps it alive */
+        rc_decref(o + 1);   /* drop the hold: the list, or the cycle, keeps it alive */
     }
     return 0;
 }
@@ -254,7 +322,7 @@ static size_t save_garbage(rc_heap *h, rc_vec *g)
 /*
  * Free the garbage in `g` (objects with refcnt > 0, unmarked, field 0, their
  * generation already set as survivors'). Returns how many were freed; the
- * rest were resurrected by finalizers. While here every object carries INSET,
+ * rest were resurrected by finalizers or callbacks. While here every object carries INSET,
  * which also keeps rc_decref from buffering objects that are about to go.
  */
 /* Sweep found `o` unreachable: hold it (refcnt + 1) and flag it INSET until
@@ -283,10 +351,9 @@ static void clear_inset_everywhere(rc_heap *h)
 static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
 {
     size_t n = g->len;
-    bool finalizers = s->finalizers, weak = s->weak;
     /* Weak references to garbage go first, callbacks of live ones run. */
-    if (weak) rc__weakrefs_handle_garbage(h, (rc_head **)g->items, n);
-    if (finalizers) {
+    bool ran = s->weak && rc__weakrefs_handle_garbage(h, (rc_head **)g->items, n);
+    if (s->finalizers) {
         for (size_t i = 0; i < n; i++) {
             rc_head *o = g->items[i];
             if (o->type->finalize && !(o->gc & RC__FINALIZED)) {
@@ -294,8 +361,13 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
                 o->type->finalize(o + 1);
             }
         }
-        /* Trial deletion again, inside the garbage: spare what was resurrected. */
-        for (size_t i = 0; i < n; i++) rc__foreach_ref(g->items[i], count_in_garbage, NULL);
+        ran = true;
+    }
+    /* Callbacks and finalizers may have made garbage reachable again (a
+     * pointer they held, a weak reference they made): trial deletion again,
+     * inside the garbage, spares what they resurrected. */
+    if (ran) {
+        for (size_t i = 0; i < n; i++) rc__foreach_ref(g->items[i], count_in_garbage, h);
         for (size_t i = 0; i < n; i++) {
             rc_head *o = g->items[i];
             if (o->refcnt - 1 > rc__field(o) && !rc__marked(h, o)) {
@@ -326,9 +398,19 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
         s->resurrected += n - k;
         n = g->len = k;
     }
+    /* From here on no code may reach the garbage through a weak reference:
+     * those that callbacks and finalizers made to it are cleared without
+     * calling back (CPython's clear_weakrefs), and no new one can be made
+     * (rc_weakref_new refuses garbage while `deleting`). */
+    h->deleting = true;
+    if (ran) rc__weakrefs_clear_garbage(h, (rc_head **)g->items, n);
     if (h->debug & RC_DEBUG_COLLECTABLE)
         for (size_t i = 0; i < n; i++) rc__debug_object(h, g->items[i], true);
-    if (h->debug & RC_DEBUG_SAVEALL) return save_garbage(h, g);
+    if (h->debug & RC_DEBUG_SAVEALL) {
+        save_garbage(h, g);
+        h->deleting = false;
+        return 0;
+    }
     /* Break the cycles: each object lets go of what it holds, then of our
      * hold. An object is freed once nothing holds it, maybe only when a later
      * one lets go; it still carries INSET then, which is how unlink_object
@@ -348,6 +430,7 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
     }
     size_t freed = h->gc_freed - before;
     if (freed < n) clear_inset_everywhere(h);
+    h->deleting = false;
     return freed;
 }
 
@@ -362,19 +445,30 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
 static size_t delete_held(rc_heap *h, rc_vec *g, gc_set *s)
 {
     if (s->finalizers || s->weak || (h->debug & (RC_DEBUG_SAVEALL | RC_DEBUG_COLLECTABLE))) {
+        /* Room for all first: without it the whole garbage survives this
+         * collection (a part of it deleted or saved could leave the rest
+         * alive for good), held by nothing but its own cycles. */
+        bool room = true;
+        while (room && g->cap < s->held) room = rc__vec_grow(h, g);
         for (size_t i = 0; i < h->pages[1].len; i++) {
             rc_page *pg = h->pages[1].items[i];
             RC__FOREACH_BLOCK(pg, o) {
                 if (!o->refcnt || !(o->gc & RC__INSET)) continue;
-                if (!rc__vec_push(h, g, o)) {   /* no memory for the list: it survives */
-                    o->gc &= ~RC__INSET;
-                    rc_decref(o + 1);
-                }
+                if (room && rc__vec_push(h, g, o)) continue;
+                o->gc &= ~RC__INSET;
+                rc_decref(o + 1);
             }
+        }
+        if (!room) {
+            rc__fail(h, RC_ENOMEM, "rc_collect: out of memory for the list of %zu unreachable "
+                     "objects; they are left for a later collection%s", s->held,
+                     (h->debug & RC_DEBUG_SAVEALL) ? " (RC_DEBUG_SAVEALL: none saved)" : "");
+            return 0;
         }
         return delete_garbage(h, g, s);
     }
     size_t before = h->gc_freed, n = s->held;
+    h->deleting = true;
     h->keep_empty_pages = true;
     for (size_t i = 0; i < h->pages[1].len; i++) {
         rc_page *pg = h->pages[1].items[i];
@@ -390,6 +484,7 @@ static size_t delete_held(rc_heap *h, rc_vec *g, gc_set *s)
     rc__release_empty_pages(h);
     size_t freed = h->gc_freed - before;
     if (freed < n) clear_inset_everywhere(h);
+    h->deleting = false;
     return freed;
 }
 
@@ -612,7 +707,10 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
 
     /* count */
     if (members) {
-        for (size_t i = 0; i < members->len; i++) rc__foreach_ref(members->items[i], count_ref, &s);
+        for (size_t i = 0; i < members->len; i++) {
+            SET_FROM(&s, members->items[i]);
+            rc__foreach_ref(members->items[i], count_ref, &s);
+        }
     } else {
         FOREACH_SET_PAGE(&s, pg, { count_page(&s, pg); });
     }
@@ -675,6 +773,8 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
 RC_INLINE void expand_ref(rc_head *c, void *ctx)
 {
     gc_set *s = ctx;
+    CHECK_SAME_HEAP(s, c);
+    if (unlikely(rc__page_of(c)->heap != s->h)) return;   /* another heap's: never a member */
     if (!(c->gc & RC__INSET)) {
         if ((c->gc & (RC__TRACKED | RC__GEN_MASK)) != (RC__TRACKED | 2) || s->full) return;
         if (!rc__vec_push(s->h, s->members, c)) {
@@ -706,7 +806,10 @@ size_t rc__scan_candidates(rc_heap *h)
 
     /* count, growing S breadth first over old objects within the budget;
      * members.len grows while we walk it */
-    for (size_t i = 0; i < members.len; i++) rc__foreach_ref(members.items[i], expand_ref, &s);
+    for (size_t i = 0; i < members.len; i++) {
+        SET_FROM(&s, members.items[i]);
+        rc__foreach_ref(members.items[i], expand_ref, &s);
+    }
 
     info.examined = mark_sweep_members(&s, &members, 2);
     h->scanning = false;
@@ -763,6 +866,7 @@ void rc__maybe_collect(rc_heap *h)
 
 size_t rc_collect(rc_heap *h, int generation)
 {
+    RC__HEAP_CHECK(h, "rc_collect");
     if (!h || h->busy || h->freeing) return 0;
     if (generation < 0 || generation > 2) {
         rc__fail(h, RC_EINVAL, "rc_collect: generation %d is not 0, 1 or 2", generation);

@@ -36,6 +36,7 @@ rc_heap *rc_heap_new(const rc_config *cfg)
     rc__young_limit_update(h);
     h->candidate_limit = cfg->candidate_limit ? cfg->candidate_limit : RC_DEFAULT_CANDIDATE_LIMIT;
     rc__young_limit_update(h);
+    h->magic = RC_HEAP_MAGIC;
     return h;
 }
 
@@ -58,9 +59,62 @@ static void teardown_destroy(rc_head *o, void *ctx)
     if (o->type->destroy) o->type->destroy(o + 1);
 }
 
+#ifdef RC_DEBUG
+/* Debug builds keep the structs of the last RC_HEAP_QUARANTINE freed heaps
+ * (those on the system allocator: another allocator may not outlive its
+ * heap), marked RC_HEAP_FREED, so that a heap used after rc_heap_free is
+ * named instead of read from freed memory. A spin lock: heaps of several
+ * threads may end at once. */
+#define RC_HEAP_QUARANTINE 16
+static rc_heap *quarantine[RC_HEAP_QUARANTINE];
+static unsigned quarantine_next;
+static char quarantine_lock;
+
+static void release_struct(rc_heap *h)
+{
+    h->magic = RC_HEAP_FREED;
+    if (h->cfg.allocator.realloc != rc_system_allocator.realloc) {
+        h->cfg.allocator.realloc(h->cfg.allocator.ud, h, 0);
+        return;
+    }
+    while (__atomic_test_and_set(&quarantine_lock, __ATOMIC_ACQUIRE)) {
+    }
+    rc_heap *old = quarantine[quarantine_next];
+    quarantine[quarantine_next] = h;
+    quarantine_next = (quarantine_next + 1) % RC_HEAP_QUARANTINE;
+    __atomic_clear(&quarantine_lock, __ATOMIC_RELEASE);
+    if (old) old->cfg.allocator.realloc(old->cfg.allocator.ud, old, 0);
+}
+
+void rc__heap_bad(const rc_heap *h, const char *call)
+{
+    if (h->magic == RC_HEAP_FREED)
+        fprintf(stderr, "recycle: %s(%p): the heap was freed by rc_heap_free (use after free)\n",
+                call, (const void *)h);
+    else
+        fprintf(stderr, "recycle: %s(%p): not a heap made by rc_heap_new\n", call,
+                (const void *)h);
+    abort();
+}
+#else
+static void release_struct(rc_heap *h)
+{
+    h->cfg.allocator.realloc(h->cfg.allocator.ud, h, 0);
+}
+#endif
+
 void rc_heap_free(rc_heap *h)
 {
     if (!h) return;
+    RC__HEAP_CHECK(h, "rc_heap_free");
+    /* From a finalizer, callback or hook of this heap: the caller's frames
+     * still use it. */
+    if (h->busy || h->freeing) {
+        rc__fail(h, RC_EBUSY, "rc_heap_free: refused while the heap is %s (called from one "
+                 "of its finalizers, callbacks or destroy hooks)",
+                 h->freeing ? "freeing objects" : "collecting or running a finalizer or callback");
+        return;
+    }
     h->busy++;
     h->enabled = false;
     for (int t = 0; t < 2; t++) rc__foreach_object(h, t, teardown_hold, NULL);
@@ -72,8 +126,7 @@ void rc_heap_free(rc_heap *h)
     rc__vec_free(h, &h->candidates);
     rc__vec_free(h, &h->scratch);
     rc__alloc_release_all(h);
-    rc_allocator a = h->cfg.allocator;
-    a.realloc(a.ud, h, 0);
+    release_struct(h);
 }
 
 /* ---- errors ---- */
@@ -89,10 +142,19 @@ void *rc__fail(rc_heap *h, int code, const char *fmt, ...)
     return NULL;
 }
 
-int rc_error(const rc_heap *h) { return h->err; }
-const char *rc_error_message(const rc_heap *h) { return h->err ? h->errmsg : "no error"; }
+int rc_error(const rc_heap *h)
+{
+    RC__HEAP_CHECK(h, "rc_error");
+    return h->err;
+}
+const char *rc_error_message(const rc_heap *h)
+{
+    RC__HEAP_CHECK(h, "rc_error_message");
+    return h->err ? h->errmsg : "no error";
+}
 void rc_clear_error(rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_clear_error");
     h->err = RC_OK;
     h->errmsg[0] = 0;
 }
@@ -107,12 +169,14 @@ void rc__assert_fail(const char *what, const char *file, int line)
 
 void rc_enable(rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_enable");
     h->enabled = true;
     rc__young_limit_update(h);
 }
 
 void rc_disable(rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_disable");
     h->enabled = false;
     rc__young_limit_update(h);
 }
@@ -139,6 +203,7 @@ void rc_get_count(const rc_heap *h, size_t out[3])
 
 void rc_heap_stats_get(const rc_heap *h, rc_heap_stats *out)
 {
+    RC__HEAP_CHECK(h, "rc_heap_stats_get");
     memset(out, 0, sizeof *out);
     rc__count_objects(h, &out->objects, &out->object_bytes);
     for (int g = 0; g < 4; g++) {

@@ -8,7 +8,10 @@
  * header word is a live object: not during a collection's scan (the gc
  * fields are scratch) and not while objects are being freed (a pending
  * object's header holds the pending link). walkable() refuses those moments
- * with RC_EBUSY.
+ * with RC_EBUSY. Between them -- finalizers and callbacks run by a
+ * collection -- the collection's garbage carries INSET and is left out, as
+ * CPython leaves out its unreachable list: the queries see only the heap
+ * the program can reach.
  */
 #include "objects.h"
 #include "recycle/builtins.h"
@@ -108,7 +111,8 @@ typedef struct collect_ctx {
 static bool collect_one(rc_head *o, void *ctx)
 {
     collect_ctx *c = ctx;
-    if (!(o->gc & RC__TRACKED) || (void *)(o + 1) == (void *)c->out) return true;
+    if (!(o->gc & RC__TRACKED) || (o->gc & RC__INSET) || (void *)(o + 1) == (void *)c->out)
+        return true;
     if (c->generation >= 0 && rc__gen(o) != (unsigned)c->generation) return true;
     if (rc_list_append(c->out, rc_obj(o + 1)) != 0) {
         c->failed = true;
@@ -216,7 +220,8 @@ static void referrer_visit(rc_head *child, void *ctx)
 static bool referrers_one(rc_head *o, void *ctx)
 {
     referrers_ctx *c = ctx;
-    if (!(o->gc & RC__TRACKED) || (void *)(o + 1) == (void *)c->out) return true;
+    if (!(o->gc & RC__TRACKED) || (o->gc & RC__INSET) || (void *)(o + 1) == (void *)c->out)
+        return true;
     c->hit = false;
     rc__foreach_ref(o, referrer_visit, c);
     if (c->hit && rc_list_append(c->out, rc_obj(o + 1)) != 0) {

@@ -164,6 +164,8 @@ struct rc_heap {
     int busy;                       /* >0 while collecting or freeing: no collection */
     bool freeing;                   /* inside the dealloc loop */
     bool scanning;                  /* count/mark/sweep: gc fields are scratch */
+    bool deleting;                  /* garbage (INSET) is being cleared and freed: no weak
+                                       reference to it may be made */
     bool keep_empty_pages;          /* a page walk frees objects: pages stay until it ends */
     uint32_t mark_flip;             /* MARK bit value that means "unmarked" (0 or RC__MARK) */
     rc_head *pending;               /* objects whose count hit 0, to free */
@@ -196,7 +198,23 @@ struct rc_heap {
     /* errors */
     int err;
     char errmsg[200];
+
+    uint32_t magic;                 /* RC_HEAP_MAGIC; RC_HEAP_FREED once rc_heap_free ran */
 };
+
+#define RC_HEAP_MAGIC 0x72636870u   /* "rchp" */
+#define RC_HEAP_FREED 0xdeadc0deu
+/* Debug builds: stop with a message when `h` is not a live heap (a heap used
+ * after rc_heap_free is recognised while its struct is kept, see heap.c). */
+#ifdef RC_DEBUG
+void rc__heap_bad(const rc_heap *h, const char *call);
+#define RC__HEAP_CHECK(h, call)                                                \
+    do {                                                                       \
+        if (unlikely((h) && (h)->magic != RC_HEAP_MAGIC)) rc__heap_bad((h), (call)); \
+    } while (0)
+#else
+#define RC__HEAP_CHECK(h, call) ((void)0)
+#endif
 
 /* Record an error on the heap (printf-style message). Returns NULL for convenience. */
 void *rc__fail(rc_heap *h, int code, const char *fmt, ...)
@@ -307,8 +325,14 @@ void rc__weakref_clear_dead(rc_heap *h, rc_head *o);
 /* A collection found `n` garbage objects (all held, all flagged RC__INSET):
  * clear every weak reference to them, then run the callbacks of those weak
  * references that are not garbage themselves (CPython's rules). Called
- * before any finalizer runs and before anything is cleared (weakref.c). */
-void rc__weakrefs_handle_garbage(rc_heap *h, rc_head **garbage, size_t n);
+ * before any finalizer runs and before anything is cleared (weakref.c).
+ * Returns whether any user code ran (a callback, or the release of what a
+ * weak reference owned). */
+bool rc__weakrefs_handle_garbage(rc_heap *h, rc_head **garbage, size_t n);
+/* After finalizers and callbacks, right before the garbage is cleared: clear
+ * the weak references they made to it, calling no callback (CPython's
+ * clear_weakrefs). h->deleting is already set, so none can be made again. */
+void rc__weakrefs_clear_garbage(rc_heap *h, rc_head **garbage, size_t n);
 /* Debug output of a collection (gcdebug.c), called by the collector when
  * h->debug has the matching flags: start/stop lines (RC_DEBUG_STATS), one
  * line per collectable / uncollectable object. */

@@ -9,6 +9,8 @@
  * While an object waits on the list its first header word links the list.
  */
 #include "objects.h"
+#include "recycle/builtins.h"
+#include "recycle/weakref.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -20,12 +22,42 @@ void rc__visit_adapter(void *obj, void *arg)
     if (obj) vc->fn(RC_HEAD(obj), vc->ctx);
 }
 
+/* The library's own type of each kind: a type that claims a kind other than
+ * RC_KIND_USER must be that type. */
+static const rc_type *const kind_type[] = {
+    [RC_KIND_LIST] = &rc_list_type,   [RC_KIND_TUPLE] = &rc_tuple_type,
+    [RC_KIND_DICT] = &rc_dict_type,   [RC_KIND_STR] = &rc_str_type,
+    [RC_KIND_WEAKREF] = &rc_weakref_type,
+};
+
+/* Whether a type's fields agree with each other: a user type with traverse
+ * has clear, its slots are aligned and lie inside `size`; any other kind is
+ * the library's own type. A few compares on fields the allocation reads
+ * anyway, so every rc_new checks (the type is the user's const: nothing can
+ * be cached in it). */
+RC_INLINE bool type_ok(const rc_type *t)
+{
+    if (likely(t->rc_kind == RC_KIND_USER))
+        return !(t->traverse && !t->clear) && (t->slots_offset & (sizeof(void *) - 1)) == 0 &&
+               (uint64_t)t->slots_offset + (uint64_t)t->nslots * sizeof(void *) <= t->size;
+    return t->rc_kind < sizeof kind_type / sizeof kind_type[0] && kind_type[t->rc_kind] == t;
+}
+
 static RC_NOINLINE void *new_failed(rc_heap *h, const rc_type *t, size_t size, const char *fn)
 {
     if (!t) return rc__fail(h, RC_EINVAL, "%s: type is NULL", fn);
     const char *name = t->name ? t->name : "?";
+    if (t->rc_kind != RC_KIND_USER && !type_ok(t))
+        return rc__fail(h, RC_EINVAL, "%s: type '%s' has rc_kind %u, which is reserved for the "
+                        "library's own types (leave it 0)", fn, name, (unsigned)t->rc_kind);
     if (t->rc_kind == RC_KIND_USER && t->traverse && !t->clear)
         return rc__fail(h, RC_EINVAL, "%s: type '%s' has traverse but no clear", fn, name);
+    if (t->slots_offset & (sizeof(void *) - 1))
+        return rc__fail(h, RC_EINVAL, "%s: type '%s' has slots_offset %u, not a multiple of %zu",
+                        fn, name, (unsigned)t->slots_offset, sizeof(void *));
+    if (!type_ok(t))
+        return rc__fail(h, RC_EINVAL, "%s: type '%s' has %u slots at offset %u, past its size %zu",
+                        fn, name, (unsigned)t->nslots, (unsigned)t->slots_offset, t->size);
     if (size > SIZE_MAX / 2)
         return rc__fail(h, RC_EINVAL, "%s: size %zu of a '%s' is too large", fn, size, name);
     return rc__fail(h, RC_ENOMEM, "%s: out of memory for a '%s' of %zu bytes", fn, name, size);
@@ -60,9 +92,7 @@ static RC_NOINLINE void *new_slow(rc_heap *h, const rc_type *t, size_t size, con
                                   const char *file, int line)
 {
     if (unlikely(!h)) return NULL;
-    if (unlikely(!t || size > SIZE_MAX / 2 ||
-                 (t->rc_kind == RC_KIND_USER && t->traverse && !t->clear)))
-        return new_failed(h, t, size, fn);
+    if (unlikely(!t || size > SIZE_MAX / 2 || !type_ok(t))) return new_failed(h, t, size, fn);
     bool tracked = rc__type_tracked(t);
     if (tracked && (h->count[0] >= h->young_limit || h->candidates.len >= h->candidate_trigger))
         rc__maybe_collect(h);
@@ -89,8 +119,7 @@ static RC_NOINLINE void *new_slow(rc_heap *h, const rc_type *t, size_t size, con
 RC_INLINE void *new_object(rc_heap *h, const rc_type *t, size_t size, const char *fn,
                            const char *file, int line)
 {
-    if (likely(h && t && size <= 112 && !h->trace) &&
-        !(t->rc_kind == RC_KIND_USER && t->traverse && !t->clear)) {
+    if (likely(h && t && size <= 112 && !h->trace) && likely(type_ok(t))) {
         bool tracked = rc__type_tracked(t);
         size_t bytes = sizeof(rc_head) + size;
         rc_page *pg = h->cur[tracked][rc__small_class[(bytes + 7) >> 3]];
@@ -120,17 +149,20 @@ RC_INLINE void *new_object(rc_heap *h, const rc_type *t, size_t size, const char
 
 void *rc_new(rc_heap *h, const rc_type *t)
 {
+    RC__HEAP_CHECK(h, "rc_new");
     return new_object(h, t, t ? t->size : 0, "rc_new", NULL, 0);
 }
 
 void *rc_new_at(rc_heap *h, const rc_type *t, const char *file, int line)
 {
+    RC__HEAP_CHECK(h, "rc_new");
     return new_object(h, t, t ? t->size : 0, "rc_new", file, line);
 }
 
 void *rc_new_var_at(rc_heap *h, const rc_type *t, size_t extra, const char *file, int line)
 {
-    if (t && extra > SIZE_MAX / 2 - t->size)
+    RC__HEAP_CHECK(h, "rc_new_var");
+    if (t && (t->size > SIZE_MAX / 2 || extra > SIZE_MAX / 2 - t->size))
         return rc__fail(h, RC_EINVAL, "rc_new_var: size overflow for a '%s'", t->name ? t->name : "?");
     return new_object(h, t, t ? t->size + extra : 0, "rc_new_var", file, line);
 }
@@ -215,13 +247,12 @@ RC_INLINE void uncount(rc_heap *h, const rc_head *o)
 
 RC_INLINE void unlink_object(rc_heap *h, rc_head *o)
 {
-    if (o->gc & RC__TRACKED) {
-        if (unlikely(o->gc & (RC__BUFFERED | RC__INSET))) {
-            if (o->gc & RC__BUFFERED) rc__unbuffer(h, o);
-            if (o->gc & RC__INSET) h->gc_freed++;   /* garbage a collection is freeing */
-        }
-        uncount(h, o);
+    if (unlikely(o->gc & (RC__BUFFERED | RC__INSET))) {
+        if (o->gc & RC__BUFFERED) rc__unbuffer(h, o);
+        /* garbage a collection is freeing (maybe untracked by its finalizer) */
+        if (o->gc & RC__INSET) h->gc_freed++;
     }
+    if (o->gc & RC__TRACKED) uncount(h, o);
     if (unlikely(o->gc & RC__WEAKREFS)) rc__weakref_clear_dead(h, o);
     if (unlikely(h->trace != NULL)) rc__trace_free(h, o);
 }
@@ -233,12 +264,25 @@ static inline void pending_push(rc_heap *h, rc_head *o)
     h->pending = o;
 }
 
+/* The object leaves the list with refcnt (and gc) 0 again, so rc_refcount
+ * reads 0 while it is released. */
 static inline rc_head *pending_pop(rc_heap *h)
 {
     rc_head *o = h->pending, *next;
+    uint64_t zero = 0;
     memcpy(&next, o, sizeof next);
+    memcpy(o, &zero, sizeof zero);
     h->pending = next;
     return o;
+}
+
+static bool is_pending(const rc_heap *h, const rc_head *o)
+{
+    for (const rc_head *p = h->pending; p;) {
+        if (p == o) return true;
+        memcpy(&p, p, sizeof p);
+    }
+    return false;
 }
 
 /* Release what a dying object holds: slots inline, else rc__release_refs. */
@@ -324,7 +368,8 @@ void rc__check_forget(const void *page)
 
 /* Always built, so that a program (or a test) compiled with RC_DEBUG gets the
  * checks in its inline calls whatever the library's build. */
-void rc__check(const void *obj, const char *op)
+/* The first half of rc__check: `obj` points at a block of a recycle page. */
+static void check_page(const void *obj, const char *op)
 {
     if (!obj) {
         fprintf(stderr, "recycle: %s(NULL)\n", op);
@@ -354,10 +399,35 @@ void rc__check(const void *obj, const char *op)
             abort();
         }
     }
+}
+
+void rc__check(const void *obj, const char *op)
+{
+    check_page(obj, op);
+    const rc_head *o = RC_HEAD(obj);
     if (o->refcnt == 0) {
         fprintf(stderr, "recycle: %s(%p): use of a freed object of type '%s' (refcount already 0: "
                 "one rc_decref too many, or use after free)\n", op, obj,
                 o->type && o->type->name ? o->type->name : "?");
         abort();
     }
+}
+
+void rc__refcount_overflow(const void *obj)
+{
+    const rc_head *o = RC_HEAD(obj);
+    fprintf(stderr, "recycle: rc_incref(%p): the reference count of the '%s' would pass %u "
+            "(the limit: 2^32 - 1 references to one object)\n", obj,
+            o->type && o->type->name ? o->type->name : "?", (unsigned)UINT32_MAX);
+    abort();
+}
+
+uint32_t rc__refcount(const void *obj, int check)
+{
+    if (check) check_page(obj, "rc_refcount");
+    const rc_head *o = RC_HEAD(obj);
+    const rc_heap *h = rc__page_of(o)->heap;
+    if (unlikely(h->pending != NULL) && is_pending(h, o)) return 0;
+    if (check) rc__check(obj, "rc_refcount");
+    return o->refcnt;
 }

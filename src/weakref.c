@@ -191,10 +191,11 @@ static void clear_all(rc_heap *h, rc_head *o, chain *c)
     }
 }
 
-/* Call back each weak reference of the chain, drop what it owns, release it.
+/* Call back each weak reference of the chain (unless `call` is false: then
+ * the callbacks are dropped unrun), drop what it owns, release it.
  * Reads cb and data at call time: an earlier callback may have disarmed a
  * later one (a weak-valued dict sets cb to NULL on an entry it dropped). */
-static void run_chain(chain *c)
+static void run_chain(chain *c, bool call)
 {
     rc_weakref *w = c->first;
     c->first = c->last = NULL;
@@ -204,7 +205,7 @@ static void run_chain(chain *c)
         rc_weakref_cb cb = w->cb;
         void *data = w->data;
         w->cb = NULL;
-        if (cb) cb(w, data);
+        if (cb && call) cb(w, data);
         drop_owned(w);
         rc_decref(w);
         w = next;
@@ -221,11 +222,11 @@ void rc__weakref_clear_dead(rc_heap *h, rc_head *o)
     /* `o` is half dead (count 0 and its references still held, or only a
      * collection's hold left): no collection may run while callbacks do. */
     h->busy++;
-    run_chain(&c);
+    run_chain(&c, true);
     h->busy--;
 }
 
-void rc__weakrefs_handle_garbage(rc_heap *h, rc_head **garbage, size_t n)
+bool rc__weakrefs_handle_garbage(rc_heap *h, rc_head **garbage, size_t n)
 {
     /* 1. Unreachable weak references are cleared, whatever their referent:
      *    their callbacks must not run, not even when the clearing that
@@ -246,7 +247,17 @@ void rc__weakrefs_handle_garbage(rc_heap *h, rc_head **garbage, size_t n)
     for (size_t i = 0; i < n; i++)
         if (garbage[i]->gc & RC__WEAKREFS) clear_all(h, garbage[i], &c);
     /* 3. Callbacks, with every unreachable object still intact. */
-    run_chain(&c);
+    bool ran = c.first != NULL;
+    run_chain(&c, true);
+    return ran;
+}
+
+void rc__weakrefs_clear_garbage(rc_heap *h, rc_head **garbage, size_t n)
+{
+    chain c = {NULL, NULL};
+    for (size_t i = 0; i < n; i++)
+        if (garbage[i]->gc & RC__WEAKREFS) clear_all(h, garbage[i], &c);
+    run_chain(&c, false);   /* no callback; what they own is let go */
 }
 
 void rc__heap_teardown_extras(rc_heap *h)
@@ -308,9 +319,10 @@ rc_weakref *rc__weakref_make(void *obj, rc_weakref_cb cb, void *data, rc_val hel
     RC__CHECK(obj, call);
     rc_head *o = RC_HEAD(obj);
     rc_heap *h = rc_heap_of(obj);
-    if (o->refcnt == 0)
-        return rc__fail(h, RC_EINVAL, "%s: the %s at %p is being freed", call,
-                        o->type && o->type->name ? o->type->name : "?", obj);
+    if (o->refcnt == 0 || ((o->gc & RC__INSET) && h->deleting))
+        return rc__fail(h, RC_EINVAL, "%s: the %s at %p is being freed%s", call,
+                        o->type && o->type->name ? o->type->name : "?", obj,
+                        o->refcnt ? " by a collection" : "");
     rc_weakbooks *b = books(h);
     if (!b) return rc__fail(h, RC_ENOMEM, "%s: out of memory for the weak reference books", call);
     /* The object first (rc_new may collect; nothing is linked yet), then

@@ -120,14 +120,17 @@ int rc_gc_track(void *obj);
 
 /* Python's gc.get_objects(generation): a NEW list of the tracked objects of
  * `generation` (0, 1, 2, or 3 = frozen), or of all of them for -1 (frozen
- * included, unlike CPython), the list itself left out. NULL with RC_EINVAL
+ * included, unlike CPython), the list itself left out; called from a
+ * collection's finalizer or callback, that collection's unreachable objects
+ * are left out too (as in CPython). NULL with RC_EINVAL
  * (bad generation), RC_ENOMEM or RC_EBUSY. Cost: O(pages of that generation
  * + objects found); -1, 2 and 3 walk every page of tracked objects. */
 rc_list *rc_gc_get_objects(rc_heap *heap, int generation);
 
 /* Python's gc.get_referrers(*objs): a NEW list of the tracked objects that
  * hold a reference to any of objs[0..n-1], each once, the list itself left
- * out (frozen objects are searched, unlike CPython). NULL with RC_ENOMEM or
+ * out (frozen objects are searched, unlike CPython), and, from a collection's
+ * finalizer or callback, that collection's unreachable objects. NULL with RC_ENOMEM or
  * RC_EBUSY. Cost: one walk over every tracked object and every reference it
  * holds -- O(heap) per call, as in CPython. To ask for many objects, build
  * an rc_refindex once instead. */

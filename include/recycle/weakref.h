@@ -13,7 +13,10 @@
  * The rules in a collection are CPython's:
  *   1. every weak reference to an unreachable object is cleared before any
  *      finalizer runs and before anything is cleared, so no code can reach
- *      garbage through a weak reference;
+ *      garbage through a weak reference -- also those that callbacks and
+ *      finalizers make during the collection: they are cleared without
+ *      calling back before the garbage is cleared, and while it is cleared
+ *      rc_weakref_new refuses it (RC_EINVAL);
  *   2. a weak reference that is itself unreachable is cleared too and its
  *      callback never runs (it would see a world half torn down);
  *   3. the callbacks of the others run after all that clearing, before the
@@ -54,7 +57,8 @@ extern const rc_type rc_weakref_type;
  * opaque here and not owned. Several weak references to one object are
  * independent objects; when it dies their callbacks run newest first.
  * NULL when `obj` is NULL (there is no heap to record an error on), or with
- * RC_ENOMEM when memory runs out, RC_EINVAL when obj is already being freed.
+ * RC_ENOMEM when memory runs out, RC_EINVAL when obj is already being freed
+ * (by refcount, or as garbage a collection is clearing).
  * O(1) amortised.
  */
 rc_weakref *rc_weakref_new(void *obj, rc_weakref_cb cb, void *data);
