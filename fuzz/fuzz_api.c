@@ -309,14 +309,15 @@ static void check_contents(int i)
         break;
     case K_WEAK: {
         /* Alive only while its referent lives; once cleared, for good. It
-         * may be cleared while the referent lives only if the referent was
-         * garbage in a collection and then resurrected (CPython clears
-         * weak references to garbage before finalizers run). */
+         * may be cleared while the referent lives only if the referent or
+         * the weak reference itself was garbage in a collection and then
+         * resurrected (CPython clears weak references to garbage, and weak
+         * references in the garbage, before finalizers run: bpo-38006). */
         int t = m->target, a = rc_weakref_alive(m->p);
         ENSURE(!a || (S.o[t].alive && !m->cleared), "weakref %d: alive but its referent %d is %s", i,
                t, S.o[t].alive ? "cleared before" : "dead");
         if (!a && !m->cleared) {
-            ENSURE(!S.o[t].alive || S.o[t].unreach_at_gc,
+            ENSURE(!S.o[t].alive || S.o[t].unreach_at_gc || m->unreach_at_gc,
                    "weakref %d cleared while its referent %d lives and was never garbage", i, t);
             m->cleared = 1;
         }
@@ -949,11 +950,14 @@ static void run(const uint8_t *data, size_t size)
     S.n = 0;
     rc_gc_unfreeze(S.h);
     /* Finalizers run once, so what they resurrect is dropped next round. */
-    for (int round = 0; round < 3; round++) {
+    for (int round = 0, again = 1; again; round++) {
+        ENSURE(round <= MAXO, "objects keep coming back");
         for (int i = 0; i < S.nobj; i++)
             while (S.o[i].alive && S.o[i].held > 0) drop_held(i);
         rc_collect(S.h, 2);
         sync(1);
+        again = 0;
+        for (int i = 0; i < S.nobj; i++) again |= S.o[i].alive && S.o[i].held > 0;
     }
     rc_heap_stats st;
     rc_heap_stats_get(S.h, &st);
