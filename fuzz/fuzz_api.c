@@ -955,8 +955,10 @@ static void run(const uint8_t *data, size_t size)
         for (int i = 0; i < S.nobj; i++)
             while (S.o[i].alive && S.o[i].held > 0) drop_held(i);
         rc_collect(S.h, 2);
+        /* A callback that dropped a reference during the collection may
+         * have left new garbage for the next one. */
+        again = S.dirty;
         sync(1);
-        again = 0;
         for (int i = 0; i < S.nobj; i++) again |= S.o[i].alive && S.o[i].held > 0;
     }
     rc_heap_stats st;
