@@ -397,9 +397,13 @@ static void sync(int after_full)
         for (size_t k = 0; k < n; k++) frozen[handle_of(rc_as_obj(it[k]), "frozen")] = 1;
         rc_decref(fl);
         compute_reach(r2, frozen);
-        for (int i = 0; i < S.nobj; i++)
-            ENSURE(!S.o[i].alive || r2[i], "object %d (kind %d) unreachable after a full collection",
-                   i, S.o[i].kind);
+        for (int i = 0; i < S.nobj; i++) {
+            if (!S.o[i].alive || r2[i]) continue;
+            for (int a = 0; a < S.nobj; a++)
+                if (S.o[a].alive) FOR_EDGES(&S.o[a], y, if (y == i) tr("  held by %d (kind %d)", a, S.o[a].kind));
+            fail("object %d (kind %d, refcount %u) unreachable after a full collection", i,
+                 S.o[i].kind, rc_refcount(S.o[i].p));
+        }
     }
     S.dirty = 0;
     check_heap(S.h);
@@ -627,8 +631,10 @@ static void wcb(rc_weakref *w, void *data)
         }
         break;
     }
-    /* The hold on the data object goes right after the callback. */
+    /* The hold on the data object goes right after the callback: what only
+     * it kept becomes garbage during the collection, for the next one. */
     m->data = -1;
+    if (d >= 0 && S.in_gc) S.dirty = 1;
 }
 
 static void gc_cb(rc_heap *h, int phase, const rc_gc_info *info, void *ud)
@@ -868,7 +874,8 @@ static void op_weak(void)
         } else {
             /* A referent the model knows alive must be unreachable (a
              * collection freed it, which the sync will learn). */
-            ENSURE(t < 0 || !S.o[t].alive || !S.reach[t], "rc_weakref_get: NULL for reachable referent %d", t);
+            ENSURE(t < 0 || !S.o[t].alive || !S.reach[t] || S.o[w].cleared || S.o[w].unreach_at_gc ||
+                   S.o[t].unreach_at_gc, "rc_weakref_get: NULL for reachable referent %d", t);
         }
     }
 }

@@ -72,7 +72,7 @@ static void op_query(void)
         ENSURE(rc_gc_is_tracked(p) == tracked_kind(S.o[x].kind), "rc_gc_is_tracked(%d)", x);
         size_t lo = 0, hi = 0;
         for (int a = 0; a < S.nobj; a++)
-            if (S.o[a].alive && S.o[a].kind == K_WEAK && S.o[a].target == x) {
+            if (S.o[a].alive && S.o[a].kind == K_WEAK && S.o[a].target == x && !S.o[a].cleared) {
                 hi++;
                 if (S.reach[a]) lo++;
             }
