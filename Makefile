@@ -1,10 +1,12 @@
 # Thin wrapper over CMake. `make demo` and `make test` work from a clean clone.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TIME  ?= 60
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX     ?= /usr/local
 
-.PHONY: all demo test unit asan valgrind bench compare install clean
+.PHONY: all demo test unit asan valgrind fuzz bench compare install clean
 
 all:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRC_VALGRIND=ON
@@ -29,6 +31,16 @@ asan:
 valgrind: all
 	ctest --test-dir $(BUILD) --output-on-failure -L valgrind
 
+# libFuzzer on the API for FUZZ_TIME seconds (clang; ASan+UBSan+RC_DEBUG).
+# New inputs go to $(FUZZ_BUILD)/corpus, a crash to $(FUZZ_BUILD)/crash-*.
+# Hours-long runs: docs/fuzzing.md.
+fuzz:
+	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRC_FUZZ=ON -DRC_BUILD_TESTS=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_api
+	mkdir -p $(FUZZ_BUILD)/corpus
+	./$(FUZZ_BUILD)/fuzz_api -max_total_time=$(FUZZ_TIME) -timeout=20 -rss_limit_mb=4096 \
+	  -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus fuzz/corpus
+
 # Workloads W1-W4 (and more as they land) on recycle.
 bench: all
 	./$(BUILD)/recycle bench all
@@ -48,4 +60,4 @@ install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
