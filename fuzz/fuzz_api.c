@@ -29,8 +29,7 @@
  *
  * Built with libFuzzer (-DRC_FUZZ_LIBFUZZER, -fsanitize=fuzzer) it is a fuzz
  * target; otherwise main() replays the files and directories given as
- * arguments (the seed corpus in CI). RC_TEST_KNOWN_BUGS=1 enables the
- * operations that reach known wrong behaviour (docs/fuzzing.md).
+ * arguments (the seed corpus in CI).
  */
 #include "recycle.h"
 #include "recycle/builtins.h"
@@ -91,7 +90,6 @@ static struct {
     int reach[MAXO];
     int in_gc;               /* inside a collection (gc callbacks) */
     int dirty;               /* a collection was disturbed: garbage may remain */
-    int known_bugs;
     int op;                  /* current op number, for messages */
     int trace;               /* RC_FUZZ_TRACE: print what happens */
     /* pointer -> newest handle */
@@ -558,8 +556,9 @@ static void on_finalize(void *obj)
     }
     case F_WEAK_SELF:
         /* A weak reference made by a finalizer during a collection to an
-         * object that stays garbage: known wrong behaviour (issue 8, 5a). */
-        if (S.known_bugs && S.nobj < MAXO) {
+         * object that may stay garbage: it must read as dead and be cleared
+         * without calling back before the garbage is. */
+        if (S.nobj < MAXO) {
             int w = make_weak(i, byte() % 2 ? W_NOOP : W_NONE, -1);
             (void)w;
         }
@@ -614,9 +613,10 @@ static void wcb(rc_weakref *w, void *data)
         break;
     }
     case W_REVIVE_OTHER:
-        /* A callback that reaches other garbage through a new weak reference
-         * and keeps it: known wrong behaviour (issue 8, 5b). */
-        if (S.known_bugs && S.in_gc && S.nobj < MAXO) {
+        /* A callback that tries to reach other garbage through a new weak
+         * reference and keep it: garbage of the running collection reads as
+         * dead; what is not in its set may be revived. */
+        if (S.in_gc && S.nobj < MAXO) {
             int cand[MAXO], nc = 0;
             int r[MAXO];
             compute_reach(r, NULL);
@@ -916,7 +916,6 @@ static void run(const uint8_t *data, size_t size)
     memset(&S, 0, sizeof S);
     S.d = data;
     S.n = size;
-    S.known_bugs = getenv("RC_TEST_KNOWN_BUGS") != NULL;
     S.trace = getenv("RC_FUZZ_TRACE") != NULL;
     npinned = 0;
     rc_config cfg;

@@ -51,8 +51,8 @@ typedef void (*rc_visit_fn)(void *obj, void *arg);
  *     it dies. No callback needed; this is also the fastest form.
  *   - callbacks: `traverse` reports every reference; `clear` drops them (decref
  *     and forget) so a cycle can be broken. When the object dies by refcount,
- *     `clear` releases its references; a type with traverse but no clear has its
- *     references released by the collector through traverse.
+ *     `clear` releases its references. A type with traverse must have clear:
+ *     rc_new refuses one without (RC_EINVAL).
  * A type with neither holds no references: it is never tracked nor scanned.
  *
  * `finalize` (optional) runs at most once per object, before its references are

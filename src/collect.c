@@ -348,62 +348,72 @@ static void clear_inset_everywhere(rc_heap *h)
     }
 }
 
+/* Weak-reference callbacks and finalizers may have made garbage reachable
+ * again (a pointer they held, a weak reference they made): trial deletion
+ * again, inside the garbage, spares what they resurrected (it leaves `g`).
+ * Then the weak references they made to what stays garbage are cleared
+ * without calling back (CPython's clear_weakrefs), so no code that runs
+ * later reaches garbage through one. Returns what stays garbage. */
+static size_t spare_resurrected(rc_heap *h, rc_vec *g, gc_set *s)
+{
+    size_t n = g->len;
+    for (size_t i = 0; i < n; i++) rc__foreach_ref(g->items[i], count_in_garbage, h);
+    for (size_t i = 0; i < n; i++) {
+        rc_head *o = g->items[i];
+        if (o->refcnt - 1 > rc__field(o) && !rc__marked(h, o)) {
+            rc__set_marked(h, o);
+            if (!rc__vec_push(h, &s->stack, o)) s->overflow = true;
+            drain(s, mark_in_garbage);
+        }
+    }
+    while (s->overflow) {
+        s->overflow = false;
+        for (size_t i = 0; i < n; i++)
+            if (rc__marked(h, g->items[i])) {
+                rc__foreach_ref(g->items[i], mark_in_garbage, s);
+                drain(s, mark_in_garbage);
+            }
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        rc_head *o = g->items[i];
+        rc__set_field(o, 0);
+        if (rc__marked(h, o)) {        /* resurrected: only drop the hold */
+            o->gc = (o->gc & ~(RC__INSET | RC__MARK)) | h->mark_flip;
+            rc_decref(o + 1);
+        } else {
+            g->items[k++] = o;
+        }
+    }
+    s->resurrected += n - k;
+    g->len = k;
+    rc__weakrefs_clear_garbage(h, (rc_head **)g->items, k);
+    return k;
+}
+
 static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
 {
     size_t n = g->len;
-    /* Weak references to garbage go first, callbacks of live ones run. */
-    bool ran = s->weak && rc__weakrefs_handle_garbage(h, (rc_head **)g->items, n);
+    /* Weak references to garbage go first, callbacks of live ones run; what
+     * the callbacks revived is spared before any finalizer runs, so
+     * finalizers find every weak reference to garbage cleared. */
+    if (s->weak && rc__weakrefs_handle_garbage(h, (rc_head **)g->items, n))
+        n = spare_resurrected(h, g, s);
     if (s->finalizers) {
+        bool ran = false;
         for (size_t i = 0; i < n; i++) {
             rc_head *o = g->items[i];
             if (o->type->finalize && !(o->gc & RC__FINALIZED)) {
                 o->gc |= RC__FINALIZED;
                 o->type->finalize(o + 1);
+                ran = true;
             }
         }
-        ran = true;
+        if (ran) n = spare_resurrected(h, g, s);
     }
-    /* Callbacks and finalizers may have made garbage reachable again (a
-     * pointer they held, a weak reference they made): trial deletion again,
-     * inside the garbage, spares what they resurrected. */
-    if (ran) {
-        for (size_t i = 0; i < n; i++) rc__foreach_ref(g->items[i], count_in_garbage, h);
-        for (size_t i = 0; i < n; i++) {
-            rc_head *o = g->items[i];
-            if (o->refcnt - 1 > rc__field(o) && !rc__marked(h, o)) {
-                rc__set_marked(h, o);
-                if (!rc__vec_push(h, &s->stack, o)) s->overflow = true;
-                drain(s, mark_in_garbage);
-            }
-        }
-        while (s->overflow) {
-            s->overflow = false;
-            for (size_t i = 0; i < n; i++)
-                if (rc__marked(h, g->items[i])) {
-                    rc__foreach_ref(g->items[i], mark_in_garbage, s);
-                    drain(s, mark_in_garbage);
-                }
-        }
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-            rc_head *o = g->items[i];
-            rc__set_field(o, 0);
-            if (rc__marked(h, o)) {        /* resurrected: only drop the hold */
-                o->gc = (o->gc & ~(RC__INSET | RC__MARK)) | h->mark_flip;
-                rc_decref(o + 1);
-            } else {
-                g->items[k++] = o;
-            }
-        }
-        s->resurrected += n - k;
-        n = g->len = k;
-    }
-    /* From here on no code may reach the garbage through a weak reference:
-     * those that callbacks and finalizers made to it are cleared without
-     * calling back (CPython's clear_weakrefs), and no new one can be made
+    /* From here on no new weak reference to the garbage can be made
      * (rc_weakref_new refuses garbage while `deleting`). */
     h->deleting = true;
-    if (ran) rc__weakrefs_clear_garbage(h, (rc_head **)g->items, n);
     if (h->debug & RC_DEBUG_COLLECTABLE)
         for (size_t i = 0; i < n; i++) rc__debug_object(h, g->items[i], true);
     if (h->debug & RC_DEBUG_SAVEALL) {

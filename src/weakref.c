@@ -377,17 +377,30 @@ static bool is_weakref(const rc_weakref *w, const char *call)
     return false;
 }
 
+/* The referent of `w` as code may see it: NULL once cleared, and NULL while
+ * the referent is garbage of the running collection (INSET outside a scan):
+ * a weak reference made to garbage during the collection -- by a callback
+ * or a finalizer -- reads as dead, and if the garbage stays garbage it is
+ * cleared without calling back before the garbage is. */
+static rc_head *visible_referent(const rc_weakref *w)
+{
+    rc_head *o = w->referent;
+    return o && !(o->gc & RC__INSET) ? o : NULL;
+}
+
 void *rc_weakref_get(rc_weakref *w)
 {
-    if (!is_weakref(w, "rc_weakref_get") || !w->referent) return NULL;
-    void *obj = RC__USER(w->referent);
+    if (!is_weakref(w, "rc_weakref_get")) return NULL;
+    rc_head *o = visible_referent(w);
+    if (!o) return NULL;
+    void *obj = RC__USER(o);
     rc_incref(obj);
     return obj;
 }
 
 int rc_weakref_alive(const rc_weakref *w)
 {
-    return is_weakref(w, "rc_weakref_alive") && w->referent != NULL;
+    return is_weakref(w, "rc_weakref_alive") && visible_referent(w) != NULL;
 }
 
 static rc_weakref *first_of(const void *obj, const char *call)

@@ -186,7 +186,7 @@ static void revive_cb(rc_weakref *w, void *data)
     rc_decref(w2);
 }
 
-TEST(weakref_callback_that_revives_garbage_keeps_it_whole)
+TEST(weakref_callback_cannot_revive_garbage_through_a_new_weakref)
 {
     rc_heap *h = quiet_heap();
     keep = rc_list_new(h, 0);
@@ -197,7 +197,35 @@ TEST(weakref_callback_that_revives_garbage_keeps_it_whole)
     a->a = b;   /* a takes our reference to b: the cycle a <-> b */
     rc_weakref *w = rc_weakref_new(a, revive_cb, b);
     rc_decref(a);
+    CHECK_EQ_INT(rc_collect(h, 2), 2);   /* a and b: the new weak reference read as dead */
+    CHECK_EQ_INT(rc_list_len(keep), 0);
+    rc_decref(w);
+    rc_decref(keep);
     rc_collect(h, 2);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
+/* The same through a C pointer the callback was given: the callback keeps
+ * `b` alive, and b = [a, 7] survives whole although no finalizer ran. */
+static void revive_by_pointer_cb(rc_weakref *w, void *data)
+{
+    (void)w;
+    rc_list_append(keep, rc_obj(data));
+}
+
+TEST(weakref_callback_that_revives_garbage_by_pointer_keeps_it_whole)
+{
+    rc_heap *h = quiet_heap();
+    keep = rc_list_new(h, 0);
+    pair *a = rc_new(h, &pair_type);
+    rc_list *b = rc_list_new(h, 0);
+    rc_list_append(b, rc_obj(a));
+    rc_list_append(b, rc_int(7));
+    a->a = b;
+    rc_weakref *w = rc_weakref_new(a, revive_by_pointer_cb, b);
+    rc_decref(a);
+    CHECK_EQ_INT(rc_collect(h, 2), 0);
     REQUIRE(rc_list_len(keep) == 1);
     rc_list *kb = rc_as_obj(rc_list_get(keep, 0));
     CHECK(kb == b);
@@ -207,6 +235,7 @@ TEST(weakref_callback_that_revives_garbage_keeps_it_whole)
         CHECK(ka != NULL && ka->a == kb);
         CHECK(rc_as_int(rc_list_get(kb, 1)) == 7);
     }
+    CHECK(!rc_weakref_alive(w));   /* cleared before the callback; a stays dead to it */
     rc_decref(w);
     rc_decref(keep);
     rc_collect(h, 2);

@@ -14,8 +14,10 @@
  *   1. every weak reference to an unreachable object is cleared before any
  *      finalizer runs and before anything is cleared, so no code can reach
  *      garbage through a weak reference -- also those that callbacks and
- *      finalizers make during the collection: they are cleared without
- *      calling back before the garbage is cleared, and while it is cleared
+ *      finalizers make during the collection: while the collection runs they
+ *      read as dead (rc_weakref_get gives NULL), they are cleared without
+ *      calling back before the garbage is cleared (or live on if something
+ *      else resurrected their referent), and while the garbage is cleared
  *      rc_weakref_new refuses it (RC_EINVAL);
  *   2. a weak reference that is itself unreachable is cleared too and its
  *      callback never runs (it would see a world half torn down);
