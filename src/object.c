@@ -371,9 +371,11 @@ void rc__check(const void *obj, const char *op)
         if (msync(pg, 4096, MS_ASYNC) != 0)
             check_fail(obj, op, "not an object of any recycle heap");
         if (freed_by_malloc(pg)) {
-            fprintf(stderr, "recycle: %s(%p): use of a freed object (its memory went back to the "
-                    "C allocator in malloc mode: one rc_decref too many, or use after free)\n",
-                    op, obj);
+            /* ASan does not overwrite freed memory: the header still names the type. */
+            const rc_type *t = rc__peek_type(o);
+            fprintf(stderr, "recycle: %s(%p): use of a freed object of type '%s' (refcount "
+                    "already 0: one rc_decref too many, or use after free; malloc mode gave its "
+                    "memory back to the C allocator)\n", op, obj, t && t->name ? t->name : "?");
 #if RC__ASAN
             __asan_describe_address((void *)o);
 #endif
