@@ -80,9 +80,13 @@ void rc__watch_page(rc_heap *h, rc_page *pg)
 
 void rc__watch_alloc(rc_heap *h, rc_head *b, size_t bytes)
 {
-    if (rc__page_of(b)->flags & RC_PAGE_MALLOC) return;   /* the C allocator's own block */
+    rc_page *pg = rc__page_of(b);
+    if (pg->flags & RC_PAGE_MALLOC) return;   /* the C allocator's own block */
     size_t n = (bytes + 7) & ~(size_t)7;
     RC__UNPOISON(b, n);
+    /* The free-list link was opened to be read; past a small object it is slack. */
+    if (!(pg->flags & RC_PAGE_LARGE) && n < sizeof *b + sizeof(rc_head *))
+        rc__mem_close((char *)b + n, sizeof *b + sizeof(rc_head *) - n);
 #ifdef RC_HAVE_VALGRIND
     if (h->valgrind) {
         VALGRIND_MAKE_MEM_UNDEFINED(b, sizeof *b);
