@@ -17,7 +17,7 @@
  *
  * Large blocks get pages of their own, mapped and unmapped individually.
  */
-#include "internal.h"
+#include "memcheck.h"
 
 #include <errno.h>
 #include <time.h>
@@ -313,6 +313,7 @@ void rc__alloc_purge(rc_heap *h)
         if (s->used == 0) {   /* nothing live: the whole segment goes */
             *pp = s->next;
             h->page_bytes -= (size_t)__builtin_popcountll(s->dirty) * RC_PAGE_SIZE;
+            rc__mem_unmapping(s->base, RC_SEGMENT_SIZE);
             h->cfg.allocator.unmap(h->cfg.allocator.ud, s->base, RC_SEGMENT_SIZE);
             h->cfg.allocator.realloc(h->cfg.allocator.ud, s, 0);
             h->nsegments--;
@@ -366,6 +367,7 @@ static void page_init(rc_page *pg, rc_heap *h, unsigned sc, bool tracked)
     pg->block_size = rc__class_size[sc];
     pg->capacity = (uint32_t)((RC_PAGE_SIZE - RC_PAGE_HEADER) / pg->block_size);
     pg->bump = rc__page_first(pg);
+    if (h->watch) rc__watch_page(h, pg);
 }
 
 /* Drop a page that has no live block left. */
@@ -379,10 +381,17 @@ static void page_release(rc_heap *h, rc_page *pg)
     rc__check_forget(pg);
     if (pg->flags & RC_PAGE_LARGE) {
         size_t sz = pg->map_size;
-        h->cfg.allocator.unmap(h->cfg.allocator.ud, pg, sz);
         h->page_bytes -= sz;
+        if (pg->flags & RC_PAGE_MALLOC) {
+            free(pg);
+            return;
+        }
+        rc__mem_unmapping(pg, sz);
+        h->cfg.allocator.unmap(h->cfg.allocator.ud, pg, sz);
         return;
     }
+    /* Watched: objects freed with the page stay unreadable while it waits. */
+    if (pg->flags & RC_PAGE_WATCH) rc__mem_close(rc__page_first(pg), RC_PAGE_SIZE - RC_PAGE_HEADER);
     /* Blocks the page handed out may have dirtied it: a reused page must not
      * show stale headers past its new bump pointer, and bump only ever
      * hands out blocks that we zero on allocation, so nothing to clear here. */
@@ -424,15 +433,67 @@ static rc_head *alloc_large(rc_heap *h, size_t bytes, bool tracked)
         h->cfg.allocator.unmap(h->cfg.allocator.ud, pg, size);
         return NULL;
     }
+    if (h->watch) rc__watch_page(h, pg);
     h->page_bytes += size;
     pg->used = 1;
     return (rc_head *)rc__page_first(pg);
+}
+
+/* Malloc mode: a one-block large page from the C allocator, so every tool
+ * that watches malloc sees the object (memcheck.c). */
+static rc_head *alloc_malloc(rc_heap *h, size_t bytes, bool tracked)
+{
+    if (bytes > SIZE_MAX - RC_PAGE_HEADER - 8) return NULL;
+    size_t size = RC_PAGE_HEADER + ((bytes + 7) & ~(size_t)7);
+    void *p;
+    if (posix_memalign(&p, RC_PAGE_SIZE, size) != 0) return NULL;
+    rc_page *pg = p;
+    memset(pg, 0, sizeof *pg);
+    pg->heap = h;
+    pg->magic = RC_PAGE_MAGIC;
+    pg->flags = (uint16_t)(RC_PAGE_LARGE | RC_PAGE_MALLOC | RC_PAGE_WATCH |
+                           (tracked ? RC_PAGE_TRACKED : 0));
+    pg->block_size = (uint32_t)(bytes > UINT32_MAX ? UINT32_MAX : bytes);
+    pg->capacity = 1;
+    pg->map_size = size;
+    pg->bump = (char *)pg + size;
+    if (!pages_add(h, pg)) {
+        free(pg);
+        return NULL;
+    }
+    h->page_bytes += size;
+    pg->used = 1;
+    return (rc_head *)rc__page_first(pg);
+}
+
+/* The current page of (t, sc): cur[][], or wcur[][] on a watched heap. */
+static inline rc_page **cur_of(rc_heap *h, int t, unsigned sc)
+{
+    return h->watch ? &h->wcur[t][sc] : &h->cur[t][sc];
+}
+
+bool rc__page_is_current(rc_heap *h, rc_page *pg)
+{
+    return pg == *cur_of(h, pg->flags & RC_PAGE_TRACKED ? 1 : 0, pg->size_class);
+}
+
+/* rc__page_take on a watched heap: the free-list link is read past the poison. */
+static inline rc_head *take(rc_heap *h, rc_page *pg)
+{
+    if (h->watch && pg->free) rc__mem_open(pg->free + 1, sizeof(rc_head *));
+    return rc__page_take(pg);
 }
 
 rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool tracked)
 {
     rc_page *pg;
     rc_head *b;
+    if (unlikely(h->use_malloc)) {
+        b = alloc_malloc(h, bytes, tracked);
+        if (!b) return NULL;
+        pg = rc__page_of(b);
+        goto done;
+    }
     if (bytes > RC_SMALL_MAX) {
         b = alloc_large(h, bytes, tracked);
         if (!b) return NULL;
@@ -441,8 +502,9 @@ rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool tracked)
     }
     unsigned sc = rc__size_class(bytes);
     int t = tracked ? 1 : 0;
-    pg = h->cur[t][sc];
-    if (pg && (b = rc__page_take(pg))) goto small;
+    rc_page **cur = cur_of(h, t, sc);
+    pg = *cur;
+    if (pg && (b = take(h, pg))) goto small;
     /* The current page is full: it waits until a quarter of it is free. */
     if (pg) pg->flags |= RC_PAGE_FULL;
     pg = h->avail[t][sc].head;
@@ -451,15 +513,16 @@ rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool tracked)
     } else {
         pg = page_new(h, sc, tracked);
         if (!pg) {
-            h->cur[t][sc] = NULL;
+            *cur = NULL;
             return NULL;
         }
     }
     pg->flags &= (uint16_t)~RC_PAGE_FULL;
-    h->cur[t][sc] = pg;
-    b = rc__page_take(pg);
+    *cur = pg;
+    b = take(h, pg);
 small:
 done:
+    if (h->watch) rc__watch_alloc(h, b, bytes);
     if (tracked && !(pg->flags & RC_PAGE_YOUNG0) && !rc__young_add(h, pg, 0)) {
         /* Could not remember the page: give the block back. */
         rc__free_block(h, b);
@@ -469,6 +532,12 @@ done:
 }
 
 void rc__free_block(rc_heap *h, rc_head *b)
+{
+    if (rc__page_of(b)->flags & RC_PAGE_WATCH) rc__watch_free(h, b);
+    else rc__free_block_raw(h, b);
+}
+
+void rc__free_block_raw(rc_heap *h, rc_head *b)
 {
     rc_page *pg = rc__page_of(b);
     if (pg->flags & RC_PAGE_LARGE) {
@@ -480,14 +549,17 @@ void rc__free_block(rc_heap *h, rc_head *b)
         page_release(h, pg);
         return;
     }
+    bool watched = (pg->flags & RC_PAGE_WATCH) != 0;
+    if (watched) rc__mem_open(b, sizeof *b + sizeof(rc_head *));
     b->refcnt = 0;
     b->gc = 0;
     rc__free_link(b, pg->free);
+    if (watched) rc__mem_close((char *)b + RC_FREE_OPEN, pg->block_size - RC_FREE_OPEN);
     pg->free = b;
     pg->used--;
-    if (pg == h->cur[pg->flags & RC_PAGE_TRACKED ? 1 : 0][pg->size_class]) return;
+    if (rc__page_is_current(h, pg)) return;
     if (pg->used == 0) {
-        if (!h->keep_empty_pages) page_release(h, pg);
+        if (!h->keep_empty_pages && !pg->held) page_release(h, pg);
     } else if ((pg->flags & RC_PAGE_FULL) && pg->used <= pg->capacity - pg->capacity / 4) {
         pg->flags &= (uint16_t)~RC_PAGE_FULL;
         avail_push(h, pg);
@@ -500,7 +572,7 @@ void rc__release_empty_pages(rc_heap *h)
         rc_vec *v = &h->pages[t];
         for (size_t i = v->len; i-- > 0;) {   /* backwards: release swaps the last in */
             rc_page *pg = v->items[i];
-            if (pg->used == 0 && pg != h->cur[t][pg->size_class]) page_release(h, pg);
+            if (pg->used == 0 && !pg->held && !rc__page_is_current(h, pg)) page_release(h, pg);
         }
     }
 }
@@ -513,8 +585,12 @@ void rc__alloc_release_all(rc_heap *h)
             rc_page *pg = v->items[i];
             pg->magic = 0;
             rc__check_forget(pg);
-            if (pg->flags & RC_PAGE_LARGE)
+            if (pg->flags & RC_PAGE_MALLOC) {
+                free(pg);
+            } else if (pg->flags & RC_PAGE_LARGE) {
+                rc__mem_unmapping(pg, pg->map_size);
                 h->cfg.allocator.unmap(h->cfg.allocator.ud, pg, pg->map_size);
+            }
         }
         rc__vec_free(h, v);
     }
@@ -523,6 +599,7 @@ void rc__alloc_release_all(rc_heap *h)
     while (h->segments) {
         rc_segment *s = h->segments;
         h->segments = s->next;
+        rc__mem_unmapping(s->base, RC_SEGMENT_SIZE);
         h->cfg.allocator.unmap(h->cfg.allocator.ud, s->base, RC_SEGMENT_SIZE);
         h->cfg.allocator.realloc(h->cfg.allocator.ud, s, 0);
     }
@@ -548,7 +625,7 @@ void rc__count_objects(const rc_heap *h, size_t *objects, size_t *bytes)
         for (size_t i = 0; i < v->len; i++) {
             const rc_page *pg = v->items[i];
             n += pg->used;
-            b += (pg->flags & RC_PAGE_LARGE) ? pg->map_size - RC_PAGE_HEADER
+            b += (pg->flags & RC_PAGE_LARGE) ? (pg->used ? pg->map_size - RC_PAGE_HEADER : 0)
                                               : (size_t)pg->used * pg->block_size;
         }
     }

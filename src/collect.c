@@ -174,8 +174,9 @@ RC_INLINE void count_ref(rc_head *c, void *ctx)
 /* The referents of a slots object, asked for ahead of time. */
 RC_INLINE void prefetch_refs(const rc_head *o)
 {
+    if (!o->refcnt) return;   /* a free block: only its refcnt may be read */
     const rc_type *t = o->type;
-    if (!o->refcnt || t->rc_kind != RC_KIND_USER || t->traverse) return;
+    if (t->rc_kind != RC_KIND_USER || t->traverse) return;
     void *const *sl = (void *const *)((const char *)(o + 1) + t->slots_offset);
     for (uint32_t i = 0; i < t->nslots; i++)
         if (sl[i]) __builtin_prefetch(RC_HEAD(sl[i]), 1);

@@ -3,6 +3,7 @@
  * counters.
  */
 #include "objects.h"
+#include "memcheck.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -37,6 +38,10 @@ rc_heap *rc_heap_new(const rc_config *cfg)
     h->candidate_limit = cfg->candidate_limit ? cfg->candidate_limit : RC_DEFAULT_CANDIDATE_LIMIT;
     rc__young_limit_update(h);
     h->magic = RC_HEAP_MAGIC;
+    if (!rc__watch_init(h, cfg)) {
+        cfg->allocator.realloc(cfg->allocator.ud, h, 0);
+        return NULL;
+    }
     return h;
 }
 
@@ -125,6 +130,7 @@ void rc_heap_free(rc_heap *h)
     rc__trace_teardown(h);
     rc__vec_free(h, &h->candidates);
     rc__vec_free(h, &h->scratch);
+    rc__watch_teardown(h);
     rc__alloc_release_all(h);
     release_struct(h);
 }

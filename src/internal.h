@@ -73,6 +73,8 @@ enum {
     RC_PAGE_YOUNG0 = 8,    /* on heap->young[0]: may hold generation-0 objects */
     RC_PAGE_YOUNG1 = 16,   /* on heap->young[1]: may hold generation-1 objects */
     RC_PAGE_FULL = 32,     /* not the current page and too full to be reused */
+    RC_PAGE_WATCH = 64,    /* memory checking: every block through rc__free_block (memcheck.c) */
+    RC_PAGE_MALLOC = 128,  /* malloc mode: a large page from posix_memalign, freed with free */
 };
 
 typedef struct rc_segment rc_segment;
@@ -92,6 +94,7 @@ typedef struct rc_page {
     uint32_t young_index[2];  /* position in heap->young[g] while flagged YOUNG<g> */
     rc_segment *segment;      /* NULL for large pages */
     size_t map_size;          /* large pages: bytes mapped */
+    uint32_t held;            /* freed blocks waiting in the quarantine (memcheck.c) */
 } rc_page;
 _Static_assert(sizeof(rc_page) <= RC_PAGE_HEADER, "page header too big");
 
@@ -200,6 +203,17 @@ struct rc_heap {
     char errmsg[200];
 
     uint32_t magic;                 /* RC_HEAP_MAGIC; RC_HEAP_FREED once rc_heap_free ran */
+
+    /* memory checking (memcheck.c): while `watch` is set, cur[][] stays NULL
+     * (the current pages are in wcur[][]), so every allocation takes
+     * rc__alloc_block, and pages carry RC_PAGE_WATCH, so every free takes
+     * rc__free_block: the fast paths test nothing more. */
+    bool watch;
+    bool use_malloc;                /* every object in a page of its own from posix_memalign */
+    bool valgrind;                  /* running under valgrind: client requests per object */
+    rc_page *wcur[2][RC_NCLASSES];
+    rc_head **quarantine;           /* freed blocks waiting before reuse (FIFO ring) */
+    unsigned q_head, q_len;
 };
 
 #define RC_HEAP_MAGIC 0x72636870u   /* "rchp" */
@@ -226,8 +240,13 @@ void *rc__fail(rc_heap *h, int code, const char *fmt, ...)
 /* ---- allocator (alloc.c) ---- */
 /* A block of `bytes` (header included) from a page of the right kind, or NULL. */
 rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool tracked);
-/* Give a block back (its page may go back to the system). */
+/* Give a block back (its page may go back to the system); on pages with
+ * RC_PAGE_WATCH the memory-checking hooks run first (memcheck.c). */
 void rc__free_block(rc_heap *h, rc_head *b);
+/* rc__free_block without the hooks (memcheck.c's way back). */
+void rc__free_block_raw(rc_heap *h, rc_head *b);
+/* Whether `pg` is the current page of its class (allocation goes there). */
+bool rc__page_is_current(rc_heap *h, rc_page *pg);
 /* Variable buffers through the heap's allocator, counted in buffer_bytes. */
 void *rc__buf_realloc(rc_heap *h, void *p, size_t old_size, size_t new_size);
 void rc__buf_free(rc_heap *h, void *p, size_t size);
@@ -305,7 +324,7 @@ RC_INLINE rc_head *rc__alloc_fast(rc_heap *h, size_t bytes, bool tracked)
 RC_INLINE void rc__free_fast(rc_heap *h, rc_head *b)
 {
     rc_page *pg = rc__page_of(b);
-    if (likely(!(pg->flags & (RC_PAGE_LARGE | RC_PAGE_FULL)) && pg->used > 1)) {
+    if (likely(!(pg->flags & (RC_PAGE_LARGE | RC_PAGE_FULL | RC_PAGE_WATCH)) && pg->used > 1)) {
         uint64_t zero = 0;
         memcpy(b, &zero, sizeof zero);   /* refcnt 0: a free block */
         rc__free_link(b, pg->free);

@@ -11,6 +11,9 @@
 #include "objects.h"
 #include "recycle/builtins.h"
 #include "recycle/weakref.h"
+#include "memcheck.h"
+
+#include <stdatomic.h>
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -355,15 +358,44 @@ void rc__dealloc(rc_head *o)
 
 /* ---- debug checks ---- */
 
-/* Pages rc__check found mapped and valid (per thread); a page that goes back
- * to the system is forgotten (rc__check_forget). */
-#define RC_CHECK_CACHE 256
-static __thread uintptr_t checked_pages[RC_CHECK_CACHE];
+/* Pages rc__check found mapped and valid. One table for every thread, so the
+ * check is right whatever thread a heap has moved to: a page that goes back
+ * to the system is forgotten (rc__check_forget) by the thread that frees it,
+ * and the next check, on any thread, probes it again. Entries are relaxed
+ * atomics: a heap is used by one thread at a time, and whatever handed it
+ * from one thread to the next ordered the forget before the check; threads
+ * on other heaps only ever collide on a slot, which costs a probe. */
+#define RC_CHECK_CACHE 1024
+static _Atomic uintptr_t checked_pages[RC_CHECK_CACHE];
+
+static _Atomic uintptr_t *check_slot(const void *page)
+{
+    return &checked_pages[((uintptr_t)page >> 16) % RC_CHECK_CACHE];
+}
 
 void rc__check_forget(const void *page)
 {
-    uintptr_t *seen = &checked_pages[((uintptr_t)page >> 16) % RC_CHECK_CACHE];
-    if (*seen == (uintptr_t)page) *seen = 0;
+    uintptr_t want = (uintptr_t)page;
+    atomic_compare_exchange_strong_explicit(check_slot(page), &want, 0, memory_order_relaxed,
+                                            memory_order_relaxed);
+}
+
+static RC_NOINLINE void check_fail(const void *obj, const char *op, const char *why)
+{
+    fprintf(stderr, "recycle: %s(%p): %s\n", op, obj, why);
+    abort();
+}
+
+/* Whether the C allocator has taken back the memory at `p` (malloc mode
+ * under ASan: ASan can then say where it was allocated and freed). */
+static bool freed_by_malloc(const void *p)
+{
+#if RC__ASAN
+    return __asan_address_is_poisoned(p) != 0;
+#else
+    (void)p;
+    return false;
+#endif
 }
 
 /* Always built, so that a program (or a test) compiled with RC_DEBUG gets the
@@ -379,25 +411,32 @@ static void check_page(const void *obj, const char *op)
     rc_page *pg = rc__page_of(o);
     /* Is there memory at the page start at all? msync says ENOMEM if not; a
      * small cache of pages seen valid saves the system call on most checks. */
-    uintptr_t *seen = &checked_pages[((uintptr_t)pg >> 16) % RC_CHECK_CACHE];
-    if (*seen != (uintptr_t)pg) {
-        if (msync(pg, 4096, MS_ASYNC) != 0 || pg->magic != RC_PAGE_MAGIC) {
-            fprintf(stderr, "recycle: %s(%p): not an object of any recycle heap\n", op, obj);
+    _Atomic uintptr_t *seen = check_slot(pg);
+    if (atomic_load_explicit(seen, memory_order_relaxed) != (uintptr_t)pg) {
+        if (msync(pg, 4096, MS_ASYNC) != 0)
+            check_fail(obj, op, "not an object of any recycle heap");
+        if (freed_by_malloc(pg)) {
+            /* ASan does not overwrite freed memory: the header still names the type. */
+            const rc_type *t = rc__peek_type(o);
+            fprintf(stderr, "recycle: %s(%p): use of a freed object of type '%s' (refcount "
+                    "already 0: one rc_decref too many, or use after free; malloc mode gave its "
+                    "memory back to the C allocator)\n", op, obj, t && t->name ? t->name : "?");
+#if RC__ASAN
+            __asan_describe_address((void *)o);
+#endif
             abort();
         }
-        *seen = (uintptr_t)pg;
+        if (pg->magic != RC_PAGE_MAGIC) check_fail(obj, op, "not an object of any recycle heap");
+        atomic_store_explicit(seen, (uintptr_t)pg, memory_order_relaxed);
     }
-    if (pg->magic != RC_PAGE_MAGIC) {
-        fprintf(stderr, "recycle: %s(%p): not an object of any recycle heap\n", op, obj);
-        abort();
-    }
+    if (pg->magic != RC_PAGE_MAGIC) check_fail(obj, op, "not an object of any recycle heap");
     if (!(pg->flags & RC_PAGE_LARGE)) {
         size_t off = (size_t)((const char *)o - rc__page_first(pg));
         if ((const char *)o < rc__page_first(pg) || off % pg->block_size != 0 ||
-            (const char *)o >= pg->bump) {
-            fprintf(stderr, "recycle: %s(%p): pointer into a page but not to an object\n", op, obj);
-            abort();
-        }
+            (const char *)o >= pg->bump)
+            check_fail(obj, op, "pointer into a page but not to an object");
+    } else if ((const char *)o != rc__page_first(pg)) {
+        check_fail(obj, op, "pointer into a page but not to an object");
     }
 }
 
@@ -406,9 +445,10 @@ void rc__check(const void *obj, const char *op)
     check_page(obj, op);
     const rc_head *o = RC_HEAD(obj);
     if (o->refcnt == 0) {
+        const rc_type *t = rc__peek_type(o);
         fprintf(stderr, "recycle: %s(%p): use of a freed object of type '%s' (refcount already 0: "
                 "one rc_decref too many, or use after free)\n", op, obj,
-                o->type && o->type->name ? o->type->name : "?");
+                t && t->name ? t->name : "?");
         abort();
     }
 }
