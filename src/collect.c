@@ -718,7 +718,8 @@ size_t rc__scan_candidates(rc_heap *h)
     h->candidate_scans++;
     rc_vec members = {0};
     gc_set s = {.h = h, .candidates = true, .members = &members};
-    s.budget = (size_t)h->candidate_limit * 8 + 4096;
+    /* Stress mode scans often: small sets, which also exercise the budget. */
+    s.budget = h->stress ? 1024 : (size_t)h->candidate_limit * 8 + 4096;
     flush_candidates(h, &members);
 
     /* count, growing S breadth first over old objects within the budget;
@@ -762,7 +763,8 @@ static void stress_collect(rc_heap *h)
     if (k % RC_STRESS_FULL_EVERY == 0 && k >= tracked / 8) gen = 2;
     collect_generation(h, gen);
     if (gen == 2) h->stress_allocs = 0;
-    if (k % 16 == 0 && h->candidates_live) rc__scan_candidates(h);
+    if ((k % 16 == 0 && h->candidates_live) || h->candidates.len >= h->candidate_trigger)
+        rc__scan_candidates(h);
 }
 
 void rc__maybe_collect(rc_heap *h)
