@@ -190,9 +190,9 @@ long rc_heap_check(rc_heap *heap, FILE *out);
  * each time, generation 1 every 8th, and a full collection every 64th once
  * as many allocations as an eighth of the tracked objects were made since
  * the last one (so a big heap stays linear); a scan of buffered candidates
- * (at most 1024 objects) every 16th. Objects that a missing rc_incref
- * leaves unreferenced die at the next allocation instead of much later;
- * an rc_heap_check (or RC_EXPENSIVE) finds them sooner. Only while automatic
+ * (at most 1024 objects) every 16th. A reference the collector cannot see
+ * (a traverse that misses a slot) then frees its object within a few
+ * allocations instead of much later. Only while automatic
  * collection is enabled (rc_disable stops it too); thresholds are ignored
  * meanwhile and the young back-off is off. `on`: 1 on, 0 off. Heaps start
  * with the config's gc_stress, whose default follows the environment
