@@ -124,6 +124,22 @@ static size_t block_id(const vf_page *p, const rc_head *o)
 
 /* ---- references ---- */
 
+/* The heap a page header names when `pg` is mapped and looks like a page
+ * of some heap, else NULL. A stray pointer's "page" may be any memory: the
+ * probe is not an access the sanitizer should judge. */
+#if defined(__clang__) || defined(__GNUC__)
+__attribute__((no_sanitize_address))
+#endif
+static rc_heap *probe_page(const rc_page *pg)
+{
+    if (msync((void *)pg, 4096, MS_ASYNC) != 0) return NULL;
+    uint32_t magic;
+    rc_heap *heap;
+    memcpy(&magic, (const char *)pg + offsetof(rc_page, magic), sizeof magic);
+    memcpy(&heap, (const char *)pg + offsetof(rc_page, heap), sizeof heap);
+    return magic == RC_PAGE_MAGIC ? heap : NULL;
+}
+
 typedef struct ref_ctx {
     vf *v;
     rc_head *from;
@@ -137,12 +153,11 @@ static void count_visit(rc_head *c, void *ctx)
     vf_page *p = table_find(v, rc__page_of(c));
     if (!p) {
         /* Another heap's object (its page says so), or a stray pointer. */
-        const rc_page *pg = rc__page_of(c);
-        bool mapped = msync((void *)pg, 4096, MS_ASYNC) == 0 && pg->magic == RC_PAGE_MAGIC;
-        if (mapped && pg->heap != v->h)
+        rc_heap *other = probe_page(rc__page_of(c));
+        if (other && other != v->h)
             problem(v, "'%s' object at %p refers to %p, a '%s' object of another heap (heap %p): "
                     "references between heaps are not counted by either collector",
-                    tname(o), (void *)(o + 1), (void *)(c + 1), tname(c), (void *)pg->heap);
+                    tname(o), (void *)(o + 1), (void *)(c + 1), tname(c), (void *)other);
         else
             problem(v, "'%s' object at %p refers to %p, which is not an object of any heap "
                     "(a stray or uninitialised pointer in a slot)", tname(o), (void *)(o + 1),
