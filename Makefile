@@ -3,10 +3,11 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME  ?= 60
+EXPENSIVE_BUILD ?= build-expensive
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX     ?= /usr/local
 
-.PHONY: all demo test unit asan valgrind fuzz bench compare install clean
+.PHONY: all demo test unit asan valgrind expensive stress fuzz bench compare install clean
 
 all:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRC_VALGRIND=ON
@@ -17,8 +18,10 @@ demo: all
 	./$(BUILD)/recycle demo
 
 # Every test: optimised build, then ASan+UBSan (debug checks on), then the
-# core tests under valgrind.
-test: unit asan valgrind
+# core tests under valgrind, then the suite with the heap verifier around
+# every collection (RC_EXPENSIVE) and with a collection at every allocation
+# (RC_GC_STRESS).
+test: unit asan valgrind expensive stress
 
 unit: all
 	ctest --test-dir $(BUILD) --output-on-failure -LE valgrind
@@ -30,6 +33,22 @@ asan:
 
 valgrind: all
 	ctest --test-dir $(BUILD) --output-on-failure -L valgrind
+
+# The suite with debug checks and rc_heap_check before and after every
+# collection (stops at the first broken heap with its report).
+expensive:
+	cmake -S . -B $(EXPENSIVE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRC_DEBUG=ON -DRC_EXPENSIVE=ON
+	cmake --build $(EXPENSIVE_BUILD) -j $(JOBS)
+	ctest --test-dir $(EXPENSIVE_BUILD) --output-on-failure -LE valgrind -E install_check
+
+# The suite with a collection at every allocation of a tracked object, in
+# the sanitized debug build (the one `make asan` makes), so ASan and the
+# debug checks watch every collection path. RC_TEST_QUICK: the slowest
+# tests make fewer iterations, as under valgrind.
+stress:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRC_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	RC_GC_STRESS=1 RC_TEST_QUICK=1 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir $(ASAN_BUILD) --output-on-failure -LE valgrind
 
 # libFuzzer on the API for FUZZ_TIME seconds (clang; ASan+UBSan+RC_DEBUG).
 # New inputs go to $(FUZZ_BUILD)/corpus, a crash to $(FUZZ_BUILD)/crash-*.
@@ -60,4 +79,4 @@ install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(EXPENSIVE_BUILD) $(FUZZ_BUILD)

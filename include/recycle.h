@@ -276,6 +276,40 @@ typedef struct rc_allocator {
 /* The system allocator used when a config names none. */
 extern const rc_allocator rc_system_allocator;
 
+/*
+ * The leak report: what rc_heap_free found still alive, one row per type
+ * (and per allocation site when the heap traces sites, <recycle/leak.h>),
+ * most objects first. An object is "held from outside" when its refcount
+ * exceeds the references objects of the heap hold to it: C code still owns
+ * a reference -- usually a forgotten rc_decref. Objects left but not held
+ * from outside are kept only by other leftover objects (a cycle no
+ * collection has freed yet, or the belongings of a held object).
+ */
+typedef struct rc_leak_report_row {
+    const char *type;        /* type name ("?" when it has none) */
+    const char *file;        /* allocation site when traced, else NULL */
+    int line;                /* its line, else 0 */
+    size_t objects;          /* objects of this type (and site) left */
+    size_t bytes;            /* their bytes: blocks, headers included, and owned buffers */
+    size_t held_outside;     /* of them, objects held from outside the heap */
+    size_t external_refs;    /* the references C code holds to those (sum of the excesses) */
+} rc_leak_report_row;
+
+/* Called by rc_heap_free, before anything is freed, with the rows of what
+ * is left (`n` > 0; never called for a heap left empty). The rows and the
+ * strings they point to are valid during the call only. The heap may be
+ * read (rc_heap_stats_get, leak tools) but must not be changed. */
+typedef void (*rc_leak_report_fn)(rc_heap *heap, const rc_leak_report_row *rows, size_t n, void *ud);
+
+/* A ready-made report: prints the table to `ud` (a FILE *, or stderr when
+ * NULL), e.g.
+ *   recycle: heap 0x55d0... freed with 3 objects (96 bytes) still alive:
+ *   type         objects    bytes  held from outside (refs)  allocated at
+ *   pair               2       64                    1 (1)  main.c:12
+ *   node               1       32                    0 (0)
+ */
+void rc_leak_report_print(rc_heap *heap, const rc_leak_report_row *rows, size_t n, void *ud);
+
 /* Heap settings. Fill with rc_config_init, then change what you need. */
 typedef struct rc_config {
     rc_allocator allocator;
@@ -291,6 +325,15 @@ typedef struct rc_config {
      * rc_heap_new, overrides it for heaps on the system allocator:
      * RC_MALLOC=malloc turns it on, RC_MALLOC=pool off. See docs/debugging.md. */
     int use_malloc;
+    /* Collect at every allocation of a tracked object (rc_gc_set_stress in
+     * <recycle/gc.h>): 1 on, -1 off, 0 (the default) as the environment
+     * variable RC_GC_STRESS says (on when it is a number above 0). */
+    int gc_stress;
+    /* The leak report rc_heap_free makes (NULL: none). rc_config_init sets
+     * rc_leak_report_print (to stderr) when the library is built with
+     * RC_DEBUG, NULL otherwise. Also rc_set_leak_report. */
+    rc_leak_report_fn leak_report;
+    void *leak_report_ud;
 } rc_config;
 
 /* Default settings. */
@@ -305,11 +348,21 @@ rc_heap *rc_heap_new(const rc_config *cfg);
  * Refused (RC_EBUSY recorded, nothing done) when called from a finalizer,
  * destroy hook, weak-reference callback or gc callback of the same heap.
  * Debug builds (RC_DEBUG) stop with a message when a heap is used after it
- * was freed (recognised for the last 16 heaps freed on the system allocator). */
+ * was freed (recognised for the last 16 heaps freed on the system allocator).
+ * When objects are left and a leak report is set (rc_set_leak_report; on by
+ * default in RC_DEBUG builds), it is made first. */
 void rc_heap_free(rc_heap *heap);
 
 /* The heap `obj` lives in. */
 rc_heap *rc_heap_of(const void *obj);
+
+/* Ask for a leak report when `heap` is freed: rc_heap_free calls fn(heap,
+ * rows, n, ud) with what is still alive then (see rc_leak_report_fn); NULL
+ * turns the report off. Replaces the config's. Cost at rc_heap_free, only
+ * when something is left: O(objects + references) and 4 bytes per block
+ * (counted references), plus a row per type and site; a report that cannot
+ * get that memory is skipped. */
+void rc_set_leak_report(rc_heap *heap, rc_leak_report_fn fn, void *ud);
 
 /* Errors: rc_new and friends return NULL and record why. */
 enum rc_error_code {

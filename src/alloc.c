@@ -208,6 +208,7 @@ void rc__young_remove(rc_heap *h, rc_page *pg, int g)
     uint16_t flag = g ? RC_PAGE_YOUNG1 : RC_PAGE_YOUNG0;
     if (!(pg->flags & flag)) return;
     rc_vec *v = &h->young[g];
+    rc_assert(pg->young_index[g] < v->len && v->items[pg->young_index[g]] == pg);
     rc_page *last = v->items[--v->len];
     v->items[pg->young_index[g]] = last;
     last->young_index[g] = pg->young_index[g];
@@ -373,6 +374,7 @@ static void page_init(rc_page *pg, rc_heap *h, unsigned sc, bool tracked)
 /* Drop a page that has no live block left. */
 static void page_release(rc_heap *h, rc_page *pg)
 {
+    rc_assert(pg->used == 0 || (pg->flags & RC_PAGE_LARGE));
     if (pg->flags & RC_PAGE_AVAIL) avail_remove(h, pg);
     rc__young_remove(h, pg, 0);
     rc__young_remove(h, pg, 1);
@@ -540,6 +542,7 @@ void rc__free_block(rc_heap *h, rc_head *b)
 void rc__free_block_raw(rc_heap *h, rc_head *b)
 {
     rc_page *pg = rc__page_of(b);
+    rc_assert(pg->heap == h && pg->used > 0);
     if (pg->flags & RC_PAGE_LARGE) {
         if (h->keep_empty_pages) {   /* a walk is under way: later */
             b->refcnt = 0;

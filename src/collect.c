@@ -63,6 +63,13 @@
 #include <stdlib.h>
 #include <time.h>
 
+/* RC_EXPENSIVE: the whole heap is verified before and after every collection. */
+#ifdef RC_EXPENSIVE
+#define EXPENSIVE_VERIFY(h, when) rc__heap_verify((h), (when))
+#else
+#define EXPENSIVE_VERIFY(h, when) ((void)0)
+#endif
+
 /* ---- set membership ---- */
 
 typedef struct gc_set {
@@ -264,6 +271,7 @@ static void flush_candidates(rc_heap *h, rc_vec *into)
     for (size_t i = 0; i < h->candidates.len; i++) {
         rc_head *o = h->candidates.items[i];
         if (!o) continue;
+        rc_assert((o->gc & RC__BUFFERED) && rc__field(o) == i);   /* invariant 3 */
         o->gc &= ~RC__BUFFERED;
         rc__set_field(o, 0);
         if (into && rc__gen(o) == 2 && rc__vec_push(h, into, o)) o->gc |= RC__INSET;
@@ -331,6 +339,7 @@ static size_t save_garbage(rc_heap *h, rc_vec *g)
  * front of their members vector; a page walk leaves it where it lies. */
 RC_INLINE void hold_garbage(gc_set *s, rc_head *o)
 {
+    rc_assert(o->refcnt && !(o->gc & RC__BUFFERED));
     o->refcnt++;
     o->gc |= RC__INSET;
     s->held++;
@@ -395,6 +404,8 @@ static size_t spare_resurrected(rc_heap *h, rc_vec *g, gc_set *s)
 static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
 {
     size_t n = g->len;
+    for (size_t i = 0; i < n; i++)
+        rc_assert(((rc_head *)g->items[i])->refcnt && (((rc_head *)g->items[i])->gc & RC__INSET));
     /* Weak references to garbage go first, callbacks of live ones run; what
      * the callbacks revived is spared before any finalizer runs, so
      * finalizers find every weak reference to garbage cleared. */
@@ -515,6 +526,8 @@ static void run_callbacks(rc_heap *h, int phase, const rc_gc_info *info);
 /* The start every collection shares: busy, callbacks, debug line; the clock. */
 static double begin_collection(rc_heap *h, rc_gc_info *info)
 {
+    rc_assert(!h->busy && !h->freeing && !h->scanning && !h->pending);   /* invariant 4 */
+    EXPENSIVE_VERIFY(h, "before a collection");
     h->busy++;
     if (h->ncallbacks) run_callbacks(h, RC_GC_START, info);
     if (h->debug & RC_DEBUG_STATS) rc__debug_start(h, info->generation, info->candidates);
@@ -539,6 +552,8 @@ static void end_collection(rc_heap *h, rc_gc_info *info, rc_gen_stats *st, size_
                        info->uncollectable, info->duration);
     if (h->ncallbacks) run_callbacks(h, RC_GC_STOP, info);
     h->busy--;
+    rc_assert(!h->scanning && !h->freeing);
+    EXPENSIVE_VERIFY(h, "after a collection");
 }
 
 static void run_callbacks(rc_heap *h, int phase, const rc_gc_info *info)
@@ -609,6 +624,7 @@ static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target)
         rc_head *o = m->items[i];
         unsigned g = rc__gen(o);
         bool dead = !rc__marked(h, o);
+        rc_assert((o->gc & RC__INSET) && !(o->gc & RC__BUFFERED) && g < 3);
         o->gc = (o->gc & ~(RC__MARK | RC__INSET | RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) |
                 target | h->mark_flip;
         h->gen_objects[g]--;
@@ -627,6 +643,7 @@ static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target)
 RC_INLINE void settle(rc_heap *h, rc_head *o)
 {
     unsigned g = rc__gen(o);
+    rc_assert(g < 3 && !(o->gc & (RC__INSET | RC__BUFFERED)));
     o->gc = (o->gc & ~(RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) | 2u;
     if (g != 2) {
         h->gen_objects[g]--;
@@ -753,6 +770,7 @@ static size_t collect_generation(rc_heap *h, unsigned gen)
         while (h->young[0].len) rc__young_remove(h, h->young[0].items[h->young[0].len - 1], 0);
         while (h->young[1].len) rc__young_remove(h, h->young[1].items[h->young[1].len - 1], 1);
     }
+    rc_assert(h->young[0].len == 0 && (gen == 0 || h->young[1].len == 0));   /* invariant 2 */
 
     size_t found, freed;
     if (members) {
@@ -812,7 +830,8 @@ size_t rc__scan_candidates(rc_heap *h)
     h->candidate_scans++;
     rc_vec members = {0};
     gc_set s = {.h = h, .candidates = true, .members = &members};
-    s.budget = (size_t)h->candidate_limit * 8 + 4096;
+    /* Stress mode scans often: small sets, which also exercise the budget. */
+    s.budget = h->stress ? 1024 : (size_t)h->candidate_limit * 8 + 4096;
     flush_candidates(h, &members);
 
     /* count, growing S breadth first over old objects within the budget;
@@ -846,9 +865,30 @@ static bool full_is_due(rc_heap *h)
     return h->gen_objects[2] > h->old_at_full + h->old_at_full / 4;
 }
 
+/* Stress mode: a young collection at every tracked allocation, generation 1
+ * every 8th, a full collection every 64th once an eighth of the tracked
+ * objects were allocated since the last (a full collection per allocation
+ * would make every test quadratic), candidates every 16th. */
+#define RC_STRESS_FULL_EVERY 64
+static void stress_collect(rc_heap *h)
+{
+    size_t k = ++h->stress_allocs;
+    size_t tracked = h->gen_objects[0] + h->gen_objects[1] + h->gen_objects[2];
+    unsigned gen = k % 8 ? 0 : 1;
+    if (k % RC_STRESS_FULL_EVERY == 0 && k >= tracked / 8) gen = 2;
+    collect_generation(h, gen);
+    if (gen == 2) h->stress_allocs = 0;
+    if ((k % 16 == 0 && h->candidates_live) || h->candidates.len >= h->candidate_trigger)
+        rc__scan_candidates(h);
+}
+
 void rc__maybe_collect(rc_heap *h)
 {
     if (!h->enabled || h->busy || h->freeing) return;
+    if (h->stress) {
+        stress_collect(h);
+        return;
+    }
     if (h->count[0] >= h->young_limit) {
         unsigned gen = 0;
         /* A backed-off young collection covers young_scale times as many
@@ -887,4 +927,17 @@ size_t rc_collect(rc_heap *h, int generation)
     if (generation < 2) freed += rc__scan_candidates(h);
     freed += collect_generation(h, (unsigned)generation);
     return freed;
+}
+
+void rc_gc_set_stress(rc_heap *h, int on)
+{
+    if (!h) return;
+    h->stress = on != 0;
+    h->stress_allocs = 0;
+    rc__young_limit_update(h);
+}
+
+int rc_gc_get_stress(const rc_heap *h)
+{
+    return h && h->stress;
 }

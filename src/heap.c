@@ -17,6 +17,17 @@ void rc_config_init(rc_config *cfg)
     cfg->threshold[0] = 2000;
     cfg->threshold[1] = 10;
     cfg->threshold[2] = 10;
+#ifdef RC_DEBUG
+    cfg->leak_report = rc_leak_report_print;   /* a test suite finds its leaks unasked */
+#endif
+}
+
+/* Stress mode from the config, or from RC_GC_STRESS when it says nothing. */
+static bool stress_wanted(const rc_config *cfg)
+{
+    if (cfg->gc_stress) return cfg->gc_stress > 0;
+    const char *e = getenv("RC_GC_STRESS");
+    return e && atoi(e) > 0;
 }
 
 rc_heap *rc_heap_new(const rc_config *cfg)
@@ -36,6 +47,9 @@ rc_heap *rc_heap_new(const rc_config *cfg)
     h->young_scale = 1;
     rc__young_limit_update(h);
     h->candidate_limit = cfg->candidate_limit ? cfg->candidate_limit : RC_DEFAULT_CANDIDATE_LIMIT;
+    h->stress = stress_wanted(cfg);
+    h->leak_report = cfg->leak_report;
+    h->leak_report_ud = cfg->leak_report_ud;
     rc__young_limit_update(h);
     h->magic = RC_HEAP_MAGIC;
     if (!rc__watch_init(h, cfg)) {
@@ -120,6 +134,7 @@ void rc_heap_free(rc_heap *h)
                  h->freeing ? "freeing objects" : "collecting or running a finalizer or callback");
         return;
     }
+    if (h->leak_report) rc__leak_report(h);
     h->busy++;
     h->enabled = false;
     for (int t = 0; t < 2; t++) rc__foreach_object(h, t, teardown_hold, NULL);

@@ -48,6 +48,11 @@
 #define rc_assert(c) ((void)0)
 #endif
 void rc__assert_fail(const char *what, const char *file, int line);
+/* Run rc_heap_check on `h` and stop the program with its report when it
+ * finds a problem (`when` says where: "before a collection"). Leaves the
+ * heap's last error as it was. RC_EXPENSIVE builds call it around every
+ * collection (verify.c). */
+void rc__heap_verify(rc_heap *h, const char *when);
 
 /* ---- the library's own kinds of type (rc_type.rc_kind) ---- */
 enum {
@@ -197,6 +202,10 @@ struct rc_heap {
     void *garbage;                  /* rc_list of saved garbage (SAVEALL), or NULL */
     void *weak;                     /* weakref books (weakref.c), or NULL */
     void *trace;                    /* allocation-site books (trace.c), NULL = not tracing */
+    bool stress;                    /* collect at every tracked allocation (rc_gc_set_stress) */
+    size_t stress_allocs;           /* stress mode: allocations since the last full collection */
+    rc_leak_report_fn leak_report;  /* called by rc_heap_free with what is left, or NULL */
+    void *leak_report_ud;
 
     /* errors */
     int err;
@@ -377,6 +386,10 @@ void rc__trace_free(rc_heap *h, rc_head *o);
 /* Heap teardown: free the allocation-site books if still tracing. */
 void rc__trace_teardown(rc_heap *h);
 
+/* rc_heap_free: build the leak report of what is left and hand it to
+ * h->leak_report (endreport.c). */
+void rc__leak_report(rc_heap *h);
+
 /* Heap teardown of the optional parts (weakref.c). */
 void rc__heap_teardown_extras(rc_heap *h);
 
@@ -385,8 +398,9 @@ void rc__heap_teardown_extras(rc_heap *h);
 /* Recompute young_limit after threshold[0] or young_scale changed. */
 static inline void rc__young_limit_update(rc_heap *h)
 {
-    h->young_limit = h->enabled && h->threshold[0] ? (size_t)h->threshold[0] * h->young_scale
-                                                   : SIZE_MAX;
+    h->young_limit = h->enabled && h->stress ? 0   /* every tracked allocation collects */
+                     : h->enabled && h->threshold[0] ? (size_t)h->threshold[0] * h->young_scale
+                                                     : SIZE_MAX;
     h->candidate_trigger = h->enabled ? h->candidate_limit : SIZE_MAX;
 }
 /* Run the automatic collection policy (called from allocation). */

@@ -109,6 +109,7 @@ static RC_NOINLINE void *new_slow(rc_heap *h, const rc_type *t, size_t size, con
     if (tracked) {
         h->count[0]++;
         h->gen_objects[0]++;
+        rc_assert(rc__page_of(b)->flags & RC_PAGE_YOUNG0);   /* invariant 2 */
     }
     if (h->trace) rc__trace_new(h, b, file, line);
     return b + 1;
@@ -186,6 +187,8 @@ void rc__buffer(rc_head *o)
 {
     rc_heap *h = rc__page_of(o)->heap;
     if (h->scanning) return;   /* a collection owns the gc fields */
+    rc_assert(rc__gen(o) == 2 && (o->gc & RC__TRACKED) && !(o->gc & (RC__BUFFERED | RC__INSET)) &&
+              rc__field(o) == 0);   /* invariants 1 and 3 */
     size_t idx = h->candidates.len;
     if (idx >= RC__FIELD_MAX) return;    /* the next full collection will see it */
     if (!rc__vec_push(h, &h->candidates, o)) return;
@@ -197,6 +200,7 @@ void rc__buffer(rc_head *o)
 void rc__unbuffer(rc_heap *h, rc_head *o)
 {
     if (!(o->gc & RC__BUFFERED)) return;
+    rc_assert(rc__field(o) < h->candidates.len && h->candidates.items[rc__field(o)] == o);
     h->candidates.items[rc__field(o)] = NULL;
     h->candidates_live--;
     o->gc &= ~RC__BUFFERED;
@@ -244,6 +248,7 @@ void rc__release_refs(rc_head *o)
 /* The generation counts of a dying tracked object. */
 RC_INLINE void uncount(rc_heap *h, const rc_head *o)
 {
+    rc_assert(h->gen_objects[rc__gen(o)] > 0);
     h->gen_objects[rc__gen(o)]--;
     h->count[0] -= h->count[0] > 0;
 }
@@ -298,6 +303,7 @@ RC_INLINE void release_dying(rc_head *o)
 
 void rc__free_now(rc_heap *h, rc_head *o)
 {
+    rc_assert(o->refcnt == 1 && !h->freeing);   /* only the collector's hold is left */
     unlink_object(h, o);
     if (unlikely(o->type->destroy != NULL)) o->type->destroy(o + 1);
     rc__free_fast(h, o);
@@ -349,6 +355,7 @@ void rc__dealloc(rc_head *o)
         if (--o->refcnt != 0) return;   /* resurrected */
     }
     unlink_object(h, o);
+    rc_assert(o->refcnt == 0 && !(o->gc & RC__BUFFERED));
     if (h->freeing) {   /* an outer call is freeing: join its list */
         pending_push(h, o);
         return;

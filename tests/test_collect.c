@@ -29,7 +29,7 @@ TEST(a_cycle_survives_refcounting_and_goes_at_collection)
 
 TEST(cycles_of_callback_types_are_collected)
 {
-    rc_heap *h = rc_heap_new(NULL);
+    rc_heap *h = unstressed_heap();   /* counts what one rc_collect frees: stress frees it sooner */
     for (int i = 0; i < 100; i++) make_cycle(h, &cbnode_type);
     CHECK_EQ_INT(rc_collect(h, 0), 200);
     CHECK_EQ_INT(live_objects(h), 0);
@@ -172,7 +172,7 @@ TEST(thresholds_trigger_automatic_collections)
 
 TEST(young_collections_grow_rarer_while_nothing_dies_and_recover_on_garbage)
 {
-    rc_heap *h = rc_heap_new(NULL);
+    rc_heap *h = unstressed_heap();   /* checks when the policy collects: stress collects always */
     rc_set_threshold(h, 100, 1000, 1000);
     enum { N = 20000 };
     node *keep = rc_new(h, &node4_type);
@@ -204,7 +204,7 @@ TEST(backed_off_young_collections_bring_generation_one_sooner)
 {
     /* With young collections 8 times rarer, generation 1 must be collected
      * after 8 times fewer of them, or its set (and pause) grows 8 times. */
-    rc_heap *h = rc_heap_new(NULL);
+    rc_heap *h = unstressed_heap();   /* checks when the policy collects: stress collects always */
     rc_set_threshold(h, 100, 8, 1000);
     node *keep = rc_new(h, &node4_type);
     for (int i = 0; i < 40000; i++) {
@@ -226,7 +226,7 @@ TEST(an_old_generation_that_shrank_and_grows_back_triggers_no_full_collection)
 {
     /* The trigger is growth past the live count of the last full collection;
      * objects freed by refcount and made again are not growth. */
-    rc_heap *h = rc_heap_new(NULL);
+    rc_heap *h = unstressed_heap();   /* checks when the policy collects: stress collects always */
     rc_set_threshold(h, 100, 1, 1);
     enum { N = 20000 };
     for (int round = 0; round < 3; round++) {

@@ -403,7 +403,7 @@ static void make_garbage(rc_heap *h)
 
 TEST(thresholds_trigger_collections_step_by_step)
 {
-    rc_heap *h = rc_heap_new(NULL);
+    rc_heap *h = unstressed_heap();   /* checks when the policy collects: stress collects always */
     rc_set_threshold(h, 3, 2, 100);
     unsigned t[3];
     rc_get_threshold(h, t);
@@ -434,7 +434,7 @@ TEST(thresholds_trigger_collections_step_by_step)
 
 TEST(a_zero_threshold_disables_automatic_collection)
 {
-    rc_heap *h = rc_heap_new(NULL);
+    rc_heap *h = unstressed_heap();   /* checks when the policy collects: stress collects always */
     rc_set_threshold(h, 0, 10, 10);
     for (int i = 0; i < 5000; i++) {
         rc_list *l = rc_list_new(h, 0);

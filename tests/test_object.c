@@ -157,7 +157,9 @@ TEST(out_of_memory_returns_null_and_leaves_the_heap_usable)
         rc_heap *h = rc_heap_new(&cfg);
         REQUIRE(h);
         fail_at = calls + 6;   /* fail after a few pages and vectors */
-        enum { N = 300000 };
+        /* RC_TEST_QUICK (valgrind, stress mode: every failed allocation
+         * there runs a collection) makes fewer attempts. */
+        size_t N = getenv("RC_TEST_QUICK") ? 30000 : 300000;
         node **keep = malloc(N * sizeof *keep);
         size_t n = 0, failures = 0;
         for (size_t i = 0; i < N; i++) {
@@ -188,7 +190,9 @@ TEST(out_of_memory_returns_null_and_leaves_the_heap_usable)
 
 TEST(out_of_memory_at_every_allocation_point)
 {
-    /* Make each allocator call fail in turn; every failure must be clean. */
+    /* Make each allocator call fail in turn; every failure must be clean.
+     * RC_TEST_QUICK (valgrind, stress mode) makes fewer objects per heap. */
+    int n = getenv("RC_TEST_QUICK") ? 600 : 3000;
     for (long k = 1; k < 40; k++) {
         rc_config cfg;
         rc_config_init(&cfg);
@@ -200,7 +204,7 @@ TEST(out_of_memory_at_every_allocation_point)
         rc_heap *h = rc_heap_new(&cfg);
         if (!h) continue;
         node *prev = NULL;
-        for (int i = 0; i < 3000; i++) {
+        for (int i = 0; i < n; i++) {
             node *x = rc_new(h, &node2_type);
             if (!x) continue;
             if (prev) {
@@ -209,7 +213,7 @@ TEST(out_of_memory_at_every_allocation_point)
                 rc_decref(prev);
             }
             prev = x;
-            if (i == 1500) fail_at = calls + 3;   /* fail again, later */
+            if (i == n / 2) fail_at = calls + 3;   /* fail again, later */
         }
         if (prev) rc_decref(prev);
         fail_at = 1L << 40;

@@ -30,6 +30,18 @@ static inline rc_heap *quiet_heap(void)
     return h;
 }
 
+/* A new heap that never runs in stress mode (rc_gc_set_stress), whatever
+ * RC_GC_STRESS says: only for the few tests that check the collection
+ * policy (when collections run) or how much one collection frees, which a
+ * collection at every allocation legitimately changes. */
+static inline rc_heap *unstressed_heap(void)
+{
+    rc_config cfg;
+    rc_config_init(&cfg);
+    cfg.gc_stress = -1;
+    return rc_heap_new(&cfg);
+}
+
 /* The text printed to the temporary stream `f` (which is closed); valid
  * until the next call. */
 static inline char *capture(FILE *f)

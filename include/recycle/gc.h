@@ -157,6 +157,54 @@ int rc_gc_unfreeze(rc_heap *heap);
 /* Number of frozen objects. O(1). */
 size_t rc_gc_get_freeze_count(const rc_heap *heap);
 
+/* ---- checking the heap ---- */
+
+/* Walk `heap` and check everything the collector relies on (the invariants
+ * of docs/ARCHITECTURE.md: page books and free lists, young page lists, the
+ * candidate buffer, generation counts, no collector scratch state left in
+ * headers) and, most useful to a program, every object's refcount against
+ * the references objects of the heap hold to it. An object referenced more
+ * often than its refcount says has had one rc_incref too few (or one
+ * rc_decref too many) and will be freed while still referenced; the report
+ * names it, its type, its refcount, the number of references and who holds
+ * them, e.g.
+ *   recycle: heap check: 'node' object at 0x7f.. has refcount 1 but 2 references
+ *   from objects of the heap: one rc_incref too few (or one rc_decref too many) ...
+ *   recycle: heap check:   'node' object at 0x7f.. is referred to by: 'list' 0x7f.., 'node' 0x7f..
+ * Slots pointing at freed blocks, at another heap's objects or at no object
+ * are reported too. Each problem is a line on `out` (nothing is printed when
+ * `out` is NULL; the first 50 problems in full).
+ * Returns the number of problems (0: healthy), or -1 with RC_EBUSY while
+ * objects are being freed or scanned (from a destroy hook or a finalizer
+ * run by a free burst), RC_ENOMEM without memory for its table (malloc'd:
+ * the heap's allocator is not used, so checking changes no count), or for a
+ * NULL heap. From a gc callback or a finalizer run by a collection it
+ * works, without the checks of scratch state that only hold outside a
+ * collection. Cost: O(pages + objects + references) and 4 bytes per block;
+ * each of the first 16 objects with too small a refcount costs one more
+ * walk over every reference. Builds with RC_EXPENSIVE run it before and
+ * after every collection and stop the program with its report when it
+ * finds anything. */
+long rc_heap_check(rc_heap *heap, FILE *out);
+
+/* ---- stress mode ---- */
+
+/* Collect at every allocation of a tracked object (CPython's
+ * gc.set_threshold(1), QuickJS's FORCE_GC_AT_MALLOC): a young collection
+ * each time, generation 1 every 8th, and a full collection every 64th once
+ * as many allocations as an eighth of the tracked objects were made since
+ * the last one (so a big heap stays linear); a scan of buffered candidates
+ * (at most 1024 objects) every 16th. A reference the collector cannot see
+ * (a traverse that misses a slot) then frees its object within a few
+ * allocations instead of much later. Only while automatic
+ * collection is enabled (rc_disable stops it too); thresholds are ignored
+ * meanwhile and the young back-off is off. `on`: 1 on, 0 off. Heaps start
+ * with the config's gc_stress, whose default follows the environment
+ * variable RC_GC_STRESS. Slow: for tests. O(1). */
+void rc_gc_set_stress(rc_heap *heap, int on);
+/* Whether `heap` is in stress mode. */
+int rc_gc_get_stress(const rc_heap *heap);
+
 /* ---- who refers to what, for many objects in one pass ----
  *
  * CPython answers gc.get_referrers by walking the whole heap on every call,
