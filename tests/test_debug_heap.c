@@ -112,7 +112,11 @@ static void foreign_ref_candidates(void)
 TEST(reference_into_another_heap_stops_the_collection_naming_both)
 {
     CHECK(dies_saying(foreign_ref_full, "another heap"));
+#ifndef RC_EXPENSIVE
+    /* (With RC_EXPENSIVE the heap check before the collection stops first,
+     * naming the referent's heap its own way.) */
     CHECK(dies_saying(foreign_ref_full, "the pair at"));
+#endif
     CHECK(dies_saying(foreign_ref_young, "another heap"));
     CHECK(dies_saying(foreign_ref_candidates, "another heap"));
 }
