@@ -618,7 +618,9 @@ static void wcb(rc_weakref *w, void *data)
             int r[MAXO];
             compute_reach(r, NULL);
             for (int k = 0; k < S.nobj; k++)
-                if (S.o[k].alive && !r[k] && S.o[k].kind != K_WEAK) cand[nc++] = k;
+                /* Only nodes: their death is seen at once (destroy hook),
+                 * while a container's is learnt at the next sync. */
+                if (S.o[k].alive && !r[k] && S.o[k].kind == K_NODE) cand[nc++] = k;
             if (nc) {
                 int t = cand[byte() % nc];
                 int wi = make_weak(t, W_NONE, -1);
