@@ -932,6 +932,11 @@ static void run(const uint8_t *data, size_t size)
         int full = 0;
         unsigned op = byte() % 16;
         if (S.nobj >= MAXO - 8 && op <= 2) op = 8;   /* no room: collect instead */
+        /* Handles are never reused: near the end of the table, only ops that
+         * make no object (collect, set slots, refs, config) go on. */
+        if (S.nobj >= MAXO - 24 && (op == 2 || op == 7 || op == 9 || op == 10 || op == 11 ||
+                                    op == 14 || op == 15))
+            op = 8;
         tr("op %u", op);
         switch (op) {
         case 0: case 1: op_new_node(); break;

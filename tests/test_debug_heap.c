@@ -6,11 +6,9 @@
 #include "harness.h"
 #include "recycle.h"
 #include "recycle/gc.h"
+#include "testutil.h"
 
-#include <signal.h>
 #include <stdint.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #ifndef RC_DEBUG
 int main(void)
@@ -22,32 +20,6 @@ int main(void)
 
 typedef struct pair { void *a, *b; } pair;
 static const rc_type pair_type = {.name = "pair", .size = sizeof(pair), .nslots = 2};
-
-/* Run fn in a child; true when it aborted and its stderr contains `want`. */
-static int dies_saying(void (*fn)(void), const char *want)
-{
-    int fds[2];
-    if (pipe(fds) != 0) return 0;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        fn();
-        _exit(0);
-    }
-    close(fds[1]);
-    char buf[4096] = {0};
-    size_t n = 0;
-    ssize_t r;
-    while (n < sizeof buf - 1 && (r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0) n += (size_t)r;
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    int ok = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT && strstr(buf, want) != NULL;
-    if (!ok) fprintf(stderr, "  child status %d, said: %s\n", status, buf);
-    return ok;
-}
 
 static void collect_freed_heap(void)
 {

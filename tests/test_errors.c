@@ -23,29 +23,6 @@
 
 NODES_IMPL
 
-static char tmpdir[64];
-
-static void remove_tmpdir(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd)) {}
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][160];
-    static int k;
-    if (!tmpdir[0]) {
-        strcpy(tmpdir, "/tmp/rc_errors_XXXXXX");
-        if (!mkdtemp(tmpdir)) abort();
-        atexit(remove_tmpdir);
-    }
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
 /* A path `name` in the temporary folder that is a symbolic link to
  * /dev/full: opening it works, writing to it fails with ENOSPC. */
 static const char *full_disk_file(const char *name)
@@ -64,11 +41,6 @@ static bool have_dev_full(void)
     return true;
 }
 
-static bool have_dot(void)
-{
-    return system("dot -V >/dev/null 2>&1") == 0;
-}
-
 /* A list holding `n` distinct small lists: n references to draw. */
 static rc_list *fan(rc_heap *h, int n)
 {
@@ -79,28 +51,6 @@ static rc_list *fan(rc_heap *h, int n)
         rc_decref(c);
     }
     return l;
-}
-
-/* The DOT text of rc_show_refs(objs) through opts->output; NULL on error. */
-static char *dot_of(void *const *objs, size_t n, rc_graph_opts opts)
-{
-    static char buf[1 << 16];
-    FILE *f = tmpfile();
-    opts.output = f;
-    int rc = rc_show_refs(objs, n, NULL, &opts);
-    fflush(f);
-    rewind(f);
-    size_t len = fread(buf, 1, sizeof buf - 1, f);
-    buf[len] = 0;
-    fclose(f);
-    return rc == RC_GRAPH_OK ? buf : NULL;
-}
-
-static int count_of(const char *s, const char *what)
-{
-    int n = 0;
-    for (const char *p = s; (p = strstr(p, what)) != NULL; p += strlen(what)) n++;
-    return n;
 }
 
 /* ---- overflows ---- */
@@ -114,7 +64,7 @@ TEST(graph_too_many_near_size_max_draws_every_reference)
      * neighbours must not be sized from it. SIZE_MAX means "no limit". */
     size_t limits[] = {(SIZE_MAX >> 3) + 1, SIZE_MAX, SIZE_MAX / 2 + 1};
     for (size_t k = 0; k < sizeof limits / sizeof limits[0]; k++) {
-        char *dot = dot_of(objs, 1, (rc_graph_opts){.too_many = limits[k], .max_depth = 1});
+        char *dot = dot_of(rc_show_refs, objs, 1, (rc_graph_opts){.too_many = limits[k], .max_depth = 1});
         REQUIRE(dot != NULL);
         CHECK_EQ_INT(count_of(dot, " -> "), 20);
         CHECK(strstr(dot, "more") == NULL);
@@ -134,7 +84,7 @@ TEST(graph_max_depth_size_max_prints_no_nan_colour)
     rc_heap *h = quiet_heap();
     rc_list *l = fan(h, 3);
     void *objs[] = {l};
-    char *dot = dot_of(objs, 1, (rc_graph_opts){.max_depth = SIZE_MAX});
+    char *dot = dot_of(rc_show_refs, objs, 1, (rc_graph_opts){.max_depth = SIZE_MAX});
     REQUIRE(dot != NULL);
     CHECK(strstr(dot, "nan") == NULL);
     CHECK(strstr(dot, "inf") == NULL);
@@ -144,6 +94,15 @@ TEST(graph_max_depth_size_max_prints_no_nan_colour)
 }
 
 /* ---- I/O errors ---- */
+
+/* The last call on `h` failed with RC_EIO, and its message names `what` and
+ * gives the system's reason `err`. */
+#define CHECK_IO_ERROR(h, what, err)                                          \
+    do {                                                                      \
+        CHECK_EQ_INT(rc_error(h), RC_EIO);                                    \
+        CHECK(strstr(rc_error_message(h), what) != NULL);                     \
+        CHECK(strstr(rc_error_message(h), strerror(err)) != NULL);            \
+    } while (0)
 
 TEST(show_refs_to_a_full_stream_is_an_io_error)
 {
@@ -155,9 +114,7 @@ TEST(show_refs_to_a_full_stream_is_an_io_error)
     REQUIRE(f != NULL);
     rc_graph_opts opts = {.output = f};
     CHECK_EQ_INT(rc_show_refs(objs, 1, NULL, &opts), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EIO);
-    CHECK(strstr(rc_error_message(h), "opts->output") != NULL);
-    CHECK(strstr(rc_error_message(h), strerror(ENOSPC)) != NULL);
+    CHECK_IO_ERROR(h, "opts->output", ENOSPC);
     fclose(f);
     rc_decref(l);
     rc_heap_free(h);
@@ -172,9 +129,7 @@ TEST(show_refs_to_a_dot_file_on_a_full_disk_names_the_file)
     rc_list *l = fan(h, 3);
     void *objs[] = {l};
     CHECK_EQ_INT(rc_show_refs(objs, 1, path, &(rc_graph_opts){.quiet = 1}), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EIO);
-    CHECK(strstr(rc_error_message(h), path) != NULL);
-    CHECK(strstr(rc_error_message(h), strerror(ENOSPC)) != NULL);
+    CHECK_IO_ERROR(h, path, ENOSPC);
     rc_decref(l);
     rc_heap_free(h);
 }
@@ -185,9 +140,7 @@ TEST(show_refs_into_a_missing_directory_is_an_io_error_naming_the_file)
     rc_list *l = fan(h, 3);
     void *objs[] = {l};
     CHECK_EQ_INT(rc_show_refs(objs, 1, "/nonexistent-dir/x.dot", &(rc_graph_opts){.quiet = 1}), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EIO);
-    CHECK(strstr(rc_error_message(h), "/nonexistent-dir/x.dot") != NULL);
-    CHECK(strstr(rc_error_message(h), strerror(ENOENT)) != NULL);
+    CHECK_IO_ERROR(h, "/nonexistent-dir/x.dot", ENOENT);
     rc_decref(l);
     rc_heap_free(h);
 }
@@ -210,11 +163,10 @@ TEST(a_picture_that_cannot_be_written_names_the_picture_not_the_dot_fallback)
 
 TEST(a_picture_name_starting_with_a_dash_is_a_file_not_an_option)
 {
-    if (!have_dot()) SKIP("Graphviz's dot is not installed (apt-get install graphviz)");
+    if (!have_dot()) SKIP(NEED_DOT);
     char old[4096];
     REQUIRE(getcwd(old, sizeof old) != NULL);
-    tmp_path("x");
-    REQUIRE(chdir(tmpdir) == 0);
+    REQUIRE(chdir(tmp_dir()) == 0);
     rc_heap *h = quiet_heap();
     rc_list *l = fan(h, 2);
     void *objs[] = {l};
@@ -241,9 +193,7 @@ TEST(snapshot_save_on_a_full_disk_is_an_io_error_naming_the_file)
     rc_heap *h = quiet_heap();
     rc_list *l = fan(h, 3);
     CHECK_EQ_INT(rc_heap_snapshot_save(h, path), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EIO);
-    CHECK(strstr(rc_error_message(h), path) != NULL);
-    CHECK(strstr(rc_error_message(h), strerror(ENOSPC)) != NULL);
+    CHECK_IO_ERROR(h, path, ENOSPC);
     struct stat st;
     CHECK(lstat(path, &st) == 0 && S_ISLNK(st.st_mode));   /* a link is never removed */
     CHECK_EQ_INT(rc_heap_snapshot_save(h, "/nonexistent-dir/x.heapsnapshot"), -1);

@@ -16,54 +16,6 @@
 
 NODES_IMPL
 
-static char tmpdir[64];
-
-static void remove_tmpdir(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd)) {}
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char buf[4][128];
-    static int k;
-    if (!tmpdir[0]) {
-        strcpy(tmpdir, "/tmp/rc_graph_XXXXXX");
-        if (!mkdtemp(tmpdir)) abort();
-        atexit(remove_tmpdir);
-    }
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
-    return buf[k];
-}
-
-/* DOT text of a call, through opts.output. */
-static char *dot_of(int (*show)(void *const *, size_t, const char *, const rc_graph_opts *), void *const *objs,
-                    size_t n, rc_graph_opts opts)
-{
-    static char buf[1 << 16];
-    FILE *f = tmpfile();
-    opts.output = f;
-    int rc = show(objs, n, NULL, &opts);
-    fflush(f);
-    rewind(f);
-    size_t len = fread(buf, 1, sizeof buf - 1, f);
-    buf[len] = 0;
-    fclose(f);
-    return rc == RC_GRAPH_OK ? buf : NULL;
-}
-
-static bool have_dot(void)
-{
-    return system("dot -V >/dev/null 2>&1") == 0;
-}
-
-/* Whether Graphviz is there; callers SKIP when it is not (a failure when
- * tools are required: see harness.h). */
-#define NEED_DOT "Graphviz's dot is not installed (apt-get install graphviz)"
-
 /* Run `dot -Tcanon` on a file: whether Graphviz parsed it. */
 static bool dot_accepts(const char *path)
 {
@@ -75,13 +27,6 @@ static bool dot_accepts(const char *path)
         if (system(cmd)) {}
     }
     return st == 0;
-}
-
-static size_t count_of(const char *text, const char *what)
-{
-    size_t n = 0;
-    for (const char *p = text; (p = strstr(p, what)); p += strlen(what)) n++;
-    return n;
 }
 
 TEST(show_refs_draws_objects_references_and_labels)
@@ -354,11 +299,7 @@ TEST(without_graphviz_the_dot_file_is_written_and_the_message_says_how_to_instal
     struct stat st;
     CHECK(stat(tmp_path("nodot.dot"), &st) == 0 && st.st_size > 0);
     CHECK(stat(png, &st) != 0);
-    fflush(log);
-    rewind(log);
-    char text[1024] = {0};
-    if (fread(text, 1, sizeof text - 1, log)) {}
-    fclose(log);
+    const char *text = capture(log);
     CHECK(strstr(text, "Graphviz's `dot` was not found") != NULL);
     CHECK(strstr(text, "apt-get install graphviz") != NULL);
     rc_decref(a);
@@ -396,10 +337,7 @@ TEST(show_chain_draws_the_chain_and_who_holds_it_from_outside)
     FILE *f = tmpfile();
     rc_graph_opts opts = {.output = f};
     CHECK_EQ_INT(rc_show_chain(chains, 1, NULL, &opts), RC_GRAPH_OK);
-    char text[4096] = {0};
-    rewind(f);
-    if (fread(text, 1, sizeof text - 1, f)) {}
-    fclose(f);
+    const char *text = capture(f);
     CHECK(strstr(text, "o0 -> o1 [label=\"[5]\"];") != NULL);
     CHECK(strstr(text, "o1 -> o2 [label=\"[0]\"];") != NULL);
     CHECK_EQ_INT(count_of(text, "outside the heap"), 2);   /* the holder, and rec itself (ours) */

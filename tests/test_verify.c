@@ -338,28 +338,6 @@ TEST(checking_changes_no_count_and_no_error)
 
 /* ---- RC_EXPENSIVE ---- */
 
-static int child_status(void (*fn)(void), char *buf, size_t size)
-{
-    int fds[2];
-    if (pipe(fds) != 0) return -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        fn();
-        _exit(0);
-    }
-    close(fds[1]);
-    size_t n = 0;
-    ssize_t r;
-    while (n < size - 1 && (r = read(fds[0], buf + n, size - 1 - n)) > 0) n += (size_t)r;
-    buf[n] = 0;
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return status;
-}
-
 static void collect_with_a_missing_incref(void)
 {
     rc_heap *h = rc_heap_new(NULL);
@@ -373,7 +351,7 @@ static void collect_with_a_missing_incref(void)
 TEST(expensive_builds_stop_at_a_collection_of_a_broken_heap)
 {
     char buf[4096];
-    int status = child_status(collect_with_a_missing_incref, buf, sizeof buf);
+    int status = child_stderr(collect_with_a_missing_incref, buf, sizeof buf);
 #ifdef RC_EXPENSIVE
     CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
     CHECK(strstr(buf, "heap check before a collection found 1 problem") != NULL);

@@ -46,9 +46,12 @@ typedef struct vf {
     size_t ndetail;
 } vf;
 
+/* The type's name of `o`, which may be a freed block (closed to the tools:
+ * rc__peek_type reads past that). */
 static const char *tname(const rc_head *o)
 {
-    return o->type && o->type->name ? o->type->name : "?";
+    const rc_type *t = rc__peek_type(o);
+    return t && t->name ? t->name : "?";
 }
 
 static void problem(vf *v, const char *fmt, ...)
