@@ -11,7 +11,7 @@
  */
 #include "harness.h"
 #include "testutil.h"
-#include "objects.h"
+#include "core/objects.h"
 #include "recycle/builtins.h"
 #include "../bench/oldhash.h"
 

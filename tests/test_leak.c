@@ -5,7 +5,7 @@
 #include "testutil.h"
 #include "nodes.h"
 #include "failalloc.h"
-#include "leak_priv.h"
+#include "leak/leak.h"
 #include "recycle/leak.h"
 #include "recycle/weakref.h"
 #include <stdbool.h>

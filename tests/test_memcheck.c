@@ -24,7 +24,7 @@
 #pragma GCC diagnostic ignored "-Wpragmas"
 #pragma GCC diagnostic ignored "-Wuse-after-free"
 #include "harness.h"
-#include "internal.h"
+#include "core/internal.h"
 #include "testutil.h"
 #include "recycle/builtins.h"
 #include "recycle/gc.h"

@@ -2,7 +2,7 @@
  * any broken invariant of the collector's books; RC_EXPENSIVE builds stop
  * at a collection that would start on a broken heap. */
 #include "harness.h"
-#include "internal.h"
+#include "core/internal.h"
 #include "nodes.h"
 #include "recycle/builtins.h"
 #include "recycle/gc.h"

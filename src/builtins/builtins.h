@@ -1,0 +1,113 @@
+/*
+ * builtins/builtins.h -- what list.c, tuple.c, str.c and dict.c share: the
+ * argument check every public built-in call starts with, the check that a
+ * stored value is storable, and the 64-bit mixer behind the hashes.
+ *
+ * The types' own clear/traverse/destroy callbacks never use these checks: the
+ * core calls them on dying objects whose first header word may already link
+ * its pending list, so rc__check would misread them.
+ */
+#ifndef RC_BUILTINS_PRIV_H
+#define RC_BUILTINS_PRIV_H
+
+#include "core/objects.h"
+#include "recycle/builtins.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+
+/*
+ * Whether `obj` is an object of type `t`. When it is not, the reason is
+ * recorded on its heap (RC_EINVAL, naming `call`) and false returned; a NULL
+ * has no heap, so debug builds stop and release builds just return false.
+ * Debug builds also catch use of a freed object (rc__check).
+ */
+static inline bool rc__is_a(const void *obj, const rc_type *t, const char *call)
+{
+    if (unlikely(obj == NULL)) {
+#ifdef RC_DEBUG
+        fprintf(stderr, "recycle: %s: the %s is NULL\n", call, t->name);
+        abort();
+#endif
+        return false;
+    }
+    RC__CHECK(obj, call);
+    if (likely(rc_typeof(obj) == t)) return true;
+    const rc_type *got = rc_typeof(obj);
+    rc__fail(rc_heap_of(obj), RC_EINVAL, "%s: object %p is a %s, not a %s", call, obj,
+             got && got->name ? got->name : "?", t->name);
+    return false;
+}
+
+/*
+ * Whether `v` may be stored in `container`: not RC_EMPTY (it means "no
+ * value"), and in debug builds, no object of another heap (the collector
+ * counts references within one heap). Records RC_EINVAL when not. The heap is
+ * looked up only on failure or in debug builds, so the fast path is one test.
+ */
+static inline bool rc__storable(const void *container, rc_val v, const char *call)
+{
+    if (unlikely(v == RC_EMPTY)) {
+        rc__fail(rc_heap_of(container), RC_EINVAL,
+                 "%s: RC_EMPTY is not a value that can be stored", call);
+        return false;
+    }
+    if (rc_is_obj(v)) {
+        void *o = rc_as_obj(v);
+        RC__CHECK(o, call);
+        /* Always checked: a reference across heaps would let one heap's
+         * collector free what another still uses. One load. */
+        if (unlikely(rc_heap_of(o) != rc_heap_of(container))) {
+            rc__fail(rc_heap_of(container), RC_EINVAL, "%s: the %s at %p belongs to another heap",
+                     call, rc_typeof(o)->name ? rc_typeof(o)->name : "?", o);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A bijective 64-bit mixer (xorshift-multiply rounds): every input bit
+ * affects every output bit, so the low bits are fit for a table index. */
+static inline uint64_t rc__mix64(uint64_t x)
+{
+    x ^= x >> 31;
+    x *= 0x7FB5D329728EA185ull;
+    x ^= x >> 27;
+    x *= 0x81DADEF4BC2DD44Dull;
+    x ^= x >> 33;
+    return x;
+}
+
+/* The per-process hash key (hash.c): made on first use, never changed after. */
+typedef struct rc__hashkey_t {
+    _Atomic int ready;
+    uint64_t k0, k1;
+} rc__hashkey_t;
+extern rc__hashkey_t rc__hashkey;
+void rc__hash_init(void);
+static inline void rc__hash_ready(void)
+{
+    if (__builtin_expect(!atomic_load_explicit(&rc__hashkey.ready, memory_order_acquire), 0))
+        rc__hash_init();
+}
+/* SipHash-1-3 of data[0..len-1] under the key (k0, k1). */
+uint64_t rc__siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len);
+
+/* The str hash of raw bytes (str.c): what rc_str_hash caches, so a C string
+ * can be looked up without building a str. Keyed (SipHash-1-3 under the
+ * process's key). Never 0. */
+static inline uint64_t rc__str_hash_bytes(const char *p, size_t len)
+{
+    rc__hash_ready();
+    uint64_t h = rc__siphash13(rc__hashkey.k0, rc__hashkey.k1, p, len);
+    return h ? h : 1;
+}
+
+/* The hash of an immediate value's bits: keyed, a bijection of the bits. */
+static inline uint64_t rc__imm_hash(uint64_t bits)
+{
+    rc__hash_ready();
+    return rc__mix64(bits ^ rc__hashkey.k0);
+}
+
+#endif

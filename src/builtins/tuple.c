@@ -1,0 +1,121 @@
+/*
+ * tuple.c -- the built-in tuple: a fixed number of rc_val stored inline.
+ *
+ * An rc_tuple_obj is its length followed by the items, in one block from
+ * rc_new_var. Invariants:
+ *   - items[0..len-1] each hold one reference when they are objects;
+ *   - a zero-filled tuple (len 0) and one whose items are still RC_EMPTY
+ *     (allocated, not yet filled) are both valid to traverse and to clear,
+ *     since rc_val_decref ignores RC_EMPTY;
+ *   - clear replaces each item by none before dropping it, so the length never
+ *     changes and a cleared tuple reads back as all none.
+ * Tuples are meant to be immutable once shared; rc_tuple_set_new exists to
+ * fill one right after creating it (a tuple that refers to itself, or to a
+ * container that refers back to it, can only be built that way).
+ */
+#include "builtins/builtins.h"
+
+#define TUPLE_MAX_LEN ((SIZE_MAX / 2 - sizeof(rc_tuple_obj)) / sizeof(rc_val))
+
+/* ---- the type ---- */
+
+static void tuple_traverse(void *obj, rc_visit_fn visit, void *arg)
+{
+    rc_tuple_obj *t = obj;
+    for (size_t i = 0; i < t->len; i++) rc_visit_val(t->items[i], visit, arg);
+}
+
+static void tuple_clear(void *obj)
+{
+    rc_tuple_obj *t = obj;
+    for (size_t i = 0; i < t->len; i++) {
+        rc_val v = t->items[i];
+        if (rc_is_obj(v)) {
+            t->items[i] = RC_NONE;
+            rc_decref(rc_as_obj(v));
+        }
+    }
+}
+
+const rc_type rc_tuple_type = {
+    .name = "tuple",
+    .size = sizeof(rc_tuple_obj),
+    .traverse = tuple_traverse,
+    .clear = tuple_clear,
+    .rc_kind = RC_KIND_TUPLE,
+};
+
+/* ---- the API ---- */
+
+rc_tuple *rc_tuple_new(rc_heap *heap, size_t n, const rc_val *items)
+{
+    if (!heap) return NULL;
+    if (n > TUPLE_MAX_LEN)
+        return rc__fail(heap, RC_EINVAL, "rc_tuple_new: %zu items is too many", n);
+    if (items) {
+        for (size_t i = 0; i < n; i++) {
+            if (items[i] == RC_EMPTY)
+                return rc__fail(heap, RC_EINVAL, "rc_tuple_new: item %zu is RC_EMPTY", i);
+            if (rc_is_obj(items[i]) && rc_heap_of(rc_as_obj(items[i])) != heap)
+                return rc__fail(heap, RC_EINVAL, "rc_tuple_new: item %zu belongs to another heap", i);
+        }
+    }
+    /* Nothing is increfed before the allocation, so a failure leaks nothing;
+     * nothing allocates between it and the filling, so no collection sees
+     * the tuple half-built (and if one did, RC_EMPTY items are harmless). */
+    rc_tuple_obj *t = rc_new_var(heap, &rc_tuple_type, n * sizeof(rc_val));
+    if (!t) return NULL;   /* rc_new_var recorded why */
+    t->len = n;
+    if (items) {
+        for (size_t i = 0; i < n; i++) {
+            rc_val_incref(items[i]);
+            t->items[i] = items[i];
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) t->items[i] = RC_NONE;
+    }
+    return t;
+}
+
+size_t rc_tuple_len(const rc_tuple *tuple)
+{
+    if (!rc__is_a(tuple, &rc_tuple_type, "rc_tuple_len")) return 0;
+    return tuple->len;
+}
+
+rc_val rc_tuple_get(const rc_tuple *tuple, size_t i)
+{
+    if (!rc__is_a(tuple, &rc_tuple_type, "rc_tuple_get")) return RC_EMPTY;
+    if (unlikely(i >= tuple->len)) {
+        rc__fail(rc_heap_of(tuple), RC_ERANGE, "rc_tuple_get: index %zu out of range (len %zu)", i,
+                 tuple->len);
+        return RC_EMPTY;
+    }
+    return tuple->items[i];
+}
+
+int rc_tuple_set_new(rc_tuple *tuple, size_t i, rc_val v)
+{
+    if (!rc__is_a(tuple, &rc_tuple_type, "rc_tuple_set_new")) return -1;
+    if (!rc__storable(tuple, v, "rc_tuple_set_new")) return -1;
+    if (unlikely(i >= tuple->len)) {
+        rc__fail(rc_heap_of(tuple), RC_ERANGE, "rc_tuple_set_new: index %zu out of range (len %zu)",
+                 i, tuple->len);
+        return -1;
+    }
+    rc_val old = tuple->items[i];
+    rc_val_incref(v);
+    tuple->items[i] = v;
+    rc_val_decref(old);
+    return 0;
+}
+
+const rc_val *rc_tuple_items(const rc_tuple *tuple, size_t *len)
+{
+    if (!rc__is_a(tuple, &rc_tuple_type, "rc_tuple_items")) {
+        if (len) *len = 0;
+        return NULL;
+    }
+    if (len) *len = tuple->len;
+    return tuple->items;
+}

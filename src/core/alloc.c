@@ -1,0 +1,644 @@
+/*
+ * alloc.c -- the heap's allocator: segments, pages, size classes.
+ *
+ * Small blocks (header included, <= RC_SMALL_MAX bytes) come from pages of one
+ * size class; tracked and untracked objects use separate pages, so a full
+ * collection walks only pages of tracked objects. Each (kind, class) has a
+ * current page and a queue of available pages. Reuse is sticky: a page that
+ * filled up returns to the queue only when a quarter of it is free again, so
+ * the pages a young collection must scan are mostly young.
+ *
+ * Pages come from segments of RC_SEGMENT_PAGES pages. A page that empties
+ * stays committed for reuse until a purge decommits the free pages in runs
+ * and unmaps segments with no page in use: while freeing once 4 MiB (or a
+ * quarter of the heap) waits, and at the end of every free burst and
+ * collection once 256 KiB does. So freed memory leaves the process's USS
+ * within a quarter-megabyte, without a system call per page.
+ *
+ * Large blocks get pages of their own, mapped and unmapped individually.
+ */
+#include "core/memcheck.h"
+
+#include <errno.h>
+#include <time.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+
+struct rc_segment {
+    char *base;
+    uint64_t used;        /* bit i: page i is in use */
+    uint64_t dirty;       /* bit i: page i is free but still committed */
+    bool huge;            /* asked for huge pages: free pages may be resident */
+    rc_segment *next;
+};
+
+/* ---- size classes ---- */
+
+const uint32_t rc__class_size[RC_NCLASSES] = {
+    24,   32,   40,   48,   56,   64,   72,   80,   96,    112,
+    128,  144,  160,  192,  224,  256,  320,  384,  448,   512,
+    640,  768,  896,  1024, 1280, 1536, 1792, 2048, 2560,  3072,
+    3584, 4096, 5120, 6144, 7168, 8192, 10240, 12288, 14336, 16384,
+};
+
+uint8_t rc__small_class[1024 / 8 + 1];
+
+__attribute__((constructor)) static void init_classes(void)
+{
+    unsigned c = 0;
+    for (unsigned i = 0; i <= 1024 / 8; i++) {
+        while (rc__class_size[c] < i * 8) c++;
+        rc__small_class[i] = (uint8_t)c;
+    }
+}
+
+unsigned rc__size_class(size_t bytes)
+{
+    if (bytes <= 1024) return rc__small_class[(bytes + 7) >> 3];
+    unsigned lo = 23, hi = RC_NCLASSES - 1;   /* class 23 is 1024 bytes */
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (rc__class_size[mid] >= bytes) hi = mid; else lo = mid + 1;
+    }
+    return lo;
+}
+
+/* ---- the system allocator ---- */
+
+#define RC_HUGE_SIZE ((size_t)2 << 20)
+
+static void *sys_map(void *ud, size_t size)
+{
+    (void)ud;
+    /* Over-map and trim, so the result is RC_PAGE_SIZE aligned, and 2 MiB
+     * aligned when it is that big (so the system can back it with huge pages). */
+    size_t align = size >= RC_HUGE_SIZE ? RC_HUGE_SIZE : RC_PAGE_SIZE;
+    size_t span = size + align;
+    char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    uintptr_t a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+    size_t head = a - (uintptr_t)p, tail = span - head - size;
+    if (head) munmap(p, head);
+    if (tail) munmap((char *)a + size, tail);
+    return (void *)a;
+}
+
+static void sys_unmap(void *ud, void *p, size_t size)
+{
+    (void)ud;
+    munmap(p, size);
+}
+
+static void sys_decommit(void *ud, void *p, size_t size)
+{
+    (void)ud;
+    madvise(p, size, MADV_DONTNEED);
+}
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+static void sys_hugepage(void *ud, void *p, size_t size)
+{
+    (void)ud;
+    madvise(p, size, MADV_HUGEPAGE);
+}
+
+static void sys_commit(void *ud, void *p, size_t size)
+{
+    (void)ud;
+    madvise(p, size, MADV_POPULATE_WRITE);   /* a hint: older kernels say EINVAL */
+}
+
+static void *sys_realloc(void *ud, void *p, size_t size)
+{
+    (void)ud;
+    if (size == 0) {
+        free(p);
+        return NULL;
+    }
+    return realloc(p, size);
+}
+
+const rc_allocator rc_system_allocator = {sys_map, sys_unmap, sys_decommit, sys_commit, sys_hugepage,
+                                          sys_realloc, NULL};
+
+/* ---- small vectors ---- */
+
+void rc__commit(rc_heap *h, void *p, size_t size)
+{
+    if (!h->cfg.allocator.commit || !size) return;
+    uintptr_t lo = (uintptr_t)p & ~(uintptr_t)4095;
+    uintptr_t hi = ((uintptr_t)p + size + 4095) & ~(uintptr_t)4095;
+    h->cfg.allocator.commit(h->cfg.allocator.ud, (void *)lo, hi - lo);
+}
+
+bool rc__vec_grow(rc_heap *h, rc_vec *v)
+{
+    size_t ncap = v->cap ? v->cap * 2 : 16;
+    void **n = h->cfg.allocator.realloc(h->cfg.allocator.ud, v->items, ncap * sizeof *n);
+    if (!n) return false;
+    /* Big scratch vectors fill up at once: fault the new half in one call. */
+    if (ncap * sizeof *n >= 16384) rc__commit(h, n + v->cap, (ncap - v->cap) * sizeof *n);
+    v->items = n;
+    v->cap = ncap;
+    return true;
+}
+
+void rc__vec_free(rc_heap *h, rc_vec *v)
+{
+    if (v->items) h->cfg.allocator.realloc(h->cfg.allocator.ud, v->items, 0);
+    v->items = NULL;
+    v->len = v->cap = 0;
+}
+
+/* ---- variable buffers ---- */
+
+void *rc__buf_realloc(rc_heap *h, void *p, size_t old_size, size_t new_size)
+{
+    void *n = h->cfg.allocator.realloc(h->cfg.allocator.ud, p, new_size);
+    if (!n && new_size) return NULL;
+    h->buffer_bytes += new_size - old_size;
+    return n;
+}
+
+void rc__buf_free(rc_heap *h, void *p, size_t size)
+{
+    if (!p) return;
+    h->cfg.allocator.realloc(h->cfg.allocator.ud, p, 0);
+    h->buffer_bytes -= size;
+}
+
+/* ---- page lists ---- */
+
+static void avail_push(rc_heap *h, rc_page *pg)
+{
+    rc_pageq *q = &h->avail[pg->flags & RC_PAGE_TRACKED ? 1 : 0][pg->size_class];
+    pg->prev = NULL;
+    pg->next = q->head;
+    if (q->head) q->head->prev = pg;
+    q->head = pg;
+    pg->flags |= RC_PAGE_AVAIL;
+}
+
+static void avail_remove(rc_heap *h, rc_page *pg)
+{
+    rc_pageq *q = &h->avail[pg->flags & RC_PAGE_TRACKED ? 1 : 0][pg->size_class];
+    if (pg->prev) pg->prev->next = pg->next; else q->head = pg->next;
+    if (pg->next) pg->next->prev = pg->prev;
+    pg->next = pg->prev = NULL;
+    pg->flags &= (uint16_t)~RC_PAGE_AVAIL;
+}
+
+bool rc__young_add(rc_heap *h, rc_page *pg, int g)
+{
+    uint16_t flag = g ? RC_PAGE_YOUNG1 : RC_PAGE_YOUNG0;
+    if (pg->flags & flag) return true;
+    pg->young_index[g] = (uint32_t)h->young[g].len;
+    if (!rc__vec_push(h, &h->young[g], pg)) return false;
+    pg->flags |= flag;
+    return true;
+}
+
+void rc__young_remove(rc_heap *h, rc_page *pg, int g)
+{
+    uint16_t flag = g ? RC_PAGE_YOUNG1 : RC_PAGE_YOUNG0;
+    if (!(pg->flags & flag)) return;
+    rc_vec *v = &h->young[g];
+    rc_assert(pg->young_index[g] < v->len && v->items[pg->young_index[g]] == pg);
+    rc_page *last = v->items[--v->len];
+    v->items[pg->young_index[g]] = last;
+    last->young_index[g] = pg->young_index[g];
+    pg->flags &= (uint16_t)~flag;
+}
+
+static bool pages_add(rc_heap *h, rc_page *pg)
+{
+    rc_vec *v = &h->pages[pg->flags & RC_PAGE_TRACKED ? 1 : 0];
+    pg->index = (uint32_t)v->len;
+    return rc__vec_push(h, v, pg);
+}
+
+static void pages_remove(rc_heap *h, rc_page *pg)
+{
+    rc_vec *v = &h->pages[pg->flags & RC_PAGE_TRACKED ? 1 : 0];
+    rc_page *last = v->items[--v->len];
+    v->items[pg->index] = last;
+    last->index = pg->index;
+}
+
+/* ---- segments and raw pages ---- */
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Free pages stay committed ("dirty") until a purge hands them back in runs:
+ * every decommit costs a TLB flush, so one call per run, not per page. */
+#define RC_PURGE_SOON (256 * 1024)          /* at the end of a free burst */
+#define RC_PURGE_NOW (4 * 1024 * 1024)      /* at least, while freeing */
+#define RC_PURGE_INTERVAL 0.1               /* seconds between purges of a busy heap */
+#define RC_HUGE_AFTER 4                     /* segments before huge pages are asked for */
+
+static rc_page *segment_take_page(rc_heap *h)
+{
+    rc_segment *s, *clean = NULL;
+    for (s = h->segments; s; s = s->next) {
+        if (s->dirty) break;
+        if (!clean && s->used != ~(uint64_t)0) clean = s;
+    }
+    if (s) {   /* a dirty page: still committed, no fault to take */
+        unsigned i = (unsigned)__builtin_ctzll(s->dirty);
+        s->dirty &= ~((uint64_t)1 << i);
+        s->used |= (uint64_t)1 << i;
+        h->dirty_bytes -= RC_PAGE_SIZE;
+        rc_page *pg = (rc_page *)(s->base + (size_t)i * RC_PAGE_SIZE);
+        pg->segment = s;
+        return pg;
+    }
+    s = clean;
+    if (!s) {
+        s = h->cfg.allocator.realloc(h->cfg.allocator.ud, NULL, sizeof *s);
+        if (!s) return NULL;
+        s->base = h->cfg.allocator.map(h->cfg.allocator.ud, RC_SEGMENT_SIZE);
+        if (!s->base) {
+            h->cfg.allocator.realloc(h->cfg.allocator.ud, s, 0);
+            return NULL;
+        }
+        s->used = s->dirty = 0;
+        s->huge = false;
+        s->next = h->segments;
+        h->segments = s;
+        /* A heap this big is worth huge pages: far fewer TLB misses in the
+         * collector's passes. Small heaps stay in small pages, so their USS
+         * stays small. */
+        if (++h->nsegments > RC_HUGE_AFTER && h->cfg.allocator.hugepage) {
+            h->cfg.allocator.hugepage(h->cfg.allocator.ud, s->base, RC_SEGMENT_SIZE);
+            s->huge = true;
+        }
+    }
+    unsigned i = (unsigned)__builtin_ctzll(~(s->used | s->dirty));
+    s->used |= (uint64_t)1 << i;
+    rc_page *pg = (rc_page *)(s->base + (size_t)i * RC_PAGE_SIZE);
+    if (h->cfg.allocator.commit) h->cfg.allocator.commit(h->cfg.allocator.ud, pg, RC_PAGE_SIZE);
+    pg->segment = s;
+    h->page_bytes += RC_PAGE_SIZE;
+    return pg;
+}
+
+static void segment_return_page(rc_heap *h, rc_page *pg)
+{
+    rc_segment *s = pg->segment;
+    unsigned i = (unsigned)(((char *)pg - s->base) / RC_PAGE_SIZE);
+    s->used &= ~((uint64_t)1 << i);
+    s->dirty |= (uint64_t)1 << i;
+    h->dirty_bytes += RC_PAGE_SIZE;
+    /* A collection purges once at its end: purging while it frees would
+     * split huge pages that are about to be unmapped whole anyway. */
+    size_t limit = h->page_bytes / 4 > RC_PURGE_NOW ? h->page_bytes / 4 : RC_PURGE_NOW;
+    if (h->dirty_bytes >= limit && !h->busy) rc__alloc_purge(h);
+}
+
+void rc__alloc_purge(rc_heap *h)
+{
+    h->last_purge = now_seconds();
+    rc_segment **pp = &h->segments;
+    while (*pp) {
+        rc_segment *s = *pp;
+        if (s->used == 0) {   /* nothing live: the whole segment goes */
+            *pp = s->next;
+            h->page_bytes -= (size_t)__builtin_popcountll(s->dirty) * RC_PAGE_SIZE;
+            rc__mem_unmapping(s->base, RC_SEGMENT_SIZE);
+            h->cfg.allocator.unmap(h->cfg.allocator.ud, s->base, RC_SEGMENT_SIZE);
+            h->cfg.allocator.realloc(h->cfg.allocator.ud, s, 0);
+            h->nsegments--;
+            continue;
+        }
+        /* In a huge-page segment, pages never handed out can be resident
+         * too (the system faulted in 2 MiB at a time): decommit every free
+         * page there, not only the dirty ones. */
+        uint64_t d = s->huge ? ~s->used : s->dirty;
+        while (d) {
+            unsigned lo = (unsigned)__builtin_ctzll(d);
+            unsigned hi = lo;
+            while (hi < 64 && (d >> hi) & 1) hi++;
+            size_t bytes = (size_t)(hi - lo) * RC_PAGE_SIZE;
+            if (h->cfg.allocator.decommit)
+                h->cfg.allocator.decommit(h->cfg.allocator.ud, s->base + (size_t)lo * RC_PAGE_SIZE, bytes);
+            d &= hi == 64 ? 0 : ~(uint64_t)0 << hi;
+        }
+        h->page_bytes -= (size_t)__builtin_popcountll(s->dirty) * RC_PAGE_SIZE;
+        s->dirty = 0;
+        pp = &s->next;
+    }
+    h->dirty_bytes = 0;
+}
+
+/* At the end of a free burst or a collection. A release that leaves most of
+ * the committed pages free gives them back at once (USS falls when a program
+ * lets go of its data); free pages in a heap that keeps allocating are given
+ * back at most every RC_PURGE_INTERVAL, so pages freed and taken again soon
+ * after (objects dying and being born in waves) are not decommitted and
+ * faulted in again each time. */
+void rc__alloc_purge_soon(rc_heap *h)
+{
+    if (h->dirty_bytes < RC_PURGE_SOON) return;
+    if (h->dirty_bytes * 2 < h->page_bytes) {
+        double now = now_seconds();
+        if (now - h->last_purge < RC_PURGE_INTERVAL) return;
+    }
+    rc__alloc_purge(h);
+}
+
+static void page_init(rc_page *pg, rc_heap *h, unsigned sc, bool tracked)
+{
+    rc_segment *seg = pg->segment;
+    memset(pg, 0, sizeof *pg);
+    pg->segment = seg;
+    pg->heap = h;
+    pg->magic = RC_PAGE_MAGIC;
+    pg->flags = tracked ? RC_PAGE_TRACKED : 0;
+    pg->size_class = (uint16_t)sc;
+    pg->block_size = rc__class_size[sc];
+    pg->capacity = (uint32_t)((RC_PAGE_SIZE - RC_PAGE_HEADER) / pg->block_size);
+    pg->bump = rc__page_first(pg);
+    if (h->watch) rc__watch_page(h, pg);
+}
+
+/* Drop a page that has no live block left. */
+static void page_release(rc_heap *h, rc_page *pg)
+{
+    rc_assert(pg->used == 0 || (pg->flags & RC_PAGE_LARGE));
+    if (pg->flags & RC_PAGE_AVAIL) avail_remove(h, pg);
+    rc__young_remove(h, pg, 0);
+    rc__young_remove(h, pg, 1);
+    pages_remove(h, pg);
+    pg->magic = 0;
+    rc__check_forget(pg);
+    if (pg->flags & RC_PAGE_LARGE) {
+        size_t sz = pg->map_size;
+        h->page_bytes -= sz;
+        if (pg->flags & RC_PAGE_MALLOC) {
+            free(pg);
+            return;
+        }
+        rc__mem_unmapping(pg, sz);
+        h->cfg.allocator.unmap(h->cfg.allocator.ud, pg, sz);
+        return;
+    }
+    /* Watched: objects freed with the page stay unreadable while it waits. */
+    if (pg->flags & RC_PAGE_WATCH) rc__mem_close(rc__page_first(pg), RC_PAGE_SIZE - RC_PAGE_HEADER);
+    /* Blocks the page handed out may have dirtied it: a reused page must not
+     * show stale headers past its new bump pointer, and bump only ever
+     * hands out blocks that we zero on allocation, so nothing to clear here. */
+    segment_return_page(h, pg);
+}
+
+/* A fresh page for (tracked, sc), or NULL. */
+static rc_page *page_new(rc_heap *h, unsigned sc, bool tracked)
+{
+    rc_page *pg = segment_take_page(h);
+    if (!pg) return NULL;
+    page_init(pg, h, sc, tracked);
+    if (!pages_add(h, pg)) {
+        pg->magic = 0;
+        segment_return_page(h, pg);
+        return NULL;
+    }
+    return pg;
+}
+
+/* ---- blocks ---- */
+
+static rc_head *alloc_large(rc_heap *h, size_t bytes, bool tracked)
+{
+    if (bytes > SIZE_MAX - RC_PAGE_HEADER - RC_PAGE_SIZE) return NULL;
+    size_t size = (bytes + RC_PAGE_HEADER + RC_PAGE_SIZE - 1) & ~(RC_PAGE_SIZE - 1);
+    rc_page *pg = h->cfg.allocator.map(h->cfg.allocator.ud, size);
+    if (!pg) return NULL;
+    memset(pg, 0, sizeof *pg);
+    pg->heap = h;
+    pg->magic = RC_PAGE_MAGIC;
+    pg->flags = (uint16_t)(RC_PAGE_LARGE | (tracked ? RC_PAGE_TRACKED : 0));
+    pg->size_class = 0;
+    pg->block_size = (uint32_t)(bytes > UINT32_MAX ? UINT32_MAX : bytes);
+    pg->capacity = 1;
+    pg->map_size = size;
+    pg->bump = (char *)pg + size;   /* walkers see exactly one block */
+    if (!pages_add(h, pg)) {
+        h->cfg.allocator.unmap(h->cfg.allocator.ud, pg, size);
+        return NULL;
+    }
+    if (h->watch) rc__watch_page(h, pg);
+    h->page_bytes += size;
+    pg->used = 1;
+    return (rc_head *)rc__page_first(pg);
+}
+
+/* Malloc mode: a one-block large page from the C allocator, so every tool
+ * that watches malloc sees the object (memcheck.c). */
+static rc_head *alloc_malloc(rc_heap *h, size_t bytes, bool tracked)
+{
+    if (bytes > SIZE_MAX - RC_PAGE_HEADER - 8) return NULL;
+    size_t size = RC_PAGE_HEADER + ((bytes + 7) & ~(size_t)7);
+    void *p;
+    if (posix_memalign(&p, RC_PAGE_SIZE, size) != 0) return NULL;
+    rc_page *pg = p;
+    memset(pg, 0, sizeof *pg);
+    pg->heap = h;
+    pg->magic = RC_PAGE_MAGIC;
+    pg->flags = (uint16_t)(RC_PAGE_LARGE | RC_PAGE_MALLOC | RC_PAGE_WATCH |
+                           (tracked ? RC_PAGE_TRACKED : 0));
+    pg->block_size = (uint32_t)(bytes > UINT32_MAX ? UINT32_MAX : bytes);
+    pg->capacity = 1;
+    pg->map_size = size;
+    pg->bump = (char *)pg + size;
+    if (!pages_add(h, pg)) {
+        free(pg);
+        return NULL;
+    }
+    h->page_bytes += size;
+    pg->used = 1;
+    return (rc_head *)rc__page_first(pg);
+}
+
+/* The current page of (t, sc): cur[][], or wcur[][] on a watched heap. */
+static inline rc_page **cur_of(rc_heap *h, int t, unsigned sc)
+{
+    return h->watch ? &h->wcur[t][sc] : &h->cur[t][sc];
+}
+
+bool rc__page_is_current(rc_heap *h, rc_page *pg)
+{
+    return pg == *cur_of(h, pg->flags & RC_PAGE_TRACKED ? 1 : 0, pg->size_class);
+}
+
+/* rc__page_take on a watched heap: the free-list link is read past the poison. */
+static inline rc_head *take(rc_heap *h, rc_page *pg)
+{
+    if (h->watch && pg->free) rc__mem_open(pg->free + 1, sizeof(rc_head *));
+    return rc__page_take(pg);
+}
+
+rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool tracked)
+{
+    rc_page *pg;
+    rc_head *b;
+    if (unlikely(h->use_malloc)) {
+        b = alloc_malloc(h, bytes, tracked);
+        if (!b) return NULL;
+        pg = rc__page_of(b);
+        goto done;
+    }
+    if (bytes > RC_SMALL_MAX) {
+        b = alloc_large(h, bytes, tracked);
+        if (!b) return NULL;
+        pg = rc__page_of(b);
+        goto done;
+    }
+    unsigned sc = rc__size_class(bytes);
+    int t = tracked ? 1 : 0;
+    rc_page **cur = cur_of(h, t, sc);
+    pg = *cur;
+    if (pg && (b = take(h, pg))) goto small;
+    /* The current page is full: it waits until a quarter of it is free. */
+    if (pg) pg->flags |= RC_PAGE_FULL;
+    pg = h->avail[t][sc].head;
+    if (pg) {
+        avail_remove(h, pg);
+    } else {
+        pg = page_new(h, sc, tracked);
+        if (!pg) {
+            *cur = NULL;
+            return NULL;
+        }
+    }
+    pg->flags &= (uint16_t)~RC_PAGE_FULL;
+    *cur = pg;
+    b = take(h, pg);
+small:
+done:
+    if (h->watch) rc__watch_alloc(h, b, bytes);
+    if (tracked && !(pg->flags & RC_PAGE_YOUNG0) && !rc__young_add(h, pg, 0)) {
+        /* Could not remember the page: give the block back. */
+        rc__free_block(h, b);
+        return NULL;
+    }
+    return b;
+}
+
+void rc__free_block(rc_heap *h, rc_head *b)
+{
+    if (rc__page_of(b)->flags & RC_PAGE_WATCH) rc__watch_free(h, b);
+    else rc__free_block_raw(h, b);
+}
+
+void rc__free_block_raw(rc_heap *h, rc_head *b)
+{
+    rc_page *pg = rc__page_of(b);
+    rc_assert(pg->heap == h && pg->used > 0);
+    if (pg->flags & RC_PAGE_LARGE) {
+        if (h->keep_empty_pages) {   /* a walk is under way: later */
+            b->refcnt = 0;
+            pg->used = 0;
+            return;
+        }
+        page_release(h, pg);
+        return;
+    }
+    bool watched = (pg->flags & RC_PAGE_WATCH) != 0;
+    if (watched) rc__mem_open(b, sizeof *b + sizeof(rc_head *));
+    b->refcnt = 0;
+    b->gc = 0;
+    rc__free_link(b, pg->free);
+    if (watched) rc__mem_close((char *)b + RC_FREE_OPEN, pg->block_size - RC_FREE_OPEN);
+    pg->free = b;
+    pg->used--;
+    if (rc__page_is_current(h, pg)) return;
+    if (pg->used == 0) {
+        if (!h->keep_empty_pages && !pg->held) page_release(h, pg);
+    } else if ((pg->flags & RC_PAGE_FULL) && pg->used <= pg->capacity - pg->capacity / 4) {
+        pg->flags &= (uint16_t)~RC_PAGE_FULL;
+        avail_push(h, pg);
+    }
+}
+
+void rc__release_empty_pages(rc_heap *h)
+{
+    for (int t = 0; t < 2; t++) {
+        rc_vec *v = &h->pages[t];
+        for (size_t i = v->len; i-- > 0;) {   /* backwards: release swaps the last in */
+            rc_page *pg = v->items[i];
+            if (pg->used == 0 && !pg->held && !rc__page_is_current(h, pg)) page_release(h, pg);
+        }
+    }
+}
+
+void rc__alloc_release_all(rc_heap *h)
+{
+    for (int t = 0; t < 2; t++) {
+        rc_vec *v = &h->pages[t];
+        for (size_t i = 0; i < v->len; i++) {
+            rc_page *pg = v->items[i];
+            pg->magic = 0;
+            rc__check_forget(pg);
+            if (pg->flags & RC_PAGE_MALLOC) {
+                free(pg);
+            } else if (pg->flags & RC_PAGE_LARGE) {
+                rc__mem_unmapping(pg, pg->map_size);
+                h->cfg.allocator.unmap(h->cfg.allocator.ud, pg, pg->map_size);
+            }
+        }
+        rc__vec_free(h, v);
+    }
+    rc__vec_free(h, &h->young[0]);
+    rc__vec_free(h, &h->young[1]);
+    while (h->segments) {
+        rc_segment *s = h->segments;
+        h->segments = s->next;
+        rc__mem_unmapping(s->base, RC_SEGMENT_SIZE);
+        h->cfg.allocator.unmap(h->cfg.allocator.ud, s->base, RC_SEGMENT_SIZE);
+        h->cfg.allocator.realloc(h->cfg.allocator.ud, s, 0);
+    }
+    h->dirty_bytes = 0;
+    h->page_bytes = 0;
+}
+
+void rc__foreach_object(rc_heap *h, bool tracked, void (*fn)(rc_head *o, void *ctx), void *ctx)
+{
+    rc_vec *v = &h->pages[tracked ? 1 : 0];
+    for (size_t i = 0; i < v->len; i++) {
+        rc_page *pg = v->items[i];
+        RC__FOREACH_BLOCK(pg, o)
+            if (rc__block_live(o)) fn(o, ctx);
+    }
+}
+
+void rc__count_objects(const rc_heap *h, size_t *objects, size_t *bytes)
+{
+    size_t n = 0, b = 0;
+    for (int t = 0; t < 2; t++) {
+        const rc_vec *v = &h->pages[t];
+        for (size_t i = 0; i < v->len; i++) {
+            const rc_page *pg = v->items[i];
+            n += pg->used;
+            b += (pg->flags & RC_PAGE_LARGE) ? (pg->used ? pg->map_size - RC_PAGE_HEADER : 0)
+                                              : (size_t)pg->used * pg->block_size;
+        }
+    }
+    *objects = n;
+    *bytes = b;
+}
+
+size_t rc_usable_size(const void *obj)
+{
+    rc_page *pg = rc__page_of(RC_HEAD(obj));
+    if (pg->flags & RC_PAGE_LARGE) return pg->map_size - RC_PAGE_HEADER - sizeof(rc_head);
+    return pg->block_size - sizeof(rc_head);
+}

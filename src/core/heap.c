@@ -1,0 +1,241 @@
+/*
+ * heap.c -- heaps: creation with a config, teardown, errors, settings and
+ * counters.
+ */
+#include "core/objects.h"
+#include "core/memcheck.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+#define RC_DEFAULT_CANDIDATE_LIMIT 10000
+
+void rc_config_init(rc_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->allocator = rc_system_allocator;
+    cfg->threshold[0] = 2000;
+    cfg->threshold[1] = 10;
+    cfg->threshold[2] = 10;
+#ifdef RC_DEBUG
+    cfg->leak_report = rc_leak_report_print;   /* a test suite finds its leaks unasked */
+#endif
+}
+
+/* Stress mode from the config, or from RC_GC_STRESS when it says nothing. */
+static bool stress_wanted(const rc_config *cfg)
+{
+    if (cfg->gc_stress) return cfg->gc_stress > 0;
+    const char *e = getenv("RC_GC_STRESS");
+    return e && atoi(e) > 0;
+}
+
+rc_heap *rc_heap_new(const rc_config *cfg)
+{
+    rc_config def;
+    if (!cfg) {
+        rc_config_init(&def);
+        cfg = &def;
+    }
+    if (!cfg->allocator.map || !cfg->allocator.unmap || !cfg->allocator.realloc) return NULL;
+    rc_heap *h = cfg->allocator.realloc(cfg->allocator.ud, NULL, sizeof *h);
+    if (!h) return NULL;
+    memset(h, 0, sizeof *h);
+    h->cfg = *cfg;
+    h->enabled = !cfg->disabled;
+    memcpy(h->threshold, cfg->threshold, sizeof h->threshold);
+    h->young_scale = 1;
+    rc__young_limit_update(h);
+    h->candidate_limit = cfg->candidate_limit ? cfg->candidate_limit : RC_DEFAULT_CANDIDATE_LIMIT;
+    h->stress = stress_wanted(cfg);
+    h->leak_report = cfg->leak_report;
+    h->leak_report_ud = cfg->leak_report_ud;
+    rc__young_limit_update(h);
+    h->magic = RC_HEAP_MAGIC;
+    if (!rc__watch_init(h, cfg)) {
+        cfg->allocator.realloc(cfg->allocator.ud, h, 0);
+        return NULL;
+    }
+    return h;
+}
+
+static void teardown_hold(rc_head *o, void *ctx)
+{
+    (void)ctx;
+    o->refcnt = 0x40000000u;   /* no decref during teardown reaches zero */
+    o->gc &= ~(RC__GEN_MASK | RC__BUFFERED);   /* generation 0: never buffered */
+}
+
+static void teardown_clear(rc_head *o, void *ctx)
+{
+    (void)ctx;
+    if (o->type->clear) o->type->clear(o + 1);
+}
+
+static void teardown_destroy(rc_head *o, void *ctx)
+{
+    (void)ctx;
+    if (o->type->destroy) o->type->destroy(o + 1);
+}
+
+#ifdef RC_DEBUG
+/* Debug builds keep the structs of the last RC_HEAP_QUARANTINE freed heaps
+ * (those on the system allocator: another allocator may not outlive its
+ * heap), marked RC_HEAP_FREED, so that a heap used after rc_heap_free is
+ * named instead of read from freed memory. A spin lock: heaps of several
+ * threads may end at once. */
+#define RC_HEAP_QUARANTINE 16
+static rc_heap *quarantine[RC_HEAP_QUARANTINE];
+static unsigned quarantine_next;
+static char quarantine_lock;
+
+static void release_struct(rc_heap *h)
+{
+    h->magic = RC_HEAP_FREED;
+    if (h->cfg.allocator.realloc != rc_system_allocator.realloc) {
+        h->cfg.allocator.realloc(h->cfg.allocator.ud, h, 0);
+        return;
+    }
+    while (__atomic_test_and_set(&quarantine_lock, __ATOMIC_ACQUIRE)) {
+    }
+    rc_heap *old = quarantine[quarantine_next];
+    quarantine[quarantine_next] = h;
+    quarantine_next = (quarantine_next + 1) % RC_HEAP_QUARANTINE;
+    __atomic_clear(&quarantine_lock, __ATOMIC_RELEASE);
+    if (old) old->cfg.allocator.realloc(old->cfg.allocator.ud, old, 0);
+}
+
+void rc__heap_bad(const rc_heap *h, const char *call)
+{
+    if (h->magic == RC_HEAP_FREED)
+        fprintf(stderr, "recycle: %s(%p): the heap was freed by rc_heap_free (use after free)\n",
+                call, (const void *)h);
+    else
+        fprintf(stderr, "recycle: %s(%p): not a heap made by rc_heap_new\n", call,
+                (const void *)h);
+    abort();
+}
+#else
+static void release_struct(rc_heap *h)
+{
+    h->cfg.allocator.realloc(h->cfg.allocator.ud, h, 0);
+}
+#endif
+
+void rc_heap_free(rc_heap *h)
+{
+    if (!h) return;
+    RC__HEAP_CHECK(h, "rc_heap_free");
+    /* From a finalizer, callback or hook of this heap: the caller's frames
+     * still use it. */
+    if (h->busy || h->freeing) {
+        rc__fail(h, RC_EBUSY, "rc_heap_free: refused while the heap is %s (called from one "
+                 "of its finalizers, callbacks or destroy hooks)",
+                 h->freeing ? "freeing objects" : "collecting or running a finalizer or callback");
+        return;
+    }
+    if (h->leak_report) rc__leak_report(h);
+    h->busy++;
+    h->enabled = false;
+    for (int t = 0; t < 2; t++) rc__foreach_object(h, t, teardown_hold, NULL);
+    /* clear frees containers' buffers; every count stays far above zero. */
+    for (int t = 0; t < 2; t++) rc__foreach_object(h, t, teardown_clear, NULL);
+    for (int t = 0; t < 2; t++) rc__foreach_object(h, t, teardown_destroy, NULL);
+    rc__heap_teardown_extras(h);
+    rc__trace_teardown(h);
+    rc__vec_free(h, &h->candidates);
+    rc__vec_free(h, &h->scratch);
+    rc__watch_teardown(h);
+    rc__alloc_release_all(h);
+    release_struct(h);
+}
+
+/* ---- errors ---- */
+
+void *rc__fail(rc_heap *h, int code, const char *fmt, ...)
+{
+    if (!h) return NULL;
+    va_list ap;
+    h->err = code;
+    va_start(ap, fmt);
+    vsnprintf(h->errmsg, sizeof h->errmsg, fmt, ap);
+    va_end(ap);
+    return NULL;
+}
+
+int rc_error(const rc_heap *h)
+{
+    RC__HEAP_CHECK(h, "rc_error");
+    return h->err;
+}
+const char *rc_error_message(const rc_heap *h)
+{
+    RC__HEAP_CHECK(h, "rc_error_message");
+    return h->err ? h->errmsg : "no error";
+}
+void rc_clear_error(rc_heap *h)
+{
+    RC__HEAP_CHECK(h, "rc_clear_error");
+    h->err = RC_OK;
+    h->errmsg[0] = 0;
+}
+
+void rc__assert_fail(const char *what, const char *file, int line)
+{
+    fprintf(stderr, "recycle: internal check failed: %s (%s:%d)\n", what, file, line);
+    abort();
+}
+
+/* ---- settings and counters ---- */
+
+void rc_enable(rc_heap *h)
+{
+    RC__HEAP_CHECK(h, "rc_enable");
+    h->enabled = true;
+    rc__young_limit_update(h);
+}
+
+void rc_disable(rc_heap *h)
+{
+    RC__HEAP_CHECK(h, "rc_disable");
+    h->enabled = false;
+    rc__young_limit_update(h);
+}
+int rc_isenabled(const rc_heap *h) { return h->enabled; }
+
+void rc_set_threshold(rc_heap *h, unsigned t0, unsigned t1, unsigned t2)
+{
+    h->threshold[0] = t0;
+    h->threshold[1] = t1;
+    h->threshold[2] = t2;
+    h->young_scale = 1;
+    rc__young_limit_update(h);
+}
+
+void rc_get_threshold(const rc_heap *h, unsigned out[3])
+{
+    memcpy(out, h->threshold, sizeof h->threshold);
+}
+
+void rc_get_count(const rc_heap *h, size_t out[3])
+{
+    memcpy(out, h->count, sizeof h->count);
+}
+
+void rc_heap_stats_get(const rc_heap *h, rc_heap_stats *out)
+{
+    RC__HEAP_CHECK(h, "rc_heap_stats_get");
+    memset(out, 0, sizeof *out);
+    rc__count_objects(h, &out->objects, &out->object_bytes);
+    for (int g = 0; g < 4; g++) {
+        out->gen_objects[g] = h->gen_objects[g];
+        out->tracked += h->gen_objects[g];
+    }
+    out->buffer_bytes = h->buffer_bytes;
+    out->page_bytes = h->page_bytes;
+    for (int g = 0; g < 3; g++) {
+        out->collections[g] = h->gstats[g].collections;
+        out->collected[g] = h->gstats[g].collected;
+    }
+    out->candidate_scans = h->candidate_scans;
+}

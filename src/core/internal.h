@@ -1,0 +1,440 @@
+/*
+ * internal.h -- what the library's files share and users never see.
+ *
+ * Memory layout (docs/ARCHITECTURE.md has the longer story):
+ *
+ *   segment   RC_SEGMENT_SIZE bytes from the allocator's map(), cut into
+ *             RC_PAGE_SIZE pages. Segments are bookkept in malloc'd rc_segment
+ *             records; the pages themselves describe themselves.
+ *   page      RC_PAGE_SIZE bytes aligned to RC_PAGE_SIZE. An rc_page header sits
+ *             at its start, then equal blocks of one size class. Blocks below
+ *             `bump` have been used at least once; a free block has refcnt 0,
+ *             keeps its type, and links the page's free list in its first
+ *             word after the header. A "large" page
+ *             holds one block of any size and is mapped on its own.
+ *   object    a block: rc_head (16 bytes) then the user struct.
+ *
+ * So page_of(obj) is one mask, and the heap of any object is page->heap.
+ */
+#ifndef RC_INTERNAL_H
+#define RC_INTERNAL_H
+
+#include "recycle.h"
+#include <stdbool.h>
+#include <stdio.h>
+
+#define RC_SEGMENT_PAGES 64
+#define RC_SEGMENT_SIZE (RC_PAGE_SIZE * RC_SEGMENT_PAGES)
+#define RC_PAGE_HEADER 128           /* bytes reserved for rc_page at page start */
+#define RC_SMALL_MAX 16384           /* bigger blocks get a large page of their own */
+#define RC_PAGE_MAGIC 0x72637067u    /* "rcpg" */
+
+#if defined(__GNUC__)
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define RC_INLINE static inline __attribute__((always_inline))
+#define RC_NOINLINE __attribute__((noinline))
+#else
+#define likely(x) (x)
+#define unlikely(x) (x)
+#define RC_INLINE static inline
+#define RC_NOINLINE
+#endif
+
+/* Debug assertions: cheap ones in debug builds, expensive behind RC_EXPENSIVE. */
+#ifdef RC_DEBUG
+#define rc_assert(c) ((c) ? (void)0 : rc__assert_fail(#c, __FILE__, __LINE__))
+#else
+#define rc_assert(c) ((void)0)
+#endif
+void rc__assert_fail(const char *what, const char *file, int line);
+/* Run rc_heap_check on `h` and stop the program with its report when it
+ * finds a problem (`when` says where: "before a collection"). Leaves the
+ * heap's last error as it was. RC_EXPENSIVE builds call it around every
+ * collection (verify.c). */
+void rc__heap_verify(rc_heap *h, const char *when);
+
+/* ---- the library's own kinds of type (rc_type.rc_kind) ---- */
+enum {
+    RC_KIND_USER = 0,   /* slots or callbacks, see rc_type */
+    RC_KIND_LIST,
+    RC_KIND_TUPLE,
+    RC_KIND_DICT,
+    RC_KIND_STR,        /* holds no references */
+    RC_KIND_WEAKREF,    /* holds its callback strongly, referent weakly */
+};
+
+/* ---- size classes ---- */
+#define RC_NCLASSES 40
+extern const uint32_t rc__class_size[RC_NCLASSES];
+/* Size class for a block of `bytes` (header included); only for bytes <= RC_SMALL_MAX. */
+unsigned rc__size_class(size_t bytes);
+
+/* ---- pages ---- */
+enum {
+    RC_PAGE_TRACKED = 1,   /* blocks are objects of traversable types */
+    RC_PAGE_LARGE = 2,     /* one block, mapped on its own */
+    RC_PAGE_AVAIL = 4,     /* on its class's available queue */
+    RC_PAGE_YOUNG0 = 8,    /* on heap->young[0]: may hold generation-0 objects */
+    RC_PAGE_YOUNG1 = 16,   /* on heap->young[1]: may hold generation-1 objects */
+    RC_PAGE_FULL = 32,     /* not the current page and too full to be reused */
+    RC_PAGE_WATCH = 64,    /* memory checking: every block through rc__free_block (memcheck.c) */
+    RC_PAGE_MALLOC = 128,  /* malloc mode: a large page from posix_memalign, freed with free */
+};
+
+typedef struct rc_segment rc_segment;
+typedef struct rc_page {
+    rc_heap *heap;
+    uint32_t magic;
+    uint16_t flags;
+    uint16_t size_class;
+    uint32_t block_size;      /* bytes per block, header included */
+    uint32_t capacity;        /* blocks that fit */
+    uint32_t used;            /* live blocks */
+    uint32_t index;           /* position in heap->pages (all pages of its kind) */
+    char *bump;               /* blocks at and past bump were never used */
+    rc_head *free;            /* free blocks below bump */
+    struct rc_page *next;     /* available-queue links */
+    struct rc_page *prev;
+    uint32_t young_index[2];  /* position in heap->young[g] while flagged YOUNG<g> */
+    rc_segment *segment;      /* NULL for large pages */
+    size_t map_size;          /* large pages: bytes mapped */
+    uint32_t held;            /* freed blocks waiting in the quarantine (memcheck.c) */
+} rc_page;
+_Static_assert(sizeof(rc_page) <= RC_PAGE_HEADER, "page header too big");
+
+static inline rc_page *rc__page_of(const void *p)
+{
+    return (rc_page *)((uintptr_t)p & ~(uintptr_t)(RC_PAGE_SIZE - 1));
+}
+static inline char *rc__page_first(rc_page *pg) { return (char *)pg + RC_PAGE_HEADER; }
+
+/* For each block `o` of page `pg` that was ever handed out (free ones have
+ * refcnt 0): from the first block to the bump pointer, or a large page's
+ * one block. */
+#define RC__FOREACH_BLOCK(pg, o)                                                              \
+    for (char *p_ = rc__page_first(pg),                                                       \
+              *e_ = ((pg)->flags & RC_PAGE_LARGE) ? rc__page_first(pg) + 1 : (pg)->bump;      \
+         p_ < e_; p_ += ((pg)->flags & RC_PAGE_LARGE) ? 1 : (pg)->block_size)                 \
+        for (rc_head *o = (rc_head *)p_; o; o = NULL)
+
+/* A growable array of pointers. */
+typedef struct rc_vec {
+    void **items;
+    size_t len, cap;
+} rc_vec;
+bool rc__vec_grow(rc_heap *h, rc_vec *v);   /* false on out-of-memory */
+/* Fault in [p, p+size) with one call (allocator.commit) rather than one page
+ * fault at a time; for buffers about to be written. */
+void rc__commit(rc_heap *h, void *p, size_t size);
+#define RC_COMMIT_AHEAD ((size_t)256 * 1024)
+#define RC_SCRATCH_KEEP ((size_t)1 << 16)   /* entries a kept scratch vector may hold */
+/* Append; false on out-of-memory (the vector is unchanged). */
+static inline bool rc__vec_push(rc_heap *h, rc_vec *v, void *item)
+{
+    if (v->len == v->cap && !rc__vec_grow(h, v)) return false;
+    v->items[v->len++] = item;
+    return true;
+}
+void rc__vec_free(rc_heap *h, rc_vec *v);
+
+typedef struct rc_pageq {
+    rc_page *head;
+} rc_pageq;
+
+typedef struct rc_gen_stats {
+    size_t collections, collected, uncollectable;
+    double seconds;
+    size_t candidates;   /* freed by candidate scans (kept on generation 2) */
+} rc_gen_stats;
+
+#define RC_MAX_CALLBACKS 16
+typedef struct rc_callback_slot {
+    void (*fn)(rc_heap *, int, const void *, void *);
+    void *ud;
+} rc_callback_slot;
+
+struct rc_heap {
+    rc_config cfg;
+
+    /* allocation: [tracked?][class] */
+    rc_page *cur[2][RC_NCLASSES];
+    rc_pageq avail[2][RC_NCLASSES];
+    rc_vec pages[2];                /* every page, by tracked? (large ones too) */
+    rc_segment *segments;
+    size_t nsegments;
+    size_t dirty_bytes;             /* free pages not yet decommitted */
+    double last_purge;              /* monotonic seconds of the last purge */
+    size_t buffer_bytes, page_bytes;
+
+    /* collector */
+    bool enabled;
+    int busy;                       /* >0 while collecting or freeing: no collection */
+    bool freeing;                   /* inside the dealloc loop */
+    bool scanning;                  /* count/mark/sweep: gc fields are scratch */
+    bool deleting;                  /* garbage (INSET) is being cleared and freed: no weak
+                                       reference to it may be made */
+    bool keep_empty_pages;          /* a page walk frees objects: pages stay until it ends */
+    uint32_t mark_flip;             /* MARK bit value that means "unmarked" (0 or RC__MARK) */
+    rc_head *pending;               /* objects whose count hit 0, to free */
+    unsigned threshold[3];
+    size_t young_limit;             /* threshold[0] x young_scale: what count[0] is compared with
+                                       (SIZE_MAX while disabled) */
+    size_t candidate_trigger;       /* candidate_limit, or SIZE_MAX while disabled */
+    unsigned young_scale;           /* 1..RC_YOUNG_SCALE_MAX, see rc__maybe_collect */
+    size_t count[3];
+    size_t gen_objects[4];          /* tracked objects per generation */
+    size_t old_at_full;             /* generation-2 objects after the last full collection */
+    rc_vec young[2];                /* pages holding generation 0 / 1 objects */
+    rc_vec candidates;              /* buffered old objects (NULL = removed) */
+    rc_vec scratch;                 /* a young collection's members, kept between collections */
+    size_t candidates_live;
+    unsigned candidate_limit;
+    size_t gc_freed;                /* garbage objects freed, ever (see delete_garbage) */
+    rc_gen_stats gstats[3];
+    size_t candidate_scans;
+    rc_callback_slot callbacks[RC_MAX_CALLBACKS];
+    unsigned ncallbacks;
+
+    /* gc module state (gcmodule/debug.c, inspect.c, weakref.c) */
+    unsigned debug;                 /* RC_DEBUG_* flags of <recycle/gc.h> */
+    FILE *debug_stream;             /* NULL = stderr */
+    void *garbage;                  /* rc_list of saved garbage (SAVEALL), or NULL */
+    void *weak;                     /* weakref books (weakref.c), or NULL */
+    void *trace;                    /* allocation-site books (trace.c), NULL = not tracing */
+    bool stress;                    /* collect at every tracked allocation (rc_gc_set_stress) */
+    size_t stress_allocs;           /* stress mode: allocations since the last full collection */
+    rc_leak_report_fn leak_report;  /* called by rc_heap_free with what is left, or NULL */
+    void *leak_report_ud;
+
+    /* errors */
+    int err;
+    char errmsg[200];
+
+    uint32_t magic;                 /* RC_HEAP_MAGIC; RC_HEAP_FREED once rc_heap_free ran */
+
+    /* memory checking (memcheck.c): while `watch` is set, cur[][] stays NULL
+     * (the current pages are in wcur[][]), so every allocation takes
+     * rc__alloc_block, and pages carry RC_PAGE_WATCH, so every free takes
+     * rc__free_block: the fast paths test nothing more. */
+    bool watch;
+    bool use_malloc;                /* every object in a page of its own from posix_memalign */
+    bool valgrind;                  /* running under valgrind: client requests per object */
+    rc_page *wcur[2][RC_NCLASSES];
+    rc_head **quarantine;           /* freed blocks waiting before reuse (FIFO ring) */
+    unsigned q_head, q_len;
+};
+
+#define RC_HEAP_MAGIC 0x72636870u   /* "rchp" */
+#define RC_HEAP_FREED 0xdeadc0deu
+/* Debug builds: stop with a message when `h` is not a live heap (a heap used
+ * after rc_heap_free is recognised while its struct is kept, see heap.c). */
+#ifdef RC_DEBUG
+void rc__heap_bad(const rc_heap *h, const char *call);
+#define RC__HEAP_CHECK(h, call)                                                \
+    do {                                                                       \
+        if (unlikely((h) && (h)->magic != RC_HEAP_MAGIC)) rc__heap_bad((h), (call)); \
+    } while (0)
+#else
+#define RC__HEAP_CHECK(h, call) ((void)0)
+#endif
+
+/* Record an error on the heap (printf-style message). Returns NULL for convenience. */
+void *rc__fail(rc_heap *h, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* ---- allocator (alloc.c) ---- */
+/* A block of `bytes` (header included) from a page of the right kind, or NULL. */
+rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool tracked);
+/* Give a block back (its page may go back to the system); on pages with
+ * RC_PAGE_WATCH the memory-checking hooks run first (memcheck.c). */
+void rc__free_block(rc_heap *h, rc_head *b);
+/* rc__free_block without the hooks (memcheck.c's way back). */
+void rc__free_block_raw(rc_heap *h, rc_head *b);
+/* Whether `pg` is the current page of its class (allocation goes there). */
+bool rc__page_is_current(rc_heap *h, rc_page *pg);
+/* Variable buffers through the heap's allocator, counted in buffer_bytes. */
+void *rc__buf_realloc(rc_heap *h, void *p, size_t old_size, size_t new_size);
+void rc__buf_free(rc_heap *h, void *p, size_t size);
+/* Decommit free pages and unmap empty segments now; the _soon variant only
+ * when enough waits (end of a free burst or a collection). */
+void rc__alloc_purge(rc_heap *h);
+void rc__alloc_purge_soon(rc_heap *h);
+/* Release the pages left empty while keep_empty_pages was set. */
+void rc__release_empty_pages(rc_heap *h);
+/* Live objects and their bytes (headers included), summed over the pages. */
+void rc__count_objects(const rc_heap *h, size_t *objects, size_t *bytes);
+/* Free every page and segment (heap teardown). */
+void rc__alloc_release_all(rc_heap *h);
+/* Calls fn(obj, ctx) for each live object of pages[tracked]; fn must not free. */
+void rc__foreach_object(rc_heap *h, bool tracked, void (*fn)(rc_head *o, void *ctx), void *ctx);
+
+static inline bool rc__block_live(const rc_head *b) { return b->refcnt != 0; }
+
+/* A free block keeps its refcnt at 0 and its last type (so debug builds can
+ * name the type of a freed object); the free-list link is the first word
+ * after the header, which is why the smallest class is 24 bytes. */
+static inline rc_head *rc__free_next(const rc_head *b)
+{
+    rc_head *n;
+    memcpy(&n, b + 1, sizeof n);
+    return n;
+}
+static inline void rc__free_link(rc_head *b, rc_head *next) { memcpy(b + 1, &next, sizeof next); }
+
+/* ---- allocation fast paths (the slow halves are in alloc.c) ---- */
+extern uint8_t rc__small_class[1024 / 8 + 1];   /* (bytes + 7) / 8 -> class, bytes <= 1024 */
+
+/* A block of a small page: from its free list, else past its bump pointer;
+ * NULL when the page is full. */
+RC_INLINE rc_head *rc__page_take(rc_page *pg)
+{
+    rc_head *b = pg->free;
+    if (likely(b != NULL)) {
+        pg->free = rc__free_next(b);
+    } else if (pg->bump + pg->block_size <= (char *)pg + RC_PAGE_SIZE) {
+        b = (rc_head *)pg->bump;
+        pg->bump += pg->block_size;
+    } else {
+        return NULL;
+    }
+    pg->used++;
+    return b;
+}
+
+/* A block of `bytes` (header included): popped from the current page of its
+ * class when it can be, else rc__alloc_block. */
+RC_INLINE rc_head *rc__alloc_fast(rc_heap *h, size_t bytes, bool tracked)
+{
+    if (likely(bytes <= 1024)) {
+        rc_page *pg = h->cur[tracked][rc__small_class[(bytes + 7) >> 3]];
+        if (likely(pg != NULL) && likely(!tracked || (pg->flags & RC_PAGE_YOUNG0))) {
+            rc_head *b = pg->free;
+            if (likely(b != NULL)) {
+                pg->free = rc__free_next(b);
+            } else if (pg->bump + pg->block_size <= (char *)pg + RC_PAGE_SIZE) {
+                b = (rc_head *)pg->bump;
+                pg->bump += pg->block_size;
+            } else {
+                return rc__alloc_block(h, bytes, tracked);
+            }
+            pg->used++;
+                            return b;
+        }
+    }
+    return rc__alloc_block(h, bytes, tracked);
+}
+
+/* Give a block back: pushed on its page's free list when no page state
+ * changes, else rc__free_block. */
+RC_INLINE void rc__free_fast(rc_heap *h, rc_head *b)
+{
+    rc_page *pg = rc__page_of(b);
+    if (likely(!(pg->flags & (RC_PAGE_LARGE | RC_PAGE_FULL | RC_PAGE_WATCH)) && pg->used > 1)) {
+        uint64_t zero = 0;
+        memcpy(b, &zero, sizeof zero);   /* refcnt 0: a free block */
+        rc__free_link(b, pg->free);
+        pg->free = b;
+        pg->used--;
+        return;
+    }
+    rc__free_block(h, b);
+}
+
+/* ---- object life (object.c) ---- */
+/* Release the references `o` holds (clear, slots or traverse), for death or cycle breaking. */
+void rc__release_refs(rc_head *o);
+/* Weak references to `o`, which is dying by refcount: clear them and run
+ * their callbacks (weakref.c). Called only when o has RC__WEAKREFS. */
+void rc__weakref_clear_dead(rc_heap *h, rc_head *o);
+/* A collection found `n` garbage objects (all held, all flagged RC__INSET):
+ * clear every weak reference to them, then run the callbacks of those weak
+ * references that are not garbage themselves (CPython's rules). Called
+ * before any finalizer runs and before anything is cleared (weakref.c).
+ * Returns whether any user code ran (a callback, or the release of what a
+ * weak reference owned). */
+bool rc__weakrefs_handle_garbage(rc_heap *h, rc_head **garbage, size_t n);
+/* After finalizers and callbacks, right before the garbage is cleared: clear
+ * the weak references they made to it, calling no callback (CPython's
+ * clear_weakrefs). h->deleting is already set, so none can be made again. */
+void rc__weakrefs_clear_garbage(rc_heap *h, rc_head **garbage, size_t n);
+/* Debug output of a collection (gcmodule/debug.c), called by the collector when
+ * h->debug has the matching flags: start/stop lines (RC_DEBUG_STATS), one
+ * line per collectable / uncollectable object. */
+void rc__debug_start(rc_heap *h, int generation, int candidates);
+void rc__debug_stop(rc_heap *h, int generation, int candidates, size_t collected,
+                    size_t uncollectable, double seconds);
+void rc__debug_object(rc_heap *h, rc_head *o, bool collectable);
+/* Young page lists (alloc.c): add / remove a page from heap->young[g]. */
+bool rc__young_add(rc_heap *h, rc_page *pg, int g);
+void rc__young_remove(rc_heap *h, rc_page *pg, int g);
+/* Free `o` now: its references are already released and its finalizer has
+ * had its chance; takes it off the books, runs destroy, frees the block. */
+void rc__free_now(rc_heap *h, rc_head *o);
+/* A page goes back to the system: rc__check must probe it again. */
+void rc__check_forget(const void *page);
+/* Remove o from the candidate buffer if it is there. */
+void rc__unbuffer(rc_heap *h, rc_head *o);
+
+/* Allocation sites (trace.c), called only while h->trace is set: an object
+ * was created at file:line (file may be NULL: unknown), an object dies. */
+void rc__trace_new(rc_heap *h, rc_head *o, const char *file, int line);
+void rc__trace_free(rc_heap *h, rc_head *o);
+/* Heap teardown: free the allocation-site books if still tracing. */
+void rc__trace_teardown(rc_heap *h);
+
+/* rc_heap_free: build the leak report of what is left and hand it to
+ * h->leak_report (endreport.c). */
+void rc__leak_report(rc_heap *h);
+
+/* Heap teardown of the optional parts (weakref.c). */
+void rc__heap_teardown_extras(rc_heap *h);
+
+/* ---- collector (collect.c) ---- */
+#define RC_YOUNG_SCALE_MAX 8
+/* Recompute young_limit after threshold[0] or young_scale changed. */
+static inline void rc__young_limit_update(rc_heap *h)
+{
+    h->young_limit = h->enabled && h->stress ? 0   /* every tracked allocation collects */
+                     : h->enabled && h->threshold[0] ? (size_t)h->threshold[0] * h->young_scale
+                                                     : SIZE_MAX;
+    h->candidate_trigger = h->enabled ? h->candidate_limit : SIZE_MAX;
+}
+/* Run the automatic collection policy (called from allocation). */
+void rc__maybe_collect(rc_heap *h);
+/* Process the candidate buffer; returns objects freed. */
+size_t rc__scan_candidates(rc_heap *h);
+
+/* MARK has a polarity: an object is marked when its MARK bit differs from
+ * h->mark_flip. A full collection flips it at its end, so its survivors,
+ * left marked, read as unmarked without being written again. New and newly
+ * tracked objects take h->mark_flip. */
+static inline bool rc__marked(const rc_heap *h, const rc_head *o)
+{
+    return ((o->gc ^ h->mark_flip) & RC__MARK) != 0;
+}
+static inline void rc__set_marked(const rc_heap *h, rc_head *o)
+{
+    o->gc = (o->gc & ~RC__MARK) | (h->mark_flip ^ RC__MARK);
+}
+
+/* Generation field helpers. */
+static inline unsigned rc__gen(const rc_head *o) { return o->gc & RC__GEN_MASK; }
+static inline uint32_t rc__field(const rc_head *o) { return o->gc >> RC__FIELD_SHIFT; }
+static inline void rc__set_field(rc_head *o, uint32_t v)
+{
+    o->gc = (o->gc & ((1u << RC__FIELD_SHIFT) - 1)) | (v << RC__FIELD_SHIFT);
+}
+#define RC__FIELD_MAX ((1u << (32 - RC__FIELD_SHIFT)) - 1)
+
+/* Whether a type makes its objects tracked. */
+static inline bool rc__type_tracked(const rc_type *t)
+{
+    return t->rc_kind == RC_KIND_USER ? (t->traverse != NULL || t->nslots != 0)
+                                      : t->rc_kind != RC_KIND_STR;
+}
+
+#endif

@@ -1,0 +1,480 @@
+/*
+ * object.c -- object life: creation, the death of an object whose count hits
+ * zero, releasing what it holds, and the candidate buffer.
+ *
+ * Death never recurses on the C stack: rc__dealloc finalizes the object,
+ * unlinks it from the collector's books and pushes it on heap->pending; the
+ * first (outermost) call then frees pending objects one by one, and objects
+ * their release drops to zero join the list instead of being freed inside.
+ * While an object waits on the list its first header word links the list.
+ */
+#include "core/objects.h"
+#include "recycle/builtins.h"
+#include "recycle/weakref.h"
+#include "core/memcheck.h"
+
+#include <stdatomic.h>
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+void rc__visit_adapter(void *obj, void *arg)
+{
+    rc__visit_ctx *vc = arg;
+    if (obj) vc->fn(RC_HEAD(obj), vc->ctx);
+}
+
+/* The library's own type of each kind: a type that claims a kind other than
+ * RC_KIND_USER must be that type. */
+static const rc_type *const kind_type[] = {
+    [RC_KIND_LIST] = &rc_list_type,   [RC_KIND_TUPLE] = &rc_tuple_type,
+    [RC_KIND_DICT] = &rc_dict_type,   [RC_KIND_STR] = &rc_str_type,
+    [RC_KIND_WEAKREF] = &rc_weakref_type,
+};
+
+/* Whether a type's fields agree with each other: a user type with traverse
+ * has clear, its slots are aligned and lie inside `size`; any other kind is
+ * the library's own type. A few compares on fields the allocation reads
+ * anyway, so every rc_new checks (the type is the user's const: nothing can
+ * be cached in it). */
+RC_INLINE bool type_ok(const rc_type *t)
+{
+    if (likely(t->rc_kind == RC_KIND_USER))
+        return !(t->traverse && !t->clear) && (t->slots_offset & (sizeof(void *) - 1)) == 0 &&
+               (uint64_t)t->slots_offset + (uint64_t)t->nslots * sizeof(void *) <= t->size;
+    return t->rc_kind < sizeof kind_type / sizeof kind_type[0] && kind_type[t->rc_kind] == t;
+}
+
+static RC_NOINLINE void *new_failed(rc_heap *h, const rc_type *t, size_t size, const char *fn)
+{
+    if (!t) return rc__fail(h, RC_EINVAL, "%s: type is NULL", fn);
+    const char *name = t->name ? t->name : "?";
+    if (t->rc_kind != RC_KIND_USER && !type_ok(t))
+        return rc__fail(h, RC_EINVAL, "%s: type '%s' has rc_kind %u, which is reserved for the "
+                        "library's own types (leave it 0)", fn, name, (unsigned)t->rc_kind);
+    if (t->rc_kind == RC_KIND_USER && t->traverse && !t->clear)
+        return rc__fail(h, RC_EINVAL, "%s: type '%s' has traverse but no clear", fn, name);
+    if (t->slots_offset & (sizeof(void *) - 1))
+        return rc__fail(h, RC_EINVAL, "%s: type '%s' has slots_offset %u, not a multiple of %zu",
+                        fn, name, (unsigned)t->slots_offset, sizeof(void *));
+    if (!type_ok(t))
+        return rc__fail(h, RC_EINVAL, "%s: type '%s' has %u slots at offset %u, past its size %zu",
+                        fn, name, (unsigned)t->nslots, (unsigned)t->slots_offset, t->size);
+    if (size > SIZE_MAX / 2)
+        return rc__fail(h, RC_EINVAL, "%s: size %zu of a '%s' is too large", fn, size, name);
+    return rc__fail(h, RC_ENOMEM, "%s: out of memory for a '%s' of %zu bytes", fn, name, size);
+}
+
+/* Zero the user part of a small block in words, without a call. `size` is
+ * at most 112; blocks are multiples of 8 bytes, so rounding up stays inside. */
+RC_INLINE void zero_small(void *p, size_t size)
+{
+    uint64_t *w = p;
+    switch ((size + 7) / 8) {
+    case 14: w[13] = 0; /* fall through */
+    case 13: w[12] = 0; /* fall through */
+    case 12: w[11] = 0; /* fall through */
+    case 11: w[10] = 0; /* fall through */
+    case 10: w[9] = 0; /* fall through */
+    case 9: w[8] = 0; /* fall through */
+    case 8: w[7] = 0; /* fall through */
+    case 7: w[6] = 0; /* fall through */
+    case 6: w[5] = 0; /* fall through */
+    case 5: w[4] = 0; /* fall through */
+    case 4: w[3] = 0; /* fall through */
+    case 3: w[2] = 0; /* fall through */
+    case 2: w[1] = 0; /* fall through */
+    case 1: w[0] = 0; /* fall through */
+    default: break;
+    }
+}
+
+/* Every case: checks, the collection trigger, any page, tracing. */
+static RC_NOINLINE void *new_slow(rc_heap *h, const rc_type *t, size_t size, const char *fn,
+                                  const char *file, int line)
+{
+    if (unlikely(!h)) return NULL;
+    if (unlikely(!t || size > SIZE_MAX / 2 || !type_ok(t))) return new_failed(h, t, size, fn);
+    bool tracked = rc__type_tracked(t);
+    if (tracked && (h->count[0] >= h->young_limit || h->candidates.len >= h->candidate_trigger))
+        rc__maybe_collect(h);
+    rc_head *b = rc__alloc_fast(h, sizeof(rc_head) + size, tracked);
+    if (unlikely(!b)) return new_failed(h, t, size, fn);
+    b->refcnt = 1;
+    b->gc = tracked ? RC__TRACKED | h->mark_flip : 0;
+    b->type = t;
+    if (size <= 112) zero_small(b + 1, size);
+    else memset(b + 1, 0, size);
+    if (tracked) {
+        h->count[0]++;
+        h->gen_objects[0]++;
+        rc_assert(rc__page_of(b)->flags & RC_PAGE_YOUNG0);   /* invariant 2 */
+    }
+    if (h->trace) rc__trace_new(h, b, file, line);
+    return b + 1;
+}
+
+/*
+ * The common case, with no call on its way: a small object popped from the
+ * current page of its class, no collection due, not tracing. Anything else
+ * is new_slow's (a tail call, so the fast path saves no registers).
+ */
+RC_INLINE void *new_object(rc_heap *h, const rc_type *t, size_t size, const char *fn,
+                           const char *file, int line)
+{
+    if (likely(h && t && size <= 112 && !h->trace) && likely(type_ok(t))) {
+        bool tracked = rc__type_tracked(t);
+        size_t bytes = sizeof(rc_head) + size;
+        rc_page *pg = h->cur[tracked][rc__small_class[(bytes + 7) >> 3]];
+        if (likely(pg != NULL) && (!tracked || ((pg->flags & RC_PAGE_YOUNG0) &&
+                                                h->count[0] < h->young_limit &&
+                                                h->candidates.len < h->candidate_trigger))) {
+            rc_head *b = rc__page_take(pg);
+            if (likely(b != NULL)) {
+                b->refcnt = 1;
+                b->gc = tracked ? RC__TRACKED | h->mark_flip : 0;
+                b->type = t;
+                zero_small(b + 1, size);
+                if (tracked) {
+                    h->count[0]++;
+                    h->gen_objects[0]++;
+                }
+                return b + 1;
+            }
+        }
+    }
+    return new_slow(h, t, size, fn, file, line);
+}
+
+/* The public names may be macros (RC_TRACE_SITES): define the functions. */
+#undef rc_new
+#undef rc_new_var
+
+void *rc_new(rc_heap *h, const rc_type *t)
+{
+    RC__HEAP_CHECK(h, "rc_new");
+    return new_object(h, t, t ? t->size : 0, "rc_new", NULL, 0);
+}
+
+void *rc_new_at(rc_heap *h, const rc_type *t, const char *file, int line)
+{
+    RC__HEAP_CHECK(h, "rc_new");
+    return new_object(h, t, t ? t->size : 0, "rc_new", file, line);
+}
+
+void *rc_new_var_at(rc_heap *h, const rc_type *t, size_t extra, const char *file, int line)
+{
+    RC__HEAP_CHECK(h, "rc_new_var");
+    if (t && (t->size > SIZE_MAX / 2 || extra > SIZE_MAX / 2 - t->size))
+        return rc__fail(h, RC_EINVAL, "rc_new_var: size overflow for a '%s'", t->name ? t->name : "?");
+    return new_object(h, t, t ? t->size + extra : 0, "rc_new_var", file, line);
+}
+
+void *rc_new_var(rc_heap *h, const rc_type *t, size_t extra)
+{
+    return rc_new_var_at(h, t, extra, NULL, 0);
+}
+
+rc_heap *rc_heap_of(const void *obj)
+{
+    return rc__page_of(RC_HEAD(obj))->heap;
+}
+
+/* ---- the candidate buffer ---- */
+
+void rc__buffer(rc_head *o)
+{
+    rc_heap *h = rc__page_of(o)->heap;
+    if (h->scanning) return;   /* a collection owns the gc fields */
+    rc_assert(rc__gen(o) == 2 && (o->gc & RC__TRACKED) && !(o->gc & (RC__BUFFERED | RC__INSET)) &&
+              rc__field(o) == 0);   /* invariants 1 and 3 */
+    size_t idx = h->candidates.len;
+    if (idx >= RC__FIELD_MAX) return;    /* the next full collection will see it */
+    if (!rc__vec_push(h, &h->candidates, o)) return;
+    o->gc |= RC__BUFFERED;
+    rc__set_field(o, (uint32_t)idx);
+    h->candidates_live++;
+}
+
+void rc__unbuffer(rc_heap *h, rc_head *o)
+{
+    if (!(o->gc & RC__BUFFERED)) return;
+    rc_assert(rc__field(o) < h->candidates.len && h->candidates.items[rc__field(o)] == o);
+    h->candidates.items[rc__field(o)] = NULL;
+    h->candidates_live--;
+    o->gc &= ~RC__BUFFERED;
+    rc__set_field(o, 0);
+}
+
+/* ---- releasing references ---- */
+
+/* Drop the references a slots object holds; `forget` also NULLs the slots
+ * (to break a cycle: the object lives on until the collector lets go). */
+RC_INLINE void release_slots(rc_head *o, const rc_type *t, bool forget)
+{
+    void **s = (void **)((char *)(o + 1) + t->slots_offset);
+    for (uint32_t i = 0; i < t->nslots; i++) {
+        void *c = s[i];
+        if (!c) continue;
+        if (forget) s[i] = NULL;
+        rc_decref(c);
+    }
+}
+
+static void decref_child(rc_head *c, void *ctx)
+{
+    (void)ctx;
+    rc_decref(c + 1);
+}
+
+void rc__release_refs(rc_head *o)
+{
+    const rc_type *t = o->type;
+    void *user = o + 1;
+    if (t->clear) {
+        t->clear(user);
+    } else if (t->rc_kind == RC_KIND_USER && t->nslots) {
+        release_slots(o, t, true);
+    } else if (t->traverse) {
+        rc__visit_ctx vc = {decref_child, NULL};
+        t->traverse(user, rc__visit_adapter, &vc);
+    }
+}
+
+/* ---- death ---- */
+
+/* Take `o` off the collector's books before its memory goes. */
+/* The generation counts of a dying tracked object. */
+RC_INLINE void uncount(rc_heap *h, const rc_head *o)
+{
+    rc_assert(h->gen_objects[rc__gen(o)] > 0);
+    h->gen_objects[rc__gen(o)]--;
+    h->count[0] -= h->count[0] > 0;
+}
+
+RC_INLINE void unlink_object(rc_heap *h, rc_head *o)
+{
+    if (unlikely(o->gc & (RC__BUFFERED | RC__INSET))) {
+        if (o->gc & RC__BUFFERED) rc__unbuffer(h, o);
+        /* garbage a collection is freeing (maybe untracked by its finalizer) */
+        if (o->gc & RC__INSET) h->gc_freed++;
+    }
+    if (o->gc & RC__TRACKED) uncount(h, o);
+    if (unlikely(o->gc & RC__WEAKREFS)) rc__weakref_clear_dead(h, o);
+    if (unlikely(h->trace != NULL)) rc__trace_free(h, o);
+}
+
+static inline void pending_push(rc_heap *h, rc_head *o)
+{
+    rc_head *next = h->pending;
+    memcpy(o, &next, sizeof next);
+    h->pending = o;
+}
+
+/* The object leaves the list with refcnt (and gc) 0 again, so rc_refcount
+ * reads 0 while it is released. */
+static inline rc_head *pending_pop(rc_heap *h)
+{
+    rc_head *o = h->pending, *next;
+    uint64_t zero = 0;
+    memcpy(&next, o, sizeof next);
+    memcpy(o, &zero, sizeof zero);
+    h->pending = next;
+    return o;
+}
+
+static bool is_pending(const rc_heap *h, const rc_head *o)
+{
+    for (const rc_head *p = h->pending; p;) {
+        if (p == o) return true;
+        memcpy(&p, p, sizeof p);
+    }
+    return false;
+}
+
+/* Release what a dying object holds: slots inline, else rc__release_refs. */
+RC_INLINE void release_dying(rc_head *o)
+{
+    const rc_type *t = o->type;
+    if (t->rc_kind == RC_KIND_USER && !t->clear && !t->traverse) release_slots(o, t, false);
+    else rc__release_refs(o);
+}
+
+void rc__free_now(rc_heap *h, rc_head *o)
+{
+    rc_assert(o->refcnt == 1 && !h->freeing);   /* only the collector's hold is left */
+    unlink_object(h, o);
+    if (unlikely(o->type->destroy != NULL)) o->type->destroy(o + 1);
+    rc__free_fast(h, o);
+}
+
+/* Free everything waiting on the pending list (the outer call's loop). */
+static RC_NOINLINE void free_pending(rc_heap *h, rc_head *o)
+{
+    h->freeing = true;
+    for (;;) {
+        const rc_type *t = o->type;
+        release_dying(o);
+        if (unlikely(t->destroy != NULL)) t->destroy(o + 1);
+        rc__free_fast(h, o);
+        if (!h->pending) break;
+        o = pending_pop(h);
+    }
+    h->freeing = false;
+    if (unlikely(h->dirty_bytes)) rc__alloc_purge_soon(h);
+}
+
+void rc__dealloc(rc_head *o)
+{
+    rc_heap *h = rc__page_of(o)->heap;
+    const rc_type *t = o->type;
+
+    /* The common case: an object of a slots type with no hooks, on no list,
+     * freed outside any other free. */
+    if (likely(!h->freeing && !h->trace && t->rc_kind == RC_KIND_USER && !t->finalize &&
+               !t->destroy && !t->clear && !t->traverse &&
+               !(o->gc & (RC__BUFFERED | RC__INSET | RC__WEAKREFS)))) {
+        if (o->gc & RC__TRACKED) uncount(h, o);   /* all unlink_object has left to do */
+        h->freeing = true;
+        release_dying(o);
+        h->freeing = false;
+        rc__free_fast(h, o);
+        if (unlikely(h->pending != NULL)) free_pending(h, pending_pop(h));
+        else if (unlikely(h->dirty_bytes)) rc__alloc_purge_soon(h);
+        return;
+    }
+
+    /* PEP 442: the finalizer runs once, on an intact object, and may resurrect. */
+    if (unlikely(t->finalize != NULL) && !(o->gc & RC__FINALIZED)) {
+        o->gc |= RC__FINALIZED;
+        o->refcnt = 1;
+        h->busy++;
+        t->finalize(o + 1);
+        h->busy--;
+        if (--o->refcnt != 0) return;   /* resurrected */
+    }
+    unlink_object(h, o);
+    rc_assert(o->refcnt == 0 && !(o->gc & RC__BUFFERED));
+    if (h->freeing) {   /* an outer call is freeing: join its list */
+        pending_push(h, o);
+        return;
+    }
+    free_pending(h, o);
+}
+
+/* ---- debug checks ---- */
+
+/* Pages rc__check found mapped and valid. One table for every thread, so the
+ * check is right whatever thread a heap has moved to: a page that goes back
+ * to the system is forgotten (rc__check_forget) by the thread that frees it,
+ * and the next check, on any thread, probes it again. Entries are relaxed
+ * atomics: a heap is used by one thread at a time, and whatever handed it
+ * from one thread to the next ordered the forget before the check; threads
+ * on other heaps only ever collide on a slot, which costs a probe. */
+#define RC_CHECK_CACHE 1024
+static _Atomic uintptr_t checked_pages[RC_CHECK_CACHE];
+
+static _Atomic uintptr_t *check_slot(const void *page)
+{
+    return &checked_pages[((uintptr_t)page >> 16) % RC_CHECK_CACHE];
+}
+
+void rc__check_forget(const void *page)
+{
+    uintptr_t want = (uintptr_t)page;
+    atomic_compare_exchange_strong_explicit(check_slot(page), &want, 0, memory_order_relaxed,
+                                            memory_order_relaxed);
+}
+
+static RC_NOINLINE void check_fail(const void *obj, const char *op, const char *why)
+{
+    fprintf(stderr, "recycle: %s(%p): %s\n", op, obj, why);
+    abort();
+}
+
+/* Whether the C allocator has taken back the memory at `p` (malloc mode
+ * under ASan: ASan can then say where it was allocated and freed). */
+static bool freed_by_malloc(const void *p)
+{
+#if RC__ASAN
+    return __asan_address_is_poisoned(p) != 0;
+#else
+    (void)p;
+    return false;
+#endif
+}
+
+/* Always built, so that a program (or a test) compiled with RC_DEBUG gets the
+ * checks in its inline calls whatever the library's build. */
+/* The first half of rc__check: `obj` points at a block of a recycle page. */
+static void check_page(const void *obj, const char *op)
+{
+    if (!obj) {
+        fprintf(stderr, "recycle: %s(NULL)\n", op);
+        abort();
+    }
+    const rc_head *o = RC_HEAD(obj);
+    rc_page *pg = rc__page_of(o);
+    /* Is there memory at the page start at all? msync says ENOMEM if not; a
+     * small cache of pages seen valid saves the system call on most checks. */
+    _Atomic uintptr_t *seen = check_slot(pg);
+    if (atomic_load_explicit(seen, memory_order_relaxed) != (uintptr_t)pg) {
+        if (msync(pg, 4096, MS_ASYNC) != 0)
+            check_fail(obj, op, "not an object of any recycle heap");
+        if (freed_by_malloc(pg)) {
+            /* ASan does not overwrite freed memory: the header still names the type. */
+            const rc_type *t = rc__peek_type(o);
+            fprintf(stderr, "recycle: %s(%p): use of a freed object of type '%s' (refcount "
+                    "already 0: one rc_decref too many, or use after free; malloc mode gave its "
+                    "memory back to the C allocator)\n", op, obj, t && t->name ? t->name : "?");
+#if RC__ASAN
+            __asan_describe_address((void *)o);
+#endif
+            abort();
+        }
+        if (pg->magic != RC_PAGE_MAGIC) check_fail(obj, op, "not an object of any recycle heap");
+        atomic_store_explicit(seen, (uintptr_t)pg, memory_order_relaxed);
+    }
+    if (pg->magic != RC_PAGE_MAGIC) check_fail(obj, op, "not an object of any recycle heap");
+    if (!(pg->flags & RC_PAGE_LARGE)) {
+        size_t off = (size_t)((const char *)o - rc__page_first(pg));
+        if ((const char *)o < rc__page_first(pg) || off % pg->block_size != 0 ||
+            (const char *)o >= pg->bump)
+            check_fail(obj, op, "pointer into a page but not to an object");
+    } else if ((const char *)o != rc__page_first(pg)) {
+        check_fail(obj, op, "pointer into a page but not to an object");
+    }
+}
+
+void rc__check(const void *obj, const char *op)
+{
+    check_page(obj, op);
+    const rc_head *o = RC_HEAD(obj);
+    if (o->refcnt == 0) {
+        const rc_type *t = rc__peek_type(o);
+        fprintf(stderr, "recycle: %s(%p): use of a freed object of type '%s' (refcount already 0: "
+                "one rc_decref too many, or use after free)\n", op, obj,
+                t && t->name ? t->name : "?");
+        abort();
+    }
+}
+
+void rc__refcount_overflow(const void *obj)
+{
+    const rc_head *o = RC_HEAD(obj);
+    fprintf(stderr, "recycle: rc_incref(%p): the reference count of the '%s' would pass %u "
+            "(the limit: 2^32 - 1 references to one object)\n", obj,
+            o->type && o->type->name ? o->type->name : "?", (unsigned)UINT32_MAX);
+    abort();
+}
+
+uint32_t rc__refcount(const void *obj, int check)
+{
+    if (check) check_page(obj, "rc_refcount");
+    const rc_head *o = RC_HEAD(obj);
+    const rc_heap *h = rc__page_of(o)->heap;
+    if (unlikely(h->pending != NULL) && is_pending(h, o)) return 0;
+    if (check) rc__check(obj, "rc_refcount");
+    return o->refcnt;
+}

@@ -1,0 +1,433 @@
+/*
+ * weakref.c -- weak references and the books that find them.
+ *
+ * The books (heap->weak) are an open-addressing hash map, linear probing,
+ * from a referent's header to the newest weak reference that points at it;
+ * the weak references of one referent form a doubly-linked list through their
+ * prev/next fields, newest first. Invariants, outside the moments when this
+ * file runs:
+ *   - o->gc has RC__WEAKREFS  <=>  o is a key of the map  <=>  its list is
+ *     not empty;
+ *   - w->referent != NULL  <=>  w is on the list of w->referent;
+ *   - a cleared weak reference is never linked again.
+ *
+ * Clearing never runs user code: clearing detaches a whole list, sets each
+ * referent to NULL, and threads the weak references that need their callback
+ * (or must drop what they own) on a private chain through `next`, each
+ * held by one reference. Only then does run_chain call back, one weak
+ * reference at a time. So a callback that frees, allocates or creates weak
+ * references meets consistent books, and no weak reference on the chain can
+ * die under it.
+ *
+ * A weak reference that starts dying unlinks itself in its finalizer -- the
+ * first thing rc__dealloc runs, before the object waits on the pending list
+ * (whose link overwrites its header). Being on a list while pending would
+ * let the death of its referent touch a block in the middle of being freed.
+ */
+#include "weakref/weakref.h"
+
+#include <stdlib.h>
+
+/* ---- the books ---- */
+
+typedef struct wslot {
+    rc_head *obj;              /* NULL: empty */
+    rc_weakref *head;          /* newest weak reference to obj */
+} wslot;
+
+typedef struct rc_weakbooks {
+    wslot *slots;
+    size_t cap;                /* a power of two, or 0 */
+    size_t len;
+} rc_weakbooks;
+
+static inline size_t slot_of(const rc_weakbooks *b, const rc_head *o)
+{
+    uint64_t x = (uint64_t)(uintptr_t)o;
+    x ^= x >> 33;
+    x *= 0xFF51AFD7ED558CCDull;
+    x ^= x >> 33;
+    return (size_t)x & (b->cap - 1);
+}
+
+static rc_weakbooks *books(rc_heap *h)
+{
+    if (!h->weak) {
+        rc_weakbooks *b = h->cfg.allocator.realloc(h->cfg.allocator.ud, NULL, sizeof *b);
+        if (!b) return NULL;
+        memset(b, 0, sizeof *b);
+        h->weak = b;
+    }
+    return h->weak;
+}
+
+/* The slot holding `o`, or NULL. */
+static wslot *find(rc_weakbooks *b, const rc_head *o)
+{
+    if (!b || !b->cap) return NULL;
+    for (size_t i = slot_of(b, o);; i = (i + 1) & (b->cap - 1)) {
+        if (b->slots[i].obj == o) return &b->slots[i];
+        if (!b->slots[i].obj) return NULL;
+    }
+}
+
+static void put(rc_weakbooks *b, rc_head *o, rc_weakref *head)
+{
+    size_t i = slot_of(b, o);
+    while (b->slots[i].obj) i = (i + 1) & (b->cap - 1);
+    b->slots[i].obj = o;
+    b->slots[i].head = head;
+    b->len++;
+}
+
+/* Room for one more key at load <= 1/2. false on out-of-memory. */
+static bool reserve(rc_heap *h, rc_weakbooks *b)
+{
+    if ((b->len + 1) * 2 <= b->cap) return true;
+    size_t ncap = b->cap ? b->cap * 2 : 16;
+    wslot *old = b->slots;
+    size_t ocap = b->cap;
+    wslot *n = rc__buf_realloc(h, NULL, 0, ncap * sizeof *n);
+    if (!n) return false;
+    memset(n, 0, ncap * sizeof *n);
+    b->slots = n;
+    b->cap = ncap;
+    b->len = 0;
+    for (size_t i = 0; i < ocap; i++)
+        if (old[i].obj) put(b, old[i].obj, old[i].head);
+    rc__buf_free(h, old, ocap * sizeof *old);
+    return true;
+}
+
+/* Remove the key of slot `s`, shifting back the run that follows it so that
+ * no probe sequence is broken (no tombstones). */
+static void erase(rc_weakbooks *b, wslot *s)
+{
+    size_t mask = b->cap - 1, i = (size_t)(s - b->slots), j = i;
+    b->slots[i].obj = NULL;
+    b->len--;
+    for (;;) {
+        j = (j + 1) & mask;
+        if (!b->slots[j].obj) return;
+        size_t k = slot_of(b, b->slots[j].obj);
+        /* slot j may move to the hole at i when its home k is not in (i, j] */
+        if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j)) continue;
+        b->slots[i] = b->slots[j];
+        b->slots[j].obj = NULL;
+        i = j;
+    }
+}
+
+/* Take `w` (live) off its referent's list; the referent loses its flag with
+ * its last weak reference. w->referent is left as it was. */
+static void unlink_weakref(rc_heap *h, rc_weakref *w)
+{
+    rc_head *o = w->referent;
+    if (w->prev) {
+        w->prev->next = w->next;
+    } else {
+        wslot *s = find(h->weak, o);
+        rc_assert(s && s->head == w);
+        if (w->next) {
+            s->head = w->next;
+        } else {
+            erase(h->weak, s);
+            o->gc &= ~RC__WEAKREFS;
+        }
+    }
+    if (w->next) w->next->prev = w->prev;
+    w->prev = w->next = NULL;
+}
+
+/* Clear `w` (taken off its list already): it no longer refers to anything. */
+static inline void mark_cleared(rc_weakref *w)
+{
+    w->referent = NULL;
+    if (w->flags & RC_WR_KEYED) rc__weakdict_note_dead(w);
+}
+
+/* ---- callbacks ---- */
+
+/* Let go of what `w` owns, and forget its data. */
+static void drop_owned(rc_weakref *w)
+{
+    rc_val held = w->held;
+    void *data = (w->flags & RC_WR_OWNS_DATA) ? w->data : NULL;
+    w->held = RC_EMPTY;
+    w->data = NULL;
+    w->flags &= ~(uint32_t)RC_WR_OWNS_DATA;
+    rc_val_decref(held);   /* last: either may run code that looks at w */
+    rc_xdecref(data);
+}
+
+typedef struct chain {
+    rc_weakref *first, *last;
+} chain;
+
+/* Clear every weak reference to `o` and thread onto `c` those that have a
+ * callback or own something, except those flagged INSET: outside a scan only
+ * garbage a collection is deleting carries that flag, and a weak reference
+ * in the garbage never calls back -- even if the collector had no reason to
+ * call rc__weakrefs_handle_garbage (no garbage object had weak references)
+ * and the clearing of the garbage frees this referent by refcount.
+ * No user code runs. */
+static void clear_all(rc_heap *h, rc_head *o, chain *c)
+{
+    wslot *s = find(h->weak, o);
+    rc_weakref *w = s ? s->head : NULL;
+    if (s) erase(h->weak, s);
+    o->gc &= ~RC__WEAKREFS;
+    while (w) {
+        rc_weakref *next = w->next;
+        w->prev = w->next = NULL;
+        mark_cleared(w);
+        if (!(RC_HEAD(w)->gc & RC__INSET) &&
+            (w->cb || w->held != RC_EMPTY || (w->flags & RC_WR_OWNS_DATA))) {
+            rc_incref(w);
+            if (c->last) c->last->next = w; else c->first = w;
+            c->last = w;
+        }
+        w = next;
+    }
+}
+
+/* Call back each weak reference of the chain (unless `call` is false: then
+ * the callbacks are dropped unrun), drop what it owns, release it.
+ * Reads cb and data at call time: an earlier callback may have disarmed a
+ * later one (a weak-valued dict sets cb to NULL on an entry it dropped). */
+static void run_chain(chain *c, bool call)
+{
+    rc_weakref *w = c->first;
+    c->first = c->last = NULL;
+    while (w) {
+        rc_weakref *next = w->next;
+        w->next = NULL;
+        rc_weakref_cb cb = w->cb;
+        void *data = w->data;
+        w->cb = NULL;
+        if (cb && call) cb(w, data);
+        drop_owned(w);
+        rc_decref(w);
+        w = next;
+    }
+}
+
+/* ---- hooks called by the collector and the death path ---- */
+
+void rc__weakref_clear_dead(rc_heap *h, rc_head *o)
+{
+    chain c = {NULL, NULL};
+    clear_all(h, o, &c);
+    if (!c.first) return;
+    /* `o` is half dead (count 0 and its references still held, or only a
+     * collection's hold left): no collection may run while callbacks do. */
+    h->busy++;
+    run_chain(&c, true);
+    h->busy--;
+}
+
+bool rc__weakrefs_handle_garbage(rc_heap *h, rc_head **garbage, size_t n)
+{
+    /* 1. Unreachable weak references are cleared, whatever their referent:
+     *    their callbacks must not run, not even when the clearing that
+     *    follows frees their referent by refcount. */
+    for (size_t i = 0; i < n; i++) {
+        rc_head *o = garbage[i];
+        if (o->type == &rc_weakref_type) {
+            rc_weakref *w = RC__USER(o);
+            if (w->referent) {
+                unlink_weakref(h, w);
+                mark_cleared(w);
+            }
+        }
+    }
+    /* 2. Weak references to unreachable objects are cleared; the live ones
+     *    with a callback are chained. */
+    chain c = {NULL, NULL};
+    for (size_t i = 0; i < n; i++)
+        if (garbage[i]->gc & RC__WEAKREFS) clear_all(h, garbage[i], &c);
+    /* 3. Callbacks, with every unreachable object still intact. */
+    bool ran = c.first != NULL;
+    run_chain(&c, true);
+    return ran;
+}
+
+void rc__weakrefs_clear_garbage(rc_heap *h, rc_head **garbage, size_t n)
+{
+    chain c = {NULL, NULL};
+    for (size_t i = 0; i < n; i++)
+        if (garbage[i]->gc & RC__WEAKREFS) clear_all(h, garbage[i], &c);
+    run_chain(&c, false);   /* no callback; what they own is let go */
+}
+
+void rc__heap_teardown_extras(rc_heap *h)
+{
+    rc_weakbooks *b = h->weak;
+    if (!b) return;
+    rc__buf_free(h, b->slots, b->cap * sizeof *b->slots);
+    h->cfg.allocator.realloc(h->cfg.allocator.ud, b, 0);
+    h->weak = NULL;
+}
+
+/* ---- the type ---- */
+
+static void wr_traverse(void *obj, rc_visit_fn visit, void *arg)
+{
+    rc_weakref *w = obj;
+    rc_visit_val(w->held, visit, arg);
+    if (w->flags & RC_WR_OWNS_DATA) visit(w->data, arg);
+}
+
+static void wr_clear(void *obj)
+{
+    drop_owned(obj);
+}
+
+/* Runs first when a weak reference dies (and in a collection, on an
+ * unreachable one, already cleared by then): leave the referent's list. */
+static void wr_finalize(void *obj)
+{
+    rc_weakref *w = obj;
+    if (w->referent) {
+        unlink_weakref(rc_heap_of(w), w);
+        w->referent = NULL;
+    }
+}
+
+/* Heap teardown runs no finalizer: unlink here (touches no reference). */
+static void wr_destroy(void *obj)
+{
+    wr_finalize(obj);
+}
+
+const rc_type rc_weakref_type = {
+    .name = "weakref",
+    .size = sizeof(rc_weakref),
+    .traverse = wr_traverse,
+    .clear = wr_clear,
+    .finalize = wr_finalize,
+    .destroy = wr_destroy,
+    .rc_kind = RC_KIND_WEAKREF,
+};
+
+/* ---- the API ---- */
+
+rc_weakref *rc__weakref_make(void *obj, rc_weakref_cb cb, void *data, rc_val held,
+                             uint32_t flags, const char *call)
+{
+    if (!obj) return NULL;
+    RC__CHECK(obj, call);
+    rc_head *o = RC_HEAD(obj);
+    rc_heap *h = rc_heap_of(obj);
+    if (o->refcnt == 0 || ((o->gc & RC__INSET) && h->deleting))
+        return rc__fail(h, RC_EINVAL, "%s: the %s at %p is being freed%s", call,
+                        o->type && o->type->name ? o->type->name : "?", obj,
+                        o->refcnt ? " by a collection" : "");
+    rc_weakbooks *b = books(h);
+    if (!b) return rc__fail(h, RC_ENOMEM, "%s: out of memory for the weak reference books", call);
+    /* The object first (rc_new may collect; nothing is linked yet), then
+     * room in the map, then the link: no failure after anything changed. */
+    rc_weakref *w = rc_new(h, &rc_weakref_type);
+    if (!w) return rc__fail(h, RC_ENOMEM, "%s: out of memory for a weak reference", call);
+    if (!(o->gc & RC__WEAKREFS) && !reserve(h, b)) {
+        rc_decref(w);
+        return rc__fail(h, RC_ENOMEM, "%s: out of memory for the weak reference books", call);
+    }
+    w->cb = cb;
+    w->data = data;
+    w->flags = flags;
+    w->held = held;
+    rc_val_incref(held);
+    if (flags & RC_WR_OWNS_DATA) rc_incref(data);
+    w->referent = o;
+    if (o->gc & RC__WEAKREFS) {
+        wslot *s = find(b, o);
+        rc_assert(s);
+        w->next = s->head;
+        s->head->prev = w;
+        s->head = w;
+    } else {
+        put(b, o, w);
+        o->gc |= RC__WEAKREFS;
+    }
+    return w;
+}
+
+rc_weakref *rc_weakref_new(void *obj, rc_weakref_cb cb, void *data)
+{
+    return rc__weakref_make(obj, cb, data, RC_EMPTY, 0, "rc_weakref_new");
+}
+
+rc_weakref *rc_weakref_new_owned(void *obj, rc_weakref_cb cb, void *data_obj)
+{
+    if (obj && data_obj && rc_heap_of(data_obj) != rc_heap_of(obj))
+        return rc__fail(rc_heap_of(obj), RC_EINVAL,
+                        "rc_weakref_new_owned: the data object belongs to another heap");
+    return rc__weakref_make(obj, cb, data_obj, RC_EMPTY, data_obj ? RC_WR_OWNS_DATA : 0,
+                            "rc_weakref_new_owned");
+}
+
+static bool is_weakref(const rc_weakref *w, const char *call)
+{
+    if (!w) return false;
+    RC__CHECK(w, call);
+    if (rc_typeof(w) == &rc_weakref_type) return true;
+    rc__fail(rc_heap_of(w), RC_EINVAL, "%s: object %p is a %s, not a weakref", call, (void *)w,
+             rc_typeof(w)->name ? rc_typeof(w)->name : "?");
+    return false;
+}
+
+/* The referent of `w` as code may see it: NULL once cleared, and NULL while
+ * the referent is garbage of the running collection (INSET outside a scan):
+ * a weak reference made to garbage during the collection -- by a callback
+ * or a finalizer -- reads as dead, and if the garbage stays garbage it is
+ * cleared without calling back before the garbage is. */
+static rc_head *visible_referent(const rc_weakref *w)
+{
+    rc_head *o = w->referent;
+    return o && !(o->gc & RC__INSET) ? o : NULL;
+}
+
+void *rc_weakref_get(rc_weakref *w)
+{
+    if (!is_weakref(w, "rc_weakref_get")) return NULL;
+    rc_head *o = visible_referent(w);
+    if (!o) return NULL;
+    void *obj = RC__USER(o);
+    rc_incref(obj);
+    return obj;
+}
+
+int rc_weakref_alive(const rc_weakref *w)
+{
+    return is_weakref(w, "rc_weakref_alive") && visible_referent(w) != NULL;
+}
+
+static rc_weakref *first_of(const void *obj, const char *call)
+{
+    if (!obj) return NULL;
+    RC__CHECK(obj, call);
+    const rc_head *o = RC_HEAD(obj);
+    if (!(o->gc & RC__WEAKREFS)) return NULL;
+    wslot *s = find(rc_heap_of(obj)->weak, o);
+    return s ? s->head : NULL;
+}
+
+size_t rc_weakref_count(const void *obj)
+{
+    size_t n = 0;
+    for (rc_weakref *w = first_of(obj, "rc_weakref_count"); w; w = w->next) n++;
+    return n;
+}
+
+rc_list *rc_weakref_list(const void *obj)
+{
+    if (!obj) return NULL;
+    size_t n = rc_weakref_count(obj);
+    rc_list *l = rc_list_new(rc_heap_of(obj), n);
+    if (!l) return NULL;
+    /* No object is allocated while walking: the list has room for all. */
+    for (rc_weakref *w = first_of(obj, "rc_weakref_list"); w; w = w->next)
+        rc_list_append(l, rc_obj(w));
+    return l;
+}
