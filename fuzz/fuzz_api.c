@@ -490,6 +490,8 @@ static void got_ref(void *p)
 
 static void wcb(rc_weakref *w, void *data);
 
+static int adopt_weak(rc_weakref *w, int target, int cb, int data);
+
 static int make_weak(int target, int cb, int data)
 {
     void *tp = S.o[target].p;
@@ -498,6 +500,12 @@ static int make_weak(int target, int cb, int data)
     if (data >= 0) w = rc_weakref_new_owned(tp, fn, S.o[data].p);
     else w = rc_weakref_new(tp, fn, NULL);
     ENSURE(w, "rc_weakref_new: %s", rc_error_message(S.h));
+    return adopt_weak(w, target, cb, data);
+}
+
+/* The model's handle for weak reference w to `target`. */
+static int adopt_weak(rc_weakref *w, int target, int cb, int data)
+{
     int i = new_handle(K_WEAK, w);
     S.o[i].target = target;
     S.o[i].cb = cb;
@@ -623,7 +631,15 @@ static void wcb(rc_weakref *w, void *data)
                 if (S.o[k].alive && !r[k] && S.o[k].kind == K_NODE) cand[nc++] = k;
             if (nc) {
                 int t = cand[byte() % nc];
-                int wi = make_weak(t, W_NONE, -1);
+                /* While a collection clears its garbage, rc_weakref_new
+                 * refuses it (RC_EINVAL): documented, and nothing changes. */
+                rc_weakref *w = rc_weakref_new(S.o[t].p, NULL, NULL);
+                if (!w) {
+                    ENSURE(rc_error(S.h) == RC_EINVAL, "rc_weakref_new: %s", rc_error_message(S.h));
+                    rc_clear_error(S.h);
+                    break;
+                }
+                int wi = adopt_weak(w, t, W_NONE, -1);
                 void *p = rc_weakref_get(S.o[wi].p);
                 if (p) got_ref(p);
             }
