@@ -5,9 +5,8 @@
  * about the same time; with the old hash the crafted keys were quadratic
  * (100,000 of them: about 40 s against 6 ms).
  */
-#include "benchutil.h"
+#include "bench.h"
 #include "oldhash.h"
-#include "workloads.h"
 
 #include "recycle/builtins.h"
 
@@ -44,9 +43,9 @@ static double fill(rc_heap *h, long n, int crafted, int *ok)
     return ms;
 }
 
-int rc_bench_hashflood(int argc, char **argv)
+static int run_hashflood(const cli_optvals *o)
 {
-    long n = bench_opt_long(argc, argv, "--n", 100000);
+    long n = cli_opts_int(o, "--n");
     rc_heap *h = rc_heap_new(NULL);
     if (!h) return 1;
     int ok = 1;
@@ -62,3 +61,9 @@ int rc_bench_hashflood(int argc, char **argv)
     bench_emit("crafted_over_random", random_ms > 0 ? crafted_ms / random_ms : 0, "x");
     return 0;
 }
+
+static const cli_opt hashflood_opts[] = {{"--n", CLI_OPT_INT, 1, 1000000000, 100000, NULL}};
+
+const bench_workload bench_hashflood_workload = {
+    "hashflood", "dict inserts of keys made to collide under an unkeyed hash vs random keys",
+    hashflood_opts, sizeof hashflood_opts / sizeof hashflood_opts[0], run_hashflood};

@@ -14,8 +14,7 @@
  * Options: --depth N (tree depth, default 23), --dir PATH (where the
  * snapshot file is written and removed, default $TMPDIR or /tmp).
  */
-#include "workloads.h"
-#include "benchutil.h"
+#include "bench.h"
 
 #include "recycle.h"
 #include "recycle/builtins.h"
@@ -43,19 +42,15 @@ static void add_nodes(rc_heap *h, tnode **tail, int n)
 
 static int is_root(void *obj, void *ud) { return obj == ud; }
 
-int rc_bench_leak(int argc, char **argv)
+static int run_leak(const cli_optvals *o)
 {
-    int depth = (int)bench_opt_long(argc, argv, "--depth", 23);
+    int depth = (int)cli_opts_int(o, "--depth");
     const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-    const char *dir = bench_opt_str(argc, argv, "--dir", tmp);
-    if (depth < 4 || depth > 28) {
-        fprintf(stderr, "recycle bench leak: --depth must be 4..28\n");
-        return 2;
-    }
+    const char *dir = cli_opts_given(o, "--dir") ? cli_opts_str(o, "--dir") : tmp;
     rc_heap *h = rc_heap_new(NULL);
     if (!h) return 1;
     double t0 = bench_now_ms();
-    tnode *root = bench_build_tree(h, depth, NULL);
+    tnode *root = bench_tree(h, &bench_tree_type, depth, NULL);
     bench_emit("build_ms", bench_now_ms() - t0, "ms");
     rc_heap_stats st;
     rc_heap_stats_get(h, &st);
@@ -195,3 +190,12 @@ int rc_bench_leak(int argc, char **argv)
     rc_heap_free(h);
     return status;
 }
+
+static const cli_opt leak_opts[] = {
+    {"--depth", CLI_OPT_INT, 4, 28, 23, " (a tree of 2^depth nodes)"},
+    {"--dir", CLI_OPT_STR, 0, 0, 0, NULL},
+};
+
+const bench_workload bench_leak_workload = {
+    "leak", "the leak tools on the W4 tree: counts, growth, referrers, DOT, chains, snapshot",
+    leak_opts, sizeof leak_opts / sizeof leak_opts[0], run_leak};

@@ -7,8 +7,7 @@
  * has three (left, right, parent). Default settings everywhere: nothing is
  * tuned per workload.
  */
-#include "workloads.h"
-#include "benchutil.h"
+#include "bench.h"
 
 #include "recycle.h"
 #include "recycle/builtins.h"
@@ -49,9 +48,9 @@ static __attribute__((noinline)) void w1_inner(rc_heap *h, long n, int cyclic, w
     if (b) rc_decref(b);
 }
 
-static int run_w1(int argc, char **argv, int cyclic)
+static int run_w1(const cli_optvals *o, int cyclic)
 {
-    long n = bench_opt_long(argc, argv, "--n", 10000000);
+    long n = cli_opts_int(o, "--n");
     rc_heap *h = rc_heap_new(NULL);
     double start = bench_uss_mb();
     w1_report r;
@@ -74,14 +73,14 @@ static int run_w1(int argc, char **argv, int cyclic)
     return 0;
 }
 
-static int run_w1_plain(int argc, char **argv) { return run_w1(argc, argv, 0); }
-static int run_w1_cyclic(int argc, char **argv) { return run_w1(argc, argv, 1); }
+static int run_w1_plain(const cli_optvals *o) { return run_w1(o, 0); }
+static int run_w1_cyclic(const cli_optvals *o) { return run_w1(o, 1); }
 
 /* ---- W2: create + release ---- */
 
-static int run_w2(int argc, char **argv)
+static int run_w2(const cli_optvals *o)
 {
-    long n = bench_opt_long(argc, argv, "--n", 10000000);
+    long n = cli_opts_int(o, "--n");
     rc_heap *h = rc_heap_new(NULL);
     node2 *keep = rc_new(h, &node2_type);
     double t0 = bench_now_ms();
@@ -100,9 +99,9 @@ static int run_w2(int argc, char **argv)
 
 /* ---- W3: garbage cycles ---- */
 
-static int run_w3(int argc, char **argv)
+static int run_w3(const cli_optvals *o)
 {
-    long n = bench_opt_long(argc, argv, "--n", 1000000);
+    long n = cli_opts_int(o, "--n");
     double objects = 2.0 * (double)n;
     rc_heap *h = rc_heap_new(NULL);
     rc_disable(h);
@@ -151,15 +150,15 @@ static node2 *make_young(rc_heap *h, long pairs)
     return chain;
 }
 
-static int run_w4(int argc, char **argv)
+static int run_w4(const cli_optvals *o)
 {
-    int depth = (int)bench_opt_long(argc, argv, "--depth", 23);
-    long young = bench_opt_long(argc, argv, "--young", 10000);
+    int depth = (int)cli_opts_int(o, "--depth");
+    long young = cli_opts_int(o, "--young");
     double nodes = (double)((1L << depth) - 1);
     rc_heap *h = rc_heap_new(NULL);
     double u0 = bench_uss_bytes();
     double t0 = bench_now_ms();
-    node3 *root = bench_build_tree(h, depth, NULL);
+    node3 *root = bench_tree(h, &bench_tree_type, depth, NULL);
     double t1 = bench_now_ms();
     double u1 = bench_uss_bytes();
     double t2 = bench_now_ms();
@@ -203,23 +202,6 @@ static void *sample_loop(void *arg)
     return NULL;
 }
 
-static const rc_type *w5_type;
-
-/* A tree of the given depth; with parent pointers when w5_type has 3 slots. */
-static node3 *bottom_up(rc_heap *h, int depth, node3 *parent)
-{
-    node3 *n = rc_new(h, w5_type);
-    if (w5_type->nslots == 3 && parent) {
-        rc_incref(parent);
-        n->parent = parent;
-    }
-    if (depth > 0) {
-        n->left = bottom_up(h, depth - 1, n);
-        n->right = bottom_up(h, depth - 1, n);
-    }
-    return n;
-}
-
 static long item_check(const node3 *n)
 {
     return n->left ? 1 + item_check(n->left) + item_check(n->right) : 1;
@@ -227,11 +209,17 @@ static long item_check(const node3 *n)
 
 static const rc_type w5_node_type = {.name = "bt_node", .size = sizeof(node2), .nslots = 2};
 
-static int run_w5(int argc, char **argv, int parents)
+/* A binary-trees tree of the given depth (2^(depth+1) - 1 nodes). */
+static node3 *bottom_up(rc_heap *h, const rc_type *t, int depth)
 {
-    int n = (int)bench_opt_long(argc, argv, "--depth", 21);
-    int quiet = bench_opt_long(argc, argv, "--print", 0) == 0;
-    w5_type = parents ? &bench_tree_type : &w5_node_type;
+    return bench_tree(h, t, depth + 1, NULL);
+}
+
+static int run_w5(const cli_optvals *o, int parents)
+{
+    int n = (int)cli_opts_int(o, "--depth");
+    int quiet = cli_opts_int(o, "--print") == 0;
+    const rc_type *w5_type = parents ? &bench_tree_type : &w5_node_type;
     rc_heap *h = rc_heap_new(NULL);
     if (getenv("W5_NOGC")) rc_disable(h);
     sampler smp = {.peak_mb = bench_uss_mb()};
@@ -241,17 +229,17 @@ static int run_w5(int argc, char **argv, int parents)
     int max_depth = n > min_depth + 2 ? n : min_depth + 2;
     long check_sum = 0;
 
-    node3 *stretch = bottom_up(h, max_depth + 1, NULL);
+    node3 *stretch = bottom_up(h, w5_type, max_depth + 1);
     long c = item_check(stretch);
     if (!quiet) printf("stretch tree of depth %d\t check: %ld\n", max_depth + 1, c);
     rc_decref(stretch);
     check_sum += c;
 
-    node3 *long_lived = bottom_up(h, max_depth, NULL);
+    node3 *long_lived = bottom_up(h, w5_type, max_depth);
     for (int d = min_depth; d <= max_depth; d += 2) {
         long iterations = 1L << (max_depth - d + min_depth), check = 0;
         for (long i = 0; i < iterations; i++) {
-            node3 *t = bottom_up(h, d, NULL);
+            node3 *t = bottom_up(h, w5_type, d);
             check += item_check(t);
             rc_decref(t);
         }
@@ -279,8 +267,8 @@ static int run_w5(int argc, char **argv, int parents)
     return 0;
 }
 
-static int run_w5_plain(int argc, char **argv) { return run_w5(argc, argv, 0); }
-static int run_w5_parents(int argc, char **argv) { return run_w5(argc, argv, 1); }
+static int run_w5_plain(const cli_optvals *o) { return run_w5(o, 0); }
+static int run_w5_parents(const cli_optvals *o) { return run_w5(o, 1); }
 
 /* ---- W6: pauses ---- */
 
@@ -331,13 +319,13 @@ static int write_pauses(const double *ms, size_t n)
     return 0;
 }
 
-static int run_w6(int argc, char **argv)
+static int run_w6(const cli_optvals *o)
 {
-    int depth = (int)bench_opt_long(argc, argv, "--depth", 23);
-    long ring_size = bench_opt_long(argc, argv, "--ring", 100000);
-    double seconds = (double)bench_opt_long(argc, argv, "--seconds", 5);
+    int depth = (int)cli_opts_int(o, "--depth");
+    long ring_size = cli_opts_int(o, "--ring");
+    double seconds = (double)cli_opts_int(o, "--seconds");
     rc_heap *h = rc_heap_new(NULL);
-    node3 *root = bench_build_tree(h, depth, NULL);
+    node3 *root = bench_tree(h, &bench_tree_type, depth, NULL);
     node2 **ring = calloc((size_t)ring_size, sizeof *ring);
     if (!root || !ring) {
         fprintf(stderr, "recycle bench W6: out of memory for a ring of %ld slots\n", ring_size);
@@ -384,81 +372,50 @@ static int run_w6(int argc, char **argv)
     return status;
 }
 
-/* ---- dispatch ---- */
+/* ---- the table ---- */
 
-/* `opts`: the options a workload reads (benchutil.c checks them first). */
-static const struct {
-    const char *name, *what;
-    int (*run)(int, char **);
-    const char *opts;
-} workloads[] = {
-    {"W1", "list of 10,000,000 integers built in a function and released", run_w1_plain, "--n"},
-    {"W1c", "two such lists that hold each other, then one full collection", run_w1_cyclic, "--n"},
-    {"W2", "10,000,000 create+release of a node referring to a long-lived node", run_w2, "--n"},
-    {"W3", "1,000,000 garbage two-node cycles, one full collection", run_w3, "--n"},
-    {"W4", "8.4 M-node tree with parent pointers: full and young collections", run_w4,
-     "--depth --young"},
-    {"W5", "binary-trees at depth 21 (--depth N)", run_w5_plain, "--depth --print"},
-    {"W5p", "binary-trees with parent pointers: only the collector frees them", run_w5_parents,
-     "--depth --print"},
-    {"W6", "pauses: 5 s of two-node cycles in a 100,000-slot ring beside the W4 tree", run_w6,
-     "--depth --ring --seconds"},
-    {"leak", "the leak tools on the W4 tree: counts, growth, referrers, DOT, chains, snapshot",
-     rc_bench_leak, "--depth --dir"},
-    {"hashflood", "dict inserts of keys made to collide under an unkeyed hash vs random keys",
-     rc_bench_hashflood, "--n"},
+#define N_OPT(def) {"--n", CLI_OPT_INT, 1, 1000000000, def, NULL}
+#define DEPTH_OPT(def) {"--depth", CLI_OPT_INT, 1, 30, def, " (a tree of 2^depth nodes)"}
+
+static const cli_opt w1_opts[] = {N_OPT(10000000)};
+static const cli_opt w3_opts[] = {N_OPT(1000000)};
+static const cli_opt w4_opts[] = {
+    DEPTH_OPT(23),
+    {"--young", CLI_OPT_INT, 4, 1000000000, 10000, " (the young set is made of groups of 4 objects)"},
+};
+static const cli_opt w5_opts[] = {DEPTH_OPT(21), {"--print", CLI_OPT_INT, 0, 1, 0, NULL}};
+static const cli_opt w6_opts[] = {
+    DEPTH_OPT(23),
+    {"--ring", CLI_OPT_INT, 1, 100000000, 100000, NULL},
+    {"--seconds", CLI_OPT_INT, 1, 86400, 5, NULL},
+};
+#define OPTS(a) a, sizeof a / sizeof a[0]
+
+static const bench_workload workloads[] = {
+    {"W1", "list of 10,000,000 integers built in a function and released", OPTS(w1_opts), run_w1_plain},
+    {"W1c", "two such lists that hold each other, then one full collection", OPTS(w1_opts),
+     run_w1_cyclic},
+    {"W2", "10,000,000 create+release of a node referring to a long-lived node", OPTS(w1_opts),
+     run_w2},
+    {"W3", "1,000,000 garbage two-node cycles, one full collection", OPTS(w3_opts), run_w3},
+    {"W4", "8.4 M-node tree with parent pointers: full and young collections", OPTS(w4_opts), run_w4},
+    {"W5", "binary-trees at depth 21 (--depth N)", OPTS(w5_opts), run_w5_plain},
+    {"W5p", "binary-trees with parent pointers: only the collector frees them", OPTS(w5_opts),
+     run_w5_parents},
+    {"W6", "pauses: 5 s of two-node cycles in a 100,000-slot ring beside the W4 tree", OPTS(w6_opts),
+     run_w6},
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 
-void rc_bench_list(FILE *out)
+const bench_workload *bench_workloads(size_t *n)
 {
-    for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++)
-        fprintf(out, "  %-4s %s\n", workloads[i].name, workloads[i].what);
-}
-
-int rc_bench_main(int argc, char **argv)
-{
-    if (argc < 1) {
-        fprintf(stderr, "recycle bench: name a workload or 'all' (recycle bench --list lists them)\n");
-        return 2;
+    /* W1-W6, then leak and hashflood, which live in their own files. */
+    static bench_workload all[NWORKLOADS + 2];
+    if (!all[0].name) {
+        memcpy(all, workloads, sizeof workloads);
+        all[NWORKLOADS] = bench_leak_workload;
+        all[NWORKLOADS + 1] = bench_hashflood_workload;
     }
-    const char *name = argv[0];
-    int all = !strcmp(name, "all"), ran = 0;
-    /* Options are checked before anything runs: for `all`, against every
-     * option some workload reads. */
-    char accepted[256] = "";
-    for (size_t i = 0; i < NWORKLOADS; i++) {
-        if (!all && strcmp(name, workloads[i].name)) continue;
-        char opts[64];
-        snprintf(opts, sizeof opts, "%s", workloads[i].opts);
-        for (char *o = strtok(opts, " "); o; o = strtok(NULL, " ")) {
-            size_t used = strlen(accepted), n = strlen(o);
-            char *p = accepted;
-            int dup = 0;
-            while ((p = strstr(p, o)) && !dup) {
-                dup = (p == accepted || p[-1] == ' ') && (p[n] == ' ' || !p[n]);
-                p += n;
-            }
-            if (!dup) snprintf(accepted + used, sizeof accepted - used, "%s%s", used ? " " : "", o);
-        }
-    }
-    if (all || *accepted) {
-        int rc = bench_check_opts(argc - 1, argv + 1, accepted, name);
-        if (rc) return rc;
-    }
-    for (size_t i = 0; i < NWORKLOADS; i++) {
-        if (!all && strcmp(name, workloads[i].name)) continue;
-        if (all) printf("# %s\n", workloads[i].name);
-        int rc = workloads[i].run(argc - 1, argv + 1);
-        if (rc) return rc;
-        ran++;
-    }
-    if (!ran) {
-        fprintf(stderr, "recycle bench: unknown workload '%s'; valid: all", name);
-        for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++)
-            fprintf(stderr, ", %s", workloads[i].name);
-        fputc('\n', stderr);
-        return 2;
-    }
-    return 0;
+    *n = NWORKLOADS + 2;
+    return all;
 }

@@ -316,6 +316,53 @@ TEST(bench_small_valid_numbers_run)
     CHECK(has_line_starting(res.out, "crafted_keys_ms "));
 }
 
+/* A usage error of `recycle ARGS`: exit 2, nothing on stdout, one line on
+ * stderr containing `want`. */
+static void refused(const char *args, const char *want)
+{
+    REQUIRE(run(args) == 0);
+    if (res.status != 2) fprintf(stderr, "  `recycle %s` exited %d, not 2\n", args, res.status);
+    CHECK_EQ_INT(res.status, 2);
+    CHECK_EQ_INT(res.out[0], 0);
+    CHECK_EQ_INT(count_lines(res.err), 1);
+    if (!strstr(res.err, want)) fprintf(stderr, "  `recycle %s` said: %s", args, res.err);
+    CHECK(strstr(res.err, want) != NULL);
+}
+
+TEST(top_level_options_take_no_extra_arguments_and_are_given_once)
+{
+    refused("--version extra", "'extra'");
+    refused("--version --version", "twice");
+    refused("--version=1", "--version");
+}
+
+TEST(demo_options_are_strict_given_once_and_take_no_value)
+{
+    refused("demo --list --list", "twice");
+    refused("demo --list=1", "--list");
+    refused("demo --list nosuch", "'nosuch'");
+    refused("help demo bench", "at most 1");
+}
+
+TEST(bench_options_also_read_as_name_equals_value)
+{
+    REQUIRE(run("bench W2 --n=1") == 0);
+    CHECK_EQ_INT(res.status, 0);
+    CHECK(has_line_starting(res.out, "ns_per_object "));
+    bench_refused("W2 --n=0", "--n 0 is out of range");
+    bench_refused("W2 --n=", "'' is not a whole number");
+}
+
+TEST(bench_leak_depth_range_is_checked_like_every_other_option)
+{
+    if (!bench_refused("leak --depth 3", "--depth 3 is out of range: 4 to 28")) return;
+    bench_refused("leak --depth 29", "out of range");
+    bench_refused("leak --dir ''", "needs a value");
+    /* `all` accepts only what every workload reading the option accepts,
+     * checked before the first workload runs. */
+    bench_refused("all --depth 2", "--depth 2 is out of range: 4 to 28");
+}
+
 /* What the shell command `cmd` printed (stdout and stderr), into buf. */
 static char *shell(const char *cmd, char *buf, size_t size)
 {

@@ -15,6 +15,7 @@
  * another's figures.
  */
 #include "demo.h"
+#include "opts.h"
 
 #include "recycle.h"
 #include "recycle/builtins.h"
@@ -579,12 +580,6 @@ void rc_demo_usage(FILE *out)
     rc_demo_list(out);
 }
 
-static void valid_names(FILE *out)
-{
-    for (size_t i = 0; i < NSCENARIOS; i++)
-        fprintf(out, "%s%s", i ? ", " : "", scenarios[i].name);
-}
-
 static const struct scenario *find(const char *name)
 {
     for (size_t i = 0; i < NSCENARIOS; i++)
@@ -613,28 +608,23 @@ static int run(const struct scenario *s)
 
 int rc_demo_main(int argc, char **argv)
 {
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--list")) {
-            rc_demo_list(stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            rc_demo_usage(stdout);
-            return 0;
-        }
+    static const cli_opt opts[] = {{"--list", CLI_OPT_FLAG, 0, 0, 0, NULL},
+                                   {"--help", CLI_OPT_FLAG, 0, 0, 0, NULL}};
+    const char *names[NSCENARIOS];
+    for (size_t i = 0; i < NSCENARIOS; i++) names[i] = scenarios[i].name;
+    cli_cmd c = {.cmd = "demo", .spec = opts, .nspec = 2, .posword = "scenario", .valid = names,
+                 .nvalid = NSCENARIOS, .max_pos = CLI_MAX_POS};
+    cli_optvals v;
+    if (cli_opts_parse(&c, argc, argv, &v)) return 2;
+    if (cli_opts_int(&v, "--help")) {
+        rc_demo_usage(stdout);
+        return 0;
     }
-    for (int i = 0; i < argc; i++) {
-        if (argv[i][0] == '-') {
-            fprintf(stderr, "recycle demo: unknown option '%s'; valid: --list, --help\n", argv[i]);
-            return 2;
-        }
-        if (!find(argv[i])) {
-            fprintf(stderr, "recycle demo: unknown scenario '%s'; valid: ", argv[i]);
-            valid_names(stderr);
-            fputc('\n', stderr);
-            return 2;
-        }
+    if (cli_opts_int(&v, "--list")) {
+        rc_demo_list(stdout);
+        return 0;
     }
+    argc = (int)v.npos;
     if (argc == 0)
         printf("The seed article's scenarios with recycle. Memory is the process's USS in MB,\n"
                "as psutil's memory_full_info().uss / 1024 / 1024.\n");
@@ -643,7 +633,7 @@ int rc_demo_main(int argc, char **argv)
            "USS falls late after a release, if at all.\n");
 #endif
     for (size_t i = 0; i < (argc ? (size_t)argc : NSCENARIOS); i++) {
-        const struct scenario *s = argc ? find(argv[i]) : &scenarios[i];
+        const struct scenario *s = argc ? find(v.pos[i]) : &scenarios[i];
         if (i) putchar('\n');
         int rc = run(s);
         if (rc) return rc;

@@ -1,0 +1,50 @@
+/*
+ * bench.h -- the benchmark library (recycle_bench): the workloads of
+ * bench/WORKLOADS.md with their option tables, and what they share (clock,
+ * memory, output, the W4 tree). The `recycle bench` command (tools/cli)
+ * checks a command line against a workload's table and hands it the values.
+ */
+#ifndef RC_BENCH_H
+#define RC_BENCH_H
+
+#include "opts.h"
+#include "recycle.h"
+
+#include <stdio.h>
+
+/* One workload: `opts[0..nopts-1]` are the options it reads; `run` gets
+ * values checked against them and returns the process exit status (0, or 1
+ * when it could not run or write). */
+typedef struct bench_workload {
+    const char *name, *what;
+    const cli_opt *opts;
+    size_t nopts;
+    int (*run)(const cli_optvals *);
+} bench_workload;
+
+/* The workloads, in order; *n gets their number. */
+const bench_workload *bench_workloads(size_t *n);
+
+/* The leak tools (bench/leakbench.c) and the hash flood (bench/hashflood.c). */
+extern const bench_workload bench_leak_workload, bench_hashflood_workload;
+
+/* A W4 tree node: left, right, parent (three slots). */
+typedef struct bench_tnode { void *left, *right, *parent; } bench_tnode;
+extern const rc_type bench_tree_type;
+
+/* A complete tree of `levels` levels (2^levels - 1 objects of type t, whose
+ * first two slots are left and right), each node's third slot holding its
+ * parent (a reference) when t->nslots == 3; `parent` is the root's parent
+ * (may be NULL). New reference. Recursion depth `levels`; out of memory
+ * is not checked (rc_new's policy applies). */
+void *bench_tree(rc_heap *h, const rc_type *t, int levels, void *parent);
+
+/* Monotonic clock in milliseconds. */
+double bench_now_ms(void);
+/* The process's USS in bytes / in MB of 2^20 bytes. */
+double bench_uss_bytes(void);
+double bench_uss_mb(void);
+/* One `name value unit` line on stdout. */
+void bench_emit(const char *name, double value, const char *unit);
+
+#endif

@@ -1,0 +1,1 @@
+"""bench/compare.py split by concern: run, report, plot, targets, workloads, readme."""

@@ -1,0 +1,31 @@
+"""The README table between the compare markers (full runs into bench/results only)."""
+
+from .report import intro, pictures_md, table
+from .workloads import log
+
+
+def update_readme(path, info, opts, groups, reps, summary, checks, losses, drawn, failed):
+    """Replaces the text between the compare markers of README.md, if both are there."""
+    begin, end = "<!-- compare:begin -->", "<!-- compare:end -->"
+    try:
+        text = open(path).read()
+    except OSError:
+        return False
+    if begin not in text or end not in text:
+        log("README: no %s / %s markers in %s; left alone" % (begin, end, path))
+        return False
+    body = "\n".join([
+        begin,
+        intro(info, opts, checks, losses, groups, reps),
+        "",
+        table(groups, summary, checks, losses, failed),
+        "",
+        pictures_md("bench/results/", drawn),
+        "",
+        "Machine, versions, notes and raw runs: [bench/results/](bench/results/RESULTS.md).",
+        end])
+    before, rest = text.split(begin, 1)
+    after = rest.split(end, 1)[1]
+    with open(path, "w") as f:
+        f.write(before + body + after)
+    return True

@@ -1,0 +1,298 @@
+"""Running the workloads: the commands, the repetitions within the time budget, the raw runs."""
+
+import datetime
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+from .plot import read_pauses
+from .workloads import CPYTHON_ESTIMATE_MARGIN, GROUPS, PYTHON, REPORT_RESERVE_S, ROOT, RUN_TIMEOUT_S, SYSTEMS, binary_trees_nodes, depth_of, log
+
+
+def output_of(cmd):
+    """First line of a command's output, or None if it fails."""
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+        if out.returncode != 0:
+            return None
+        text = (out.stdout or out.stderr).strip()
+        return text.splitlines()[0] if text else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def relative(cmd):
+    """A command line with paths inside the repository made relative to it."""
+    return [os.path.relpath(c, ROOT) if os.path.isabs(c) and c.startswith(ROOT + os.sep)
+            else c for c in cmd]
+
+
+def machine_info(paths):
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            models = [l.split(":", 1)[1].strip() for l in f if l.startswith("model name")]
+        info["cpu"] = models[0] if models else platform.processor()
+        info["cpu_threads_listed"] = len(models)
+    except OSError:
+        info["cpu"] = platform.processor()
+    info["cores"] = os.cpu_count()
+    try:
+        with open("/proc/meminfo") as f:
+            kb = next(int(l.split()[1]) for l in f if l.startswith("MemTotal:"))
+        info["memory"] = "%.1f GiB" % (kb / 1024 / 1024)
+    except (OSError, StopIteration):
+        info["memory"] = "?"
+    info["kernel"] = platform.release()
+    info["os"] = output_of(["sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"])
+    info["gcc"] = output_of(["gcc", "--version"])
+    info["glibc"] = output_of(["ldd", "--version"])
+    info["cpython"] = output_of([PYTHON, "-c", "import sys; print(sys.version)"])
+    info["libgc"] = output_of(["dpkg-query", "-W", "-f", "${Package} ${Version}",
+                               "libgc-dev"])
+    info["gnuplot"] = output_of(["gnuplot", "--version"])
+    info["recycle"] = output_of([paths["recycle"], "--version"])
+    commit = output_of(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
+    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip() if commit else ""
+    info["commit"] = (commit or "?") + (" with local changes" if dirty else "")
+    info["load_at_start"] = " ".join(open("/proc/loadavg").read().split()[:3])
+    info["date"] = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    return info
+
+
+def command(system, group, paths):
+    tail = [group.workload] + group.args
+    if system == "recycle":
+        return [paths["recycle"], "bench"] + tail
+    if system == "CPython":
+        return [PYTHON, os.path.join(ROOT, "bench", "peers", "cpython_bench.py")] + tail
+    return [paths[system]] + tail
+
+
+def parse_metrics(stdout):
+    """`name value unit` lines -> ({name: [value, unit]}, [lines not understood])."""
+    metrics, other = {}, []
+    for line in stdout.splitlines():
+        parts = line.split()
+        if not parts or line.startswith("#"):
+            continue
+        try:
+            if len(parts) != 3:
+                raise ValueError
+            metrics[parts[0]] = [float(parts[1]), parts[2]]
+        except ValueError:
+            other.append(line)
+    return metrics, other
+
+
+def derive(metrics):
+    """Adds the USS differences of W1/W1c (see DERIVED_TEXT)."""
+    start = metrics.get("uss_start_mb")
+    if not start:
+        return
+    for src, dst in (("uss_built_mb", "uss_growth_mb"), ("uss_released_mb", "uss_left_mb"),
+                     ("uss_after_collect_mb", "uss_left_after_collect_mb")):
+        if src in metrics:
+            metrics[dst] = [metrics[src][0] - start[0], "MB"]
+
+
+def run_one(system, group, rep, paths, work, timeout):
+    """Runs one program once; returns the record stored in results.json."""
+    cmd = command(system, group, paths)
+    env = dict(os.environ)
+    pause_file = None
+    if group.workload == "W6":
+        pause_file = os.path.join(work, "pauses", "%s_%s_r%d.txt" % (group.key, system, rep))
+        if os.path.exists(pause_file):
+            os.remove(pause_file)
+        env["RC_PAUSES_FILE"] = pause_file
+    record = {"group": group.key, "workload": group.workload, "args": group.args,
+              "system": system, "rep": rep, "command": relative(cmd)}
+    t0 = time.monotonic()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT,
+                              timeout=timeout)
+        record["exit"], stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+    except subprocess.TimeoutExpired as e:
+        record["exit"] = "timeout after %d s" % timeout
+        stdout = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        stderr = e.stderr.decode() if isinstance(e.stderr, bytes) else (e.stderr or "")
+    record["seconds"] = round(time.monotonic() - t0, 3)
+    record["metrics"], other = parse_metrics(stdout)
+    derive(record["metrics"])
+    if other:
+        record["unparsed"] = other[:20]
+    if stderr.strip():
+        record["stderr"] = stderr.strip().splitlines()[-10:]
+    record["ok"] = record["exit"] == 0 and bool(record["metrics"])
+    if pause_file and os.path.exists(pause_file):
+        record["pause_file"] = os.path.relpath(pause_file, ROOT)
+        record["pauses_in_file"] = len(read_pauses(pause_file))
+    status = "ok" if record["ok"] else "FAILED (%s)" % record["exit"]
+    log("  %-7s %-22s %7.1f s  %s" % (system, group.label(), record["seconds"], status))
+    return record
+
+
+def plan_repeats(costs, runs, budget_left):
+    """How many repetitions each group gets after the first one.
+
+    `costs` maps a group key to the seconds its first repetition took (all systems).
+    Starting from `runs` for every group, the most expensive group still above one
+    repetition loses one until the remaining repetitions fit `budget_left`."""
+    reps = {k: runs for k in costs}
+    while sum((reps[k] - 1) * c for k, c in costs.items()) > budget_left:
+        candidates = [k for k in costs if reps[k] > 1]
+        if not candidates:
+            break
+        reps[max(candidates, key=lambda k: costs[k])] -= 1
+    return reps
+
+
+def run_all(groups, systems, paths, work, opts, deadline):
+    """All repetitions, interleaved; then the at-most-once runs.
+
+    Returns (runs, notes, reps) where reps maps each group key to its repetitions."""
+    runs, notes = [], []
+    reps = {g.key: opts.runs for g in groups}
+    for rep in range(1, opts.runs + 1):
+        todo = [g for g in groups if reps[g.key] >= rep]
+        if not todo:
+            break
+        log("repetition %d/%d: %s" % (rep, opts.runs, " ".join(g.key for g in todo)))
+        for g in todo:
+            order = [s for s in g.systems if s in systems]
+            shift = (rep - 1) % len(order) if order else 0
+            for system in order[shift:] + order[:shift]:      # rotate the start
+                runs.append(run_one(system, g, rep, paths, work, RUN_TIMEOUT_S))
+        if rep == 1 and opts.runs > 1:
+            costs = {g.key: sum(r["seconds"] for r in runs if r["group"] == g.key)
+                     for g in groups}
+            left = deadline - time.monotonic() - REPORT_RESERVE_S
+            reps = plan_repeats(costs, opts.runs, left)
+            cut = {k: v for k, v in reps.items() if v < opts.runs}
+            if cut:
+                notes.append(
+                    "To stay within the %g-minute budget (the first repetition took "
+                    "%.1f min), these workloads ran fewer than %d times: %s."
+                    % (opts.budget_min, sum(costs.values()) / 60, opts.runs,
+                       ", ".join("%s %d×" % (next(g.label() for g in groups if g.key == k), v)
+                                 for k, v in cut.items())))
+    for g in groups:
+        for system in g.once:
+            if system in systems:
+                runs_once = run_once_if_affordable(g, system, runs, paths, work, opts,
+                                                   deadline, notes)
+                runs.extend(runs_once)
+    return runs, notes, reps
+
+
+def run_once_if_affordable(group, system, runs, paths, work, opts, deadline, notes):
+    """CPython's W5 at the full depth: once, if its estimate fits the budget left.
+
+    The estimate scales CPython's own binary-trees time at the smaller depth by the
+    ratio of nodes allocated, times a safety margin."""
+    depth = depth_of(group.args, 21)
+    label = "%s %s at depth %d" % (system, group.workload, depth)
+    if opts.cpython_full == "never":
+        notes.append("%s was not run (--cpython-full never)." % label)
+        return []
+    small = [r for r in runs if r["system"] == system and r["workload"] == group.workload
+             and r["ok"] and r["group"] != group.key]
+    left = deadline - time.monotonic() - REPORT_RESERVE_S
+    if opts.cpython_full == "auto":
+        if not small:
+            notes.append("%s was not run: no smaller run to estimate its time from." % label)
+            return []
+        ref_depth = depth_of(small[0]["args"], 21)
+        seconds = statistics.median(r["seconds"] for r in small)
+        estimate = seconds * binary_trees_nodes(depth) / binary_trees_nodes(ref_depth)
+        if estimate * CPYTHON_ESTIMATE_MARGIN > left:
+            notes.append(
+                "%s was skipped: estimated %.1f min (its depth-%d time × %.1f, the ratio of "
+                "nodes allocated), but only %.1f min of the %.0f-minute budget were left. "
+                "Compare CPython on the depth-%d rows; run it by hand with "
+                "`bench/compare.py --only W5 --runs 1 --cpython-full always`."
+                % (label, estimate / 60, ref_depth,
+                   binary_trees_nodes(depth) / binary_trees_nodes(ref_depth),
+                   max(left, 0) / 60, opts.budget_min, ref_depth))
+            return []
+    timeout = RUN_TIMEOUT_S * 3 if opts.cpython_full == "always" else max(int(left), 30)
+    log("once: %s (time limit %d s)" % (label, timeout))
+    record = run_one(system, group, 1, paths, work, timeout)
+    record["once"] = True
+    if record["ok"]:
+        notes.append("%s ran once (%.1f min), as the issue allows for its length."
+                     % (label, record["seconds"] / 60))
+    else:
+        notes.append("%s was started once and did not finish: %s." % (label, record["exit"]))
+    return [record]
+
+
+def build_peers(peers_dir):
+    """bench/peers/build.sh; returns {system: binary} for what it built."""
+    log("building peers into %s" % os.path.relpath(peers_dir, ROOT))
+    proc = subprocess.run(["sh", os.path.join(ROOT, "bench", "peers", "build.sh"), peers_dir],
+                          capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        log(proc.stdout + proc.stderr)
+    built = {}
+    for system, name in (("bdwgc", "bdwgc_bench"), ("malloc", "malloc_bench")):
+        exe = os.path.join(peers_dir, name)
+        if os.access(exe, os.X_OK):
+            built[system] = exe
+    return built
+
+
+def select_groups(only, quick):
+    """The groups to run (all, or those --only names), with their size options set."""
+    groups = GROUPS
+    if only:
+        wanted = set(only.split(","))
+        groups = [g for g in GROUPS if g.workload in wanted or g.key in wanted]
+    for g in groups:
+        g.args = g.quick_args if quick else g.full_args
+    return groups
+
+
+def measure(opts, groups, work):
+    """Builds the peers, describes the machine and runs everything.
+
+    Returns the state that results.json keeps and report() turns into files."""
+    t_start = time.monotonic()
+    deadline = t_start + opts.budget_min * 60
+    paths = {"recycle": os.path.abspath(opts.recycle)}
+    if not os.access(paths["recycle"], os.X_OK):
+        sys.exit("compare: %s not found; build it first (make, or make compare)"
+                 % opts.recycle)
+    paths.update(build_peers(os.path.join(ROOT, "build", "peers")))
+    systems = [s for s in SYSTEMS if s in paths or s == "CPython"]
+    notes = []
+    missing = [s for s in ("bdwgc", "malloc") if s not in paths]
+    if missing:
+        notes.append("Not built, so not run: %s (bench/peers/build.sh failed; bdwgc needs "
+                     "libgc-dev)." % ", ".join(missing))
+
+    info = machine_info(paths)
+    log("machine: %s, %s cores, %s, load %s" % (info["cpu"], info["cores"], info["memory"],
+                                               info["load_at_start"]))
+    runs, run_notes, reps = run_all(groups, systems, paths, work, opts, deadline)
+    notes += run_notes
+    for r in runs:                       # bdwgc describes its configuration on stderr
+        if r["system"] == "bdwgc" and r.get("stderr"):
+            info["bdwgc_config"] = r["stderr"][0]
+            break
+    info["load_at_end"] = " ".join(open("/proc/loadavg").read().split()[:3])
+    elapsed = time.monotonic() - t_start
+    info["elapsed"] = "%.1f min for bench/compare.py (budget %g min)" % (
+        elapsed / 60, opts.budget_min)
+    commands = [" ".join(relative(command(s, g, paths)))
+                for g in groups for s in g.systems + g.once if s in systems]
+    return {"mode": "quick" if opts.quick else "full", "only": opts.only,
+            "runs_per_system": opts.runs, "budget_min": opts.budget_min,
+            "elapsed_s": round(elapsed, 1), "machine": info, "systems": systems,
+            "group_args": {g.key: g.args for g in groups}, "reps": reps,
+            "run_notes": notes, "commands": commands, "runs": runs}
