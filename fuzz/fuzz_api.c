@@ -627,8 +627,13 @@ static void wcb(rc_weakref *w, void *data)
             compute_reach(r, NULL);
             for (int k = 0; k < S.nobj; k++)
                 /* Only nodes: their death is seen at once (destroy hook),
-                 * while a container's is learnt at the next sync. */
-                if (S.o[k].alive && !r[k] && S.o[k].kind == K_NODE) cand[nc++] = k;
+                 * while a container's is learnt at the next sync. Not the
+                 * node dying right now (this callback's referent), nor one
+                 * waiting to be freed (its refcount reads 0): C code that
+                 * kept a pointer to them may not use it any more. */
+                if (S.o[k].alive && !r[k] && S.o[k].kind == K_NODE && k != m->target &&
+                    rc_refcount(S.o[k].p) != 0)
+                    cand[nc++] = k;
             if (nc) {
                 int t = cand[byte() % nc];
                 /* While a collection clears its garbage, rc_weakref_new
