@@ -16,6 +16,7 @@
 #include "core/objects.h"
 #include "recycle/builtins.h"
 #include "recycle/gc.h"
+#include "util/hash.h"
 
 static bool walkable(rc_heap *h, const char *call)
 {
@@ -152,15 +153,6 @@ typedef struct objset {
     size_t n;
 } objset;
 
-static inline size_t ptr_hash(const void *p)
-{
-    uint64_t x = (uint64_t)(uintptr_t)p;
-    x ^= x >> 29;
-    x *= 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 32;
-    return (size_t)x;
-}
-
 static bool objset_init(rc_heap *h, objset *s, void *const *objs, size_t n)
 {
     s->slots = NULL;
@@ -177,7 +169,7 @@ static bool objset_init(rc_heap *h, objset *s, void *const *objs, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (!objs[i]) continue;
         const rc_head *o = RC_HEAD(objs[i]);
-        size_t j = ptr_hash(o) & s->mask;
+        size_t j = rc__hash_ptr(o) & s->mask;
         while (s->slots[j] && s->slots[j] != o) j = (j + 1) & s->mask;
         s->slots[j] = o;
     }
@@ -191,7 +183,7 @@ static inline bool objset_has(const objset *s, const rc_head *o)
             if (s->objs[i] && RC_HEAD(s->objs[i]) == o) return true;
         return false;
     }
-    for (size_t j = ptr_hash(o) & s->mask; s->slots[j]; j = (j + 1) & s->mask)
+    for (size_t j = rc__hash_ptr(o) & s->mask; s->slots[j]; j = (j + 1) & s->mask)
         if (s->slots[j] == o) return true;
     return false;
 }

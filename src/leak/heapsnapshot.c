@@ -158,13 +158,6 @@ typedef struct strtab {
     bool failed;
 } strtab;
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t x = 0xCBF29CE484222325ull ^ n;
-    for (size_t i = 0; i < n; i++) x = (x ^ (unsigned char)s[i]) * 0x100000001B3ull;
-    return x ^ (x >> 29);
-}
-
 static bool strtab_rehash(strtab *t, size_t nslots)
 {
     uint32_t *s = lk_calloc(t->h, nslots, sizeof *s);
@@ -183,7 +176,7 @@ static bool strtab_rehash(strtab *t, size_t nslots)
 /* The position of s[0..n) in the table, added when new (0 on failure: "" ). */
 static uint32_t intern(strtab *t, const char *s, size_t n)
 {
-    uint64_t hash = hash_bytes(s, n);
+    uint64_t hash = rc__hash_bytes(s, n);
     if (t->nslots) {
         for (size_t j = hash & (t->nslots - 1); t->slots[j]; j = (j + 1) & (t->nslots - 1)) {
             size_t i = t->slots[j] - 1;

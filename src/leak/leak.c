@@ -156,7 +156,7 @@ bool lk_pmap_put(rc_heap *h, lk_pmap *m, const void *key, size_t val)
         if (m->len) {
             for (size_t i = 0; i <= m->mask; i++) {
                 if (!m->keys[i]) continue;
-                size_t j = lk_hash_ptr(m->keys[i]) & nmask;
+                size_t j = rc__hash_ptr(m->keys[i]) & nmask;
                 while (nk[j]) j = (j + 1) & nmask;
                 nk[j] = m->keys[i];
                 nv[j] = m->vals[i];
@@ -170,7 +170,7 @@ bool lk_pmap_put(rc_heap *h, lk_pmap *m, const void *key, size_t val)
         m->vals = nv;
         m->mask = nmask;
     }
-    size_t j = lk_hash_ptr(key) & m->mask;
+    size_t j = rc__hash_ptr(key) & m->mask;
     while (m->keys[j] && m->keys[j] != key) j = (j + 1) & m->mask;
     if (!m->keys[j]) {
         m->keys[j] = key;
@@ -715,9 +715,7 @@ rc_list *rc_by_type(rc_heap *h, const char *type_name)
 
 static uint64_t hash_name(const char *s)
 {
-    uint64_t x = 0xCBF29CE484222325ull;
-    for (; *s; s++) x = (x ^ (unsigned char)*s) * 0x100000001B3ull;
-    return x;
+    return rc__hash_bytes(s, strlen(s));
 }
 
 size_t lk_names_find(const lk_names *nt, const char *name)

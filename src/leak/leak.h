@@ -24,6 +24,7 @@
 #include "recycle/builtins.h"
 #include "recycle/gc.h"
 #include "recycle/leak.h"
+#include "util/hash.h"
 
 /* ---- memory ---- */
 
@@ -156,20 +157,11 @@ typedef struct lk_pmap {
     size_t len;
 } lk_pmap;
 
-static inline size_t lk_hash_ptr(const void *p)
-{
-    uint64_t x = (uint64_t)(uintptr_t)p;
-    x ^= x >> 29;
-    x *= 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 32;
-    return (size_t)x;
-}
-
 /* The value of key, or SIZE_MAX when absent. */
 static inline size_t lk_pmap_get(const lk_pmap *m, const void *key)
 {
     if (!m->len) return SIZE_MAX;
-    for (size_t j = lk_hash_ptr(key) & m->mask;; j = (j + 1) & m->mask) {
+    for (size_t j = rc__hash_ptr(key) & m->mask;; j = (j + 1) & m->mask) {
         if (m->keys[j] == key) return m->vals[j];
         if (!m->keys[j]) return SIZE_MAX;
     }

@@ -63,7 +63,7 @@ static uint64_t epochs;   /* across heaps; updated atomically */
 
 static inline size_t obj_slot(const rc_tracer *t, const rc_head *o)
 {
-    return lk_hash_ptr(o) & (t->cap - 1);
+    return rc__hash_ptr(o) & (t->cap - 1);
 }
 
 /* ---- the object table ---- */
@@ -75,7 +75,7 @@ static bool objects_grow(rc_heap *h, rc_tracer *t)
     if (!n) return false;
     for (size_t i = 0; i < t->cap; i++) {
         if (!t->slots[i].obj) continue;
-        size_t j = lk_hash_ptr(t->slots[i].obj) & (ncap - 1);
+        size_t j = rc__hash_ptr(t->slots[i].obj) & (ncap - 1);
         while (n[j].obj) j = (j + 1) & (ncap - 1);
         n[j] = t->slots[i];
     }
@@ -324,16 +324,12 @@ static char *s_strdup(const rc_trace_snapshot *s, const char *str)
     return p;
 }
 
-static uint64_t fnv(uint64_t x, const char *p)
-{
-    for (; *p; p++) x = (x ^ (unsigned char)*p) * 0x100000001B3ull;
-    return (x ^ 0xFF) * 0x100000001B3ull;
-}
-
+/* A hash of a site's content (file name, line, frame names), each string
+ * hashed on its own and chained through the mixer. */
 static uint64_t content_key(const char *file, int line, char *const *frames, unsigned n)
 {
-    uint64_t x = fnv(0xCBF29CE484222325ull, file) ^ (uint64_t)(unsigned)line * 0x9E3779B97F4A7C15ull;
-    for (unsigned i = 0; i < n; i++) x = fnv(x, frames[i]);
+    uint64_t x = rc__mix64(rc__hash_bytes(file, strlen(file)) ^ (uint64_t)(unsigned)line);
+    for (unsigned i = 0; i < n; i++) x = rc__mix64(x ^ rc__hash_bytes(frames[i], strlen(frames[i])));
     return x;
 }
 

@@ -25,6 +25,7 @@
  * let the death of its referent touch a block in the middle of being freed.
  */
 #include "weakref/weakref.h"
+#include "util/hash.h"
 
 #include <stdlib.h>
 
@@ -43,11 +44,7 @@ typedef struct rc_weakbooks {
 
 static inline size_t slot_of(const rc_weakbooks *b, const rc_head *o)
 {
-    uint64_t x = (uint64_t)(uintptr_t)o;
-    x ^= x >> 33;
-    x *= 0xFF51AFD7ED558CCDull;
-    x ^= x >> 33;
-    return (size_t)x & (b->cap - 1);
+    return rc__hash_ptr(o) & (b->cap - 1);
 }
 
 static rc_weakbooks *books(rc_heap *h)
