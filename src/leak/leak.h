@@ -25,6 +25,7 @@
 #include "recycle/gc.h"
 #include "recycle/leak.h"
 #include "util/hash.h"
+#include "util/pmap.h"
 
 /* ---- memory ---- */
 
