@@ -128,6 +128,30 @@ TEST(find_backref_chain_goes_through_containers_with_their_keys)
     rc_heap_free(h);
 }
 
+/* The printed chain passes valid UTF-8 through and escapes what is not:
+ * an overlong form (E0 80 80) and a surrogate (ED A0 80) as \xNN bytes. */
+TEST(chain_print_escapes_overlong_forms_and_surrogates)
+{
+    rc_heap *h = quiet_heap();
+    rc_dict *d = rc_dict_new(h);
+    node *n = rc_new(h, &node2_type);
+    rc_str *key = rc_str_from_cstr(h, "k\xE0\x80\x80|\xED\xA0\x80|\xC3\xA9");
+    rc_dict_set(d, rc_obj(key), rc_obj(n));
+    rc_decref(key);
+    rc_chain *c = rc_find_backref_chain(n, is_obj, d, NULL);
+    REQUIRE(c && c->found && c->len == 2);
+    FILE *f = tmpfile();
+    CHECK_EQ_INT(rc_chain_print(c, f), 0);
+    const char *text = capture(f);
+    CHECK(strstr(text, "\\xE0\\x80\\x80|") != NULL);
+    CHECK(strstr(text, "\\xED\\xA0\\x80|") != NULL);
+    CHECK(strstr(text, "|\xC3\xA9") != NULL);
+    rc_chain_free(c);
+    rc_decref(n);
+    rc_decref(d);
+    rc_heap_free(h);
+}
+
 /* The leak of the issue: a cache dict held by C code keeps a list that
  * keeps records nobody wants any more. */
 TEST(why_alive_names_the_outside_holder_and_the_chain_to_it)

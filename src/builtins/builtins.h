@@ -1,7 +1,8 @@
 /*
  * builtins/builtins.h -- what list.c, tuple.c, str.c and dict.c share: the
  * argument check every public built-in call starts with, the check that a
- * stored value is storable, and the 64-bit mixer behind the hashes.
+ * stored value is storable, and the str and immediate hashes (over
+ * util/hash.h).
  *
  * The types' own clear/traverse/destroy callbacks never use these checks: the
  * core calls them on dying objects whose first header word may already link
@@ -12,6 +13,7 @@
 
 #include "core/objects.h"
 #include "recycle/builtins.h"
+#include "util/hash.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -66,40 +68,12 @@ static inline bool rc__storable(const void *container, rc_val v, const char *cal
     return true;
 }
 
-/* A bijective 64-bit mixer (xorshift-multiply rounds): every input bit
- * affects every output bit, so the low bits are fit for a table index. */
-static inline uint64_t rc__mix64(uint64_t x)
-{
-    x ^= x >> 31;
-    x *= 0x7FB5D329728EA185ull;
-    x ^= x >> 27;
-    x *= 0x81DADEF4BC2DD44Dull;
-    x ^= x >> 33;
-    return x;
-}
-
-/* The per-process hash key (hash.c): made on first use, never changed after. */
-typedef struct rc__hashkey_t {
-    _Atomic int ready;
-    uint64_t k0, k1;
-} rc__hashkey_t;
-extern rc__hashkey_t rc__hashkey;
-void rc__hash_init(void);
-static inline void rc__hash_ready(void)
-{
-    if (__builtin_expect(!atomic_load_explicit(&rc__hashkey.ready, memory_order_acquire), 0))
-        rc__hash_init();
-}
-/* SipHash-1-3 of data[0..len-1] under the key (k0, k1). */
-uint64_t rc__siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len);
-
 /* The str hash of raw bytes (str.c): what rc_str_hash caches, so a C string
  * can be looked up without building a str. Keyed (SipHash-1-3 under the
  * process's key). Never 0. */
 static inline uint64_t rc__str_hash_bytes(const char *p, size_t len)
 {
-    rc__hash_ready();
-    uint64_t h = rc__siphash13(rc__hashkey.k0, rc__hashkey.k1, p, len);
+    uint64_t h = rc__hash_bytes(p, len);
     return h ? h : 1;
 }
 

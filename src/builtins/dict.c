@@ -395,3 +395,8 @@ void rc_dict_clear(rc_dict *d)
     dict_clear(d);
 }
 
+
+int rc_hash_seed(uint64_t seed)
+{
+    return rc__hash_seed_set(seed);
+}

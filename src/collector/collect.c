@@ -57,6 +57,7 @@
  * (see is_member).
  */
 #include "core/objects.h"
+#include "core/clock.h"
 #include "recycle/builtins.h"
 #include "recycle/gc.h"
 
@@ -512,13 +513,6 @@ static size_t delete_held(rc_heap *h, rc_vec *g, gc_set *s)
 
 /* ---- generational collection ---- */
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* ---- callbacks ---- */
 
 static void run_callbacks(rc_heap *h, int phase, const rc_gc_info *info);
@@ -531,7 +525,7 @@ static double begin_collection(rc_heap *h, rc_gc_info *info)
     h->busy++;
     if (h->ncallbacks) run_callbacks(h, RC_GC_START, info);
     if (h->debug & RC_DEBUG_STATS) rc__debug_start(h, info->generation, info->candidates);
-    return now_seconds();
+    return rc__now_seconds();
 }
 
 /* The end every collection shares: give pages back, fill in the figures
@@ -543,7 +537,7 @@ static void end_collection(rc_heap *h, rc_gc_info *info, rc_gen_stats *st, size_
     rc__alloc_purge_soon(h);
     info->collected = freed;
     info->uncollectable = found - freed - resurrected;
-    info->duration = now_seconds() - t0;
+    info->duration = rc__now_seconds() - t0;
     st->collected += freed;
     st->uncollectable += info->uncollectable;
     st->seconds += info->duration;

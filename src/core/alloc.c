@@ -18,6 +18,7 @@
  * Large blocks get pages of their own, mapped and unmapped individually.
  */
 #include "core/memcheck.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <time.h>
@@ -232,13 +233,6 @@ static void pages_remove(rc_heap *h, rc_page *pg)
 
 /* ---- segments and raw pages ---- */
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Free pages stay committed ("dirty") until a purge hands them back in runs:
  * every decommit costs a TLB flush, so one call per run, not per page. */
 #define RC_PURGE_SOON (256 * 1024)          /* at the end of a free burst */
@@ -307,7 +301,7 @@ static void segment_return_page(rc_heap *h, rc_page *pg)
 
 void rc__alloc_purge(rc_heap *h)
 {
-    h->last_purge = now_seconds();
+    h->last_purge = rc__now_seconds();
     rc_segment **pp = &h->segments;
     while (*pp) {
         rc_segment *s = *pp;
@@ -350,7 +344,7 @@ void rc__alloc_purge_soon(rc_heap *h)
 {
     if (h->dirty_bytes < RC_PURGE_SOON) return;
     if (h->dirty_bytes * 2 < h->page_bytes) {
-        double now = now_seconds();
+        double now = rc__now_seconds();
         if (now - h->last_purge < RC_PURGE_INTERVAL) return;
     }
     rc__alloc_purge(h);

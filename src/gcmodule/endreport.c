@@ -10,6 +10,7 @@
  * most objects first.
  */
 #include "leak/leak.h"
+#include "util/pmap.h"
 
 #include <stdlib.h>
 
@@ -23,17 +24,19 @@ typedef struct er_table {
     rc_heap *h;
     er_row *rows;
     size_t len, cap;
-    lk_pmap first;          /* type -> its first row */
+    rc_pmap first;          /* type -> its first row (size_t) */
 } er_table;
 
 static er_row *row_for(er_table *t, const rc_type *type, const char *file, int line)
 {
-    size_t i = lk_pmap_get(&t->first, type);
+    size_t *first = rc__pmap_get(&t->first, type);
+    size_t i = first ? *first : SIZE_MAX;
     for (size_t j = i; j != SIZE_MAX; j = t->rows[j].next)
         if (t->rows[j].r.file == file && t->rows[j].r.line == line) return &t->rows[j];
     if (!lk_grow(t->h, (void **)&t->rows, &t->cap, t->len + 1, sizeof *t->rows) ||
-        !lk_pmap_put(t->h, &t->first, type, t->len))
+        !(first = rc__pmap_put(&t->first, type, NULL)))
         return NULL;
+    *first = t->len;
     er_row *row = &t->rows[t->len++];
     memset(row, 0, sizeof *row);
     row->type = type;
@@ -77,6 +80,7 @@ void rc__leak_report(rc_heap *h)
     if (!lk_ids_init(h, &x, "rc_heap_free")) goto out;
     uint32_t *in = lk_count_inrefs(h, &x, "rc_heap_free");
     er_table t = {.h = h};
+    rc__pmap_init(&t.first, rc__mem_heap(h), sizeof(size_t));
     bool ok = in != NULL;
     for (int k = 0; k < 2 && ok; k++) {
         LK_FOREACH_BLOCK(h, k, o, ob, {
@@ -99,7 +103,7 @@ void rc__leak_report(rc_heap *h)
     }
     if (in) lk_free(h, in, x.nslots * sizeof *in);
     lk_ids_free(&x);
-    lk_pmap_free(h, &t.first);
+    rc__pmap_free(&t.first);
     if (ok && t.len) {
         qsort(t.rows, t.len, sizeof *t.rows, cmp_key);
         size_t w = 0;

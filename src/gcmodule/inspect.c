@@ -16,6 +16,7 @@
 #include "core/objects.h"
 #include "recycle/builtins.h"
 #include "recycle/gc.h"
+#include "util/pmap.h"
 
 static bool walkable(rc_heap *h, const char *call)
 {
@@ -146,60 +147,35 @@ rc_list *rc_gc_get_objects(rc_heap *h, int generation)
 /* ---- a set of objects, for get_referrers ---- */
 
 typedef struct objset {
-    const rc_head **slots;   /* open addressing; NULL = empty */
-    size_t mask;             /* capacity - 1; 0 with slots == NULL: search `objs` linearly */
+    rc_pmap set;             /* the objects' headers; no keys: search `objs` linearly */
     void *const *objs;
     size_t n;
 } objset;
 
-static inline size_t ptr_hash(const void *p)
-{
-    uint64_t x = (uint64_t)(uintptr_t)p;
-    x ^= x >> 29;
-    x *= 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 32;
-    return (size_t)x;
-}
-
 static bool objset_init(rc_heap *h, objset *s, void *const *objs, size_t n)
 {
-    s->slots = NULL;
-    s->mask = 0;
     s->objs = objs;
     s->n = n;
-    if (n <= 8) return true;
-    size_t cap = 16;
-    while (cap < n * 2) cap *= 2;
-    s->slots = rc__buf_realloc(h, NULL, 0, cap * sizeof *s->slots);
-    if (!s->slots) return false;
-    memset(s->slots, 0, cap * sizeof *s->slots);
-    s->mask = cap - 1;
-    for (size_t i = 0; i < n; i++) {
-        if (!objs[i]) continue;
-        const rc_head *o = RC_HEAD(objs[i]);
-        size_t j = ptr_hash(o) & s->mask;
-        while (s->slots[j] && s->slots[j] != o) j = (j + 1) & s->mask;
-        s->slots[j] = o;
+    if (n <= 8) {
+        rc__pmap_init(&s->set, rc__mem_heap(h), 0);
+        return true;
     }
-    return true;
+    return rc__pmap_from_objs(&s->set, rc__mem_heap(h), objs, n);
 }
 
 static inline bool objset_has(const objset *s, const rc_head *o)
 {
-    if (!s->slots) {
+    if (!s->set.keys) {
         for (size_t i = 0; i < s->n; i++)
             if (s->objs[i] && RC_HEAD(s->objs[i]) == o) return true;
         return false;
     }
-    for (size_t j = ptr_hash(o) & s->mask; s->slots[j]; j = (j + 1) & s->mask)
-        if (s->slots[j] == o) return true;
-    return false;
+    return rc__pmap_get(&s->set, o) != NULL;
 }
 
-static void objset_free(rc_heap *h, objset *s)
+static void objset_free(objset *s)
 {
-    if (s->slots) rc__buf_free(h, s->slots, (s->mask + 1) * sizeof *s->slots);
-    s->slots = NULL;
+    rc__pmap_free(&s->set);
 }
 
 /* ---- get_referrers ---- */
@@ -244,7 +220,7 @@ rc_list *rc_gc_get_referrers(rc_heap *h, void *const *objs, size_t n)
         return rc__fail(h, RC_ENOMEM, "rc_gc_get_referrers: out of memory for the object set");
     }
     if (n) walk_pages(&h->pages[1], referrers_one, &c);
-    objset_free(h, &c.set);
+    objset_free(&c.set);
     if (c.failed) {
         rc_decref(out);
         return rc__fail(h, RC_ENOMEM, "rc_gc_get_referrers: out of memory for the result");

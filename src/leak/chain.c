@@ -21,6 +21,7 @@
  * the search (the caller usually holds one itself).
  */
 #include "leak/leak.h"
+#include "util/utf8.h"
 
 #include <stdlib.h>
 
@@ -248,17 +249,14 @@ rc_chain *rc_find_backref_chain(void *obj, rc_pred_fn pred, void *ud, const rc_c
 /* ---- printing ---- */
 
 /* Write raw bytes for a terminal: printable ASCII and valid UTF-8 as they
- * are, anything else as \xNN. */
+ * are, anything else (controls, overlong forms, surrogates) as \xNN. */
 static void put_text(FILE *out, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
     while (*p) {
         unsigned c = *p;
-        size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-        bool ok = n > 0 && (n > 1 || (c >= 0x20 && c != 0x7F));
-        for (size_t i = 1; ok && i < n; i++) ok = (p[i] & 0xC0) == 0x80;
-        if (ok && n == 2) ok = c >= 0xC2;
-        if (!ok) {
+        size_t n = c < 0x80 ? (c >= 0x20 && c != 0x7F) : rc__utf8_len(p, (size_t)(end - p));
+        if (!n) {
             fprintf(out, "\\x%02X", c);
             p++;
             continue;

@@ -35,6 +35,7 @@
  * only our own line breaks as DOT's \n.
  */
 #include "leak/leak.h"
+#include "util/utf8.h"
 
 #include <errno.h>
 #include <spawn.h>
@@ -48,31 +49,10 @@ extern char **environ;
 
 /* ---- escaping ---- */
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 when invalid. */
-static size_t utf8_len(const unsigned char *p)
-{
-    unsigned c = p[0];
-    if (c < 0x80) return 1;
-    size_t n;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) n = 2, cp = c & 0x1F;
-    else if ((c & 0xF0) == 0xE0) n = 3, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4) n = 4, cp = c & 0x07;
-    else return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
 /* Write s (raw bytes) escaped for the inside of a DOT double-quoted string. */
 static void put_escaped(FILE *f, const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
+    const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
     while (*p) {
         unsigned c = *p;
         if (c == '"' || c == '\\') {
@@ -92,7 +72,7 @@ static void put_escaped(FILE *f, const char *s)
             fprintf(f, "\\\\x%02X", c);
             p++;
         } else {
-            size_t n = utf8_len(p);
+            size_t n = rc__utf8_len(p, (size_t)(end - p));
             if (!n) {
                 fprintf(f, "\\\\x%02X", c);
                 p++;

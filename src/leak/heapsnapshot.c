@@ -23,6 +23,7 @@
  * formatting is most of the cost.
  */
 #include "leak/leak.h"
+#include "util/utf8.h"
 
 #include <errno.h>
 
@@ -85,27 +86,6 @@ static inline void out_num(out *o, uint64_t v, char sep)
     o->len = (size_t)(p - o->buf);
 }
 
-/* Length of the valid UTF-8 sequence at p[0..n) (1-4), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-    unsigned c = p[0];
-    if (c < 0x80) return 1;
-    size_t k;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) k = 2, cp = c & 0x1F;
-    else if ((c & 0xF0) == 0xE0) k = 3, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4) k = 4, cp = c & 0x07;
-    else return 0;
-    if (k > n) return 0;
-    for (size_t i = 1; i < k; i++) {
-        if ((p[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return k;
-}
-
 /* s[0..n) as a JSON string: quotes, backslashes and control bytes escaped,
  * valid UTF-8 kept, other bytes as \u00XX (their Latin-1 reading). */
 static void out_json(out *o, const char *s, size_t n)
@@ -125,7 +105,7 @@ static void out_json(out *o, const char *s, size_t n)
             *w++ = (char)c;
             p++;
         } else {
-            size_t k = c >= 0x80 ? utf8_len(p, (size_t)(end - p)) : 0;
+            size_t k = c >= 0x80 ? rc__utf8_len(p, (size_t)(end - p)) : 0;
             if (k) {
                 memcpy(w, p, k);
                 w += k;
@@ -158,13 +138,6 @@ typedef struct strtab {
     bool failed;
 } strtab;
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    uint64_t x = 0xCBF29CE484222325ull ^ n;
-    for (size_t i = 0; i < n; i++) x = (x ^ (unsigned char)s[i]) * 0x100000001B3ull;
-    return x ^ (x >> 29);
-}
-
 static bool strtab_rehash(strtab *t, size_t nslots)
 {
     uint32_t *s = lk_calloc(t->h, nslots, sizeof *s);
@@ -183,7 +156,7 @@ static bool strtab_rehash(strtab *t, size_t nslots)
 /* The position of s[0..n) in the table, added when new (0 on failure: "" ). */
 static uint32_t intern(strtab *t, const char *s, size_t n)
 {
-    uint64_t hash = hash_bytes(s, n);
+    uint64_t hash = rc__hash_bytes(s, n);
     if (t->nslots) {
         for (size_t j = hash & (t->nslots - 1); t->slots[j]; j = (j + 1) & (t->nslots - 1)) {
             size_t i = t->slots[j] - 1;

@@ -140,66 +140,6 @@ void lk_ids_free(lk_ids *x)
     }
 }
 
-/* ---- pointer maps ---- */
-
-bool lk_pmap_put(rc_heap *h, lk_pmap *m, const void *key, size_t val)
-{
-    if ((m->len + 1) * 2 > (m->mask ? m->mask + 1 : 0)) {
-        size_t ncap = m->mask ? (m->mask + 1) * 2 : 16;
-        const void **nk = lk_calloc(h, ncap, sizeof *nk);
-        size_t *nv = nk ? lk_alloc(h, ncap * sizeof *nv) : NULL;
-        if (!nv) {
-            lk_free(h, nk, ncap * sizeof *nk);
-            return false;
-        }
-        size_t nmask = ncap - 1;
-        if (m->len) {
-            for (size_t i = 0; i <= m->mask; i++) {
-                if (!m->keys[i]) continue;
-                size_t j = lk_hash_ptr(m->keys[i]) & nmask;
-                while (nk[j]) j = (j + 1) & nmask;
-                nk[j] = m->keys[i];
-                nv[j] = m->vals[i];
-            }
-        }
-        if (m->keys) {
-            lk_free(h, m->keys, (m->mask + 1) * sizeof *m->keys);
-            lk_free(h, m->vals, (m->mask + 1) * sizeof *m->vals);
-        }
-        m->keys = nk;
-        m->vals = nv;
-        m->mask = nmask;
-    }
-    size_t j = lk_hash_ptr(key) & m->mask;
-    while (m->keys[j] && m->keys[j] != key) j = (j + 1) & m->mask;
-    if (!m->keys[j]) {
-        m->keys[j] = key;
-        m->len++;
-    }
-    m->vals[j] = val;
-    return true;
-}
-
-void lk_pmap_free(rc_heap *h, lk_pmap *m)
-{
-    if (m->keys) {
-        lk_free(h, m->keys, (m->mask + 1) * sizeof *m->keys);
-        lk_free(h, m->vals, (m->mask + 1) * sizeof *m->vals);
-    }
-    memset(m, 0, sizeof *m);
-}
-
-bool lk_ignore_init(rc_heap *h, lk_pmap *m, void *const *objs, size_t n)
-{
-    memset(m, 0, sizeof *m);
-    for (size_t i = 0; i < n; i++)
-        if (objs && objs[i] && !lk_pmap_put(h, m, RC_HEAD(objs[i]), i)) {
-            lk_pmap_free(h, m);
-            return false;
-        }
-    return true;
-}
-
 /* ---- labelled references ---- */
 
 typedef struct edge_visit {
@@ -715,9 +655,7 @@ rc_list *rc_by_type(rc_heap *h, const char *type_name)
 
 static uint64_t hash_name(const char *s)
 {
-    uint64_t x = 0xCBF29CE484222325ull;
-    for (; *s; s++) x = (x ^ (unsigned char)*s) * 0x100000001B3ull;
-    return x;
+    return rc__hash_bytes(s, strlen(s));
 }
 
 size_t lk_names_find(const lk_names *nt, const char *name)

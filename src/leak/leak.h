@@ -24,6 +24,8 @@
 #include "recycle/builtins.h"
 #include "recycle/gc.h"
 #include "recycle/leak.h"
+#include "util/hash.h"
+#include "util/pmap.h"
 
 /* ---- memory ---- */
 
@@ -149,37 +151,31 @@ static inline void lk_bit_set(uint64_t *bits, size_t i) { bits[i >> 6] |= (uint6
 
 /* ---- pointer maps ---- */
 
-typedef struct lk_pmap {
-    const void **keys;   /* NULL: empty */
-    size_t *vals;
-    size_t mask;         /* capacity - 1 (capacity a power of two), 0 when empty */
-    size_t len;
-} lk_pmap;
-
-static inline size_t lk_hash_ptr(const void *p)
-{
-    uint64_t x = (uint64_t)(uintptr_t)p;
-    x ^= x >> 29;
-    x *= 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 32;
-    return (size_t)x;
-}
+/* A pointer -> size_t map: an rc_pmap (util/pmap.h) on the heap's memory,
+ * usable from all zeroes (the first put sets it up). */
+typedef rc_pmap lk_pmap;
 
 /* The value of key, or SIZE_MAX when absent. */
 static inline size_t lk_pmap_get(const lk_pmap *m, const void *key)
 {
-    if (!m->len) return SIZE_MAX;
-    for (size_t j = lk_hash_ptr(key) & m->mask;; j = (j + 1) & m->mask) {
-        if (m->keys[j] == key) return m->vals[j];
-        if (!m->keys[j]) return SIZE_MAX;
-    }
+    const size_t *v = rc__pmap_get(m, key);
+    return v ? *v : SIZE_MAX;
 }
-/* Set key (not NULL) to val; false on out-of-memory. */
-bool lk_pmap_put(rc_heap *h, lk_pmap *m, const void *key, size_t val);
-void lk_pmap_free(rc_heap *h, lk_pmap *m);
+/* Set key (not NULL) to val; false on out-of-memory (m unchanged). */
+static inline bool lk_pmap_put(rc_heap *h, lk_pmap *m, const void *key, size_t val)
+{
+    if (!m->keys) rc__pmap_init(m, rc__mem_heap(h), sizeof(size_t));
+    size_t *v = rc__pmap_put(m, key, NULL);
+    if (v) *v = val;
+    return v != NULL;
+}
+static inline void lk_pmap_free(rc_heap *h, lk_pmap *m) { rc__pmap_free(m); }
 
 /* An ignore list as a set of object heads (NULL entries skipped). */
-bool lk_ignore_init(rc_heap *h, lk_pmap *m, void *const *objs, size_t n);
+static inline bool lk_ignore_init(rc_heap *h, lk_pmap *m, void *const *objs, size_t n)
+{
+    return rc__pmap_from_objs(m, rc__mem_heap(h), objs, n);
+}
 static inline bool lk_ignored(const lk_pmap *m, const rc_head *o) { return lk_pmap_get(m, o) != SIZE_MAX; }
 
 /* ---- labelled references ---- */

@@ -5,7 +5,7 @@
  * While h->trace is set the core calls rc__trace_new for every object made
  * and rc__trace_free for every object that dies (object.c). The books:
  *
- *   objects  an open-addressing hash table (linear probing, deletion by
+ *   objects  a pointer map (util/pmap.h: linear probing, deletion by
  *            backward shift, at most half full) from an object's header to
  *            its site number and creation serial: 24 bytes per slot.
  *   sites    a table of distinct (file pointer, line, backtrace) triples with
@@ -31,11 +31,9 @@
 #include <execinfo.h>
 #include <stdlib.h>
 
-typedef struct tr_entry {
-    rc_head *obj;        /* NULL: empty */
-    uint32_t site;
-    uint32_t pad;
+typedef struct tr_entry {   /* the value of an object in the objects map */
     uint64_t serial;
+    uint32_t site;
 } tr_entry;
 
 typedef struct tr_site {
@@ -50,8 +48,7 @@ typedef struct rc_tracer {
     unsigned depth;
     uint64_t epoch;
     uint64_t serial;     /* the next serial */
-    tr_entry *slots;
-    size_t cap, len;     /* cap: a power of two */
+    rc_pmap objects;     /* rc_head * -> tr_entry */
     tr_site *sites;
     size_t nsites, sites_cap;
     uint32_t *site_index;   /* open addressing: site + 1, 0 = empty */
@@ -61,55 +58,9 @@ typedef struct rc_tracer {
 
 static uint64_t epochs;   /* across heaps; updated atomically */
 
-static inline size_t obj_slot(const rc_tracer *t, const rc_head *o)
+static inline tr_entry *objects_find(const rc_tracer *t, const rc_head *o)
 {
-    return lk_hash_ptr(o) & (t->cap - 1);
-}
-
-/* ---- the object table ---- */
-
-static bool objects_grow(rc_heap *h, rc_tracer *t)
-{
-    size_t ncap = t->cap ? t->cap * 2 : 1024;
-    tr_entry *n = lk_calloc(h, ncap, sizeof *n);
-    if (!n) return false;
-    for (size_t i = 0; i < t->cap; i++) {
-        if (!t->slots[i].obj) continue;
-        size_t j = lk_hash_ptr(t->slots[i].obj) & (ncap - 1);
-        while (n[j].obj) j = (j + 1) & (ncap - 1);
-        n[j] = t->slots[i];
-    }
-    lk_free(h, t->slots, t->cap * sizeof *t->slots);
-    t->slots = n;
-    t->cap = ncap;
-    return true;
-}
-
-static tr_entry *objects_find(const rc_tracer *t, const rc_head *o)
-{
-    if (!t->len) return NULL;
-    for (size_t j = obj_slot(t, o);; j = (j + 1) & (t->cap - 1)) {
-        if (t->slots[j].obj == o) return &t->slots[j];
-        if (!t->slots[j].obj) return NULL;
-    }
-}
-
-static void objects_remove(rc_tracer *t, tr_entry *e)
-{
-    size_t mask = t->cap - 1;
-    size_t i = (size_t)(e - t->slots);
-    t->len--;
-    /* Backward shift: pull later entries of the run into the hole when
-     * their home slot is not between the hole and them. */
-    for (size_t j = (i + 1) & mask;; j = (j + 1) & mask) {
-        if (!t->slots[j].obj) break;
-        size_t home = obj_slot(t, t->slots[j].obj);
-        if (((j - home) & mask) >= ((j - i) & mask)) {
-            t->slots[i] = t->slots[j];
-            i = j;
-        }
-    }
-    t->slots[i].obj = NULL;
+    return rc__pmap_get(&t->objects, o);
 }
 
 /* ---- sites ---- */
@@ -180,22 +131,19 @@ void rc__trace_new(rc_heap *h, rc_head *o, const char *file, int line)
         int got = backtrace(frames, (int)t->depth + 2);
         n = got > 2 ? (unsigned)got - 2 : 0;
     }
-    if ((t->len + 1) * 2 > t->cap && !objects_grow(h, t)) {
+    if (!rc__pmap_reserve(&t->objects, 1)) {
         t->lost++;
         return;
     }
     uint32_t site = site_of(h, t, file, file ? line : 0, frames + 2, n);
-    size_t j = obj_slot(t, o);
-    while (t->slots[j].obj && t->slots[j].obj != o) j = (j + 1) & (t->cap - 1);
-    if (!t->slots[j].obj) t->len++;
-    t->slots[j] = (tr_entry){o, site, 0, t->serial++};
+    tr_entry *e = rc__pmap_put(&t->objects, o, NULL);   /* reserved: cannot fail */
+    *e = (tr_entry){t->serial++, site};
 }
 
 void rc__trace_free(rc_heap *h, rc_head *o)
 {
     rc_tracer *t = h->trace;
-    tr_entry *e = objects_find(t, o);
-    if (e) objects_remove(t, e);
+    rc__pmap_del(&t->objects, o);
 }
 
 uint64_t rc__trace_serial(rc_heap *h, const rc_head *o)
@@ -239,6 +187,7 @@ int rc_trace_start(rc_heap *h, unsigned depth)
     }
     memset(&t->sites[0], 0, sizeof t->sites[0]);
     t->nsites = 1;
+    rc__pmap_init(&t->objects, rc__mem_heap(h), sizeof(tr_entry));
     t->depth = depth;
     t->epoch = __atomic_add_fetch(&epochs, 1, __ATOMIC_RELAXED);
     t->serial = 1;
@@ -257,7 +206,7 @@ void rc_trace_stop(rc_heap *h)
     if (!h || !h->trace) return;
     rc_tracer *t = h->trace;
     h->trace = NULL;
-    lk_free(h, t->slots, t->cap * sizeof *t->slots);
+    rc__pmap_free(&t->objects);
     lk_free(h, t->sites, t->sites_cap * sizeof *t->sites);
     lk_free(h, t->site_index, t->site_index_cap * sizeof *t->site_index);
     lk_free(h, t, sizeof *t);
@@ -324,16 +273,12 @@ static char *s_strdup(const rc_trace_snapshot *s, const char *str)
     return p;
 }
 
-static uint64_t fnv(uint64_t x, const char *p)
-{
-    for (; *p; p++) x = (x ^ (unsigned char)*p) * 0x100000001B3ull;
-    return (x ^ 0xFF) * 0x100000001B3ull;
-}
-
+/* A hash of a site's content (file name, line, frame names), each string
+ * hashed on its own and chained through the mixer. */
 static uint64_t content_key(const char *file, int line, char *const *frames, unsigned n)
 {
-    uint64_t x = fnv(0xCBF29CE484222325ull, file) ^ (uint64_t)(unsigned)line * 0x9E3779B97F4A7C15ull;
-    for (unsigned i = 0; i < n; i++) x = fnv(x, frames[i]);
+    uint64_t x = rc__mix64(rc__hash_bytes(file, strlen(file)) ^ (uint64_t)(unsigned)line);
+    for (unsigned i = 0; i < n; i++) x = rc__mix64(x ^ rc__hash_bytes(frames[i], strlen(frames[i])));
     return x;
 }
 
@@ -405,13 +350,15 @@ rc_trace_snapshot *rc_trace_take_snapshot(rc_heap *h)
     memset(size, 0, nts * 2 * sizeof *size);
     size_t *count = size + nts;
     size_t traced = 0, traced_blocks = 0;
-    for (size_t i = 0; i < t->cap; i++) {
-        tr_entry *e = &t->slots[i];
-        if (!e->obj) continue;
-        size[e->site] += lk_self_size(e->obj);
+    const void *key;
+    void *val;
+    for (size_t pos = 0; rc__pmap_next(&t->objects, &pos, &key, &val);) {
+        tr_entry *e = val;
+        rc_head *o = (rc_head *)key;
+        size[e->site] += lk_self_size(o);
         count[e->site]++;
         traced++;
-        traced_blocks += lk_block_bytes(rc__page_of(e->obj));
+        traced_blocks += lk_block_bytes(rc__page_of(o));
     }
     size_t objects, bytes;
     rc__count_objects(h, &objects, &bytes);

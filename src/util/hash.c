@@ -29,13 +29,17 @@
  * it; the others wait for it). RC_HASHSEED=<decimal number> in the
  * environment at that moment, or rc_hash_seed() before it, fixes the key for
  * reproducible runs (the same seed gives the same hashes in every run).
+ *
+ * The same key hashes any bytes (rc__hash_bytes): snapshot string tables and
+ * allocation-site names, not only dict keys.
  */
-#include "builtins/builtins.h"
+#include "util/hash.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -125,7 +129,7 @@ void rc__hash_init(void)
     }
 }
 
-int rc_hash_seed(uint64_t seed)
+int rc__hash_seed_set(uint64_t seed)
 {
     int expect = 0;
     /* Only before the key exists: hashes already cached or stored in dicts

@@ -1,10 +1,10 @@
 /*
  * weakref.c -- weak references and the books that find them.
  *
- * The books (heap->weak) are an open-addressing hash map, linear probing,
- * from a referent's header to the newest weak reference that points at it;
- * the weak references of one referent form a doubly-linked list through their
- * prev/next fields, newest first. Invariants, outside the moments when this
+ * The books (heap->weak) are a pointer map (util/pmap.h: open addressing,
+ * backward-shift deletion) from a referent's header to the newest weak
+ * reference that points at it; the weak references of one referent form a
+ * doubly-linked list through their prev/next fields, newest first. Invariants, outside the moments when this
  * file runs:
  *   - o->gc has RC__WEAKREFS  <=>  o is a key of the map  <=>  its list is
  *     not empty;
@@ -25,97 +25,32 @@
  * let the death of its referent touch a block in the middle of being freed.
  */
 #include "weakref/weakref.h"
+#include "util/pmap.h"
 
 #include <stdlib.h>
 
 /* ---- the books ---- */
 
-typedef struct wslot {
-    rc_head *obj;              /* NULL: empty */
-    rc_weakref *head;          /* newest weak reference to obj */
-} wslot;
-
+/* An rc_pmap from a referent's header to its newest weak reference. */
 typedef struct rc_weakbooks {
-    wslot *slots;
-    size_t cap;                /* a power of two, or 0 */
-    size_t len;
+    rc_pmap map;
 } rc_weakbooks;
-
-static inline size_t slot_of(const rc_weakbooks *b, const rc_head *o)
-{
-    uint64_t x = (uint64_t)(uintptr_t)o;
-    x ^= x >> 33;
-    x *= 0xFF51AFD7ED558CCDull;
-    x ^= x >> 33;
-    return (size_t)x & (b->cap - 1);
-}
 
 static rc_weakbooks *books(rc_heap *h)
 {
     if (!h->weak) {
         rc_weakbooks *b = h->cfg.allocator.realloc(h->cfg.allocator.ud, NULL, sizeof *b);
         if (!b) return NULL;
-        memset(b, 0, sizeof *b);
+        rc__pmap_init(&b->map, rc__mem_heap(h), sizeof(rc_weakref *));
         h->weak = b;
     }
     return h->weak;
 }
 
-/* The slot holding `o`, or NULL. */
-static wslot *find(rc_weakbooks *b, const rc_head *o)
+/* Where the newest weak reference to `o` is kept, or NULL. */
+static inline rc_weakref **find(rc_weakbooks *b, const rc_head *o)
 {
-    if (!b || !b->cap) return NULL;
-    for (size_t i = slot_of(b, o);; i = (i + 1) & (b->cap - 1)) {
-        if (b->slots[i].obj == o) return &b->slots[i];
-        if (!b->slots[i].obj) return NULL;
-    }
-}
-
-static void put(rc_weakbooks *b, rc_head *o, rc_weakref *head)
-{
-    size_t i = slot_of(b, o);
-    while (b->slots[i].obj) i = (i + 1) & (b->cap - 1);
-    b->slots[i].obj = o;
-    b->slots[i].head = head;
-    b->len++;
-}
-
-/* Room for one more key at load <= 1/2. false on out-of-memory. */
-static bool reserve(rc_heap *h, rc_weakbooks *b)
-{
-    if ((b->len + 1) * 2 <= b->cap) return true;
-    size_t ncap = b->cap ? b->cap * 2 : 16;
-    wslot *old = b->slots;
-    size_t ocap = b->cap;
-    wslot *n = rc__buf_realloc(h, NULL, 0, ncap * sizeof *n);
-    if (!n) return false;
-    memset(n, 0, ncap * sizeof *n);
-    b->slots = n;
-    b->cap = ncap;
-    b->len = 0;
-    for (size_t i = 0; i < ocap; i++)
-        if (old[i].obj) put(b, old[i].obj, old[i].head);
-    rc__buf_free(h, old, ocap * sizeof *old);
-    return true;
-}
-
-/* Remove the key of slot `s`, shifting back the run that follows it so that
- * no probe sequence is broken (no tombstones). */
-static void erase(rc_weakbooks *b, wslot *s)
-{
-    size_t mask = b->cap - 1, i = (size_t)(s - b->slots), j = i;
-    b->slots[i].obj = NULL;
-    b->len--;
-    for (;;) {
-        j = (j + 1) & mask;
-        if (!b->slots[j].obj) return;
-        size_t k = slot_of(b, b->slots[j].obj);
-        /* slot j may move to the hole at i when its home k is not in (i, j] */
-        if ((i <= j) ? (i < k && k <= j) : (i < k || k <= j)) continue;
-        b->slots[i] = b->slots[j];
-        b->slots[j].obj = NULL;
-        i = j;
-    }
+    return b ? rc__pmap_get(&b->map, o) : NULL;
 }
 
 /* Take `w` (live) off its referent's list; the referent loses its flag with
@@ -126,12 +61,12 @@ static void unlink_weakref(rc_heap *h, rc_weakref *w)
     if (w->prev) {
         w->prev->next = w->next;
     } else {
-        wslot *s = find(h->weak, o);
-        rc_assert(s && s->head == w);
+        rc_weakref **s = find(h->weak, o);
+        rc_assert(s && *s == w);
         if (w->next) {
-            s->head = w->next;
+            *s = w->next;
         } else {
-            erase(h->weak, s);
+            rc__pmap_del(&((rc_weakbooks *)h->weak)->map, o);
             o->gc &= ~RC__WEAKREFS;
         }
     }
@@ -173,9 +108,9 @@ typedef struct chain {
  * No user code runs. */
 static void clear_all(rc_heap *h, rc_head *o, chain *c)
 {
-    wslot *s = find(h->weak, o);
-    rc_weakref *w = s ? s->head : NULL;
-    if (s) erase(h->weak, s);
+    rc_weakref **s = find(h->weak, o);
+    rc_weakref *w = s ? *s : NULL;
+    if (s) rc__pmap_del(&((rc_weakbooks *)h->weak)->map, o);
     o->gc &= ~RC__WEAKREFS;
     while (w) {
         rc_weakref *next = w->next;
@@ -264,7 +199,7 @@ void rc__heap_teardown_extras(rc_heap *h)
 {
     rc_weakbooks *b = h->weak;
     if (!b) return;
-    rc__buf_free(h, b->slots, b->cap * sizeof *b->slots);
+    rc__pmap_free(&b->map);
     h->cfg.allocator.realloc(h->cfg.allocator.ud, b, 0);
     h->weak = NULL;
 }
@@ -329,7 +264,7 @@ rc_weakref *rc__weakref_make(void *obj, rc_weakref_cb cb, void *data, rc_val hel
      * room in the map, then the link: no failure after anything changed. */
     rc_weakref *w = rc_new(h, &rc_weakref_type);
     if (!w) return rc__fail(h, RC_ENOMEM, "%s: out of memory for a weak reference", call);
-    if (!(o->gc & RC__WEAKREFS) && !reserve(h, b)) {
+    if (!(o->gc & RC__WEAKREFS) && !rc__pmap_reserve(&b->map, 1)) {
         rc_decref(w);
         return rc__fail(h, RC_ENOMEM, "%s: out of memory for the weak reference books", call);
     }
@@ -341,13 +276,13 @@ rc_weakref *rc__weakref_make(void *obj, rc_weakref_cb cb, void *data, rc_val hel
     if (flags & RC_WR_OWNS_DATA) rc_incref(data);
     w->referent = o;
     if (o->gc & RC__WEAKREFS) {
-        wslot *s = find(b, o);
+        rc_weakref **s = find(b, o);
         rc_assert(s);
-        w->next = s->head;
-        s->head->prev = w;
-        s->head = w;
+        w->next = *s;
+        (*s)->prev = w;
+        *s = w;
     } else {
-        put(b, o, w);
+        *(rc_weakref **)rc__pmap_put(&b->map, o, NULL) = w;   /* reserved: cannot fail */
         o->gc |= RC__WEAKREFS;
     }
     return w;
@@ -409,8 +344,8 @@ static rc_weakref *first_of(const void *obj, const char *call)
     RC__CHECK(obj, call);
     const rc_head *o = RC_HEAD(obj);
     if (!(o->gc & RC__WEAKREFS)) return NULL;
-    wslot *s = find(rc_heap_of(obj)->weak, o);
-    return s ? s->head : NULL;
+    rc_weakref **s = find(rc_heap_of(obj)->weak, o);
+    return s ? *s : NULL;
 }
 
 size_t rc_weakref_count(const void *obj)
