@@ -463,6 +463,22 @@ typedef struct rc_heap_stats {
  * are summed from the pages, so allocation does not have to count them). */
 void rc_heap_stats_get(const rc_heap *heap, rc_heap_stats *out);
 
+/* ---- what a collection reports ---- */
+
+/* The phases a gc callback (<recycle/gc.h>) is called in. */
+enum rc_gc_phase { RC_GC_START = 0, RC_GC_STOP = 1 };
+
+/* What a collection reports to gc callbacks and debug output. On START only
+ * `generation` and `candidates` are meaningful. */
+typedef struct rc_gc_info {
+    int generation;        /* 0, 1 or 2 */
+    int candidates;        /* 1: a scan from buffered candidates (old objects), not a generation */
+    size_t collected;      /* unreachable objects freed */
+    size_t uncollectable;  /* unreachable objects kept (resurrected, or saved by RC_DEBUG_SAVEALL) */
+    size_t examined;       /* objects in the collected set */
+    double duration;       /* seconds, START to STOP */
+} rc_gc_info;
+
 #ifdef __cplusplus
 }
 #endif

@@ -20,18 +20,7 @@ extern "C" {
 
 /* ---- callbacks (gc.callbacks) ---- */
 
-enum rc_gc_phase { RC_GC_START = 0, RC_GC_STOP = 1 };
-
-/* What a callback is told. On START only `generation` and `candidates` are
- * meaningful. */
-typedef struct rc_gc_info {
-    int generation;        /* 0, 1 or 2 */
-    int candidates;        /* 1: a scan from buffered candidates (old objects), not a generation */
-    size_t collected;      /* unreachable objects freed */
-    size_t uncollectable;  /* unreachable objects kept (resurrected, or saved by RC_DEBUG_SAVEALL) */
-    size_t examined;       /* objects in the collected set */
-    double duration;       /* seconds, START to STOP */
-} rc_gc_info;
+/* rc_gc_info and enum rc_gc_phase are in <recycle.h>: the collector fills them. */
 
 typedef void (*rc_gc_callback)(rc_heap *heap, int phase, const rc_gc_info *info, void *ud);
 

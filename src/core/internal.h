@@ -20,6 +20,7 @@
 #define RC_INTERNAL_H
 
 #include "recycle.h"
+#include "core/hooks.h"
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -206,6 +207,11 @@ struct rc_heap {
     size_t stress_allocs;           /* stress mode: allocations since the last full collection */
     rc_leak_report_fn leak_report;  /* called by rc_heap_free with what is left, or NULL */
     void *leak_report_ud;
+
+    /* the layers above, attached through the hook table (hooks.h) */
+    uint8_t hooked;                 /* RC_HOOK_* bits: the OR of wants[] */
+    uint8_t wants[RC_NSLOTS];       /* what each slot wants now */
+    const rc_hooks *hooks[RC_NSLOTS];   /* each slot's table, NULL when not attached */
 
     /* errors */
     int err;
