@@ -18,15 +18,16 @@
  *   - ref<T>::adopt(p) takes over a reference the caller owns (a new
  *     reference from rc_new, rc_list_new, ...): no incref; the ref drops it.
  *   - ref<T>::borrow(p) takes a reference of its own (rc_incref) to a
- *     borrowed pointer (from rc_list_get, a field, a parameter).
+ *     borrowed pointer (rc_as_obj of rc_list_get's value, a field, a
+ *     parameter).
  *   - There is no constructor from a raw pointer: which of the two is meant
  *     is always written out.
  *   - Moving hands the reference on; the moved-from ref is empty.
  *   - Copying is not implicit (copy construction and copy assignment are
  *     deleted): a second reference is taken where it is written, with
- *     share(). Reference counts change only where the code says so, as in
- *     the C API, and a ref<T> can be stored in standard containers (they
- *     move it).
+ *     share(). A count goes up only where the code says so (borrow,
+ *     share), as in the C API, and a ref<T> can still be stored in
+ *     standard containers (they move it).
  *   - release() hands the reference on without dropping it (the C
  *     rc_steal); reset() drops it now.
  *   - The heap must outlive its refs: destroy or reset every ref to a heap's
@@ -50,6 +51,7 @@ namespace recycle {
 template <class T>
 class ref {
 public:
+    /* The user struct the object is (as std::unique_ptr's element_type). */
     typedef T element_type;
 
     /* An empty ref (holds nothing). */
