@@ -423,6 +423,41 @@ TEST(get_roots_lists_the_objects_held_from_outside)
     rc_heap_free(h);
 }
 
+/* ---- block numbers ---- */
+
+TEST(block_numbers_are_distinct_below_nslots_and_only_for_the_numbered_heap)
+{
+    rc_heap *h = quiet_heap(), *other = quiet_heap();
+    enum { N = 3000 };
+    static void *objs[N];
+    for (int i = 0; i < N; i++)
+        objs[i] = i % 3 == 0 ? (void *)rc_new(h, &node2_type)
+                  : i % 3 == 1 ? (void *)rc_str_from_cstr(h, "s")
+                               : (void *)rc_list_new(h, 0);
+    void *big = rc_new_var(h, &node2_type, 100000);   /* a large page */
+    void *far = rc_new(other, &node2_type);
+    rc_blockids x;
+    CHECK(rc__blockids_init(h, &x, "test"));
+    uint64_t *seen = calloc((x.nslots + 63) / 64, sizeof *seen);
+    for (int i = 0; i <= N; i++) {
+        size_t id = rc__blockid(&x, RC_HEAD(i < N ? objs[i] : big));
+        CHECK(id < x.nslots);
+        CHECK(!lk_bit(seen, id));
+        lk_bit_set(seen, id);
+    }
+    CHECK_EQ_INT(rc__blockid(&x, RC_HEAD(far)), SIZE_MAX);
+    void *later = rc_new(h, &cbnode_type);   /* made since the numbering: none */
+    CHECK_EQ_INT(rc__blockid(&x, RC_HEAD(later)), SIZE_MAX);
+    free(seen);
+    rc__blockids_free(&x);
+    rc_decref(later);
+    rc_decref(far);
+    rc_decref(big);
+    for (int i = 0; i < N; i++) rc_decref(objs[i]);
+    rc_heap_free(other);
+    rc_heap_free(h);
+}
+
 /* ---- labelled references ---- */
 
 typedef struct multiset {
@@ -436,7 +471,7 @@ static void ms_add(rc_head *child, void *ctx)
     if (m->n < 64) m->kids[m->n++] = child;
 }
 
-static void ms_add_edge(rc_head *child, const lk_edge *e, void *ctx)
+static void ms_add_edge(rc_head *child, const rc_edge *e, void *ctx)
 {
     (void)e;
     ms_add(child, ctx);
@@ -452,7 +487,7 @@ static void check_same_children(rc_head *o)
 {
     multiset a = {.n = 0}, b = {.n = 0};
     rc__foreach_ref(o, ms_add, &a);
-    lk_foreach_edge(o, ms_add_edge, &b);
+    rc__foreach_edge(o, ms_add_edge, &b);
     CHECK_EQ_INT(a.n, b.n);
     qsort(a.kids, (size_t)a.n, sizeof a.kids[0], cmp_ptr);
     qsort(b.kids, (size_t)b.n, sizeof b.kids[0], cmp_ptr);

@@ -4,7 +4,7 @@
  * stored value is storable, and the str and immediate hashes (over
  * util/hash.h).
  *
- * The types' own clear/traverse/destroy callbacks never use these checks: the
+ * The types' own clear/destroy callbacks never use these checks: the
  * core calls them on dying objects whose first header word may already link
  * its pending list, so rc__check would misread them.
  */

@@ -86,18 +86,9 @@ uint64_t rc_val_hash(rc_val v)
     return rc__imm_hash(v);
 }
 
-/* ---- the type ---- */
-
-static void dict_traverse(void *obj, rc_visit_fn visit, void *arg)
-{
-    rc_dict_obj *d = obj;
-    for (size_t i = 0; i < d->nentries; i++) {
-        rc_dict_entry *e = &d->entries[i];
-        if (e->key == RC_EMPTY) continue;
-        rc_visit_val(e->key, visit, arg);
-        rc_visit_val(e->value, visit, arg);
-    }
-}
+/* ---- the type ----
+ * No traverse callback: the library follows a dict's keys and values itself, by rc_kind
+ * (util/edges.h). */
 
 /* Detach both buffers, leave an empty dict, then drop the references and free
  * the entries. Nothing touches the dict after the first decref (its death may
@@ -135,7 +126,6 @@ static void dict_destroy(void *obj)
 const rc_type rc_dict_type = {
     .name = "dict",
     .size = sizeof(rc_dict_obj),
-    .traverse = dict_traverse,
     .clear = dict_clear,
     .destroy = dict_destroy,
     .rc_kind = RC_KIND_DICT,

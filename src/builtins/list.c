@@ -21,14 +21,9 @@
 #define LIST_MIN_CAP 4
 #define LIST_MAX_CAP (SIZE_MAX / 2 / sizeof(rc_val))
 
-/* ---- the type ---- */
-
-static void list_traverse(void *obj, rc_visit_fn visit, void *arg)
-{
-    rc_list_obj *l = obj;
-    if (!l->objs) return;
-    for (size_t i = 0; i < l->len; i++) rc_visit_val(l->items[i], visit, arg);
-}
+/* ---- the type ----
+ * No traverse callback: the library follows a list's items itself, by rc_kind
+ * (util/edges.h). */
 
 /* Detach the buffer, then drop the references, then free it: the list is
  * already empty while items die, and nothing touches the list object after
@@ -63,7 +58,6 @@ static void list_destroy(void *obj)
 const rc_type rc_list_type = {
     .name = "list",
     .size = sizeof(rc_list_obj),
-    .traverse = list_traverse,
     .clear = list_clear,
     .destroy = list_destroy,
     .rc_kind = RC_KIND_LIST,

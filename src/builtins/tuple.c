@@ -17,13 +17,9 @@
 
 #define TUPLE_MAX_LEN ((SIZE_MAX / 2 - sizeof(rc_tuple_obj)) / sizeof(rc_val))
 
-/* ---- the type ---- */
-
-static void tuple_traverse(void *obj, rc_visit_fn visit, void *arg)
-{
-    rc_tuple_obj *t = obj;
-    for (size_t i = 0; i < t->len; i++) rc_visit_val(t->items[i], visit, arg);
-}
+/* ---- the type ----
+ * No traverse callback: the library follows a tuple's items itself, by rc_kind
+ * (util/edges.h). */
 
 static void tuple_clear(void *obj)
 {
@@ -40,7 +36,6 @@ static void tuple_clear(void *obj)
 const rc_type rc_tuple_type = {
     .name = "tuple",
     .size = sizeof(rc_tuple_obj),
-    .traverse = tuple_traverse,
     .clear = tuple_clear,
     .rc_kind = RC_KIND_TUPLE,
 };

@@ -60,6 +60,7 @@
 #include "core/clock.h"
 #include "recycle/builtins.h"
 #include "recycle/gc.h"
+#include "util/edges.h"
 
 #include <stdlib.h>
 #include <time.h>

@@ -18,6 +18,8 @@
 #include "core/objects.h"
 #include "core/memcheck.h"
 #include "recycle/gc.h"
+#include "util/blockids.h"
+#include "util/edges.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -89,9 +91,7 @@ static bool table_init(vf *v)
     for (int t = 0; t < 2; t++)
         for (size_t i = 0; i < h->pages[t].len; i++) {
             rc_page *pg = h->pages[t].items[i];
-            size_t ns = pg->flags & RC_PAGE_LARGE ? 1
-                                                  : (size_t)(pg->bump - rc__page_first(pg)) / pg->block_size;
-            v->pages[k++] = (vf_page){pg, 0, ns};
+            v->pages[k++] = (vf_page){pg, 0, rc__page_nblocks(pg)};
         }
     qsort(v->pages, v->npages, sizeof *v->pages, cmp_pages);
     for (size_t i = 0; i < v->npages; i++) {

@@ -318,17 +318,8 @@ RC_INLINE rc_head *rc__alloc_fast(rc_heap *h, size_t bytes, bool tracked)
     if (likely(bytes <= 1024)) {
         rc_page *pg = h->cur[tracked][rc__small_class[(bytes + 7) >> 3]];
         if (likely(pg != NULL) && likely(!tracked || (pg->flags & RC_PAGE_YOUNG0))) {
-            rc_head *b = pg->free;
-            if (likely(b != NULL)) {
-                pg->free = rc__free_next(b);
-            } else if (pg->bump + pg->block_size <= (char *)pg + RC_PAGE_SIZE) {
-                b = (rc_head *)pg->bump;
-                pg->bump += pg->block_size;
-            } else {
-                return rc__alloc_block(h, bytes, tracked);
-            }
-            pg->used++;
-                            return b;
+            rc_head *b = rc__page_take(pg);
+            if (likely(b != NULL)) return b;
         }
     }
     return rc__alloc_block(h, bytes, tracked);

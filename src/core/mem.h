@@ -53,4 +53,22 @@ static inline void rc__mem_free(rc_mem m, void *p, size_t bytes)
     else m.realloc(m.ud, p, 0);
 }
 
+/* Grow *p (holding *cap items of `size` bytes, through the heap's
+ * allocator) to at least `need` items, doubling from 16; false on
+ * out-of-memory (nothing changed). */
+static inline bool rc__mem_grow(rc_heap *h, void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap) return true;
+    size_t ncap = *cap ? *cap : 16;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2 / size) return false;
+        ncap *= 2;
+    }
+    void *n = rc__buf_realloc(h, *p, *cap * size, ncap * size);
+    if (!n) return false;
+    *p = n;
+    *cap = ncap;
+    return true;
+}
+
 #endif

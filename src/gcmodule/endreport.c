@@ -2,17 +2,22 @@
  * endreport.c -- the leak report rc_heap_free makes of what is still alive.
  *
  * One pass counts the references objects of the heap hold to each block
- * (lk_count_inrefs, the count rc_get_roots uses: refcount minus it is what
+ * (rc__inrefs, the count rc_get_roots uses: refcount minus it is what
  * C code holds), a second groups the live objects by type and, when the
  * heap traces allocation sites, by site. Rows of one type are chained from
  * a map keyed by the type, so the pass costs one lookup per object; rows
  * are then merged by name and site (two types may share a name) and sorted,
  * most objects first.
  */
-#include "leak/leak.h"
+#include "core/mem.h"
+#include "util/blockids.h"
 #include "util/pmap.h"
 
 #include <stdlib.h>
+
+/* The allocation site of an object, as recycle/leak.h declares it (defined
+ * in leak/trace.c, a layer above): called only while h->trace is set. */
+int rc_trace_site(const void *obj, const char **file, int *line);
 
 typedef struct er_row {
     rc_leak_report_row r;
@@ -33,7 +38,7 @@ static er_row *row_for(er_table *t, const rc_type *type, const char *file, int l
     size_t i = first ? *first : SIZE_MAX;
     for (size_t j = i; j != SIZE_MAX; j = t->rows[j].next)
         if (t->rows[j].r.file == file && t->rows[j].r.line == line) return &t->rows[j];
-    if (!lk_grow(t->h, (void **)&t->rows, &t->cap, t->len + 1, sizeof *t->rows) ||
+    if (!rc__mem_grow(t->h, (void **)&t->rows, &t->cap, t->len + 1, sizeof *t->rows) ||
         !(first = rc__pmap_put(&t->first, type, NULL)))
         return NULL;
     *first = t->len;
@@ -76,33 +81,34 @@ void rc__leak_report(rc_heap *h)
     rc__count_objects(h, &objects, &bytes);
     if (!objects) return;
     int err = h->err;
-    lk_ids x;
-    if (!lk_ids_init(h, &x, "rc_heap_free")) goto out;
-    uint32_t *in = lk_count_inrefs(h, &x, "rc_heap_free");
+    rc_blockids x;
+    if (!rc__blockids_init(h, &x, "rc_heap_free")) goto out;
+    uint32_t *in = rc__inrefs(h, &x, "rc_heap_free");
     er_table t = {.h = h};
     rc__pmap_init(&t.first, rc__mem_heap(h), sizeof(size_t));
     bool ok = in != NULL;
     for (int k = 0; k < 2 && ok; k++) {
-        LK_FOREACH_BLOCK(h, k, o, ob, {
+        RC__FOREACH_LIVE(h, k, pg, o, {
             const char *file = NULL;
             int line = 0;
             if (h->trace && !rc_trace_site(o + 1, &file, &line)) file = NULL, line = 0;
             er_row *row = row_for(&t, o->type, file, line);
             if (!row) {
                 ok = false;
-                break;
+                goto counted;
             }
             row->r.objects++;
-            row->r.bytes += lk_self_size(o);
-            size_t ext = lk_external(o, in[lk_id(&x, o)]);
+            row->r.bytes += rc__self_size(o);
+            size_t ext = rc__external_refs(o, in[rc__blockid(&x, o)]);
             if (ext) {
                 row->r.held_outside++;
                 row->r.external_refs += ext;
             }
         });
     }
-    if (in) lk_free(h, in, x.nslots * sizeof *in);
-    lk_ids_free(&x);
+counted:
+    rc__mem_free(rc__mem_heap(h), in, x.nslots * sizeof *in);
+    rc__blockids_free(&x);
     rc__pmap_free(&t.first);
     if (ok && t.len) {
         qsort(t.rows, t.len, sizeof *t.rows, cmp_key);
@@ -126,7 +132,7 @@ void rc__leak_report(rc_heap *h)
         h->leak_report(h, rows, t.len, h->leak_report_ud);
         h->busy--;
     }
-    lk_free(h, t.rows, t.cap * sizeof *t.rows);
+    rc__mem_free(rc__mem_heap(h), t.rows, t.cap * sizeof *t.rows);
 out:
     h->err = err;
 }

@@ -16,6 +16,8 @@
 #include "core/objects.h"
 #include "recycle/builtins.h"
 #include "recycle/gc.h"
+#include "util/blockids.h"
+#include "util/edges.h"
 #include "util/pmap.h"
 
 static bool walkable(rc_heap *h, const char *call)
@@ -34,13 +36,8 @@ static bool walk_pages(rc_vec *v, bool (*fn)(rc_head *o, void *ctx), void *ctx)
 {
     for (size_t i = 0; i < v->len; i++) {
         rc_page *pg = v->items[i];
-        if (pg->flags & RC_PAGE_LARGE) {
-            rc_head *o = (rc_head *)rc__page_first(pg);
+        RC__FOREACH_BLOCK(pg, o)
             if (rc__block_live(o) && !fn(o, ctx)) return false;
-            continue;
-        }
-        for (char *p = rc__page_first(pg); p < pg->bump; p += pg->block_size)
-            if (rc__block_live((rc_head *)p) && !fn((rc_head *)p, ctx)) return false;
     }
     return true;
 }
@@ -319,42 +316,19 @@ size_t rc_gc_get_freeze_count(const rc_heap *h)
 
 /* ---- the reference index ----
  *
- * Every block below a page's bump pointer gets a dense id: the page's base
- * plus the block's position in the page. Blocks are found from a pointer in
- * O(1) through the page header (rc__page_of, then page->index into our copy
- * of heap->pages), and the copy records the page pointer so that a page
- * reused or moved since the build is recognised and answers nothing.
+ * Blocks are numbered by util/blockids.h (O(1) from a pointer; a page
+ * reused or moved since the build is recognised and answers nothing).
  * CSR: off[id] .. off[id + 1] delimit the referrers of block id in refs.
  */
 
-typedef struct ri_page {
-    rc_page *pg;
-    size_t base;
-    size_t nslots;
-} ri_page;
-
 struct rc_refindex {
     rc_heap *h;
-    ri_page *pages[2];
-    size_t npages[2];
-    size_t nslots;       /* ids */
-    size_t *off;         /* nslots + 1 */
+    rc_blockids ids;
+    size_t *off;         /* ids.nslots + 1 */
     void **refs;         /* nrefs referrers (user pointers) */
     size_t nrefs;
     size_t nobjects;
 };
-
-static size_t ri_id(const rc_refindex *x, const rc_head *o)
-{
-    const rc_page *pg = rc__page_of(o);
-    int t = pg->flags & RC_PAGE_TRACKED ? 1 : 0;
-    if (pg->index >= x->npages[t] || x->pages[t][pg->index].pg != pg) return SIZE_MAX;
-    size_t slot = pg->flags & RC_PAGE_LARGE
-                      ? 0
-                      : (size_t)((const char *)o - rc__page_first((rc_page *)pg)) / pg->block_size;
-    if (slot >= x->pages[t][pg->index].nslots) return SIZE_MAX;
-    return x->pages[t][pg->index].base + slot;
-}
 
 typedef struct ri_ctx {
     rc_refindex *x;
@@ -364,8 +338,7 @@ typedef struct ri_ctx {
 static void ri_count_ref(rc_head *child, void *ctx)
 {
     ri_ctx *c = ctx;
-    if (rc__page_of(child)->heap != c->x->h) return;
-    size_t id = ri_id(c->x, child);
+    size_t id = rc__blockid(&c->x->ids, child);
     if (id != SIZE_MAX) c->x->off[id + 1]++;
 }
 
@@ -387,8 +360,7 @@ static bool ri_count_untracked(rc_head *o, void *ctx)
 static void ri_fill_ref(rc_head *child, void *ctx)
 {
     ri_ctx *c = ctx;
-    if (rc__page_of(child)->heap != c->x->h) return;
-    size_t id = ri_id(c->x, child);
+    size_t id = rc__blockid(&c->x->ids, child);
     if (id != SIZE_MAX) c->x->refs[c->x->off[id]++] = c->from + 1;
 }
 
@@ -404,9 +376,8 @@ void rc_refindex_free(rc_refindex *x)
 {
     if (!x) return;
     rc_heap *h = x->h;
-    for (int t = 0; t < 2; t++)
-        if (x->pages[t]) rc__buf_free(h, x->pages[t], x->npages[t] * sizeof(ri_page));
-    if (x->off) rc__buf_free(h, x->off, (x->nslots + 1) * sizeof(size_t));
+    rc__blockids_free(&x->ids);
+    if (x->off) rc__buf_free(h, x->off, (x->ids.nslots + 1) * sizeof(size_t));
     if (x->refs) rc__buf_free(h, x->refs, x->nrefs * sizeof(void *));
     h->cfg.allocator.realloc(h->cfg.allocator.ud, x, 0);
 }
@@ -419,32 +390,21 @@ rc_refindex *rc_refindex_build(rc_heap *h)
     if (!x) return rc__fail(h, RC_ENOMEM, "rc_refindex_build: out of memory");
     memset(x, 0, sizeof *x);
     x->h = h;
-    /* ids */
-    for (int t = 0; t < 2; t++) {
-        rc_vec *v = &h->pages[t];
-        x->npages[t] = v->len;
-        if (!v->len) continue;
-        x->pages[t] = rc__buf_realloc(h, NULL, 0, v->len * sizeof(ri_page));
-        if (!x->pages[t]) goto oom;
-        for (size_t i = 0; i < v->len; i++) {
-            rc_page *pg = v->items[i];
-            size_t ns = pg->flags & RC_PAGE_LARGE
-                            ? 1
-                            : (size_t)(pg->bump - rc__page_first(pg)) / pg->block_size;
-            x->pages[t][i] = (ri_page){pg, x->nslots, ns};
-            x->nslots += ns;
-        }
+    if (!rc__blockids_init(h, &x->ids, "rc_refindex_build")) {
+        rc_refindex_free(x);
+        return NULL;
     }
-    x->off = rc__buf_realloc(h, NULL, 0, (x->nslots + 1) * sizeof(size_t));
+    size_t nslots = x->ids.nslots;
+    x->off = rc__buf_realloc(h, NULL, 0, (nslots + 1) * sizeof(size_t));
     if (!x->off) goto oom;
-    rc__commit(h, x->off, (x->nslots + 1) * sizeof(size_t));   /* one call, not a fault per page */
-    memset(x->off, 0, (x->nslots + 1) * sizeof(size_t));
+    rc__commit(h, x->off, (nslots + 1) * sizeof(size_t));   /* one call, not a fault per page */
+    memset(x->off, 0, (nslots + 1) * sizeof(size_t));
     /* count: off[id + 1] = references to id */
     ri_ctx c = {x, NULL};
     walk_pages(&h->pages[1], ri_count, &c);
     walk_pages(&h->pages[0], ri_count_untracked, &c);
-    for (size_t i = 0; i < x->nslots; i++) x->off[i + 1] += x->off[i];
-    size_t nrefs = x->off[x->nslots];
+    for (size_t i = 0; i < nslots; i++) x->off[i + 1] += x->off[i];
+    size_t nrefs = x->off[nslots];
     /* fill: off[id] runs from the start of id's run to its end */
     if (nrefs) {
         x->refs = rc__buf_realloc(h, NULL, 0, nrefs * sizeof(void *));
@@ -454,7 +414,7 @@ rc_refindex *rc_refindex_build(rc_heap *h)
         walk_pages(&h->pages[1], ri_fill, &c);
     }
     /* now off[id] is the end of id's run = the start of id + 1's: shift */
-    memmove(x->off + 1, x->off, x->nslots * sizeof(size_t));
+    memmove(x->off + 1, x->off, nslots * sizeof(size_t));
     x->off[0] = 0;
     return x;
 oom:
@@ -468,9 +428,7 @@ void *const *rc_refindex_referrers(const rc_refindex *x, const void *obj, size_t
     if (!n) n = &dummy;
     *n = 0;
     if (!x || !obj) return NULL;
-    const rc_head *o = RC_HEAD(obj);
-    if (rc__page_of(o)->heap != x->h) return NULL;
-    size_t id = ri_id(x, o);
+    size_t id = rc__blockid(&x->ids, RC_HEAD(obj));
     if (id == SIZE_MAX) return NULL;
     *n = x->off[id + 1] - x->off[id];
     return *n ? (void *const *)&x->refs[x->off[id]] : NULL;

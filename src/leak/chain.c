@@ -7,7 +7,7 @@
  * backward through referrers (an rc_refindex), so the chain found is a
  * shortest one. The search keeps a queue of (object, parent position)
  * pairs -- 16 bytes per object visited -- and a bit per block of the pages
- * (lk_ids) for "seen"; no recursion, whatever the depth. The chain is read
+ * (rc_blockids) for "seen"; no recursion, whatever the depth. The chain is read
  * back through the parent positions.
  *
  * Holders: an object is held from outside the heap when its refcount
@@ -33,7 +33,7 @@ typedef struct qent {
 
 typedef struct bfs {
     rc_heap *h;
-    lk_ids ids;
+    rc_blockids ids;
     uint64_t *seen;
     size_t nwords;
     qent *q;
@@ -46,7 +46,7 @@ static bool bfs_init(bfs *b, rc_heap *h, const rc_chain_opts *opts, const char *
 {
     memset(b, 0, sizeof *b);
     b->h = h;
-    if (!lk_ids_init(h, &b->ids, call)) return false;
+    if (!rc__blockids_init(h, &b->ids, call)) return false;
     b->nwords = (b->ids.nslots + 63) / 64;
     b->seen = lk_calloc(h, b->nwords, sizeof *b->seen);
     if (!b->seen ||
@@ -63,18 +63,18 @@ static void bfs_free(bfs *b)
     lk_free(h, b->seen, b->nwords * sizeof *b->seen);
     lk_free(h, b->q, b->cap * sizeof *b->q);
     lk_pmap_free(h, &b->ignore);
-    lk_ids_free(&b->ids);
+    rc__blockids_free(&b->ids);
 }
 
 /* Queue o (reached from queue position parent) unless seen, ignored or
  * unknown to the numbering. Returns its position, or SIZE_MAX. */
 static size_t bfs_push(bfs *b, rc_head *o, size_t parent)
 {
-    size_t id = lk_id(&b->ids, o);
+    size_t id = rc__blockid(&b->ids, o);
     if (id == SIZE_MAX || lk_bit(b->seen, id)) return SIZE_MAX;
     lk_bit_set(b->seen, id);
     if (b->ignore.len && lk_ignored(&b->ignore, o)) return SIZE_MAX;
-    if (!lk_grow(b->h, (void **)&b->q, &b->cap, b->len + 1, sizeof *b->q)) {
+    if (!rc__mem_grow(b->h, (void **)&b->q, &b->cap, b->len + 1, sizeof *b->q)) {
         b->failed = true;
         return SIZE_MAX;
     }
@@ -155,7 +155,7 @@ static size_t why_external(search *s, rc_head *o)
 {
     size_t n;
     rc_refindex_referrers(s->idx, o + 1, &n);
-    return lk_external(o, n);
+    return rc__external_refs(o, n);
 }
 
 /* Breadth-first from b's start (already queued at position 0). */
@@ -189,6 +189,25 @@ static void run_search(search *s, bool backward, size_t max_depth)
     }
 }
 
+/* Breadth-first from `start` (s says what ends the search and, backward,
+ * holds the index), no deeper than max_depth: the chain from start to what
+ * was found (forward) or from it to start (backward), else start alone with
+ * found 0. NULL on RC_ENOMEM (recorded, naming `call`). */
+static rc_chain *search_chain(search *s, rc_heap *h, rc_head *start, const rc_chain_opts *opts,
+                              bool backward, size_t max_depth, const char *call)
+{
+    rc_chain *c = NULL;
+    if (!bfs_init(&s->b, h, opts, call)) goto done;
+    bfs_push(&s->b, start, SIZE_MAX);
+    if (!s->b.failed) run_search(s, backward, max_depth);
+    if (s->b.failed) rc__fail(h, RC_ENOMEM, "%s: out of memory for the search", call);
+    else if (s->found != SIZE_MAX) c = chain_from_queue(&s->b, s->found, !backward, 1, call);
+    else c = make_chain(h, &start, 1, 0, call);
+done:
+    bfs_free(&s->b);
+    return c;
+}
+
 static rc_chain *find_chain(void *obj, rc_pred_fn pred, void *ud, const rc_chain_opts *opts,
                             bool backward, const char *call)
 {
@@ -216,22 +235,7 @@ static rc_chain *find_chain(void *obj, rc_pred_fn pred, void *ud, const rc_chain
             s.idx = own;
         }
     }
-    rc_chain *c = NULL;
-    if (!bfs_init(&s.b, h, opts, call)) goto done;
-    bfs_push(&s.b, RC_HEAD(obj), SIZE_MAX);
-    if (s.b.failed) goto oom;
-    run_search(&s, backward, max_depth);
-    if (s.b.failed) goto oom;
-    if (s.found != SIZE_MAX) c = chain_from_queue(&s.b, s.found, !backward, 1, call);
-    else {
-        rc_head *o = RC_HEAD(obj);
-        c = make_chain(h, &o, 1, 0, call);
-    }
-    goto done;
-oom:
-    rc__fail(h, RC_ENOMEM, "%s: out of memory for the search", call);
-done:
-    bfs_free(&s.b);
+    rc_chain *c = search_chain(&s, h, RC_HEAD(obj), opts, backward, max_depth, call);
     rc_refindex_free(own);
     return c;
 }
@@ -376,15 +380,8 @@ rc_chain *rc_why_alive(void *obj, FILE *out, const rc_chain_opts *opts)
         if (!own) return NULL;
         s.idx = own;
     }
-    rc_chain *c = NULL;
     rc_head *target = RC_HEAD(obj);
-    if (!bfs_init(&s.b, h, opts, call)) goto done;
-    bfs_push(&s.b, target, SIZE_MAX);
-    if (s.b.failed) goto oom;
-    run_search(&s, true, max_depth);
-    if (s.b.failed) goto oom;
-    if (s.found != SIZE_MAX) c = chain_from_queue(&s.b, s.found, false, 1, call);
-    else c = make_chain(h, &target, 1, 0, call);
+    rc_chain *c = search_chain(&s, h, target, opts, true, max_depth, call);
     if (c) {
         c->target_refs = why_external(&s, target);
         c->holder_refs = c->found ? why_external(&s, RC_HEAD(c->objs[0])) : c->target_refs;
@@ -396,11 +393,6 @@ rc_chain *rc_why_alive(void *obj, FILE *out, const rc_chain_opts *opts)
             }
         }
     }
-    goto done;
-oom:
-    rc__fail(h, RC_ENOMEM, "%s: out of memory for the search", call);
-done:
-    bfs_free(&s.b);
     rc_refindex_free(own);
     return c;
 }
@@ -425,8 +417,8 @@ size_t rc_external_refs(const void *obj)
     rc_heap *h = rc_heap_of(obj);
     if (!lk_walkable(h, "rc_external_refs")) return 0;
     extref_ctx c = {target, 0};
-    LK_FOREACH_BLOCK(h, 1, o, ob, { rc__foreach_ref(o, extref_visit, &c); });
-    return lk_external(target, c.n);
+    RC__FOREACH_LIVE(h, 1, pg, o, { rc__foreach_ref(o, extref_visit, &c); });
+    return rc__external_refs(target, c.n);
 }
 
 rc_root *rc_get_roots(rc_heap *h, const rc_refindex *index, size_t *n)
@@ -437,13 +429,13 @@ rc_root *rc_get_roots(rc_heap *h, const rc_refindex *index, size_t *n)
     *n = 0;
     if (!h) return NULL;
     if (!lk_walkable(h, call)) return NULL;
-    lk_ids x;
+    rc_blockids x;
     uint32_t *in = NULL;
     if (!index) {
-        if (!lk_ids_init(h, &x, call)) return NULL;
-        in = lk_count_inrefs(h, &x, call);
+        if (!rc__blockids_init(h, &x, call)) return NULL;
+        in = rc__inrefs(h, &x, call);
         if (!in) {
-            lk_ids_free(&x);
+            rc__blockids_free(&x);
             return NULL;
         }
     }
@@ -453,11 +445,11 @@ rc_root *rc_get_roots(rc_heap *h, const rc_refindex *index, size_t *n)
     for (int pass = 0; pass < 2; pass++) {
         size_t k = 0;
         for (int t = 0; t < 2; t++) {
-            LK_FOREACH_BLOCK(h, t, o, ob, {
+            RC__FOREACH_LIVE(h, t, pg, o, {
                 size_t inrefs;
                 if (index) rc_refindex_referrers(index, o + 1, &inrefs);
-                else inrefs = in[lk_id(&x, o)];
-                size_t ext = lk_external(o, inrefs);
+                else inrefs = in[rc__blockid(&x, o)];
+                size_t ext = rc__external_refs(o, inrefs);
                 if (ext) {
                     if (pass) rows[k] = (rc_root){o + 1, ext};
                     k++;
@@ -476,7 +468,7 @@ rc_root *rc_get_roots(rc_heap *h, const rc_refindex *index, size_t *n)
     }
     if (!index) {
         lk_free(h, in, x.nslots * sizeof *in);
-        lk_ids_free(&x);
+        rc__blockids_free(&x);
     }
     *n = rows ? cnt : 0;
     return rows;

@@ -134,7 +134,7 @@ static void emit_node(graph *g, size_t n)
         if (g->idx) {
             size_t in;
             rc_refindex_referrers(g->idx, o + 1, &in);
-            size_t ext = lk_external(o, in);
+            size_t ext = rc__external_refs(o, in);
             if (ext) fprintf(f, ", %zu from outside", ext);
         }
     }
@@ -169,7 +169,7 @@ static size_t node_of(graph *g, rc_head *o, size_t depth, bool *added)
     size_t n = lk_pmap_get(&g->index_of, o);
     *added = false;
     if (n != SIZE_MAX) return n;
-    if (!lk_grow(g->h, (void **)&g->nodes, &g->cap, g->len + 1, sizeof *g->nodes) ||
+    if (!rc__mem_grow(g->h, (void **)&g->nodes, &g->cap, g->len + 1, sizeof *g->nodes) ||
         !lk_pmap_put(g->h, &g->index_of, o, g->len)) {
         g->failed = true;
         return SIZE_MAX;
@@ -226,14 +226,14 @@ static void kid_add(fw_ctx *c, rc_head *r)
         c->more++;
         return;
     }
-    if (!lk_grow(c->g->h, (void **)&c->kids, &c->cap, c->nkids + 1, sizeof *c->kids)) {
+    if (!rc__mem_grow(c->g->h, (void **)&c->kids, &c->cap, c->nkids + 1, sizeof *c->kids)) {
         c->g->failed = true;
         return;
     }
     c->kids[c->nkids++] = r;
 }
 
-static void fw_visit(rc_head *child, const lk_edge *e, void *ctx)
+static void fw_visit(rc_head *child, const rc_edge *e, void *ctx)
 {
     fw_ctx *c = ctx;
     (void)e;
@@ -248,7 +248,7 @@ static void expand(graph *g, size_t n, bool backward)
     char label[LABEL_MAX];
     fw_ctx c = {g, NULL, 0, 0, 0};
     if (!backward) {
-        lk_foreach_edge(o, fw_visit, &c);
+        rc__foreach_edge(o, fw_visit, &c);
     } else {
         size_t nref;
         void *const *refs = rc_refindex_referrers(g->idx, o + 1, &nref);

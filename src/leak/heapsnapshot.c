@@ -166,11 +166,11 @@ static uint32_t intern(strtab *t, const char *s, size_t n)
     }
     if (t->failed || t->n >= NONE - 2) goto fail;
     size_t oc = t->ocap, hc = t->hcap;
-    if (!lk_grow(t->h, (void **)&t->off, &oc, t->n + 2, sizeof *t->off)) goto fail;
+    if (!rc__mem_grow(t->h, (void **)&t->off, &oc, t->n + 2, sizeof *t->off)) goto fail;
     t->ocap = oc;
-    if (!lk_grow(t->h, (void **)&t->hashes, &hc, t->n + 1, sizeof *t->hashes)) goto fail;
+    if (!rc__mem_grow(t->h, (void **)&t->hashes, &hc, t->n + 1, sizeof *t->hashes)) goto fail;
     t->hcap = hc;
-    if (!lk_grow(t->h, (void **)&t->arena, &t->acap, t->alen + n + 1, 1)) goto fail;
+    if (!rc__mem_grow(t->h, (void **)&t->arena, &t->acap, t->alen + n + 1, 1)) goto fail;
     if ((t->n + 1) * 2 > t->nslots && !strtab_rehash(t, t->nslots ? t->nslots * 2 : 256)) goto fail;
     if (t->n == 0) t->off[0] = 0;
     memcpy(t->arena + t->alen, s, n);
@@ -198,7 +198,7 @@ static void strtab_free(strtab *t)
 
 typedef struct snap {
     rc_heap *h;
-    lk_ids ids;
+    rc_blockids ids;
     uint32_t *in;        /* in-heap references per block */
     uint32_t *node;      /* node number per block */
     uint32_t *roots;     /* node numbers of the objects held from outside */
@@ -217,7 +217,7 @@ typedef struct count_ctx {
 RC_INLINE void count_edge(rc_head *child, void *ctx)
 {
     count_ctx *c = ctx;
-    size_t id = lk_id(&c->s->ids, child);
+    size_t id = rc__blockid(&c->s->ids, child);
     c->n += id != SIZE_MAX;
 }
 
@@ -228,13 +228,13 @@ static size_t edges_of(const snap *s, rc_head *o)
     count_ctx c = {s, 0};
     rc__foreach_ref(o, count_edge, &c);
     rc_head *r = lk_weak_referent(o);
-    if (r && lk_id(&s->ids, r) != SIZE_MAX) c.n++;
+    if (r && rc__blockid(&s->ids, r) != SIZE_MAX) c.n++;
     return c.n;
 }
 
 static void write_edge(snap *s, int type, uint64_t name, rc_head *child)
 {
-    size_t id = lk_id(&s->ids, child);
+    size_t id = rc__blockid(&s->ids, child);
     if (id == SIZE_MAX) return;
     out *o = &s->o;
     if (s->nedges) out_bytes(o, ",\n", 2);
@@ -244,19 +244,19 @@ static void write_edge(snap *s, int type, uint64_t name, rc_head *child)
     s->nedges++;
 }
 
-static void edge_visit(rc_head *child, const lk_edge *e, void *ctx)
+static void edge_visit(rc_head *child, const rc_edge *e, void *ctx)
 {
     snap *s = ctx;
     switch (e->kind) {
-    case LK_EDGE_SLOT:
-    case LK_EDGE_REF:
-    case LK_EDGE_ITEM:
+    case RC_EDGE_SLOT:
+    case RC_EDGE_REF:
+    case RC_EDGE_ITEM:
         write_edge(s, ET_ELEMENT, e->index, child);
         break;
-    case LK_EDGE_DICT_KEY:
+    case RC_EDGE_DICT_KEY:
         write_edge(s, ET_INTERNAL, intern(&s->strings, "key", 3), child);
         break;
-    case LK_EDGE_DICT_VALUE: {
+    case RC_EDGE_DICT_VALUE: {
         uint32_t name;
         rc_head *k = rc_is_obj(e->key) ? RC_HEAD(rc_as_obj(e->key)) : NULL;
         if (k && k->type && k->type->rc_kind == RC_KIND_STR) {
@@ -280,7 +280,7 @@ static void snap_free(snap *s)
     lk_free(h, s->node, s->ids.nslots * sizeof *s->node);
     lk_free(h, s->roots, s->rcap * sizeof *s->roots);
     strtab_free(&s->strings);
-    lk_ids_free(&s->ids);
+    rc__blockids_free(&s->ids);
     lk_free(h, s->o.buf, s->o.cap);
 }
 
@@ -316,8 +316,8 @@ static int snapshot_write(rc_heap *h, FILE *f, const char *call, const char *des
     s.o.cap = (size_t)1 << 20;
     s.o.buf = lk_alloc(h, s.o.cap);
     if (!s.o.buf) goto oom;
-    if (!lk_ids_init(h, &s.ids, call)) goto fail;
-    s.in = lk_count_inrefs(h, &s.ids, call);
+    if (!rc__blockids_init(h, &s.ids, call)) goto fail;
+    s.in = rc__inrefs(h, &s.ids, call);
     if (!s.in) goto fail;
     s.node = lk_alloc(h, (s.ids.nslots ? s.ids.nslots : 1) * sizeof *s.node);
     if (!s.node) goto oom;
@@ -325,11 +325,11 @@ static int snapshot_write(rc_heap *h, FILE *f, const char *call, const char *des
     /* Number the nodes and find the roots (headers only). */
     size_t n = 1;
     for (int t = 1; t >= 0; t--) {
-        LK_FOREACH_BLOCK(h, t, o, ob, {
-            size_t id = lk_id(&s.ids, o);
+        RC__FOREACH_LIVE(h, t, pg, o, {
+            size_t id = rc__blockid(&s.ids, o);
             s.node[id] = (uint32_t)n;
-            if (lk_external(o, s.in[id])) {
-                if (!lk_grow(h, (void **)&s.roots, &s.rcap, s.nroots + 1, sizeof *s.roots)) goto oom;
+            if (rc__external_refs(o, s.in[id])) {
+                if (!rc__mem_grow(h, (void **)&s.roots, &s.rcap, s.nroots + 1, sizeof *s.roots)) goto oom;
                 s.roots[s.nroots++] = (uint32_t)n;
             }
             if (++n >= NONE / NODE_FIELDS) {
@@ -344,7 +344,7 @@ static int snapshot_write(rc_heap *h, FILE *f, const char *call, const char *des
 
     /* The edge count goes in the header: count the edges first. */
     size_t nedges = s.nroots;
-    LK_FOREACH_BLOCK(h, 1, o, ob, { nedges += edges_of(&s, o); });   /* untracked pages hold no references */
+    RC__FOREACH_LIVE(h, 1, pg, o, { nedges += edges_of(&s, o); });   /* untracked pages hold no references */
 
     out *w = &s.o;
     out_str(w, meta);
@@ -365,7 +365,7 @@ static int snapshot_write(rc_heap *h, FILE *f, const char *call, const char *des
     uint32_t last_name = 0;
     size_t k = 1;
     for (int t = 1; t >= 0; t--) {
-        LK_FOREACH_BLOCK(h, t, o, ob, {
+        RC__FOREACH_LIVE(h, t, pg, o, {
             int type = NT_OBJECT;
             uint32_t name;
             if (o->type && o->type->rc_kind == RC_KIND_STR) {
@@ -387,7 +387,7 @@ static int snapshot_write(rc_heap *h, FILE *f, const char *call, const char *des
             out_num(w, (uint64_t)type, ',');
             out_num(w, name, ',');
             out_num(w, 2 * (uint64_t)k, ',');
-            out_num(w, t == 1 ? lk_self_size(o) : ob, ',');
+            out_num(w, t == 1 ? rc__self_size(o) : rc__block_bytes(pg), ',');
             out_num(w, ne, ',');
             out_bytes(w, "0,0", 3);
             k++;
@@ -404,8 +404,8 @@ static int snapshot_write(rc_heap *h, FILE *f, const char *call, const char *des
         s.nedges++;
     }
     uint32_t referent = intern(&s.strings, "referent", 8);
-    LK_FOREACH_BLOCK(h, 1, o, ob, {
-        lk_foreach_edge(o, edge_visit, &s);
+    RC__FOREACH_LIVE(h, 1, pg, o, {
+        rc__foreach_edge(o, edge_visit, &s);
         rc_head *r = lk_weak_referent(o);
         if (r) write_edge(&s, ET_WEAK, referent, r);
     });

@@ -1,20 +1,15 @@
 /*
- * leak.c -- the leak tools' shared machinery (leak.h: side tables,
- * block numbers, pointer maps, labelled references, short descriptions,
- * in-heap reference counts) and the counting half of the toolbox: counts by
- * type and growth since the last call. Marks are in trace.c, holders and
- * chains in chain.c.
+ * leak.c -- the leak tools' shared machinery (leak.h: result arrays,
+ * pointer maps, labelled references, short descriptions) and the counting
+ * half of the toolbox: counts by type and growth since the last call. Marks
+ * are in trace.c, holders and chains in chain.c; block numbers, in-heap
+ * reference counts and self sizes in util/blockids.c.
  *
  * Everything here walks pages (recycle keeps no list of objects): a count is
  * one pass over the blocks of every page, reading two header words per
  * object. Types are counted by rc_type pointer in the pass (a one-entry
  * cache in front of a small map: objects of one type sit together), then
  * merged by name, which is what users see and what objgraph counts by.
- *
- * In-heap references: one pass over every reference counts them per block
- * into an array indexed by block number (lk_ids): 4 bytes per block, freed
- * by the caller before its call returns. An object's refcount minus that
- * count is the number of references held from outside the heap.
  */
 #include "leak/leak.h"
 #include "weakref/weakref.h"
@@ -26,21 +21,6 @@
 #include <unistd.h>
 
 /* ---- memory ---- */
-
-bool lk_grow(rc_heap *h, void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap) return true;
-    size_t ncap = *cap ? *cap : 16;
-    while (ncap < need) {
-        if (ncap > SIZE_MAX / 2 / size) return false;
-        ncap *= 2;
-    }
-    void *n = rc__buf_realloc(h, *p, *cap * size, ncap * size);
-    if (!n) return false;
-    *p = n;
-    *cap = ncap;
-    return true;
-}
 
 /* The hidden header of a result array: what frees it. */
 typedef struct lk_result_head {
@@ -98,127 +78,6 @@ void lk_collect(rc_heap *h, unsigned flags)
 {
     if (flags & RC_LEAK_NO_COLLECT) return;
     rc_collect(h, (flags & RC_LEAK_COLLECT_YOUNG) ? 1 : 2);
-}
-
-/* ---- block numbers ---- */
-
-bool lk_ids_init(rc_heap *h, lk_ids *x, const char *call)
-{
-    memset(x, 0, sizeof *x);
-    x->h = h;
-    for (int t = 0; t < 2; t++) {
-        rc_vec *v = &h->pages[t];
-        x->npages[t] = v->len;
-        if (!v->len) continue;
-        x->pages[t] = lk_alloc(h, v->len * sizeof(lk_page));
-        if (!x->pages[t]) {
-            lk_ids_free(x);
-            rc__fail(h, RC_ENOMEM, "%s: out of memory for the page table", call);
-            return false;
-        }
-        for (size_t i = 0; i < v->len; i++) {
-            rc_page *pg = v->items[i];
-            size_t ns = pg->flags & RC_PAGE_LARGE
-                            ? 1
-                            : (size_t)(pg->bump - rc__page_first(pg)) / pg->block_size;
-            /* slot = off / bs for off = slot * bs < 2^16, bs <= 2^14: with
-             * r = ceil(2^32 / bs) = (2^32 + e) / bs, e < bs, off * r / 2^32 =
-             * slot + slot * e / 2^32 and slot * e < 2^30: the floor is slot. */
-            uint32_t recip = pg->flags & RC_PAGE_LARGE ? 0 : (uint32_t)((((uint64_t)1 << 32) + pg->block_size - 1) / pg->block_size);
-            x->pages[t][i] = (lk_page){pg, x->nslots, (uint32_t)ns, recip};
-            x->nslots += ns;
-        }
-    }
-    return true;
-}
-
-void lk_ids_free(lk_ids *x)
-{
-    for (int t = 0; t < 2; t++) {
-        if (x->pages[t]) lk_free(x->h, x->pages[t], x->npages[t] * sizeof(lk_page));
-        x->pages[t] = NULL;
-    }
-}
-
-/* ---- labelled references ---- */
-
-typedef struct edge_visit {
-    lk_edge_fn fn;
-    void *ctx;
-    size_t n;
-} edge_visit;
-
-static void edge_adapter(void *obj, void *arg)
-{
-    edge_visit *ev = arg;
-    if (!obj) return;
-    lk_edge e = {LK_EDGE_REF, ev->n++, RC_EMPTY};
-    ev->fn(RC_HEAD(obj), &e, ev->ctx);
-}
-
-void lk_foreach_edge(rc_head *o, lk_edge_fn fn, void *ctx)
-{
-    const rc_type *t = o->type;
-    lk_edge e = {0, 0, RC_EMPTY};
-    switch (t->rc_kind) {
-    case RC_KIND_USER:
-        if (t->nslots && !t->traverse) {
-            void **s = (void **)((char *)RC__USER(o) + t->slots_offset);
-            e.kind = LK_EDGE_SLOT;
-            for (uint32_t i = 0; i < t->nslots; i++) {
-                if (!s[i]) continue;
-                e.index = i;
-                fn(RC_HEAD(s[i]), &e, ctx);
-            }
-            return;
-        }
-        break;
-    case RC_KIND_LIST: {
-        rc_list_obj *l = RC__USER(o);
-        e.kind = LK_EDGE_ITEM;
-        for (size_t i = 0; i < l->len; i++) {
-            if (!rc_is_obj(l->items[i])) continue;
-            e.index = i;
-            fn(RC_HEAD(l->items[i]), &e, ctx);
-        }
-        return;
-    }
-    case RC_KIND_TUPLE: {
-        rc_tuple_obj *tu = RC__USER(o);
-        e.kind = LK_EDGE_ITEM;
-        for (size_t i = 0; i < tu->len; i++) {
-            if (!rc_is_obj(tu->items[i])) continue;
-            e.index = i;
-            fn(RC_HEAD(tu->items[i]), &e, ctx);
-        }
-        return;
-    }
-    case RC_KIND_DICT: {
-        rc_dict_obj *d = RC__USER(o);
-        for (size_t i = 0; i < d->nentries; i++) {
-            rc_dict_entry *en = &d->entries[i];
-            if (en->key == RC_EMPTY) continue;
-            e.index = i;
-            if (rc_is_obj(en->key)) {
-                e.kind = LK_EDGE_DICT_KEY;
-                e.key = RC_EMPTY;
-                fn(RC_HEAD(en->key), &e, ctx);
-            }
-            if (rc_is_obj(en->value)) {
-                e.kind = LK_EDGE_DICT_VALUE;
-                e.key = en->key;
-                fn(RC_HEAD(en->value), &e, ctx);
-            }
-        }
-        return;
-    }
-    default:
-        break;
-    }
-    if (t->traverse) {
-        edge_visit ev = {fn, ctx, 0};
-        t->traverse(RC__USER(o), edge_adapter, &ev);
-    }
 }
 
 /* snprintf that returns what was written (never more than size - 1). */
@@ -282,15 +141,15 @@ size_t lk_val_repr(rc_val v, char *buf, size_t size)
     return put(buf, size, 0, "?");
 }
 
-size_t lk_edge_label(const lk_edge *e, char *buf, size_t size)
+size_t lk_edge_label(const rc_edge *e, char *buf, size_t size)
 {
     if (size) buf[0] = 0;
     switch (e->kind) {
-    case LK_EDGE_SLOT: return put(buf, size, 0, "slot %zu", e->index);
-    case LK_EDGE_REF: return put(buf, size, 0, "ref %zu", e->index);
-    case LK_EDGE_ITEM: return put(buf, size, 0, "[%zu]", e->index);
-    case LK_EDGE_DICT_KEY: return put(buf, size, 0, "key");
-    case LK_EDGE_DICT_VALUE: {
+    case RC_EDGE_SLOT: return put(buf, size, 0, "slot %zu", e->index);
+    case RC_EDGE_REF: return put(buf, size, 0, "ref %zu", e->index);
+    case RC_EDGE_ITEM: return put(buf, size, 0, "[%zu]", e->index);
+    case RC_EDGE_DICT_KEY: return put(buf, size, 0, "key");
+    case RC_EDGE_DICT_VALUE: {
         size_t at = put(buf, size, 0, "[");
         if (at < size) at += lk_val_repr(e->key, buf + at, size - at);
         return put(buf, size, at, "]");
@@ -306,7 +165,7 @@ typedef struct between_ctx {
     unsigned hits;
 } between_ctx;
 
-static void between_visit(rc_head *child, const lk_edge *e, void *ctx)
+static void between_visit(rc_head *child, const rc_edge *e, void *ctx)
 {
     between_ctx *c = ctx;
     if (child != c->to) return;
@@ -324,7 +183,7 @@ size_t lk_label_between(rc_head *from, rc_head *to, char *buf, size_t size)
 {
     if (size) buf[0] = 0;
     between_ctx c = {to, buf, size, 0, 0};
-    lk_foreach_edge(from, between_visit, &c);
+    rc__foreach_edge(from, between_visit, &c);
     return c.at;
 }
 
@@ -364,48 +223,10 @@ size_t lk_short_repr(rc_head *o, char *buf, size_t size)
     }
 }
 
-size_t lk_self_size(const rc_head *o)
-{
-    size_t n = lk_block_bytes(rc__page_of(o));
-    const rc_type *t = o->type;
-    if (t->rc_kind == RC_KIND_LIST) {
-        const rc_list_obj *l = (const rc_list_obj *)(o + 1);
-        if (l->items) n += l->cap * sizeof(rc_val);
-    } else if (t->rc_kind == RC_KIND_DICT) {
-        const rc_dict_obj *d = (const rc_dict_obj *)(o + 1);
-        if (d->entries) n += d->cap * sizeof(rc_dict_entry);
-        if (d->index) n += ((size_t)1 << d->index_bits) * sizeof(uint32_t);
-    }
-    return n;
-}
-
 size_t rc_self_size(const void *obj)
 {
     RC__CHECK(obj, "rc_self_size");
-    return lk_self_size(RC_HEAD(obj));
-}
-
-/* ---- in-heap references ---- */
-
-typedef struct inref_ctx {
-    const lk_ids *x;
-    uint32_t *in;
-} inref_ctx;
-
-RC_INLINE void inref_visit(rc_head *child, void *ctx)
-{
-    inref_ctx *c = ctx;
-    size_t id = lk_id(c->x, child);
-    if (id != SIZE_MAX && c->in[id] != UINT32_MAX) c->in[id]++;
-}
-
-uint32_t *lk_count_inrefs(rc_heap *h, const lk_ids *x, const char *call)
-{
-    uint32_t *in = lk_calloc(h, x->nslots, sizeof *in);
-    if (!in) return rc__fail(h, RC_ENOMEM, "%s: out of memory for the reference counts", call);
-    inref_ctx c = {x, in};
-    LK_FOREACH_BLOCK(h, 1, o, ob, { rc__foreach_ref(o, inref_visit, &c); });
-    return in;
+    return rc__self_size(RC_HEAD(obj));
 }
 
 /* ---- counting by type ---- */
@@ -422,7 +243,7 @@ lk_tcount *lk_tcounts_row(lk_tcounts *tc, const rc_type *t)
 {
     size_t r = lk_pmap_get(&tc->by_type, t);
     if (r != SIZE_MAX) return &tc->rows[r];
-    if (!lk_grow(tc->h, (void **)&tc->rows, &tc->cap, tc->len + 1, sizeof *tc->rows) ||
+    if (!rc__mem_grow(tc->h, (void **)&tc->rows, &tc->cap, tc->len + 1, sizeof *tc->rows) ||
         !lk_pmap_put(tc->h, &tc->by_type, t, tc->len)) {
         tc->failed = true;
         return NULL;
@@ -438,7 +259,7 @@ static inline size_t buffer_bytes_of(const rc_head *o)
 {
     const rc_type *t = o->type;
     if (t->rc_kind == RC_KIND_LIST || t->rc_kind == RC_KIND_DICT)
-        return lk_self_size(o) - lk_block_bytes(rc__page_of(o));
+        return rc__self_size(o) - rc__block_bytes(rc__page_of(o));
     return 0;
 }
 
@@ -453,7 +274,7 @@ bool lk_count_types(rc_heap *h, lk_tcounts *tc, const char *call)
     size_t run = 0, run_bytes = 0;
     bool buffers = false;
     for (int t = 0; t < 2; t++) {
-        LK_FOREACH_BLOCK(h, t, o, ob, {
+        RC__FOREACH_LIVE(h, t, pg, o, {
             const rc_type *ty = o->type;
             if (ty != last) {
                 if (run) {
@@ -467,7 +288,7 @@ bool lk_count_types(rc_heap *h, lk_tcounts *tc, const char *call)
                 buffers = ty->rc_kind == RC_KIND_LIST || ty->rc_kind == RC_KIND_DICT;
             }
             run++;
-            run_bytes += ob;
+            run_bytes += rc__block_bytes(pg);
             if (buffers) run_bytes += buffer_bytes_of(o);
         });
     }
@@ -529,7 +350,7 @@ size_t rc_count(rc_heap *h, const char *type_name)
     const rc_type *last = NULL;
     bool match = false;
     for (int t = 0; t < 2; t++) {
-        LK_FOREACH_BLOCK(h, t, o, ob, {
+        RC__FOREACH_LIVE(h, t, pg, o, {
             if (o->type != last) {
                 last = o->type;
                 match = !strcmp(last && last->name ? last->name : "?", type_name);
@@ -621,7 +442,7 @@ static bool collect_objects(rc_heap *h, rc_list *out, bool (*keep)(rc_head *o, v
 {
     rc_head *self = RC_HEAD(out);
     for (int t = 0; t < 2; t++) {
-        LK_FOREACH_BLOCK(h, t, o, ob, {
+        RC__FOREACH_LIVE(h, t, pg, o, {
             if (o != self && keep(o, ctx) && rc_list_append(out, rc_obj(o + 1)) != 0) {
                 rc__fail(h, RC_ENOMEM, "%s: out of memory for the result", call);
                 return false;
@@ -686,7 +507,7 @@ static bool name_rehash(lk_names *nt, size_t nslots)
  * (the table is unchanged). */
 size_t lk_names_add(lk_names *nt, const char *name, size_t count)
 {
-    if (!lk_grow(nt->h, (void **)&nt->rows, &nt->cap, nt->len + 1, sizeof *nt->rows)) return SIZE_MAX;
+    if (!rc__mem_grow(nt->h, (void **)&nt->rows, &nt->cap, nt->len + 1, sizeof *nt->rows)) return SIZE_MAX;
     if ((nt->len + 1) * 2 > nt->nslots && !name_rehash(nt, nt->nslots ? nt->nslots * 2 : 32))
         return SIZE_MAX;
     size_t len = strlen(name) + 1;

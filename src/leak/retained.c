@@ -31,7 +31,7 @@
 
 struct rc_domtree {
     rc_heap *h;
-    lk_ids ids;
+    rc_blockids ids;
     uint32_t *dfn;       /* block number -> vertex (NONE: not reachable) */
     uint32_t *idom;      /* vertex -> its immediate dominator (0: the root) */
     uint64_t *size;      /* vertex -> retained bytes */
@@ -47,7 +47,7 @@ typedef struct dfs_ent {
 
 typedef struct dfs_ctx {
     rc_heap *h;
-    const lk_ids *ids;
+    const rc_blockids *ids;
     const uint32_t *dfn;
     dfs_ent *stack;
     size_t len, cap;
@@ -58,9 +58,9 @@ typedef struct dfs_ctx {
 static void dfs_push(rc_head *child, void *ctx)
 {
     dfs_ctx *c = ctx;
-    size_t id = lk_id(c->ids, child);
+    size_t id = rc__blockid(c->ids, child);
     if (id == SIZE_MAX || c->dfn[id] != NONE || c->failed) return;
-    if (!lk_grow(c->h, (void **)&c->stack, &c->cap, c->len + 1, sizeof *c->stack)) {
+    if (!rc__mem_grow(c->h, (void **)&c->stack, &c->cap, c->len + 1, sizeof *c->stack)) {
         c->failed = true;
         return;
     }
@@ -76,7 +76,7 @@ void rc_domtree_free(rc_domtree *t)
     lk_free(h, t->idom, cap * sizeof *t->idom);
     lk_free(h, t->size, cap * sizeof *t->size);
     lk_free(h, t->vertex, cap * sizeof *t->vertex);
-    lk_ids_free(&t->ids);
+    rc__blockids_free(&t->ids);
     lk_free(h, t, sizeof *t);
 }
 
@@ -127,7 +127,7 @@ rc_domtree *rc_domtree_build(rc_heap *h, const rc_refindex *index)
         if (!own) goto fail;
         index = own;
     }
-    if (!lk_ids_init(h, &t->ids, call)) goto fail;
+    if (!rc__blockids_init(h, &t->ids, call)) goto fail;
     t->dfn = lk_alloc(h, (t->ids.nslots ? t->ids.nslots : 1) * sizeof *t->dfn);
     t->vertex = lk_alloc(h, cap * sizeof *t->vertex);
     t->idom = lk_alloc(h, cap * sizeof *t->idom);
@@ -150,10 +150,10 @@ rc_domtree *rc_domtree_build(rc_heap *h, const rc_refindex *index)
     c.dfn = t->dfn;
     c.parent = 0;
     for (int k = 1; k >= 0; k--) {
-        LK_FOREACH_BLOCK(h, k, o, ob, {
+        RC__FOREACH_LIVE(h, k, pg, o, {
             size_t in;
             rc_refindex_referrers(index, o + 1, &in);
-            if (lk_external(o, in)) dfs_push(o, &c);
+            if (rc__external_refs(o, in)) dfs_push(o, &c);
         });
     }
     if (c.failed) goto oom;
@@ -162,7 +162,7 @@ rc_domtree *rc_domtree_build(rc_heap *h, const rc_refindex *index)
     parent[0] = 0;
     while (c.len) {
         dfs_ent e = c.stack[--c.len];
-        size_t id = lk_id(&t->ids, e.o);
+        size_t id = rc__blockid(&t->ids, e.o);
         if (t->dfn[id] != NONE) continue;
         t->dfn[id] = (uint32_t)n;
         t->vertex[n] = e.o;
@@ -190,12 +190,12 @@ rc_domtree *rc_domtree_build(rc_heap *h, const rc_refindex *index)
         void *const *preds = rc_refindex_referrers(index, o + 1, &np);
         for (size_t k = 0; k < np; k++) {
             if (k && preds[k] == preds[k - 1]) continue;
-            size_t id = lk_id(&t->ids, RC_HEAD(preds[k]));
+            size_t id = rc__blockid(&t->ids, RC_HEAD(preds[k]));
             if (id == SIZE_MAX || t->dfn[id] == NONE) continue;   /* garbage refers to it */
             uint32_t u = eval(t->dfn[id], ancestor, label, semi, path);
             if (semi[u] < semi[w]) semi[w] = semi[u];
         }
-        if (lk_external(o, np)) semi[w] = 0;   /* the root refers to it */
+        if (rc__external_refs(o, np)) semi[w] = 0;   /* the root refers to it */
         next[w] = bucket[semi[w]];
         bucket[semi[w]] = w;
         uint32_t p = parent[w];
@@ -212,7 +212,7 @@ rc_domtree *rc_domtree_build(rc_heap *h, const rc_refindex *index)
 
     /* 4. Retained sizes. */
     t->size[0] = 0;
-    for (size_t i = 1; i < n; i++) t->size[i] = lk_self_size(t->vertex[i]);
+    for (size_t i = 1; i < n; i++) t->size[i] = rc__self_size(t->vertex[i]);
     for (size_t i = n - 1; i >= 1; i--) t->size[t->idom[i]] += t->size[i];
     goto done;
 
@@ -237,7 +237,7 @@ done:
 static uint32_t vertex_of(const rc_domtree *t, const void *obj)
 {
     if (!t || !obj) return NONE;
-    size_t id = lk_id(&t->ids, RC_HEAD(obj));
+    size_t id = rc__blockid(&t->ids, RC_HEAD(obj));
     return id == SIZE_MAX ? NONE : t->dfn[id];
 }
 

@@ -104,7 +104,7 @@ static uint32_t site_of(rc_heap *h, rc_tracer *t, const char *file, int line, vo
         }
     }
     if (t->nsites >= UINT32_MAX - 1) return 0;
-    if (!lk_grow(h, (void **)&t->sites, &t->sites_cap, t->nsites + 1, sizeof *t->sites)) return 0;
+    if (!rc__mem_grow(h, (void **)&t->sites, &t->sites_cap, t->nsites + 1, sizeof *t->sites)) return 0;
     if ((t->nsites + 1) * 2 > t->site_index_cap && !site_index_grow(h, t)) return 0;
     tr_site *s = &t->sites[t->nsites];
     memset(s, 0, sizeof *s);
@@ -180,7 +180,7 @@ int rc_trace_start(rc_heap *h, unsigned depth)
         return -1;
     }
     /* Site 0: the unknown site, never in the index. */
-    if (!lk_grow(h, (void **)&t->sites, &t->sites_cap, 1, sizeof *t->sites)) {
+    if (!rc__mem_grow(h, (void **)&t->sites, &t->sites_cap, 1, sizeof *t->sites)) {
         lk_free(h, t, sizeof *t);
         rc__fail(h, RC_ENOMEM, "rc_trace_start: out of memory");
         return -1;
@@ -355,10 +355,10 @@ rc_trace_snapshot *rc_trace_take_snapshot(rc_heap *h)
     for (size_t pos = 0; rc__pmap_next(&t->objects, &pos, &key, &val);) {
         tr_entry *e = val;
         rc_head *o = (rc_head *)key;
-        size[e->site] += lk_self_size(o);
+        size[e->site] += rc__self_size(o);
         count[e->site]++;
         traced++;
-        traced_blocks += lk_block_bytes(rc__page_of(o));
+        traced_blocks += rc__block_bytes(rc__page_of(o));
     }
     size_t objects, bytes;
     rc__count_objects(h, &objects, &bytes);
@@ -620,7 +620,7 @@ static bool mark_fill(rc_mark *m, const char *call)
     for (int t = 0; t < 2; t++)
         for (size_t i = 0; i < h->pages[t].len; i++) {
             rc_page *pg = h->pages[t].items[i];
-            size_t ns = pg->flags & RC_PAGE_LARGE ? 1 : (size_t)(pg->bump - rc__page_first(pg)) / pg->block_size;
+            size_t ns = rc__page_nblocks(pg);
             m->pages[k++] = (mark_page){pg, pg->block_size, (uint32_t)ns, words * 64};
             words += (ns + 63) / 64;
         }
@@ -640,13 +640,11 @@ static bool mark_fill(rc_mark *m, const char *call)
     for (size_t i = 0; i < np; i++) {
         mark_page *mp = &m->pages[i];
         rc_page *pg = (rc_page *)mp->pg;
-        if (pg->flags & RC_PAGE_LARGE) {
-            if (rc__block_live((rc_head *)rc__page_first(pg))) lk_bit_set(m->bits, mp->bit);
-            continue;
+        size_t s = 0;   /* the block's position in its page */
+        RC__FOREACH_BLOCK(pg, o) {
+            if (rc__block_live(o)) lk_bit_set(m->bits, mp->bit + s);
+            s++;
         }
-        char *p = rc__page_first(pg);
-        for (size_t s = 0; s < mp->nslots; s++, p += mp->block_size)
-            if (rc__block_live((rc_head *)p)) lk_bit_set(m->bits, mp->bit + s);
     }
     if (np > 1) qsort(m->pages, np, sizeof *m->pages, cmp_mark_pages);
     m->epoch = rc__trace_epoch(h);
@@ -747,11 +745,7 @@ static bool walk_new(new_ctx *c, rc_list *out, const char *call)
         for (size_t i = 0; i < v->len; i++) {
             rc_page *pg = v->items[i];
             const mark_page *mp = mark_page_of(m, pg);
-            int large = (pg->flags & RC_PAGE_LARGE) != 0;
-            char *end = large ? rc__page_first(pg) + 1 : pg->bump;
-            size_t step = large ? 1 : pg->block_size;
-            for (char *p = rc__page_first(pg); p < end; p += step) {
-                rc_head *o = (rc_head *)p;
+            RC__FOREACH_BLOCK(pg, o) {
                 if (!rc__block_live(o) || o == self) continue;
                 bool fresh = mark_is_new(m, pg, mp, o, c->exact);
                 if (c->tc) {
