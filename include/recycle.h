@@ -240,7 +240,7 @@ static inline void rc_val_incref(rc_val v) { if (rc_is_obj(v)) rc_incref((void *
 static inline void rc_val_decref(rc_val v) { if (rc_is_obj(v)) rc_decref((void *)(uintptr_t)v); }
 
 /* Passes the object `v` refers to, if any, to `visit` (for traverse functions). */
-static inline void rc_visit_val(rc_val v, rc_visit_fn visit, void *arg)
+static inline void rc_val_visit(rc_val v, rc_visit_fn visit, void *arg)
 {
     if (rc_is_obj(v)) visit((void *)(uintptr_t)v, arg);
 }
@@ -298,7 +298,7 @@ typedef struct rc_leak_report_row {
 /* Called by rc_heap_free, before anything is freed, with the rows of what
  * is left (`n` > 0; never called for a heap left empty). The rows and the
  * strings they point to are valid during the call only. The heap may be
- * read (rc_heap_stats_get, leak tools) but must not be changed. */
+ * read (rc_heap_get_stats, leak tools) but must not be changed. */
 typedef void (*rc_leak_report_fn)(rc_heap *heap, const rc_leak_report_row *rows, size_t n, void *ud);
 
 /* A ready-made report: prints the table to `ud` (a FILE *, or stderr when
@@ -308,10 +308,10 @@ typedef void (*rc_leak_report_fn)(rc_heap *heap, const rc_leak_report_row *rows,
  *   pair               2       64                    1 (1)  main.c:12
  *   node               1       32                    0 (0)
  */
-void rc_leak_report_print(rc_heap *heap, const rc_leak_report_row *rows, size_t n, void *ud);
+void rc_heap_leak_report_print(rc_heap *heap, const rc_leak_report_row *rows, size_t n, void *ud);
 
-/* Heap settings. Fill with rc_config_init, then change what you need. */
-typedef struct rc_config {
+/* Heap settings. Fill with rc_heap_config_init, then change what you need. */
+typedef struct rc_heap_config {
     rc_allocator allocator;
     unsigned threshold[3];   /* as Python's gc.set_threshold; default 2000, 10, 10 */
     int disabled;            /* start with automatic collection off */
@@ -329,19 +329,19 @@ typedef struct rc_config {
      * <recycle/gc.h>): 1 on, -1 off, 0 (the default) as the environment
      * variable RC_GC_STRESS says (on when it is a number above 0). */
     int gc_stress;
-    /* The leak report rc_heap_free makes (NULL: none). rc_config_init sets
-     * rc_leak_report_print (to stderr) when the library is built with
-     * RC_DEBUG, NULL otherwise. Also rc_set_leak_report. */
+    /* The leak report rc_heap_free makes (NULL: none). rc_heap_config_init sets
+     * rc_heap_leak_report_print (to stderr) when the library is built with
+     * RC_DEBUG, NULL otherwise. Also rc_heap_set_leak_report. */
     rc_leak_report_fn leak_report;
     void *leak_report_ud;
-} rc_config;
+} rc_heap_config;
 
 /* Default settings. */
-void rc_config_init(rc_config *cfg);
+void rc_heap_config_init(rc_heap_config *cfg);
 
 /* A new heap, or NULL when memory runs out. `cfg` may be NULL (defaults).
- * Reads the environment variable RC_MALLOC (see rc_config.use_malloc). */
-rc_heap *rc_heap_new(const rc_config *cfg);
+ * Reads the environment variable RC_MALLOC (see rc_heap_config.use_malloc). */
+rc_heap *rc_heap_new(const rc_heap_config *cfg);
 
 /* Destroy `heap` and every object in it, cycles included: finalizers are not
  * run; destroy hooks are. Every page goes back to the system. O(objects).
@@ -349,7 +349,7 @@ rc_heap *rc_heap_new(const rc_config *cfg);
  * destroy hook, weak-reference callback or gc callback of the same heap.
  * Debug builds (RC_DEBUG) stop with a message when a heap is used after it
  * was freed (recognised for the last 16 heaps freed on the system allocator).
- * When objects are left and a leak report is set (rc_set_leak_report; on by
+ * When objects are left and a leak report is set (rc_heap_set_leak_report; on by
  * default in RC_DEBUG builds), it is made first. */
 void rc_heap_free(rc_heap *heap);
 
@@ -362,7 +362,7 @@ rc_heap *rc_heap_of(const void *obj);
  * when something is left: O(objects + references) and 4 bytes per block
  * (counted references), plus a row per type and site; a report that cannot
  * get that memory is skipped. */
-void rc_set_leak_report(rc_heap *heap, rc_leak_report_fn fn, void *ud);
+void rc_heap_set_leak_report(rc_heap *heap, rc_leak_report_fn fn, void *ud);
 
 /* Errors: rc_new and friends return NULL and record why. */
 enum rc_error_code {
@@ -379,18 +379,18 @@ enum rc_error_code {
 };
 /* The last error recorded on `heap` (RC_OK after success is not guaranteed:
  * read it only after a call reported failure). */
-int rc_error(const rc_heap *heap);
+int rc_heap_error(const rc_heap *heap);
 /* A message for the last error, naming the call and the cause. */
-const char *rc_error_message(const rc_heap *heap);
+const char *rc_heap_error_message(const rc_heap *heap);
 /* Forget the last error. */
-void rc_clear_error(rc_heap *heap);
+void rc_heap_clear_error(rc_heap *heap);
 
 /* ------------------------------------------------------------------------
  * Objects
  * --------------------------------------------------------------------- */
 
 /* A new object of `type` with zero-filled user memory (type->size bytes) and
- * one reference owned by the caller; NULL with rc_error() == RC_ENOMEM when
+ * one reference owned by the caller; NULL with rc_heap_error() == RC_ENOMEM when
  * memory runs out (the heap stays consistent), RC_EINVAL for a NULL type or a
  * type whose fields disagree: slots past `size` or at an offset that is not
  * a multiple of 8, traverse without clear, a non-zero rc_kind (checked at
@@ -429,12 +429,12 @@ size_t rc_usable_size(const void *obj);
  * buffer. Returns 0 without collecting when called from a finalizer, a
  * destroy hook or another collection. Cost: proportional to the objects in
  * the collected generations. */
-size_t rc_collect(rc_heap *heap, int generation);
+size_t rc_gc_collect(rc_heap *heap, int generation);
 
 /* Turn automatic collection on / off; whether it is on. */
-void rc_enable(rc_heap *heap);
-void rc_disable(rc_heap *heap);
-int rc_isenabled(const rc_heap *heap);
+void rc_gc_enable(rc_heap *heap);
+void rc_gc_disable(rc_heap *heap);
+int rc_gc_is_enabled(const rc_heap *heap);
 
 /* Python's gc.set_threshold / get_threshold. threshold[0] is the number of
  * tracked allocations minus deallocations that triggers a young collection;
@@ -442,10 +442,10 @@ int rc_isenabled(const rc_heap *heap);
  * collection also waits until the old generation has grown by a quarter
  * since the last one, so a program that only accumulates pays amortised
  * linear time. */
-void rc_set_threshold(rc_heap *heap, unsigned t0, unsigned t1, unsigned t2);
-void rc_get_threshold(const rc_heap *heap, unsigned out[3]);
+void rc_gc_set_threshold(rc_heap *heap, unsigned t0, unsigned t1, unsigned t2);
+void rc_gc_get_threshold(const rc_heap *heap, unsigned out[3]);
 /* Python's gc.get_count: the counters compared with the thresholds. */
-void rc_get_count(const rc_heap *heap, size_t out[3]);
+void rc_gc_get_count(const rc_heap *heap, size_t out[3]);
 
 /* Counters of a heap. */
 typedef struct rc_heap_stats {
@@ -461,7 +461,7 @@ typedef struct rc_heap_stats {
 } rc_heap_stats;
 /* Fill `out` with the heap's counters. Cost: O(pages) (objects and bytes
  * are summed from the pages, so allocation does not have to count them). */
-void rc_heap_stats_get(const rc_heap *heap, rc_heap_stats *out);
+void rc_heap_get_stats(const rc_heap *heap, rc_heap_stats *out);
 
 /* ---- what a collection reports ---- */
 
@@ -474,7 +474,7 @@ typedef struct rc_gc_info {
     int generation;        /* 0, 1 or 2 */
     int candidates;        /* 1: a scan from buffered candidates (old objects), not a generation */
     size_t collected;      /* unreachable objects freed */
-    size_t uncollectable;  /* unreachable objects kept (resurrected, or saved by RC_DEBUG_SAVEALL) */
+    size_t uncollectable;  /* unreachable objects kept (resurrected, or saved by RC_GC_DEBUG_SAVEALL) */
     size_t examined;       /* objects in the collected set */
     double duration;       /* seconds, START to STOP */
 } rc_gc_info;

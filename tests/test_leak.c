@@ -112,7 +112,7 @@ TEST(by_type_returns_a_new_list_of_the_objects)
     rc_list *lists = rc_by_type(h, "list");
     CHECK_EQ_INT(rc_list_len(lists), 1);   /* l, not itself */
     CHECK(rc_as_obj(rc_list_get(lists, 0)) == l);
-    CHECK(rc_by_type(h, NULL) == NULL && rc_error(h) == RC_EINVAL);
+    CHECK(rc_by_type(h, NULL) == NULL && rc_heap_error(h) == RC_EINVAL);
     rc_decref(lists);
     rc_decref(l);
     rc_decref(a);
@@ -189,7 +189,7 @@ TEST(growth_collects_first_unless_asked_not_to)
     CHECK(!strcmp(rows[0].name, "node2") && rows[0].delta == 20);
     rc_leak_free(rows);
     CHECK_EQ_INT(rc_count(h, "node2"), 20);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     make_garbage_cycles(h, 30);
     rows = rc_growth_check(g, 0, RC_LEAK_COLLECT_YOUNG, &n);
     CHECK(rows == NULL && n == 0);   /* young garbage: a young collection is enough */
@@ -241,7 +241,7 @@ TEST(show_growth_prints_objgraphs_columns)
 TEST(growth_calls_leave_the_peaks_alone_when_memory_runs_out)
 {
     rc_heap *h = fa_heap_new();
-    rc_disable(h);
+    rc_gc_disable(h);
     rc_growth *g = rc_growth_new(h);
     void *keep[4];
     for (int i = 0; i < 4; i++) keep[i] = rc_new(h, &record_type);
@@ -252,7 +252,7 @@ TEST(growth_calls_leave_the_peaks_alone_when_memory_runs_out)
         fa_arm(k);
         rows = rc_growth_check(g, 0, RC_LEAK_NO_COLLECT, &n);
         fa_disarm();
-        if (!rows) CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
+        if (!rows) CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
     }
     CHECK(fa_failures > failures);
     REQUIRE(rows && n == 1);
@@ -273,11 +273,11 @@ TEST(new_since_lists_exactly_the_objects_created_after_the_mark)
     REQUIRE(m);
     node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
     rc_str *s = rc_str_from_cstr(h, "new");
-    rc_list *l = rc_new_since(m, NULL);
+    rc_list *l = rc_mark_new_objects(m, NULL);
     REQUIRE(l);
     CHECK_EQ_INT(rc_list_len(l), 3);
     rc_decref(l);
-    l = rc_new_since(m, "node2");
+    l = rc_mark_new_objects(m, "node2");
     CHECK_EQ_INT(rc_list_len(l), 2);
     bool has_a = false, has_old = false;
     for (size_t i = 0; i < rc_list_len(l); i++) {
@@ -288,7 +288,7 @@ TEST(new_since_lists_exactly_the_objects_created_after_the_mark)
     CHECK(has_a && !has_old);
     rc_decref(l);
     CHECK_EQ_INT(rc_mark_update(m), 0);
-    l = rc_new_since(m, NULL);
+    l = rc_mark_new_objects(m, NULL);
     CHECK_EQ_INT(rc_list_len(l), 0);
     rc_decref(l);
     rc_decref(old);
@@ -339,7 +339,7 @@ TEST(a_mark_sees_a_reused_block_as_old_unless_tracing_makes_it_exact)
         b = rc_new(h, &node2_type);
     }
     if ((void *)b == (void *)a) {
-        rc_list *l = rc_new_since(m, "node2");
+        rc_list *l = rc_mark_new_objects(m, "node2");
         CHECK_EQ_INT(rc_list_len(l), 0);    /* the documented blind spot */
         rc_decref(l);
     } else {
@@ -357,7 +357,7 @@ TEST(a_mark_sees_a_reused_block_as_old_unless_tracing_makes_it_exact)
         rc_decref(b);
         b = rc_new(h, &node2_type);
     }
-    rc_list *l = rc_new_since(m, "node2");
+    rc_list *l = rc_mark_new_objects(m, "node2");
     CHECK_EQ_INT(rc_list_len(l), 1);
     rc_decref(l);
     rc_decref(b);
@@ -482,7 +482,7 @@ TEST(labelled_traversal_reports_what_foreach_ref_reports_with_labels)
     rc_list_append(l, rc_obj(a));
     rc_list_append(l, rc_obj(b));
     rc_list_append(l, rc_obj(a));
-    rc_tuple_set_new(t, 2, rc_obj(l));
+    rc_tuple_set(t, 2, rc_obj(l));
     rc_dict_set(d, rc_obj(k), rc_obj(a));
     rc_dict_set(d, rc_int(42), rc_obj(b));
     rc_dict_set(d, rc_obj(a), rc_obj(c));
@@ -515,7 +515,7 @@ TEST(labelled_traversal_reports_what_foreach_ref_reports_with_labels)
     rc_decref(longs);
     void *objs[] = {w, d, t, l, k, c, b, a};
     for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++) rc_decref(objs[i]);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(rc_count(h, "node2"), 0);
     rc_heap_free(h);
 }
@@ -610,7 +610,7 @@ TEST(trace_snapshots_group_by_site_and_compare_like_tracemalloc)
     CHECK(rows && n == 3);
     rc_leak_free(rows);
     rc_trace_snapshot_free(s2);
-    CHECK(rc_trace_take_snapshot(h) == NULL && rc_error(h) == RC_EINVAL);
+    CHECK(rc_trace_take_snapshot(h) == NULL && rc_heap_error(h) == RC_EINVAL);
     for (int i = 10; i < k; i++) rc_decref(keep[i]);
     rc_decref(untraced);
     rc_heap_free(h);
@@ -660,7 +660,7 @@ TEST(trace_books_forget_dead_objects_and_survive_growth)
     for (int i = 0; i < N; i++) objs[i] = rc_new_at(h, &node2_type, "c.c", i % 7);
     for (int i = 0; i < N; i += 2) rc_decref(objs[i]);
     make_garbage_cycles(h, 100);
-    rc_collect(h, 2);   /* deaths in a collection leave the books too */
+    rc_gc_collect(h, 2);   /* deaths in a collection leave the books too */
     rc_trace_snapshot *s = rc_trace_take_snapshot(h);
     size_t n, total = 0;
     rc_trace_stat *rows = rc_trace_statistics(s, &n);
@@ -687,10 +687,10 @@ static void call_during_free(void *obj)
 {
     (void)obj;
     size_t n;
-    busy_errors += rc_count(busy_heap, "x") == 0 && rc_error(busy_heap) == RC_EBUSY;
-    busy_errors += rc_typestats(busy_heap, &n) == NULL && rc_error(busy_heap) == RC_EBUSY;
-    busy_errors += rc_mark_new(busy_heap) == NULL && rc_error(busy_heap) == RC_EBUSY;
-    busy_errors += rc_get_roots(busy_heap, NULL, &n) == NULL && rc_error(busy_heap) == RC_EBUSY;
+    busy_errors += rc_count(busy_heap, "x") == 0 && rc_heap_error(busy_heap) == RC_EBUSY;
+    busy_errors += rc_typestats(busy_heap, &n) == NULL && rc_heap_error(busy_heap) == RC_EBUSY;
+    busy_errors += rc_mark_new(busy_heap) == NULL && rc_heap_error(busy_heap) == RC_EBUSY;
+    busy_errors += rc_get_roots(busy_heap, NULL, &n) == NULL && rc_heap_error(busy_heap) == RC_EBUSY;
 }
 
 static const rc_type busy_type = {.name = "busy", .size = 8, .destroy = call_during_free};

@@ -17,7 +17,7 @@
  *
  * Errors: a function that can fail returns -1 (int), NULL (pointer) or
  * RC_EMPTY (value) and records the reason on the container's heap, read with
- * rc_error() / rc_error_message(): RC_ENOMEM when memory runs out (the
+ * rc_heap_error() / rc_heap_error_message(): RC_ENOMEM when memory runs out (the
  * container is left exactly as it was), RC_ERANGE for an index out of range,
  * RC_ENOTFOUND for a missing key where a key is required, RC_EINVAL for a
  * bad argument: RC_EMPTY stored as a value, an object of the wrong kind passed
@@ -167,7 +167,7 @@ rc_val rc_tuple_get(const rc_tuple *tuple, size_t i);
  * it is shared (tuples are meant to be immutable once built). The tuple takes
  * its own reference to `v` and drops the one to the old item. 0, or -1 with
  * RC_ERANGE when i >= length, RC_EINVAL when v is RC_EMPTY. */
-int rc_tuple_set_new(rc_tuple *tuple, size_t i, rc_val v);
+int rc_tuple_set(rc_tuple *tuple, size_t i, rc_val v);
 
 /* The items as an array (BORROWED) and their number in *len (may be NULL). */
 const rc_val *rc_tuple_items(const rc_tuple *tuple, size_t *len);

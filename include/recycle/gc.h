@@ -2,8 +2,8 @@
  * recycle/gc.h -- Python's gc module in C: callbacks, statistics, debug
  * flags, the garbage list, object queries, freezing.
  *
- * rc_collect, rc_enable/rc_disable/rc_isenabled, rc_set_threshold,
- * rc_get_threshold and rc_get_count are in <recycle.h>; weak references are
+ * rc_gc_collect, rc_gc_enable/rc_gc_disable/rc_gc_is_enabled, rc_gc_set_threshold,
+ * rc_gc_get_threshold and rc_gc_get_count are in <recycle.h>; weak references are
  * in <recycle/weakref.h>. docs/gc-module.md maps every Python call to its
  * recycle equivalent.
  */
@@ -22,15 +22,15 @@ extern "C" {
 
 /* rc_gc_info and enum rc_gc_phase are in <recycle.h>: the collector fills them. */
 
-typedef void (*rc_gc_callback)(rc_heap *heap, int phase, const rc_gc_info *info, void *ud);
+typedef void (*rc_gc_callback_fn)(rc_heap *heap, int phase, const rc_gc_info *info, void *ud);
 
 /* Call `fn` at the start and stop of every collection, manual or automatic,
  * candidate scans included. Returns 0, or -1 with RC_ERANGE when 16 are
  * registered already (the table's fixed size), RC_EINVAL for a NULL fn. A callback may
  * allocate and drop references; a collection it asks for returns 0. */
-int rc_gc_callback_add(rc_heap *heap, rc_gc_callback fn, void *ud);
+int rc_gc_callback_add(rc_heap *heap, rc_gc_callback_fn fn, void *ud);
 /* Remove a callback added with the same fn and ud; -1 (RC_ENOTFOUND) if absent. */
-int rc_gc_callback_remove(rc_heap *heap, rc_gc_callback fn, void *ud);
+int rc_gc_callback_remove(rc_heap *heap, rc_gc_callback_fn fn, void *ud);
 
 /* ---- statistics (gc.get_stats) ---- */
 
@@ -47,13 +47,13 @@ void rc_gc_get_stats(const rc_heap *heap, rc_gc_stats out[3]);
 
 /* ---- debugging (gc.set_debug) ---- */
 
-#define RC_DEBUG_STATS         1u   /* a line at the start and end of each collection */
-#define RC_DEBUG_COLLECTABLE   2u   /* a line per collectable object found */
-#define RC_DEBUG_UNCOLLECTABLE 4u   /* a line per uncollectable object found */
-#define RC_DEBUG_SAVEALL       32u  /* keep garbage in the garbage list instead of freeing it */
-#define RC_DEBUG_LEAK (RC_DEBUG_COLLECTABLE | RC_DEBUG_UNCOLLECTABLE | RC_DEBUG_SAVEALL)
+#define RC_GC_DEBUG_STATS         1u   /* a line at the start and end of each collection */
+#define RC_GC_DEBUG_COLLECTABLE   2u   /* a line per collectable object found */
+#define RC_GC_DEBUG_UNCOLLECTABLE 4u   /* a line per uncollectable object found */
+#define RC_GC_DEBUG_SAVEALL       32u  /* keep garbage in the garbage list instead of freeing it */
+#define RC_GC_DEBUG_LEAK (RC_GC_DEBUG_COLLECTABLE | RC_GC_DEBUG_UNCOLLECTABLE | RC_GC_DEBUG_SAVEALL)
 
-/* Python's gc.set_debug / gc.get_debug: the RC_DEBUG_* flags of `heap`
+/* Python's gc.set_debug / gc.get_debug: the RC_GC_DEBUG_* flags of `heap`
  * (0 = none, the default). Lines go to the debug stream, in CPython's words:
  *   gc: collecting generation 2...
  *   gc: objects in each generation: 12 0 4093
@@ -63,7 +63,7 @@ void rc_gc_get_stats(const rc_heap *heap, rc_gc_stats out[3]);
  * A candidate scan (old objects whose count dropped; not a generation) says
  * "gc: scanning N candidates (old objects)..." and "gc: done (candidate
  * scan), ...". "uncollectable" here means resurrected by a finalizer or kept
- * by RC_DEBUG_SAVEALL. O(1). */
+ * by RC_GC_DEBUG_SAVEALL. O(1). */
 void rc_gc_set_debug(rc_heap *heap, unsigned flags);
 unsigned rc_gc_get_debug(const rc_heap *heap);
 
@@ -74,7 +74,7 @@ void rc_gc_set_debug_stream(rc_heap *heap, FILE *stream);
 FILE *rc_gc_get_debug_stream(const rc_heap *heap);
 
 /* Python's gc.garbage: the heap's list of objects a collection found
- * unreachable and kept because RC_DEBUG_SAVEALL was set (BORROWED: the heap
+ * unreachable and kept because RC_GC_DEBUG_SAVEALL was set (BORROWED: the heap
  * owns it; it lives until rc_heap_free). Created empty on first use; NULL
  * with RC_ENOMEM if that fails. The list is ordinary: remove items (or
  * rc_list_clear it) and a later collection frees them. */
@@ -94,7 +94,7 @@ int rc_gc_is_tracked(const void *obj);
 
 /* Whether the finalizer of `obj` has run (Python's gc.is_finalized, PEP 442):
  * at most once per object, so a resurrected object says 1 for good. O(1). */
-int rc_is_finalized(const void *obj);
+int rc_gc_is_finalized(const void *obj);
 
 /* Stop scanning `obj` (CPython's PyObject_GC_UnTrack): the collector will
  * never free it as part of a cycle, so only untrack an object that can never
@@ -186,7 +186,7 @@ long rc_heap_check(rc_heap *heap, FILE *out);
  * (at most 1024 objects) every 16th. A reference the collector cannot see
  * (a traverse that misses a slot) then frees its object within a few
  * allocations instead of much later. Only while automatic
- * collection is enabled (rc_disable stops it too); thresholds are ignored
+ * collection is enabled (rc_gc_disable stops it too); thresholds are ignored
  * meanwhile and the young back-off is off. `on`: 1 on, 0 off. Heaps start
  * with the config's gc_stress, whose default follows the environment
  * variable RC_GC_STRESS. Slow: for tests. O(1). */

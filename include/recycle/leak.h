@@ -14,9 +14,9 @@
  *   chains        rc_find_ref_chain, rc_find_backref_chain, rc_why_alive
  *   pictures      rc_show_refs, rc_show_backrefs, rc_show_chain (Graphviz DOT,
  *                 rendered to PNG/SVG/PDF when `dot` is installed)
- *   beyond        rc_domtree_* / rc_retained_size (what would be freed with an
+ *   beyond        rc_domtree_* / rc_domtree_retained_size (what would be freed with an
  *                 object), rc_trace_* (allocation sites, tracemalloc-style
- *                 snapshots and comparisons), rc_heap_snapshot_* (Chrome
+ *                 snapshots and comparisons), rc_heapsnapshot_* (Chrome
  *                 DevTools / memlab .heapsnapshot files)
  *
  * Words used below:
@@ -39,7 +39,7 @@
  * returns its error value with RC_EBUSY when called while objects are being
  * freed or scanned by a collection (from a finalizer, destroy hook or weak
  * reference callback that runs during a free burst); see <recycle/gc.h>.
- * Calls record errors on the heap (rc_error, rc_error_message): RC_ENOMEM
+ * Calls record errors on the heap (rc_heap_error, rc_heap_error_message): RC_ENOMEM
  * when memory for a side table runs out (nothing is changed), RC_EINVAL for a
  * bad argument. Side tables are allocated per call and freed before it
  * returns; their cost is given with each call, for N live objects and E
@@ -118,7 +118,7 @@ rc_list *rc_by_type(rc_heap *heap, const char *type_name);
  * --------------------------------------------------------------------- */
 
 /* Flags for the calls that look at the whole heap. By default they first run
- * a full collection (rc_collect(heap, 2)), as objgraph runs gc.collect(), so
+ * a full collection (rc_gc_collect(heap, 2)), as objgraph runs gc.collect(), so
  * that garbage waiting for the collector does not show as growth. */
 #define RC_LEAK_NO_COLLECT    1u   /* count what is there now (objgraph issue 61) */
 #define RC_LEAK_COLLECT_YOUNG 2u   /* collect generations 0-1 and the candidates only:
@@ -179,7 +179,7 @@ int rc_mark_update(rc_mark *m);
 /* A NEW list of the live objects created since the mark whose type is named
  * `type_name` (NULL: all), the list itself left out. NULL with RC_ENOMEM or
  * RC_EBUSY. O(N). */
-rc_list *rc_new_since(rc_mark *m, const char *type_name);
+rc_list *rc_mark_new_objects(rc_mark *m, const char *type_name);
 
 /*
  * objgraph.get_new_ids: after a collection (unless RC_LEAK_NO_COLLECT),
@@ -399,12 +399,12 @@ void rc_domtree_free(rc_domtree *t);
 
 /* Retained bytes of obj (0: not reachable from a root, or born after the
  * build). O(1). */
-size_t rc_retained_size(const rc_domtree *t, const void *obj);
+size_t rc_domtree_retained_size(const rc_domtree *t, const void *obj);
 
 /* The immediate dominator of obj (BORROWED): the nearest object every path
  * to obj passes through. NULL when obj is held from outside directly (the
  * virtual root dominates it) or not reachable. O(1). */
-void *rc_dominator(const rc_domtree *t, const void *obj);
+void *rc_domtree_dominator(const rc_domtree *t, const void *obj);
 
 /* Objects reachable from a root, and their bytes (the sum of rc_self_size). */
 size_t rc_domtree_objects(const rc_domtree *t);
@@ -508,11 +508,11 @@ void rc_trace_print(const rc_trace_stat *rows, size_t n, size_t limit, FILE *out
  * RC_ENOTFOUND (a write error: errno says why).
  * Time: O(N + E) (three walks). Memory: 8 bytes per block of the pages
  * (node numbers and referrer counts) plus the table of distinct strings. */
-int rc_heap_snapshot_write(rc_heap *heap, FILE *out);
+int rc_heapsnapshot_write(rc_heap *heap, FILE *out);
 
-/* rc_heap_snapshot_write to the file `path` (created or truncated).
+/* rc_heapsnapshot_write to the file `path` (created or truncated).
  * -1 with RC_ENOTFOUND when it cannot be opened or written. */
-int rc_heap_snapshot_save(rc_heap *heap, const char *path);
+int rc_heapsnapshot_save(rc_heap *heap, const char *path);
 
 #ifdef __cplusplus
 }

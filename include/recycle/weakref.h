@@ -24,7 +24,7 @@
  *   3. the callbacks of the others run after all that clearing, before the
  *      finalizers, while every unreachable object is still intact.
  * Callbacks may allocate, drop references, create weak references and call
- * rc_collect (which returns 0 while they run). They receive the (already
+ * rc_gc_collect (which returns 0 while they run). They receive the (already
  * cleared) weak reference and must not revive the referent through a C
  * pointer kept elsewhere.
  *
@@ -47,7 +47,7 @@ typedef struct rc_weakref_obj rc_weakref;
 /* Called once when the referent of `w` dies, if `w` is still alive then and
  * was given a callback. `w` is borrowed (held for the duration of the call)
  * and already cleared; `data` is what was given to rc_weakref_new. */
-typedef void (*rc_weakref_cb)(rc_weakref *w, void *data);
+typedef void (*rc_weakref_callback_fn)(rc_weakref *w, void *data);
 
 /* The type of weak references (rc_typeof(w) == &rc_weakref_type). */
 extern const rc_type rc_weakref_type;
@@ -63,7 +63,7 @@ extern const rc_type rc_weakref_type;
  * (by refcount, or as garbage a collection is clearing).
  * O(1) amortised.
  */
-rc_weakref *rc_weakref_new(void *obj, rc_weakref_cb cb, void *data);
+rc_weakref *rc_weakref_new(void *obj, rc_weakref_callback_fn cb, void *data);
 
 /*
  * As rc_weakref_new, but `data_obj` (an object of the same heap, or NULL) is
@@ -74,7 +74,7 @@ rc_weakref *rc_weakref_new(void *obj, rc_weakref_cb cb, void *data);
  * right after the callback ran (or when the referent dies and there is no
  * callback), or when the weak reference dies first.
  */
-rc_weakref *rc_weakref_new_owned(void *obj, rc_weakref_cb cb, void *data_obj);
+rc_weakref *rc_weakref_new_owned(void *obj, rc_weakref_callback_fn cb, void *data_obj);
 
 /* The referent as a NEW reference (rc_decref it), or NULL once it died.
  * NULL also (RC_EINVAL recorded) when `w` is not a weak reference. O(1). */

@@ -94,8 +94,8 @@ static void dict_traverse(void *obj, rc_visit_fn visit, void *arg)
     for (size_t i = 0; i < d->nentries; i++) {
         rc_dict_entry *e = &d->entries[i];
         if (e->key == RC_EMPTY) continue;
-        rc_visit_val(e->key, visit, arg);
-        rc_visit_val(e->value, visit, arg);
+        rc_val_visit(e->key, visit, arg);
+        rc_val_visit(e->value, visit, arg);
     }
 }
 

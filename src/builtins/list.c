@@ -27,7 +27,7 @@ static void list_traverse(void *obj, rc_visit_fn visit, void *arg)
 {
     rc_list_obj *l = obj;
     if (!l->objs) return;
-    for (size_t i = 0; i < l->len; i++) rc_visit_val(l->items[i], visit, arg);
+    for (size_t i = 0; i < l->len; i++) rc_val_visit(l->items[i], visit, arg);
 }
 
 /* Detach the buffer, then drop the references, then free it: the list is

@@ -327,7 +327,7 @@ static void why_print(FILE *out, const rc_chain *c, rc_head *target, size_t max_
                     max_depth);
         else
             fputs("  no object held from outside the heap leads to it: it is garbage (a cycle) that the "
-                  "next full collection frees (rc_collect(heap, 2))\n",
+                  "next full collection frees (rc_gc_collect(heap, 2))\n",
                   out);
         return;
     }
@@ -486,9 +486,9 @@ long rc_show_roots(rc_heap *h, size_t limit, FILE *out)
 {
     if (!h) return -1;
     size_t n;
-    rc_clear_error(h);
+    rc_heap_clear_error(h);
     rc_root *roots = rc_get_roots(h, NULL, &n);
-    if (!roots && rc_error(h)) return -1;
+    if (!roots && rc_heap_error(h)) return -1;
     lk_tcounts tc;
     memset(&tc, 0, sizeof tc);
     tc.h = h;

@@ -97,7 +97,7 @@ bool lk_walkable(rc_heap *h, const char *call)
 void lk_collect(rc_heap *h, unsigned flags)
 {
     if (flags & RC_LEAK_NO_COLLECT) return;
-    rc_collect(h, (flags & RC_LEAK_COLLECT_YOUNG) ? 1 : 2);
+    rc_gc_collect(h, (flags & RC_LEAK_COLLECT_YOUNG) ? 1 : 2);
 }
 
 /* ---- block numbers ---- */
@@ -594,9 +594,9 @@ long rc_show_most_common_types(rc_heap *h, size_t limit, FILE *out)
 {
     size_t n;
     if (!h) return -1;
-    rc_clear_error(h);
+    rc_heap_clear_error(h);
     rc_typestat *rows = typestats(h, limit ? limit : 10, &n, "rc_show_most_common_types");
-    if (!rows && rc_error(h)) return -1;
+    if (!rows && rc_heap_error(h)) return -1;
     if (!out) out = stdout;
     int width = 0;
     for (size_t i = 0; i < n; i++) {
@@ -800,9 +800,9 @@ long rc_show_growth(rc_growth *g, size_t limit, unsigned flags, FILE *out)
 {
     size_t n;
     if (!g) return -1;
-    rc_clear_error(g->h);
+    rc_heap_clear_error(g->h);
     rc_growth_row *rows = rc_growth_check(g, limit, flags, &n);
-    if (!rows && rc_error(g->h)) return -1;
+    if (!rows && rc_heap_error(g->h)) return -1;
     if (!out) out = stdout;
     int width = 0;
     for (size_t i = 0; i < n; i++) {

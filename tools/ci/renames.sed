@@ -33,6 +33,7 @@ s/\bRC_DEBUG_COLLECTABLE\b/RC_GC_DEBUG_COLLECTABLE/g
 s/\bRC_DEBUG_UNCOLLECTABLE\b/RC_GC_DEBUG_UNCOLLECTABLE/g
 s/\bRC_DEBUG_SAVEALL\b/RC_GC_DEBUG_SAVEALL/g
 s/\bRC_DEBUG_LEAK\b/RC_GC_DEBUG_LEAK/g
+s/\bRC_DEBUG_\*/RC_GC_DEBUG_*/g
 # values, built-ins, weak references
 s/\brc_visit_val\b/rc_val_visit/g
 s/\brc_tuple_set_new\b/rc_tuple_set/g
