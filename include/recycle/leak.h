@@ -14,7 +14,7 @@
  *   chains        rc_find_ref_chain, rc_find_backref_chain, rc_why_alive
  *   pictures      rc_show_refs, rc_show_backrefs, rc_show_chain (Graphviz DOT,
  *                 rendered to PNG/SVG/PDF when `dot` is installed)
- *   beyond        rc_domtree_* / rc_domtree_retained_size (what would be freed with an
+ *   beyond        rc_domtree_*, rc_retained (what would be freed with an
  *                 object), rc_trace_* (allocation sites, tracemalloc-style
  *                 snapshots and comparisons), rc_heapsnapshot_* (Chrome
  *                 DevTools / memlab .heapsnapshot files)

@@ -58,13 +58,11 @@ done < "$tmp/pairs"
     while read -r name; do printf '/\\b%s\\b/p\n' "$name"; done < "$tmp/gone"
 } > "$tmp/gone.sed"
 
-# Tracked files, minus the exclusions, text only (grep -I skips binaries).
-git ls-files -z | tr '\0' '\n' |
-    grep -v -e '^bench/results/' -e '^\.ci/' \
-            -e '^tools/ci/renames\.sed$' -e '^tools/ci/apply-renames\.sh$' |
-    while IFS= read -r f; do
-        [ -f "$f" ] && grep -Iq . "$f" 2>/dev/null && printf '%s\n' "$f"
-    done > "$tmp/files"
+# Tracked text files (git grep -I skips binaries), minus the exclusions,
+# that hold an old or gone name somewhere; each is then read in full.
+{ sed 's/^\([^ ]*\) .*/\\b\1/' "$tmp/pairs"; sed 's/.*/\\b&\\b/' "$tmp/gone"; } > "$tmp/pats"
+git grep -lI -f "$tmp/pats" -- . ':!bench/results/' ':!.ci/' \
+    ':!tools/ci/renames.sed' ':!tools/ci/apply-renames.sh' > "$tmp/files" || true
 
 status=0
 while IFS= read -r f; do
