@@ -64,12 +64,12 @@ static int run_leak(const cli_optvals *o)
     t0 = bench_now_ms();
     rc_typestat *rows = rc_most_common_types(h, 10, &n);
     bench_emit("most_common_types_ms", bench_now_ms() - t0, "ms");
-    rc_leak_free(rows);
+    rc_typestat_free(rows);
 
     /* Growth after 1,000 new nodes: without a collection, after a young
      * one, and after a full one (objgraph's gc.collect()). */
     rc_growth *g = rc_growth_new(h);
-    rc_leak_free(rc_growth_check(g, 0, RC_LEAK_NO_COLLECT, &n));
+    rc_growth_row_free(rc_growth_check(g, 0, RC_LEAK_NO_COLLECT, &n));
     tnode *extra = rc_new(h, &bench_tree_type), *tail = extra;
     static const struct { const char *name; unsigned flags; } modes[] = {
         {"growth_nocollect_ms", RC_LEAK_NO_COLLECT},
@@ -83,7 +83,7 @@ static int run_leak(const cli_optvals *o)
         bench_emit(modes[m].name, bench_now_ms() - t0, "ms");
         if (!gr || gr[0].delta != 1000 + (m == 0))
             fprintf(stderr, "recycle bench leak: growth saw %zu rows, delta %zu\n", n, gr ? gr[0].delta : 0);
-        rc_leak_free(gr);
+        rc_growth_row_free(gr);
     }
     rc_growth_free(g);
 

@@ -141,7 +141,7 @@ static void op_leak(void)
         }
         for (int a = 0; a < S.nobj; a++) alive += S.o[a].alive;
         ENSURE(total == alive, "rc_typestats total %zu, model %zu", total, alive);
-        rc_leak_free(rows);
+        rc_typestat_free(rows);
         FILE *f = sink(&buf, &len);
         ENSURE(rc_show_most_common_types(S.h, byte() % 4, f) >= 0, "show_most_common_types");
         fclose(f);
@@ -156,7 +156,7 @@ static void op_leak(void)
             ENSURE(rows[k].external == (size_t)S.o[a].held, "root %d: external %zu, held %d", a,
                    rows[k].external, S.o[a].held);
         }
-        rc_leak_free(rows);
+        rc_root_free(rows);
         FILE *f = sink(&buf, &len);
         ENSURE(rc_show_roots(S.h, 0, f) >= 0, "rc_show_roots");
         fclose(f);
@@ -195,7 +195,7 @@ static void op_leak(void)
                 ENSURE(rc_domtree_retained_size(t, S.o[a].p) >= rc_self_size(S.o[a].p), "retained size of %d", a);
         size_t n;
         rc_root *top = rc_domtree_top(t, 1 + byte() % 4, &n);
-        rc_leak_free(top);
+        rc_root_free(top);
         rc_domtree_free(t);
     } else if (sub == 5 || sub == 6) {   /* pictures */
         int x = pick(ANY);

@@ -48,7 +48,7 @@ TEST(types_with_the_same_name_count_as_one)
     CHECK(!strcmp(rows[0].name, "record"));
     CHECK_EQ_INT(rows[0].count, 3);
     CHECK_EQ_INT(rows[0].bytes, rc_self_size(a) + rc_self_size(b) + rc_self_size(c));
-    rc_leak_free(rows);
+    rc_typestat_free(rows);
     rc_decref(a);
     rc_decref(b);
     rc_decref(c);
@@ -73,10 +73,10 @@ TEST(typestats_sorts_by_count_then_name_and_sums_self_sizes)
     CHECK_EQ_INT(rows[2].bytes, rc_self_size(l));
     CHECK(rc_self_size(l) >= rc_usable_size(l) + 16 + 100 * sizeof(rc_val));
     CHECK(rc_self_size(d1) > rc_self_size(d2));   /* d1 has tables */
-    rc_leak_free(rows);
+    rc_typestat_free(rows);
     rows = rc_most_common_types(h, 2, &n);
     CHECK(rows && n == 2);
-    rc_leak_free(rows);
+    rc_typestat_free(rows);
     rc_decref(l);
     rc_decref(d1);
     rc_decref(d2);
@@ -137,7 +137,7 @@ TEST(growth_reports_every_type_first_then_only_what_grew)
     REQUIRE(rows && n == 2);
     CHECK(!strcmp(rows[0].name, "node2") && rows[0].count == 5 && rows[0].delta == 5);
     CHECK(!strcmp(rows[1].name, "list") && rows[1].count == 1 && rows[1].delta == 1);
-    rc_leak_free(rows);
+    rc_growth_row_free(rows);
     rows = rc_growth_check(g, 0, 0, &n);
     CHECK(rows == NULL && n == 0);
     for (int i = 0; i < 3; i++) {
@@ -149,13 +149,13 @@ TEST(growth_reports_every_type_first_then_only_what_grew)
     rows = rc_growth_check(g, 0, 0, &n);
     REQUIRE(rows && n == 1);
     CHECK(!strcmp(rows[0].name, "record") && rows[0].count == 3 && rows[0].delta == 3);
-    rc_leak_free(rows);
+    rc_growth_row_free(rows);
     /* Back to the peak is not growth; above it is, by the excess only. */
     node *x = rc_new(h, &node2_type), *y = rc_new(h, &node2_type);
     rows = rc_growth_check(g, 0, 0, &n);
     REQUIRE(rows && n == 1);
     CHECK(rows[0].count == 6 && rows[0].delta == 1);
-    rc_leak_free(rows);
+    rc_growth_row_free(rows);
     rc_decref(x);
     rc_decref(y);
     rc_decref(keep);
@@ -179,7 +179,7 @@ TEST(growth_collects_first_unless_asked_not_to)
     rc_heap *h = quiet_heap();
     rc_growth *g = rc_growth_new(h);
     size_t n;
-    rc_leak_free(rc_growth_check(g, 0, 0, &n));
+    rc_growth_row_free(rc_growth_check(g, 0, 0, &n));
     make_garbage_cycles(h, 10);
     rc_growth_row *rows = rc_growth_check(g, 0, 0, &n);
     CHECK(rows == NULL && n == 0);   /* the collection freed them */
@@ -187,7 +187,7 @@ TEST(growth_collects_first_unless_asked_not_to)
     rows = rc_growth_check(g, 0, RC_LEAK_NO_COLLECT, &n);
     REQUIRE(rows && n == 1);
     CHECK(!strcmp(rows[0].name, "node2") && rows[0].delta == 20);
-    rc_leak_free(rows);
+    rc_growth_row_free(rows);
     CHECK_EQ_INT(rc_count(h, "node2"), 20);
     rc_gc_collect(h, 2);
     make_garbage_cycles(h, 30);
@@ -213,7 +213,7 @@ TEST(growth_limit_keeps_the_biggest_increases_and_still_raises_every_peak)
     rc_growth_row *rows = rc_growth_check(g, 1, 0, &n);
     REQUIRE(rows && n == 1);
     CHECK(!strcmp(rows[0].name, "record") && rows[0].delta == 3);
-    rc_leak_free(rows);
+    rc_growth_row_free(rows);
     rows = rc_growth_check(g, 0, 0, &n);
     CHECK(rows == NULL && n == 0);
     rc_decref(keep);
@@ -257,7 +257,7 @@ TEST(growth_calls_leave_the_peaks_alone_when_memory_runs_out)
     CHECK(fa_failures > failures);
     REQUIRE(rows && n == 1);
     CHECK(rows[0].delta == 4);   /* the failed calls raised no peak */
-    rc_leak_free(rows);
+    rc_growth_row_free(rows);
     for (int i = 0; i < 4; i++) rc_decref(keep[i]);
     rc_growth_free(g);
     rc_heap_free(h);
@@ -405,11 +405,11 @@ TEST(get_roots_lists_the_objects_held_from_outside)
         else if (roots[i].obj == leak) CHECK_EQ_INT(roots[i].external, 2);
         else CHECK(!"unexpected root");
     }
-    rc_leak_free(roots);
+    rc_root_free(roots);
     rc_refindex *idx = rc_refindex_build(h);
     roots = rc_get_roots(h, idx, &n);
     CHECK(roots && n == 2);
-    rc_leak_free(roots);
+    rc_root_free(roots);
     rc_refindex_free(idx);
     FILE *f = tmpfile();
     CHECK_EQ_INT(rc_show_roots(h, 0, f), 3);
@@ -574,7 +574,7 @@ TEST(trace_snapshots_group_by_site_and_compare_like_tracemalloc)
     r = row_of(rows, n, "?", 0);
     CHECK(r && r->count == 1);   /* the object from before tracing */
     CHECK(rows[0].size >= rows[1].size);
-    rc_leak_free(rows);
+    rc_trace_stat_free(rows);
     for (int i = 0; i < 20; i++) keep[k++] = rc_list_new(h, 0);   /* no site: "?" */
     for (int i = 0; i < 5; i++) keep[k++] = rc_new_at(h, &record_type, "b.c", 2);
     for (int i = 0; i < 10; i++) rc_decref(keep[i]);   /* a.c loses 10 */
@@ -598,17 +598,17 @@ TEST(trace_snapshots_group_by_site_and_compare_like_tracemalloc)
     CHECK(strstr(text, "b.c:2: size=") != NULL);
     CHECK(strstr(text, "count=5 (+5), average=") != NULL);
     CHECK(strstr(text, "a.c:1: size=") != NULL && strstr(text, "count=5 (-10)") != NULL);
-    rc_leak_free(rows);
+    rc_trace_stat_free(rows);
     /* A site gone from the newer snapshot shows with negative differences. */
     rows = rc_trace_compare(s1, s2, &n);
     r = row_of(rows, n, "b.c", 2);
     CHECK(r && r->count == 0 && r->count_diff == -5 && r->size_diff < 0);
-    rc_leak_free(rows);
+    rc_trace_stat_free(rows);
     rc_trace_snapshot_free(s1);
     rc_trace_stop(h);
     rows = rc_trace_statistics(s2, &n);   /* snapshots outlive tracing */
     CHECK(rows && n == 3);
-    rc_leak_free(rows);
+    rc_trace_stat_free(rows);
     rc_trace_snapshot_free(s2);
     CHECK(rc_trace_take_snapshot(h) == NULL && rc_heap_error(h) == RC_EINVAL);
     for (int i = 10; i < k; i++) rc_decref(keep[i]);
@@ -643,7 +643,7 @@ TEST(trace_depth_records_a_backtrace_per_site)
     FILE *f = tmpfile();
     rc_trace_print(rows, n, 0, f);
     CHECK(strstr(capture(f), "\n    ") != NULL);   /* frames under the site */
-    rc_leak_free(rows);
+    rc_trace_stat_free(rows);
     rc_trace_snapshot_free(s);
     rc_trace_stop(h);
     rc_decref(ab[0]);
@@ -671,7 +671,7 @@ TEST(trace_books_forget_dead_objects_and_survive_growth)
         int line;
         CHECK(rc_trace_site(objs[i], &file, &line) && line == i % 7);
     }
-    rc_leak_free(rows);
+    rc_trace_stat_free(rows);
     rc_trace_snapshot_free(s);
     for (int i = 1; i < N; i += 2) rc_decref(objs[i]);
     rc_trace_stop(h);
@@ -694,6 +694,79 @@ static void call_during_free(void *obj)
 }
 
 static const rc_type busy_type = {.name = "busy", .size = 8, .destroy = call_during_free};
+
+/* ---- result arrays ---- */
+
+/* Blocks the heap's allocator has handed out and not taken back. */
+static long live_blocks;
+static void *counting_realloc(void *ud, void *p, size_t size)
+{
+    if (!p && size) live_blocks++;
+    else if (p && !size) live_blocks--;
+    return rc_system_allocator.realloc(ud, p, size);
+}
+
+TEST(each_result_array_goes_back_to_the_heaps_allocator_through_its_own_free)
+{
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
+    cfg.leak_report = NULL;
+    cfg.allocator.realloc = counting_realloc;
+    rc_heap *h = rc_heap_new(&cfg);
+    REQUIRE(h);
+    REQUIRE(rc_trace_start(h, 0) == 0);
+    node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+    node_set(a, 0, b);   /* b is held by a alone; a from outside */
+    rc_decref(b);
+    rc_growth *g = rc_growth_new(h);
+    rc_domtree *t = rc_domtree_build(h, NULL);
+    rc_trace_snapshot *s = rc_trace_take_snapshot(h);
+    REQUIRE(g && t && s);
+    size_t n = 0;
+    long with;   /* blocks out while a result array lives */
+
+    rc_typestat *types = rc_typestats(h, &n);
+    CHECK(types && n == 1);
+    with = live_blocks;
+    rc_typestat_free(types);
+    CHECK_EQ_INT(live_blocks, with - 1);
+
+    rc_growth_row *grew = rc_growth_check(g, 0, RC_LEAK_NO_COLLECT, &n);
+    CHECK(grew && n == 1);
+    with = live_blocks;
+    rc_growth_row_free(grew);
+    CHECK_EQ_INT(live_blocks, with - 1);
+
+    rc_root *roots = rc_get_roots(h, NULL, &n);
+    CHECK(roots && n == 1);
+    with = live_blocks;
+    rc_root_free(roots);
+    CHECK_EQ_INT(live_blocks, with - 1);
+    roots = rc_domtree_top(t, 2, &n);
+    CHECK(roots && n == 2);
+    with = live_blocks;
+    rc_root_free(roots);
+    CHECK_EQ_INT(live_blocks, with - 1);
+
+    rc_trace_stat *sites = rc_trace_statistics(s, &n);
+    CHECK(sites && n == 1);
+    with = live_blocks;
+    rc_trace_stat_free(sites);
+    CHECK_EQ_INT(live_blocks, with - 1);
+
+    rc_typestat_free(NULL);
+    rc_growth_row_free(NULL);
+    rc_root_free(NULL);
+    rc_trace_stat_free(NULL);
+    CHECK_EQ_INT(live_blocks, with - 1);
+    rc_trace_snapshot_free(s);
+    rc_domtree_free(t);
+    rc_growth_free(g);
+    rc_trace_stop(h);
+    rc_decref(a);
+    rc_heap_free(h);
+    CHECK_EQ_INT(live_blocks, 0);
+}
 
 TEST(walks_are_refused_while_objects_are_being_freed)
 {

@@ -37,7 +37,7 @@ TEST(a_chain_retains_everything_after_it)
     REQUIRE(top && n == 3);
     CHECK(top[0].obj == head && top[0].external == 10 * one);
     CHECK(top[1].obj == nodes[1] && top[2].obj == nodes[2]);
-    rc_leak_free(top);
+    rc_root_free(top);
     rc_domtree_free(t);
     CHECK_EQ_INT(rc_retained(nodes[8]), 2 * one);
     rc_decref(head);

@@ -4,8 +4,8 @@
  *
  * rc_gc_collect, rc_gc_enable / rc_gc_disable / rc_gc_is_enabled,
  * rc_gc_set_threshold, rc_gc_get_threshold and rc_gc_get_count are in
- * <recycle.h>; weak references are in <recycle/weakref.h>. docs/gc-module.md maps every Python call to its
- * recycle equivalent.
+ * <recycle.h>; weak references are in <recycle/weakref.h>.
+ * docs/gc-module.md maps every Python call to its recycle equivalent.
  */
 #ifndef RECYCLE_GC_H
 #define RECYCLE_GC_H

@@ -27,8 +27,10 @@
  *                 external references > 0 is a "root" -- a holder from outside.
  *                 A forgotten rc_decref shows up as one reference too many.
  *   result arrays  tables returned by these calls (rows, chains' arrays)
- *                 are allocated with the heap's allocator and freed with
- *                 rc_leak_free (or the call named); they hold no references
+ *                 are allocated with the heap's allocator and freed with the
+ *                 free call of their row type (rc_typestat_free,
+ *                 rc_growth_row_free, rc_root_free, rc_trace_stat_free,
+ *                 rc_chain_free; NULL is fine); they hold no references
  *                 and stay valid after the heap is freed (the allocator must
  *                 still work).
  *   borrowed object pointers  the objects named in results (chains, roots,
@@ -60,9 +62,6 @@
 extern "C" {
 #endif
 
-/* Free an array returned by a call of this header (NULL is fine). */
-void rc_leak_free(void *rows);
-
 /* Bytes `obj` costs: its block (header included, rc_usable_size + 16) plus
  * the variable buffers it owns (a list's item buffer, a dict's tables). O(1). */
 size_t rc_self_size(const void *obj);
@@ -89,8 +88,11 @@ typedef struct rc_typestat {
     size_t bytes;     /* their rc_self_size, summed */
 } rc_typestat;
 
+/* Free an array of rc_typestat rows (NULL is fine). */
+void rc_typestat_free(rc_typestat *rows);
+
 /* Every type with live objects, most objects first (ties by name), in a
- * result array of *n rows (objgraph.typestats; free with rc_leak_free).
+ * result array of *n rows (objgraph.typestats; free with rc_typestat_free).
  * NULL with *n = 0 when the heap is empty (not an error), or on RC_ENOMEM /
  * RC_EBUSY. */
 rc_typestat *rc_typestats(rc_heap *heap, size_t *n);
@@ -137,6 +139,9 @@ typedef struct rc_growth_row {
     size_t count;       /* live objects now */
     size_t delta;       /* count minus the previous peak (> 0) */
 } rc_growth_row;
+
+/* Free an array of rc_growth_row rows (NULL is fine). */
+void rc_growth_row_free(rc_growth_row *rows);
 
 /* objgraph.growth: count the objects of each type (after a collection unless
  * `flags` say otherwise), and return the types whose count went above their
@@ -210,6 +215,10 @@ typedef struct rc_root {
     void *obj;          /* BORROWED */
     size_t external;    /* references from outside the heap (> 0) */
 } rc_root;
+
+/* Free an array of rc_root rows (from rc_get_roots or rc_domtree_top; NULL
+ * is fine). */
+void rc_root_free(rc_root *rows);
 
 /* The objects held from outside the heap, in page order, in a result array
  * of *n rows (objgraph's get_leaking_objects, for C: what your code holds).
@@ -470,6 +479,10 @@ typedef struct rc_trace_stat {
     long long count_diff;    /* compare: count minus the old snapshot's */
     int diff;                /* 1 in rows from rc_trace_compare */
 } rc_trace_stat;
+
+/* Free an array of rc_trace_stat rows, the strings they point to included
+ * (NULL is fine). */
+void rc_trace_stat_free(rc_trace_stat *rows);
 
 /* tracemalloc's Snapshot.statistics('lineno' or 'traceback'): the sites of
  * `s`, biggest size first, in a result array of *n rows. NULL with *n = 0 when

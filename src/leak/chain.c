@@ -127,7 +127,7 @@ static rc_chain *chain_from_queue(bfs *b, size_t at, bool start_first, int found
 
 void rc_chain_free(rc_chain *c)
 {
-    rc_leak_free(c);
+    lk_result_free(c);
 }
 
 /* ---- the searches ---- */
@@ -496,14 +496,14 @@ long rc_show_roots(rc_heap *h, size_t limit, FILE *out)
         lk_tcount *row = lk_tcounts_row(&tc, rc_typeof(roots[i].obj));
         if (!row) {
             lk_tcounts_free(&tc);
-            rc_leak_free(roots);
+            rc_root_free(roots);
             rc__fail(h, RC_ENOMEM, "rc_show_roots: out of memory");
             return -1;
         }
         row->count++;
         row->extra += roots[i].external;
     }
-    rc_leak_free(roots);
+    rc_root_free(roots);
     lk_tcounts_merge(&tc);
     if (tc.len > 1) qsort(tc.rows, tc.len, sizeof *tc.rows, lk_cmp_by_count);
     if (!out) out = stdout;

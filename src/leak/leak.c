@@ -61,12 +61,16 @@ void *lk_result_alloc_with(void *(*realloc_fn)(void *ud, void *p, size_t size), 
     return p + LK_RESULT_HEAD;
 }
 
-void rc_leak_free(void *rows)
+void lk_result_free(void *rows)
 {
     if (!rows) return;
     lk_result_head *rh = (lk_result_head *)((char *)rows - LK_RESULT_HEAD);
     rh->realloc(rh->ud, rh, 0);
 }
+
+void rc_typestat_free(rc_typestat *rows) { lk_result_free(rows); }
+void rc_growth_row_free(rc_growth_row *rows) { lk_result_free(rows); }
+void rc_root_free(rc_root *rows) { lk_result_free(rows); }
 
 void lk_remove_partial(const char *path)
 {
@@ -604,7 +608,7 @@ long rc_show_most_common_types(rc_heap *h, size_t limit, FILE *out)
         if (w > width) width = w;
     }
     for (size_t i = 0; i < n; i++) fprintf(out, "%-*s %zu\n", width, rows[i].name, rows[i].count);
-    rc_leak_free(rows);
+    rc_typestat_free(rows);
     if (!lk_stream_ok(h, out, "rc_show_most_common_types")) return -1;
     return (long)n;
 }
@@ -811,7 +815,7 @@ long rc_show_growth(rc_growth *g, size_t limit, unsigned flags, FILE *out)
     }
     for (size_t i = 0; i < n; i++)
         fprintf(out, "%-*s%9zu %+9lld\n", width, rows[i].name, rows[i].count, (long long)rows[i].delta);
-    rc_leak_free(rows);
+    rc_growth_row_free(rows);
     if (!lk_stream_ok(g->h, out, "rc_show_growth")) return -1;
     return (long)n;
 }

@@ -469,6 +469,11 @@ static rc_trace_stat *stat_rows(const rc_trace_snapshot *s, stat_src *src, size_
     return rows;
 }
 
+void rc_trace_stat_free(rc_trace_stat *rows)
+{
+    lk_result_free(rows);
+}
+
 rc_trace_stat *rc_trace_statistics(const rc_trace_snapshot *s, size_t *n)
 {
     size_t dummy;

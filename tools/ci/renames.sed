@@ -7,7 +7,7 @@
 #
 # Lines "# gone: NAME" name calls removed without a one-to-one successor:
 # --check reports them like old names; nothing replaces them.
-# gone: (none yet)
+# gone: rc_leak_free
 #
 # heap settings, errors, statistics, leak report
 s/\brc_config_init\b/rc_heap_config_init/g

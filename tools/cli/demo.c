@@ -420,7 +420,7 @@ static void print_trace_diff(const rc_trace_snapshot *now, const rc_trace_snapsh
     size_t n;
     rc_trace_stat *rows = rc_trace_compare(now, old, &n);
     rc_trace_print(rows, n, 3, stdout);
-    rc_leak_free(rows);
+    rc_trace_stat_free(rows);
 }
 
 static int demo_leak(rc_heap *heap)
