@@ -9,8 +9,9 @@
 #
 # Left alone: bench/results/ (recorded output), .ci/, the two files that
 # define the renames (renames.sed, this script), binary files, and in any file
-# the lines from one holding "<!-- renames: begin -->" to one holding
-# "<!-- renames: end -->" (for text that must cite an old name).
+# the lines from one holding "<!-- renames: begin -->" to the next line
+# holding "<!-- renames: end -->" (markers on lines of their own; for text
+# that must cite an old name).
 # Applying it twice changes nothing: the list is refused if a new name is
 # also an old one. Run it again after merging work written with old names.
 set -eu
@@ -23,7 +24,12 @@ case "${1:-}" in
 esac
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(git -C "$here" rev-parse --show-toplevel)
+# The tracked files are git's to list: a source tree outside a git checkout
+# (an unpacked archive) is skipped (77: CTest says "skipped").
+if ! root=$(git -C "$here" rev-parse --show-toplevel 2>/dev/null); then
+    echo "skipped: $here is not in a git checkout"
+    exit 77
+fi
 list="$here/renames.sed"
 cd "$root"
 
@@ -39,7 +45,7 @@ if grep -v '^#' "$list" | grep -v '^$' | grep -qv '^s/\\b[^/]*/[^/]*/g$'; then
     grep -v '^#' "$list" | grep -v '^$' | grep -v '^s/\\b[^/]*/[^/]*/g$' >&2
     exit 2
 fi
-# Idempotence: no new name may be matched by an old name's pattern.
+# Idempotence: no new name may also be an old name.
 while read -r old new; do
     if cut -d' ' -f2 "$tmp/pairs" | grep -qx "$old"; then
         echo "$list: '$old' is both an old and a new name: applying twice would rename it again" >&2
@@ -84,8 +90,11 @@ while IFS= read -r f; do
     fi
 done < "$tmp/files"
 
-if [ $check -eq 1 ] && [ $status -ne 0 ]; then
-    echo "old names remain: run tools/ci/apply-renames.sh (and replace any removed name by hand)" >&2
+if [ $status -ne 0 ]; then
+    if [ $check -eq 1 ]; then
+        echo "old names remain: run tools/ci/apply-renames.sh, then replace any removed name by hand" >&2
+    else
+        echo "removed names remain: replace them by hand" >&2
+    fi
 fi
-[ $check -eq 1 ] && exit $status
 exit $status
