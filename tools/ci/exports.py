@@ -13,7 +13,10 @@ INCLUDE/*/*.h: every function prototype and `extern` variable outside a
   (c) a declaration does not carry RC_API.
 
 usage: exports.py --lib LIB --include INCLUDE [--nm NM] [--print]
+       exports.py --mark --include INCLUDE
   --print   list the exported symbols and stop
+  --mark    put RC_API before each declaration that lacks it (after a merge
+            brought new declarations in), then stop
 """
 import argparse, os, re, subprocess, sys
 
@@ -74,6 +77,20 @@ def declarations(path):
     return found
 
 
+def mark(path, names):
+    """Prefix RC_API to the line where each declaration of `names` starts."""
+    lines = open(path, encoding="utf-8").read().split("\n")
+    done = set()
+    for i, line in enumerate(lines):
+        for name in names - done:
+            if re.match(r'(extern\b.*\b%s\s*(\[[^]]*\])?\s*;|[A-Za-z_][^;(]*\b%s\s*\()' % (name, name), line):
+                lines[i] = "RC_API " + line
+                done.add(name)
+                break
+    open(path, "w", encoding="utf-8").write("\n".join(lines))
+    return names - done
+
+
 def exported(lib, nm):
     out = subprocess.run([nm, "-D", "--defined-only", lib], check=True,
                          capture_output=True, text=True).stdout
@@ -87,11 +104,24 @@ def exported(lib, nm):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--lib", required=True)
+    ap.add_argument("--lib")
     ap.add_argument("--include", required=True)
     ap.add_argument("--nm", default="nm")
     ap.add_argument("--print", action="store_true")
+    ap.add_argument("--mark", action="store_true")
     a = ap.parse_args()
+    if a.mark:
+        left = 0
+        for h in headers(a.include):
+            todo = {name for name, marked in declarations(h) if not marked}
+            for name in sorted(mark(h, todo) if todo else ()):
+                print(f"exports.py: {h}: could not find where {name} is declared: mark it by hand")
+                left += 1
+            for name in sorted(todo):
+                print(f"exports.py: {h}: RC_API added to {name}")
+        return 1 if left else 0
+    if not a.lib:
+        ap.error("--lib is required")
     have = exported(a.lib, a.nm)
     if a.print:
         print("\n".join(sorted(have)))
