@@ -53,23 +53,23 @@ static int run_leak(const cli_optvals *o)
     tnode *root = bench_tree(h, &bench_tree_type, depth, NULL);
     bench_emit("build_ms", bench_now_ms() - t0, "ms");
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     bench_emit("objects", (double)st.objects, "objects");
     tnode *leaf = root;
     while (leaf->left) leaf = leaf->left;
-    rc_collect(h, 2);   /* the tree is old now, as in a long-running program */
+    rc_gc_collect(h, 2);   /* the tree is old now, as in a long-running program */
 
     /* Counting. */
     size_t n;
     t0 = bench_now_ms();
     rc_typestat *rows = rc_most_common_types(h, 10, &n);
     bench_emit("most_common_types_ms", bench_now_ms() - t0, "ms");
-    rc_leak_free(rows);
+    rc_typestat_free(rows);
 
     /* Growth after 1,000 new nodes: without a collection, after a young
      * one, and after a full one (objgraph's gc.collect()). */
     rc_growth *g = rc_growth_new(h);
-    rc_leak_free(rc_growth_check(g, 0, RC_LEAK_NO_COLLECT, &n));
+    rc_growth_row_free(rc_growth_check(g, 0, RC_LEAK_NO_COLLECT, &n));
     tnode *extra = rc_new(h, &bench_tree_type), *tail = extra;
     static const struct { const char *name; unsigned flags; } modes[] = {
         {"growth_nocollect_ms", RC_LEAK_NO_COLLECT},
@@ -83,7 +83,7 @@ static int run_leak(const cli_optvals *o)
         bench_emit(modes[m].name, bench_now_ms() - t0, "ms");
         if (!gr || gr[0].delta != 1000 + (m == 0))
             fprintf(stderr, "recycle bench leak: growth saw %zu rows, delta %zu\n", n, gr ? gr[0].delta : 0);
-        rc_leak_free(gr);
+        rc_growth_row_free(gr);
     }
     rc_growth_free(g);
 
@@ -149,16 +149,16 @@ static int run_leak(const cli_optvals *o)
     t0 = bench_now_ms();
     rc_domtree *dt = rc_domtree_build(h, idx);
     bench_emit("domtree_build_ms", bench_now_ms() - t0, "ms");
-    bench_emit("retained_root_mb", dt ? (double)rc_retained_size(dt, root) / 1048576.0 : 0, "MB");
+    bench_emit("retained_root_mb", dt ? (double)rc_domtree_retained_size(dt, root) / 1048576.0 : 0, "MB");
     rc_domtree_free(dt);
     rc_refindex_free(idx);
 
     /* Heap snapshot to a file. */
     char path[1024];
     snprintf(path, sizeof path, "%s/recycle-bench-%ld.heapsnapshot", dir, (long)getpid());
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     t0 = bench_now_ms();
-    int rc = rc_heap_snapshot_save(h, path), status = 0;
+    int rc = rc_heapsnapshot_save(h, path), status = 0;
     double ms = bench_now_ms() - t0;
     struct stat sb;
     if (rc == 0 && stat(path, &sb) == 0) {
@@ -166,7 +166,7 @@ static int run_leak(const cli_optvals *o)
         bench_emit("snapshot_objects_per_s", (double)st.objects / (ms / 1e3) / 1e6, "M/s");
         bench_emit("snapshot_mb", (double)sb.st_size / 1048576.0, "MB");
     } else {
-        fprintf(stderr, "recycle bench leak: snapshot: %s\n", rc_error_message(h));
+        fprintf(stderr, "recycle bench leak: snapshot: %s\n", rc_heap_error_message(h));
         status = 1;
     }
     unlink(path);

@@ -62,7 +62,7 @@ static int run_w1(const cli_optvals *o, int cyclic)
     bench_emit("uss_released_mb", released, "MB");
     if (cyclic) {
         double t0 = bench_now_ms();
-        rc_collect(h, 2);
+        rc_gc_collect(h, 2);
         double collect_ms = bench_now_ms() - t0;
         bench_emit("uss_after_collect_mb", bench_uss_mb(), "MB");
         bench_emit("collect_ms", collect_ms, "ms");
@@ -104,7 +104,7 @@ static int run_w3(const cli_optvals *o)
     long n = cli_opts_int(o, "--n");
     double objects = 2.0 * (double)n;
     rc_heap *h = rc_heap_new(NULL);
-    rc_disable(h);
+    rc_gc_disable(h);
     double u0 = bench_uss_bytes();
     double t0 = bench_now_ms();
     for (long i = 0; i < n; i++) {
@@ -117,7 +117,7 @@ static int run_w3(const cli_optvals *o)
     double t1 = bench_now_ms();
     double u1 = bench_uss_bytes();
     double t2 = bench_now_ms();
-    size_t freed = rc_collect(h, 2);
+    size_t freed = rc_gc_collect(h, 2);
     double t3 = bench_now_ms();
     bench_emit("build_ns_per_object", (t1 - t0) * 1e6 / objects, "ns");
     bench_emit("collect_ns_per_object", (t3 - t2) * 1e6 / objects, "ns");
@@ -162,14 +162,14 @@ static int run_w4(const cli_optvals *o)
     double t1 = bench_now_ms();
     double u1 = bench_uss_bytes();
     double t2 = bench_now_ms();
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     double t3 = bench_now_ms();
-    rc_disable(h);
+    rc_gc_disable(h);
     node2 *chain = make_young(h, young / 4);   /* young >= 4: not NULL */
     double t4 = bench_now_ms();
-    size_t young_freed = rc_collect(h, 0);
+    size_t young_freed = rc_gc_collect(h, 0);
     double t5 = bench_now_ms();
-    rc_enable(h);
+    rc_gc_enable(h);
     bench_emit("build_ms", t1 - t0, "ms");
     bench_emit("bytes_per_node", (u1 - u0) / nodes, "B");
     bench_emit("full_ms", t3 - t2, "ms");
@@ -221,7 +221,7 @@ static int run_w5(const cli_optvals *o, int parents)
     int quiet = cli_opts_int(o, "--print") == 0;
     const rc_type *w5_type = parents ? &bench_tree_type : &w5_node_type;
     rc_heap *h = rc_heap_new(NULL);
-    if (getenv("W5_NOGC")) rc_disable(h);
+    if (getenv("W5_NOGC")) rc_gc_disable(h);
     sampler smp = {.peak_mb = bench_uss_mb()};
     pthread_create(&smp.thread, NULL, sample_loop, &smp);
     double t0 = bench_now_ms();

@@ -21,7 +21,7 @@ int main(void)
     rc_incref(a);   /* b holds a: a cycle */
     rc_decref(a);
     rc_decref(b);   /* our references are gone; each still holds the other */
-    size_t freed = rc_collect(heap, 2);
+    size_t freed = rc_gc_collect(heap, 2);
     printf("the collector freed %zu objects\n", freed);
     rc_heap_free(heap);
     return freed == 2 ? 0 : 1;

@@ -53,7 +53,7 @@ int main(void)
         printf("refused: %s\n", err);
     }
     rc_heap_stats st;
-    rc_heap_stats_get(heap, &st);
+    rc_heap_get_stats(heap, &st);
     ok &= st.objects == 0;   /* every early return let go of what it held */
     {
         RC_AUTO rc_dict *stock = parse_stock(heap, "apples 3\npears 5\nplums 0", &err);
@@ -61,7 +61,7 @@ int main(void)
         printf("parsed %zu names; pears: %lld\n", stock ? rc_dict_len(stock) : 0,
                stock ? (long long)rc_as_int(rc_dict_get_str(stock, "pears")) : -1LL);
     }   /* the dict, and the names it holds, go here */
-    rc_heap_stats_get(heap, &st);
+    rc_heap_get_stats(heap, &st);
     ok &= st.objects == 0;
     printf("objects left: %zu\n", st.objects);
     rc_heap_free(heap);

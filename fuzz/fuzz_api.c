@@ -274,8 +274,8 @@ static void check_contents(int i)
     case K_NODE:
         check_node(i, "sync");
         if (utypes[m->utype].finalize)
-            ENSURE(rc_is_finalized(m->p) == (m->finalized > 0), "object %d: is_finalized %d, model %d",
-                   i, rc_is_finalized(m->p), m->finalized);
+            ENSURE(rc_gc_is_finalized(m->p) == (m->finalized > 0), "object %d: is_finalized %d, model %d",
+                   i, rc_gc_is_finalized(m->p), m->finalized);
         break;
     case K_LIST:
         ENSURE(rc_list_len(m->p) == (size_t)m->n, "list %d: len %zu, model %d", i, rc_list_len(m->p), m->n);
@@ -330,7 +330,7 @@ static void check_contents(int i)
 static void check_heap(rc_heap *h)
 {
     long problems = rc_heap_check(h, stderr);
-    ENSURE(problems == 0 || (problems < 0 && rc_error(h) == RC_EBUSY),
+    ENSURE(problems == 0 || (problems < 0 && rc_heap_error(h) == RC_EBUSY),
            "rc_heap_check found a broken invariant");
 }
 
@@ -345,7 +345,7 @@ static void sync(int after_full)
 {
     int seen[MAXO] = {0};
     rc_list *all = rc_gc_get_objects(S.h, -1);
-    ENSURE(all, "rc_gc_get_objects: %s", rc_error_message(S.h));
+    ENSURE(all, "rc_gc_get_objects: %s", rc_heap_error_message(S.h));
     size_t n = 0;
     const rc_val *it = rc_list_items(all, &n);
     for (size_t k = 0; k < n; k++) {
@@ -382,7 +382,7 @@ static void sync(int after_full)
         check_contents(i);
     }
     rc_heap_stats st;
-    rc_heap_stats_get(S.h, &st);
+    rc_heap_get_stats(S.h, &st);
     ENSURE(st.objects == alive, "heap has %zu objects, model %zu", st.objects, alive);
     if (after_full && !S.dirty) {
         int frozen[MAXO] = {0}, r2[MAXO];
@@ -496,10 +496,10 @@ static int make_weak(int target, int cb, int data)
 {
     void *tp = S.o[target].p;
     rc_weakref *w;
-    rc_weakref_cb fn = cb == W_NONE ? NULL : wcb;
+    rc_weakref_callback_fn fn = cb == W_NONE ? NULL : wcb;
     if (data >= 0) w = rc_weakref_new_owned(tp, fn, S.o[data].p);
     else w = rc_weakref_new(tp, fn, NULL);
-    ENSURE(w, "rc_weakref_new: %s", rc_error_message(S.h));
+    ENSURE(w, "rc_weakref_new: %s", rc_heap_error_message(S.h));
     return adopt_weak(w, target, cb, data);
 }
 
@@ -640,8 +640,8 @@ static void wcb(rc_weakref *w, void *data)
                  * refuses it (RC_EINVAL): documented, and nothing changes. */
                 rc_weakref *w = rc_weakref_new(S.o[t].p, NULL, NULL);
                 if (!w) {
-                    ENSURE(rc_error(S.h) == RC_EINVAL, "rc_weakref_new: %s", rc_error_message(S.h));
-                    rc_clear_error(S.h);
+                    ENSURE(rc_heap_error(S.h) == RC_EINVAL, "rc_weakref_new: %s", rc_heap_error_message(S.h));
+                    rc_heap_clear_error(S.h);
                     break;
                 }
                 int wi = adopt_weak(w, t, W_NONE, -1);
@@ -679,10 +679,10 @@ static void op_new_node(void)
     unode *p = rc_new(S.h, &utypes[t]);
     if (utypes[t].traverse && !utypes[t].clear) {
         /* Refused although recycle.h describes the form: see docs/fuzzing.md. */
-        ENSURE(!p && rc_error(S.h) == RC_EINVAL, "rc_new of a type with traverse but no clear");
+        ENSURE(!p && rc_heap_error(S.h) == RC_EINVAL, "rc_new of a type with traverse but no clear");
         return;
     }
-    ENSURE(p, "rc_new: %s", rc_error_message(S.h));
+    ENSURE(p, "rc_new: %s", rc_heap_error_message(S.h));
     int i = new_handle(K_NODE, p);
     p->id = i;
     p->magic = magic_of(i);
@@ -789,7 +789,7 @@ static void op_dict(void)
             m->keys[m->n] = k;
             m->vals[m->n++] = v;
         }
-        ENSURE(rc_dict_set(m->p, to_val(k), to_val(v)) == 0, "rc_dict_set: %s", rc_error_message(S.h));
+        ENSURE(rc_dict_set(m->p, to_val(k), to_val(v)) == 0, "rc_dict_set: %s", rc_heap_error_message(S.h));
     } else if (sub == 2) {   /* del */
         if (at >= 0) {
             memmove(&m->keys[at], &m->keys[at + 1], (m->n - at - 1) * sizeof(mval));
@@ -903,7 +903,7 @@ static void op_weak(void)
 static void op_collect(int *full)
 {
     int g = byte() % 3;
-    rc_collect(S.h, g);
+    rc_gc_collect(S.h, g);
     if (g == 2) *full = 1;
 }
 
@@ -924,9 +924,9 @@ static void op_freeze(void)
 static void op_config(void)
 {
     unsigned sub = byte() % 3;
-    if (sub == 0) rc_set_threshold(S.h, 1 + byte() % 20, 1 + byte() % 4, 1 + byte() % 4);
-    else if (sub == 1) rc_enable(S.h);
-    else rc_disable(S.h);
+    if (sub == 0) rc_gc_set_threshold(S.h, 1 + byte() % 20, 1 + byte() % 4, 1 + byte() % 4);
+    else if (sub == 1) rc_gc_enable(S.h);
+    else rc_gc_disable(S.h);
 }
 
 #include "fuzz_queries.h"
@@ -938,8 +938,8 @@ static void run(const uint8_t *data, size_t size)
     S.n = size;
     S.trace = getenv("RC_FUZZ_TRACE") != NULL;
     npinned = 0;
-    rc_config cfg;
-    rc_config_init(&cfg);
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
     cfg.threshold[0] = 1 + byte() % 30;
     cfg.threshold[1] = 1 + byte() % 5;
     cfg.threshold[2] = 1 + byte() % 5;
@@ -985,7 +985,7 @@ static void run(const uint8_t *data, size_t size)
         ENSURE(round <= MAXO, "objects keep coming back");
         for (int i = 0; i < S.nobj; i++)
             while (S.o[i].alive && S.o[i].held > 0) drop_held(i);
-        rc_collect(S.h, 2);
+        rc_gc_collect(S.h, 2);
         /* A callback that dropped a reference during the collection may
          * have left new garbage for the next one. */
         again = S.dirty;
@@ -993,7 +993,7 @@ static void run(const uint8_t *data, size_t size)
         for (int i = 0; i < S.nobj; i++) again |= S.o[i].alive && S.o[i].held > 0;
     }
     rc_heap_stats st;
-    rc_heap_stats_get(S.h, &st);
+    rc_heap_get_stats(S.h, &st);
     ENSURE(S.dirty || st.objects == 0, "%zu objects left after dropping everything", st.objects);
     rc_heap_free(S.h);
 }

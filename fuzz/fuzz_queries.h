@@ -31,7 +31,7 @@ static void op_query(void)
     void *p = S.o[x].p;
     if (sub == 0) {
         rc_list *r = rc_gc_get_referrers(S.h, &p, 1);
-        ENSURE(r, "rc_gc_get_referrers: %s", rc_error_message(S.h));
+        ENSURE(r, "rc_gc_get_referrers: %s", rc_heap_error_message(S.h));
         int listed[MAXO] = {0};
         size_t n;
         const rc_val *it = rc_list_items(r, &n);
@@ -48,7 +48,7 @@ static void op_query(void)
                 ENSURE(listed[a], "rc_gc_get_referrers: %d refers to %d but is not listed", a, x);
     } else if (sub == 1) {
         rc_list *r = rc_gc_get_referents(S.h, &p, 1);
-        ENSURE(r, "rc_gc_get_referents: %s", rc_error_message(S.h));
+        ENSURE(r, "rc_gc_get_referents: %s", rc_heap_error_message(S.h));
         int cnt[MAXO] = {0};
         size_t n;
         const rc_val *it = rc_list_items(r, &n);
@@ -141,7 +141,7 @@ static void op_leak(void)
         }
         for (int a = 0; a < S.nobj; a++) alive += S.o[a].alive;
         ENSURE(total == alive, "rc_typestats total %zu, model %zu", total, alive);
-        rc_leak_free(rows);
+        rc_typestat_free(rows);
         FILE *f = sink(&buf, &len);
         ENSURE(rc_show_most_common_types(S.h, byte() % 4, f) >= 0, "show_most_common_types");
         fclose(f);
@@ -156,7 +156,7 @@ static void op_leak(void)
             ENSURE(rows[k].external == (size_t)S.o[a].held, "root %d: external %zu, held %d", a,
                    rows[k].external, S.o[a].held);
         }
-        rc_leak_free(rows);
+        rc_root_free(rows);
         FILE *f = sink(&buf, &len);
         ENSURE(rc_show_roots(S.h, 0, f) >= 0, "rc_show_roots");
         fclose(f);
@@ -166,7 +166,7 @@ static void op_leak(void)
         ENSURE(rc_external_refs(S.o[x].p) == (size_t)S.o[x].held, "rc_external_refs(%d)", x);
         FILE *f = byte() % 2 ? sink(&buf, &len) : NULL;
         rc_chain *c = rc_why_alive(S.o[x].p, f, NULL);
-        ENSURE(c, "rc_why_alive: %s", rc_error_message(S.h));
+        ENSURE(c, "rc_why_alive: %s", rc_heap_error_message(S.h));
         ENSURE(c->objs[c->len - 1] == S.o[x].p, "why_alive: chain does not end at %d", x);
         ENSURE(c->target_refs == (size_t)S.o[x].held, "why_alive: target_refs");
         if (c->found) {
@@ -192,10 +192,10 @@ static void op_leak(void)
                rc_domtree_objects(t), want);
         for (int a = 0; a < S.nobj; a++)
             if (S.o[a].alive && S.reach[a])
-                ENSURE(rc_retained_size(t, S.o[a].p) >= rc_self_size(S.o[a].p), "retained size of %d", a);
+                ENSURE(rc_domtree_retained_size(t, S.o[a].p) >= rc_self_size(S.o[a].p), "retained size of %d", a);
         size_t n;
         rc_root *top = rc_domtree_top(t, 1 + byte() % 4, &n);
-        rc_leak_free(top);
+        rc_root_free(top);
         rc_domtree_free(t);
     } else if (sub == 5 || sub == 6) {   /* pictures */
         int x = pick(ANY);
@@ -205,7 +205,7 @@ static void op_leak(void)
                            .too_many = byte() % 4, .refcounts = byte() % 2};
         int r = (sub == 5 ? rc_show_refs : rc_show_backrefs)(&S.o[x].p, 1, NULL, &o);
         ENSURE(r == RC_GRAPH_OK, "rc_show_%s: %d %s", sub == 5 ? "refs" : "backrefs", r,
-               rc_error_message(S.h));
+               rc_heap_error_message(S.h));
         fclose(f);
     } else if (sub == 7) {   /* the reference index: exact referrer counts */
         rc_refindex *idx = rc_refindex_build(S.h);
@@ -222,7 +222,7 @@ static void op_leak(void)
         rc_refindex_free(idx);
     } else if (sub == 8) {
         FILE *f = sink(&buf, &len);
-        ENSURE(rc_heap_snapshot_write(S.h, f) == 0, "rc_heap_snapshot_write");
+        ENSURE(rc_heapsnapshot_write(S.h, f) == 0, "rc_heapsnapshot_write");
         fclose(f);
     } else if (sub == 9) {   /* growth (may collect) */
         rc_growth *g = rc_growth_new(S.h);

@@ -29,6 +29,18 @@ extern "C" {
 #define RC_VERSION_MINOR 1
 #define RC_VERSION_PATCH 0
 
+/* Marks every declaration of the public headers. The library is built with
+ * hidden visibility, so the shared library exports what is marked RC_API
+ * and nothing else: none of src/'s internal functions, but the rc__ calls
+ * declared here, which the inline functions below call.
+ * tools/ci/exports.py checks that it exports exactly what these headers
+ * declare. */
+#if defined(__GNUC__) || defined(__clang__)
+#define RC_API __attribute__((visibility("default")))
+#else
+#define RC_API
+#endif
+
 typedef struct rc_heap rc_heap;
 typedef struct rc_type rc_type;
 
@@ -101,17 +113,17 @@ typedef struct rc_head {
 #define RC_HEAD(obj) ((rc_head *)(obj) - 1)
 
 /* Out-of-line halves of rc_decref. */
-void rc__dealloc(rc_head *h);
-void rc__buffer(rc_head *h);
+RC_API void rc__dealloc(rc_head *h);
+RC_API void rc__buffer(rc_head *h);
 /* Debug check of an object pointer: compile with RC_DEBUG defined and the
  * inline calls stop the program with a message naming the call, the object
  * and its type on NULL, a pointer that is not an object of any heap, or a
  * freed object (refcount underflow, use after free). */
-void rc__check(const void *obj, const char *op);
+RC_API void rc__check(const void *obj, const char *op);
 /* Debug check of rc_incref: stops the program when the count would wrap. */
-void rc__refcount_overflow(const void *obj);
+RC_API void rc__refcount_overflow(const void *obj);
 /* rc_refcount's body (`check`: the RC_DEBUG checks). */
-uint32_t rc__refcount(const void *obj, int check);
+RC_API uint32_t rc__refcount(const void *obj, int check);
 #ifdef RC_DEBUG
 #define RC__CHECK(obj, op) rc__check((obj), (op))
 #define RC__CHECK_INCREF(obj)                                                  \
@@ -240,7 +252,7 @@ static inline void rc_val_incref(rc_val v) { if (rc_is_obj(v)) rc_incref((void *
 static inline void rc_val_decref(rc_val v) { if (rc_is_obj(v)) rc_decref((void *)(uintptr_t)v); }
 
 /* Passes the object `v` refers to, if any, to `visit` (for traverse functions). */
-static inline void rc_visit_val(rc_val v, rc_visit_fn visit, void *arg)
+static inline void rc_val_visit(rc_val v, rc_visit_fn visit, void *arg)
 {
     if (rc_is_obj(v)) visit((void *)(uintptr_t)v, arg);
 }
@@ -274,7 +286,7 @@ typedef struct rc_allocator {
 #define RC_PAGE_SIZE ((size_t)64 * 1024)
 
 /* The system allocator used when a config names none. */
-extern const rc_allocator rc_system_allocator;
+RC_API extern const rc_allocator rc_system_allocator;
 
 /*
  * The leak report: what rc_heap_free found still alive, one row per type
@@ -298,7 +310,7 @@ typedef struct rc_leak_report_row {
 /* Called by rc_heap_free, before anything is freed, with the rows of what
  * is left (`n` > 0; never called for a heap left empty). The rows and the
  * strings they point to are valid during the call only. The heap may be
- * read (rc_heap_stats_get, leak tools) but must not be changed. */
+ * read (rc_heap_get_stats, leak tools) but must not be changed. */
 typedef void (*rc_leak_report_fn)(rc_heap *heap, const rc_leak_report_row *rows, size_t n, void *ud);
 
 /* A ready-made report: prints the table to `ud` (a FILE *, or stderr when
@@ -308,10 +320,10 @@ typedef void (*rc_leak_report_fn)(rc_heap *heap, const rc_leak_report_row *rows,
  *   pair               2       64                    1 (1)  main.c:12
  *   node               1       32                    0 (0)
  */
-void rc_leak_report_print(rc_heap *heap, const rc_leak_report_row *rows, size_t n, void *ud);
+RC_API void rc_heap_leak_report_print(rc_heap *heap, const rc_leak_report_row *rows, size_t n, void *ud);
 
-/* Heap settings. Fill with rc_config_init, then change what you need. */
-typedef struct rc_config {
+/* Heap settings. Fill with rc_heap_config_init, then change what you need. */
+typedef struct rc_heap_config {
     rc_allocator allocator;
     unsigned threshold[3];   /* as Python's gc.set_threshold; default 2000, 10, 10 */
     int disabled;            /* start with automatic collection off */
@@ -329,19 +341,19 @@ typedef struct rc_config {
      * <recycle/gc.h>): 1 on, -1 off, 0 (the default) as the environment
      * variable RC_GC_STRESS says (on when it is a number above 0). */
     int gc_stress;
-    /* The leak report rc_heap_free makes (NULL: none). rc_config_init sets
-     * rc_leak_report_print (to stderr) when the library is built with
-     * RC_DEBUG, NULL otherwise. Also rc_set_leak_report. */
+    /* The leak report rc_heap_free makes (NULL: none). rc_heap_config_init sets
+     * rc_heap_leak_report_print (to stderr) when the library is built with
+     * RC_DEBUG, NULL otherwise. Also rc_heap_set_leak_report. */
     rc_leak_report_fn leak_report;
     void *leak_report_ud;
-} rc_config;
+} rc_heap_config;
 
 /* Default settings. */
-void rc_config_init(rc_config *cfg);
+RC_API void rc_heap_config_init(rc_heap_config *cfg);
 
 /* A new heap, or NULL when memory runs out. `cfg` may be NULL (defaults).
- * Reads the environment variable RC_MALLOC (see rc_config.use_malloc). */
-rc_heap *rc_heap_new(const rc_config *cfg);
+ * Reads the environment variable RC_MALLOC (see rc_heap_config.use_malloc). */
+RC_API rc_heap *rc_heap_new(const rc_heap_config *cfg);
 
 /* Destroy `heap` and every object in it, cycles included: finalizers are not
  * run; destroy hooks are. Every page goes back to the system. O(objects).
@@ -349,12 +361,12 @@ rc_heap *rc_heap_new(const rc_config *cfg);
  * destroy hook, weak-reference callback or gc callback of the same heap.
  * Debug builds (RC_DEBUG) stop with a message when a heap is used after it
  * was freed (recognised for the last 16 heaps freed on the system allocator).
- * When objects are left and a leak report is set (rc_set_leak_report; on by
+ * When objects are left and a leak report is set (rc_heap_set_leak_report; on by
  * default in RC_DEBUG builds), it is made first. */
-void rc_heap_free(rc_heap *heap);
+RC_API void rc_heap_free(rc_heap *heap);
 
 /* The heap `obj` lives in. */
-rc_heap *rc_heap_of(const void *obj);
+RC_API rc_heap *rc_heap_of(const void *obj);
 
 /* Ask for a leak report when `heap` is freed: rc_heap_free calls fn(heap,
  * rows, n, ud) with what is still alive then (see rc_leak_report_fn); NULL
@@ -362,7 +374,7 @@ rc_heap *rc_heap_of(const void *obj);
  * when something is left: O(objects + references) and 4 bytes per block
  * (counted references), plus a row per type and site; a report that cannot
  * get that memory is skipped. */
-void rc_set_leak_report(rc_heap *heap, rc_leak_report_fn fn, void *ud);
+RC_API void rc_heap_set_leak_report(rc_heap *heap, rc_leak_report_fn fn, void *ud);
 
 /* Errors: rc_new and friends return NULL and record why. */
 enum rc_error_code {
@@ -379,18 +391,18 @@ enum rc_error_code {
 };
 /* The last error recorded on `heap` (RC_OK after success is not guaranteed:
  * read it only after a call reported failure). */
-int rc_error(const rc_heap *heap);
+RC_API int rc_heap_error(const rc_heap *heap);
 /* A message for the last error, naming the call and the cause. */
-const char *rc_error_message(const rc_heap *heap);
+RC_API const char *rc_heap_error_message(const rc_heap *heap);
 /* Forget the last error. */
-void rc_clear_error(rc_heap *heap);
+RC_API void rc_heap_clear_error(rc_heap *heap);
 
 /* ------------------------------------------------------------------------
  * Objects
  * --------------------------------------------------------------------- */
 
 /* A new object of `type` with zero-filled user memory (type->size bytes) and
- * one reference owned by the caller; NULL with rc_error() == RC_ENOMEM when
+ * one reference owned by the caller; NULL with rc_heap_error() == RC_ENOMEM when
  * memory runs out (the heap stays consistent), RC_EINVAL for a NULL type or a
  * type whose fields disagree: slots past `size` or at an offset that is not
  * a multiple of 8, traverse without clear, a non-zero rc_kind (checked at
@@ -400,25 +412,25 @@ void rc_clear_error(rc_heap *heap);
  * one heap that reaches an object of another is stopped by debug builds at
  * the next collection; in release builds a full collection then corrupts
  * the other heap's collector state (docs/guide.md). */
-void *rc_new(rc_heap *heap, const rc_type *type);
+RC_API void *rc_new(rc_heap *heap, const rc_type *type);
 
 /* As rc_new with `extra` more bytes after type->size (variable-size objects).
  * NULL with RC_EINVAL when type->size + extra is above SIZE_MAX / 2. */
-void *rc_new_var(rc_heap *heap, const rc_type *type, size_t extra);
+RC_API void *rc_new_var(rc_heap *heap, const rc_type *type, size_t extra);
 
 /* As rc_new / rc_new_var, recording `file` and `line` as the allocation site
  * when the heap traces allocation sites (<recycle/leak.h>); otherwise the
  * same as rc_new. Define RC_TRACE_SITES before including this header to make
  * rc_new and rc_new_var pass the caller's __FILE__ and __LINE__. */
-void *rc_new_at(rc_heap *heap, const rc_type *type, const char *file, int line);
-void *rc_new_var_at(rc_heap *heap, const rc_type *type, size_t extra, const char *file, int line);
+RC_API void *rc_new_at(rc_heap *heap, const rc_type *type, const char *file, int line);
+RC_API void *rc_new_var_at(rc_heap *heap, const rc_type *type, size_t extra, const char *file, int line);
 #ifdef RC_TRACE_SITES
 #define rc_new(heap, type) rc_new_at((heap), (type), __FILE__, __LINE__)
 #define rc_new_var(heap, type, extra) rc_new_var_at((heap), (type), (extra), __FILE__, __LINE__)
 #endif
 
 /* Usable bytes of user memory of `obj` (at least what was asked for). */
-size_t rc_usable_size(const void *obj);
+RC_API size_t rc_usable_size(const void *obj);
 
 /* ------------------------------------------------------------------------
  * The collector (Python's gc module; more in <recycle/gc.h>)
@@ -429,12 +441,12 @@ size_t rc_usable_size(const void *obj);
  * buffer. Returns 0 without collecting when called from a finalizer, a
  * destroy hook or another collection. Cost: proportional to the objects in
  * the collected generations. */
-size_t rc_collect(rc_heap *heap, int generation);
+RC_API size_t rc_gc_collect(rc_heap *heap, int generation);
 
 /* Turn automatic collection on / off; whether it is on. */
-void rc_enable(rc_heap *heap);
-void rc_disable(rc_heap *heap);
-int rc_isenabled(const rc_heap *heap);
+RC_API void rc_gc_enable(rc_heap *heap);
+RC_API void rc_gc_disable(rc_heap *heap);
+RC_API int rc_gc_is_enabled(const rc_heap *heap);
 
 /* Python's gc.set_threshold / get_threshold. threshold[0] is the number of
  * tracked allocations minus deallocations that triggers a young collection;
@@ -442,10 +454,10 @@ int rc_isenabled(const rc_heap *heap);
  * collection also waits until the old generation has grown by a quarter
  * since the last one, so a program that only accumulates pays amortised
  * linear time. */
-void rc_set_threshold(rc_heap *heap, unsigned t0, unsigned t1, unsigned t2);
-void rc_get_threshold(const rc_heap *heap, unsigned out[3]);
+RC_API void rc_gc_set_threshold(rc_heap *heap, unsigned t0, unsigned t1, unsigned t2);
+RC_API void rc_gc_get_threshold(const rc_heap *heap, unsigned out[3]);
 /* Python's gc.get_count: the counters compared with the thresholds. */
-void rc_get_count(const rc_heap *heap, size_t out[3]);
+RC_API void rc_gc_get_count(const rc_heap *heap, size_t out[3]);
 
 /* Counters of a heap. */
 typedef struct rc_heap_stats {
@@ -461,7 +473,7 @@ typedef struct rc_heap_stats {
 } rc_heap_stats;
 /* Fill `out` with the heap's counters. Cost: O(pages) (objects and bytes
  * are summed from the pages, so allocation does not have to count them). */
-void rc_heap_stats_get(const rc_heap *heap, rc_heap_stats *out);
+RC_API void rc_heap_get_stats(const rc_heap *heap, rc_heap_stats *out);
 
 /* ---- what a collection reports ---- */
 
@@ -474,7 +486,7 @@ typedef struct rc_gc_info {
     int generation;        /* 0, 1 or 2 */
     int candidates;        /* 1: a scan from buffered candidates (old objects), not a generation */
     size_t collected;      /* unreachable objects freed */
-    size_t uncollectable;  /* unreachable objects kept (resurrected, or saved by RC_DEBUG_SAVEALL) */
+    size_t uncollectable;  /* unreachable objects kept (resurrected, or saved by RC_GC_DEBUG_SAVEALL) */
     size_t examined;       /* objects in the collected set */
     double duration;       /* seconds, START to STOP */
 } rc_gc_info;

@@ -40,8 +40,8 @@ FA_FN void *fa_map(void *ud, size_t size)
 
 FA_FN rc_heap *fa_heap_new(void)
 {
-    rc_config cfg;
-    rc_config_init(&cfg);
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
     cfg.allocator.realloc = fa_realloc;
     cfg.allocator.map = fa_map;
     fa_countdown = -1;

@@ -35,7 +35,7 @@ int main(void)
     int ok = l && rc_list_len(l) == 5;
     rc_xdecref(l);
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     rc_heap_free(h);
     return ok && st.objects == 0 ? 0 : 1;
 }
@@ -50,7 +50,7 @@ int main()
         ok = v.size() == 5 && v[4]->weight == 4.0;
     }
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     rc_heap_free(h);
     return ok && st.objects == 0 ? 0 : 1;
 }

@@ -71,9 +71,9 @@ TEST(find_ref_chain_finds_the_shortest_chain_with_its_labels)
     c = rc_find_ref_chain(g.a, is_obj, g.a, NULL);
     REQUIRE(c && c->found && c->len == 1);
     rc_chain_free(c);
-    CHECK(rc_find_ref_chain(g.a, NULL, NULL, NULL) == NULL && rc_error(h) == RC_EINVAL);
+    CHECK(rc_find_ref_chain(g.a, NULL, NULL, NULL) == NULL && rc_heap_error(h) == RC_EINVAL);
     drop_diamond(g);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_heap_free(h);
 }
 
@@ -97,7 +97,7 @@ TEST(find_backref_chain_walks_referrers_back_to_the_holder)
     rc_chain_free(c);
     rc_refindex_free(idx);
     drop_diamond(g);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_heap_free(h);
 }
 
@@ -229,7 +229,7 @@ TEST(why_alive_says_when_only_outside_references_or_garbage_keep_it)
     REQUIRE(c && !c->found && c->target_refs == 0);
     CHECK(strstr(capture(f), "it is garbage (a cycle) that the next full collection frees") != NULL);
     rc_chain_free(c);
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     rc_heap_free(h);
 }
 
@@ -307,7 +307,7 @@ TEST(why_alive_with_a_given_index_or_its_own_finds_the_same_shortest_chains)
         rc_refindex_free(idx);
         for (int i = 0; i < N; i++)
             if (held[i]) rc_decref(objs[i]);
-        rc_collect(h, 2);
+        rc_gc_collect(h, 2);
         rc_heap_free(h);
     }
 }
@@ -315,7 +315,7 @@ TEST(why_alive_with_a_given_index_or_its_own_finds_the_same_shortest_chains)
 TEST(chain_calls_fail_cleanly_when_memory_runs_out)
 {
     rc_heap *h = fa_heap_new();
-    rc_disable(h);
+    rc_gc_disable(h);
     diamond g = make_diamond(h);
     rc_decref(g.b);
     rc_decref(g.c);
@@ -328,14 +328,14 @@ TEST(chain_calls_fail_cleanly_when_memory_runs_out)
         rc_chain *c2 = rc_find_ref_chain(g.a, is_obj, g.d, NULL);
         fa_disarm();
         ok = (c != NULL) + (c2 != NULL);
-        if (!c || !c2) CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
+        if (!c || !c2) CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
         if (c) CHECK(c->found && c->len == 3);
         rc_chain_free(c);
         rc_chain_free(c2);
     }
     CHECK_EQ_INT(ok, 2);
     rc_decref(g.a);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_heap_free(h);
 }
 

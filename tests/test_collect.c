@@ -22,16 +22,16 @@ TEST(a_cycle_survives_refcounting_and_goes_at_collection)
     rc_heap *h = rc_heap_new(NULL);
     make_cycle(h, &node2_type);
     CHECK_EQ_INT(live_objects(h), 2);
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
 TEST(cycles_of_callback_types_are_collected)
 {
-    rc_heap *h = unstressed_heap();   /* counts what one rc_collect frees: stress frees it sooner */
+    rc_heap *h = unstressed_heap();   /* counts what one rc_gc_collect frees: stress frees it sooner */
     for (int i = 0; i < 100; i++) make_cycle(h, &cbnode_type);
-    CHECK_EQ_INT(rc_collect(h, 0), 200);
+    CHECK_EQ_INT(rc_gc_collect(h, 0), 200);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -42,7 +42,7 @@ TEST(a_self_cycle_is_collected)
     node *a = rc_new(h, &node2_type);
     node_set(a, 1, a);
     rc_decref(a);
-    CHECK_EQ_INT(rc_collect(h, 2), 1);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 1);
     rc_heap_free(h);
 }
 
@@ -58,13 +58,13 @@ TEST(reachable_objects_survive_with_their_contents)
     node_set(b, 0, a);
     rc_decref(a);
     rc_decref(b);
-    for (int g = 0; g <= 2; g++) CHECK_EQ_INT(rc_collect(h, g), 0);
+    for (int g = 0; g <= 2; g++) CHECK_EQ_INT(rc_gc_collect(h, g), 0);
     CHECK(root->slot[0] == a && a->slot[0] == b && b->slot[0] == a);
     CHECK(a->payload == 11 && b->payload == 22);
     CHECK_EQ_INT(rc_refcount(a), 2);
     CHECK_EQ_INT(rc_refcount(b), 1);
     node_set(root, 0, NULL);
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     rc_decref(root);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
@@ -82,7 +82,7 @@ TEST(garbage_pointing_into_live_objects_releases_them)
     rc_decref(a);
     rc_decref(b);
     CHECK_EQ_INT(rc_refcount(keep), 2);
-    CHECK_EQ_INT(rc_collect(h, 2), 4);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 4);
     CHECK_EQ_INT(rc_refcount(keep), 1);
     rc_decref(keep);
     CHECK_EQ_INT(live_objects(h), 0);
@@ -92,17 +92,17 @@ TEST(garbage_pointing_into_live_objects_releases_them)
 TEST(survivors_move_up_one_generation_per_collection)
 {
     rc_heap *h = rc_heap_new(NULL);
-    rc_disable(h);
+    rc_gc_disable(h);
     node *a = rc_new(h, &node2_type);
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK_EQ_INT(st.gen_objects[0], 1);
-    rc_collect(h, 0);
-    rc_heap_stats_get(h, &st);
+    rc_gc_collect(h, 0);
+    rc_heap_get_stats(h, &st);
     CHECK_EQ_INT(st.gen_objects[0], 0);
     CHECK_EQ_INT(st.gen_objects[1], 1);
-    rc_collect(h, 1);
-    rc_heap_stats_get(h, &st);
+    rc_gc_collect(h, 1);
+    rc_heap_get_stats(h, &st);
     CHECK_EQ_INT(st.gen_objects[2], 1);
     rc_decref(a);
     rc_heap_free(h);
@@ -111,19 +111,19 @@ TEST(survivors_move_up_one_generation_per_collection)
 TEST(young_collection_leaves_old_cycles_alone)
 {
     rc_heap *h = rc_heap_new(NULL);
-    rc_disable(h);
+    rc_gc_disable(h);
     node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
     node_set(a, 0, b);
     node_set(b, 0, a);
     rc_decref(b);
-    rc_collect(h, 1);   /* a and b are old now */
+    rc_gc_collect(h, 1);   /* a and b are old now */
     node *c = rc_new(h, &node2_type);
     node_set(c, 0, c);
     rc_decref(c);
     /* drop a while a young collection alone cannot free old objects: the
-     * decrement makes a a candidate, which rc_collect processes too */
+     * decrement makes a a candidate, which rc_gc_collect processes too */
     rc_decref(a);
-    CHECK_EQ_INT(rc_collect(h, 0), 3);
+    CHECK_EQ_INT(rc_gc_collect(h, 0), 3);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -131,24 +131,24 @@ TEST(young_collection_leaves_old_cycles_alone)
 TEST(counts_follow_python_gc_get_count)
 {
     rc_heap *h = rc_heap_new(NULL);
-    rc_disable(h);
+    rc_gc_disable(h);
     size_t c[3];
     node *xs[5];
     for (int i = 0; i < 5; i++) xs[i] = rc_new(h, &node2_type);
-    rc_get_count(h, c);
+    rc_gc_get_count(h, c);
     CHECK(c[0] == 5 && c[1] == 0 && c[2] == 0);
     rc_decref(xs[4]);
-    rc_get_count(h, c);
+    rc_gc_get_count(h, c);
     CHECK_EQ_INT(c[0], 4);
-    rc_collect(h, 0);
-    rc_get_count(h, c);
+    rc_gc_collect(h, 0);
+    rc_gc_get_count(h, c);
     CHECK(c[0] == 0 && c[1] == 1 && c[2] == 0);
-    rc_collect(h, 0);
-    rc_collect(h, 1);
-    rc_get_count(h, c);
+    rc_gc_collect(h, 0);
+    rc_gc_collect(h, 1);
+    rc_gc_get_count(h, c);
     CHECK(c[0] == 0 && c[1] == 0 && c[2] == 1);
-    rc_collect(h, 2);
-    rc_get_count(h, c);
+    rc_gc_collect(h, 2);
+    rc_gc_get_count(h, c);
     CHECK(c[0] == 0 && c[1] == 0 && c[2] == 0);
     for (int i = 0; i < 4; i++) rc_decref(xs[i]);
     rc_heap_free(h);
@@ -157,13 +157,13 @@ TEST(counts_follow_python_gc_get_count)
 TEST(thresholds_trigger_automatic_collections)
 {
     rc_heap *h = rc_heap_new(NULL);
-    rc_set_threshold(h, 100, 2, 2);
+    rc_gc_set_threshold(h, 100, 2, 2);
     unsigned t[3];
-    rc_get_threshold(h, t);
+    rc_gc_get_threshold(h, t);
     CHECK(t[0] == 100 && t[1] == 2 && t[2] == 2);
     for (int i = 0; i < 1000; i++) make_cycle(h, &node2_type);
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK(st.collections[0] >= 5);
     CHECK(st.collections[1] >= 1);
     CHECK(st.objects < 300);
@@ -173,7 +173,7 @@ TEST(thresholds_trigger_automatic_collections)
 TEST(young_collections_grow_rarer_while_nothing_dies_and_recover_on_garbage)
 {
     rc_heap *h = unstressed_heap();   /* checks when the policy collects: stress collects always */
-    rc_set_threshold(h, 100, 1000, 1000);
+    rc_gc_set_threshold(h, 100, 1000, 1000);
     enum { N = 20000 };
     node *keep = rc_new(h, &node4_type);
     for (int i = 0; i < N; i++) {   /* all survive: a growing list */
@@ -183,19 +183,19 @@ TEST(young_collections_grow_rarer_while_nothing_dies_and_recover_on_garbage)
         rc_decref(n);
     }
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     size_t live_collections = st.collections[0];
     /* at threshold 100 exactly, it would take N / 100 collections */
     CHECK(live_collections < N / 100 / 4);
     CHECK(live_collections > 0);
     for (int i = 0; i < N / 2; i++) make_cycle(h, &node2_type);
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     /* garbage brings the threshold straight back to 100 */
     CHECK(st.collections[0] - live_collections > N / 100 / 2);
     CHECK(st.objects <= (size_t)N + 1 + 800);
     node_set(keep, 0, NULL);
     rc_decref(keep);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -205,7 +205,7 @@ TEST(backed_off_young_collections_bring_generation_one_sooner)
     /* With young collections 8 times rarer, generation 1 must be collected
      * after 8 times fewer of them, or its set (and pause) grows 8 times. */
     rc_heap *h = unstressed_heap();   /* checks when the policy collects: stress collects always */
-    rc_set_threshold(h, 100, 8, 1000);
+    rc_gc_set_threshold(h, 100, 8, 1000);
     node *keep = rc_new(h, &node4_type);
     for (int i = 0; i < 40000; i++) {
         node *n = rc_new(h, &node2_type);
@@ -214,7 +214,7 @@ TEST(backed_off_young_collections_bring_generation_one_sooner)
         rc_decref(n);
     }
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK(st.collections[0] > 0);
     CHECK(st.collections[1] * 3 >= st.collections[0]);
     node_set(keep, 0, NULL);
@@ -227,7 +227,7 @@ TEST(an_old_generation_that_shrank_and_grows_back_triggers_no_full_collection)
     /* The trigger is growth past the live count of the last full collection;
      * objects freed by refcount and made again are not growth. */
     rc_heap *h = unstressed_heap();   /* checks when the policy collects: stress collects always */
-    rc_set_threshold(h, 100, 1, 1);
+    rc_gc_set_threshold(h, 100, 1, 1);
     enum { N = 20000 };
     for (int round = 0; round < 3; round++) {
         node *keep = rc_new(h, &node4_type);
@@ -238,11 +238,11 @@ TEST(an_old_generation_that_shrank_and_grows_back_triggers_no_full_collection)
             rc_decref(n);
         }
         rc_heap_stats st;
-        rc_heap_stats_get(h, &st);
+        rc_heap_get_stats(h, &st);
         static size_t fulls_after_first;
         if (round == 0) {
-            rc_collect(h, 2);   /* the mark: about N old objects */
-            rc_heap_stats_get(h, &st);
+            rc_gc_collect(h, 2);   /* the mark: about N old objects */
+            rc_heap_get_stats(h, &st);
             fulls_after_first = st.collections[2];
         } else {
             CHECK_EQ_INT(st.collections[2], fulls_after_first);
@@ -255,33 +255,33 @@ TEST(an_old_generation_that_shrank_and_grows_back_triggers_no_full_collection)
 TEST(disabled_heap_collects_only_when_asked)
 {
     rc_heap *h = rc_heap_new(NULL);
-    rc_set_threshold(h, 10, 10, 10);
-    rc_disable(h);
-    CHECK(!rc_isenabled(h));
+    rc_gc_set_threshold(h, 10, 10, 10);
+    rc_gc_disable(h);
+    CHECK(!rc_gc_is_enabled(h));
     for (int i = 0; i < 100; i++) make_cycle(h, &node2_type);
     CHECK_EQ_INT(live_objects(h), 200);
-    rc_enable(h);
-    CHECK(rc_isenabled(h));
-    CHECK_EQ_INT(rc_collect(h, 2), 200);
+    rc_gc_enable(h);
+    CHECK(rc_gc_is_enabled(h));
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 200);
     rc_heap_free(h);
 }
 
 TEST(bad_generation_is_an_error)
 {
     rc_heap *h = rc_heap_new(NULL);
-    CHECK_EQ_INT(rc_collect(h, 3), 0);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
-    CHECK_EQ_INT(rc_collect(h, -1), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 3), 0);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_gc_collect(h, -1), 0);
     rc_heap_free(h);
 }
 
 TEST(old_cycles_are_found_from_candidates_without_a_full_collection)
 {
-    rc_config cfg;
-    rc_config_init(&cfg);
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
     cfg.candidate_limit = 16;
     rc_heap *h = rc_heap_new(&cfg);
-    rc_disable(h);
+    rc_gc_disable(h);
     node *held[64];
     for (int i = 0; i < 64; i++) {
         node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
@@ -290,14 +290,14 @@ TEST(old_cycles_are_found_from_candidates_without_a_full_collection)
         rc_decref(b);
         held[i] = a;
     }
-    rc_collect(h, 1);   /* all old now */
-    rc_enable(h);
+    rc_gc_collect(h, 1);   /* all old now */
+    rc_gc_enable(h);
     for (int i = 0; i < 64; i++) rc_decref(held[i]);   /* 64 candidates */
     /* allocation runs the scan once the buffer holds candidate_limit */
     node *x = rc_new(h, &leaf_type);
     node *y = rc_new(h, &node2_type);
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK(st.candidate_scans >= 1);
     CHECK_EQ_INT(st.collections[2], 0);
     CHECK_EQ_INT(st.objects, 2);
@@ -308,8 +308,8 @@ TEST(old_cycles_are_found_from_candidates_without_a_full_collection)
 
 TEST(candidate_scan_keeps_what_is_still_held)
 {
-    rc_config cfg;
-    rc_config_init(&cfg);
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
     cfg.candidate_limit = 4;
     rc_heap *h = rc_heap_new(&cfg);
     node *root = rc_new(h, &node2_type);
@@ -319,15 +319,15 @@ TEST(candidate_scan_keeps_what_is_still_held)
     node_set(root, 0, a);
     rc_decref(a);
     rc_decref(b);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_incref(a);
     rc_decref(a);   /* a is a candidate but held by root */
     rc_incref(b);
     rc_decref(b);
-    CHECK_EQ_INT(rc_collect(h, 0), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 0), 0);
     CHECK(root->slot[0] == a && a->slot[0] == b && b->slot[0] == a);
     node_set(root, 0, NULL);   /* now a is garbage with b */
-    CHECK_EQ_INT(rc_collect(h, 0), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 0), 2);
     rc_decref(root);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
@@ -335,11 +335,11 @@ TEST(candidate_scan_keeps_what_is_still_held)
 
 TEST(a_candidate_scan_over_budget_stays_sound)
 {
-    rc_config cfg;
-    rc_config_init(&cfg);
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
     cfg.candidate_limit = 1;   /* budget: a few thousand objects */
     rc_heap *h = rc_heap_new(&cfg);
-    rc_disable(h);
+    rc_gc_disable(h);
     /* A long ring of old objects: far bigger than the scan's budget. */
     enum { N = 50000 };
     node *first = rc_new(h, &node2_type), *cur = first;
@@ -350,15 +350,15 @@ TEST(a_candidate_scan_over_budget_stays_sound)
         cur = n;
     }
     node_set(cur, 0, first);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_incref(cur);
     rc_decref(cur);   /* cur is a candidate; the ring is alive */
-    CHECK_EQ_INT(rc_collect(h, 0), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 0), 0);
     CHECK_EQ_INT(live_objects(h), N);
     rc_decref(first);   /* now garbage, but too big for one scan */
-    size_t freed = rc_collect(h, 0);
+    size_t freed = rc_gc_collect(h, 0);
     CHECK(freed == 0 || freed == N);
-    CHECK_EQ_INT(rc_collect(h, 2) + freed, N);
+    CHECK_EQ_INT(rc_gc_collect(h, 2) + freed, N);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -389,7 +389,7 @@ TEST(finalizers_run_once_before_clearing)
     finalized = 0;
     resurrect_mode = 0;
     make_cycle(h, &fin_type);
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     CHECK_EQ_INT(finalized, 2);
     rc_heap_free(h);
 }
@@ -407,7 +407,7 @@ TEST(a_finalizer_that_resurrects_its_object_keeps_the_cycle_intact)
     node_set(b, 0, a);
     rc_decref(a);
     rc_decref(b);
-    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
     CHECK_EQ_INT(finalized, 2);
     REQUIRE(saved);
     node *other = saved->slot[0];
@@ -417,7 +417,7 @@ TEST(a_finalizer_that_resurrects_its_object_keeps_the_cycle_intact)
     resurrect_mode = 0;
     rc_decref(saved);
     saved = NULL;
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     CHECK_EQ_INT(finalized, 2);   /* at most once */
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
@@ -436,12 +436,12 @@ TEST(a_finalizer_that_resurrects_another_object_keeps_what_it_reaches)
     rc_decref(a);
     rc_decref(b);
     rc_decref(c);
-    CHECK_EQ_INT(rc_collect(h, 2), 0);   /* the whole ring is reachable again */
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);   /* the whole ring is reachable again */
     REQUIRE(saved);
     resurrect_mode = 0;
     rc_decref(saved);
     saved = NULL;
-    CHECK_EQ_INT(rc_collect(h, 2), 3);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 3);
     rc_heap_free(h);
 }
 
@@ -450,7 +450,7 @@ static size_t nested_result = 99;
 static void collecting_fin(void *obj)
 {
     (void)obj;
-    nested_result = rc_collect(nested_heap, 2);
+    nested_result = rc_gc_collect(nested_heap, 2);
     node *tmp = rc_new(nested_heap, &node2_type);   /* allocating is fine */
     node_set(tmp, 0, tmp);
     rc_decref(tmp);
@@ -463,10 +463,10 @@ TEST(a_finalizer_that_collects_gets_zero_and_corrupts_nothing)
 {
     rc_heap *h = nested_heap = rc_heap_new(NULL);
     make_cycle(h, &collecting_type);
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     CHECK_EQ_INT(nested_result, 0);
     CHECK_EQ_INT(live_objects(h), 2);   /* the two self-cycles the finalizers made */
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -474,7 +474,7 @@ TEST(a_finalizer_that_collects_gets_zero_and_corrupts_nothing)
 TEST(stress_collecting_at_every_allocation)
 {
     rc_heap *h = rc_heap_new(NULL);
-    rc_set_threshold(h, 1, 1, 1);
+    rc_gc_set_threshold(h, 1, 1, 1);
     node *root = rc_new(h, &node4_type);
     for (int i = 0; i < 3000; i++) {
         node *a = rc_new(h, i % 2 ? &node2_type : &cbnode_type);
@@ -493,7 +493,7 @@ TEST(stress_collecting_at_every_allocation)
         }
     }
     rc_decref(root);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }

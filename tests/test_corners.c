@@ -92,7 +92,7 @@ TEST(weakref_made_by_a_finalizer_to_garbage_is_cleared_without_callback)
     made_w = NULL;
     cb_calls = 0;
     on_finalize = make_weakref_to_partner;
-    size_t freed = rc_collect(h, 2);
+    size_t freed = rc_gc_collect(h, 2);
     on_finalize = NULL;
     REQUIRE(made_w != NULL);
     CHECK_EQ_INT(freed, 2);
@@ -133,7 +133,7 @@ TEST(garbage_is_not_reachable_through_a_finalizers_weakref_while_deleted)
     seen_through_w = NULL;
     seen_slots_cleared = 0;
     on_finalize = make_weakref_to_partner;
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     on_finalize = NULL;
     CHECK(seen_through_w == NULL);   /* no code reaches garbage through a weak reference */
     CHECK(!seen_slots_cleared);
@@ -151,7 +151,7 @@ static rc_list *keep;
  * held only by each other, and a weak reference to a whose callback `cb` is
  * given b. Makes `keep` too. Returns the weak reference, and b in *b_out
  * (when not NULL). */
-static rc_weakref *watched_list_cycle(rc_heap *h, rc_weakref_cb cb, rc_list **b_out)
+static rc_weakref *watched_list_cycle(rc_heap *h, rc_weakref_callback_fn cb, rc_list **b_out)
 {
     keep = rc_list_new(h, 0);
     pair *a = rc_new(h, &pair_type);
@@ -184,11 +184,11 @@ TEST(weakref_callback_cannot_revive_garbage_through_a_new_weakref)
 {
     rc_heap *h = quiet_heap();
     rc_weakref *w = watched_list_cycle(h, revive_cb, NULL);
-    CHECK_EQ_INT(rc_collect(h, 2), 2);   /* a and b: the new weak reference read as dead */
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);   /* a and b: the new weak reference read as dead */
     CHECK_EQ_INT(rc_list_len(keep), 0);
     rc_decref(w);
     rc_decref(keep);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -206,7 +206,7 @@ TEST(weakref_callback_that_revives_garbage_by_pointer_keeps_it_whole)
     rc_heap *h = quiet_heap();
     rc_list *b;
     rc_weakref *w = watched_list_cycle(h, revive_by_pointer_cb, &b);
-    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
     REQUIRE(rc_list_len(keep) == 1);
     rc_list *kb = rc_as_obj(rc_list_get(keep, 0));
     CHECK(kb == b);
@@ -219,7 +219,7 @@ TEST(weakref_callback_that_revives_garbage_by_pointer_keeps_it_whole)
     CHECK(!rc_weakref_alive(w));   /* cleared before the callback; a stays dead to it */
     rc_decref(w);
     rc_decref(keep);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -236,15 +236,15 @@ TEST(young_and_candidate_collections_never_write_into_another_heap)
     x->a = y;   /* x <-> y in heap B, x also held by the program */
     rc_incref(x);
     y->a = x;
-    rc_collect(hb, 2);   /* both old in B */
+    rc_gc_collect(hb, 2);   /* both old in B */
     pair *a = rc_new(ha, &pair_type);
     rc_incref(x);
     a->a = x;            /* the forbidden reference A -> B */
-    for (int i = 0; i < 4; i++) rc_collect(ha, i % 2);
+    for (int i = 0; i < 4; i++) rc_gc_collect(ha, i % 2);
     rc_decref(a);        /* ... and A lets go of it again */
     CHECK_EQ_INT(RC_HEAD(x)->gc >> RC__FIELD_SHIFT, 0);   /* no scratch count left in B */
     CHECK_EQ_INT(RC_HEAD(y)->gc >> RC__FIELD_SHIFT, 0);
-    CHECK_EQ_INT(rc_collect(hb, 2), 0);   /* B frees nothing the program holds */
+    CHECK_EQ_INT(rc_gc_collect(hb, 2), 0);   /* B frees nothing the program holds */
     CHECK_EQ_INT(rc_refcount(x), 2);
     CHECK(x->a == y && y->a == x);
     /* A cycle of A, old and buffered as a candidate, holds the last outside
@@ -254,15 +254,15 @@ TEST(young_and_candidate_collections_never_write_into_another_heap)
     c->a = x;            /* c takes our reference to x */
     rc_incref(c);
     c->b = c;
-    rc_collect(ha, 1);
-    rc_collect(ha, 1);   /* c is old */
+    rc_gc_collect(ha, 1);
+    rc_gc_collect(ha, 1);   /* c is old */
     rc_decref(c);        /* c becomes a candidate */
-    rc_collect(ha, 0);   /* scans the candidates */
+    rc_gc_collect(ha, 0);   /* scans the candidates */
     CHECK_EQ_INT(live_objects(ha), 0);
     CHECK_EQ_INT(live_objects(hb), 2);
     CHECK_EQ_INT(RC_HEAD(x)->gc & RC__INSET, 0);
     CHECK_EQ_INT(RC_HEAD(x)->gc >> RC__FIELD_SHIFT, 0);
-    CHECK_EQ_INT(rc_collect(hb, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(hb, 2), 2);
     CHECK_EQ_INT(live_objects(hb), 0);
     rc_heap_free(ha);
     rc_heap_free(hb);
@@ -274,7 +274,7 @@ static void foreign_ref_full_collection(void)
     pair *x = rc_new(hb, &pair_type);
     pair *a = rc_new(ha, &pair_type);
     a->a = x;
-    rc_collect(ha, 2);
+    rc_gc_collect(ha, 2);
 }
 
 TEST(reference_into_another_heap_is_caught_by_debug_builds)
@@ -290,8 +290,8 @@ TEST(tuple_new_refuses_an_object_of_another_heap)
     rc_val v = rc_obj(x);
     rc_tuple *t = rc_tuple_new(ha, 1, &v);
     CHECK(t == NULL);
-    CHECK_EQ_INT(rc_error(ha), RC_EINVAL);
-    CHECK(strstr(rc_error_message(ha), "another heap") != NULL);
+    CHECK_EQ_INT(rc_heap_error(ha), RC_EINVAL);
+    CHECK(strstr(rc_heap_error_message(ha), "another heap") != NULL);
     CHECK_EQ_INT(rc_refcount(x), 1);
     if (t) rc_decref(t);
     rc_decref(x);
@@ -307,19 +307,19 @@ TEST(new_var_of_a_type_above_half_the_address_space_fails)
     static const rc_type huge = {.name = "huge", .size = SIZE_MAX / 2 + 9};
     void *p = rc_new_var(h, &huge, 16);
     CHECK(p == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
-    rc_clear_error(h);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
+    rc_heap_clear_error(h);
     CHECK(rc_new_var(h, &huge, 0) == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     /* type->size + extra wraps around to a small size */
     static const rc_type wraps = {.name = "wraps", .size = SIZE_MAX - 7};
-    rc_clear_error(h);
+    rc_heap_clear_error(h);
     CHECK(rc_new_var(h, &wraps, 16) == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     static const rc_type big = {.name = "big", .size = SIZE_MAX / 2 - 8};
-    rc_clear_error(h);
+    rc_heap_clear_error(h);
     CHECK(rc_new_var(h, &big, 64) == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -331,18 +331,18 @@ static void check_refused(const rc_type *bad, const char *why)
     rc_heap *h = quiet_heap();
     pair *ok = rc_new(h, &pair_type);   /* a current page of the same class */
     leaf *ok2 = rc_new(h, &dleaf_type);
-    rc_clear_error(h);
+    rc_heap_clear_error(h);
     void *p = rc_new(h, bad);
     CHECK(p == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
-    if (!strstr(rc_error_message(h), why)) {
-        fprintf(stderr, "  message: %s (wanted %s)\n", rc_error_message(h), why);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
+    if (!strstr(rc_heap_error_message(h), why)) {
+        fprintf(stderr, "  message: %s (wanted %s)\n", rc_heap_error_message(h), why);
         CHECK(0);
     }
     if (p) rc_decref(p);
     rc_decref(ok);
     rc_decref(ok2);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -378,7 +378,7 @@ static void free_own_heap(pair *p)
 {
     rc_heap *h = rc_heap_of(p);
     rc_heap_free(h);   /* refused: the heap is busy */
-    CHECK_EQ_INT(rc_error(h), RC_EBUSY);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EBUSY);
 }
 
 static void heap_free_in_a_finalizer(void)
@@ -386,11 +386,11 @@ static void heap_free_in_a_finalizer(void)
     rc_heap *h = quiet_heap();
     cycle_of(h, &fpair_type, NULL);
     on_finalize = free_own_heap;
-    CHECK_EQ_INT(rc_collect(h, 2), 2);   /* by a collection */
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);   /* by a collection */
     pair *p = rc_new(h, &fpair_type);
-    rc_clear_error(h);
+    rc_heap_clear_error(h);
     rc_decref(p);                          /* by refcount */
-    CHECK_EQ_INT(rc_error(h), RC_EBUSY);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EBUSY);
     on_finalize = NULL;
     pair *q = rc_new(h, &pair_type);       /* the heap still works */
     CHECK(q != NULL);
@@ -409,7 +409,7 @@ static void gc_cb_free(rc_heap *h, int phase, const rc_gc_info *info, void *ud)
     (void)info;
     (void)ud;
     rc_heap_free(h);
-    CHECK_EQ_INT(rc_error(h), RC_EBUSY);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EBUSY);
 }
 
 static void heap_free_in_gc_callback(void)
@@ -417,7 +417,7 @@ static void heap_free_in_gc_callback(void)
     rc_heap *h = quiet_heap();
     rc_gc_callback_add(h, gc_cb_free, NULL);
     cycle_of(h, &pair_type, NULL);
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     rc_gc_callback_remove(h, gc_cb_free, NULL);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
@@ -433,14 +433,14 @@ static void destroy_frees_heap(leaf *l)
 {
     (void)l;
     rc_heap_free(hook_heap);
-    CHECK_EQ_INT(rc_error(hook_heap), RC_EBUSY);
+    CHECK_EQ_INT(rc_heap_error(hook_heap), RC_EBUSY);
 }
 static void wr_cb_frees_heap(rc_weakref *w, void *data)
 {
     (void)data;
     rc_heap *h = rc_heap_of(w);
     rc_heap_free(h);
-    CHECK_EQ_INT(rc_error(h), RC_EBUSY);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EBUSY);
 }
 
 static void heap_free_in_destroy_and_weakref_callback(void)
@@ -474,31 +474,31 @@ TEST(saveall_out_of_memory_saves_all_or_nothing_and_says_so)
     int failed_once = 0;
     for (long n = 0; n < 12; n++) {
         rc_heap *h = fa_heap_new();
-        rc_disable(h);
-        rc_gc_set_debug(h, RC_DEBUG_SAVEALL);
+        rc_gc_disable(h);
+        rc_gc_set_debug(h, RC_GC_DEBUG_SAVEALL);
         cycle_of(h, &pair_type, NULL);
-        rc_collect(h, 0);   /* the garbage list exists, with room for 2 */
+        rc_gc_collect(h, 0);   /* the garbage list exists, with room for 2 */
         REQUIRE(rc_gc_garbage(h) && rc_list_len(rc_gc_garbage(h)) == 2);
         enum { N = 40 };
         pair *ring[N];
         for (int i = 0; i < N; i++) ring[i] = rc_new(h, &pair_type);
         for (int i = 0; i < N; i++) ring[i]->a = ring[(i + 1) % N];   /* takes our references */
-        rc_clear_error(h);
+        rc_heap_clear_error(h);
         fa_arm(n);
-        rc_collect(h, 0);
+        rc_gc_collect(h, 0);
         fa_disarm();
         size_t saved = rc_list_len(rc_gc_garbage(h)) - 2;
         CHECK(saved == 0 || saved == N);
         if (saved == 0) {
             failed_once = 1;
-            CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
-            CHECK(strstr(rc_error_message(h), "SAVEALL") != NULL);
+            CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
+            CHECK(strstr(rc_heap_error_message(h), "SAVEALL") != NULL);
         }
-        rc_collect(h, 2);   /* a later collection saves what was left */
+        rc_gc_collect(h, 2);   /* a later collection saves what was left */
         CHECK_EQ_INT(rc_list_len(rc_gc_garbage(h)), N + 2);
         rc_gc_set_debug(h, 0);
         rc_list_clear(rc_gc_garbage(h));
-        rc_collect(h, 2);
+        rc_gc_collect(h, 2);
         rc_heap_free(h);
     }
     CHECK(failed_once);
@@ -543,7 +543,7 @@ TEST(object_untracked_in_its_own_finalizer_is_counted_as_collected)
     rc_heap *h = quiet_heap();
     cycle_of(h, &fpair_type, NULL);
     on_finalize = untrack_self;
-    size_t freed = rc_collect(h, 2);
+    size_t freed = rc_gc_collect(h, 2);
     on_finalize = NULL;
     CHECK_EQ_INT(freed, 2);
     rc_gc_stats st[3];
@@ -583,7 +583,7 @@ TEST(gc_queries_from_a_finalizer_omit_the_collections_garbage)
     cycle_of(h, &fpair_type, NULL);
     listed_garbage = referred_by_garbage = 0;
     on_finalize = query_from_finalizer;
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     on_finalize = NULL;
     CHECK_EQ_INT(listed_garbage, 0);
     CHECK_EQ_INT(referred_by_garbage, 0);

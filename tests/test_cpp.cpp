@@ -53,14 +53,14 @@ static_assert(sizeof(ref<node>) == sizeof(node *), "a ref is a pointer");
 static size_t live(rc_heap *h)
 {
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     return st.objects;
 }
 
 static rc_heap *quiet_heap()
 {
     rc_heap *h = rc_heap_new(NULL);
-    rc_disable(h);
+    rc_gc_disable(h);
     return h;
 }
 

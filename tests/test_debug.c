@@ -67,8 +67,8 @@ TEST(storing_an_object_of_another_heap_is_refused)
     rc_list *l = rc_list_new(h1, 0);
     pair *p = rc_new(h2, &pair_type);
     CHECK(rc_list_append(l, rc_obj(p)) == -1);
-    CHECK_EQ_INT(rc_error(h1), RC_EINVAL);
-    CHECK(strstr(rc_error_message(h1), "another heap") != NULL);
+    CHECK_EQ_INT(rc_heap_error(h1), RC_EINVAL);
+    CHECK(strstr(rc_heap_error_message(h1), "another heap") != NULL);
     CHECK_EQ_INT(rc_refcount(p), 1);
     rc_decref(p);
     rc_decref(l);

@@ -25,7 +25,7 @@ static void collect_freed_heap(void)
 {
     rc_heap *h = rc_heap_new(NULL);
     rc_heap_free(h);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
 }
 
 static void new_in_freed_heap(void)
@@ -44,7 +44,7 @@ static void free_heap_twice(void)
 
 TEST(heap_used_after_rc_heap_free_is_named)
 {
-    CHECK(dies_saying(collect_freed_heap, "rc_collect"));
+    CHECK(dies_saying(collect_freed_heap, "rc_gc_collect"));
     CHECK(dies_saying(collect_freed_heap, "freed by rc_heap_free"));
     CHECK(dies_saying(new_in_freed_heap, "rc_new"));
     CHECK(dies_saying(free_heap_twice, "rc_heap_free"));
@@ -56,7 +56,7 @@ static void foreign_ref_full(void)
     pair *x = rc_new(hb, &pair_type);
     pair *a = rc_new(ha, &pair_type);
     a->a = x;
-    rc_collect(ha, 2);
+    rc_gc_collect(ha, 2);
 }
 
 static void foreign_ref_young(void)
@@ -65,20 +65,20 @@ static void foreign_ref_young(void)
     pair *x = rc_new(hb, &pair_type);
     pair *a = rc_new(ha, &pair_type);
     a->b = x;
-    rc_collect(ha, 0);
+    rc_gc_collect(ha, 0);
 }
 
 static void foreign_ref_candidates(void)
 {
     rc_heap *ha = rc_heap_new(NULL), *hb = rc_heap_new(NULL);
-    rc_disable(ha);
+    rc_gc_disable(ha);
     pair *x = rc_new(hb, &pair_type);
     pair *a = rc_new(ha, &pair_type);
-    rc_collect(ha, 2);   /* a is old */
+    rc_gc_collect(ha, 2);   /* a is old */
     a->a = x;
     rc_incref(a);
     rc_decref(a);        /* a is a candidate */
-    rc_collect(ha, 0);
+    rc_gc_collect(ha, 0);
 }
 
 TEST(reference_into_another_heap_stops_the_collection_naming_both)

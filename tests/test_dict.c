@@ -65,12 +65,12 @@ TEST(get_of_a_missing_key_returns_empty_and_records_no_error)
 {
     rc_heap *h = rc_heap_new(NULL);
     rc_dict *d = rc_dict_new(h);
-    rc_clear_error(h);
+    rc_heap_clear_error(h);
     CHECK(rc_dict_get(d, rc_int(5)) == RC_EMPTY);     /* no tables yet */
     rc_dict_set(d, rc_int(1), RC_TRUE);
     CHECK(rc_dict_get(d, rc_int(5)) == RC_EMPTY);
     CHECK(rc_dict_get_str(d, "five") == RC_EMPTY);
-    CHECK_EQ_INT(rc_error(h), RC_OK);
+    CHECK_EQ_INT(rc_heap_error(h), RC_OK);
     rc_decref(d);
     rc_heap_free(h);
 }
@@ -121,15 +121,15 @@ TEST(del_of_a_missing_key_fails_with_enotfound)
     rc_dict *d = rc_dict_new(h);
     rc_str *k = rc_str_from_cstr(h, "nope");
     CHECK_EQ_INT(rc_dict_del(d, rc_obj(k)), -1);           /* empty dict */
-    CHECK_EQ_INT(rc_error(h), RC_ENOTFOUND);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ENOTFOUND);
     rc_dict_set(d, rc_int(1), rc_int(1));
-    rc_clear_error(h);
+    rc_heap_clear_error(h);
     CHECK_EQ_INT(rc_dict_del(d, rc_obj(k)), -1);
-    CHECK_EQ_INT(rc_error(h), RC_ENOTFOUND);
-    CHECK(strstr(rc_error_message(h), "'nope'") != NULL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ENOTFOUND);
+    CHECK(strstr(rc_heap_error_message(h), "'nope'") != NULL);
     CHECK_EQ_INT(rc_dict_del(d, rc_int(1)), 0);
     CHECK_EQ_INT(rc_dict_del(d, rc_int(1)), -1);           /* already gone */
-    CHECK_EQ_INT(rc_error(h), RC_ENOTFOUND);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ENOTFOUND);
     rc_decref(k);
     rc_decref(d);
     rc_heap_free(h);
@@ -140,9 +140,9 @@ TEST(empty_key_or_value_fails_with_einval)
     rc_heap *h = rc_heap_new(NULL);
     rc_dict *d = rc_dict_new(h);
     CHECK_EQ_INT(rc_dict_set(d, RC_EMPTY, rc_int(1)), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     CHECK_EQ_INT(rc_dict_set(d, rc_int(1), RC_EMPTY), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     CHECK_EQ_INT(rc_dict_len(d), 0);
     CHECK(rc_dict_get(d, RC_EMPTY) == RC_EMPTY);
     rc_decref(d);
@@ -568,7 +568,7 @@ TEST(a_dict_holding_itself_as_a_value_is_freed_by_a_full_collection)
     rc_decref(k);
     rc_decref(d);
     CHECK_EQ_INT(live_objects(h), base + 2);
-    CHECK(rc_collect(h, 2) >= 1);
+    CHECK(rc_gc_collect(h, 2) >= 1);
     CHECK_EQ_INT(live_objects(h), base);
     CHECK_EQ_INT(buffer_bytes(h), 0);
     rc_heap_free(h);
@@ -582,7 +582,7 @@ TEST(a_dict_holding_itself_as_a_key_is_freed_by_a_full_collection)
     rc_dict_set(d, rc_obj(d), rc_int(1));
     CHECK(rc_dict_get(d, rc_obj(d)) == rc_int(1));
     rc_decref(d);
-    CHECK(rc_collect(h, 2) >= 1);
+    CHECK(rc_gc_collect(h, 2) >= 1);
     CHECK_EQ_INT(live_objects(h), base);
     rc_heap_free(h);
 }
@@ -608,7 +608,7 @@ TEST(dicts_and_lists_in_a_ring_are_freed_by_a_full_collection)
     rc_decref(prev);
     rc_decref(first);
     CHECK_EQ_INT(rc_refcount(kept), 101);
-    CHECK(rc_collect(h, 2) >= 201);
+    CHECK(rc_gc_collect(h, 2) >= 201);
     CHECK_EQ_INT(rc_refcount(kept), 1);
     CHECK_EQ_INT(live_objects(h), base + 1);
     rc_decref(kept);
@@ -627,7 +627,7 @@ TEST(set_out_of_memory_fails_with_enomem_and_leaves_the_dict_unchanged)
     fa_arm(0);
     CHECK_EQ_INT(rc_dict_set(d, rc_obj(k), rc_obj(v)), -1);
     fa_disarm();
-    CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
     CHECK_EQ_INT(rc_refcount(k), 1);
     CHECK_EQ_INT(rc_refcount(v), 1);
     CHECK_EQ_INT(buffer_bytes(h), buf);
@@ -669,7 +669,7 @@ TEST(every_failed_growth_leaves_a_consistent_usable_dict)
         fa_disarm();
         /* 3000 keys rebuild the tables 11 times, two allocations each. */
         if (n < 22) CHECK(ok < N);
-        if (ok < N) CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
+        if (ok < N) CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
         CHECK_EQ_INT(rc_dict_len(d), ok);
         long bad = 0;
         for (long i = 0; i < ok; i++) bad += rc_dict_get(d, rc_int(i)) != rc_int(i);
@@ -696,8 +696,8 @@ TEST(a_non_dict_argument_fails_with_einval)
     rc_list *l = rc_list_new(h, 0);
     rc_dict *not_a_dict = (rc_dict *)(void *)l;
     CHECK_EQ_INT(rc_dict_set(not_a_dict, rc_int(1), rc_int(1)), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
-    CHECK(strstr(rc_error_message(h), "rc_dict_set") != NULL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
+    CHECK(strstr(rc_heap_error_message(h), "rc_dict_set") != NULL);
     CHECK_EQ_INT(rc_list_len(l), 0);
     rc_decref(l);
     rc_heap_free(h);

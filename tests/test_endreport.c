@@ -40,7 +40,7 @@ static void record(rc_heap *h, const rc_leak_report_row *rows, size_t n, void *u
         s->held = rows[i].held_outside;
         s->refs = rows[i].external_refs;
     }
-    collect_result = (int)rc_collect(h, 2);   /* refused: the heap is being freed */
+    collect_result = (int)rc_gc_collect(h, 2);   /* refused: the heap is being freed */
 }
 
 static const seen_row *row_named(const char *type)
@@ -52,8 +52,8 @@ static const seen_row *row_named(const char *type)
 
 static rc_heap *reporting_heap(void)
 {
-    rc_config cfg;
-    rc_config_init(&cfg);
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
     cfg.leak_report = record;
     calls = 0;
     nseen = 0;
@@ -120,7 +120,7 @@ TEST(a_clean_heap_reports_nothing)
     rc_list_append(l, rc_obj(s));
     rc_decref(s);
     rc_decref(l);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_heap_free(h);
     CHECK_EQ_INT(calls, 0);
     h = reporting_heap();
@@ -157,19 +157,19 @@ TEST(types_that_share_a_name_share_a_row)
 TEST(setting_no_report_turns_it_off)
 {
     rc_heap *h = reporting_heap();
-    rc_set_leak_report(h, NULL, NULL);
+    rc_heap_set_leak_report(h, NULL, NULL);
     rc_new(h, &pair_type);
     rc_heap_free(h);
     CHECK_EQ_INT(calls, 0);
-    rc_set_leak_report(NULL, record, NULL);   /* no heap: nothing happens */
+    rc_heap_set_leak_report(NULL, record, NULL);   /* no heap: nothing happens */
 }
 
 TEST(the_report_is_on_by_default_only_in_debug_builds)
 {
-    rc_config cfg;
-    rc_config_init(&cfg);
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
 #ifdef RC_DEBUG
-    CHECK(cfg.leak_report == rc_leak_report_print);
+    CHECK(cfg.leak_report == rc_heap_leak_report_print);
 #else
     CHECK(cfg.leak_report == NULL);
 #endif
@@ -180,7 +180,7 @@ TEST(the_printed_report_is_a_table_a_user_can_act_on)
 {
     rc_heap *h = rc_heap_new(NULL);
     FILE *f = tmpfile();
-    rc_set_leak_report(h, rc_leak_report_print, f);
+    rc_heap_set_leak_report(h, rc_heap_leak_report_print, f);
     plant_leaks(h);
     rc_heap_free(h);
     char *text = capture(f);

@@ -99,9 +99,9 @@ TEST(graph_max_depth_size_max_prints_no_nan_colour)
  * gives the system's reason `err`. */
 #define CHECK_IO_ERROR(h, what, err)                                          \
     do {                                                                      \
-        CHECK_EQ_INT(rc_error(h), RC_EIO);                                    \
-        CHECK(strstr(rc_error_message(h), what) != NULL);                     \
-        CHECK(strstr(rc_error_message(h), strerror(err)) != NULL);            \
+        CHECK_EQ_INT(rc_heap_error(h), RC_EIO);                                    \
+        CHECK(strstr(rc_heap_error_message(h), what) != NULL);                     \
+        CHECK(strstr(rc_heap_error_message(h), strerror(err)) != NULL);            \
     } while (0)
 
 TEST(show_refs_to_a_full_stream_is_an_io_error)
@@ -153,8 +153,8 @@ TEST(a_picture_that_cannot_be_written_names_the_picture_not_the_dot_fallback)
     /* With or without Graphviz: no picture, and x.dot cannot be written
      * either; the call must say x.png, the file asked for. */
     CHECK_EQ_INT(rc_show_refs(objs, 1, "/nonexistent-dir/x.png", &(rc_graph_opts){.quiet = 1}), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EIO);
-    const char *msg = rc_error_message(h);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EIO);
+    const char *msg = rc_heap_error_message(h);
     CHECK(strncmp(msg, "rc_show_refs: cannot write /nonexistent-dir/x.png", 49) == 0);
     if (strncmp(msg, "rc_show_refs: cannot write /nonexistent-dir/x.png", 49)) fprintf(stderr, "  %s\n", msg);
     rc_decref(l);
@@ -192,17 +192,17 @@ TEST(snapshot_save_on_a_full_disk_is_an_io_error_naming_the_file)
     REQUIRE(path != NULL);
     rc_heap *h = quiet_heap();
     rc_list *l = fan(h, 3);
-    CHECK_EQ_INT(rc_heap_snapshot_save(h, path), -1);
+    CHECK_EQ_INT(rc_heapsnapshot_save(h, path), -1);
     CHECK_IO_ERROR(h, path, ENOSPC);
     struct stat st;
     CHECK(lstat(path, &st) == 0 && S_ISLNK(st.st_mode));   /* a link is never removed */
-    CHECK_EQ_INT(rc_heap_snapshot_save(h, "/nonexistent-dir/x.heapsnapshot"), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EIO);
-    CHECK(strstr(rc_error_message(h), "/nonexistent-dir/x.heapsnapshot") != NULL);
+    CHECK_EQ_INT(rc_heapsnapshot_save(h, "/nonexistent-dir/x.heapsnapshot"), -1);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EIO);
+    CHECK(strstr(rc_heap_error_message(h), "/nonexistent-dir/x.heapsnapshot") != NULL);
     FILE *f = fopen("/dev/full", "w");
     REQUIRE(f != NULL);
-    CHECK_EQ_INT(rc_heap_snapshot_write(h, f), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EIO);
+    CHECK_EQ_INT(rc_heapsnapshot_write(h, f), -1);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EIO);
     fclose(f);
     rc_decref(l);
     rc_heap_free(h);
@@ -215,21 +215,21 @@ TEST(printing_leak_reports_to_a_full_disk_is_an_io_error)
     rc_list *l = fan(h, 3);
     FILE *f = fopen("/dev/full", "w");
     REQUIRE(f != NULL);
-    rc_clear_error(h);
+    rc_heap_clear_error(h);
     CHECK_EQ_INT(rc_show_most_common_types(h, 0, f), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EIO);
-    rc_clear_error(h);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EIO);
+    rc_heap_clear_error(h);
     CHECK_EQ_INT(rc_show_roots(h, 0, f), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EIO);
-    rc_clear_error(h);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EIO);
+    rc_heap_clear_error(h);
     rc_chain *c = rc_why_alive(l, f, NULL);
     CHECK(c == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_EIO);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EIO);
     rc_chain_free(c);
     c = rc_why_alive(l, NULL, NULL);
     REQUIRE(c != NULL);
     CHECK_EQ_INT(rc_chain_print(c, f), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EIO);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EIO);
     rc_chain_free(c);
     fclose(f);
     rc_decref(l);
@@ -243,12 +243,12 @@ TEST(get_referents_of_another_heaps_object_is_einval_naming_it)
     rc_heap *a = quiet_heap(), *b = quiet_heap();
     rc_list *foreign = fan(b, 2);
     void *objs[] = {foreign};
-    rc_clear_error(a);
+    rc_heap_clear_error(a);
     CHECK(rc_gc_get_referents(a, objs, 1) == NULL);
-    CHECK_EQ_INT(rc_error(a), RC_EINVAL);
-    CHECK(strstr(rc_error_message(a), "another heap") != NULL);
-    CHECK(strstr(rc_error_message(a), "list") != NULL);
-    CHECK(strstr(rc_error_message(a), "out of memory") == NULL);
+    CHECK_EQ_INT(rc_heap_error(a), RC_EINVAL);
+    CHECK(strstr(rc_heap_error_message(a), "another heap") != NULL);
+    CHECK(strstr(rc_heap_error_message(a), "list") != NULL);
+    CHECK(strstr(rc_heap_error_message(a), "out of memory") == NULL);
     CHECK_EQ_INT(live_objects(a), 0);   /* the result list was not leaked */
     rc_decref(foreign);
     rc_heap_free(a);
@@ -266,8 +266,8 @@ TEST(a_full_callback_table_is_erange_not_out_of_memory)
         added++;
     }
     CHECK_EQ_INT(added, 16);
-    CHECK_EQ_INT(rc_error(h), RC_ERANGE);
-    CHECK(strstr(rc_error_message(h), "full") != NULL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ERANGE);
+    CHECK(strstr(rc_heap_error_message(h), "full") != NULL);
     rc_heap_free(h);
 }
 

@@ -8,11 +8,11 @@
  * its first slot) and a weak reference to it (none; held by the program or
  * by the object itself; its callback makes another weak reference, or drops
  * the program's reference to the weak reference itself); and the collection:
- *   K_GEN0  rc_collect(0), half the objects already in generation 1
- *   K_GEN1  rc_collect(1), half the objects already old (generation 2):
+ *   K_GEN0  rc_gc_collect(0), half the objects already in generation 1
+ *   K_GEN1  rc_gc_collect(1), half the objects already old (generation 2):
  *           the candidate scan of those that lost references runs first
- *   K_FULL  rc_collect(2)
- *   K_CAND  every object old; rc_collect(0) scans the candidates
+ *   K_FULL  rc_gc_collect(2)
+ *   K_CAND  every object old; rc_gc_collect(0) scans the candidates
  *   K_AUTO  automatic collection triggered by an allocation
  *
  * The model (sim_*) plays the same program: refcount deaths (PEP 442:
@@ -21,7 +21,7 @@
  * what the set cannot reach from outside; weak references to garbage and
  * weak references in the garbage are cleared, callbacks run only for the
  * others; finalizers run on intact objects; what they resurrected, and all
- * it reaches, survives intact; the rest is freed, and rc_collect returns its
+ * it reaches, survives intact; the rest is freed, and rc_gc_collect returns its
  * number. Inside finalizers and callbacks the real run checks that nothing
  * was cleared yet and that the weak references to garbage were. At the end
  * the real heap must match the model: who lives, their slots, which weak
@@ -478,11 +478,11 @@ static void r_callback(rc_weakref *w, void *ud);
 
 static void r_weak(int i, int target, int cb, int data)
 {
-    rc_weakref_cb fn = cb == CB_NONE ? NULL : r_callback;
+    rc_weakref_callback_fn fn = cb == CB_NONE ? NULL : r_callback;
     rc_weakref *w = data >= 0 ? rc_weakref_new_owned(R.p[target], fn, R.p[data])
                               : rc_weakref_new(R.p[target], fn, NULL);
     if (!w) {
-        FAIL("rc_weakref_new: %s", rc_error_message(R.h));
+        FAIL("rc_weakref_new: %s", rc_heap_error_message(R.h));
         abort();
     }
     R.p[i] = w;
@@ -535,8 +535,8 @@ static void run_case(const kase *c)
     size_t want = model_case(c);
 
     memset(&R, 0, sizeof R);
-    rc_config cfg;
-    rc_config_init(&cfg);
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
     cfg.disabled = 1;
     cfg.threshold[1] = cfg.threshold[2] = 1000;
     cfg.allocator.commit = NULL;     /* tiny heaps: no faulting in ahead */
@@ -561,7 +561,7 @@ static void run_case(const kase *c)
     int any_aged = 0;
     for (int i = 0; i < n; i++) any_aged |= aged(c, i);
     if (any_aged) {
-        rc_collect(R.h, c->kind == K_GEN0 ? 0 : 1);
+        rc_gc_collect(R.h, c->kind == K_GEN0 ? 0 : 1);
         for (int i = 0; i < 2 * n; i++)
             if (R.exists[i] && !aged(c, i % n)) {
                 rc_gc_untrack(R.p[i]);
@@ -592,15 +592,15 @@ static void run_case(const kase *c)
         if (!(c->roots >> i & 1)) rc_decref(R.p[i]);
     size_t got = 0;
     switch (c->kind) {
-    case K_GEN0: case K_CAND: got = rc_collect(R.h, 0); break;
-    case K_GEN1: got = rc_collect(R.h, 1); break;
-    case K_FULL: got = rc_collect(R.h, 2); break;
+    case K_GEN0: case K_CAND: got = rc_gc_collect(R.h, 0); break;
+    case K_GEN1: got = rc_gc_collect(R.h, 1); break;
+    case K_FULL: got = rc_gc_collect(R.h, 2); break;
     case K_AUTO: {
         R.gc_collected = 0;
-        rc_set_threshold(R.h, 1, 1000, 1000);
-        rc_enable(R.h);
+        rc_gc_set_threshold(R.h, 1, 1000, 1000);
+        rc_gc_enable(R.h);
         rnode *dummy = rc_new(R.h, &r_types[0]);
-        rc_disable(R.h);
+        rc_gc_disable(R.h);
         dummy->id = -1;
         rc_decref(dummy);
         got = R.gc_collected;
@@ -638,7 +638,7 @@ static void run_case(const kase *c)
         }
     }
     rc_heap_stats st;
-    rc_heap_stats_get(R.h, &st);
+    rc_heap_get_stats(R.h, &st);
     if (st.objects != alive) FAIL("heap has %zu objects, model %zu", st.objects, alive);
     rc_heap_free(R.h);
 }

@@ -47,9 +47,9 @@ TEST(a_list_that_contains_itself_is_collected)
     rc_heap *h = quiet_heap();
     rc_list *l = rc_list_new(h, 0);
     rc_list_append(l, rc_obj(l));
-    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
     rc_decref(l);
-    CHECK_EQ_INT(rc_collect(h, 2), 1);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 1);
     rc_heap_free(h);
 }
 
@@ -59,7 +59,7 @@ TEST(a_dict_that_contains_itself_is_collected)
     rc_dict *d = rc_dict_new(h);
     rc_dict_set(d, rc_int(1), rc_obj(d));
     rc_decref(d);
-    CHECK_EQ_INT(rc_collect(h, 2), 1);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 1);
     rc_heap_free(h);
 }
 
@@ -69,7 +69,7 @@ TEST(a_dict_that_is_its_own_key_is_collected)
     rc_dict *d = rc_dict_new(h);
     rc_dict_set(d, rc_obj(d), RC_NONE);
     rc_decref(d);
-    CHECK_EQ_INT(rc_collect(h, 2), 1);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 1);
     rc_heap_free(h);
 }
 
@@ -82,7 +82,7 @@ TEST(a_cycle_through_a_tuple_is_collected)
     rc_list_append(l, rc_obj(t));
     rc_decref(l);
     rc_decref(t);
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     rc_heap_free(h);
 }
 
@@ -92,7 +92,7 @@ TEST(an_instance_that_refers_to_itself_through_its_dict_is_collected)
     inst *a = inst_new(h);
     setattr(a, "a", rc_obj(a));
     rc_decref(a);
-    CHECK_EQ_INT(rc_collect(h, 2), 2);   /* the instance and its dict */
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);   /* the instance and its dict */
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -118,7 +118,7 @@ TEST(a_cycle_through_every_kind_of_container_is_collected)
     rc_decref(d);
     rc_decref(n);
     rc_decref(t);
-    CHECK_EQ_INT(rc_collect(h, 2), 6);   /* strs (values, keys) go by refcount */
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 6);   /* strs (values, keys) go by refcount */
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -137,7 +137,7 @@ TEST(a_deeply_nested_structure_is_freed_without_deep_recursion)
     }
     rc_list_append(cur, rc_obj(top));   /* and make it a cycle */
     rc_decref(top);
-    CHECK_EQ_INT(rc_collect(h, 2), DEPTH + 1);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), DEPTH + 1);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -161,13 +161,13 @@ TEST(is_finalized_says_whether_the_finalizer_ran)
     lazarus_list = rc_list_new(h, 0);
     node *a = rc_new(h, &lazarus_type);
     node_set(a, 0, a);
-    CHECK(!rc_is_finalized(a));
+    CHECK(!rc_gc_is_finalized(a));
     rc_decref(a);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     REQUIRE(rc_list_len(lazarus_list) == 1);
-    CHECK(rc_is_finalized(rc_as_obj(rc_list_get(lazarus_list, 0))));
+    CHECK(rc_gc_is_finalized(rc_as_obj(rc_list_get(lazarus_list, 0))));
     rc_decref(lazarus_list);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -181,11 +181,11 @@ TEST(resurrection_happens_once_per_object)
     node *laz = rc_new(h, &lazarus_type);
     node_set(laz, 0, laz);   /* self.me = self */
     rc_decref(laz);
-    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
     CHECK_EQ_INT(fin_calls, 1);
     CHECK_EQ_INT(rc_list_len(lazarus_list), 1);
     rc_list_clear(lazarus_list);
-    CHECK_EQ_INT(rc_collect(h, 2), 1);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 1);
     CHECK_EQ_INT(fin_calls, 1);
     rc_decref(lazarus_list);
     CHECK_EQ_INT(live_objects(h), 0);
@@ -205,14 +205,14 @@ TEST(resurrection_is_transitive)
     node *cargo_id = cargo;
     rc_decref(laz);
     rc_decref(cargo);
-    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
     REQUIRE(rc_list_len(lazarus_list) == 1);
     node *inst_ = rc_as_obj(rc_list_get(lazarus_list, 0));
     CHECK(inst_->slot[0] == cargo_id);
     CHECK_EQ_INT(((node *)inst_->slot[0])->payload, 1234);
     CHECK(((node *)inst_->slot[0])->slot[1] == inst_);
     rc_list_clear(lazarus_list);
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     rc_decref(lazarus_list);
     rc_heap_free(h);
 }
@@ -242,14 +242,14 @@ TEST(resurrection_through_a_global_keeps_what_the_global_reaches)
     rc_decref(a);
     rc_decref(b);
     rc_decref(c);
-    CHECK_EQ_INT(rc_collect(h, 2), 0);   /* b reaches c reaches a: all survive */
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);   /* b reaches c reaches a: all survive */
     REQUIRE(global_slot == b);
     CHECK(b->slot[0] == c && c->slot[0] == a && a->slot[0] == b);
     CHECK_EQ_INT(c->payload, 3);
-    CHECK(rc_is_finalized(a) && !rc_is_finalized(b));
+    CHECK(rc_gc_is_finalized(a) && !rc_gc_is_finalized(b));
     rc_decref(global_slot);
     global_slot = NULL;
-    CHECK_EQ_INT(rc_collect(h, 2), 3);   /* a's finalizer does not run again */
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 3);   /* a's finalizer does not run again */
     CHECK(global_slot == NULL);
     rc_heap_free(h);
 }
@@ -273,14 +273,14 @@ TEST(resurrection_does_not_block_cleanup_of_other_objects)
         node_set(a, 0, a);
         rc_decref(a);
     }
-    CHECK_EQ_INT(rc_collect(h, 2), N);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), N);
     CHECK_EQ_INT(getstat_collected(h) - oldc, N);
     /* a lone Z is merely resurrected */
     oldc = getstat_collected(h);
     node *z = rc_new(h, &lazarus_type);
     node_set(z, 0, z);
     rc_decref(z);
-    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
     CHECK_EQ_INT(getstat_collected(h) - oldc, 0);
     /* and does not keep N others from going */
     oldc = getstat_collected(h);
@@ -292,12 +292,12 @@ TEST(resurrection_does_not_block_cleanup_of_other_objects)
     z = rc_new(h, &lazarus_type);
     node_set(z, 0, z);
     rc_decref(z);
-    CHECK_EQ_INT(rc_collect(h, 2), N);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), N);
     CHECK_EQ_INT(getstat_collected(h) - oldc, N);
     /* the two Zs go once released */
     oldc = getstat_collected(h);
     rc_list_clear(lazarus_list);
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     CHECK_EQ_INT(getstat_collected(h) - oldc, 2);
     rc_decref(lazarus_list);
     rc_heap_free(h);
@@ -310,7 +310,7 @@ static rc_list *fin_victim;
 static void busy_fin(void *obj)
 {
     (void)obj;
-    fin_nested = rc_collect(fin_heap, 2);
+    fin_nested = rc_gc_collect(fin_heap, 2);
     for (int i = 0; i < 50; i++) {
         rc_list *l = rc_list_new(fin_heap, 0);
         rc_list_append(l, rc_obj(l));
@@ -327,7 +327,7 @@ static const rc_type busy_fin_type = {.name = "busy_fin", .size = sizeof(node), 
 TEST(a_finalizer_that_collects_allocates_and_frees_corrupts_nothing)
 {
     rc_heap *h = fin_heap = rc_heap_new(NULL);
-    rc_set_threshold(h, 5, 1, 1);
+    rc_gc_set_threshold(h, 5, 1, 1);
     fin_victim = rc_list_new(h, 0);
     for (int i = 0; i < 10; i++) {
         rc_list *x = rc_list_new(h, 0);
@@ -339,10 +339,10 @@ TEST(a_finalizer_that_collects_allocates_and_frees_corrupts_nothing)
     node_set(b, 0, a);
     rc_decref(a);
     rc_decref(b);
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     CHECK_EQ_INT(fin_nested, 0);
     CHECK(fin_victim == NULL);
-    CHECK_EQ_INT(rc_collect(h, 2), 100);   /* the finalizers' self-cycles */
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 100);   /* the finalizers' self-cycles */
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -354,19 +354,19 @@ TEST(get_count_counts_allocations_since_the_last_collection)
 {
     rc_heap *h = quiet_heap();
     size_t c[3], d[3];
-    rc_collect(h, 2);
-    rc_get_count(h, c);
+    rc_gc_collect(h, 2);
+    rc_gc_get_count(h, c);
     rc_list *x = rc_list_new(h, 0);
-    rc_get_count(h, d);
+    rc_gc_get_count(h, d);
     CHECK(c[1] == 0 && c[2] == 0);
     CHECK(d[1] == 0 && d[2] == 0);
     CHECK(c[0] < 5);
     CHECK(d[0] > c[0]);
     rc_decref(x);
-    rc_get_count(h, d);
+    rc_gc_get_count(h, d);
     CHECK_EQ_INT(d[0], c[0]);   /* a tracked object's death counts back */
     rc_str *s = rc_str_from_cstr(h, "untracked");
-    rc_get_count(h, d);
+    rc_gc_get_count(h, d);
     CHECK_EQ_INT(d[0], c[0]);   /* untracked allocations do not count */
     rc_decref(s);
     rc_heap_free(h);
@@ -377,16 +377,16 @@ TEST(collecting_a_generation_moves_the_counts_like_python)
 {
     rc_heap *h = quiet_heap();
     size_t c[3];
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_list *x = rc_list_new(h, 0);
-    rc_collect(h, 0);
-    rc_get_count(h, c);
+    rc_gc_collect(h, 0);
+    rc_gc_get_count(h, c);
     CHECK(c[0] == 0 && c[1] == 1 && c[2] == 0);
-    rc_collect(h, 1);
-    rc_get_count(h, c);
+    rc_gc_collect(h, 1);
+    rc_gc_get_count(h, c);
     CHECK(c[0] == 0 && c[1] == 0 && c[2] == 1);
-    rc_collect(h, 2);
-    rc_get_count(h, c);
+    rc_gc_collect(h, 2);
+    rc_gc_get_count(h, c);
     CHECK(c[0] == 0 && c[1] == 0 && c[2] == 0);
     rc_decref(x);
     rc_heap_free(h);
@@ -404,9 +404,9 @@ static void make_garbage(rc_heap *h)
 TEST(thresholds_trigger_collections_step_by_step)
 {
     rc_heap *h = unstressed_heap();   /* checks when the policy collects: stress collects always */
-    rc_set_threshold(h, 3, 2, 100);
+    rc_gc_set_threshold(h, 3, 2, 100);
     unsigned t[3];
-    rc_get_threshold(h, t);
+    rc_gc_get_threshold(h, t);
     CHECK(t[0] == 3 && t[1] == 2 && t[2] == 100);
     size_t c[3];
     rc_heap_stats st;
@@ -420,8 +420,8 @@ TEST(thresholds_trigger_collections_step_by_step)
     };
     for (int i = 0; i < 10; i++) {
         make_garbage(h);
-        rc_get_count(h, c);
-        rc_heap_stats_get(h, &st);
+        rc_gc_get_count(h, c);
+        rc_heap_get_stats(h, &st);
         CHECK_EQ_INT(c[0], want[i][0]);
         CHECK_EQ_INT(c[1], want[i][1]);
         CHECK_EQ_INT(c[2], want[i][2]);
@@ -435,27 +435,27 @@ TEST(thresholds_trigger_collections_step_by_step)
 TEST(a_zero_threshold_disables_automatic_collection)
 {
     rc_heap *h = unstressed_heap();   /* checks when the policy collects: stress collects always */
-    rc_set_threshold(h, 0, 10, 10);
+    rc_gc_set_threshold(h, 0, 10, 10);
     for (int i = 0; i < 5000; i++) {
         rc_list *l = rc_list_new(h, 0);
         rc_list_append(l, rc_obj(l));
         rc_decref(l);
     }
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK_EQ_INT(st.collections[0] + st.collections[1] + st.collections[2], 0);
-    CHECK_EQ_INT(rc_collect(h, 2), 5000);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 5000);
     rc_heap_free(h);
 }
 
 TEST(enable_disable_and_isenabled)
 {
     rc_heap *h = rc_heap_new(NULL);
-    CHECK(rc_isenabled(h));
-    rc_disable(h);
-    CHECK(!rc_isenabled(h));
-    rc_enable(h);
-    CHECK(rc_isenabled(h));
+    CHECK(rc_gc_is_enabled(h));
+    rc_gc_disable(h);
+    CHECK(!rc_gc_is_enabled(h));
+    rc_gc_enable(h);
+    CHECK(rc_gc_is_enabled(h));
     rc_heap_free(h);
 }
 
@@ -469,11 +469,11 @@ TEST(get_stats_counts_collections_and_collected_per_generation)
         rc_list_append(l, rc_obj(l));
         rc_decref(l);
     }
-    rc_collect(h, 0);
+    rc_gc_collect(h, 0);
     rc_list *l = rc_list_new(h, 0);
     rc_list_append(l, rc_obj(l));
     rc_decref(l);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_gc_stats st[3];
     rc_gc_get_stats(h, st);
     CHECK_EQ_INT(st[0].collections, 1);
@@ -514,7 +514,7 @@ TEST(callbacks_see_generation_and_collected_at_start_and_stop)
         rc_list_append(l, rc_obj(l));
         rc_decref(l);
     }
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     REQUIRE(log.n == 2);
     CHECK_EQ_INT(log.phase[0], RC_GC_START);
     CHECK_EQ_INT(log.info[0].generation, 2);
@@ -525,15 +525,15 @@ TEST(callbacks_see_generation_and_collected_at_start_and_stop)
     CHECK_EQ_INT(log.info[1].candidates, 0);
     CHECK(log.info[1].duration >= 0);
     log.n = 0;
-    rc_collect(h, 1);
+    rc_gc_collect(h, 1);
     CHECK_EQ_INT(log.n, 2);
     CHECK_EQ_INT(log.info[0].generation, 1);
     CHECK_EQ_INT(log.info[1].collected, 0);
     CHECK_EQ_INT(rc_gc_callback_remove(h, logging_cb, &log), 0);
     CHECK_EQ_INT(rc_gc_callback_remove(h, logging_cb, &log), -1);
-    CHECK_EQ_INT(rc_error(h), RC_ENOTFOUND);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ENOTFOUND);
     log.n = 0;
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(log.n, 0);
     rc_heap_free(h);
 }
@@ -543,11 +543,11 @@ TEST(callbacks_see_candidate_scans_labelled_as_such)
     rc_heap *h = quiet_heap();
     rc_list *l = rc_list_new(h, 0);
     rc_list_append(l, rc_obj(l));
-    rc_collect(h, 2);    /* l is old */
+    rc_gc_collect(h, 2);    /* l is old */
     cb_log log = {0};
     rc_gc_callback_add(h, logging_cb, &log);
     rc_decref(l);        /* an old object's count dropped: a candidate */
-    rc_collect(h, 0);    /* scans the candidates first, then generation 0 */
+    rc_gc_collect(h, 0);    /* scans the candidates first, then generation 0 */
     REQUIRE(log.n == 4);
     CHECK_EQ_INT(log.info[1].candidates, 1);
     CHECK_EQ_INT(log.info[1].collected, 1);
@@ -562,7 +562,7 @@ static void collecting_cb(rc_heap *h, int phase, const rc_gc_info *info, void *u
     (void)info;
     (void)ud;
     if (phase == RC_GC_START) {
-        cb_collect_result = (int)rc_collect(h, 2);
+        cb_collect_result = (int)rc_gc_collect(h, 2);
         rc_list *l = rc_list_new(h, 0);   /* allocating in a callback is fine */
         rc_list_append(l, rc_obj(l));
         rc_decref(l);
@@ -575,26 +575,26 @@ TEST(a_callback_that_collects_gets_zero)
     rc_gc_callback_add(h, collecting_cb, NULL);
     cb_collect_result = -1;
     /* what the START callback allocated is collected by that collection */
-    CHECK_EQ_INT(rc_collect(h, 2), 1);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 1);
     CHECK_EQ_INT(cb_collect_result, 0);
     rc_gc_callback_remove(h, collecting_cb, NULL);
-    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 
 /* GCCallbackTests.test_collect_garbage: what a collection keeps is reported
- * as uncollectable (here: what RC_DEBUG_SAVEALL saves) */
+ * as uncollectable (here: what RC_GC_DEBUG_SAVEALL saves) */
 TEST(callbacks_see_saved_garbage_as_uncollectable)
 {
     rc_heap *h = quiet_heap();
     cb_log log = {0};
     rc_gc_callback_add(h, logging_cb, &log);
-    rc_gc_set_debug(h, RC_DEBUG_SAVEALL);
+    rc_gc_set_debug(h, RC_GC_DEBUG_SAVEALL);
     rc_list *l = rc_list_new(h, 0);
     rc_list_append(l, rc_obj(l));
     rc_decref(l);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     REQUIRE(log.n == 2);
     CHECK_EQ_INT(log.info[1].collected, 0);
     CHECK_EQ_INT(log.info[1].uncollectable, 1);
@@ -612,13 +612,13 @@ TEST(debug_stats_prints_cpython_style_lines)
     FILE *f = open_memstream(&buf, &len);
     rc_gc_set_debug_stream(h, f);
     CHECK(rc_gc_get_debug_stream(h) == f);
-    rc_gc_set_debug(h, RC_DEBUG_STATS);
-    CHECK_EQ_INT(rc_gc_get_debug(h), RC_DEBUG_STATS);
+    rc_gc_set_debug(h, RC_GC_DEBUG_STATS);
+    CHECK_EQ_INT(rc_gc_get_debug(h), RC_GC_DEBUG_STATS);
     rc_list *l = rc_list_new(h, 0);
     rc_list_append(l, rc_obj(l));
     rc_decref(l);
     rc_list *keep = rc_list_new(h, 0);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     fflush(f);
     CHECK(strstr(buf, "gc: collecting generation 2...\n") != NULL);
     CHECK(strstr(buf, "gc: objects in each generation: 2 0 0\n") != NULL);
@@ -642,13 +642,13 @@ TEST(debug_collectable_names_each_object_found)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     rc_gc_set_debug_stream(h, f);
-    rc_gc_set_debug(h, RC_DEBUG_COLLECTABLE);
+    rc_gc_set_debug(h, RC_GC_DEBUG_COLLECTABLE);
     node *a = rc_new(h, &node2_type);
     node_set(a, 0, a);
     char want[64];
     snprintf(want, sizeof want, "gc: collectable <node2 %p>\n", (void *)a);
     rc_decref(a);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     fflush(f);
     CHECK(strstr(buf, want) != NULL);
     CHECK(strstr(buf, "gc: collecting") == NULL);   /* STATS is off */
@@ -668,10 +668,10 @@ TEST(debug_stats_labels_candidate_scans)
     rc_gc_set_debug_stream(h, f);
     rc_list *l = rc_list_new(h, 0);
     rc_list_append(l, rc_obj(l));
-    rc_collect(h, 2);
-    rc_gc_set_debug(h, RC_DEBUG_STATS);
+    rc_gc_collect(h, 2);
+    rc_gc_set_debug(h, RC_GC_DEBUG_STATS);
     rc_decref(l);
-    rc_collect(h, 0);
+    rc_gc_collect(h, 0);
     fflush(f);
     CHECK(strstr(buf, "gc: scanning 1 candidates (old objects)...\n") != NULL);
     CHECK(strstr(buf, "gc: done (candidate scan), 1 unreachable, 0 uncollectable, ") != NULL);
@@ -687,7 +687,7 @@ TEST(debug_stats_labels_candidate_scans)
 TEST(saveall_keeps_garbage_in_the_garbage_list)
 {
     rc_heap *h = quiet_heap();
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_list *garbage = rc_gc_garbage(h);
     REQUIRE(garbage);
     CHECK_EQ_INT(rc_list_len(garbage), 0);
@@ -695,9 +695,9 @@ TEST(saveall_keeps_garbage_in_the_garbage_list)
     rc_list_append(l, rc_obj(l));
     void *id_l = l;
     unsigned debug = rc_gc_get_debug(h);
-    rc_gc_set_debug(h, debug | RC_DEBUG_SAVEALL);
+    rc_gc_set_debug(h, debug | RC_GC_DEBUG_SAVEALL);
     rc_decref(l);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_gc_set_debug(h, debug);
     CHECK(rc_gc_garbage(h) == garbage);
     REQUIRE(rc_list_len(garbage) == 1);
@@ -705,7 +705,7 @@ TEST(saveall_keeps_garbage_in_the_garbage_list)
     rc_list_pop(garbage, -1, &obj);
     CHECK(rc_as_obj(obj) == id_l);
     rc_val_decref(obj);
-    CHECK_EQ_INT(rc_collect(h, 2), 1);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 1);
     rc_heap_free(h);
 }
 
@@ -716,13 +716,13 @@ TEST(debug_leak_saves_and_reports_garbage)
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     rc_gc_set_debug_stream(h, f);
-    rc_gc_set_debug(h, RC_DEBUG_LEAK);
+    rc_gc_set_debug(h, RC_GC_DEBUG_LEAK);
     rc_dict *d = rc_dict_new(h);
     rc_dict_set(d, rc_int(1), rc_obj(d));
     char want[64];
     snprintf(want, sizeof want, "gc: uncollectable <dict %p>\n", (void *)d);
     rc_decref(d);
-    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
     fflush(f);
     CHECK(strstr(buf, want) != NULL);
     CHECK_EQ_INT(rc_list_len(rc_gc_garbage(h)), 1);
@@ -740,20 +740,20 @@ TEST(freeze_moves_everything_to_the_permanent_generation)
 {
     rc_heap *h = quiet_heap();
     rc_list *a = rc_list_new(h, 0), *b = rc_list_new(h, 0);
-    rc_collect(h, 0);   /* a, b in generation 1 */
+    rc_gc_collect(h, 0);   /* a, b in generation 1 */
     rc_list *c = rc_list_new(h, 0);
     rc_gc_freeze(h);
     CHECK_EQ_INT(rc_gc_get_freeze_count(h), 3);
     size_t cnt[3];
-    rc_get_count(h, cnt);
+    rc_gc_get_count(h, cnt);
     CHECK(cnt[0] == 0 && cnt[1] == 0 && cnt[2] == 0);
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK(st.gen_objects[0] == 0 && st.gen_objects[1] == 0 && st.gen_objects[2] == 0);
     CHECK_EQ_INT(st.gen_objects[3], 3);
     rc_gc_unfreeze(h);
     CHECK_EQ_INT(rc_gc_get_freeze_count(h), 0);
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK_EQ_INT(st.gen_objects[2], 3);
     rc_decref(a);
     rc_decref(b);
@@ -768,10 +768,10 @@ TEST(a_frozen_cycle_is_never_collected_until_unfrozen)
     rc_list_append(l, rc_obj(l));
     rc_gc_freeze(h);
     rc_decref(l);   /* frozen objects are not candidates either */
-    for (int g = 0; g <= 2; g++) CHECK_EQ_INT(rc_collect(h, g), 0);
+    for (int g = 0; g <= 2; g++) CHECK_EQ_INT(rc_gc_collect(h, g), 0);
     CHECK_EQ_INT(live_objects(h), 1);
     rc_gc_unfreeze(h);
-    CHECK_EQ_INT(rc_collect(h, 2), 1);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 1);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -783,14 +783,14 @@ TEST(freeze_takes_buffered_candidates_out_of_the_buffer)
     rc_list_append(l, rc_obj(l));
     rc_list *keep = rc_list_new(h, 0);
     rc_list_append(keep, rc_obj(l));
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_decref(l);   /* buffered: l is old, its count dropped */
     rc_gc_freeze(h);
     rc_list_clear(keep);   /* l is garbage now, but frozen */
-    CHECK_EQ_INT(rc_collect(h, 0), 0);
-    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 0), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
     rc_gc_unfreeze(h);
-    CHECK_EQ_INT(rc_collect(h, 2), 1);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 1);
     rc_decref(keep);
     rc_heap_free(h);
 }
@@ -806,7 +806,7 @@ TEST(objects_made_after_a_freeze_are_collected_normally)
         rc_list_append(l, rc_obj(old));   /* refer into the frozen world */
         rc_decref(l);
     }
-    CHECK_EQ_INT(rc_collect(h, 0), 10);
+    CHECK_EQ_INT(rc_gc_collect(h, 0), 10);
     CHECK_EQ_INT(rc_refcount(old), 1);
     rc_decref(old);   /* frozen objects still die by refcount */
     CHECK_EQ_INT(rc_gc_get_freeze_count(h), 0);

@@ -121,7 +121,7 @@ TEST(backrefs_honour_filter_highlight_extra_info_attrs_refcounts_and_ignore)
     rc_dict_set(d, rc_int(1), rc_obj(target));
     node_set(other, 2, target);
     rc_tuple *holder = rc_tuple_new(h, 1, NULL);
-    rc_tuple_set_new(holder, 0, rc_obj(l));
+    rc_tuple_set(holder, 0, rc_obj(l));
     void *objs[] = {target};
     rc_refindex *idx = rc_refindex_build(h);
     rc_graph_opts opts = {.filter = only_lists, .highlight = is_d, .extra_info = info, .node_attrs = attrs,
@@ -251,7 +251,7 @@ TEST(random_graphs_always_give_dot_that_graphviz_parses)
         if (rc_typeof(objs[i]) == &rc_list_type) rc_list_clear(objs[i]);
         else if (rc_typeof(objs[i]) == &rc_dict_type) rc_dict_clear(objs[i]);
     for (int i = 0; i < N; i++) rc_decref(objs[i]);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_heap_free(h);
 }
 
@@ -312,10 +312,10 @@ TEST(bad_destinations_are_refused)
     rc_list *a = rc_list_new(h, 0);
     void *objs[] = {a};
     CHECK_EQ_INT(rc_show_refs(objs, 1, "x.jpeg", NULL), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     CHECK_EQ_INT(rc_show_refs(objs, 1, NULL, NULL), -1);
     CHECK_EQ_INT(rc_show_refs(objs, 1, "/nonexistent-dir/x.dot", &(rc_graph_opts){.quiet = 1}), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EIO);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EIO);
     void *none[] = {NULL};
     CHECK_EQ_INT(rc_show_refs(none, 1, "x.dot", NULL), -1);
     rc_decref(a);

@@ -51,20 +51,20 @@ TEST(an_untracked_cycle_is_never_collected_until_tracked_again)
     CHECK_EQ_INT(rc_gc_untrack(l), 0);
     CHECK(!rc_gc_is_tracked(l));
     CHECK_EQ_INT(rc_gc_untrack(l), 0);   /* idempotent */
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK_EQ_INT(st.tracked, 0);
     rc_decref(l);
-    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
     CHECK_EQ_INT(live_objects(h), 1);
     size_t before[3], after[3];
-    rc_get_count(h, before);
+    rc_gc_get_count(h, before);
     CHECK_EQ_INT(rc_gc_track(l), 0);
-    rc_get_count(h, after);
+    rc_gc_get_count(h, after);
     CHECK_EQ_INT(after[0], before[0] + 1);
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK_EQ_INT(st.gen_objects[0], 1);
     CHECK_EQ_INT(rc_gc_track(l), 0);     /* idempotent */
-    CHECK_EQ_INT(rc_collect(h, 0), 1);
+    CHECK_EQ_INT(rc_gc_collect(h, 0), 1);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -75,7 +75,7 @@ TEST(objects_that_hold_no_references_cannot_be_tracked)
     rc_str *s = rc_str_from_cstr(h, "atom");
     node *leaf = rc_new(h, &leaf_type);
     CHECK_EQ_INT(rc_gc_track(s), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     CHECK_EQ_INT(rc_gc_track(leaf), -1);
     CHECK(!rc_gc_is_tracked(s));
     rc_decref(s);
@@ -90,14 +90,14 @@ TEST(untracking_a_buffered_candidate_takes_it_out_of_the_buffer)
     rc_list_append(l, rc_obj(l));
     rc_list *holder = rc_list_new(h, 0);
     rc_list_append(holder, rc_obj(l));
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_decref(l);              /* old, count dropped: buffered */
     rc_gc_untrack(l);
     rc_list_clear(holder);     /* garbage now, but untracked */
-    CHECK_EQ_INT(rc_collect(h, 0), 0);
-    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 0), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
     rc_gc_track(l);
-    CHECK_EQ_INT(rc_collect(h, 2), 1);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 1);
     rc_decref(holder);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
@@ -110,7 +110,7 @@ TEST(get_objects_lists_tracked_objects_by_generation)
     rc_heap *h = quiet_heap();
     rc_list *a = rc_list_new(h, 0);
     rc_str *s = rc_str_from_cstr(h, "untracked");
-    rc_collect(h, 0);                       /* a -> generation 1 */
+    rc_gc_collect(h, 0);                       /* a -> generation 1 */
     rc_dict *b = rc_dict_new(h);            /* generation 0 */
     rc_list *all = rc_gc_get_objects(h, -1);
     REQUIRE(all);
@@ -124,7 +124,7 @@ TEST(get_objects_lists_tracked_objects_by_generation)
     rc_decref(g0);
     rc_decref(g1);
     rc_decref(g2);
-    rc_collect(h, 1);
+    rc_gc_collect(h, 1);
     g2 = rc_gc_get_objects(h, 2);
     CHECK_EQ_INT(rc_list_len(g2), 2);       /* a and b are old now; g0, g1 are gone */
     rc_decref(g2);
@@ -136,7 +136,7 @@ TEST(get_objects_lists_tracked_objects_by_generation)
     CHECK_EQ_INT(rc_list_len(all), 2);      /* frozen objects are still tracked */
     rc_decref(all);
     CHECK(rc_gc_get_objects(h, 4) == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     CHECK(rc_gc_get_objects(h, -2) == NULL);
     rc_decref(a);
     rc_decref(b);
@@ -262,7 +262,7 @@ TEST(get_referrers_finds_garbage_cycles_still_in_the_heap)
     CHECK(rc_list_len(r) == 1 && count_in(r, b) == 1);
     rc_decref(r);
     rc_decref(a);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_heap_free(h);
 }
 
@@ -302,7 +302,7 @@ static void walking_fin(void *obj)
     (void)obj;
     rc_list *all = rc_gc_get_objects(walk_heap, -1);
     walk_result = all != NULL;
-    walk_error = rc_error(walk_heap);
+    walk_error = rc_heap_error(walk_heap);
     rc_xdecref(all);
 }
 static const rc_type walking_type = {.name = "walking", .size = sizeof(node), .nslots = 2, .finalize = walking_fin};
@@ -314,7 +314,7 @@ TEST(walks_are_refused_while_objects_are_being_freed)
     node *w = rc_new(h, &walking_type);
     rc_list_append(l, rc_obj(w));
     rc_decref(w);
-    rc_clear_error(h);
+    rc_heap_clear_error(h);
     rc_decref(l);   /* frees l, whose release frees w: w's finalizer runs mid-burst */
     CHECK_EQ_INT(walk_result, 0);
     CHECK_EQ_INT(walk_error, RC_EBUSY);
@@ -329,7 +329,7 @@ TEST(walks_work_from_a_finalizer_run_by_a_collection)
     node_set(w, 0, w);
     rc_decref(w);
     walk_result = -1;
-    CHECK_EQ_INT(rc_collect(h, 2), 1);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 1);
     CHECK_EQ_INT(walk_result, 1);
     rc_heap_free(h);
 }
@@ -356,7 +356,7 @@ static void build_world(rc_heap *h, world *w)
     rc_list_append(w->root, rc_obj(w->atoms[0]));   /* twice */
     enum { BIG = 4000 };                             /* > 16 KiB: a large page */
     w->big = rc_tuple_new(h, BIG, NULL);
-    for (int i = 0; i < BIG; i++) rc_tuple_set_new(w->big, i, rc_obj(w->atoms[i % 8]));
+    for (int i = 0; i < BIG; i++) rc_tuple_set(w->big, i, rc_obj(w->atoms[i % 8]));
     rc_list_append(w->root, rc_obj(w->big));
     for (int i = 0; i < 64; i++) {
         w->nodes[i] = rc_new(h, i % 2 ? &node4_type : &cbnode_type);
@@ -436,7 +436,7 @@ TEST(refindex_agrees_with_get_referrers_for_every_object)
     rc_refindex_free(idx);
     rc_decref(extra);
     free_world(&w);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -462,7 +462,7 @@ TEST(refindex_counts_untracked_targets_and_untracked_holders)
     CHECK(refs == NULL && n == 0);
     rc_refindex_free(idx);
     free_world(&w);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_heap_free(h);
 }
 
@@ -494,17 +494,17 @@ TEST(refindex_memory_is_counted_while_it_lives)
     world w;
     build_world(h, &w);
     rc_heap_stats a, b, c;
-    rc_heap_stats_get(h, &a);
+    rc_heap_get_stats(h, &a);
     rc_refindex *idx = rc_refindex_build(h);
-    rc_heap_stats_get(h, &b);
+    rc_heap_get_stats(h, &b);
     size_t refs = rc_refindex_references(idx);
     CHECK(b.buffer_bytes >= a.buffer_bytes + 8 * refs);
     rc_refindex_free(idx);
-    rc_heap_stats_get(h, &c);
+    rc_heap_get_stats(h, &c);
     CHECK_EQ_INT(c.buffer_bytes, a.buffer_bytes);
     rc_refindex_free(NULL);
     free_world(&w);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_heap_free(h);
 }
 
@@ -524,12 +524,12 @@ TEST(refindex_of_an_empty_heap_is_empty)
 TEST(inspection_fails_cleanly_at_every_allocation)
 {
     rc_heap *h = fa_heap_new();
-    rc_disable(h);
+    rc_gc_disable(h);
     world w;
     build_world(h, &w);
     size_t objects = live_objects(h);
     rc_heap_stats before, after;
-    rc_heap_stats_get(h, &before);
+    rc_heap_get_stats(h, &before);
     int ok[4] = {0, 0, 0, 0}, failed[4] = {0, 0, 0, 0};
     void *objs[12];
     for (int i = 0; i < 8; i++) objs[i] = w.atoms[i];
@@ -558,10 +558,10 @@ TEST(inspection_fails_cleanly_at_every_allocation)
     }
     for (int i = 0; i < 4; i++) CHECK(ok[i] > 0 && failed[i] > 0);
     CHECK_EQ_INT(live_objects(h), objects);
-    rc_heap_stats_get(h, &after);
+    rc_heap_get_stats(h, &after);
     CHECK_EQ_INT(after.buffer_bytes, before.buffer_bytes);
     free_world(&w);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }

@@ -48,7 +48,7 @@ TEST(types_with_the_same_name_count_as_one)
     CHECK(!strcmp(rows[0].name, "record"));
     CHECK_EQ_INT(rows[0].count, 3);
     CHECK_EQ_INT(rows[0].bytes, rc_self_size(a) + rc_self_size(b) + rc_self_size(c));
-    rc_leak_free(rows);
+    rc_typestat_free(rows);
     rc_decref(a);
     rc_decref(b);
     rc_decref(c);
@@ -73,10 +73,10 @@ TEST(typestats_sorts_by_count_then_name_and_sums_self_sizes)
     CHECK_EQ_INT(rows[2].bytes, rc_self_size(l));
     CHECK(rc_self_size(l) >= rc_usable_size(l) + 16 + 100 * sizeof(rc_val));
     CHECK(rc_self_size(d1) > rc_self_size(d2));   /* d1 has tables */
-    rc_leak_free(rows);
+    rc_typestat_free(rows);
     rows = rc_most_common_types(h, 2, &n);
     CHECK(rows && n == 2);
-    rc_leak_free(rows);
+    rc_typestat_free(rows);
     rc_decref(l);
     rc_decref(d1);
     rc_decref(d2);
@@ -112,7 +112,7 @@ TEST(by_type_returns_a_new_list_of_the_objects)
     rc_list *lists = rc_by_type(h, "list");
     CHECK_EQ_INT(rc_list_len(lists), 1);   /* l, not itself */
     CHECK(rc_as_obj(rc_list_get(lists, 0)) == l);
-    CHECK(rc_by_type(h, NULL) == NULL && rc_error(h) == RC_EINVAL);
+    CHECK(rc_by_type(h, NULL) == NULL && rc_heap_error(h) == RC_EINVAL);
     rc_decref(lists);
     rc_decref(l);
     rc_decref(a);
@@ -137,7 +137,7 @@ TEST(growth_reports_every_type_first_then_only_what_grew)
     REQUIRE(rows && n == 2);
     CHECK(!strcmp(rows[0].name, "node2") && rows[0].count == 5 && rows[0].delta == 5);
     CHECK(!strcmp(rows[1].name, "list") && rows[1].count == 1 && rows[1].delta == 1);
-    rc_leak_free(rows);
+    rc_growth_row_free(rows);
     rows = rc_growth_check(g, 0, 0, &n);
     CHECK(rows == NULL && n == 0);
     for (int i = 0; i < 3; i++) {
@@ -149,13 +149,13 @@ TEST(growth_reports_every_type_first_then_only_what_grew)
     rows = rc_growth_check(g, 0, 0, &n);
     REQUIRE(rows && n == 1);
     CHECK(!strcmp(rows[0].name, "record") && rows[0].count == 3 && rows[0].delta == 3);
-    rc_leak_free(rows);
+    rc_growth_row_free(rows);
     /* Back to the peak is not growth; above it is, by the excess only. */
     node *x = rc_new(h, &node2_type), *y = rc_new(h, &node2_type);
     rows = rc_growth_check(g, 0, 0, &n);
     REQUIRE(rows && n == 1);
     CHECK(rows[0].count == 6 && rows[0].delta == 1);
-    rc_leak_free(rows);
+    rc_growth_row_free(rows);
     rc_decref(x);
     rc_decref(y);
     rc_decref(keep);
@@ -179,7 +179,7 @@ TEST(growth_collects_first_unless_asked_not_to)
     rc_heap *h = quiet_heap();
     rc_growth *g = rc_growth_new(h);
     size_t n;
-    rc_leak_free(rc_growth_check(g, 0, 0, &n));
+    rc_growth_row_free(rc_growth_check(g, 0, 0, &n));
     make_garbage_cycles(h, 10);
     rc_growth_row *rows = rc_growth_check(g, 0, 0, &n);
     CHECK(rows == NULL && n == 0);   /* the collection freed them */
@@ -187,9 +187,9 @@ TEST(growth_collects_first_unless_asked_not_to)
     rows = rc_growth_check(g, 0, RC_LEAK_NO_COLLECT, &n);
     REQUIRE(rows && n == 1);
     CHECK(!strcmp(rows[0].name, "node2") && rows[0].delta == 20);
-    rc_leak_free(rows);
+    rc_growth_row_free(rows);
     CHECK_EQ_INT(rc_count(h, "node2"), 20);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     make_garbage_cycles(h, 30);
     rows = rc_growth_check(g, 0, RC_LEAK_COLLECT_YOUNG, &n);
     CHECK(rows == NULL && n == 0);   /* young garbage: a young collection is enough */
@@ -213,7 +213,7 @@ TEST(growth_limit_keeps_the_biggest_increases_and_still_raises_every_peak)
     rc_growth_row *rows = rc_growth_check(g, 1, 0, &n);
     REQUIRE(rows && n == 1);
     CHECK(!strcmp(rows[0].name, "record") && rows[0].delta == 3);
-    rc_leak_free(rows);
+    rc_growth_row_free(rows);
     rows = rc_growth_check(g, 0, 0, &n);
     CHECK(rows == NULL && n == 0);
     rc_decref(keep);
@@ -241,7 +241,7 @@ TEST(show_growth_prints_objgraphs_columns)
 TEST(growth_calls_leave_the_peaks_alone_when_memory_runs_out)
 {
     rc_heap *h = fa_heap_new();
-    rc_disable(h);
+    rc_gc_disable(h);
     rc_growth *g = rc_growth_new(h);
     void *keep[4];
     for (int i = 0; i < 4; i++) keep[i] = rc_new(h, &record_type);
@@ -252,12 +252,12 @@ TEST(growth_calls_leave_the_peaks_alone_when_memory_runs_out)
         fa_arm(k);
         rows = rc_growth_check(g, 0, RC_LEAK_NO_COLLECT, &n);
         fa_disarm();
-        if (!rows) CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
+        if (!rows) CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
     }
     CHECK(fa_failures > failures);
     REQUIRE(rows && n == 1);
     CHECK(rows[0].delta == 4);   /* the failed calls raised no peak */
-    rc_leak_free(rows);
+    rc_growth_row_free(rows);
     for (int i = 0; i < 4; i++) rc_decref(keep[i]);
     rc_growth_free(g);
     rc_heap_free(h);
@@ -273,11 +273,11 @@ TEST(new_since_lists_exactly_the_objects_created_after_the_mark)
     REQUIRE(m);
     node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
     rc_str *s = rc_str_from_cstr(h, "new");
-    rc_list *l = rc_new_since(m, NULL);
+    rc_list *l = rc_mark_new_objects(m, NULL);
     REQUIRE(l);
     CHECK_EQ_INT(rc_list_len(l), 3);
     rc_decref(l);
-    l = rc_new_since(m, "node2");
+    l = rc_mark_new_objects(m, "node2");
     CHECK_EQ_INT(rc_list_len(l), 2);
     bool has_a = false, has_old = false;
     for (size_t i = 0; i < rc_list_len(l); i++) {
@@ -288,7 +288,7 @@ TEST(new_since_lists_exactly_the_objects_created_after_the_mark)
     CHECK(has_a && !has_old);
     rc_decref(l);
     CHECK_EQ_INT(rc_mark_update(m), 0);
-    l = rc_new_since(m, NULL);
+    l = rc_mark_new_objects(m, NULL);
     CHECK_EQ_INT(rc_list_len(l), 0);
     rc_decref(l);
     rc_decref(old);
@@ -339,7 +339,7 @@ TEST(a_mark_sees_a_reused_block_as_old_unless_tracing_makes_it_exact)
         b = rc_new(h, &node2_type);
     }
     if ((void *)b == (void *)a) {
-        rc_list *l = rc_new_since(m, "node2");
+        rc_list *l = rc_mark_new_objects(m, "node2");
         CHECK_EQ_INT(rc_list_len(l), 0);    /* the documented blind spot */
         rc_decref(l);
     } else {
@@ -357,7 +357,7 @@ TEST(a_mark_sees_a_reused_block_as_old_unless_tracing_makes_it_exact)
         rc_decref(b);
         b = rc_new(h, &node2_type);
     }
-    rc_list *l = rc_new_since(m, "node2");
+    rc_list *l = rc_mark_new_objects(m, "node2");
     CHECK_EQ_INT(rc_list_len(l), 1);
     rc_decref(l);
     rc_decref(b);
@@ -405,11 +405,11 @@ TEST(get_roots_lists_the_objects_held_from_outside)
         else if (roots[i].obj == leak) CHECK_EQ_INT(roots[i].external, 2);
         else CHECK(!"unexpected root");
     }
-    rc_leak_free(roots);
+    rc_root_free(roots);
     rc_refindex *idx = rc_refindex_build(h);
     roots = rc_get_roots(h, idx, &n);
     CHECK(roots && n == 2);
-    rc_leak_free(roots);
+    rc_root_free(roots);
     rc_refindex_free(idx);
     FILE *f = tmpfile();
     CHECK_EQ_INT(rc_show_roots(h, 0, f), 3);
@@ -517,7 +517,7 @@ TEST(labelled_traversal_reports_what_foreach_ref_reports_with_labels)
     rc_list_append(l, rc_obj(a));
     rc_list_append(l, rc_obj(b));
     rc_list_append(l, rc_obj(a));
-    rc_tuple_set_new(t, 2, rc_obj(l));
+    rc_tuple_set(t, 2, rc_obj(l));
     rc_dict_set(d, rc_obj(k), rc_obj(a));
     rc_dict_set(d, rc_int(42), rc_obj(b));
     rc_dict_set(d, rc_obj(a), rc_obj(c));
@@ -550,7 +550,7 @@ TEST(labelled_traversal_reports_what_foreach_ref_reports_with_labels)
     rc_decref(longs);
     void *objs[] = {w, d, t, l, k, c, b, a};
     for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++) rc_decref(objs[i]);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(rc_count(h, "node2"), 0);
     rc_heap_free(h);
 }
@@ -609,7 +609,7 @@ TEST(trace_snapshots_group_by_site_and_compare_like_tracemalloc)
     r = row_of(rows, n, "?", 0);
     CHECK(r && r->count == 1);   /* the object from before tracing */
     CHECK(rows[0].size >= rows[1].size);
-    rc_leak_free(rows);
+    rc_trace_stat_free(rows);
     for (int i = 0; i < 20; i++) keep[k++] = rc_list_new(h, 0);   /* no site: "?" */
     for (int i = 0; i < 5; i++) keep[k++] = rc_new_at(h, &record_type, "b.c", 2);
     for (int i = 0; i < 10; i++) rc_decref(keep[i]);   /* a.c loses 10 */
@@ -633,19 +633,19 @@ TEST(trace_snapshots_group_by_site_and_compare_like_tracemalloc)
     CHECK(strstr(text, "b.c:2: size=") != NULL);
     CHECK(strstr(text, "count=5 (+5), average=") != NULL);
     CHECK(strstr(text, "a.c:1: size=") != NULL && strstr(text, "count=5 (-10)") != NULL);
-    rc_leak_free(rows);
+    rc_trace_stat_free(rows);
     /* A site gone from the newer snapshot shows with negative differences. */
     rows = rc_trace_compare(s1, s2, &n);
     r = row_of(rows, n, "b.c", 2);
     CHECK(r && r->count == 0 && r->count_diff == -5 && r->size_diff < 0);
-    rc_leak_free(rows);
+    rc_trace_stat_free(rows);
     rc_trace_snapshot_free(s1);
     rc_trace_stop(h);
     rows = rc_trace_statistics(s2, &n);   /* snapshots outlive tracing */
     CHECK(rows && n == 3);
-    rc_leak_free(rows);
+    rc_trace_stat_free(rows);
     rc_trace_snapshot_free(s2);
-    CHECK(rc_trace_take_snapshot(h) == NULL && rc_error(h) == RC_EINVAL);
+    CHECK(rc_trace_take_snapshot(h) == NULL && rc_heap_error(h) == RC_EINVAL);
     for (int i = 10; i < k; i++) rc_decref(keep[i]);
     rc_decref(untraced);
     rc_heap_free(h);
@@ -678,7 +678,7 @@ TEST(trace_depth_records_a_backtrace_per_site)
     FILE *f = tmpfile();
     rc_trace_print(rows, n, 0, f);
     CHECK(strstr(capture(f), "\n    ") != NULL);   /* frames under the site */
-    rc_leak_free(rows);
+    rc_trace_stat_free(rows);
     rc_trace_snapshot_free(s);
     rc_trace_stop(h);
     rc_decref(ab[0]);
@@ -695,7 +695,7 @@ TEST(trace_books_forget_dead_objects_and_survive_growth)
     for (int i = 0; i < N; i++) objs[i] = rc_new_at(h, &node2_type, "c.c", i % 7);
     for (int i = 0; i < N; i += 2) rc_decref(objs[i]);
     make_garbage_cycles(h, 100);
-    rc_collect(h, 2);   /* deaths in a collection leave the books too */
+    rc_gc_collect(h, 2);   /* deaths in a collection leave the books too */
     rc_trace_snapshot *s = rc_trace_take_snapshot(h);
     size_t n, total = 0;
     rc_trace_stat *rows = rc_trace_statistics(s, &n);
@@ -706,7 +706,7 @@ TEST(trace_books_forget_dead_objects_and_survive_growth)
         int line;
         CHECK(rc_trace_site(objs[i], &file, &line) && line == i % 7);
     }
-    rc_leak_free(rows);
+    rc_trace_stat_free(rows);
     rc_trace_snapshot_free(s);
     for (int i = 1; i < N; i += 2) rc_decref(objs[i]);
     rc_trace_stop(h);
@@ -722,13 +722,86 @@ static void call_during_free(void *obj)
 {
     (void)obj;
     size_t n;
-    busy_errors += rc_count(busy_heap, "x") == 0 && rc_error(busy_heap) == RC_EBUSY;
-    busy_errors += rc_typestats(busy_heap, &n) == NULL && rc_error(busy_heap) == RC_EBUSY;
-    busy_errors += rc_mark_new(busy_heap) == NULL && rc_error(busy_heap) == RC_EBUSY;
-    busy_errors += rc_get_roots(busy_heap, NULL, &n) == NULL && rc_error(busy_heap) == RC_EBUSY;
+    busy_errors += rc_count(busy_heap, "x") == 0 && rc_heap_error(busy_heap) == RC_EBUSY;
+    busy_errors += rc_typestats(busy_heap, &n) == NULL && rc_heap_error(busy_heap) == RC_EBUSY;
+    busy_errors += rc_mark_new(busy_heap) == NULL && rc_heap_error(busy_heap) == RC_EBUSY;
+    busy_errors += rc_get_roots(busy_heap, NULL, &n) == NULL && rc_heap_error(busy_heap) == RC_EBUSY;
 }
 
 static const rc_type busy_type = {.name = "busy", .size = 8, .destroy = call_during_free};
+
+/* ---- result arrays ---- */
+
+/* Blocks the heap's allocator has handed out and not taken back. */
+static long live_blocks;
+static void *counting_realloc(void *ud, void *p, size_t size)
+{
+    if (!p && size) live_blocks++;
+    else if (p && !size) live_blocks--;
+    return rc_system_allocator.realloc(ud, p, size);
+}
+
+TEST(each_result_array_goes_back_to_the_heaps_allocator_through_its_own_free)
+{
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
+    cfg.leak_report = NULL;
+    cfg.allocator.realloc = counting_realloc;
+    rc_heap *h = rc_heap_new(&cfg);
+    REQUIRE(h);
+    REQUIRE(rc_trace_start(h, 0) == 0);
+    node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+    node_set(a, 0, b);   /* b is held by a alone; a from outside */
+    rc_decref(b);
+    rc_growth *g = rc_growth_new(h);
+    rc_domtree *t = rc_domtree_build(h, NULL);
+    rc_trace_snapshot *s = rc_trace_take_snapshot(h);
+    REQUIRE(g && t && s);
+    size_t n = 0;
+    long with;   /* blocks out while a result array lives */
+
+    rc_typestat *types = rc_typestats(h, &n);
+    CHECK(types && n == 1);
+    with = live_blocks;
+    rc_typestat_free(types);
+    CHECK_EQ_INT(live_blocks, with - 1);
+
+    rc_growth_row *grew = rc_growth_check(g, 0, RC_LEAK_NO_COLLECT, &n);
+    CHECK(grew && n == 1);
+    with = live_blocks;
+    rc_growth_row_free(grew);
+    CHECK_EQ_INT(live_blocks, with - 1);
+
+    rc_root *roots = rc_get_roots(h, NULL, &n);
+    CHECK(roots && n == 1);
+    with = live_blocks;
+    rc_root_free(roots);
+    CHECK_EQ_INT(live_blocks, with - 1);
+    roots = rc_domtree_top(t, 2, &n);
+    CHECK(roots && n == 2);
+    with = live_blocks;
+    rc_root_free(roots);
+    CHECK_EQ_INT(live_blocks, with - 1);
+
+    rc_trace_stat *sites = rc_trace_statistics(s, &n);
+    CHECK(sites && n == 1);
+    with = live_blocks;
+    rc_trace_stat_free(sites);
+    CHECK_EQ_INT(live_blocks, with - 1);
+
+    rc_typestat_free(NULL);
+    rc_growth_row_free(NULL);
+    rc_root_free(NULL);
+    rc_trace_stat_free(NULL);
+    CHECK_EQ_INT(live_blocks, with - 1);
+    rc_trace_snapshot_free(s);
+    rc_domtree_free(t);
+    rc_growth_free(g);
+    rc_trace_stop(h);
+    rc_decref(a);
+    rc_heap_free(h);
+    CHECK_EQ_INT(live_blocks, 0);
+}
 
 TEST(walks_are_refused_while_objects_are_being_freed)
 {

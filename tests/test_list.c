@@ -41,7 +41,7 @@ TEST(new_list_is_empty_and_tracked)
     CHECK(rc_is_list(rc_obj(l)));
     CHECK_EQ_INT(rc_refcount(l), 1);
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK_EQ_INT(st.tracked, 1);
     rc_decref(l);
     rc_heap_free(h);
@@ -94,14 +94,14 @@ TEST(get_out_of_range_returns_empty_with_erange)
 {
     rc_heap *h = rc_heap_new(NULL);
     rc_list *l = int_list(h, 3);
-    rc_clear_error(h);
+    rc_heap_clear_error(h);
     CHECK(rc_list_get(l, 3) == RC_EMPTY);
-    CHECK_EQ_INT(rc_error(h), RC_ERANGE);
-    CHECK(strstr(rc_error_message(h), "rc_list_get") != NULL);
-    CHECK(strstr(rc_error_message(h), "index 3 out of range (len 3)") != NULL);
-    rc_clear_error(h);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ERANGE);
+    CHECK(strstr(rc_heap_error_message(h), "rc_list_get") != NULL);
+    CHECK(strstr(rc_heap_error_message(h), "index 3 out of range (len 3)") != NULL);
+    rc_heap_clear_error(h);
     CHECK(rc_list_get(l, (size_t)-1) == RC_EMPTY);
-    CHECK_EQ_INT(rc_error(h), RC_ERANGE);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ERANGE);
     rc_decref(l);
     rc_heap_free(h);
 }
@@ -150,7 +150,7 @@ TEST(set_out_of_range_fails_with_erange_and_takes_no_reference)
     rc_list *l = int_list(h, 2);
     rc_str *s = rc_str_from_cstr(h, "v");
     CHECK_EQ_INT(rc_list_set(l, 2, rc_obj(s)), -1);
-    CHECK_EQ_INT(rc_error(h), RC_ERANGE);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ERANGE);
     CHECK_EQ_INT(rc_refcount(s), 1);
     CHECK_EQ_INT(rc_list_len(l), 2);
     rc_decref(s);
@@ -197,7 +197,7 @@ TEST(append_of_empty_fails_with_einval)
     rc_heap *h = rc_heap_new(NULL);
     rc_list *l = rc_list_new(h, 0);
     CHECK_EQ_INT(rc_list_append(l, RC_EMPTY), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     CHECK_EQ_INT(rc_list_len(l), 0);
     CHECK_EQ_INT(rc_list_insert(l, 0, RC_EMPTY), -1);
     CHECK_EQ_INT(rc_list_set(l, 0, RC_EMPTY), -1);
@@ -335,9 +335,9 @@ TEST(pop_out_of_range_fails_with_erange_and_changes_nothing)
     rc_list *l = int_list(h, 2);
     rc_val out = RC_TRUE;
     CHECK_EQ_INT(rc_list_pop(l, 2, &out), -1);
-    CHECK_EQ_INT(rc_error(h), RC_ERANGE);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ERANGE);
     CHECK_EQ_INT(rc_list_pop(l, -3, &out), -1);
-    CHECK_EQ_INT(rc_error(h), RC_ERANGE);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ERANGE);
     CHECK(out == RC_TRUE);
     long want[] = {0, 1};
     CHECK(holds_ints(l, want, 2));
@@ -351,7 +351,7 @@ TEST(pop_from_an_empty_list_fails_with_erange)
     rc_list *l = rc_list_new(h, 0);
     rc_val out;
     CHECK_EQ_INT(rc_list_pop(l, -1, &out), -1);
-    CHECK_EQ_INT(rc_error(h), RC_ERANGE);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ERANGE);
     rc_decref(l);
     rc_heap_free(h);
 }
@@ -497,7 +497,7 @@ TEST(a_list_holding_itself_is_freed_by_a_full_collection)
     CHECK_EQ_INT(rc_refcount(l), 2);
     rc_decref(l);
     CHECK_EQ_INT(live_objects(h), base + 1);  /* refcounting alone cannot free it */
-    CHECK(rc_collect(h, 2) >= 1);
+    CHECK(rc_gc_collect(h, 2) >= 1);
     CHECK_EQ_INT(live_objects(h), base);
     CHECK_EQ_INT(buffer_bytes(h), 0);
     rc_heap_free(h);
@@ -512,7 +512,7 @@ TEST(two_lists_holding_each_other_are_freed_by_a_full_collection)
     rc_list_append(b, rc_obj(a));
     rc_decref(a);
     rc_decref(b);
-    CHECK(rc_collect(h, 2) >= 2);
+    CHECK(rc_gc_collect(h, 2) >= 2);
     CHECK_EQ_INT(live_objects(h), base);
     CHECK_EQ_INT(buffer_bytes(h), 0);
     rc_heap_free(h);
@@ -527,7 +527,7 @@ TEST(a_garbage_cycle_releases_what_it_held)
     rc_list_append(l, rc_obj(s));
     rc_decref(l);
     CHECK_EQ_INT(rc_refcount(s), 2);
-    CHECK(rc_collect(h, 2) >= 1);
+    CHECK(rc_gc_collect(h, 2) >= 1);
     CHECK_EQ_INT(rc_refcount(s), 1);
     rc_decref(s);
     rc_heap_free(h);
@@ -539,7 +539,7 @@ TEST(a_reachable_self_referencing_list_survives_collection)
     rc_list *l = rc_list_new(h, 0);
     rc_list_append(l, rc_obj(l));
     rc_list_append(l, rc_int(5));
-    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
     CHECK_EQ_INT(rc_list_len(l), 2);
     CHECK(rc_list_get(l, 0) == rc_obj(l));
     CHECK(rc_list_get(l, 1) == rc_int(5));
@@ -617,7 +617,7 @@ TEST(append_out_of_memory_fails_with_enomem_and_leaves_the_list_unchanged)
     fa_arm(0);
     CHECK_EQ_INT(rc_list_append(l, rc_obj(s)), -1);
     fa_disarm();
-    CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
     CHECK_EQ_INT(rc_refcount(s), 1);
     CHECK_EQ_INT(buffer_bytes(h), buf);
     long want[] = {0, 1, 2, 3};
@@ -637,7 +637,7 @@ TEST(insert_out_of_memory_fails_with_enomem_and_leaves_the_list_unchanged)
     fa_arm(0);
     CHECK_EQ_INT(rc_list_insert(l, 0, rc_int(9)), -1);
     fa_disarm();
-    CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
     long want[] = {0, 1, 2, 3};
     CHECK(holds_ints(l, want, 4));
     CHECK_EQ_INT(rc_list_insert(l, 0, rc_int(9)), 0);
@@ -655,7 +655,7 @@ TEST(list_new_with_hint_out_of_memory_returns_null_with_enomem)
     rc_list *l = rc_list_new(h, 1000);
     fa_disarm();
     CHECK(l == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
     CHECK_EQ_INT(live_objects(h), base);
     CHECK_EQ_INT(buffer_bytes(h), 0);
     rc_heap_free(h);
@@ -674,7 +674,7 @@ TEST(every_failed_growth_leaves_a_consistent_usable_list)
         fa_disarm();
         /* 5000 appends grow the buffer 12 times (4, 8, ... 8192). */
         if (n < 12) CHECK(ok < 5000);
-        if (ok < 5000) CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
+        if (ok < 5000) CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
         CHECK_EQ_INT(rc_list_len(l), ok);
         for (long i = 0; i < ok; i++)
             if (rc_list_get(l, (size_t)i) != rc_int(i)) {
@@ -696,10 +696,10 @@ TEST(passing_another_kind_of_object_fails_with_einval)
     rc_heap *h = rc_heap_new(NULL);
     rc_dict *d = rc_dict_new(h);
     rc_list *not_a_list = (rc_list *)(void *)d;
-    rc_clear_error(h);
+    rc_heap_clear_error(h);
     CHECK_EQ_INT(rc_list_append(not_a_list, rc_int(1)), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
-    CHECK(strstr(rc_error_message(h), "dict") != NULL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
+    CHECK(strstr(rc_heap_error_message(h), "dict") != NULL);
     CHECK_EQ_INT(rc_list_len(not_a_list), 0);
     CHECK(rc_list_get(not_a_list, 0) == RC_EMPTY);
     CHECK_EQ_INT(rc_dict_len(d), 0);

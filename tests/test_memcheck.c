@@ -411,8 +411,8 @@ TEST(debug_quarantine_delays_reuse_then_gives_the_block_back)
 
 static rc_heap *malloc_heap(void)
 {
-    rc_config cfg;
-    rc_config_init(&cfg);
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
     cfg.use_malloc = 1;
     cfg.disabled = 1;
     return rc_heap_new(&cfg);
@@ -446,8 +446,8 @@ TEST(malloc_mode_is_switched_on_by_the_environment)
     rc_decref(a);
     rc_heap_free(h);
     setenv("RC_MALLOC", "pool", 1);
-    rc_config cfg;
-    rc_config_init(&cfg);
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
     cfg.use_malloc = 1;
     h = rc_heap_new(&cfg);
     unsetenv("RC_MALLOC");
@@ -474,10 +474,10 @@ TEST(malloc_mode_collects_cycles_and_keeps_the_leak_tools_working)
     pair *kept = rc_new(h, &pair_type);
     void *big = rc_new_var(h, &blob_type, 100000);   /* a large object too */
     kept->b = big;
-    rc_list *l = rc_new_since(m, "pair");
+    rc_list *l = rc_mark_new_objects(m, "pair");
     CHECK_EQ_INT(rc_list_len(l), 2 * N + 1);
     rc_decref(l);
-    CHECK_EQ_INT(rc_collect(h, 2), 2 * N);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2 * N);
     CHECK_EQ_INT(live_objects(h), 2);
     l = rc_gc_get_referrers(h, &big, 1);
     REQUIRE(l != NULL);
@@ -486,7 +486,7 @@ TEST(malloc_mode_collects_cycles_and_keeps_the_leak_tools_working)
     rc_decref(kept);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK_EQ_INT(st.object_bytes, 0);
     rc_mark_free(m);
     rc_heap_free(h);

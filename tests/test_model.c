@@ -243,7 +243,7 @@ static void make_weak(int target, int cb)
     if (M.nw >= MAXW) return;
     rc_weakref *w = rc_weakref_new(M.ptr[target], cb ? weak_cb : NULL, NULL);
     if (!w) {
-        FAIL("rc_weakref_new: %s", rc_error_message(H));
+        FAIL("rc_weakref_new: %s", rc_heap_error_message(H));
         return;
     }
     int k = M.nw++;
@@ -278,7 +278,7 @@ static void learn_list_deaths(void)
 {
     rc_list *all = rc_gc_get_objects(H, -1);
     if (!all) {
-        FAIL("rc_gc_get_objects: %s", rc_error_message(H));
+        FAIL("rc_gc_get_objects: %s", rc_heap_error_message(H));
         return;
     }
     size_t n;
@@ -338,7 +338,7 @@ static void check_all(int after_full)
         }
     }
     rc_heap_stats st;
-    rc_heap_stats_get(H, &st);
+    rc_heap_get_stats(H, &st);
     if (st.objects != alive) FAIL("heap has %zu objects, model %zu", st.objects, alive);
     M.dirty = 0;
 }
@@ -377,7 +377,7 @@ static void new_object(void)
 static int live_count_nonzero(void)
 {
     rc_heap_stats st;
-    rc_heap_stats_get(H, &st);
+    rc_heap_get_stats(H, &st);
     return st.objects != 0;
 }
 
@@ -388,15 +388,15 @@ static void run_seed(unsigned long long seed, int steps)
     memset(&M, 0, sizeof M);
     M.max = seed % 16 == 0 ? MAXOBJ : 160;
     if (M.max == MAXOBJ) steps *= 3;
-    rc_config cfg;
-    rc_config_init(&cfg);
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
     cfg.threshold[0] = 1 + rnd(40);
     cfg.threshold[1] = 1 + rnd(5);
     cfg.threshold[2] = 1 + rnd(5);
     cfg.candidate_limit = 1 + rnd(20);
     H = rc_heap_new(&cfg);
     rc_gc_callback_add(H, gc_cb, NULL);
-    if (rnd(4) == 0) rc_disable(H);
+    if (rnd(4) == 0) rc_gc_disable(H);
     static int seen[MAXOBJ];
 
     for (int step = 0; step < steps && failures == 0; step++) {
@@ -451,7 +451,7 @@ static void run_seed(unsigned long long seed, int steps)
             }
         } else {
             int g = rnd(3);
-            rc_collect(H, g);
+            rc_gc_collect(H, g);
             check_all(g == 2);
             continue;
         }
@@ -472,7 +472,7 @@ static void run_seed(unsigned long long seed, int steps)
                 M.held[i]--;
                 rc_decref(M.ptr[i]);
             }
-        rc_collect(H, 2);
+        rc_gc_collect(H, 2);
         check_all(1);
         again = 0;
         for (int i = 0; i < M.n; i++) again |= M.alive[i];

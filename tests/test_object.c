@@ -40,7 +40,7 @@ TEST(last_decref_frees_at_once_and_releases_children)
     rc_decref(a);
     CHECK_EQ_INT(destroyed, 2);
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK_EQ_INT(st.objects, 0);
     rc_heap_free(h);
 }
@@ -48,7 +48,7 @@ TEST(last_decref_frees_at_once_and_releases_children)
 TEST(dropping_the_head_of_a_ten_million_chain_does_not_recurse)
 {
     rc_heap *h = rc_heap_new(NULL);
-    rc_disable(h);
+    rc_gc_disable(h);
     destroyed = 0;
     /* Malloc mode (RC_MALLOC=malloc) costs a page of memory per object. */
     size_t n = getenv("RC_MALLOC") ? 20000 : getenv("RC_TEST_QUICK") ? 200000 : 10000000;
@@ -62,7 +62,7 @@ TEST(dropping_the_head_of_a_ten_million_chain_does_not_recurse)
     rc_decref(head);
     CHECK_EQ_INT(destroyed, n);
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK_EQ_INT(st.objects, 0);
     CHECK(st.page_bytes <= 2 * RC_PAGE_SIZE * 64);
     rc_heap_free(h);
@@ -74,15 +74,15 @@ TEST(untracked_types_are_not_counted_by_the_collector)
     void *l = rc_new(h, &leaf_type);
     void *n = rc_new(h, &node2_type);
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK_EQ_INT(st.objects, 2);
     CHECK_EQ_INT(st.tracked, 1);
     size_t c[3];
-    rc_get_count(h, c);
+    rc_gc_get_count(h, c);
     CHECK_EQ_INT(c[0], 1);
     rc_decref(l);
     rc_decref(n);
-    rc_get_count(h, c);
+    rc_gc_get_count(h, c);
     CHECK_EQ_INT(c[0], 0);
     rc_heap_free(h);
 }
@@ -104,7 +104,7 @@ TEST(variable_size_objects_of_every_size_class_and_large)
         rc_decref(p);
     }
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK_EQ_INT(st.objects, 0);
     CHECK_EQ_INT(st.object_bytes, 0);
     rc_heap_free(h);
@@ -114,11 +114,11 @@ TEST(null_type_and_huge_size_are_errors)
 {
     rc_heap *h = rc_heap_new(NULL);
     CHECK(rc_new(h, NULL) == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
-    CHECK(strstr(rc_error_message(h), "rc_new") != NULL);
-    rc_clear_error(h);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
+    CHECK(strstr(rc_heap_error_message(h), "rc_new") != NULL);
+    rc_heap_clear_error(h);
     CHECK(rc_new_var(h, &leaf_type, SIZE_MAX - 4) == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     rc_heap_free(h);
 }
 
@@ -127,8 +127,8 @@ TEST(traverse_without_clear_is_refused)
     static const rc_type bad = {.name = "bad", .size = 8, .traverse = cbnode_traverse};
     rc_heap *h = rc_heap_new(NULL);
     CHECK(rc_new(h, &bad) == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
-    CHECK(strstr(rc_error_message(h), "bad") != NULL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
+    CHECK(strstr(rc_heap_error_message(h), "bad") != NULL);
     rc_heap_free(h);
 }
 
@@ -148,8 +148,8 @@ static void *failing_realloc(void *ud, void *p, size_t size)
 TEST(out_of_memory_returns_null_and_leaves_the_heap_usable)
 {
     {
-        rc_config cfg;
-        rc_config_init(&cfg);
+        rc_heap_config cfg;
+        rc_heap_config_init(&cfg);
         cfg.allocator.map = failing_map;
         cfg.allocator.realloc = failing_realloc;
         calls = 0;
@@ -166,7 +166,7 @@ TEST(out_of_memory_returns_null_and_leaves_the_heap_usable)
             node *x = rc_new(h, i % 3 ? &node2_type : &leaf_type);
             if (!x) {
                 failures++;
-                CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
+                CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
                 continue;
             }
             if (n && i % 3) node_set(x, 0, keep[n - 1]);
@@ -174,14 +174,14 @@ TEST(out_of_memory_returns_null_and_leaves_the_heap_usable)
         }
         CHECK(failures > 0);
         rc_heap_stats st;
-        rc_heap_stats_get(h, &st);
+        rc_heap_get_stats(h, &st);
         CHECK_EQ_INT(st.objects, n);
         fail_at = 1L << 40;   /* memory is back */
         node *y = rc_new(h, &node2_type);
         CHECK(y != NULL);
         if (y) rc_decref(y);
         for (size_t i = n; i-- > 0;) rc_decref(keep[i]);
-        rc_heap_stats_get(h, &st);
+        rc_heap_get_stats(h, &st);
         CHECK_EQ_INT(st.objects, 0);
         rc_heap_free(h);
         free(keep);
@@ -194,8 +194,8 @@ TEST(out_of_memory_at_every_allocation_point)
      * RC_TEST_QUICK (valgrind, stress mode) makes fewer objects per heap. */
     int n = getenv("RC_TEST_QUICK") ? 600 : 3000;
     for (long k = 1; k < 40; k++) {
-        rc_config cfg;
-        rc_config_init(&cfg);
+        rc_heap_config cfg;
+        rc_heap_config_init(&cfg);
         cfg.allocator.map = failing_map;
         cfg.allocator.realloc = failing_realloc;
         cfg.threshold[0] = 50;
@@ -217,9 +217,9 @@ TEST(out_of_memory_at_every_allocation_point)
         }
         if (prev) rc_decref(prev);
         fail_at = 1L << 40;
-        rc_collect(h, 2);
+        rc_gc_collect(h, 2);
         rc_heap_stats st;
-        rc_heap_stats_get(h, &st);
+        rc_heap_get_stats(h, &st);
         CHECK_EQ_INT(st.objects, 0);
         rc_heap_free(h);
     }
@@ -227,8 +227,8 @@ TEST(out_of_memory_at_every_allocation_point)
 
 TEST(a_young_collection_without_memory_for_its_vector_still_frees_cycles)
 {
-    rc_config cfg;
-    rc_config_init(&cfg);
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
     cfg.allocator.realloc = failing_realloc;
     cfg.disabled = 1;
     calls = 0;
@@ -243,10 +243,10 @@ TEST(a_young_collection_without_memory_for_its_vector_still_frees_cycles)
         rc_decref(b);
     }
     fail_at = calls + 1;   /* no vector can grow from here on */
-    CHECK_EQ_INT(rc_collect(h, 0), 6000);
+    CHECK_EQ_INT(rc_gc_collect(h, 0), 6000);
     fail_at = 1L << 40;
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK_EQ_INT(st.objects, 0);
     rc_heap_free(h);
 }
@@ -278,7 +278,7 @@ TEST(finalizer_runs_once_and_may_resurrect_on_refcount_death)
     rc_decref(p);   /* finalized already: now it goes */
     CHECK_EQ_INT(finalized, 1);
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK_EQ_INT(st.objects, 0);
     rc_heap_free(h);
 }
@@ -301,16 +301,16 @@ TEST(heap_free_destroys_everything_cycles_included)
 TEST(empty_pages_go_back_to_the_system)
 {
     rc_heap *h = rc_heap_new(NULL);
-    rc_disable(h);
+    rc_gc_disable(h);
     const int N = getenv("RC_MALLOC") ? 20000 : 400000;
     node **all = malloc(N * sizeof *all);
     for (int i = 0; i < N; i++) all[i] = rc_new(h, &node2_type);
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     size_t peak = st.page_bytes;
     CHECK(peak >= (size_t)N * 48);
     for (int i = 0; i < N; i++) rc_decref(all[i]);
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK(st.page_bytes < peak / 8);
     free(all);
     rc_heap_free(h);

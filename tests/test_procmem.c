@@ -19,7 +19,7 @@
 static void check_released(rc_heap *h, double start, double released)
 {
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK(st.page_bytes <= 4 * RC_PAGE_SIZE);
     if (!UNDER_ASAN) {
         if (released - start >= 1.0) fprintf(stderr, "  USS %.2f MB at start, %.2f after release\n", start, released);
@@ -57,11 +57,11 @@ TEST(a_released_list_gives_its_memory_back_to_the_system)
     for (long i = 0; i < 5000000; i++) rc_list_append(l, rc_int(i));
     double built = rc_process_uss_mb();
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK(st.buffer_bytes >= 5000000 * sizeof(rc_val));
     rc_decref(l);
     double released = rc_process_uss_mb();
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK_EQ_INT(st.objects, 0);
     CHECK_EQ_INT(st.buffer_bytes, 0);
     CHECK(built - start > 35.0);
@@ -74,7 +74,7 @@ TEST(freed_objects_leave_the_process_in_pages)
     typedef struct pair { void *a, *b; } pair;
     static const rc_type pair_type = {.name = "pair", .size = sizeof(pair), .nslots = 2};
     rc_heap *h = rc_heap_new(NULL);
-    rc_disable(h);
+    rc_gc_disable(h);
     enum { N = 1000000 };
     pair **all = malloc(N * sizeof *all);
     memset(all, 0xff, N * sizeof *all);   /* the test's own array is not the heap's */

@@ -27,9 +27,9 @@ TEST(a_chain_retains_everything_after_it)
     size_t one = rc_self_size(head);
     rc_domtree *t = rc_domtree_build(h, NULL);
     REQUIRE(t);
-    for (int i = 0; i < 10; i++) CHECK_EQ_INT(rc_retained_size(t, nodes[i]), (10 - i) * one);
-    CHECK(rc_dominator(t, head) == NULL);   /* held from outside */
-    CHECK(rc_dominator(t, nodes[5]) == nodes[4]);
+    for (int i = 0; i < 10; i++) CHECK_EQ_INT(rc_domtree_retained_size(t, nodes[i]), (10 - i) * one);
+    CHECK(rc_domtree_dominator(t, head) == NULL);   /* held from outside */
+    CHECK(rc_domtree_dominator(t, nodes[5]) == nodes[4]);
     CHECK_EQ_INT(rc_domtree_objects(t), 10);
     CHECK_EQ_INT(rc_domtree_bytes(t), 10 * one);
     size_t n;
@@ -37,7 +37,7 @@ TEST(a_chain_retains_everything_after_it)
     REQUIRE(top && n == 3);
     CHECK(top[0].obj == head && top[0].external == 10 * one);
     CHECK(top[1].obj == nodes[1] && top[2].obj == nodes[2]);
-    rc_leak_free(top);
+    rc_root_free(top);
     rc_domtree_free(t);
     CHECK_EQ_INT(rc_retained(nodes[8]), 2 * one);
     rc_decref(head);
@@ -59,11 +59,11 @@ TEST(a_shared_object_is_retained_by_neither_holder_but_by_their_common_dominator
     rc_decref(shared);
     rc_domtree *t = rc_domtree_build(h, NULL);
     size_t s = rc_self_size(top);
-    CHECK_EQ_INT(rc_retained_size(t, a), s);
-    CHECK_EQ_INT(rc_retained_size(t, b), s);
-    CHECK_EQ_INT(rc_retained_size(t, shared), rc_self_size(shared));
-    CHECK_EQ_INT(rc_retained_size(t, top), 3 * s + rc_self_size(shared));
-    CHECK(rc_dominator(t, shared) == top);
+    CHECK_EQ_INT(rc_domtree_retained_size(t, a), s);
+    CHECK_EQ_INT(rc_domtree_retained_size(t, b), s);
+    CHECK_EQ_INT(rc_domtree_retained_size(t, shared), rc_self_size(shared));
+    CHECK_EQ_INT(rc_domtree_retained_size(t, top), 3 * s + rc_self_size(shared));
+    CHECK(rc_domtree_dominator(t, shared) == top);
     rc_domtree_free(t);
     /* A garbage cycle is outside the tree. */
     node *x = rc_new(h, &node2_type), *y = rc_new(h, &node2_type);
@@ -73,14 +73,14 @@ TEST(a_shared_object_is_retained_by_neither_holder_but_by_their_common_dominator
     rc_incref(x);
     rc_decref(x);
     t = rc_domtree_build(h, NULL);
-    CHECK_EQ_INT(rc_retained_size(t, x), 2 * s);   /* still held by us */
+    CHECK_EQ_INT(rc_domtree_retained_size(t, x), 2 * s);   /* still held by us */
     rc_domtree_free(t);
     rc_decref(x);
     rc_domtree *t2 = rc_domtree_build(h, NULL);
-    CHECK_EQ_INT(rc_retained_size(t2, x), 0);
+    CHECK_EQ_INT(rc_domtree_retained_size(t2, x), 0);
     CHECK_EQ_INT(rc_domtree_objects(t2), 4);
     rc_domtree_free(t2);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_decref(top);
     rc_heap_free(h);
 }
@@ -184,7 +184,7 @@ static void check_random_graph(unsigned seed)
     CHECK_EQ_INT(rc_domtree_bytes(t), total);
     for (int i = 0; i < w.n; i++) {
         size_t want = reach[i] ? total - reachable_bytes(&w, i, seen) : 0;
-        size_t got = rc_retained_size(t, w.obj[i]);
+        size_t got = rc_domtree_retained_size(t, w.obj[i]);
         if (got != want) fprintf(stderr, "  seed %u object %d: retained %zu, brute force %zu\n", seed, i, got, want);
         CHECK_EQ_INT(got, want);
     }
@@ -214,18 +214,18 @@ TEST(a_deep_tree_with_parent_pointers_is_handled_without_recursion)
     rc_domtree *t = rc_domtree_build(h, NULL);
     REQUIRE(t);
     size_t one = rc_self_size(head);
-    CHECK_EQ_INT(rc_retained_size(t, head), (size_t)n * one);
-    CHECK_EQ_INT(rc_retained_size(t, cur), one);
+    CHECK_EQ_INT(rc_domtree_retained_size(t, head), (size_t)n * one);
+    CHECK_EQ_INT(rc_domtree_retained_size(t, cur), one);
     rc_domtree_free(t);
     rc_decref(head);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_heap_free(h);
 }
 
 TEST(building_fails_cleanly_when_memory_runs_out)
 {
     rc_heap *h = fa_heap_new();
-    rc_disable(h);
+    rc_gc_disable(h);
     node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
     node_set(a, 0, b);
     rc_decref(b);
@@ -234,13 +234,13 @@ TEST(building_fails_cleanly_when_memory_runs_out)
         fa_arm(k);
         t = rc_domtree_build(h, NULL);
         fa_disarm();
-        if (!t) CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
+        if (!t) CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
     }
     REQUIRE(t);
-    CHECK_EQ_INT(rc_retained_size(t, a), 2 * rc_self_size(a));
+    CHECK_EQ_INT(rc_domtree_retained_size(t, a), 2 * rc_self_size(a));
     rc_domtree_free(t);
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK_EQ_INT(st.buffer_bytes, 0);   /* every side table went back */
     rc_decref(a);
     rc_heap_free(h);

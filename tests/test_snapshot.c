@@ -247,7 +247,7 @@ static parsed snapshot_of(rc_heap *h, char **text_out)
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    int rc = rc_heap_snapshot_write(h, f);
+    int rc = rc_heapsnapshot_write(h, f);
     fclose(f);
     parsed p;
     memset(&p, 0, sizeof p);
@@ -382,20 +382,20 @@ TEST(an_empty_heap_gives_the_root_alone)
 TEST(snapshot_calls_fail_cleanly)
 {
     rc_heap *h = fa_heap_new();
-    rc_disable(h);
+    rc_gc_disable(h);
     node *a = rc_new(h, &node2_type);
     int rc = -1;
     for (long k = 0; k < 50 && rc != 0; k++) {
         FILE *f = tmpfile();
         fa_arm(k);
-        rc = rc_heap_snapshot_write(h, f);
+        rc = rc_heapsnapshot_write(h, f);
         fa_disarm();
         fclose(f);
-        if (rc) CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
+        if (rc) CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
     }
     CHECK_EQ_INT(rc, 0);
-    CHECK_EQ_INT(rc_heap_snapshot_save(h, "/nonexistent-dir/x.heapsnapshot"), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EIO);
+    CHECK_EQ_INT(rc_heapsnapshot_save(h, "/nonexistent-dir/x.heapsnapshot"), -1);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EIO);
     rc_decref(a);
     rc_heap_free(h);
 }
@@ -457,7 +457,7 @@ TEST(memlab_loads_the_snapshot_and_sees_the_same_nodes_and_edges)
     int fd = mkstemp(path);
     REQUIRE(fd >= 0);
     close(fd);
-    REQUIRE(rc_heap_snapshot_save(h, path) == 0);
+    REQUIRE(rc_heapsnapshot_save(h, path) == 0);
     FILE *f = fopen(path, "rb");
     fseek(f, 0, SEEK_END);
     size_t len = (size_t)ftell(f);
@@ -478,7 +478,7 @@ TEST(memlab_loads_the_snapshot_and_sees_the_same_nodes_and_edges)
     rc_decref(w);
     rc_decref(d);
     rc_decref(nodes[1]);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     rc_heap_free(h);
 }
 

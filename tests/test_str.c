@@ -95,9 +95,9 @@ TEST(null_bytes_with_a_length_fails_with_einval)
 {
     rc_heap *h = rc_heap_new(NULL);
     CHECK(rc_str_new(h, NULL, 3) == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     CHECK(rc_str_from_cstr(h, NULL) == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     rc_heap_free(h);
 }
 
@@ -105,7 +105,7 @@ TEST(absurd_length_fails_with_einval)
 {
     rc_heap *h = rc_heap_new(NULL);
     CHECK(rc_str_new(h, "x", SIZE_MAX) == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     rc_heap_free(h);
 }
 
@@ -119,7 +119,7 @@ TEST(out_of_memory_returns_null_with_enomem)
     rc_str *s = rc_str_new(h, buf, n);
     fa_map_fails = 0;
     CHECK(s == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
     CHECK_EQ_INT(live_objects(h), base);
     s = rc_str_new(h, buf, n);     /* the heap is still fine */
     CHECK(s != NULL);
@@ -133,10 +133,10 @@ TEST(a_non_str_argument_fails_with_einval)
     rc_heap *h = rc_heap_new(NULL);
     rc_list *l = rc_list_new(h, 0);
     const rc_str *not_a_str = (const rc_str *)(const void *)l;
-    rc_clear_error(h);
+    rc_heap_clear_error(h);
     CHECK_EQ_INT(rc_str_len(not_a_str), 0);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
-    CHECK(strstr(rc_error_message(h), "list") != NULL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
+    CHECK(strstr(rc_heap_error_message(h), "list") != NULL);
     CHECK(rc_str_data(not_a_str) == NULL);
     rc_decref(l);
     rc_heap_free(h);
@@ -274,9 +274,9 @@ TEST(strs_are_never_tracked)
 {
     rc_heap *h = rc_heap_new(NULL);
     rc_heap_stats st0, st1;
-    rc_heap_stats_get(h, &st0);
+    rc_heap_get_stats(h, &st0);
     rc_str *s = rc_str_from_cstr(h, "untracked");
-    rc_heap_stats_get(h, &st1);
+    rc_heap_get_stats(h, &st1);
     CHECK_EQ_INT(st1.objects, st0.objects + 1);
     CHECK_EQ_INT(st1.tracked, st0.tracked);
     CHECK(rc_str_type.traverse == NULL && rc_str_type.clear == NULL);
@@ -301,7 +301,7 @@ TEST(collection_leaves_strs_alone)
 {
     rc_heap *h = rc_heap_new(NULL);
     rc_str *s = rc_str_from_cstr(h, "kept");
-    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
     CHECK_EQ_INT(rc_refcount(s), 1);
     CHECK(strcmp(rc_str_data(s), "kept") == 0);
     rc_decref(s);

@@ -12,8 +12,8 @@ NODES_IMPL
 
 static rc_heap *heap_with_stress(int gc_stress)
 {
-    rc_config cfg;
-    rc_config_init(&cfg);
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
     cfg.gc_stress = gc_stress;
     return rc_heap_new(&cfg);
 }
@@ -51,9 +51,9 @@ TEST(a_young_cycle_dies_at_the_next_allocation)
 {
     rc_heap *h = heap_with_stress(1);
     rc_list *l = rc_list_new(h, 0);   /* one allocation: both below are young */
-    rc_disable(h);
+    rc_gc_disable(h);
     node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
-    rc_enable(h);
+    rc_gc_enable(h);
     node_set(a, 0, b);
     node_set(b, 0, a);
     rc_decref(a);
@@ -119,11 +119,11 @@ TEST(the_environment_turns_it_on_and_the_config_overrides_it)
 TEST(a_disabled_heap_is_not_stressed)
 {
     rc_heap *h = heap_with_stress(1);
-    rc_disable(h);
+    rc_gc_disable(h);
     drop_a_cycle(h);
     allocate_eight(h);
     CHECK_EQ_INT(live_objects(h), 2);
-    rc_enable(h);
+    rc_gc_enable(h);
     allocate_eight(h);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
@@ -142,14 +142,14 @@ TEST(every_generation_and_the_candidates_get_collected)
         if (i > 100 && i % 5 == 0) rc_list_pop(keep, 0, NULL);
     }
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK(st.collections[0] > 4000);
     CHECK(st.collections[1] > 400);
     CHECK(st.collections[2] > 0);
     CHECK(st.candidate_scans > 0);
     CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
     rc_decref(keep);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -165,7 +165,7 @@ TEST(a_big_heap_gets_few_full_collections)
         rc_decref(n);
     }
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     CHECK(st.collections[2] < 200);
     rc_decref(keep);
     rc_heap_free(h);
@@ -194,11 +194,11 @@ TEST(allocating_in_finalizers_under_stress_starts_no_collection)
         rc_decref(a);
         rc_decref(b);
     }
-    rc_collect(h, 2);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(hits, 200);
     CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }

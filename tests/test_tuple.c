@@ -42,7 +42,7 @@ TEST(empty_tuple)
     REQUIRE(t);
     CHECK_EQ_INT(rc_tuple_len(t), 0);
     CHECK(rc_tuple_get(t, 0) == RC_EMPTY);
-    CHECK_EQ_INT(rc_error(h), RC_ERANGE);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ERANGE);
     rc_decref(t);
     rc_heap_free(h);
 }
@@ -64,10 +64,10 @@ TEST(get_out_of_range_returns_empty_with_erange)
 {
     rc_heap *h = rc_heap_new(NULL);
     rc_tuple *t = rc_tuple_new(h, 2, NULL);
-    rc_clear_error(h);
+    rc_heap_clear_error(h);
     CHECK(rc_tuple_get(t, 2) == RC_EMPTY);
-    CHECK_EQ_INT(rc_error(h), RC_ERANGE);
-    CHECK(strstr(rc_error_message(h), "rc_tuple_get: index 2 out of range (len 2)") != NULL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ERANGE);
+    CHECK(strstr(rc_heap_error_message(h), "rc_tuple_get: index 2 out of range (len 2)") != NULL);
     rc_decref(t);
     rc_heap_free(h);
 }
@@ -89,7 +89,7 @@ TEST(set_new_fills_a_fresh_tuple)
 {
     rc_heap *h = rc_heap_new(NULL);
     rc_tuple *t = rc_tuple_new(h, 3, NULL);
-    for (size_t i = 0; i < 3; i++) CHECK_EQ_INT(rc_tuple_set_new(t, i, rc_int((long)i * 10)), 0);
+    for (size_t i = 0; i < 3; i++) CHECK_EQ_INT(rc_tuple_set(t, i, rc_int((long)i * 10)), 0);
     for (size_t i = 0; i < 3; i++) CHECK(rc_tuple_get(t, i) == rc_int((long)i * 10));
     rc_decref(t);
     rc_heap_free(h);
@@ -102,7 +102,7 @@ TEST(set_new_takes_a_reference_and_drops_the_old_item)
     rc_val items[] = {rc_obj(a)};
     rc_tuple *t = rc_tuple_new(h, 1, items);
     CHECK_EQ_INT(rc_refcount(a), 2);
-    CHECK_EQ_INT(rc_tuple_set_new(t, 0, rc_obj(b)), 0);
+    CHECK_EQ_INT(rc_tuple_set(t, 0, rc_obj(b)), 0);
     CHECK_EQ_INT(rc_refcount(a), 1);
     CHECK_EQ_INT(rc_refcount(b), 2);
     rc_decref(t);
@@ -117,8 +117,8 @@ TEST(set_new_out_of_range_fails_with_erange)
     rc_heap *h = rc_heap_new(NULL);
     rc_tuple *t = rc_tuple_new(h, 1, NULL);
     rc_str *s = rc_str_from_cstr(h, "s");
-    CHECK_EQ_INT(rc_tuple_set_new(t, 1, rc_obj(s)), -1);
-    CHECK_EQ_INT(rc_error(h), RC_ERANGE);
+    CHECK_EQ_INT(rc_tuple_set(t, 1, rc_obj(s)), -1);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ERANGE);
     CHECK_EQ_INT(rc_refcount(s), 1);
     rc_decref(s);
     rc_decref(t);
@@ -132,12 +132,12 @@ TEST(empty_item_is_rejected_with_einval_and_no_references_taken)
     rc_str *s = rc_str_from_cstr(h, "s");
     rc_val items[] = {rc_obj(s), RC_EMPTY};
     CHECK(rc_tuple_new(h, 2, items) == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     CHECK_EQ_INT(rc_refcount(s), 1);
     CHECK_EQ_INT(live_objects(h), base + 1);
     rc_tuple *t = rc_tuple_new(h, 1, NULL);
-    CHECK_EQ_INT(rc_tuple_set_new(t, 0, RC_EMPTY), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_tuple_set(t, 0, RC_EMPTY), -1);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     CHECK(rc_tuple_get(t, 0) == RC_NONE);
     rc_decref(t);
     rc_decref(s);
@@ -148,7 +148,7 @@ TEST(absurd_length_fails_with_einval)
 {
     rc_heap *h = rc_heap_new(NULL);
     CHECK(rc_tuple_new(h, SIZE_MAX / 4, NULL) == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     rc_heap_free(h);
 }
 
@@ -164,7 +164,7 @@ TEST(out_of_memory_returns_null_with_enomem_and_takes_no_references)
     rc_tuple *t = rc_tuple_new(h, N, items);
     fa_map_fails = 0;
     CHECK(t == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
     CHECK_EQ_INT(rc_refcount(s), 1);
     CHECK_EQ_INT(live_objects(h), base + 1);
     t = rc_tuple_new(h, N, items);
@@ -184,7 +184,7 @@ TEST(tuple_death_releases_every_item)
     rc_tuple *t = rc_tuple_new(h, 50, NULL);
     for (size_t i = 0; i < 50; i++) {
         rc_list *l = rc_list_new(h, 0);
-        rc_tuple_set_new(t, i, rc_obj(l));
+        rc_tuple_set(t, i, rc_obj(l));
         rc_decref(l);
     }
     CHECK_EQ_INT(live_objects(h), base + 51);
@@ -200,10 +200,10 @@ TEST(a_tuple_holding_itself_is_freed_by_a_full_collection)
     rc_heap *h = rc_heap_new(NULL);
     size_t base = live_objects(h);
     rc_tuple *t = rc_tuple_new(h, 2, NULL);
-    rc_tuple_set_new(t, 0, rc_obj(t));
+    rc_tuple_set(t, 0, rc_obj(t));
     rc_decref(t);
     CHECK_EQ_INT(live_objects(h), base + 1);
-    CHECK(rc_collect(h, 2) >= 1);
+    CHECK(rc_gc_collect(h, 2) >= 1);
     CHECK_EQ_INT(live_objects(h), base);
     rc_heap_free(h);
 }
@@ -216,11 +216,11 @@ TEST(a_tuple_and_a_list_holding_each_other_are_freed_by_a_full_collection)
     rc_tuple *t = rc_tuple_new(h, 2, NULL);
     rc_list *l = rc_list_new(h, 0);
     rc_list_append(l, rc_obj(t));
-    rc_tuple_set_new(t, 0, rc_obj(l));
-    rc_tuple_set_new(t, 1, rc_obj(s));
+    rc_tuple_set(t, 0, rc_obj(l));
+    rc_tuple_set(t, 1, rc_obj(s));
     rc_decref(t);
     rc_decref(l);
-    CHECK(rc_collect(h, 2) >= 2);
+    CHECK(rc_gc_collect(h, 2) >= 2);
     CHECK_EQ_INT(rc_refcount(s), 1);
     CHECK_EQ_INT(live_objects(h), base + 1);
     rc_decref(s);
@@ -231,10 +231,10 @@ TEST(a_reachable_tuple_cycle_survives_collection)
 {
     rc_heap *h = rc_heap_new(NULL);
     rc_tuple *t = rc_tuple_new(h, 1, NULL);
-    rc_tuple_set_new(t, 0, rc_obj(t));
-    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    rc_tuple_set(t, 0, rc_obj(t));
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
     CHECK(rc_tuple_get(t, 0) == rc_obj(t));
-    rc_tuple_set_new(t, 0, RC_NONE);        /* break it by hand */
+    rc_tuple_set(t, 0, RC_NONE);        /* break it by hand */
     CHECK_EQ_INT(rc_refcount(t), 1);
     rc_decref(t);
     rc_heap_free(h);
@@ -245,8 +245,8 @@ TEST(a_non_tuple_argument_fails_with_einval)
     rc_heap *h = rc_heap_new(NULL);
     rc_list *l = rc_list_new(h, 0);
     rc_tuple *not_a_tuple = (rc_tuple *)(void *)l;
-    CHECK_EQ_INT(rc_tuple_set_new(not_a_tuple, 0, rc_int(1)), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_tuple_set(not_a_tuple, 0, rc_int(1)), -1);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     CHECK_EQ_INT(rc_list_len(l), 0);
     rc_decref(l);
     rc_heap_free(h);

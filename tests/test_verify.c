@@ -43,7 +43,7 @@ static rc_heap *busy_heap(rc_list **keep)
         rc_decref(s);
         rc_decref(d);
     }
-    rc_collect(h, 2);   /* old now */
+    rc_gc_collect(h, 2);   /* old now */
     /* drop some old references: candidates in the buffer */
     for (int i = 0; i < 50; i++) rc_list_pop(l, -1, NULL);
     rc_list *frozen = rc_list_new(h, 0);
@@ -70,7 +70,7 @@ TEST(a_healthy_heap_has_no_problem_and_says_nothing)
     CHECK_EQ_INT(strlen(text), 0);
     rc_decref(l);
     CHECK_EQ_INT(rc_heap_check(h, NULL), 0);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(rc_heap_check(h, NULL), 0);
     rc_heap_free(h);
 }
@@ -264,7 +264,7 @@ TEST(it_works_from_a_gc_callback)
     rc_list *l;
     rc_heap *h = busy_heap(&l);
     rc_gc_callback_add(h, check_in_callback, NULL);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(from_callback, 0);
     rc_decref(l);
     rc_heap_free(h);
@@ -277,7 +277,7 @@ static void check_in_destroy(void *obj)
 {
     (void)obj;
     from_destroy = rc_heap_check(destroy_heap, stderr);
-    destroy_err = rc_error(destroy_heap);
+    destroy_err = rc_heap_error(destroy_heap);
 }
 static const rc_type checking_type = {.name = "checking", .size = sizeof(node), .nslots = 2,
                                       .destroy = check_in_destroy};
@@ -312,7 +312,7 @@ TEST(it_works_from_a_finalizer_run_by_a_collection)
     node_set(b, 0, a);
     rc_decref(a);
     rc_decref(b);
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     CHECK_EQ_INT(from_finalizer, 0);
     rc_heap_free(h);
 }
@@ -322,16 +322,16 @@ TEST(checking_changes_no_count_and_no_error)
     rc_list *l;
     rc_heap *h = busy_heap(&l);
     rc_heap_stats before, after;
-    rc_heap_stats_get(h, &before);
+    rc_heap_get_stats(h, &before);
     size_t c0[3], c1[3];
-    rc_get_count(h, c0);
-    rc_clear_error(h);
+    rc_gc_get_count(h, c0);
+    rc_heap_clear_error(h);
     CHECK_EQ_INT(rc_heap_check(h, NULL), 0);
-    rc_heap_stats_get(h, &after);
-    rc_get_count(h, c1);
+    rc_heap_get_stats(h, &after);
+    rc_gc_get_count(h, c1);
     CHECK(memcmp(&before, &after, sizeof before) == 0);
     CHECK(memcmp(c0, c1, sizeof c0) == 0);
-    CHECK_EQ_INT(rc_error(h), RC_OK);
+    CHECK_EQ_INT(rc_heap_error(h), RC_OK);
     rc_decref(l);
     rc_heap_free(h);
 }
@@ -345,7 +345,7 @@ static void collect_with_a_missing_incref(void)
     node_set(p, 0, x);
     q->slot[0] = x;   /* forgotten rc_incref */
     rc_decref(x);
-    rc_collect(h, 0);
+    rc_gc_collect(h, 0);
 }
 
 TEST(expensive_builds_stop_at_a_collection_of_a_broken_heap)

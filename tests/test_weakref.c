@@ -77,7 +77,7 @@ TEST(the_callback_runs_once_with_its_data_and_a_cleared_weakref)
     CHECK(calls.w[0] == w);
     CHECK(calls.data[0] == &token);
     CHECK_EQ_INT(calls.alive_at_call[0], 0);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(calls.n, 1);
     rc_decref(w);
     rc_heap_free(h);
@@ -131,7 +131,7 @@ TEST(get_on_something_else_than_a_weakref_is_an_error)
     rc_heap *h = rc_heap_new(NULL);
     node *a = rc_new(h, &node2_type);
     CHECK(rc_weakref_get((rc_weakref *)a) == NULL);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     rc_decref(a);
     rc_heap_free(h);
 }
@@ -286,7 +286,7 @@ TEST(a_weakref_holding_its_referent_as_data_is_a_collectable_cycle)
     node_set(box, 0, w);
     rc_decref(box);
     rc_decref(w);
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     rc_decref(a);
     CHECK_EQ_INT(calls.n, 0);
     CHECK_EQ_INT(live_objects(h), 0);
@@ -306,7 +306,7 @@ TEST(a_weakref_is_cleared_when_its_referent_is_collected)
     rc_decref(a);
     rc_decref(b);
     CHECK(rc_weakref_alive(w));
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     CHECK(!rc_weakref_alive(w));
     CHECK_EQ_INT(calls.n, 1);
     CHECK(calls.w[0] == w);
@@ -340,7 +340,7 @@ TEST(weakrefs_to_all_garbage_are_cleared_before_any_callback)
     peer_seen_alive = -1;
     rc_decref(a);
     rc_decref(b);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(peer_seen_alive, 0);
     rc_decref(wa);
     rc_decref(wb);
@@ -360,7 +360,7 @@ TEST(weakref_and_referent_dying_in_the_same_collection_never_call_back)
     rc_decref(w);
     rc_decref(a);
     rc_decref(b);
-    CHECK_EQ_INT(rc_collect(h, 2), 3);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 3);
     CHECK_EQ_INT(calls.n, 0);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
@@ -382,7 +382,7 @@ TEST(a_garbage_weakref_to_a_live_object_freed_by_the_clearing_never_calls_back)
     rc_decref(x);
     rc_decref(a);
     rc_decref(b);
-    CHECK_EQ_INT(rc_collect(h, 2), 3);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 3);
     CHECK_EQ_INT(calls.n, 0);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
@@ -420,7 +420,7 @@ TEST(a_garbage_weakref_never_calls_back_when_a_finalizer_kills_its_referent)
         rc_decref(w);
         rc_decref(a);
         rc_decref(b);
-        CHECK_EQ_INT(rc_collect(h, 2), 3);
+        CHECK_EQ_INT(rc_gc_collect(h, 2), 3);
         CHECK(x_holder == NULL);
         CHECK_EQ_INT(calls.n, 0);
         CHECK_EQ_INT(live_objects(h), 0);
@@ -469,12 +469,12 @@ TEST(callbacks_of_weakrefs_in_cyclic_trash_never_run)
     rc_decref(c2);
     rc_decref(cls);
     CHECK_EQ_INT(rc_list_len(resurrect_into), 0);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     REQUIRE(rc_list_len(resurrect_into) == 1);
     CHECK(strcmp(rc_str_data(rc_as_obj(rc_list_get(resurrect_into, 0))), "C went away") == 0);
     CHECK(rc_weakref_get(wr) == NULL);
     rc_list_clear(resurrect_into);
-    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
     CHECK_EQ_INT(rc_list_len(resurrect_into), 0);
     rc_decref(wr);
     rc_decref(resurrect_into);
@@ -511,7 +511,7 @@ TEST(weakrefs_on_a_callbacks_data_follow_the_same_rules)
     rc_decref(c);
     rc_decref(d);
     CHECK_EQ_INT(safe_called + cb_called, 0);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(safe_called, 1);
     CHECK_EQ_INT(cb_called, 0);
     CHECK(rc_weakref_get(external) == NULL);
@@ -537,10 +537,10 @@ static void ouch_cb(rc_weakref *w, void *data)
 TEST(a_callback_cannot_reach_garbage_through_another_weakref)
 {
     rc_heap *h = rc_heap_new(NULL);
-    rc_disable(h);
+    rc_gc_disable(h);
     node *c0 = rc_new(h, &node2_type);
     node_set(c0, 1, c0);        /* c0.loop */
-    rc_collect(h, 1);           /* c0 is old */
+    rc_gc_collect(h, 1);           /* c0 is old */
     node *c1 = rc_new(h, &node2_type);
     node_set(c1, 0, c0);        /* c1.keep_c0_alive */
     node_set(c1, 1, c1);
@@ -554,7 +554,7 @@ TEST(a_callback_cannot_reach_garbage_through_another_weakref)
     rc_decref(c0);
     rc_decref(c1);
     rc_decref(c2);
-    rc_collect(h, 0);           /* c0 is not in generation 0 */
+    rc_gc_collect(h, 0);           /* c0 is not in generation 0 */
     CHECK_EQ_INT(ouch_calls, 1);
     CHECK(ouch_got == NULL);
     rc_xdecref(ouch_got == (void *)1 ? NULL : ouch_got);
@@ -585,7 +585,7 @@ TEST(callbacks_run_before_finalizers_and_before_anything_is_cleared)
     rc_weakref *w = rc_weakref_new(a, ev_cb, NULL);
     rc_decref(a);
     rc_decref(b);
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     /* each clear runs again, harmlessly, when the object then dies */
     CHECK(strncmp(events, "wffcc", 5) == 0);
     rc_decref(w);
@@ -598,7 +598,7 @@ static size_t nested_collect = 99;
 static void busy_cb(rc_weakref *w, void *data)
 {
     (void)data;
-    nested_collect = rc_collect(busy_heap, 2);
+    nested_collect = rc_gc_collect(busy_heap, 2);
     for (int i = 0; i < 100; i++) {
         node *n = rc_new(busy_heap, &node2_type);
         node_set(n, 0, n);
@@ -615,17 +615,17 @@ static void busy_cb(rc_weakref *w, void *data)
 TEST(a_callback_that_allocates_and_collects_corrupts_nothing)
 {
     rc_heap *h = busy_heap = rc_heap_new(NULL);
-    rc_set_threshold(h, 10, 1, 1);   /* allocation would collect if it could */
+    rc_gc_set_threshold(h, 10, 1, 1);   /* allocation would collect if it could */
     reset_calls();
     node *a = rc_new(h, &node2_type);
     node_set(a, 0, a);
     rc_weakref *w = rc_weakref_new(a, busy_cb, NULL);
     rc_decref(a);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(nested_collect, 0);
     CHECK(!rc_weakref_alive(w));
     rc_decref(w);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(live_objects(h), 0);
     /* and by refcount: the callback runs outside any collection */
     nested_collect = 99;
@@ -634,7 +634,7 @@ TEST(a_callback_that_allocates_and_collects_corrupts_nothing)
     rc_decref(a);
     CHECK_EQ_INT(nested_collect, 0);
     rc_decref(w);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -692,14 +692,14 @@ TEST(a_callback_that_keeps_its_data_keeps_it_intact)
     rc_decref(data);
     rc_decref(a);
     rc_decref(b);
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     REQUIRE(rc_list_len(resurrect_into) == 1);
     node *kept = rc_as_obj(rc_list_get(resurrect_into, 0));
     CHECK(kept == data);
     CHECK(((node *)kept->slot[0])->payload == 42);
     rc_decref(w);
     rc_decref(resurrect_into);
-    CHECK_EQ_INT(rc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -747,7 +747,7 @@ TEST(in_a_collection_weakrefs_are_cleared_even_if_a_finalizer_resurrects)
     self_wr = rc_weakref_new(a, record_cb, NULL);
     revived = NULL;
     rc_decref(a);
-    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
     CHECK(revived == a);
     CHECK_EQ_INT(fin_saw_self, 0);       /* cleared before finalizers (CPython 3.13) */
     CHECK(!rc_weakref_alive(self_wr));
@@ -764,18 +764,18 @@ TEST(saveall_clears_weakrefs_to_the_saved_garbage)
 {
     rc_heap *h = rc_heap_new(NULL);
     reset_calls();
-    rc_gc_set_debug(h, RC_DEBUG_SAVEALL);
+    rc_gc_set_debug(h, RC_GC_DEBUG_SAVEALL);
     node *a = rc_new(h, &node2_type);
     node_set(a, 0, a);
     rc_weakref *w = rc_weakref_new(a, record_cb, NULL);
     rc_decref(a);
-    CHECK_EQ_INT(rc_collect(h, 2), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
     CHECK_EQ_INT(rc_list_len(rc_gc_garbage(h)), 1);
     CHECK(!rc_weakref_alive(w));
     CHECK_EQ_INT(calls.n, 1);
     rc_gc_set_debug(h, 0);
     rc_list_clear(rc_gc_garbage(h));
-    CHECK_EQ_INT(rc_collect(h, 2), 1);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 1);
     rc_decref(w);
     rc_heap_free(h);
 }
@@ -833,7 +833,7 @@ TEST(weakdict_entries_vanish_when_values_die_by_refcount)
     CHECK_EQ_INT(rc_weakdict_len(d), 0);
     CHECK(rc_weakdict_get(d, rc_int(1)) == NULL);
     CHECK_EQ_INT(rc_weakdict_del(d, rc_int(1)), -1);
-    CHECK_EQ_INT(rc_error(h), RC_ENOTFOUND);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ENOTFOUND);
     rc_decref(d);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
@@ -841,7 +841,7 @@ TEST(weakdict_entries_vanish_when_values_die_by_refcount)
 
 TEST(weakdict_entries_vanish_when_values_are_collected)
 {
-    rc_heap *h = unstressed_heap();   /* counts what one rc_collect frees: stress frees it sooner */
+    rc_heap *h = unstressed_heap();   /* counts what one rc_gc_collect frees: stress frees it sooner */
     rc_weakdict *d = rc_weakdict_new(h);
     for (int i = 0; i < 50; i++) {
         node *a = rc_new(h, &node2_type);
@@ -852,7 +852,7 @@ TEST(weakdict_entries_vanish_when_values_are_collected)
     node *keep = rc_new(h, &node2_type);
     rc_weakdict_set(d, rc_int(100), keep);
     CHECK_EQ_INT(rc_weakdict_len(d), 51);
-    CHECK_EQ_INT(rc_collect(h, 2), 50);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 50);
     CHECK_EQ_INT(rc_weakdict_len(d), 1);
     size_t pos = 0, n = 0;
     rc_val k;
@@ -897,7 +897,7 @@ TEST(weakdict_entries_of_garbage_are_invisible_before_their_removal)
     rc_decref(b);
     len_seen = 99;
     got_seen = (void *)1;
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(len_seen, 1);
     CHECK(got_seen == NULL);
     CHECK_EQ_INT(rc_weakdict_len(watched), 1);
@@ -925,7 +925,7 @@ TEST(weakdict_set_replaces_and_del_removes)
     CHECK_EQ_INT(rc_weakdict_del(d, rc_int(1)), -1);
     rc_decref(b);
     CHECK_EQ_INT(rc_weakdict_set(d, rc_int(1), NULL), -1);
-    CHECK_EQ_INT(rc_error(h), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
     rc_decref(d);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
@@ -960,12 +960,12 @@ TEST(a_collected_weakdict_leaves_its_outliving_weakrefs_harmless)
     REQUIRE(rc_list_len(held) == 1);
     rc_decref(k1);
     rc_decref(d);
-    CHECK(rc_collect(h, 2) >= 4);   /* d, its map, k1, k1's entry */
+    CHECK(rc_gc_collect(h, 2) >= 4);   /* d, its map, k1, k1's entry */
     rc_decref(v2);                  /* the outliving weakref calls back: nothing to do */
     CHECK(!rc_weakref_alive(rc_as_obj(rc_list_get(held, 0))));
     rc_decref(held);
     rc_decref(v1);
-    rc_collect(h, 2);
+    rc_gc_collect(h, 2);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -979,7 +979,7 @@ TEST(weakdict_in_a_cycle_with_its_values_is_collected)
     rc_weakdict_set(d, rc_obj(a), a);   /* the key holds a: d -> key a -> d */
     rc_decref(a);
     rc_decref(d);
-    CHECK(rc_collect(h, 2) >= 4);
+    CHECK(rc_gc_collect(h, 2) >= 4);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
@@ -1032,7 +1032,7 @@ TEST(weakref_creation_fails_cleanly_at_every_allocation)
         fa_disarm();
         if (!w) {
             failures++;
-            CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
+            CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
             CHECK_EQ_INT(rc_weakref_count(objs[made]), 0);
             continue;
         }
@@ -1066,7 +1066,7 @@ TEST(weakdict_set_fails_cleanly_at_every_allocation)
         if (r == 0) {
             done++;
         } else {
-            CHECK_EQ_INT(rc_error(h), RC_ENOMEM);
+            CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
             CHECK_EQ_INT(rc_weakdict_len(d), (size_t)done);
             CHECK_EQ_INT(rc_weakref_count(vals[done]), 0);
         }

@@ -19,7 +19,7 @@
 static inline size_t live_objects(rc_heap *h)
 {
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     return st.objects;
 }
 
@@ -27,7 +27,7 @@ static inline size_t live_objects(rc_heap *h)
 static inline size_t buffer_bytes(rc_heap *h)
 {
     rc_heap_stats st;
-    rc_heap_stats_get(h, &st);
+    rc_heap_get_stats(h, &st);
     return st.buffer_bytes;
 }
 
@@ -35,7 +35,7 @@ static inline size_t buffer_bytes(rc_heap *h)
 static inline rc_heap *quiet_heap(void)
 {
     rc_heap *h = rc_heap_new(NULL);
-    rc_disable(h);
+    rc_gc_disable(h);
     return h;
 }
 
@@ -45,8 +45,8 @@ static inline rc_heap *quiet_heap(void)
  * collection at every allocation legitimately changes. */
 static inline rc_heap *unstressed_heap(void)
 {
-    rc_config cfg;
-    rc_config_init(&cfg);
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
     cfg.gc_stress = -1;
     return rc_heap_new(&cfg);
 }

@@ -17,7 +17,7 @@
  *
  * Errors: a function that can fail returns -1 (int), NULL (pointer) or
  * RC_EMPTY (value) and records the reason on the container's heap, read with
- * rc_error() / rc_error_message(): RC_ENOMEM when memory runs out (the
+ * rc_heap_error() / rc_heap_error_message(): RC_ENOMEM when memory runs out (the
  * container is left exactly as it was), RC_ERANGE for an index out of range,
  * RC_ENOTFOUND for a missing key where a key is required, RC_EINVAL for a
  * bad argument: RC_EMPTY stored as a value, an object of the wrong kind passed
@@ -51,10 +51,10 @@ typedef struct rc_dict_obj rc_dict;
 /* The types of the built-ins (rc_typeof(obj) == &rc_list_type, ...).
  * list, tuple and dict are tracked by the cycle collector; str holds no
  * references and is never tracked. */
-extern const rc_type rc_list_type;
-extern const rc_type rc_tuple_type;
-extern const rc_type rc_str_type;
-extern const rc_type rc_dict_type;
+RC_API extern const rc_type rc_list_type;
+RC_API extern const rc_type rc_tuple_type;
+RC_API extern const rc_type rc_str_type;
+RC_API extern const rc_type rc_dict_type;
 
 /* Whether `v` refers to an object of the built-in kind. O(1). */
 static inline int rc_is_list(rc_val v)  { return rc_is_obj(v) && rc_typeof(rc_as_obj(v)) == &rc_list_type; }
@@ -76,7 +76,7 @@ static inline int rc_is_dict(rc_val v)  { return rc_is_obj(v) && rc_typeof(rc_as
  *     and true are three different keys.
  * Cost: O(length) for two strs of equal length, O(1) otherwise.
  */
-int rc_val_eq(rc_val a, rc_val b);
+RC_API int rc_val_eq(rc_val a, rc_val b);
 
 /* A 64-bit hash consistent with rc_val_eq (equal values hash equal): a keyed
  * mix of the bits for immediates, rc_str_hash for a str, a keyed mix of the
@@ -85,7 +85,7 @@ int rc_val_eq(rc_val a, rc_val b);
  * keys collide cannot be computed without the key. Hashes differ from one
  * run to the next unless the seed is fixed.
  * O(1), or O(length) the first time a str is hashed. */
-uint64_t rc_val_hash(rc_val v);
+RC_API uint64_t rc_val_hash(rc_val v);
 
 /* Fix the hash key (str, value and dict hashes) to one derived from `seed`,
  * for runs that must repeat exactly (tests, benchmarks), as PYTHONHASHSEED
@@ -96,7 +96,7 @@ uint64_t rc_val_hash(rc_val v);
  * returns -1 once the key exists, because hashes already stored in dicts and
  * strs must never change. Thread-safe. A fixed seed gives up the protection
  * against chosen keys: use it only where the keys are your own. */
-int rc_hash_seed(uint64_t seed);
+RC_API int rc_hash_seed(uint64_t seed);
 
 /* ------------------------------------------------------------------------
  * list: a growable array of values
@@ -105,47 +105,47 @@ int rc_hash_seed(uint64_t seed);
 /* A new empty list (NEW reference) with room for `capacity_hint` items before
  * it first grows (0 = allocate on first append). NULL with RC_ENOMEM when
  * memory runs out. */
-rc_list *rc_list_new(rc_heap *heap, size_t capacity_hint);
+RC_API rc_list *rc_list_new(rc_heap *heap, size_t capacity_hint);
 
 /* Number of items. 0 (and RC_EINVAL) if `list` is not a list. */
-size_t rc_list_len(const rc_list *list);
+RC_API size_t rc_list_len(const rc_list *list);
 
 /* Item `i` (BORROWED). RC_EMPTY with RC_ERANGE when i >= length. */
-rc_val rc_list_get(const rc_list *list, size_t i);
+RC_API rc_val rc_list_get(const rc_list *list, size_t i);
 
 /* Replace item `i` with `v` (the list takes its own reference to `v` and drops
  * the one it held to the old item, which may free it). 0, or -1 with RC_ERANGE
  * when i >= length (nothing changes), RC_EINVAL when v is RC_EMPTY. */
-int rc_list_set(rc_list *list, size_t i, rc_val v);
+RC_API int rc_list_set(rc_list *list, size_t i, rc_val v);
 
 /* Append `v` (the list takes its own reference). 0, or -1 with RC_ENOMEM when
  * the item buffer cannot grow (the list is unchanged and usable), RC_EINVAL
  * when v is RC_EMPTY. Amortised O(1): the capacity doubles when full. */
-int rc_list_append(rc_list *list, rc_val v);
+RC_API int rc_list_append(rc_list *list, rc_val v);
 
 /* Insert `v` before position `i` (the list takes its own reference), like
  * Python's list.insert: a negative i counts from the end (-1 = before the
  * last item), and i is clamped to [0, length], so it never fails for range.
  * 0, or -1 with RC_ENOMEM (list unchanged) or RC_EINVAL (v is RC_EMPTY).
  * O(length - i). */
-int rc_list_insert(rc_list *list, ptrdiff_t i, rc_val v);
+RC_API int rc_list_insert(rc_list *list, ptrdiff_t i, rc_val v);
 
 /* Remove item `i` (negative counts from the end: -1 = last) and store it in
  * *out as a NEW reference: the list's reference passes to the caller. With
  * out == NULL the item is released instead. 0, or -1 with RC_ERANGE when the
  * index is out of range (the list is unchanged, *out is not written).
  * O(length - i); the buffer shrinks when the list falls under a quarter full. */
-int rc_list_pop(rc_list *list, ptrdiff_t i, rc_val *out);
+RC_API int rc_list_pop(rc_list *list, ptrdiff_t i, rc_val *out);
 
 /* Remove every item, dropping the list's references, and free the item
  * buffer. The list stays usable (length 0). O(length). */
-void rc_list_clear(rc_list *list);
+RC_API void rc_list_clear(rc_list *list);
 
 /* The items as an array for fast iteration (BORROWED), its length in *len
  * (len may be NULL). NULL when the list is empty and has no buffer. Invalid
  * after any change to the list, including one made by code that runs when
  * an item is released. */
-const rc_val *rc_list_items(const rc_list *list, size_t *len);
+RC_API const rc_val *rc_list_items(const rc_list *list, size_t *len);
 
 /* ------------------------------------------------------------------------
  * tuple: a fixed-length array of values, items stored inline
@@ -155,22 +155,22 @@ const rc_val *rc_list_items(const rc_list *list, size_t *len);
  * items[0..n-1]; with items == NULL every item is none. NULL with RC_ENOMEM
  * when memory runs out (the items' counts are untouched), RC_EINVAL when an
  * item is RC_EMPTY or n is too large. O(n). */
-rc_tuple *rc_tuple_new(rc_heap *heap, size_t n, const rc_val *items);
+RC_API rc_tuple *rc_tuple_new(rc_heap *heap, size_t n, const rc_val *items);
 
 /* Number of items. 0 (and RC_EINVAL) if `tuple` is not a tuple. */
-size_t rc_tuple_len(const rc_tuple *tuple);
+RC_API size_t rc_tuple_len(const rc_tuple *tuple);
 
 /* Item `i` (BORROWED). RC_EMPTY with RC_ERANGE when i >= length. */
-rc_val rc_tuple_get(const rc_tuple *tuple, size_t i);
+RC_API rc_val rc_tuple_get(const rc_tuple *tuple, size_t i);
 
 /* Store `v` as item `i`: for filling a tuple right after rc_tuple_new, before
  * it is shared (tuples are meant to be immutable once built). The tuple takes
  * its own reference to `v` and drops the one to the old item. 0, or -1 with
  * RC_ERANGE when i >= length, RC_EINVAL when v is RC_EMPTY. */
-int rc_tuple_set_new(rc_tuple *tuple, size_t i, rc_val v);
+RC_API int rc_tuple_set(rc_tuple *tuple, size_t i, rc_val v);
 
 /* The items as an array (BORROWED) and their number in *len (may be NULL). */
-const rc_val *rc_tuple_items(const rc_tuple *tuple, size_t *len);
+RC_API const rc_val *rc_tuple_items(const rc_tuple *tuple, size_t *len);
 
 /* ------------------------------------------------------------------------
  * str: immutable bytes
@@ -180,31 +180,31 @@ const rc_val *rc_tuple_items(const rc_tuple *tuple, size_t *len);
  * NUL; the bytes may contain NULs. `bytes` may be NULL only when len is 0.
  * NULL with RC_ENOMEM when memory runs out, RC_EINVAL for NULL bytes with
  * len > 0 or a length too large. O(len). */
-rc_str *rc_str_new(rc_heap *heap, const char *bytes, size_t len);
+RC_API rc_str *rc_str_new(rc_heap *heap, const char *bytes, size_t len);
 
 /* rc_str_new(heap, s, strlen(s)). `s` must not be NULL (RC_EINVAL). */
-rc_str *rc_str_from_cstr(rc_heap *heap, const char *s);
+RC_API rc_str *rc_str_from_cstr(rc_heap *heap, const char *s);
 
 /* Length in bytes, the trailing NUL not counted. */
-size_t rc_str_len(const rc_str *s);
+RC_API size_t rc_str_len(const rc_str *s);
 
 /* The bytes, NUL-terminated (BORROWED: valid while the str lives). */
-const char *rc_str_data(const rc_str *s);
+RC_API const char *rc_str_data(const rc_str *s);
 
 /* A 64-bit hash of the content, never 0; computed on first use (O(length))
  * and cached in the str (O(1) afterwards). Strings with equal content hash
  * equal, whatever their heap, within one process: the hash is SipHash-1-3
  * under the process's random key (rc_hash_seed, RC_HASHSEED), so it differs
  * between runs unless the seed is fixed. */
-uint64_t rc_str_hash(const rc_str *s);
+RC_API uint64_t rc_str_hash(const rc_str *s);
 
 /* Whether two strs hold the same bytes. O(length) at worst; O(1) when the
  * lengths or cached hashes differ. */
-int rc_str_eq(const rc_str *a, const rc_str *b);
+RC_API int rc_str_eq(const rc_str *a, const rc_str *b);
 
 /* Byte order as memcmp, a prefix before the longer string: < 0, 0 or > 0.
  * O(length). */
-int rc_str_cmp(const rc_str *a, const rc_str *b);
+RC_API int rc_str_cmp(const rc_str *a, const rc_str *b);
 
 /* ------------------------------------------------------------------------
  * dict: a hash map from values to values, iterated in insertion order
@@ -212,10 +212,10 @@ int rc_str_cmp(const rc_str *a, const rc_str *b);
 
 /* A new empty dict (NEW reference); its tables are allocated on first insert.
  * NULL with RC_ENOMEM when memory runs out. */
-rc_dict *rc_dict_new(rc_heap *heap);
+RC_API rc_dict *rc_dict_new(rc_heap *heap);
 
 /* Number of keys. */
-size_t rc_dict_len(const rc_dict *d);
+RC_API size_t rc_dict_len(const rc_dict *d);
 
 /* Map `key` to `value` (keys compare as rc_val_eq says). The dict holds its
  * own references to both. When the key is present its value is replaced (the
@@ -224,23 +224,23 @@ size_t rc_dict_len(const rc_dict *d);
  * goes last. 0, or -1 with RC_ENOMEM when the tables cannot grow (the dict is
  * unchanged and usable), RC_EINVAL when key or value is RC_EMPTY.
  * Amortised O(1) (plus hashing a str key the first time). */
-int rc_dict_set(rc_dict *d, rc_val key, rc_val value);
+RC_API int rc_dict_set(rc_dict *d, rc_val key, rc_val value);
 
 /* The value for `key` (BORROWED), or RC_EMPTY when the key is missing. A miss
  * is not an error: nothing is recorded. O(1) expected. */
-rc_val rc_dict_get(const rc_dict *d, rc_val key);
+RC_API rc_val rc_dict_get(const rc_dict *d, rc_val key);
 
 /* As rc_dict_get with the str key holding the C string `key` (NUL-terminated),
  * without creating a str. */
-rc_val rc_dict_get_str(const rc_dict *d, const char *key);
+RC_API rc_val rc_dict_get_str(const rc_dict *d, const char *key);
 
 /* 1 when `key` is present, 0 otherwise. */
-int rc_dict_contains(const rc_dict *d, rc_val key);
+RC_API int rc_dict_contains(const rc_dict *d, rc_val key);
 
 /* Remove `key` and drop the dict's references to it and its value (which
  * may free them). 0, or -1 with RC_ENOTFOUND when it is missing. O(1)
  * expected; the space is reclaimed when the dict next grows or is cleared. */
-int rc_dict_del(rc_dict *d, rc_val key);
+RC_API int rc_dict_del(rc_dict *d, rc_val key);
 
 /*
  * Iterate in insertion order, like PyDict_Next: set *pos = 0, then call until
@@ -250,11 +250,11 @@ int rc_dict_del(rc_dict *d, rc_val key);
  * keys invalidates the walk. Cost over a whole walk: O(keys ever inserted
  * since the tables were last rebuilt).
  */
-int rc_dict_next(const rc_dict *d, size_t *pos, rc_val *key, rc_val *value);
+RC_API int rc_dict_next(const rc_dict *d, size_t *pos, rc_val *key, rc_val *value);
 
 /* Remove every key, dropping the dict's references, and free its tables. The
  * dict stays usable (length 0). O(entries). */
-void rc_dict_clear(rc_dict *d);
+RC_API void rc_dict_clear(rc_dict *d);
 
 #ifdef __cplusplus
 }

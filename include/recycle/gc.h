@@ -2,10 +2,10 @@
  * recycle/gc.h -- Python's gc module in C: callbacks, statistics, debug
  * flags, the garbage list, object queries, freezing.
  *
- * rc_collect, rc_enable/rc_disable/rc_isenabled, rc_set_threshold,
- * rc_get_threshold and rc_get_count are in <recycle.h>; weak references are
- * in <recycle/weakref.h>. docs/gc-module.md maps every Python call to its
- * recycle equivalent.
+ * rc_gc_collect, rc_gc_enable / rc_gc_disable / rc_gc_is_enabled,
+ * rc_gc_set_threshold, rc_gc_get_threshold and rc_gc_get_count are in
+ * <recycle.h>; weak references are in <recycle/weakref.h>.
+ * docs/gc-module.md maps every Python call to its recycle equivalent.
  */
 #ifndef RECYCLE_GC_H
 #define RECYCLE_GC_H
@@ -22,15 +22,15 @@ extern "C" {
 
 /* rc_gc_info and enum rc_gc_phase are in <recycle.h>: the collector fills them. */
 
-typedef void (*rc_gc_callback)(rc_heap *heap, int phase, const rc_gc_info *info, void *ud);
+typedef void (*rc_gc_callback_fn)(rc_heap *heap, int phase, const rc_gc_info *info, void *ud);
 
 /* Call `fn` at the start and stop of every collection, manual or automatic,
  * candidate scans included. Returns 0, or -1 with RC_ERANGE when 16 are
  * registered already (the table's fixed size), RC_EINVAL for a NULL fn. A callback may
  * allocate and drop references; a collection it asks for returns 0. */
-int rc_gc_callback_add(rc_heap *heap, rc_gc_callback fn, void *ud);
+RC_API int rc_gc_callback_add(rc_heap *heap, rc_gc_callback_fn fn, void *ud);
 /* Remove a callback added with the same fn and ud; -1 (RC_ENOTFOUND) if absent. */
-int rc_gc_callback_remove(rc_heap *heap, rc_gc_callback fn, void *ud);
+RC_API int rc_gc_callback_remove(rc_heap *heap, rc_gc_callback_fn fn, void *ud);
 
 /* ---- statistics (gc.get_stats) ---- */
 
@@ -43,17 +43,17 @@ typedef struct rc_gc_stats {
 } rc_gc_stats;
 
 /* Fill out[0..2]. O(1). */
-void rc_gc_get_stats(const rc_heap *heap, rc_gc_stats out[3]);
+RC_API void rc_gc_get_stats(const rc_heap *heap, rc_gc_stats out[3]);
 
 /* ---- debugging (gc.set_debug) ---- */
 
-#define RC_DEBUG_STATS         1u   /* a line at the start and end of each collection */
-#define RC_DEBUG_COLLECTABLE   2u   /* a line per collectable object found */
-#define RC_DEBUG_UNCOLLECTABLE 4u   /* a line per uncollectable object found */
-#define RC_DEBUG_SAVEALL       32u  /* keep garbage in the garbage list instead of freeing it */
-#define RC_DEBUG_LEAK (RC_DEBUG_COLLECTABLE | RC_DEBUG_UNCOLLECTABLE | RC_DEBUG_SAVEALL)
+#define RC_GC_DEBUG_STATS         1u   /* a line at the start and end of each collection */
+#define RC_GC_DEBUG_COLLECTABLE   2u   /* a line per collectable object found */
+#define RC_GC_DEBUG_UNCOLLECTABLE 4u   /* a line per uncollectable object found */
+#define RC_GC_DEBUG_SAVEALL       32u  /* keep garbage in the garbage list instead of freeing it */
+#define RC_GC_DEBUG_LEAK (RC_GC_DEBUG_COLLECTABLE | RC_GC_DEBUG_UNCOLLECTABLE | RC_GC_DEBUG_SAVEALL)
 
-/* Python's gc.set_debug / gc.get_debug: the RC_DEBUG_* flags of `heap`
+/* Python's gc.set_debug / gc.get_debug: the RC_GC_DEBUG_* flags of `heap`
  * (0 = none, the default). Lines go to the debug stream, in CPython's words:
  *   gc: collecting generation 2...
  *   gc: objects in each generation: 12 0 4093
@@ -63,22 +63,22 @@ void rc_gc_get_stats(const rc_heap *heap, rc_gc_stats out[3]);
  * A candidate scan (old objects whose count dropped; not a generation) says
  * "gc: scanning N candidates (old objects)..." and "gc: done (candidate
  * scan), ...". "uncollectable" here means resurrected by a finalizer or kept
- * by RC_DEBUG_SAVEALL. O(1). */
-void rc_gc_set_debug(rc_heap *heap, unsigned flags);
-unsigned rc_gc_get_debug(const rc_heap *heap);
+ * by RC_GC_DEBUG_SAVEALL. O(1). */
+RC_API void rc_gc_set_debug(rc_heap *heap, unsigned flags);
+RC_API unsigned rc_gc_get_debug(const rc_heap *heap);
 
 /* Where debug lines go: `stream` (not closed by recycle; it must outlive its
  * use), or stderr when NULL (the default). */
-void rc_gc_set_debug_stream(rc_heap *heap, FILE *stream);
+RC_API void rc_gc_set_debug_stream(rc_heap *heap, FILE *stream);
 /* The stream debug lines go to (stderr unless set). */
-FILE *rc_gc_get_debug_stream(const rc_heap *heap);
+RC_API FILE *rc_gc_get_debug_stream(const rc_heap *heap);
 
 /* Python's gc.garbage: the heap's list of objects a collection found
- * unreachable and kept because RC_DEBUG_SAVEALL was set (BORROWED: the heap
+ * unreachable and kept because RC_GC_DEBUG_SAVEALL was set (BORROWED: the heap
  * owns it; it lives until rc_heap_free). Created empty on first use; NULL
  * with RC_ENOMEM if that fails. The list is ordinary: remove items (or
  * rc_list_clear it) and a later collection frees them. */
-rc_list *rc_gc_garbage(rc_heap *heap);
+RC_API rc_list *rc_gc_garbage(rc_heap *heap);
 
 /* ---- objects (gc.is_tracked, gc.is_finalized, gc.get_objects, ...) ----
  *
@@ -90,22 +90,22 @@ rc_list *rc_gc_garbage(rc_heap *heap);
 
 /* Whether the collector scans `obj` (Python's gc.is_tracked). Objects of
  * types with no references (str, leaf types) never are. O(1). */
-int rc_gc_is_tracked(const void *obj);
+RC_API int rc_gc_is_tracked(const void *obj);
 
 /* Whether the finalizer of `obj` has run (Python's gc.is_finalized, PEP 442):
  * at most once per object, so a resurrected object says 1 for good. O(1). */
-int rc_is_finalized(const void *obj);
+RC_API int rc_gc_is_finalized(const void *obj);
 
 /* Stop scanning `obj` (CPython's PyObject_GC_UnTrack): the collector will
  * never free it as part of a cycle, so only untrack an object that can never
  * be in one. 0 (also when it was not tracked), -1 with RC_EBUSY during a
  * collection's scan. O(1). */
-int rc_gc_untrack(void *obj);
+RC_API int rc_gc_untrack(void *obj);
 
 /* Scan `obj` again, as a new generation-0 object (PyObject_GC_Track). 0 (also
  * when already tracked), -1 with RC_EINVAL when its type holds no references
  * (never tracked), RC_ENOMEM, or RC_EBUSY during a scan. O(1). */
-int rc_gc_track(void *obj);
+RC_API int rc_gc_track(void *obj);
 
 /* Python's gc.get_objects(generation): a NEW list of the tracked objects of
  * `generation` (0, 1, 2, or 3 = frozen), or of all of them for -1 (frozen
@@ -114,7 +114,7 @@ int rc_gc_track(void *obj);
  * are left out too (as in CPython). NULL with RC_EINVAL
  * (bad generation), RC_ENOMEM or RC_EBUSY. Cost: O(pages of that generation
  * + objects found); -1, 2 and 3 walk every page of tracked objects. */
-rc_list *rc_gc_get_objects(rc_heap *heap, int generation);
+RC_API rc_list *rc_gc_get_objects(rc_heap *heap, int generation);
 
 /* Python's gc.get_referrers(*objs): a NEW list of the tracked objects that
  * hold a reference to any of objs[0..n-1], each once, the list itself left
@@ -123,14 +123,14 @@ rc_list *rc_gc_get_objects(rc_heap *heap, int generation);
  * RC_EBUSY. Cost: one walk over every tracked object and every reference it
  * holds -- O(heap) per call, as in CPython. To ask for many objects, build
  * an rc_refindex once instead. */
-rc_list *rc_gc_get_referrers(rc_heap *heap, void *const *objs, size_t n);
+RC_API rc_list *rc_gc_get_referrers(rc_heap *heap, void *const *objs, size_t n);
 
 /* Python's gc.get_referents(*objs): a NEW list of the objects that
  * objs[0..n-1] reference directly (as their types' traverse reports them;
  * an object referenced twice appears twice). NULL with RC_ENOMEM, RC_EBUSY,
  * or RC_EINVAL when an object of objs belongs to another heap (the message
  * names it). O(references of objs). */
-rc_list *rc_gc_get_referents(rc_heap *heap, void *const *objs, size_t n);
+RC_API rc_list *rc_gc_get_referents(rc_heap *heap, void *const *objs, size_t n);
 
 /* ---- freezing (gc.freeze, gc.unfreeze, gc.get_freeze_count) ---- */
 
@@ -139,12 +139,12 @@ rc_list *rc_gc_get_referents(rc_heap *heap, void *const *objs, size_t n);
  * make collections cheap after start-up. The collection counts restart at 0.
  * 0, or -1 with RC_EBUSY. O(tracked objects): recycle keeps no per-object
  * lists, so this walks the pages (CPython splices lists in O(1)). */
-int rc_gc_freeze(rc_heap *heap);
+RC_API int rc_gc_freeze(rc_heap *heap);
 /* Move every frozen object back to the oldest generation (2). 0, or -1 with
  * RC_EBUSY. O(tracked objects). */
-int rc_gc_unfreeze(rc_heap *heap);
+RC_API int rc_gc_unfreeze(rc_heap *heap);
 /* Number of frozen objects. O(1). */
-size_t rc_gc_get_freeze_count(const rc_heap *heap);
+RC_API size_t rc_gc_get_freeze_count(const rc_heap *heap);
 
 /* ---- checking the heap ---- */
 
@@ -174,7 +174,7 @@ size_t rc_gc_get_freeze_count(const rc_heap *heap);
  * walk over every reference. Builds with RC_EXPENSIVE run it before and
  * after every collection and stop the program with its report when it
  * finds anything. */
-long rc_heap_check(rc_heap *heap, FILE *out);
+RC_API long rc_heap_check(rc_heap *heap, FILE *out);
 
 /* ---- stress mode ---- */
 
@@ -186,13 +186,13 @@ long rc_heap_check(rc_heap *heap, FILE *out);
  * (at most 1024 objects) every 16th. A reference the collector cannot see
  * (a traverse that misses a slot) then frees its object within a few
  * allocations instead of much later. Only while automatic
- * collection is enabled (rc_disable stops it too); thresholds are ignored
+ * collection is enabled (rc_gc_disable stops it too); thresholds are ignored
  * meanwhile and the young back-off is off. `on`: 1 on, 0 off. Heaps start
  * with the config's gc_stress, whose default follows the environment
  * variable RC_GC_STRESS. Slow: for tests. O(1). */
-void rc_gc_set_stress(rc_heap *heap, int on);
+RC_API void rc_gc_set_stress(rc_heap *heap, int on);
 /* Whether `heap` is in stress mode. */
-int rc_gc_get_stress(const rc_heap *heap);
+RC_API int rc_gc_get_stress(const rc_heap *heap);
 
 /* ---- who refers to what, for many objects in one pass ----
  *
@@ -218,19 +218,19 @@ typedef struct rc_refindex rc_refindex;
  * Memory: 8 bytes per reference plus 8 per block below each page's high-water
  * mark (free blocks in partly used pages included), plus 24 per page;
  * counted in the heap's buffer_bytes while it lives. */
-rc_refindex *rc_refindex_build(rc_heap *heap);
+RC_API rc_refindex *rc_refindex_build(rc_heap *heap);
 
 /* The objects that held a reference to `obj` when the index was built, as a
  * BORROWED array of `*n` user pointers (NULL when *n == 0). A referrer holding
  * several references to obj appears that many times. O(1). */
-void *const *rc_refindex_referrers(const rc_refindex *idx, const void *obj, size_t *n);
+RC_API void *const *rc_refindex_referrers(const rc_refindex *idx, const void *obj, size_t *n);
 
 /* Objects and references the index counted. O(1). */
-size_t rc_refindex_objects(const rc_refindex *idx);
-size_t rc_refindex_references(const rc_refindex *idx);
+RC_API size_t rc_refindex_objects(const rc_refindex *idx);
+RC_API size_t rc_refindex_references(const rc_refindex *idx);
 
 /* Free the index (NULL is fine). */
-void rc_refindex_free(rc_refindex *idx);
+RC_API void rc_refindex_free(rc_refindex *idx);
 
 #ifdef __cplusplus
 }

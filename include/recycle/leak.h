@@ -14,9 +14,9 @@
  *   chains        rc_find_ref_chain, rc_find_backref_chain, rc_why_alive
  *   pictures      rc_show_refs, rc_show_backrefs, rc_show_chain (Graphviz DOT,
  *                 rendered to PNG/SVG/PDF when `dot` is installed)
- *   beyond        rc_domtree_* / rc_retained_size (what would be freed with an
+ *   beyond        rc_domtree_*, rc_retained (what would be freed with an
  *                 object), rc_trace_* (allocation sites, tracemalloc-style
- *                 snapshots and comparisons), rc_heap_snapshot_* (Chrome
+ *                 snapshots and comparisons), rc_heapsnapshot_* (Chrome
  *                 DevTools / memlab .heapsnapshot files)
  *
  * Words used below:
@@ -27,8 +27,10 @@
  *                 external references > 0 is a "root" -- a holder from outside.
  *                 A forgotten rc_decref shows up as one reference too many.
  *   result arrays  tables returned by these calls (rows, chains' arrays)
- *                 are allocated with the heap's allocator and freed with
- *                 rc_leak_free (or the call named); they hold no references
+ *                 are allocated with the heap's allocator and freed with the
+ *                 free call of their row type (rc_typestat_free,
+ *                 rc_growth_row_free, rc_root_free, rc_trace_stat_free,
+ *                 rc_chain_free; NULL is fine); they hold no references
  *                 and stay valid after the heap is freed (the allocator must
  *                 still work).
  *   borrowed object pointers  the objects named in results (chains, roots,
@@ -39,7 +41,7 @@
  * returns its error value with RC_EBUSY when called while objects are being
  * freed or scanned by a collection (from a finalizer, destroy hook or weak
  * reference callback that runs during a free burst); see <recycle/gc.h>.
- * Calls record errors on the heap (rc_error, rc_error_message): RC_ENOMEM
+ * Calls record errors on the heap (rc_heap_error, rc_heap_error_message): RC_ENOMEM
  * when memory for a side table runs out (nothing is changed), RC_EINVAL for a
  * bad argument. Side tables are allocated per call and freed before it
  * returns; their cost is given with each call, for N live objects and E
@@ -60,12 +62,9 @@
 extern "C" {
 #endif
 
-/* Free an array returned by a call of this header (NULL is fine). */
-void rc_leak_free(void *rows);
-
 /* Bytes `obj` costs: its block (header included, rc_usable_size + 16) plus
  * the variable buffers it owns (a list's item buffer, a dict's tables). O(1). */
-size_t rc_self_size(const void *obj);
+RC_API size_t rc_self_size(const void *obj);
 
 /* ------------------------------------------------------------------------
  * Counting (objgraph's count, typestats, most_common_types,
@@ -80,7 +79,7 @@ size_t rc_self_size(const void *obj);
 
 /* Live objects whose type is named `type_name` (objgraph.count). 0 when
  * none, or with RC_EINVAL for a NULL name, RC_EBUSY (see above). */
-size_t rc_count(rc_heap *heap, const char *type_name);
+RC_API size_t rc_count(rc_heap *heap, const char *type_name);
 
 /* One row of a table of types. `name` points into the array's own storage. */
 typedef struct rc_typestat {
@@ -89,36 +88,39 @@ typedef struct rc_typestat {
     size_t bytes;     /* their rc_self_size, summed */
 } rc_typestat;
 
+/* Free an array of rc_typestat rows (NULL is fine). */
+RC_API void rc_typestat_free(rc_typestat *rows);
+
 /* Every type with live objects, most objects first (ties by name), in a
- * result array of *n rows (objgraph.typestats; free with rc_leak_free).
+ * result array of *n rows (objgraph.typestats; free with rc_typestat_free).
  * NULL with *n = 0 when the heap is empty (not an error), or on RC_ENOMEM /
  * RC_EBUSY. */
-rc_typestat *rc_typestats(rc_heap *heap, size_t *n);
+RC_API rc_typestat *rc_typestats(rc_heap *heap, size_t *n);
 
 /* The first `limit` rows of rc_typestats (limit 0: objgraph's 10)
  * (objgraph.most_common_types). */
-rc_typestat *rc_most_common_types(rc_heap *heap, size_t limit, size_t *n);
+RC_API rc_typestat *rc_most_common_types(rc_heap *heap, size_t limit, size_t *n);
 
 /* Print rc_most_common_types(heap, limit) to `out` (stdout when NULL), one
  * "name count" line per type, names padded to one width, as objgraph does:
  *     tree_node 8388607
  *     list            3
  * Returns the number of lines, or -1 on error. */
-long rc_show_most_common_types(rc_heap *heap, size_t limit, FILE *out);
+RC_API long rc_show_most_common_types(rc_heap *heap, size_t limit, FILE *out);
 
 /* A NEW list of the live objects whose type is named `type_name`
  * (objgraph.by_type). The list holds references, so while it lives every
  * object in it has one more in-heap referrer: drop it (or pass it to the
  * ignore list of a chain or graph call) before asking why they are alive.
  * NULL with RC_EINVAL, RC_ENOMEM or RC_EBUSY. */
-rc_list *rc_by_type(rc_heap *heap, const char *type_name);
+RC_API rc_list *rc_by_type(rc_heap *heap, const char *type_name);
 
 /* ------------------------------------------------------------------------
  * Growth (objgraph's growth, show_growth, get_new_ids)
  * --------------------------------------------------------------------- */
 
 /* Flags for the calls that look at the whole heap. By default they first run
- * a full collection (rc_collect(heap, 2)), as objgraph runs gc.collect(), so
+ * a full collection (rc_gc_collect(heap, 2)), as objgraph runs gc.collect(), so
  * that garbage waiting for the collector does not show as growth. */
 #define RC_LEAK_NO_COLLECT    1u   /* count what is there now (objgraph issue 61) */
 #define RC_LEAK_COLLECT_YOUNG 2u   /* collect generations 0-1 and the candidates only:
@@ -129,14 +131,17 @@ rc_list *rc_by_type(rc_heap *heap, const char *type_name);
  * peak_stats). NULL with RC_ENOMEM. Holds no references; free it with
  * rc_growth_free before or after the heap. */
 typedef struct rc_growth rc_growth;
-rc_growth *rc_growth_new(rc_heap *heap);
-void rc_growth_free(rc_growth *g);
+RC_API rc_growth *rc_growth_new(rc_heap *heap);
+RC_API void rc_growth_free(rc_growth *g);
 
 typedef struct rc_growth_row {
     const char *name;   /* points into the array's own storage */
     size_t count;       /* live objects now */
     size_t delta;       /* count minus the previous peak (> 0) */
 } rc_growth_row;
+
+/* Free an array of rc_growth_row rows (NULL is fine). */
+RC_API void rc_growth_row_free(rc_growth_row *rows);
 
 /* objgraph.growth: count the objects of each type (after a collection unless
  * `flags` say otherwise), and return the types whose count went above their
@@ -146,13 +151,13 @@ typedef struct rc_growth_row {
  * peaks start at 0). NULL with *n = 0 when nothing grew, or on error
  * (RC_ENOMEM, RC_EBUSY; the peaks are then unchanged).
  * Cost: the collection, plus one walk over the pages (O(N)). */
-rc_growth_row *rc_growth_check(rc_growth *g, size_t limit, unsigned flags, size_t *n);
+RC_API rc_growth_row *rc_growth_check(rc_growth *g, size_t limit, unsigned flags, size_t *n);
 
 /* objgraph.show_growth: rc_growth_check, printed to `out` (stdout when NULL)
  * as objgraph does, one "name count +delta" line per type:
  *     record        1000     +1000
  * Returns the number of lines (0: nothing grew), or -1 on error. */
-long rc_show_growth(rc_growth *g, size_t limit, unsigned flags, FILE *out);
+RC_API long rc_show_growth(rc_growth *g, size_t limit, unsigned flags, FILE *out);
 
 /*
  * A mark: which objects were alive at some moment, to ask later which were
@@ -169,17 +174,17 @@ typedef struct rc_mark rc_mark;
 
 /* A mark of the objects alive now. NULL with RC_ENOMEM or RC_EBUSY.
  * Cost: one walk over the pages (O(N)). Free with rc_mark_free. */
-rc_mark *rc_mark_new(rc_heap *heap);
-void rc_mark_free(rc_mark *m);
+RC_API rc_mark *rc_mark_new(rc_heap *heap);
+RC_API void rc_mark_free(rc_mark *m);
 
 /* Move the mark to now. 0, or -1 with RC_ENOMEM / RC_EBUSY (the mark is then
  * unchanged). O(N). */
-int rc_mark_update(rc_mark *m);
+RC_API int rc_mark_update(rc_mark *m);
 
 /* A NEW list of the live objects created since the mark whose type is named
  * `type_name` (NULL: all), the list itself left out. NULL with RC_ENOMEM or
  * RC_EBUSY. O(N). */
-rc_list *rc_new_since(rc_mark *m, const char *type_name);
+RC_API rc_list *rc_mark_new_objects(rc_mark *m, const char *type_name);
 
 /*
  * objgraph.get_new_ids: after a collection (unless RC_LEAK_NO_COLLECT),
@@ -193,7 +198,7 @@ rc_list *rc_new_since(rc_mark *m, const char *type_name);
  * unless RC_LEAK_SKIP_UPDATE. Returns a NEW list of the new objects (every
  * type), or NULL with RC_ENOMEM / RC_EBUSY. O(N).
  */
-rc_list *rc_get_new_ids(rc_mark *m, size_t limit, unsigned flags, FILE *out);
+RC_API rc_list *rc_get_new_ids(rc_mark *m, size_t limit, unsigned flags, FILE *out);
 
 /* ------------------------------------------------------------------------
  * Holders from outside the heap
@@ -204,12 +209,16 @@ rc_list *rc_get_new_ids(rc_mark *m, size_t limit, unsigned flags, FILE *out);
  * and reference (O(N + E)), no side table. 0 with RC_EBUSY. With an
  * rc_refindex at hand, rc_refcount(obj) minus the number of its referrers
  * is the same figure in O(1). */
-size_t rc_external_refs(const void *obj);
+RC_API size_t rc_external_refs(const void *obj);
 
 typedef struct rc_root {
     void *obj;          /* BORROWED */
     size_t external;    /* references from outside the heap (> 0) */
 } rc_root;
+
+/* Free an array of rc_root rows (from rc_get_roots or rc_domtree_top; NULL
+ * is fine). */
+RC_API void rc_root_free(rc_root *rows);
 
 /* The objects held from outside the heap, in page order, in a result array
  * of *n rows (objgraph's get_leaking_objects, for C: what your code holds).
@@ -217,7 +226,7 @@ typedef struct rc_root {
  * rc_refindex of the heap built since the last change. NULL with *n = 0 when
  * none (not an error), or on RC_ENOMEM / RC_EBUSY.
  * Cost: O(N + E), plus the index if built (see rc_refindex_build). */
-rc_root *rc_get_roots(rc_heap *heap, const rc_refindex *index, size_t *n);
+RC_API rc_root *rc_get_roots(rc_heap *heap, const rc_refindex *index, size_t *n);
 
 /* Print the objects held from outside the heap, grouped by type, most
  * objects first, at most `limit` types (0: 10), to `out` (stdout when NULL):
@@ -225,7 +234,7 @@ rc_root *rc_get_roots(rc_heap *heap, const rc_refindex *index, size_t *n);
  *     dict          1           1
  * Returns the number of lines (the heading included), or -1 on error.
  * O(N + E), with 4 bytes per block of the pages for the counts. */
-long rc_show_roots(rc_heap *heap, size_t limit, FILE *out);
+RC_API long rc_show_roots(rc_heap *heap, size_t limit, FILE *out);
 
 /* ------------------------------------------------------------------------
  * Chains (objgraph's find_ref_chain, find_backref_chain; why alive)
@@ -250,11 +259,11 @@ typedef struct rc_chain {
     size_t target_refs;      /* rc_why_alive: external references to objs[len - 1] */
 } rc_chain;
 
-void rc_chain_free(rc_chain *c);
+RC_API void rc_chain_free(rc_chain *c);
 
 /* Print a chain to `out` (stdout when NULL), one object per line with the
  * label of the reference that leads to the next. 0, or -1 on a write error. */
-int rc_chain_print(const rc_chain *c, FILE *out);
+RC_API int rc_chain_print(const rc_chain *c, FILE *out);
 
 /* Predicate of a chain search: non-zero when `obj` is what is looked for. */
 typedef int (*rc_pred_fn)(void *obj, void *ud);
@@ -272,13 +281,13 @@ typedef struct rc_chain_opts {
  * none within max_depth, the chain [obj] with found = 0. `opts` may be NULL.
  * NULL with RC_EINVAL (NULL obj or pred), RC_ENOMEM or RC_EBUSY. O(N + E) at
  * worst; it stops at the first level that holds a target. */
-rc_chain *rc_find_ref_chain(void *obj, rc_pred_fn pred, void *ud, const rc_chain_opts *opts);
+RC_API rc_chain *rc_find_ref_chain(void *obj, rc_pred_fn pred, void *ud, const rc_chain_opts *opts);
 
 /* objgraph.find_backref_chain: the shortest chain [holder, ..., obj] in
  * which pred(holder) is non-zero and each object refers to the next, found
  * by following referrers back from obj. [obj] with found = 0 when there is
  * none within max_depth. As rc_find_ref_chain otherwise. */
-rc_chain *rc_find_backref_chain(void *obj, rc_pred_fn pred, void *ud, const rc_chain_opts *opts);
+RC_API rc_chain *rc_find_backref_chain(void *obj, rc_pred_fn pred, void *ud, const rc_chain_opts *opts);
 
 /*
  * Why is `obj` alive? The shortest chain [holder, ..., obj] from the nearest
@@ -301,7 +310,7 @@ rc_chain *rc_find_backref_chain(void *obj, rc_pred_fn pred, void *ud, const rc_c
  * building an rc_refindex when opts->index is NULL (O(N + E), 8 bytes per
  * reference and per block): pass one to ask about many objects.
  */
-rc_chain *rc_why_alive(void *obj, FILE *out, const rc_chain_opts *opts);
+RC_API rc_chain *rc_why_alive(void *obj, FILE *out, const rc_chain_opts *opts);
 
 /* ------------------------------------------------------------------------
  * Pictures (objgraph's show_refs, show_backrefs, show_chain)
@@ -358,18 +367,18 @@ typedef struct rc_graph_opts {
  * not be written (errno says why). `opts` may be NULL.
  * Cost: O(nodes drawn x their references), plus an index when refcounts are
  * asked for without one (O(N + E)). */
-int rc_show_refs(void *const *objs, size_t n, const char *filename, const rc_graph_opts *opts);
+RC_API int rc_show_refs(void *const *objs, size_t n, const char *filename, const rc_graph_opts *opts);
 
 /* objgraph.show_backrefs: the objects and what refers to them, up to
  * max_depth referrers away. As rc_show_refs; needs an index: opts->index, or
  * one built for the call (O(N + E) time, 8 bytes per reference and block). */
-int rc_show_backrefs(void *const *objs, size_t n, const char *filename, const rc_graph_opts *opts);
+RC_API int rc_show_backrefs(void *const *objs, size_t n, const char *filename, const rc_graph_opts *opts);
 
 /* objgraph.show_chain: the objects of chains[0..n-1] and the references
  * between consecutive ones. A chain from rc_why_alive also gets a node
  * "outside the heap" with an edge to its holder. max_depth, too_many and
  * filter do not apply. As rc_show_refs otherwise. */
-int rc_show_chain(const rc_chain *const *chains, size_t n, const char *filename,
+RC_API int rc_show_chain(const rc_chain *const *chains, size_t n, const char *filename,
                   const rc_graph_opts *opts);
 
 /* ------------------------------------------------------------------------
@@ -394,29 +403,29 @@ typedef struct rc_domtree rc_domtree;
  * and per block) unless given; the tree keeps 20 bytes per live object and 4
  * per block. A snapshot: like an rc_refindex its answers go stale when the
  * heap changes, and it must be freed before the heap. */
-rc_domtree *rc_domtree_build(rc_heap *heap, const rc_refindex *index);
-void rc_domtree_free(rc_domtree *t);
+RC_API rc_domtree *rc_domtree_build(rc_heap *heap, const rc_refindex *index);
+RC_API void rc_domtree_free(rc_domtree *t);
 
 /* Retained bytes of obj (0: not reachable from a root, or born after the
  * build). O(1). */
-size_t rc_retained_size(const rc_domtree *t, const void *obj);
+RC_API size_t rc_domtree_retained_size(const rc_domtree *t, const void *obj);
 
 /* The immediate dominator of obj (BORROWED): the nearest object every path
  * to obj passes through. NULL when obj is held from outside directly (the
  * virtual root dominates it) or not reachable. O(1). */
-void *rc_dominator(const rc_domtree *t, const void *obj);
+RC_API void *rc_domtree_dominator(const rc_domtree *t, const void *obj);
 
 /* Objects reachable from a root, and their bytes (the sum of rc_self_size). */
-size_t rc_domtree_objects(const rc_domtree *t);
-size_t rc_domtree_bytes(const rc_domtree *t);
+RC_API size_t rc_domtree_objects(const rc_domtree *t);
+RC_API size_t rc_domtree_bytes(const rc_domtree *t);
 
 /* The `k` objects with the largest retained sizes, largest first, in a
  * result array of *n rows (rows' `external` field holds the retained bytes).
  * O(N log k). NULL with *n = 0 when the tree is empty, or on RC_ENOMEM. */
-rc_root *rc_domtree_top(const rc_domtree *t, size_t k, size_t *n);
+RC_API rc_root *rc_domtree_top(const rc_domtree *t, size_t k, size_t *n);
 
 /* One-call form: build, ask about obj, free. 0 on error (recorded). */
-size_t rc_retained(void *obj);
+RC_API size_t rc_retained(void *obj);
 
 /* ------------------------------------------------------------------------
  * Allocation sites (tracemalloc for recycle heaps)
@@ -437,25 +446,25 @@ size_t rc_retained(void *obj);
 /* Start tracing (depth: frames of backtrace per site, 0 to RC_TRACE_MAX_DEPTH;
  * larger is clamped). Already tracing: the depth changes for new objects.
  * 0, or -1 with RC_ENOMEM. */
-int rc_trace_start(rc_heap *heap, unsigned depth);
+RC_API int rc_trace_start(rc_heap *heap, unsigned depth);
 
 /* Stop tracing and forget every site. Call it before rc_heap_free (or the
  * books leak). Nothing to do when not tracing. */
-void rc_trace_stop(rc_heap *heap);
+RC_API void rc_trace_stop(rc_heap *heap);
 
 /* Whether `heap` traces allocation sites. */
-int rc_trace_is_tracing(const rc_heap *heap);
+RC_API int rc_trace_is_tracing(const rc_heap *heap);
 
 /* Where `obj` was created: 1 with *file and *line set (file may be "?" when
  * only a backtrace was recorded), 0 when unknown. O(1). */
-int rc_trace_site(const void *obj, const char **file, int *line);
+RC_API int rc_trace_site(const void *obj, const char **file, int *line);
 
 /* A snapshot of the traced objects, grouped by site: a standalone copy (it
  * outlives the heap; it holds no object). NULL with RC_EINVAL (not tracing),
  * RC_ENOMEM. Cost: O(traced objects). */
 typedef struct rc_trace_snapshot rc_trace_snapshot;
-rc_trace_snapshot *rc_trace_take_snapshot(rc_heap *heap);
-void rc_trace_snapshot_free(rc_trace_snapshot *s);
+RC_API rc_trace_snapshot *rc_trace_take_snapshot(rc_heap *heap);
+RC_API void rc_trace_snapshot_free(rc_trace_snapshot *s);
 
 /* One site of a snapshot or of a comparison. Strings point into the
  * array's own storage. */
@@ -471,22 +480,26 @@ typedef struct rc_trace_stat {
     int diff;                /* 1 in rows from rc_trace_compare */
 } rc_trace_stat;
 
+/* Free an array of rc_trace_stat rows, the strings they point to included
+ * (NULL is fine). */
+RC_API void rc_trace_stat_free(rc_trace_stat *rows);
+
 /* tracemalloc's Snapshot.statistics('lineno' or 'traceback'): the sites of
  * `s`, biggest size first, in a result array of *n rows. NULL with *n = 0 when
  * empty, or RC_ENOMEM (no heap to record on: check *n and s). */
-rc_trace_stat *rc_trace_statistics(const rc_trace_snapshot *s, size_t *n);
+RC_API rc_trace_stat *rc_trace_statistics(const rc_trace_snapshot *s, size_t *n);
 
 /* tracemalloc's Snapshot.compare_to(old, 'lineno'): every site of either
  * snapshot with its size and count in `now` and the differences from `old`,
  * sorted as tracemalloc sorts (biggest |size_diff| first, then size,
  * |count_diff|, count). NULL with *n = 0 when both are empty or on out of
  * memory. */
-rc_trace_stat *rc_trace_compare(const rc_trace_snapshot *now, const rc_trace_snapshot *old, size_t *n);
+RC_API rc_trace_stat *rc_trace_compare(const rc_trace_snapshot *now, const rc_trace_snapshot *old, size_t *n);
 
 /* Print rows (at most `limit`; 0: 10) as tracemalloc prints statistics:
  *     demo.c:42: size=39.1 KiB (+39.1 KiB), count=1000 (+1000), average=40 B
  * with each backtrace frame on a line of its own under its site. */
-void rc_trace_print(const rc_trace_stat *rows, size_t n, size_t limit, FILE *out);
+RC_API void rc_trace_print(const rc_trace_stat *rows, size_t n, size_t limit, FILE *out);
 
 /* ------------------------------------------------------------------------
  * Heap snapshots for Chrome DevTools and memlab
@@ -508,11 +521,11 @@ void rc_trace_print(const rc_trace_stat *rows, size_t n, size_t limit, FILE *out
  * RC_ENOTFOUND (a write error: errno says why).
  * Time: O(N + E) (three walks). Memory: 8 bytes per block of the pages
  * (node numbers and referrer counts) plus the table of distinct strings. */
-int rc_heap_snapshot_write(rc_heap *heap, FILE *out);
+RC_API int rc_heapsnapshot_write(rc_heap *heap, FILE *out);
 
-/* rc_heap_snapshot_write to the file `path` (created or truncated).
+/* rc_heapsnapshot_write to the file `path` (created or truncated).
  * -1 with RC_ENOTFOUND when it cannot be opened or written. */
-int rc_heap_snapshot_save(rc_heap *heap, const char *path);
+RC_API int rc_heapsnapshot_save(rc_heap *heap, const char *path);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
 #ifndef RECYCLE_MEMORY_H
 #define RECYCLE_MEMORY_H
 
+#include "../recycle.h"
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -21,11 +22,11 @@ typedef struct rc_procmem {
  * memory_full_info() does. Returns 0, or -1 when the file cannot be read (out
  * is then zeroed). Cost: one read of a small file (the kernel walks the
  * process's mappings: some tens of microseconds). */
-int rc_process_memory(rc_procmem *out);
+RC_API int rc_process_memory(rc_procmem *out);
 
 /* USS in MB of 2^20 bytes, or -1.0 when unknown: the figure the seed article
  * prints (uss / 1024 / 1024). */
-double rc_process_uss_mb(void);
+RC_API double rc_process_uss_mb(void);
 
 #ifdef __cplusplus
 }

@@ -155,7 +155,7 @@ template <class T>
 void swap(ref<T> &a, ref<T> &b) noexcept { a.swap(b); }
 
 /* A new object of `type` (rc_new), adopted: T is its user struct. An empty
- * ref when rc_new fails (rc_error(heap) says why). */
+ * ref when rc_new fails (rc_heap_error(heap) says why). */
 template <class T>
 ref<T> make(rc_heap *heap, const rc_type *type) noexcept
 {

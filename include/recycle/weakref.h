@@ -24,7 +24,7 @@
  *   3. the callbacks of the others run after all that clearing, before the
  *      finalizers, while every unreachable object is still intact.
  * Callbacks may allocate, drop references, create weak references and call
- * rc_collect (which returns 0 while they run). They receive the (already
+ * rc_gc_collect (which returns 0 while they run). They receive the (already
  * cleared) weak reference and must not revive the referent through a C
  * pointer kept elsewhere.
  *
@@ -47,10 +47,10 @@ typedef struct rc_weakref_obj rc_weakref;
 /* Called once when the referent of `w` dies, if `w` is still alive then and
  * was given a callback. `w` is borrowed (held for the duration of the call)
  * and already cleared; `data` is what was given to rc_weakref_new. */
-typedef void (*rc_weakref_cb)(rc_weakref *w, void *data);
+typedef void (*rc_weakref_callback_fn)(rc_weakref *w, void *data);
 
 /* The type of weak references (rc_typeof(w) == &rc_weakref_type). */
-extern const rc_type rc_weakref_type;
+RC_API extern const rc_type rc_weakref_type;
 
 /*
  * A new weak reference to `obj` (NEW reference to the weak reference; `obj`
@@ -63,7 +63,7 @@ extern const rc_type rc_weakref_type;
  * (by refcount, or as garbage a collection is clearing).
  * O(1) amortised.
  */
-rc_weakref *rc_weakref_new(void *obj, rc_weakref_cb cb, void *data);
+RC_API rc_weakref *rc_weakref_new(void *obj, rc_weakref_callback_fn cb, void *data);
 
 /*
  * As rc_weakref_new, but `data_obj` (an object of the same heap, or NULL) is
@@ -74,22 +74,22 @@ rc_weakref *rc_weakref_new(void *obj, rc_weakref_cb cb, void *data);
  * right after the callback ran (or when the referent dies and there is no
  * callback), or when the weak reference dies first.
  */
-rc_weakref *rc_weakref_new_owned(void *obj, rc_weakref_cb cb, void *data_obj);
+RC_API rc_weakref *rc_weakref_new_owned(void *obj, rc_weakref_callback_fn cb, void *data_obj);
 
 /* The referent as a NEW reference (rc_decref it), or NULL once it died.
  * NULL also (RC_EINVAL recorded) when `w` is not a weak reference. O(1). */
-void *rc_weakref_get(rc_weakref *w);
+RC_API void *rc_weakref_get(rc_weakref *w);
 
 /* 1 while the referent lives, 0 once cleared. O(1). */
-int rc_weakref_alive(const rc_weakref *w);
+RC_API int rc_weakref_alive(const rc_weakref *w);
 
 /* Python's weakref.getweakrefcount: how many live weak references point at
  * `obj`. O(that number). */
-size_t rc_weakref_count(const void *obj);
+RC_API size_t rc_weakref_count(const void *obj);
 
 /* Python's weakref.getweakrefs: a NEW list of the live weak references to
  * `obj`, newest first; NULL with RC_ENOMEM. O(their number). */
-rc_list *rc_weakref_list(const void *obj);
+RC_API rc_list *rc_weakref_list(const void *obj);
 
 /* ------------------------------------------------------------------------
  * rc_weakdict: a dict whose values are held weakly
@@ -104,31 +104,31 @@ rc_list *rc_weakref_list(const void *obj);
  * --------------------------------------------------------------------- */
 
 typedef struct rc_weakdict_obj rc_weakdict;
-extern const rc_type rc_weakdict_type;
+RC_API extern const rc_type rc_weakdict_type;
 
 /* A new empty weak-valued dict (NEW reference); NULL with RC_ENOMEM. It
  * makes three objects: itself, its rc_dict, and a weak reference to itself
  * through which its entries find it (so an entry that outlives the dict is
  * harmless). */
-rc_weakdict *rc_weakdict_new(rc_heap *heap);
+RC_API rc_weakdict *rc_weakdict_new(rc_heap *heap);
 
 /* Map `key` to the object `value` (not NULL), weakly. The dict takes its own
  * reference to the key, none to the value; a previous value of the key is
  * forgotten. 0, or -1 with RC_EINVAL (value NULL or of another heap, key
  * RC_EMPTY, value being freed) or RC_ENOMEM (the dict is then unchanged).
  * Amortised O(1). */
-int rc_weakdict_set(rc_weakdict *d, rc_val key, void *value);
+RC_API int rc_weakdict_set(rc_weakdict *d, rc_val key, void *value);
 
 /* The value of `key` as a NEW reference, or NULL when the key is missing or
  * its value died (not an error: nothing is recorded). O(1) expected. */
-void *rc_weakdict_get(rc_weakdict *d, rc_val key);
+RC_API void *rc_weakdict_get(rc_weakdict *d, rc_val key);
 
 /* Remove `key`. 0, or -1 with RC_ENOTFOUND when it is missing or its value
  * already died (the dead entry is removed all the same). O(1) expected. */
-int rc_weakdict_del(rc_weakdict *d, rc_val key);
+RC_API int rc_weakdict_del(rc_weakdict *d, rc_val key);
 
 /* Number of entries whose value is alive. O(1). */
-size_t rc_weakdict_len(const rc_weakdict *d);
+RC_API size_t rc_weakdict_len(const rc_weakdict *d);
 
 /*
  * Iterate over live entries in insertion order: set *pos = 0, call until it
@@ -137,10 +137,10 @@ size_t rc_weakdict_len(const rc_weakdict *d);
  * NULL to skip it). The key stays valid while the caller holds the value.
  * Entries may die or be deleted during the walk; adding keys invalidates it.
  */
-int rc_weakdict_next(rc_weakdict *d, size_t *pos, rc_val *key, void **value);
+RC_API int rc_weakdict_next(rc_weakdict *d, size_t *pos, rc_val *key, void **value);
 
 /* Remove every entry. O(entries). */
-void rc_weakdict_clear(rc_weakdict *d);
+RC_API void rc_weakdict_clear(rc_weakdict *d);
 
 #ifdef __cplusplus
 }

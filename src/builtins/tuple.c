@@ -9,7 +9,7 @@
  *     since rc_val_decref ignores RC_EMPTY;
  *   - clear replaces each item by none before dropping it, so the length never
  *     changes and a cleared tuple reads back as all none.
- * Tuples are meant to be immutable once shared; rc_tuple_set_new exists to
+ * Tuples are meant to be immutable once shared; rc_tuple_set exists to
  * fill one right after creating it (a tuple that refers to itself, or to a
  * container that refers back to it, can only be built that way).
  */
@@ -89,12 +89,12 @@ rc_val rc_tuple_get(const rc_tuple *tuple, size_t i)
     return tuple->items[i];
 }
 
-int rc_tuple_set_new(rc_tuple *tuple, size_t i, rc_val v)
+int rc_tuple_set(rc_tuple *tuple, size_t i, rc_val v)
 {
-    if (!rc__is_a(tuple, &rc_tuple_type, "rc_tuple_set_new")) return -1;
-    if (!rc__storable(tuple, v, "rc_tuple_set_new")) return -1;
+    if (!rc__is_a(tuple, &rc_tuple_type, "rc_tuple_set")) return -1;
+    if (!rc__storable(tuple, v, "rc_tuple_set")) return -1;
     if (unlikely(i >= tuple->len)) {
-        rc__fail(rc_heap_of(tuple), RC_ERANGE, "rc_tuple_set_new: index %zu out of range (len %zu)",
+        rc__fail(rc_heap_of(tuple), RC_ERANGE, "rc_tuple_set: index %zu out of range (len %zu)",
                  i, tuple->len);
         return -1;
     }

@@ -299,7 +299,7 @@ static void mark_in_garbage(rc_head *c, void *ctx)
     if (!rc__vec_push(s->h, &s->stack, c)) s->overflow = true;
 }
 
-/* RC_DEBUG_SAVEALL: the garbage goes to the heap's garbage list instead of
+/* RC_GC_DEBUG_SAVEALL: the garbage goes to the heap's garbage list instead of
  * being freed (the list holds a reference to each). Returns 0 freed.
  * All or nothing: an object left out of the list while the rest of its cycle
  * is saved would stay alive and unlisted for good. When the list cannot
@@ -318,13 +318,13 @@ static size_t save_garbage(rc_heap *h, rc_vec *g)
         rc_val v;
         for (; saved > 0 && rc_list_pop(list, -1, &v) == 0; saved--) rc_val_decref(v);
         rc__fail(h, RC_ENOMEM,
-                 "rc_collect: out of memory for the garbage list (RC_DEBUG_SAVEALL): %zu "
+                 "rc_gc_collect: out of memory for the garbage list (RC_GC_DEBUG_SAVEALL): %zu "
                  "unreachable objects left in place for a later collection", g->len);
     }
     for (size_t i = 0; i < g->len; i++) {
         rc_head *o = g->items[i];
         o->gc &= ~RC__INSET;
-        if (h->debug & RC_DEBUG_UNCOLLECTABLE) rc__debug_object(h, o, false);
+        if (h->debug & RC_GC_DEBUG_UNCOLLECTABLE) rc__debug_object(h, o, false);
         rc_decref(o + 1);   /* drop the hold: the list, or the cycle, keeps it alive */
     }
     return 0;
@@ -428,9 +428,9 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
     /* From here on no new weak reference to the garbage can be made
      * (rc_weakref_new refuses garbage while `deleting`). */
     h->deleting = true;
-    if (h->debug & RC_DEBUG_COLLECTABLE)
+    if (h->debug & RC_GC_DEBUG_COLLECTABLE)
         for (size_t i = 0; i < n; i++) rc__debug_object(h, g->items[i], true);
-    if (h->debug & RC_DEBUG_SAVEALL) {
+    if (h->debug & RC_GC_DEBUG_SAVEALL) {
         save_garbage(h, g);
         h->deleting = false;
         return 0;
@@ -468,7 +468,7 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
  */
 static size_t delete_held(rc_heap *h, rc_vec *g, gc_set *s)
 {
-    if (s->finalizers || s->weak || (h->debug & (RC_DEBUG_SAVEALL | RC_DEBUG_COLLECTABLE))) {
+    if (s->finalizers || s->weak || (h->debug & (RC_GC_DEBUG_SAVEALL | RC_GC_DEBUG_COLLECTABLE))) {
         /* Room for all first: without it the whole garbage survives this
          * collection (a part of it deleted or saved could leave the rest
          * alive for good), held by nothing but its own cycles. */
@@ -484,9 +484,9 @@ static size_t delete_held(rc_heap *h, rc_vec *g, gc_set *s)
             }
         }
         if (!room) {
-            rc__fail(h, RC_ENOMEM, "rc_collect: out of memory for the list of %zu unreachable "
+            rc__fail(h, RC_ENOMEM, "rc_gc_collect: out of memory for the list of %zu unreachable "
                      "objects; they are left for a later collection%s", s->held,
-                     (h->debug & RC_DEBUG_SAVEALL) ? " (RC_DEBUG_SAVEALL: none saved)" : "");
+                     (h->debug & RC_GC_DEBUG_SAVEALL) ? " (RC_GC_DEBUG_SAVEALL: none saved)" : "");
             return 0;
         }
         return delete_garbage(h, g, s);
@@ -525,7 +525,7 @@ static double begin_collection(rc_heap *h, rc_gc_info *info)
     EXPENSIVE_VERIFY(h, "before a collection");
     h->busy++;
     if (h->ncallbacks) run_callbacks(h, RC_GC_START, info);
-    if (h->debug & RC_DEBUG_STATS) rc__debug_start(h, info->generation, info->candidates);
+    if (h->debug & RC_GC_DEBUG_STATS) rc__debug_start(h, info->generation, info->candidates);
     return rc__now_seconds();
 }
 
@@ -542,7 +542,7 @@ static void end_collection(rc_heap *h, rc_gc_info *info, rc_gen_stats *st, size_
     st->collected += freed;
     st->uncollectable += info->uncollectable;
     st->seconds += info->duration;
-    if (h->debug & RC_DEBUG_STATS)
+    if (h->debug & RC_GC_DEBUG_STATS)
         rc__debug_stop(h, info->generation, info->candidates, info->collected,
                        info->uncollectable, info->duration);
     if (h->ncallbacks) run_callbacks(h, RC_GC_STOP, info);
@@ -554,12 +554,12 @@ static void end_collection(rc_heap *h, rc_gc_info *info, rc_gen_stats *st, size_
 static void run_callbacks(rc_heap *h, int phase, const rc_gc_info *info)
 {
     for (unsigned i = 0; i < h->ncallbacks; i++) {
-        rc_gc_callback fn = (rc_gc_callback)h->callbacks[i].fn;
+        rc_gc_callback_fn fn = (rc_gc_callback_fn)h->callbacks[i].fn;
         fn(h, phase, info, h->callbacks[i].ud);
     }
 }
 
-int rc_gc_callback_add(rc_heap *h, rc_gc_callback fn, void *ud)
+int rc_gc_callback_add(rc_heap *h, rc_gc_callback_fn fn, void *ud)
 {
     if (!fn) {
         rc__fail(h, RC_EINVAL, "rc_gc_callback_add: callback is NULL");
@@ -575,10 +575,10 @@ int rc_gc_callback_add(rc_heap *h, rc_gc_callback fn, void *ud)
     return 0;
 }
 
-int rc_gc_callback_remove(rc_heap *h, rc_gc_callback fn, void *ud)
+int rc_gc_callback_remove(rc_heap *h, rc_gc_callback_fn fn, void *ud)
 {
     for (unsigned i = 0; i < h->ncallbacks; i++) {
-        if ((rc_gc_callback)h->callbacks[i].fn == fn && h->callbacks[i].ud == ud) {
+        if ((rc_gc_callback_fn)h->callbacks[i].fn == fn && h->callbacks[i].ud == ud) {
             memmove(&h->callbacks[i], &h->callbacks[i + 1],
                     (h->ncallbacks - i - 1) * sizeof h->callbacks[0]);
             h->ncallbacks--;
@@ -910,12 +910,12 @@ void rc__maybe_collect(rc_heap *h)
     if (h->candidates.len >= h->candidate_trigger) rc__scan_candidates(h);
 }
 
-size_t rc_collect(rc_heap *h, int generation)
+size_t rc_gc_collect(rc_heap *h, int generation)
 {
-    RC__HEAP_CHECK(h, "rc_collect");
+    RC__HEAP_CHECK(h, "rc_gc_collect");
     if (!h || h->busy || h->freeing) return 0;
     if (generation < 0 || generation > 2) {
-        rc__fail(h, RC_EINVAL, "rc_collect: generation %d is not 0, 1 or 2", generation);
+        rc__fail(h, RC_EINVAL, "rc_gc_collect: generation %d is not 0, 1 or 2", generation);
         return 0;
     }
     size_t freed = 0;

@@ -10,7 +10,7 @@
 
 #define RC_DEFAULT_CANDIDATE_LIMIT 10000
 
-void rc_config_init(rc_config *cfg)
+void rc_heap_config_init(rc_heap_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->allocator = rc_system_allocator;
@@ -18,23 +18,23 @@ void rc_config_init(rc_config *cfg)
     cfg->threshold[1] = 10;
     cfg->threshold[2] = 10;
 #ifdef RC_DEBUG
-    cfg->leak_report = rc_leak_report_print;   /* a test suite finds its leaks unasked */
+    cfg->leak_report = rc_heap_leak_report_print;   /* a test suite finds its leaks unasked */
 #endif
 }
 
 /* Stress mode from the config, or from RC_GC_STRESS when it says nothing. */
-static bool stress_wanted(const rc_config *cfg)
+static bool stress_wanted(const rc_heap_config *cfg)
 {
     if (cfg->gc_stress) return cfg->gc_stress > 0;
     const char *e = getenv("RC_GC_STRESS");
     return e && atoi(e) > 0;
 }
 
-rc_heap *rc_heap_new(const rc_config *cfg)
+rc_heap *rc_heap_new(const rc_heap_config *cfg)
 {
-    rc_config def;
+    rc_heap_config def;
     if (!cfg) {
-        rc_config_init(&def);
+        rc_heap_config_init(&def);
         cfg = &def;
     }
     if (!cfg->allocator.map || !cfg->allocator.unmap || !cfg->allocator.realloc) return NULL;
@@ -163,19 +163,19 @@ void *rc__fail(rc_heap *h, int code, const char *fmt, ...)
     return NULL;
 }
 
-int rc_error(const rc_heap *h)
+int rc_heap_error(const rc_heap *h)
 {
-    RC__HEAP_CHECK(h, "rc_error");
+    RC__HEAP_CHECK(h, "rc_heap_error");
     return h->err;
 }
-const char *rc_error_message(const rc_heap *h)
+const char *rc_heap_error_message(const rc_heap *h)
 {
-    RC__HEAP_CHECK(h, "rc_error_message");
+    RC__HEAP_CHECK(h, "rc_heap_error_message");
     return h->err ? h->errmsg : "no error";
 }
-void rc_clear_error(rc_heap *h)
+void rc_heap_clear_error(rc_heap *h)
 {
-    RC__HEAP_CHECK(h, "rc_clear_error");
+    RC__HEAP_CHECK(h, "rc_heap_clear_error");
     h->err = RC_OK;
     h->errmsg[0] = 0;
 }
@@ -188,22 +188,22 @@ void rc__assert_fail(const char *what, const char *file, int line)
 
 /* ---- settings and counters ---- */
 
-void rc_enable(rc_heap *h)
+void rc_gc_enable(rc_heap *h)
 {
-    RC__HEAP_CHECK(h, "rc_enable");
+    RC__HEAP_CHECK(h, "rc_gc_enable");
     h->enabled = true;
     rc__young_limit_update(h);
 }
 
-void rc_disable(rc_heap *h)
+void rc_gc_disable(rc_heap *h)
 {
-    RC__HEAP_CHECK(h, "rc_disable");
+    RC__HEAP_CHECK(h, "rc_gc_disable");
     h->enabled = false;
     rc__young_limit_update(h);
 }
-int rc_isenabled(const rc_heap *h) { return h->enabled; }
+int rc_gc_is_enabled(const rc_heap *h) { return h->enabled; }
 
-void rc_set_threshold(rc_heap *h, unsigned t0, unsigned t1, unsigned t2)
+void rc_gc_set_threshold(rc_heap *h, unsigned t0, unsigned t1, unsigned t2)
 {
     h->threshold[0] = t0;
     h->threshold[1] = t1;
@@ -212,19 +212,19 @@ void rc_set_threshold(rc_heap *h, unsigned t0, unsigned t1, unsigned t2)
     rc__young_limit_update(h);
 }
 
-void rc_get_threshold(const rc_heap *h, unsigned out[3])
+void rc_gc_get_threshold(const rc_heap *h, unsigned out[3])
 {
     memcpy(out, h->threshold, sizeof h->threshold);
 }
 
-void rc_get_count(const rc_heap *h, size_t out[3])
+void rc_gc_get_count(const rc_heap *h, size_t out[3])
 {
     memcpy(out, h->count, sizeof h->count);
 }
 
-void rc_heap_stats_get(const rc_heap *h, rc_heap_stats *out)
+void rc_heap_get_stats(const rc_heap *h, rc_heap_stats *out)
 {
-    RC__HEAP_CHECK(h, "rc_heap_stats_get");
+    RC__HEAP_CHECK(h, "rc_heap_get_stats");
     memset(out, 0, sizeof *out);
     rc__count_objects(h, &out->objects, &out->object_bytes);
     for (int g = 0; g < 4; g++) {

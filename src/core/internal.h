@@ -156,7 +156,7 @@ typedef struct rc_callback_slot {
 } rc_callback_slot;
 
 struct rc_heap {
-    rc_config cfg;
+    rc_heap_config cfg;
 
     /* allocation: [tracked?][class] */
     rc_page *cur[2][RC_NCLASSES];
@@ -198,7 +198,7 @@ struct rc_heap {
     unsigned ncallbacks;
 
     /* gc module state (gcmodule/debug.c, inspect.c, weakref.c) */
-    unsigned debug;                 /* RC_DEBUG_* flags of <recycle/gc.h> */
+    unsigned debug;                 /* RC_GC_DEBUG_* flags of <recycle/gc.h> */
     FILE *debug_stream;             /* NULL = stderr */
     void *garbage;                  /* rc_list of saved garbage (SAVEALL), or NULL */
     void *weak;                     /* weakref books (weakref.c), or NULL */
@@ -359,7 +359,7 @@ bool rc__weakrefs_handle_garbage(rc_heap *h, rc_head **garbage, size_t n);
  * clear_weakrefs). h->deleting is already set, so none can be made again. */
 void rc__weakrefs_clear_garbage(rc_heap *h, rc_head **garbage, size_t n);
 /* Debug output of a collection (gcmodule/debug.c), called by the collector when
- * h->debug has the matching flags: start/stop lines (RC_DEBUG_STATS), one
+ * h->debug has the matching flags: start/stop lines (RC_GC_DEBUG_STATS), one
  * line per collectable / uncollectable object. */
 void rc__debug_start(rc_heap *h, int generation, int candidates);
 void rc__debug_stop(rc_heap *h, int generation, int candidates, size_t collected,

@@ -22,7 +22,7 @@
  *             can be handed out again, so a dangling pointer reads garbage
  *             (and a freed header, refcnt 0 and its type) instead of a live
  *             stranger. Pool heaps under ASan or valgrind quarantine too.
- *   malloc    (rc_config.use_malloc, or RC_MALLOC=malloc in the environment)
+ *   malloc    (rc_heap_config.use_malloc, or RC_MALLOC=malloc in the environment)
  *             every object is a one-block large page from
  *             posix_memalign(RC_PAGE_SIZE, 128 + size) and goes back with
  *             free(), so ASan, LSan, valgrind and heaptrack see each object
@@ -41,7 +41,7 @@
 #define RC_QUARANTINE 128                      /* blocks waiting before reuse */
 #define RC_QUARANTINE_MAX_BLOCK ((size_t)1 << 20)   /* bigger blocks go back at once */
 
-bool rc__watch_init(rc_heap *h, const rc_config *cfg)
+bool rc__watch_init(rc_heap *h, const rc_heap_config *cfg)
 {
     /* The environment speaks for heaps on the system allocator; a heap
      * given its own allocator keeps it unless its config asks for malloc. */

@@ -68,7 +68,7 @@ static inline void rc__mem_unmapping(const void *p, size_t n) { RC__UNPOISON(p, 
  * cfg->use_malloc or RC_MALLOC, valgrind from RUNNING_ON_VALGRIND, and
  * ASan / RC_DEBUG builds always watch. Returns false when the mode cannot
  * start (out of memory). */
-bool rc__watch_init(rc_heap *h, const rc_config *cfg);
+bool rc__watch_init(rc_heap *h, const rc_heap_config *cfg);
 /* A block handed out by rc__alloc_block on a watched heap: `bytes` of it
  * (header included) become the object. */
 void rc__watch_alloc(rc_heap *h, rc_head *b, size_t bytes);

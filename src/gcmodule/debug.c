@@ -1,6 +1,6 @@
 /*
- * debug.c -- Python's gc.set_debug: the RC_DEBUG_* flags, the lines they
- * print, and the garbage list of RC_DEBUG_SAVEALL.
+ * debug.c -- Python's gc.set_debug: the RC_GC_DEBUG_* flags, the lines they
+ * print, and the garbage list of RC_GC_DEBUG_SAVEALL.
  *
  * The collector calls the rc__debug_* hooks only when the matching flag is
  * set, so a heap without debug flags pays one test per collection. Lines

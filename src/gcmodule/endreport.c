@@ -137,14 +137,14 @@ out:
     h->err = err;
 }
 
-void rc_set_leak_report(rc_heap *h, rc_leak_report_fn fn, void *ud)
+void rc_heap_set_leak_report(rc_heap *h, rc_leak_report_fn fn, void *ud)
 {
     if (!h) return;
     h->leak_report = fn;
     h->leak_report_ud = ud;
 }
 
-void rc_leak_report_print(rc_heap *h, const rc_leak_report_row *rows, size_t n, void *ud)
+void rc_heap_leak_report_print(rc_heap *h, const rc_leak_report_row *rows, size_t n, void *ud)
 {
     FILE *out = ud ? ud : stderr;
     size_t objects = 0, bytes = 0, held = 0;

@@ -50,9 +50,9 @@ int rc_gc_is_tracked(const void *obj)
     return (RC_HEAD(obj)->gc & RC__TRACKED) != 0;
 }
 
-int rc_is_finalized(const void *obj)
+int rc_gc_is_finalized(const void *obj)
 {
-    RC__CHECK(obj, "rc_is_finalized");
+    RC__CHECK(obj, "rc_gc_is_finalized");
     return (RC_HEAD(obj)->gc & RC__FINALIZED) != 0;
 }
 

@@ -127,7 +127,7 @@ static rc_chain *chain_from_queue(bfs *b, size_t at, bool start_first, int found
 
 void rc_chain_free(rc_chain *c)
 {
-    rc_leak_free(c);
+    lk_result_free(c);
 }
 
 /* ---- the searches ---- */
@@ -331,7 +331,7 @@ static void why_print(FILE *out, const rc_chain *c, rc_head *target, size_t max_
                     max_depth);
         else
             fputs("  no object held from outside the heap leads to it: it is garbage (a cycle) that the "
-                  "next full collection frees (rc_collect(heap, 2))\n",
+                  "next full collection frees (rc_gc_collect(heap, 2))\n",
                   out);
         return;
     }
@@ -478,9 +478,9 @@ long rc_show_roots(rc_heap *h, size_t limit, FILE *out)
 {
     if (!h) return -1;
     size_t n;
-    rc_clear_error(h);
+    rc_heap_clear_error(h);
     rc_root *roots = rc_get_roots(h, NULL, &n);
-    if (!roots && rc_error(h)) return -1;
+    if (!roots && rc_heap_error(h)) return -1;
     lk_tcounts tc;
     memset(&tc, 0, sizeof tc);
     tc.h = h;
@@ -488,14 +488,14 @@ long rc_show_roots(rc_heap *h, size_t limit, FILE *out)
         lk_tcount *row = lk_tcounts_row(&tc, rc_typeof(roots[i].obj));
         if (!row) {
             lk_tcounts_free(&tc);
-            rc_leak_free(roots);
+            rc_root_free(roots);
             rc__fail(h, RC_ENOMEM, "rc_show_roots: out of memory");
             return -1;
         }
         row->count++;
         row->extra += roots[i].external;
     }
-    rc_leak_free(roots);
+    rc_root_free(roots);
     lk_tcounts_merge(&tc);
     if (tc.len > 1) qsort(tc.rows, tc.len, sizeof *tc.rows, lk_cmp_by_count);
     if (!out) out = stdout;

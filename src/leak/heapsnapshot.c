@@ -436,14 +436,14 @@ fail:
     return -1;
 }
 
-int rc_heap_snapshot_write(rc_heap *h, FILE *f)
+int rc_heapsnapshot_write(rc_heap *h, FILE *f)
 {
-    return snapshot_write(h, f, "rc_heap_snapshot_write", "the output stream");
+    return snapshot_write(h, f, "rc_heapsnapshot_write", "the output stream");
 }
 
-int rc_heap_snapshot_save(rc_heap *h, const char *path)
+int rc_heapsnapshot_save(rc_heap *h, const char *path)
 {
-    static const char call[] = "rc_heap_snapshot_save";
+    static const char call[] = "rc_heapsnapshot_save";
     if (!h) return -1;
     if (!path) {
         rc__fail(h, RC_EINVAL, "%s: path is NULL", call);

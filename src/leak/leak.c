@@ -41,12 +41,16 @@ void *lk_result_alloc_with(void *(*realloc_fn)(void *ud, void *p, size_t size), 
     return p + LK_RESULT_HEAD;
 }
 
-void rc_leak_free(void *rows)
+void lk_result_free(void *rows)
 {
     if (!rows) return;
     lk_result_head *rh = (lk_result_head *)((char *)rows - LK_RESULT_HEAD);
     rh->realloc(rh->ud, rh, 0);
 }
+
+void rc_typestat_free(rc_typestat *rows) { lk_result_free(rows); }
+void rc_growth_row_free(rc_growth_row *rows) { lk_result_free(rows); }
+void rc_root_free(rc_root *rows) { lk_result_free(rows); }
 
 void lk_remove_partial(const char *path)
 {
@@ -77,7 +81,7 @@ bool lk_walkable(rc_heap *h, const char *call)
 void lk_collect(rc_heap *h, unsigned flags)
 {
     if (flags & RC_LEAK_NO_COLLECT) return;
-    rc_collect(h, (flags & RC_LEAK_COLLECT_YOUNG) ? 1 : 2);
+    rc_gc_collect(h, (flags & RC_LEAK_COLLECT_YOUNG) ? 1 : 2);
 }
 
 /* snprintf that returns what was written (never more than size - 1). */
@@ -415,9 +419,9 @@ long rc_show_most_common_types(rc_heap *h, size_t limit, FILE *out)
 {
     size_t n;
     if (!h) return -1;
-    rc_clear_error(h);
+    rc_heap_clear_error(h);
     rc_typestat *rows = typestats(h, limit ? limit : 10, &n, "rc_show_most_common_types");
-    if (!rows && rc_error(h)) return -1;
+    if (!rows && rc_heap_error(h)) return -1;
     if (!out) out = stdout;
     int width = 0;
     for (size_t i = 0; i < n; i++) {
@@ -425,7 +429,7 @@ long rc_show_most_common_types(rc_heap *h, size_t limit, FILE *out)
         if (w > width) width = w;
     }
     for (size_t i = 0; i < n; i++) fprintf(out, "%-*s %zu\n", width, rows[i].name, rows[i].count);
-    rc_leak_free(rows);
+    rc_typestat_free(rows);
     if (!lk_stream_ok(h, out, "rc_show_most_common_types")) return -1;
     return (long)n;
 }
@@ -621,9 +625,9 @@ long rc_show_growth(rc_growth *g, size_t limit, unsigned flags, FILE *out)
 {
     size_t n;
     if (!g) return -1;
-    rc_clear_error(g->h);
+    rc_heap_clear_error(g->h);
     rc_growth_row *rows = rc_growth_check(g, limit, flags, &n);
-    if (!rows && rc_error(g->h)) return -1;
+    if (!rows && rc_heap_error(g->h)) return -1;
     if (!out) out = stdout;
     int width = 0;
     for (size_t i = 0; i < n; i++) {
@@ -632,7 +636,7 @@ long rc_show_growth(rc_growth *g, size_t limit, unsigned flags, FILE *out)
     }
     for (size_t i = 0; i < n; i++)
         fprintf(out, "%-*s%9zu %+9lld\n", width, rows[i].name, rows[i].count, (long long)rows[i].delta);
-    rc_leak_free(rows);
+    rc_growth_row_free(rows);
     if (!lk_stream_ok(g->h, out, "rc_show_growth")) return -1;
     return (long)n;
 }

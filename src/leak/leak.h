@@ -7,7 +7,8 @@
  *   labels     lk_edge_label, lk_label_between: an edge of
  *              rc__foreach_edge (util/edges.h) as text.
  *   results    arrays handed to the user carry a hidden header with the
- *              allocator that made them, so rc_leak_free needs no heap.
+ *              allocator that made them, so lk_result_free (behind each row
+ *              type's rc_*_free) needs no heap.
  */
 #ifndef RC_LEAK_PRIV_H
 #define RC_LEAK_PRIV_H
@@ -33,13 +34,15 @@ static inline void *lk_calloc(rc_heap *h, size_t n, size_t size)
 }
 static inline void lk_free(rc_heap *h, void *p, size_t bytes) { rc__mem_free(rc__mem_heap(h), p, bytes); }
 
-/* A result array of `bytes` for the user (freed by rc_leak_free), zeroed;
- * NULL on out-of-memory (nothing recorded). */
+/* A result array of `bytes` for the user, zeroed; NULL on out-of-memory
+ * (nothing recorded). Freed by lk_result_free, which the public rc_*_free of
+ * each row type calls (NULL is fine). */
 void *lk_result_alloc_with(void *(*realloc_fn)(void *ud, void *p, size_t size), void *ud, size_t bytes);
 static inline void *lk_result_alloc(rc_heap *h, size_t bytes)
 {
     return lk_result_alloc_with(h->cfg.allocator.realloc, h->cfg.allocator.ud, bytes);
 }
+void lk_result_free(void *rows);
 
 /* Flush `out` and check it for errors: false with RC_EIO recorded (naming
  * `call`, the stream and errno's text) when what was printed did not all

@@ -241,13 +241,13 @@ static uint32_t vertex_of(const rc_domtree *t, const void *obj)
     return id == SIZE_MAX ? NONE : t->dfn[id];
 }
 
-size_t rc_retained_size(const rc_domtree *t, const void *obj)
+size_t rc_domtree_retained_size(const rc_domtree *t, const void *obj)
 {
     uint32_t v = vertex_of(t, obj);
     return v == NONE ? 0 : (size_t)t->size[v];
 }
 
-void *rc_dominator(const rc_domtree *t, const void *obj)
+void *rc_domtree_dominator(const rc_domtree *t, const void *obj)
 {
     uint32_t v = vertex_of(t, obj);
     if (v == NONE || t->idom[v] == 0) return NULL;
@@ -325,7 +325,7 @@ size_t rc_retained(void *obj)
     RC__CHECK(obj, "rc_retained");
     rc_domtree *t = rc_domtree_build(rc_heap_of(obj), NULL);
     if (!t) return 0;
-    size_t s = rc_retained_size(t, obj);
+    size_t s = rc_domtree_retained_size(t, obj);
     rc_domtree_free(t);
     return s;
 }

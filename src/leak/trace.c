@@ -469,6 +469,11 @@ static rc_trace_stat *stat_rows(const rc_trace_snapshot *s, stat_src *src, size_
     return rows;
 }
 
+void rc_trace_stat_free(rc_trace_stat *rows)
+{
+    lk_result_free(rows);
+}
+
 rc_trace_stat *rc_trace_statistics(const rc_trace_snapshot *s, size_t *n)
 {
     size_t dummy;
@@ -766,15 +771,15 @@ oom:
     return false;
 }
 
-rc_list *rc_new_since(rc_mark *m, const char *type_name)
+rc_list *rc_mark_new_objects(rc_mark *m, const char *type_name)
 {
     if (!m) return NULL;
     rc_heap *h = m->h;
-    if (!lk_walkable(h, "rc_new_since")) return NULL;
+    if (!lk_walkable(h, "rc_mark_new_objects")) return NULL;
     rc_list *out = rc_list_new(h, 0);
     if (!out) return NULL;
     new_ctx c = {m, type_name, m->epoch && m->epoch == rc__trace_epoch(h), NULL};
-    if (!walk_new(&c, out, "rc_new_since")) {
+    if (!walk_new(&c, out, "rc_mark_new_objects")) {
         rc_decref(out);
         return NULL;
     }

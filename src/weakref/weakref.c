@@ -137,7 +137,7 @@ static void run_chain(chain *c, bool call)
     while (w) {
         rc_weakref *next = w->next;
         w->next = NULL;
-        rc_weakref_cb cb = w->cb;
+        rc_weakref_callback_fn cb = w->cb;
         void *data = w->data;
         w->cb = NULL;
         if (cb && call) cb(w, data);
@@ -209,7 +209,7 @@ void rc__heap_teardown_extras(rc_heap *h)
 static void wr_traverse(void *obj, rc_visit_fn visit, void *arg)
 {
     rc_weakref *w = obj;
-    rc_visit_val(w->held, visit, arg);
+    rc_val_visit(w->held, visit, arg);
     if (w->flags & RC_WR_OWNS_DATA) visit(w->data, arg);
 }
 
@@ -247,7 +247,7 @@ const rc_type rc_weakref_type = {
 
 /* ---- the API ---- */
 
-rc_weakref *rc__weakref_make(void *obj, rc_weakref_cb cb, void *data, rc_val held,
+rc_weakref *rc__weakref_make(void *obj, rc_weakref_callback_fn cb, void *data, rc_val held,
                              uint32_t flags, const char *call)
 {
     if (!obj) return NULL;
@@ -288,12 +288,12 @@ rc_weakref *rc__weakref_make(void *obj, rc_weakref_cb cb, void *data, rc_val hel
     return w;
 }
 
-rc_weakref *rc_weakref_new(void *obj, rc_weakref_cb cb, void *data)
+rc_weakref *rc_weakref_new(void *obj, rc_weakref_callback_fn cb, void *data)
 {
     return rc__weakref_make(obj, cb, data, RC_EMPTY, 0, "rc_weakref_new");
 }
 
-rc_weakref *rc_weakref_new_owned(void *obj, rc_weakref_cb cb, void *data_obj)
+rc_weakref *rc_weakref_new_owned(void *obj, rc_weakref_callback_fn cb, void *data_obj)
 {
     if (obj && data_obj && rc_heap_of(data_obj) != rc_heap_of(obj))
         return rc__fail(rc_heap_of(obj), RC_EINVAL,

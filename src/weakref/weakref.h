@@ -28,7 +28,7 @@ enum {
 struct rc_weakref_obj {
     rc_head *referent;
     struct rc_weakref_obj *prev, *next;   /* the referent's weak references, newest first */
-    rc_weakref_cb cb;
+    rc_weakref_callback_fn cb;
     void *data;
     rc_val held;
     uint32_t flags;
@@ -37,7 +37,7 @@ struct rc_weakref_obj {
 /* A new live weak reference to `obj` (see rc_weakref_new) with `flags`
  * preset; it takes its own references to `held` (RC_EMPTY for none) and, when
  * flags has OWNS_DATA, to the object `data`. */
-rc_weakref *rc__weakref_make(void *obj, rc_weakref_cb cb, void *data, rc_val held,
+rc_weakref *rc__weakref_make(void *obj, rc_weakref_callback_fn cb, void *data, rc_val held,
                              uint32_t flags, const char *call);
 
 /* weakdict.c: the keyed weak reference `w` was just cleared (no user code may

@@ -69,7 +69,7 @@ static void why(const char *fmt, ...)
 static void out_of_memory(rc_heap *heap, const char *what)
 {
     fflush(stdout);
-    fprintf(stderr, "recycle demo: cannot build %s: %s\n", what, rc_error_message(heap));
+    fprintf(stderr, "recycle demo: cannot build %s: %s\n", what, rc_heap_error_message(heap));
 }
 
 /* a = [i for i in range(10_000_000)]: a NEW reference, or NULL (reported). */
@@ -250,14 +250,14 @@ static int demo_release(rc_heap *heap)
     a = NULL;
     memory_line("after del a");
     why("rc_decref(a); a = NULL (Python: del a): the only reference went, so the list is freed now");
-    size_t n = rc_collect(heap, 2);
-    printf("rc_collect(heap, 2) collected %zu objects\n", n);
+    size_t n = rc_gc_collect(heap, 2);
+    printf("rc_gc_collect(heap, 2) collected %zu objects\n", n);
     if (n == 0)
         why("a full collection (Python: gc.collect()) found nothing left: refcounting had freed the list");
     else
         why("a full collection (Python: gc.collect()) freed objects that only held each other");
     memory_line("finish");
-    why("memory fell at rc_decref, not at rc_collect: only cycles wait for the collector");
+    why("memory fell at rc_decref, not at rc_gc_collect: only cycles wait for the collector");
     return 0;
 }
 
@@ -291,12 +291,12 @@ static int demo_cycle(rc_heap *heap)
 {
     rc_heap_stats st;
     if (cycle_func(heap) < 0) return -1;
-    rc_heap_stats_get(heap, &st);
+    rc_heap_get_stats(heap, &st);
     memory_line("finished");
     why("func() dropped a and b, but each still holds the other: refcounting cannot free them (%zu objects left)",
         st.objects);
-    size_t n = rc_collect(heap, 2);
-    printf("rc_collect(heap, 2) collected %zu objects\n", n);
+    size_t n = rc_gc_collect(heap, 2);
+    printf("rc_gc_collect(heap, 2) collected %zu objects\n", n);
     why("the cycle collector found that every reference to a and b came from inside the pair");
     memory_line("finish");
     why("the collector cleared both lists and freed them, " NITEMS_TEXT " integers each");
@@ -326,7 +326,7 @@ static void picture_line(rc_heap *heap, int rc, const char *what)
         why("%s (as DOT: render it with `dot -Tpng` once Graphviz is installed)", what);
     } else {
         why("could not draw it");
-        fprintf(stderr, "recycle demo: %s\n", rc_error_message(heap));
+        fprintf(stderr, "recycle demo: %s\n", rc_heap_error_message(heap));
         io_failed = 1;
     }
 }
@@ -356,8 +356,8 @@ static int demo_objgraph(rc_heap *heap)
     b = NULL;
     rc_decref(a);
     a = NULL;
-    size_t n = rc_collect(heap, 2);
-    printf("rc_collect(heap, 2) collected %zu objects\n", n);
+    size_t n = rc_gc_collect(heap, 2);
+    printf("rc_gc_collect(heap, 2) collected %zu objects\n", n);
     why("dropping both names left the pair holding only each other: the collector freed it");
     return 0;
 oom:
@@ -398,7 +398,7 @@ static NOINLINE int handle_request(rc_heap *heap, rc_list *listeners, long i)
         rc_decref(s);
         return -1;
     }
-    for (long k = 0; k < PAYLOAD; k++) rc_tuple_set_new(s->payload, (size_t)k, rc_int(k));
+    for (long k = 0; k < PAYLOAD; k++) rc_tuple_set(s->payload, (size_t)k, rc_int(k));
     if (rc_list_append(listeners, rc_obj(s)) < 0) {   /* registered for good: nothing unregisters */
         rc_decref(s);
         return -1;
@@ -420,7 +420,7 @@ static void print_trace_diff(const rc_trace_snapshot *now, const rc_trace_snapsh
     size_t n;
     rc_trace_stat *rows = rc_trace_compare(now, old, &n);
     rc_trace_print(rows, n, 3, stdout);
-    rc_leak_free(rows);
+    rc_trace_stat_free(rows);
 }
 
 static int demo_leak(rc_heap *heap)
@@ -460,7 +460,7 @@ static int demo_leak(rc_heap *heap)
     rc_show_growth(growth, 5, 0, stdout);
     why("what grew: one session, one str and one tuple per request (after a full collection: not garbage)");
 
-    fresh = rc_new_since(mark, "session");
+    fresh = rc_mark_new_objects(mark, "session");
     if (!fresh) goto oom;
     size_t nfresh = rc_list_len(fresh);
     if (!nfresh) goto oom;
@@ -468,7 +468,7 @@ static int demo_leak(rc_heap *heap)
     rc_incref(victim);
     rc_decref(fresh);   /* our list would be one more holder: drop it */
     fresh = NULL;
-    printf("rc_new_since(mark, \"session\") found %zu sessions made since the mark; why is the last one alive?\n",
+    printf("rc_mark_new_objects(mark, \"session\") found %zu sessions made since the mark; why is the last one alive?\n",
            nfresh);
     rc_decref(victim);   /* borrowed from here on: the bus keeps it */
     chain = rc_why_alive(victim, stdout, NULL);
@@ -498,10 +498,10 @@ static int demo_leak(rc_heap *heap)
     why("sessions come from one line of handle_request; their tuples and strs from rc_tuple_new / rc_str_new"
         " (\"?\": no site given)");
 
-    if (rc_heap_snapshot_save(heap, "leak.heapsnapshot") == 0) {
-        why("rc_heap_snapshot_save wrote leak.heapsnapshot: load it in Chrome DevTools' Memory panel, or in memlab");
+    if (rc_heapsnapshot_save(heap, "leak.heapsnapshot") == 0) {
+        why("rc_heapsnapshot_save wrote leak.heapsnapshot: load it in Chrome DevTools' Memory panel, or in memlab");
     } else {
-        fprintf(stderr, "recycle demo: %s\n", rc_error_message(heap));
+        fprintf(stderr, "recycle demo: %s\n", rc_heap_error_message(heap));
         io_failed = 1;
     }
 
