@@ -86,7 +86,7 @@ void rc__leak_report(rc_heap *h)
         LK_FOREACH_BLOCK(h, k, o, ob, {
             const char *file = NULL;
             int line = 0;
-            if (h->trace && !rc_trace_site(o + 1, &file, &line)) file = NULL, line = 0;
+            if (!rc__hook_site(h, o, &file, &line)) file = NULL, line = 0;
             er_row *row = row_for(&t, o->type, file, line);
             if (!row) {
                 ok = false;

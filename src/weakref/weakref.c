@@ -103,7 +103,7 @@ typedef struct chain {
  * callback or own something, except those flagged INSET: outside a scan only
  * garbage a collection is deleting carries that flag, and a weak reference
  * in the garbage never calls back -- even if the collector had no reason to
- * call rc__weakrefs_handle_garbage (no garbage object had weak references)
+ * call the on_unreachable hook (no garbage object had weak references)
  * and the clearing of the garbage frees this referent by refcount.
  * No user code runs. */
 static void clear_all(rc_heap *h, rc_head *o, chain *c)
@@ -147,9 +147,11 @@ static void run_chain(chain *c, bool call)
     }
 }
 
-/* ---- hooks called by the collector and the death path ---- */
+/* ---- hooks called by the collector and the death path (core/hooks.h) ---- */
 
-void rc__weakref_clear_dead(rc_heap *h, rc_head *o)
+/* on_referent_death: `o` (RC__WEAKREFS) is dying by refcount: clear its weak
+ * references and run their callbacks. */
+static void referent_death(rc_heap *h, rc_head *o)
 {
     chain c = {NULL, NULL};
     clear_all(h, o, &c);
@@ -161,7 +163,12 @@ void rc__weakref_clear_dead(rc_heap *h, rc_head *o)
     h->busy--;
 }
 
-bool rc__weakrefs_handle_garbage(rc_heap *h, rc_head **garbage, size_t n)
+/* on_unreachable: a collection found `n` garbage objects (held, INSET):
+ * clear every weak reference to them, then run the callbacks of those weak
+ * references that are not garbage themselves (CPython's rules), before any
+ * finalizer runs. Returns whether user code ran (a callback, or the release
+ * of what a weak reference owned). */
+static bool unreachable(rc_heap *h, rc_head **garbage, size_t n)
 {
     /* 1. Unreachable weak references are cleared, whatever their referent:
      *    their callbacks must not run, not even when the clearing that
@@ -187,7 +194,10 @@ bool rc__weakrefs_handle_garbage(rc_heap *h, rc_head **garbage, size_t n)
     return ran;
 }
 
-void rc__weakrefs_clear_garbage(rc_heap *h, rc_head **garbage, size_t n)
+/* on_spared: after callbacks or finalizers ran, what stays garbage loses the
+ * weak references they made to it, calling no callback (CPython's
+ * clear_weakrefs); from h->deleting on none can be made again. */
+static void spared(rc_heap *h, rc_head **garbage, size_t n)
 {
     chain c = {NULL, NULL};
     for (size_t i = 0; i < n; i++)
@@ -195,7 +205,8 @@ void rc__weakrefs_clear_garbage(rc_heap *h, rc_head **garbage, size_t n)
     run_chain(&c, false);   /* no callback; what they own is let go */
 }
 
-void rc__heap_teardown_extras(rc_heap *h)
+/* on_heap_free: the books go with the heap. */
+static void heap_free(rc_heap *h)
 {
     rc_weakbooks *b = h->weak;
     if (!b) return;
@@ -203,6 +214,13 @@ void rc__heap_teardown_extras(rc_heap *h)
     h->cfg.allocator.realloc(h->cfg.allocator.ud, b, 0);
     h->weak = NULL;
 }
+
+const rc_hooks rc__weakref_hooks = {
+    .on_referent_death = referent_death,
+    .on_unreachable = unreachable,
+    .on_spared = spared,
+    .on_heap_free = heap_free,
+};
 
 /* ---- the type ---- */
 

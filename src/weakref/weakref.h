@@ -40,6 +40,9 @@ struct rc_weakref_obj {
 rc_weakref *rc__weakref_make(void *obj, rc_weakref_cb cb, void *data, rc_val held,
                              uint32_t flags, const char *call);
 
+/* The weakref slot's hook table (core/hooks.h), attached by rc_heap_new. */
+extern const rc_hooks rc__weakref_hooks;
+
 /* weakdict.c: the keyed weak reference `w` was just cleared (no user code may
  * run here). */
 void rc__weakdict_note_dead(rc_weakref *w);
