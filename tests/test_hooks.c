@@ -5,6 +5,7 @@
  * order, and that built-in types carry sealed kinds core can test. */
 #include "harness.h"
 #include "core/internal.h"
+#include "gcmodule/gcmodule.h"
 #include "nodes.h"
 #include "recycle/builtins.h"
 #include "recycle/gc.h"
@@ -210,11 +211,11 @@ TEST(detaching_restores_a_heap_that_wants_nothing)
 TEST(tracing_attaches_the_leak_slot_and_stopping_detaches_it)
 {
     rc_heap *h = rc_heap_new(NULL);
-    CHECK(h->trace == NULL && h->hooks[RC_SLOT_LEAK] == NULL);
+    CHECK(*rc__tracer(h) == NULL && h->hooks[RC_SLOT_LEAK] == NULL);
     void *a = rc_new(h, &node2_type);
-    CHECK(h->trace == NULL);   /* no tracer state made by allocation or death */
+    CHECK(*rc__tracer(h) == NULL);   /* no tracer state made by allocation or death */
     rc_decref(a);
-    CHECK(h->trace == NULL && h->hooked == 0);
+    CHECK(*rc__tracer(h) == NULL && h->hooked == 0);
     REQUIRE(rc_trace_start(h, 0) == 0);
     CHECK(h->hooks[RC_SLOT_LEAK] != NULL);
     CHECK_EQ_INT(h->hooked & (RC_HOOK_ALLOC | RC_HOOK_DEATH), RC_HOOK_ALLOC | RC_HOOK_DEATH);
@@ -225,7 +226,7 @@ TEST(tracing_attaches_the_leak_slot_and_stopping_detaches_it)
     CHECK(rc__hook_site(h, RC_HEAD(b), &file, &line) && line == 7);
     rc_decref(b);
     rc_trace_stop(h);
-    CHECK(h->trace == NULL && h->hooks[RC_SLOT_LEAK] == NULL);
+    CHECK(*rc__tracer(h) == NULL && h->hooks[RC_SLOT_LEAK] == NULL);
     CHECK_EQ_INT(h->hooked, 0);
     CHECK(!rc__hook_site(h, RC_HEAD(h), &file, &line));   /* no slot knows a site */
     rc_heap_free(h);

@@ -161,12 +161,6 @@ typedef struct rc_gen_stats {
     size_t candidates;   /* freed by candidate scans (kept on generation 2) */
 } rc_gen_stats;
 
-#define RC_MAX_CALLBACKS 16
-typedef struct rc_callback_slot {
-    void (*fn)(rc_heap *, int, const void *, void *);
-    void *ud;
-} rc_callback_slot;
-
 struct rc_heap {
     rc_config cfg;
 
@@ -208,21 +202,14 @@ struct rc_heap {
     size_t gc_freed;                /* garbage objects freed, ever (see delete_garbage) */
     rc_gen_stats gstats[3];
     size_t candidate_scans;
-    rc_callback_slot callbacks[RC_MAX_CALLBACKS];
-    unsigned ncallbacks;
-
-    /* gc module state (gcmodule/debug.c, inspect.c, weakref.c) */
-    unsigned debug;                 /* RC_DEBUG_* flags of <recycle/gc.h> */
-    FILE *debug_stream;             /* NULL = stderr */
-    void *garbage;                  /* rc_list of saved garbage (SAVEALL), or NULL */
-    void *weak;                     /* weakref books (weakref.c), or NULL */
-    void *trace;                    /* allocation-site books (trace.c), NULL = not tracing */
     bool stress;                    /* collect at every tracked allocation (rc_gc_set_stress) */
     size_t stress_allocs;           /* stress mode: allocations since the last full collection */
     rc_leak_report_fn leak_report;  /* called by rc_heap_free with what is left, or NULL */
     void *leak_report_ud;
 
-    /* the layers above, attached through the hook table (hooks.h; `hooked` is above) */
+    /* the layers above, attached through the hook table (hooks.h; `hooked` is
+     * above). Their own state is not here: rc_heap_new makes a larger struct
+     * that starts with this one (src/gcmodule/gcmodule.h, rc_modheap). */
     uint8_t wants[RC_NSLOTS];       /* what each slot wants now */
     const rc_hooks *hooks[RC_NSLOTS];   /* each slot's table, NULL when not attached */
 

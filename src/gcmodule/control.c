@@ -8,9 +8,10 @@
 
 void rc__gcmod_want(rc_heap *h)
 {
+    const rc_gcmod *m = rc__gcmod(h);
     uint8_t w = 0;
-    if (h->ncallbacks || (h->debug & RC_DEBUG_STATS)) w |= RC_HOOK_COLLECT;
-    if (h->debug & (RC_DEBUG_SAVEALL | RC_DEBUG_COLLECTABLE)) w |= RC_HOOK_GARBAGE;
+    if (m->ncallbacks || (m->debug & RC_DEBUG_STATS)) w |= RC_HOOK_COLLECT;
+    if (m->debug & (RC_DEBUG_SAVEALL | RC_DEBUG_COLLECTABLE)) w |= RC_HOOK_GARBAGE;
     rc__hooks_want(h, RC_SLOT_GCMODULE, w);
 }
 
@@ -18,50 +19,51 @@ void rc__gcmod_want(rc_heap *h)
 
 static void run_callbacks(rc_heap *h, int phase, const rc_gc_info *info)
 {
-    for (unsigned i = 0; i < h->ncallbacks; i++) {
-        rc_gc_callback fn = (rc_gc_callback)h->callbacks[i].fn;
-        fn(h, phase, info, h->callbacks[i].ud);
-    }
+    const rc_gcmod *m = rc__gcmod(h);
+    for (unsigned i = 0; i < m->ncallbacks; i++) m->callbacks[i].fn(h, phase, info, m->callbacks[i].ud);
 }
 
 void rc__gcmod_collect_begin(rc_heap *h, const rc_gc_info *info)
 {
-    if (h->ncallbacks) run_callbacks(h, RC_GC_START, info);
-    if (h->debug & RC_DEBUG_STATS) rc__debug_start(h, info->generation, info->candidates);
+    const rc_gcmod *m = rc__gcmod(h);
+    if (m->ncallbacks) run_callbacks(h, RC_GC_START, info);
+    if (m->debug & RC_DEBUG_STATS) rc__debug_start(h, info->generation, info->candidates);
 }
 
 void rc__gcmod_collect_end(rc_heap *h, const rc_gc_info *info)
 {
-    if (h->debug & RC_DEBUG_STATS)
+    const rc_gcmod *m = rc__gcmod(h);
+    if (m->debug & RC_DEBUG_STATS)
         rc__debug_stop(h, info->generation, info->candidates, info->collected,
                        info->uncollectable, info->duration);
-    if (h->ncallbacks) run_callbacks(h, RC_GC_STOP, info);
+    if (m->ncallbacks) run_callbacks(h, RC_GC_STOP, info);
 }
 
 int rc_gc_callback_add(rc_heap *h, rc_gc_callback fn, void *ud)
 {
+    rc_gcmod *m = rc__gcmod(h);
     if (!fn) {
         rc__fail(h, RC_EINVAL, "rc_gc_callback_add: callback is NULL");
         return -1;
     }
-    if (h->ncallbacks == RC_MAX_CALLBACKS) {
+    if (m->ncallbacks == RC_MAX_CALLBACKS) {
         rc__fail(h, RC_ERANGE, "rc_gc_callback_add: the table of %d callbacks is full",
                  RC_MAX_CALLBACKS);
         return -1;
     }
-    h->callbacks[h->ncallbacks].fn = (void (*)(rc_heap *, int, const void *, void *))fn;
-    h->callbacks[h->ncallbacks++].ud = ud;
+    m->callbacks[m->ncallbacks++] = (rc_callback_slot){fn, ud};
     rc__gcmod_want(h);
     return 0;
 }
 
 int rc_gc_callback_remove(rc_heap *h, rc_gc_callback fn, void *ud)
 {
-    for (unsigned i = 0; i < h->ncallbacks; i++) {
-        if ((rc_gc_callback)h->callbacks[i].fn == fn && h->callbacks[i].ud == ud) {
-            memmove(&h->callbacks[i], &h->callbacks[i + 1],
-                    (h->ncallbacks - i - 1) * sizeof h->callbacks[0]);
-            h->ncallbacks--;
+    rc_gcmod *m = rc__gcmod(h);
+    for (unsigned i = 0; i < m->ncallbacks; i++) {
+        if (m->callbacks[i].fn == fn && m->callbacks[i].ud == ud) {
+            memmove(&m->callbacks[i], &m->callbacks[i + 1],
+                    (m->ncallbacks - i - 1) * sizeof m->callbacks[0]);
+            m->ncallbacks--;
             rc__gcmod_want(h);
             return 0;
         }

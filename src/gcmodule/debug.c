@@ -13,7 +13,8 @@
 
 static FILE *out(const rc_heap *h)
 {
-    return h->debug_stream ? h->debug_stream : stderr;
+    FILE *f = rc__gcmod(h)->debug_stream;
+    return f ? f : stderr;
 }
 
 void rc__debug_start(rc_heap *h, int generation, int candidates)
@@ -54,8 +55,9 @@ void rc__debug_object(rc_heap *h, rc_head *o, bool collectable)
  * and the failure is recorded (RC_ENOMEM). */
 static void save_garbage(rc_heap *h, rc_head **g, size_t n)
 {
-    if (!h->garbage) h->garbage = rc_list_new(h, n);
-    rc_list *list = h->garbage;
+    rc_gcmod *m = rc__gcmod(h);
+    if (!m->garbage) m->garbage = rc_list_new(h, n);
+    rc_list *list = m->garbage;
     size_t saved = 0;
     if (list)
         while (saved < n && rc_list_append(list, rc_obj(g[saved] + 1)) == 0) saved++;
@@ -70,29 +72,30 @@ static void save_garbage(rc_heap *h, rc_head **g, size_t n)
 
 bool rc__gcmod_garbage(rc_heap *h, rc_head **g, size_t n)
 {
-    if (h->debug & RC_DEBUG_COLLECTABLE)
+    unsigned debug = rc__gcmod(h)->debug;
+    if (debug & RC_DEBUG_COLLECTABLE)
         for (size_t i = 0; i < n; i++) rc__debug_object(h, g[i], true);
-    if (!(h->debug & RC_DEBUG_SAVEALL)) return false;
+    if (!(debug & RC_DEBUG_SAVEALL)) return false;
     save_garbage(h, g, n);
-    if (h->debug & RC_DEBUG_UNCOLLECTABLE)
+    if (debug & RC_DEBUG_UNCOLLECTABLE)
         for (size_t i = 0; i < n; i++) rc__debug_object(h, g[i], false);
     return true;   /* the collector drops its holds: the list, or the cycle, keeps them */
 }
 
 void rc_gc_set_debug(rc_heap *h, unsigned flags)
 {
-    h->debug = flags;
+    rc__gcmod(h)->debug = flags;
     rc__gcmod_want(h);
 }
 
 unsigned rc_gc_get_debug(const rc_heap *h)
 {
-    return h->debug;
+    return rc__gcmod(h)->debug;
 }
 
 void rc_gc_set_debug_stream(rc_heap *h, FILE *stream)
 {
-    h->debug_stream = stream;
+    rc__gcmod(h)->debug_stream = stream;
 }
 
 FILE *rc_gc_get_debug_stream(const rc_heap *h)
@@ -103,11 +106,12 @@ FILE *rc_gc_get_debug_stream(const rc_heap *h)
 rc_list *rc_gc_garbage(rc_heap *h)
 {
     if (!h) return NULL;
-    if (!h->garbage) {
+    rc_gcmod *m = rc__gcmod(h);
+    if (!m->garbage) {
         rc_list *l = rc_list_new(h, 0);
         if (!l) return NULL;
         /* rc_list_new may have run a collection that made the list itself. */
-        if (h->garbage) rc_decref(l); else h->garbage = l;
+        if (m->garbage) rc_decref(l); else m->garbage = l;
     }
-    return h->garbage;
+    return m->garbage;
 }

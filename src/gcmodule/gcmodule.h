@@ -1,6 +1,7 @@
 /*
- * gcmodule.h -- what the gc module's files share: its hook table (the
- * RC_SLOT_GCMODULE slot of core/hooks.h) and the hooks behind it.
+ * gcmodule.h -- what the gc module's files share: the heap struct rc_heap_new
+ * makes (the core heap with the books of the layers above it), its hook
+ * table (the RC_SLOT_GCMODULE slot of core/hooks.h) and the hooks behind it.
  *
  * The slot is attached by rc_heap_new (heap.c) and wants RC_HOOK_COLLECT
  * while the heap has gc callbacks or RC_DEBUG_STATS, RC_HOOK_GARBAGE while
@@ -11,7 +12,45 @@
 #define RC_GCMODULE_H
 
 #include "core/objects.h"
+#include "recycle/builtins.h"
 #include "recycle/gc.h"
+#include "weakref/weakref.h"
+
+/* The gc module's state of one heap. */
+#define RC_MAX_CALLBACKS 16
+typedef struct rc_callback_slot {
+    rc_gc_callback fn;
+    void *ud;
+} rc_callback_slot;
+
+typedef struct rc_gcmod {
+    unsigned debug;                 /* RC_DEBUG_* flags of <recycle/gc.h> */
+    FILE *debug_stream;             /* NULL = stderr */
+    rc_list *garbage;               /* saved garbage (SAVEALL), or NULL until first used */
+    rc_callback_slot callbacks[RC_MAX_CALLBACKS];
+    unsigned ncallbacks;
+} rc_gcmod;
+
+/* Every heap rc_heap_new makes: the core heap first (an rc_heap * points at
+ * it), then the weakref layer's books, this module's state, and the
+ * allocation-site books of the leak tools while they trace (src/leak/trace.c
+ * owns that struct; NULL when not tracing). */
+struct rc_tracer;
+typedef struct rc_modheap {
+    rc_weakheap base;
+    rc_gcmod mod;
+    struct rc_tracer *trace;
+} rc_modheap;
+
+static inline rc_gcmod *rc__gcmod(const rc_heap *h)
+{
+    return &((rc_modheap *)(uintptr_t)h)->mod;
+}
+/* Where the allocation-site books of `h` hang (see rc_modheap). */
+static inline struct rc_tracer **rc__tracer(const rc_heap *h)
+{
+    return &((rc_modheap *)(uintptr_t)h)->trace;
+}
 
 /* Recompute what the slot wants from the callbacks and debug flags. */
 void rc__gcmod_want(rc_heap *h);

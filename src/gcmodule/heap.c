@@ -1,10 +1,10 @@
 /*
  * heap.c -- the public heap: rc_config_init, rc_heap_new, which makes a core
- * heap and attaches the layers above it through the hook table (the
- * collector, weak references, this module), and rc_heap_free.
+ * heap inside an rc_modheap (gcmodule.h) and attaches the layers above it
+ * through the hook table (the collector, weak references, this module), and
+ * rc_heap_free.
  */
 #include "gcmodule/gcmodule.h"
-#include "weakref/weakref.h"
 
 void rc_config_init(rc_config *cfg)
 {
@@ -38,10 +38,10 @@ rc_heap *rc_heap_new(const rc_config *cfg)
         rc_config_init(&def);
         cfg = &def;
     }
-    rc_heap *h = rc__heap_init(cfg, sizeof(rc_heap));
+    rc_heap *h = rc__heap_init(cfg, sizeof(rc_modheap));
     if (!h) return NULL;
     rc__hooks_set(h, RC_SLOT_COLLECTOR, &rc__collector_hooks);
-    rc__hooks_set(h, RC_SLOT_WEAKREF, &rc__weakref_hooks);
+    rc__weakref_attach(h);
     rc__hooks_set(h, RC_SLOT_GCMODULE, &gcmodule_hooks);
     return h;
 }

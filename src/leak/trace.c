@@ -2,9 +2,10 @@
  * trace.c -- when and where objects were made: allocation sites
  * (tracemalloc for recycle heaps) and marks (objgraph's get_new_ids).
  *
- * While h->trace is set the leak slot's hooks (core/hooks.h) are attached and
- * want RC_HOOK_ALLOC and RC_HOOK_DEATH: core calls trace_new for every object
- * made and trace_free for every object that dies (object.c). The books:
+ * While a heap has its tracer (rc__tracer, gcmodule/gcmodule.h) the leak
+ * slot's hooks (core/hooks.h) are attached and want RC_HOOK_ALLOC and
+ * RC_HOOK_DEATH: core calls trace_new for every object made and trace_free
+ * for every object that dies (object.c). The books:
  *
  *   objects  a pointer map (util/pmap.h: linear probing, deletion by
  *            backward shift, at most half full) from an object's header to
@@ -28,6 +29,7 @@
  * has run since before the mark, when its serial is at least the mark's.
  */
 #include "leak/leak.h"
+#include "gcmodule/gcmodule.h"
 
 #include <execinfo.h>
 #include <stdlib.h>
@@ -131,7 +133,7 @@ static const rc_hooks trace_hooks;   /* the leak slot's table, below */
 /* on_alloc: `o` was made at file:line. */
 static void trace_new(rc_heap *h, rc_head *o, const char *file, int line)
 {
-    rc_tracer *t = h->trace;
+    rc_tracer *t = *rc__tracer(h);
     void *frames[RC_TRACE_MAX_DEPTH + TRACE_SKIP];
     unsigned n = 0;
     if (t->depth) {
@@ -150,13 +152,13 @@ static void trace_new(rc_heap *h, rc_head *o, const char *file, int line)
 /* on_death: `o` leaves the heap. */
 static void trace_free(rc_heap *h, rc_head *o)
 {
-    rc_tracer *t = h->trace;
+    rc_tracer *t = *rc__tracer(h);
     rc__pmap_del(&t->objects, o);
 }
 
 uint64_t rc__trace_serial(rc_heap *h, const rc_head *o)
 {
-    rc_tracer *t = h->trace;
+    rc_tracer *t = *rc__tracer(h);
     if (!t) return 0;
     tr_entry *e = objects_find(t, o);
     return e ? e->serial : 0;
@@ -164,12 +166,14 @@ uint64_t rc__trace_serial(rc_heap *h, const rc_head *o)
 
 uint64_t rc__trace_epoch(const rc_heap *h)
 {
-    return h->trace ? ((rc_tracer *)h->trace)->epoch : 0;
+    const rc_tracer *t = *rc__tracer(h);
+    return t ? t->epoch : 0;
 }
 
 uint64_t rc__trace_next_serial(const rc_heap *h)
 {
-    return h->trace ? ((rc_tracer *)h->trace)->serial : 0;
+    const rc_tracer *t = *rc__tracer(h);
+    return t ? t->serial : 0;
 }
 
 /* ---- control ---- */
@@ -178,8 +182,8 @@ int rc_trace_start(rc_heap *h, unsigned depth)
 {
     if (!h) return -1;
     if (depth > RC_TRACE_MAX_DEPTH) depth = RC_TRACE_MAX_DEPTH;
-    if (h->trace) {
-        ((rc_tracer *)h->trace)->depth = depth;
+    if (*rc__tracer(h)) {
+        (*rc__tracer(h))->depth = depth;
         return 0;
     }
     rc_tracer *t = lk_calloc(h, 1, sizeof *t);
@@ -205,7 +209,7 @@ int rc_trace_start(rc_heap *h, unsigned depth)
         void *f[2];
         backtrace(f, 2);
     }
-    h->trace = t;
+    *rc__tracer(h) = t;
     rc__hooks_set(h, RC_SLOT_LEAK, &trace_hooks);
     rc__hooks_want(h, RC_SLOT_LEAK, RC_HOOK_ALLOC | RC_HOOK_DEATH);
     return 0;
@@ -213,9 +217,9 @@ int rc_trace_start(rc_heap *h, unsigned depth)
 
 void rc_trace_stop(rc_heap *h)
 {
-    if (!h || !h->trace) return;
-    rc_tracer *t = h->trace;
-    h->trace = NULL;
+    if (!h || !*rc__tracer(h)) return;
+    rc_tracer *t = *rc__tracer(h);
+    *rc__tracer(h) = NULL;
     rc__hooks_set(h, RC_SLOT_LEAK, NULL);
     rc__pmap_free(&t->objects);
     lk_free(h, t->sites, t->sites_cap * sizeof *t->sites);
@@ -231,14 +235,14 @@ static void trace_teardown(rc_heap *h)
 
 int rc_trace_is_tracing(const rc_heap *h)
 {
-    return h && h->trace != NULL;
+    return h && *rc__tracer(h) != NULL;
 }
 
 int rc_trace_site(const void *obj, const char **file, int *line)
 {
     if (!obj) return 0;
     rc_heap *h = rc_heap_of(obj);
-    rc_tracer *t = h->trace;
+    rc_tracer *t = *rc__tracer(h);
     if (!t) return 0;
     tr_entry *e = objects_find(t, RC_HEAD(obj));
     if (!e || e->site == 0) return 0;
@@ -360,7 +364,7 @@ rc_trace_snapshot *rc_trace_take_snapshot(rc_heap *h)
 {
     static const char call[] = "rc_trace_take_snapshot";
     if (!h) return NULL;
-    rc_tracer *t = h->trace;
+    rc_tracer *t = *rc__tracer(h);
     if (!t) return rc__fail(h, RC_EINVAL, "%s: the heap is not tracing (rc_trace_start)", call);
     if (h->freeing || h->scanning) return rc__fail(h, RC_EBUSY, "%s: refused while objects are being freed", call);
     rc_trace_snapshot *s = h->cfg.allocator.realloc(h->cfg.allocator.ud, NULL, sizeof *s);

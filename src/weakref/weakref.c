@@ -1,7 +1,7 @@
 /*
  * weakref.c -- weak references and the books that find them.
  *
- * The books (heap->weak) are a pointer map (util/pmap.h: open addressing,
+ * The books (rc__weakbooks(heap), weakref.h) are a pointer map (util/pmap.h: open addressing,
  * backward-shift deletion) from a referent's header to the newest weak
  * reference that points at it; the weak references of one referent form a
  * doubly-linked list through their prev/next fields, newest first. Invariants, outside the moments when this
@@ -25,32 +25,20 @@
  * let the death of its referent touch a block in the middle of being freed.
  */
 #include "weakref/weakref.h"
-#include "util/pmap.h"
 
 #include <stdlib.h>
 
 /* ---- the books ---- */
 
-/* An rc_pmap from a referent's header to its newest weak reference. */
-typedef struct rc_weakbooks {
-    rc_pmap map;
-} rc_weakbooks;
-
-static rc_weakbooks *books(rc_heap *h)
+static inline rc_weakbooks *books(rc_heap *h)
 {
-    if (!h->weak) {
-        rc_weakbooks *b = h->cfg.allocator.realloc(h->cfg.allocator.ud, NULL, sizeof *b);
-        if (!b) return NULL;
-        rc__pmap_init(&b->map, rc__mem_heap(h), sizeof(rc_weakref *));
-        h->weak = b;
-    }
-    return h->weak;
+    return rc__weakbooks(h);
 }
 
 /* Where the newest weak reference to `o` is kept, or NULL. */
 static inline rc_weakref **find(rc_weakbooks *b, const rc_head *o)
 {
-    return b ? rc__pmap_get(&b->map, o) : NULL;
+    return rc__pmap_get(&b->map, o);
 }
 
 /* Take `w` (live) off its referent's list; the referent loses its flag with
@@ -61,12 +49,12 @@ static void unlink_weakref(rc_heap *h, rc_weakref *w)
     if (w->prev) {
         w->prev->next = w->next;
     } else {
-        rc_weakref **s = find(h->weak, o);
+        rc_weakref **s = find(books(h), o);
         rc_assert(s && *s == w);
         if (w->next) {
             *s = w->next;
         } else {
-            rc__pmap_del(&((rc_weakbooks *)h->weak)->map, o);
+            rc__pmap_del(&books(h)->map, o);
             o->gc &= ~RC__WEAKREFS;
         }
     }
@@ -108,9 +96,9 @@ typedef struct chain {
  * No user code runs. */
 static void clear_all(rc_heap *h, rc_head *o, chain *c)
 {
-    rc_weakref **s = find(h->weak, o);
+    rc_weakref **s = find(books(h), o);
     rc_weakref *w = s ? *s : NULL;
-    if (s) rc__pmap_del(&((rc_weakbooks *)h->weak)->map, o);
+    if (s) rc__pmap_del(&books(h)->map, o);
     o->gc &= ~RC__WEAKREFS;
     while (w) {
         rc_weakref *next = w->next;
@@ -208,19 +196,21 @@ static void spared(rc_heap *h, rc_head **garbage, size_t n)
 /* on_heap_free: the books go with the heap. */
 static void heap_free(rc_heap *h)
 {
-    rc_weakbooks *b = h->weak;
-    if (!b) return;
-    rc__pmap_free(&b->map);
-    h->cfg.allocator.realloc(h->cfg.allocator.ud, b, 0);
-    h->weak = NULL;
+    rc__pmap_free(&books(h)->map);
 }
 
-const rc_hooks rc__weakref_hooks = {
+static const rc_hooks weakref_hooks = {
     .on_referent_death = referent_death,
     .on_unreachable = unreachable,
     .on_spared = spared,
     .on_heap_free = heap_free,
 };
+
+void rc__weakref_attach(rc_heap *h)
+{
+    rc__pmap_init(&books(h)->map, rc__mem_heap(h), sizeof(rc_weakref *));
+    rc__hooks_set(h, RC_SLOT_WEAKREF, &weakref_hooks);
+}
 
 /* ---- the type ---- */
 
@@ -277,7 +267,6 @@ rc_weakref *rc__weakref_make(void *obj, rc_weakref_cb cb, void *data, rc_val hel
                         o->type && o->type->name ? o->type->name : "?", obj,
                         o->refcnt ? " by a collection" : "");
     rc_weakbooks *b = books(h);
-    if (!b) return rc__fail(h, RC_ENOMEM, "%s: out of memory for the weak reference books", call);
     /* The object first (rc_new may collect; nothing is linked yet), then
      * room in the map, then the link: no failure after anything changed. */
     rc_weakref *w = rc_new(h, &rc_weakref_type);
@@ -362,7 +351,7 @@ static rc_weakref *first_of(const void *obj, const char *call)
     RC__CHECK(obj, call);
     const rc_head *o = RC_HEAD(obj);
     if (!(o->gc & RC__WEAKREFS)) return NULL;
-    rc_weakref **s = find(rc_heap_of(obj)->weak, o);
+    rc_weakref **s = find(books(rc_heap_of(obj)), o);
     return s ? *s : NULL;
 }
 
