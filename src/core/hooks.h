@@ -4,7 +4,7 @@
  * Core (pages, object life and death, heaps) calls nothing above it. The
  * layers above reach core by calling it; core reaches them only through the
  * hook table: each layer that needs to hear of allocations, deaths,
- * collections or the heap's end has one static const rc_hooks table, and a
+ * collections or the heap's end has one const rc_hooks table, and a
  * heap holds one pointer per slot (h->hooks[slot]).
  *
  *   slot               attached by        hooks it fills

@@ -178,8 +178,8 @@ struct rc_heap {
     bool enabled;
     int busy;                       /* >0 while collecting or freeing: no collection */
     bool freeing;                   /* inside the dealloc loop */
-    uint8_t hooked;                 /* RC_HOOK_* bits: the OR of wants[] (hooks.h). Right
-                                       after `freeing`: rc__dealloc tests both in one load */
+    uint8_t hooked;                 /* RC_HOOK_* bits: the OR of wants[] (hooks.h); beside
+                                       `freeing`, which rc__dealloc tests with it */
     bool scanning;                  /* count/mark/sweep: gc fields are scratch */
     bool deleting;                  /* garbage (INSET) is being cleared and freed: no weak
                                        reference to it may be made */

@@ -327,20 +327,13 @@ static RC_NOINLINE void free_pending(rc_heap *h, rc_head *o)
     if (unlikely(h->dirty_bytes)) rc__alloc_purge_soon(h);
 }
 
-/* Whether an outer call is freeing or a layer wants on_death: h->freeing
- * and h->hooked's RC_HOOK_DEATH bit in one 16-bit load and test. */
-_Static_assert(offsetof(rc_heap, hooked) == offsetof(rc_heap, freeing) + 1 && sizeof(bool) == 1,
-               "freeing and hooked share one load");
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#define FREEING_OR_DEATH (0xff00u | RC_HOOK_DEATH)
-#else
-#define FREEING_OR_DEATH (0x00ffu | RC_HOOK_DEATH << 8)
-#endif
+/* Whether an outer call is freeing or a layer wants on_death. Two byte
+ * loads, not one 16-bit load of the adjacent pair: rc__dealloc has just
+ * stored `freeing` alone, and a wider load over that store cannot be
+ * forwarded from it (W2 measured 1.5 ns slower per object that way). */
 RC_INLINE bool freeing_or_hooked(const rc_heap *h)
 {
-    uint16_t v;
-    memcpy(&v, (const char *)h + offsetof(rc_heap, freeing), sizeof v);
-    return (v & FREEING_OR_DEATH) != 0;
+    return h->freeing | (h->hooked & RC_HOOK_DEATH);
 }
 
 void rc__dealloc(rc_head *o)
