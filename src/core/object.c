@@ -25,9 +25,9 @@ void rc__visit_adapter(void *obj, void *arg)
 
 /* Whether a type's fields agree with each other: a user type with traverse
  * has clear, its slots are aligned and lie inside `size`; any other kind is
- * one of the library's sealed kinds (internal.h). A few compares on fields the allocation reads
- * anyway, so every rc_new checks (the type is the user's const: nothing can
- * be cached in it). */
+ * one of the library's sealed kinds (internal.h). A few compares on fields
+ * the allocation reads anyway, so every rc_new checks (the type is the
+ * user's const: nothing can be cached in it). */
 RC_INLINE bool type_ok(const rc_type *t)
 {
     if (likely(t->rc_kind == RC_KIND_USER))
@@ -110,8 +110,9 @@ static RC_NOINLINE void *new_slow(rc_heap *h, const rc_type *t, size_t size, con
 
 /*
  * The common case, with no call on its way: a small object popped from the
- * current page of its class, no collection due, no on_alloc hook wanted. Anything else
- * is new_slow's (a tail call, so the fast path saves no registers).
+ * current page of its class, no collection due, no on_alloc hook wanted.
+ * Anything else is new_slow's (a tail call, so the fast path saves no
+ * registers).
  */
 RC_INLINE void *new_object(rc_heap *h, const rc_type *t, size_t size, const char *fn,
                            const char *file, int line)

@@ -1,11 +1,12 @@
 /*
  * weakref.c -- weak references and the books that find them.
  *
- * The books (rc__weakbooks(heap), weakref.h) are a pointer map (util/pmap.h: open addressing,
- * backward-shift deletion) from a referent's header to the newest weak
- * reference that points at it; the weak references of one referent form a
- * doubly-linked list through their prev/next fields, newest first. Invariants, outside the moments when this
- * file runs:
+ * The books (rc__weakbooks(heap), weakref.h: part of the struct rc_heap_new
+ * makes) are a pointer map (util/pmap.h: open addressing, backward-shift
+ * deletion) from a referent's header to the newest weak reference that
+ * points at it; the weak references of one referent form a doubly-linked
+ * list through their prev/next fields, newest first. Invariants, outside the
+ * moments when this file runs:
  *   - o->gc has RC__WEAKREFS  <=>  o is a key of the map  <=>  its list is
  *     not empty;
  *   - w->referent != NULL  <=>  w is on the list of w->referent;
