@@ -58,8 +58,6 @@
  */
 #include "core/objects.h"
 #include "core/clock.h"
-#include "recycle/builtins.h"
-#include "recycle/gc.h"
 #include "util/edges.h"
 
 #include <stdlib.h>
@@ -299,37 +297,6 @@ static void mark_in_garbage(rc_head *c, void *ctx)
     if (!rc__vec_push(s->h, &s->stack, c)) s->overflow = true;
 }
 
-/* RC_GC_DEBUG_SAVEALL: the garbage goes to the heap's garbage list instead of
- * being freed (the list holds a reference to each). Returns 0 freed.
- * All or nothing: an object left out of the list while the rest of its cycle
- * is saved would stay alive and unlisted for good. When the list cannot
- * take them all, none is saved: they stay in place, unreachable, for a later
- * collection, and the failure is recorded (RC_ENOMEM). */
-static size_t save_garbage(rc_heap *h, rc_vec *g)
-{
-    if (!h->garbage) h->garbage = rc_list_new(h, g->len);
-    rc_list *list = h->garbage;
-    size_t saved = 0;
-    if (list)
-        while (saved < g->len &&
-               rc_list_append(list, rc_obj((rc_head *)g->items[saved] + 1)) == 0)
-            saved++;
-    if (saved < g->len) {
-        rc_val v;
-        for (; saved > 0 && rc_list_pop(list, -1, &v) == 0; saved--) rc_val_decref(v);
-        rc__fail(h, RC_ENOMEM,
-                 "rc_gc_collect: out of memory for the garbage list (RC_GC_DEBUG_SAVEALL): %zu "
-                 "unreachable objects left in place for a later collection", g->len);
-    }
-    for (size_t i = 0; i < g->len; i++) {
-        rc_head *o = g->items[i];
-        o->gc &= ~RC__INSET;
-        if (h->debug & RC_GC_DEBUG_UNCOLLECTABLE) rc__debug_object(h, o, false);
-        rc_decref(o + 1);   /* drop the hold: the list, or the cycle, keeps it alive */
-    }
-    return 0;
-}
-
 /*
  * Free the garbage in `g` (objects with refcnt > 0, unmarked, field 0, their
  * generation already set as survivors'). Returns how many were freed; the
@@ -399,7 +366,7 @@ static size_t spare_resurrected(rc_heap *h, rc_vec *g, gc_set *s)
     }
     s->resurrected += n - k;
     g->len = k;
-    rc__weakrefs_clear_garbage(h, (rc_head **)g->items, k);
+    rc__hook_spared(h, (rc_head **)g->items, k);
     return k;
 }
 
@@ -411,7 +378,7 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
     /* Weak references to garbage go first, callbacks of live ones run; what
      * the callbacks revived is spared before any finalizer runs, so
      * finalizers find every weak reference to garbage cleared. */
-    if (s->weak && rc__weakrefs_handle_garbage(h, (rc_head **)g->items, n))
+    if (s->weak && rc__hook_unreachable(h, (rc_head **)g->items, n))
         n = spare_resurrected(h, g, s);
     if (s->finalizers) {
         bool ran = false;
@@ -428,10 +395,16 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
     /* From here on no new weak reference to the garbage can be made
      * (rc_weakref_new refuses garbage while `deleting`). */
     h->deleting = true;
-    if (h->debug & RC_GC_DEBUG_COLLECTABLE)
-        for (size_t i = 0; i < n; i++) rc__debug_object(h, g->items[i], true);
-    if (h->debug & RC_GC_DEBUG_SAVEALL) {
-        save_garbage(h, g);
+    /* The on_garbage hooks see the final garbage; one that keeps it
+     * (RC_GC_DEBUG_SAVEALL's garbage list, or nothing when that list could not
+     * take it all) leaves every object as it is: only the hold goes, and
+     * the list or the object's own cycle keeps it alive. None is freed. */
+    if ((h->hooked & RC_HOOK_GARBAGE) && rc__hook_garbage(h, (rc_head **)g->items, n)) {
+        for (size_t i = 0; i < n; i++) {
+            rc_head *o = g->items[i];
+            o->gc &= ~RC__INSET;
+            rc_decref(o + 1);
+        }
         h->deleting = false;
         return 0;
     }
@@ -463,12 +436,13 @@ static size_t delete_garbage(rc_heap *h, rc_vec *g, gc_set *s)
  * each object lets go of its references, then those left with only the hold
  * are freed; the others die when their referrers in later pages let go.
  * Pages emptied meanwhile stay until the walk ends, so the walk's page list
- * does not change under it. When finalizers, weak references or debug flags
- * need the garbage as a list, it is gathered and handed to delete_garbage.
+ * does not change under it. When finalizers, weak references or an
+ * on_garbage hook (RC_HOOK_GARBAGE) need the garbage as a list, it is
+ * gathered and handed to delete_garbage.
  */
 static size_t delete_held(rc_heap *h, rc_vec *g, gc_set *s)
 {
-    if (s->finalizers || s->weak || (h->debug & (RC_GC_DEBUG_SAVEALL | RC_GC_DEBUG_COLLECTABLE))) {
+    if (s->finalizers || s->weak || (h->hooked & RC_HOOK_GARBAGE)) {
         /* Room for all first: without it the whole garbage survives this
          * collection (a part of it deleted or saved could leave the rest
          * alive for good), held by nothing but its own cycles. */
@@ -485,8 +459,8 @@ static size_t delete_held(rc_heap *h, rc_vec *g, gc_set *s)
         }
         if (!room) {
             rc__fail(h, RC_ENOMEM, "rc_gc_collect: out of memory for the list of %zu unreachable "
-                     "objects; they are left for a later collection%s", s->held,
-                     (h->debug & RC_GC_DEBUG_SAVEALL) ? " (RC_GC_DEBUG_SAVEALL: none saved)" : "");
+                     "objects; they are left for a later collection (none freed or saved)",
+                     s->held);
             return 0;
         }
         return delete_garbage(h, g, s);
@@ -514,24 +488,21 @@ static size_t delete_held(rc_heap *h, rc_vec *g, gc_set *s)
 
 /* ---- generational collection ---- */
 
-/* ---- callbacks ---- */
-
-static void run_callbacks(rc_heap *h, int phase, const rc_gc_info *info);
-
-/* The start every collection shares: busy, callbacks, debug line; the clock. */
+/* The start every collection shares: busy, the on_collect_begin hooks (gc
+ * callbacks, debug line); the clock. */
 static double begin_collection(rc_heap *h, rc_gc_info *info)
 {
     rc_assert(!h->busy && !h->freeing && !h->scanning && !h->pending);   /* invariant 4 */
     EXPENSIVE_VERIFY(h, "before a collection");
     h->busy++;
-    if (h->ncallbacks) run_callbacks(h, RC_GC_START, info);
-    if (h->debug & RC_GC_DEBUG_STATS) rc__debug_start(h, info->generation, info->candidates);
+    if (h->hooked & RC_HOOK_COLLECT) rc__hook_collect_begin(h, info);
     return rc__now_seconds();
 }
 
 /* The end every collection shares: give pages back, fill in the figures
  * (CPython counts resurrected objects as neither collected nor
- * uncollectable), statistics, debug line, callbacks, not busy any more. */
+ * uncollectable), statistics, the on_collect_end hooks (debug line, gc
+ * callbacks), not busy any more. */
 static void end_collection(rc_heap *h, rc_gc_info *info, rc_gen_stats *st, size_t found,
                            size_t freed, size_t resurrected, double t0)
 {
@@ -542,62 +513,10 @@ static void end_collection(rc_heap *h, rc_gc_info *info, rc_gen_stats *st, size_
     st->collected += freed;
     st->uncollectable += info->uncollectable;
     st->seconds += info->duration;
-    if (h->debug & RC_GC_DEBUG_STATS)
-        rc__debug_stop(h, info->generation, info->candidates, info->collected,
-                       info->uncollectable, info->duration);
-    if (h->ncallbacks) run_callbacks(h, RC_GC_STOP, info);
+    if (h->hooked & RC_HOOK_COLLECT) rc__hook_collect_end(h, info);
     h->busy--;
     rc_assert(!h->scanning && !h->freeing);
     EXPENSIVE_VERIFY(h, "after a collection");
-}
-
-static void run_callbacks(rc_heap *h, int phase, const rc_gc_info *info)
-{
-    for (unsigned i = 0; i < h->ncallbacks; i++) {
-        rc_gc_callback_fn fn = (rc_gc_callback_fn)h->callbacks[i].fn;
-        fn(h, phase, info, h->callbacks[i].ud);
-    }
-}
-
-int rc_gc_callback_add(rc_heap *h, rc_gc_callback_fn fn, void *ud)
-{
-    if (!fn) {
-        rc__fail(h, RC_EINVAL, "rc_gc_callback_add: callback is NULL");
-        return -1;
-    }
-    if (h->ncallbacks == RC_MAX_CALLBACKS) {
-        rc__fail(h, RC_ERANGE, "rc_gc_callback_add: the table of %d callbacks is full",
-                 RC_MAX_CALLBACKS);
-        return -1;
-    }
-    h->callbacks[h->ncallbacks].fn = (void (*)(rc_heap *, int, const void *, void *))fn;
-    h->callbacks[h->ncallbacks++].ud = ud;
-    return 0;
-}
-
-int rc_gc_callback_remove(rc_heap *h, rc_gc_callback_fn fn, void *ud)
-{
-    for (unsigned i = 0; i < h->ncallbacks; i++) {
-        if ((rc_gc_callback_fn)h->callbacks[i].fn == fn && h->callbacks[i].ud == ud) {
-            memmove(&h->callbacks[i], &h->callbacks[i + 1],
-                    (h->ncallbacks - i - 1) * sizeof h->callbacks[0]);
-            h->ncallbacks--;
-            return 0;
-        }
-    }
-    rc__fail(h, RC_ENOTFOUND, "rc_gc_callback_remove: no such callback");
-    return -1;
-}
-
-void rc_gc_get_stats(const rc_heap *h, rc_gc_stats out[3])
-{
-    for (int g = 0; g < 3; g++) {
-        out[g].collections = h->gstats[g].collections;
-        out[g].collected = h->gstats[g].collected;
-        out[g].uncollectable = h->gstats[g].uncollectable;
-        out[g].seconds = h->gstats[g].seconds;
-        out[g].candidates = h->gstats[g].candidates;
-    }
 }
 
 /*
@@ -924,15 +843,4 @@ size_t rc_gc_collect(rc_heap *h, int generation)
     return freed;
 }
 
-void rc_gc_set_stress(rc_heap *h, int on)
-{
-    if (!h) return;
-    h->stress = on != 0;
-    h->stress_allocs = 0;
-    rc__young_limit_update(h);
-}
-
-int rc_gc_get_stress(const rc_heap *h)
-{
-    return h && h->stress;
-}
+const rc_hooks rc__collector_hooks = {.collect_due = rc__maybe_collect};

@@ -1,5 +1,6 @@
 /*
- * verify.c -- the heap verifier (rc_heap_check) and the abort-on-failure
+ * verify.c -- the heap verifier (rc__heap_check, public as rc_heap_check in
+ * src/gcmodule/control.c) and the abort-on-failure
  * wrapper that RC_EXPENSIVE builds run around every collection.
  *
  * One walk over every page checks the books (page lists, used counts, free
@@ -17,7 +18,6 @@
  */
 #include "core/objects.h"
 #include "core/memcheck.h"
-#include "recycle/gc.h"
 #include "util/blockids.h"
 #include "util/edges.h"
 
@@ -408,7 +408,7 @@ static void check_refcounts(vf *v)
     for (size_t i = 0; i < v->ndetail; i++) print_referrers(v, v->detail[i]);
 }
 
-long rc_heap_check(rc_heap *h, FILE *out)
+long rc__heap_check(rc_heap *h, FILE *out)
 {
     if (!h) return -1;
     if (h->scanning || h->freeing) {
@@ -446,7 +446,7 @@ void rc__heap_verify(rc_heap *h, const char *when)
     int err = h->err;
     char msg[sizeof h->errmsg];
     memcpy(msg, h->errmsg, sizeof msg);
-    long n = rc_heap_check(h, stderr);
+    long n = rc__heap_check(h, stderr);
     h->err = err;
     memcpy(h->errmsg, msg, sizeof msg);
     if (n > 0) {

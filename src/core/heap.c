@@ -1,6 +1,7 @@
 /*
- * heap.c -- heaps: creation with a config, teardown, errors, settings and
- * counters.
+ * heap.c -- heaps: the struct made from a config and its teardown (the public
+ * rc_heap_new / rc_heap_free, which attach the layers above, are in
+ * src/gcmodule/heap.c), errors, settings and counters.
  */
 #include "core/objects.h"
 #include "core/memcheck.h"
@@ -10,18 +11,6 @@
 
 #define RC_DEFAULT_CANDIDATE_LIMIT 10000
 
-void rc_heap_config_init(rc_heap_config *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->allocator = rc_system_allocator;
-    cfg->threshold[0] = 2000;
-    cfg->threshold[1] = 10;
-    cfg->threshold[2] = 10;
-#ifdef RC_DEBUG
-    cfg->leak_report = rc_heap_leak_report_print;   /* a test suite finds its leaks unasked */
-#endif
-}
-
 /* Stress mode from the config, or from RC_GC_STRESS when it says nothing. */
 static bool stress_wanted(const rc_heap_config *cfg)
 {
@@ -30,17 +19,13 @@ static bool stress_wanted(const rc_heap_config *cfg)
     return e && atoi(e) > 0;
 }
 
-rc_heap *rc_heap_new(const rc_heap_config *cfg)
+rc_heap *rc__heap_init(const rc_heap_config *cfg, size_t size)
 {
-    rc_heap_config def;
-    if (!cfg) {
-        rc_heap_config_init(&def);
-        cfg = &def;
-    }
     if (!cfg->allocator.map || !cfg->allocator.unmap || !cfg->allocator.realloc) return NULL;
-    rc_heap *h = cfg->allocator.realloc(cfg->allocator.ud, NULL, sizeof *h);
+    if (size < sizeof(rc_heap)) size = sizeof(rc_heap);
+    rc_heap *h = cfg->allocator.realloc(cfg->allocator.ud, NULL, size);
     if (!h) return NULL;
-    memset(h, 0, sizeof *h);
+    memset(h, 0, size);
     h->cfg = *cfg;
     h->enabled = !cfg->disabled;
     memcpy(h->threshold, cfg->threshold, sizeof h->threshold);
@@ -122,32 +107,30 @@ static void release_struct(rc_heap *h)
 }
 #endif
 
-void rc_heap_free(rc_heap *h)
+bool rc__heap_teardown(rc_heap *h)
 {
-    if (!h) return;
-    RC__HEAP_CHECK(h, "rc_heap_free");
     /* From a finalizer, callback or hook of this heap: the caller's frames
      * still use it. */
     if (h->busy || h->freeing) {
         rc__fail(h, RC_EBUSY, "rc_heap_free: refused while the heap is %s (called from one "
                  "of its finalizers, callbacks or destroy hooks)",
                  h->freeing ? "freeing objects" : "collecting or running a finalizer or callback");
-        return;
+        return false;
     }
-    if (h->leak_report) rc__leak_report(h);
+    rc__hook_heap_end(h);
     h->busy++;
     h->enabled = false;
     for (int t = 0; t < 2; t++) rc__foreach_object(h, t, teardown_hold, NULL);
     /* clear frees containers' buffers; every count stays far above zero. */
     for (int t = 0; t < 2; t++) rc__foreach_object(h, t, teardown_clear, NULL);
     for (int t = 0; t < 2; t++) rc__foreach_object(h, t, teardown_destroy, NULL);
-    rc__heap_teardown_extras(h);
-    rc__trace_teardown(h);
+    rc__hook_heap_free(h);
     rc__vec_free(h, &h->candidates);
     rc__vec_free(h, &h->scratch);
     rc__watch_teardown(h);
     rc__alloc_release_all(h);
     release_struct(h);
+    return true;
 }
 
 /* ---- errors ---- */

@@ -51,6 +51,11 @@ bool rc__hook_unreachable(rc_heap *h, rc_head **g, size_t n)
     return ran;
 }
 
+void rc__hook_spared(rc_heap *h, rc_head **g, size_t n)
+{
+    FOR_HOOK(h, on_spared, t) t->on_spared(h, g, n);
+}
+
 bool rc__hook_garbage(rc_heap *h, rc_head **g, size_t n)
 {
     bool kept = false;

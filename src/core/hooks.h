@@ -4,17 +4,19 @@
  * Core (pages, object life and death, heaps) calls nothing above it. The
  * layers above reach core by calling it; core reaches them only through the
  * hook table: each layer that needs to hear of allocations, deaths,
- * collections or the heap's end has one static const rc_hooks table, and a
+ * collections or the heap's end has one const rc_hooks table, and a
  * heap holds one pointer per slot (h->hooks[slot]).
  *
  *   slot               attached by        hooks it fills
  *   RC_SLOT_COLLECTOR  rc_heap_new        collect_due
  *   RC_SLOT_WEAKREF    rc_heap_new        on_referent_death, on_unreachable,
- *                                         on_garbage, on_heap_free
+ *                                         on_spared, on_heap_free
  *   RC_SLOT_GCMODULE   rc_heap_new        on_collect_begin/end, on_garbage,
  *                                         on_heap_end
  *   RC_SLOT_LEAK       rc_trace_start     on_alloc, on_death, site_of,
  *                                         on_heap_free
+ * (rc_heap_new is the gc module's, src/gcmodule/heap.c: core only makes and
+ * ends the heap itself, rc__heap_init / rc__heap_teardown.)
  *
  * What a slot wants right now is a byte of RC_HOOK_* bits (h->wants[slot]);
  * h->hooked is the OR of them all, so an unused hook costs the hot paths one
@@ -60,6 +62,11 @@ typedef struct rc_hooks {
     /* A collection found `n` unreachable objects (all flagged RC__INSET),
      * before any finalizer runs. Returns whether user code ran. */
     bool (*on_unreachable)(rc_heap *h, rc_head **g, size_t n);
+    /* User code ran during a collection (weak-reference callbacks or
+     * finalizers) and trial deletion inside the garbage spared what it
+     * resurrected: `g` (n objects, held, INSET) is what stays garbage, before
+     * any finalizer still to run and before h->deleting is set. */
+    void (*on_spared)(rc_heap *h, rc_head **g, size_t n);
     /* The final garbage, after finalizers, right before it is cleared
      * (h->deleting set). Returns true when the slot keeps the garbage alive
      * (SAVEALL): the collector then frees none of it. */
@@ -84,6 +91,7 @@ void rc__hook_death(rc_heap *h, rc_head *o);
 void rc__hook_collect_begin(rc_heap *h, const rc_gc_info *info);
 void rc__hook_collect_end(rc_heap *h, const rc_gc_info *info);
 bool rc__hook_unreachable(rc_heap *h, rc_head **g, size_t n);
+void rc__hook_spared(rc_heap *h, rc_head **g, size_t n);
 bool rc__hook_garbage(rc_heap *h, rc_head **g, size_t n);
 bool rc__hook_site(rc_heap *h, const rc_head *o, const char **file, int *line);
 void rc__hook_heap_end(rc_heap *h);

@@ -49,21 +49,33 @@
 #define rc_assert(c) ((void)0)
 #endif
 void rc__assert_fail(const char *what, const char *file, int line);
-/* Run rc_heap_check on `h` and stop the program with its report when it
+/* rc_heap_check (<recycle/gc.h>) of the collector's verifier (verify.c). */
+long rc__heap_check(rc_heap *h, FILE *out);
+/* Run rc__heap_check on `h` and stop the program with its report when it
  * finds a problem (`when` says where: "before a collection"). Leaves the
  * heap's last error as it was. RC_EXPENSIVE builds call it around every
  * collection (verify.c). */
 void rc__heap_verify(rc_heap *h, const char *when);
 
-/* ---- the library's own kinds of type (rc_type.rc_kind) ---- */
+/* ---- the library's own kinds of type (rc_type.rc_kind) ----
+ * A built-in type carries a "sealed" kind: RC__KIND_SEAL with its number in
+ * the low byte. Core tests the seal (rc__kind_sealed) and never names the
+ * types themselves, which live in the layers above; a user type leaves
+ * rc_kind 0, and any other value is refused by rc_new. */
+#define RC__KIND_SEAL 0x5ea1ed00u
 enum {
-    RC_KIND_USER = 0,   /* slots or callbacks, see rc_type */
-    RC_KIND_LIST,
-    RC_KIND_TUPLE,
-    RC_KIND_DICT,
-    RC_KIND_STR,        /* holds no references */
-    RC_KIND_WEAKREF,    /* holds its callback strongly, referent weakly */
+    RC_KIND_USER = 0,                    /* slots or callbacks, see rc_type */
+    RC_KIND_LIST = RC__KIND_SEAL | 1,
+    RC_KIND_TUPLE = RC__KIND_SEAL | 2,
+    RC_KIND_DICT = RC__KIND_SEAL | 3,
+    RC_KIND_STR = RC__KIND_SEAL | 4,     /* holds no references */
+    RC_KIND_WEAKREF = RC__KIND_SEAL | 5, /* holds its callback strongly, referent weakly */
 };
+/* Whether `kind` is one of the sealed kinds above. */
+static inline bool rc__kind_sealed(uint32_t kind)
+{
+    return kind >= RC_KIND_LIST && kind <= RC_KIND_WEAKREF;
+}
 
 /* ---- size classes ---- */
 #define RC_NCLASSES 40
@@ -149,12 +161,6 @@ typedef struct rc_gen_stats {
     size_t candidates;   /* freed by candidate scans (kept on generation 2) */
 } rc_gen_stats;
 
-#define RC_MAX_CALLBACKS 16
-typedef struct rc_callback_slot {
-    void (*fn)(rc_heap *, int, const void *, void *);
-    void *ud;
-} rc_callback_slot;
-
 struct rc_heap {
     rc_heap_config cfg;
 
@@ -172,6 +178,8 @@ struct rc_heap {
     bool enabled;
     int busy;                       /* >0 while collecting or freeing: no collection */
     bool freeing;                   /* inside the dealloc loop */
+    uint8_t hooked;                 /* RC_HOOK_* bits: the OR of wants[] (hooks.h); beside
+                                       `freeing`, which rc__dealloc tests with it */
     bool scanning;                  /* count/mark/sweep: gc fields are scratch */
     bool deleting;                  /* garbage (INSET) is being cleared and freed: no weak
                                        reference to it may be made */
@@ -194,22 +202,14 @@ struct rc_heap {
     size_t gc_freed;                /* garbage objects freed, ever (see delete_garbage) */
     rc_gen_stats gstats[3];
     size_t candidate_scans;
-    rc_callback_slot callbacks[RC_MAX_CALLBACKS];
-    unsigned ncallbacks;
-
-    /* gc module state (gcmodule/debug.c, inspect.c, weakref.c) */
-    unsigned debug;                 /* RC_GC_DEBUG_* flags of <recycle/gc.h> */
-    FILE *debug_stream;             /* NULL = stderr */
-    void *garbage;                  /* rc_list of saved garbage (SAVEALL), or NULL */
-    void *weak;                     /* weakref books (weakref.c), or NULL */
-    void *trace;                    /* allocation-site books (trace.c), NULL = not tracing */
     bool stress;                    /* collect at every tracked allocation (rc_gc_set_stress) */
     size_t stress_allocs;           /* stress mode: allocations since the last full collection */
     rc_leak_report_fn leak_report;  /* called by rc_heap_free with what is left, or NULL */
     void *leak_report_ud;
 
-    /* the layers above, attached through the hook table (hooks.h) */
-    uint8_t hooked;                 /* RC_HOOK_* bits: the OR of wants[] */
+    /* the layers above, attached through the hook table (hooks.h; `hooked` is
+     * above). Their own state is not here: rc_heap_new makes a larger struct
+     * that starts with this one (src/gcmodule/gcmodule.h, rc_modheap). */
     uint8_t wants[RC_NSLOTS];       /* what each slot wants now */
     const rc_hooks *hooks[RC_NSLOTS];   /* each slot's table, NULL when not attached */
 
@@ -344,27 +344,6 @@ RC_INLINE void rc__free_fast(rc_heap *h, rc_head *b)
 /* ---- object life (object.c) ---- */
 /* Release the references `o` holds (clear, slots or traverse), for death or cycle breaking. */
 void rc__release_refs(rc_head *o);
-/* Weak references to `o`, which is dying by refcount: clear them and run
- * their callbacks (weakref.c). Called only when o has RC__WEAKREFS. */
-void rc__weakref_clear_dead(rc_heap *h, rc_head *o);
-/* A collection found `n` garbage objects (all held, all flagged RC__INSET):
- * clear every weak reference to them, then run the callbacks of those weak
- * references that are not garbage themselves (CPython's rules). Called
- * before any finalizer runs and before anything is cleared (weakref.c).
- * Returns whether any user code ran (a callback, or the release of what a
- * weak reference owned). */
-bool rc__weakrefs_handle_garbage(rc_heap *h, rc_head **garbage, size_t n);
-/* After finalizers and callbacks, right before the garbage is cleared: clear
- * the weak references they made to it, calling no callback (CPython's
- * clear_weakrefs). h->deleting is already set, so none can be made again. */
-void rc__weakrefs_clear_garbage(rc_heap *h, rc_head **garbage, size_t n);
-/* Debug output of a collection (gcmodule/debug.c), called by the collector when
- * h->debug has the matching flags: start/stop lines (RC_GC_DEBUG_STATS), one
- * line per collectable / uncollectable object. */
-void rc__debug_start(rc_heap *h, int generation, int candidates);
-void rc__debug_stop(rc_heap *h, int generation, int candidates, size_t collected,
-                    size_t uncollectable, double seconds);
-void rc__debug_object(rc_heap *h, rc_head *o, bool collectable);
 /* Young page lists (alloc.c): add / remove a page from heap->young[g]. */
 bool rc__young_add(rc_heap *h, rc_page *pg, int g);
 void rc__young_remove(rc_heap *h, rc_page *pg, int g);
@@ -376,19 +355,16 @@ void rc__check_forget(const void *page);
 /* Remove o from the candidate buffer if it is there. */
 void rc__unbuffer(rc_heap *h, rc_head *o);
 
-/* Allocation sites (trace.c), called only while h->trace is set: an object
- * was created at file:line (file may be NULL: unknown), an object dies. */
-void rc__trace_new(rc_heap *h, rc_head *o, const char *file, int line);
-void rc__trace_free(rc_heap *h, rc_head *o);
-/* Heap teardown: free the allocation-site books if still tracing. */
-void rc__trace_teardown(rc_heap *h);
-
-/* rc_heap_free: build the leak report of what is left and hand it to
- * h->leak_report (endreport.c). */
-void rc__leak_report(rc_heap *h);
-
-/* Heap teardown of the optional parts (weakref.c). */
-void rc__heap_teardown_extras(rc_heap *h);
+/* ---- heap life (heap.c) ---- */
+/* A heap of `size` bytes (at least sizeof(rc_heap): the layers above embed
+ * it at the start of a larger struct), zero-filled and set up from `cfg`
+ * (not NULL), nothing attached; NULL when the allocator is incomplete or
+ * out of memory. */
+rc_heap *rc__heap_init(const rc_heap_config *cfg, size_t size);
+/* End `h`: the on_heap_end hooks, every object cleared and destroyed, the
+ * on_heap_free hooks, every page released, the struct freed. Refused (false,
+ * RC_EBUSY, nothing done) while the heap is busy or freeing. */
+bool rc__heap_teardown(rc_heap *h);
 
 /* ---- collector (collect.c) ---- */
 #define RC_YOUNG_SCALE_MAX 8
@@ -400,8 +376,11 @@ static inline void rc__young_limit_update(rc_heap *h)
                                                      : SIZE_MAX;
     h->candidate_trigger = h->enabled ? h->candidate_limit : SIZE_MAX;
 }
-/* Run the automatic collection policy (called from allocation). */
+/* Run the automatic collection policy (the collector slot's collect_due:
+ * called from allocation). */
 void rc__maybe_collect(rc_heap *h);
+/* The collector's hook table (collect_due), attached by rc_heap_new. */
+extern const rc_hooks rc__collector_hooks;
 /* Process the candidate buffer; returns objects freed. */
 size_t rc__scan_candidates(rc_heap *h);
 

@@ -2,18 +2,19 @@
  * debug.c -- Python's gc.set_debug: the RC_GC_DEBUG_* flags, the lines they
  * print, and the garbage list of RC_GC_DEBUG_SAVEALL.
  *
- * The collector calls the rc__debug_* hooks only when the matching flag is
- * set, so a heap without debug flags pays one test per collection. Lines
+ * The collector reaches them through the gc module's hooks (gcmodule.h),
+ * which the slot wants only while a flag that needs them is set, so a heap
+ * without debug flags pays one test per collection. Lines
  * follow CPython's wording so that people and scripts that know it can read
  * them; a candidate scan, which has no CPython counterpart, says so.
  */
-#include "core/objects.h"
+#include "gcmodule/gcmodule.h"
 #include "recycle/builtins.h"
-#include "recycle/gc.h"
 
 static FILE *out(const rc_heap *h)
 {
-    return h->debug_stream ? h->debug_stream : stderr;
+    FILE *f = rc__gcmod(h)->debug_stream;
+    return f ? f : stderr;
 }
 
 void rc__debug_start(rc_heap *h, int generation, int candidates)
@@ -46,19 +47,55 @@ void rc__debug_object(rc_heap *h, rc_head *o, bool collectable)
             (void *)(o + 1));
 }
 
+/* RC_GC_DEBUG_SAVEALL: the garbage goes to the heap's garbage list instead of
+ * being freed (the list holds a reference to each). All or nothing: an
+ * object left out of the list while the rest of its cycle is saved would
+ * stay alive and unlisted for good. When the list cannot take them all,
+ * none is saved: they stay in place, unreachable, for a later collection,
+ * and the failure is recorded (RC_ENOMEM). */
+static void save_garbage(rc_heap *h, rc_head **g, size_t n)
+{
+    rc_gcmod *m = rc__gcmod(h);
+    if (!m->garbage) m->garbage = rc_list_new(h, n);
+    rc_list *list = m->garbage;
+    size_t saved = 0;
+    if (list)
+        while (saved < n && rc_list_append(list, rc_obj(g[saved] + 1)) == 0) saved++;
+    if (saved < n) {
+        rc_val v;
+        for (; saved > 0 && rc_list_pop(list, -1, &v) == 0; saved--) rc_val_decref(v);
+        rc__fail(h, RC_ENOMEM,
+                 "rc_gc_collect: out of memory for the garbage list (RC_GC_DEBUG_SAVEALL): %zu "
+                 "unreachable objects left in place for a later collection", n);
+    }
+}
+
+bool rc__gcmod_garbage(rc_heap *h, rc_head **g, size_t n)
+{
+    unsigned debug = rc__gcmod(h)->debug;
+    if (debug & RC_GC_DEBUG_COLLECTABLE)
+        for (size_t i = 0; i < n; i++) rc__debug_object(h, g[i], true);
+    if (!(debug & RC_GC_DEBUG_SAVEALL)) return false;
+    save_garbage(h, g, n);
+    if (debug & RC_GC_DEBUG_UNCOLLECTABLE)
+        for (size_t i = 0; i < n; i++) rc__debug_object(h, g[i], false);
+    return true;   /* the collector drops its holds: the list, or the cycle, keeps them */
+}
+
 void rc_gc_set_debug(rc_heap *h, unsigned flags)
 {
-    h->debug = flags;
+    rc__gcmod(h)->debug = flags;
+    rc__gcmod_want(h);
 }
 
 unsigned rc_gc_get_debug(const rc_heap *h)
 {
-    return h->debug;
+    return rc__gcmod(h)->debug;
 }
 
 void rc_gc_set_debug_stream(rc_heap *h, FILE *stream)
 {
-    h->debug_stream = stream;
+    rc__gcmod(h)->debug_stream = stream;
 }
 
 FILE *rc_gc_get_debug_stream(const rc_heap *h)
@@ -69,11 +106,12 @@ FILE *rc_gc_get_debug_stream(const rc_heap *h)
 rc_list *rc_gc_garbage(rc_heap *h)
 {
     if (!h) return NULL;
-    if (!h->garbage) {
+    rc_gcmod *m = rc__gcmod(h);
+    if (!m->garbage) {
         rc_list *l = rc_list_new(h, 0);
         if (!l) return NULL;
         /* rc_list_new may have run a collection that made the list itself. */
-        if (h->garbage) rc_decref(l); else h->garbage = l;
+        if (m->garbage) rc_decref(l); else m->garbage = l;
     }
-    return h->garbage;
+    return m->garbage;
 }

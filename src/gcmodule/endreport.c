@@ -91,7 +91,7 @@ void rc__leak_report(rc_heap *h)
         RC__FOREACH_LIVE(h, k, pg, o, {
             const char *file = NULL;
             int line = 0;
-            if (h->trace && !rc_trace_site(o + 1, &file, &line)) file = NULL, line = 0;
+            if (!rc__hook_site(h, o, &file, &line)) file = NULL, line = 0;
             er_row *row = row_for(&t, o->type, file, line);
             if (!row) {
                 ok = false;

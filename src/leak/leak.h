@@ -181,7 +181,5 @@ void lk_collect(rc_heap *h, unsigned flags);
 uint64_t rc__trace_serial(rc_heap *h, const rc_head *o);
 uint64_t rc__trace_epoch(const rc_heap *h);
 uint64_t rc__trace_next_serial(const rc_heap *h);
-/* Heap teardown: free the books (rc_heap_free should call it). */
-void rc__trace_teardown(rc_heap *h);
 
 #endif

@@ -2,8 +2,10 @@
  * trace.c -- when and where objects were made: allocation sites
  * (tracemalloc for recycle heaps) and marks (objgraph's get_new_ids).
  *
- * While h->trace is set the core calls rc__trace_new for every object made
- * and rc__trace_free for every object that dies (object.c). The books:
+ * While a heap has its tracer (rc__tracer, gcmodule/gcmodule.h) the leak
+ * slot's hooks (core/hooks.h) are attached and want RC_HOOK_ALLOC and
+ * RC_HOOK_DEATH: core calls trace_new for every object made and trace_free
+ * for every object that dies (object.c). The books:
  *
  *   objects  a pointer map (util/pmap.h: linear probing, deletion by
  *            backward shift, at most half full) from an object's header to
@@ -27,6 +29,7 @@
  * has run since before the mark, when its serial is at least the mark's.
  */
 #include "leak/leak.h"
+#include "gcmodule/gcmodule.h"
 
 #include <execinfo.h>
 #include <stdlib.h>
@@ -121,34 +124,41 @@ static uint32_t site_of(rc_heap *h, rc_tracer *t, const char *file, int line, vo
 
 /* ---- hooks ---- */
 
-void rc__trace_new(rc_heap *h, rc_head *o, const char *file, int line)
+static const rc_hooks trace_hooks;   /* the leak slot's table, below */
+
+/* Frames of the library above the caller: this function, the dispatcher
+ * rc__hook_alloc and rc_new* (new_object is inlined there). */
+#define TRACE_SKIP 3
+
+/* on_alloc: `o` was made at file:line. */
+static void trace_new(rc_heap *h, rc_head *o, const char *file, int line)
 {
-    rc_tracer *t = h->trace;
-    void *frames[RC_TRACE_MAX_DEPTH + 2];
+    rc_tracer *t = *rc__tracer(h);
+    void *frames[RC_TRACE_MAX_DEPTH + TRACE_SKIP];
     unsigned n = 0;
     if (t->depth) {
-        /* Skip this function and rc_new* (new_object is inlined there). */
-        int got = backtrace(frames, (int)t->depth + 2);
-        n = got > 2 ? (unsigned)got - 2 : 0;
+        int got = backtrace(frames, (int)t->depth + TRACE_SKIP);
+        n = got > TRACE_SKIP ? (unsigned)got - TRACE_SKIP : 0;
     }
     if (!rc__pmap_reserve(&t->objects, 1)) {
         t->lost++;
         return;
     }
-    uint32_t site = site_of(h, t, file, file ? line : 0, frames + 2, n);
+    uint32_t site = site_of(h, t, file, file ? line : 0, frames + TRACE_SKIP, n);
     tr_entry *e = rc__pmap_put(&t->objects, o, NULL);   /* reserved: cannot fail */
     *e = (tr_entry){t->serial++, site};
 }
 
-void rc__trace_free(rc_heap *h, rc_head *o)
+/* on_death: `o` leaves the heap. */
+static void trace_free(rc_heap *h, rc_head *o)
 {
-    rc_tracer *t = h->trace;
+    rc_tracer *t = *rc__tracer(h);
     rc__pmap_del(&t->objects, o);
 }
 
 uint64_t rc__trace_serial(rc_heap *h, const rc_head *o)
 {
-    rc_tracer *t = h->trace;
+    rc_tracer *t = *rc__tracer(h);
     if (!t) return 0;
     tr_entry *e = objects_find(t, o);
     return e ? e->serial : 0;
@@ -156,12 +166,14 @@ uint64_t rc__trace_serial(rc_heap *h, const rc_head *o)
 
 uint64_t rc__trace_epoch(const rc_heap *h)
 {
-    return h->trace ? ((rc_tracer *)h->trace)->epoch : 0;
+    const rc_tracer *t = *rc__tracer(h);
+    return t ? t->epoch : 0;
 }
 
 uint64_t rc__trace_next_serial(const rc_heap *h)
 {
-    return h->trace ? ((rc_tracer *)h->trace)->serial : 0;
+    const rc_tracer *t = *rc__tracer(h);
+    return t ? t->serial : 0;
 }
 
 /* ---- control ---- */
@@ -170,8 +182,8 @@ int rc_trace_start(rc_heap *h, unsigned depth)
 {
     if (!h) return -1;
     if (depth > RC_TRACE_MAX_DEPTH) depth = RC_TRACE_MAX_DEPTH;
-    if (h->trace) {
-        ((rc_tracer *)h->trace)->depth = depth;
+    if (*rc__tracer(h)) {
+        (*rc__tracer(h))->depth = depth;
         return 0;
     }
     rc_tracer *t = lk_calloc(h, 1, sizeof *t);
@@ -197,37 +209,40 @@ int rc_trace_start(rc_heap *h, unsigned depth)
         void *f[2];
         backtrace(f, 2);
     }
-    h->trace = t;
+    *rc__tracer(h) = t;
+    rc__hooks_set(h, RC_SLOT_LEAK, &trace_hooks);
+    rc__hooks_want(h, RC_SLOT_LEAK, RC_HOOK_ALLOC | RC_HOOK_DEATH);
     return 0;
 }
 
 void rc_trace_stop(rc_heap *h)
 {
-    if (!h || !h->trace) return;
-    rc_tracer *t = h->trace;
-    h->trace = NULL;
+    if (!h || !*rc__tracer(h)) return;
+    rc_tracer *t = *rc__tracer(h);
+    *rc__tracer(h) = NULL;
+    rc__hooks_set(h, RC_SLOT_LEAK, NULL);
     rc__pmap_free(&t->objects);
     lk_free(h, t->sites, t->sites_cap * sizeof *t->sites);
     lk_free(h, t->site_index, t->site_index_cap * sizeof *t->site_index);
     lk_free(h, t, sizeof *t);
 }
 
-/* Heap teardown: the books go with the heap (see rc_heap_free). */
-void rc__trace_teardown(rc_heap *h)
+/* on_heap_free: the books go with the heap (see rc_heap_free). */
+static void trace_teardown(rc_heap *h)
 {
     rc_trace_stop(h);
 }
 
 int rc_trace_is_tracing(const rc_heap *h)
 {
-    return h && h->trace != NULL;
+    return h && *rc__tracer(h) != NULL;
 }
 
 int rc_trace_site(const void *obj, const char **file, int *line)
 {
     if (!obj) return 0;
     rc_heap *h = rc_heap_of(obj);
-    rc_tracer *t = h->trace;
+    rc_tracer *t = *rc__tracer(h);
     if (!t) return 0;
     tr_entry *e = objects_find(t, RC_HEAD(obj));
     if (!e || e->site == 0) return 0;
@@ -236,6 +251,20 @@ int rc_trace_site(const void *obj, const char **file, int *line)
     if (line) *line = s->line;
     return 1;
 }
+
+/* site_of: the site `o` was made at, when it is known (rc_trace_site). */
+static bool trace_site_of(rc_heap *h, const rc_head *o, const char **file, int *line)
+{
+    (void)h;
+    return rc_trace_site(o + 1, file, line) != 0;
+}
+
+static const rc_hooks trace_hooks = {
+    .on_alloc = trace_new,
+    .on_death = trace_free,
+    .site_of = trace_site_of,
+    .on_heap_free = trace_teardown,
+};
 
 /* ---- snapshots ---- */
 
@@ -335,7 +364,7 @@ rc_trace_snapshot *rc_trace_take_snapshot(rc_heap *h)
 {
     static const char call[] = "rc_trace_take_snapshot";
     if (!h) return NULL;
-    rc_tracer *t = h->trace;
+    rc_tracer *t = *rc__tracer(h);
     if (!t) return rc__fail(h, RC_EINVAL, "%s: the heap is not tracing (rc_trace_start)", call);
     if (h->freeing || h->scanning) return rc__fail(h, RC_EBUSY, "%s: refused while objects are being freed", call);
     rc_trace_snapshot *s = h->cfg.allocator.realloc(h->cfg.allocator.ud, NULL, sizeof *s);

@@ -1,11 +1,12 @@
 /*
  * weakref.c -- weak references and the books that find them.
  *
- * The books (heap->weak) are a pointer map (util/pmap.h: open addressing,
- * backward-shift deletion) from a referent's header to the newest weak
- * reference that points at it; the weak references of one referent form a
- * doubly-linked list through their prev/next fields, newest first. Invariants, outside the moments when this
- * file runs:
+ * The books (rc__weakbooks(heap), weakref.h: part of the struct rc_heap_new
+ * makes) are a pointer map (util/pmap.h: open addressing, backward-shift
+ * deletion) from a referent's header to the newest weak reference that
+ * points at it; the weak references of one referent form a doubly-linked
+ * list through their prev/next fields, newest first. Invariants, outside the
+ * moments when this file runs:
  *   - o->gc has RC__WEAKREFS  <=>  o is a key of the map  <=>  its list is
  *     not empty;
  *   - w->referent != NULL  <=>  w is on the list of w->referent;
@@ -25,32 +26,20 @@
  * let the death of its referent touch a block in the middle of being freed.
  */
 #include "weakref/weakref.h"
-#include "util/pmap.h"
 
 #include <stdlib.h>
 
 /* ---- the books ---- */
 
-/* An rc_pmap from a referent's header to its newest weak reference. */
-typedef struct rc_weakbooks {
-    rc_pmap map;
-} rc_weakbooks;
-
-static rc_weakbooks *books(rc_heap *h)
+static inline rc_weakbooks *books(rc_heap *h)
 {
-    if (!h->weak) {
-        rc_weakbooks *b = h->cfg.allocator.realloc(h->cfg.allocator.ud, NULL, sizeof *b);
-        if (!b) return NULL;
-        rc__pmap_init(&b->map, rc__mem_heap(h), sizeof(rc_weakref *));
-        h->weak = b;
-    }
-    return h->weak;
+    return rc__weakbooks(h);
 }
 
 /* Where the newest weak reference to `o` is kept, or NULL. */
 static inline rc_weakref **find(rc_weakbooks *b, const rc_head *o)
 {
-    return b ? rc__pmap_get(&b->map, o) : NULL;
+    return rc__pmap_get(&b->map, o);
 }
 
 /* Take `w` (live) off its referent's list; the referent loses its flag with
@@ -61,12 +50,12 @@ static void unlink_weakref(rc_heap *h, rc_weakref *w)
     if (w->prev) {
         w->prev->next = w->next;
     } else {
-        rc_weakref **s = find(h->weak, o);
+        rc_weakref **s = find(books(h), o);
         rc_assert(s && *s == w);
         if (w->next) {
             *s = w->next;
         } else {
-            rc__pmap_del(&((rc_weakbooks *)h->weak)->map, o);
+            rc__pmap_del(&books(h)->map, o);
             o->gc &= ~RC__WEAKREFS;
         }
     }
@@ -103,14 +92,14 @@ typedef struct chain {
  * callback or own something, except those flagged INSET: outside a scan only
  * garbage a collection is deleting carries that flag, and a weak reference
  * in the garbage never calls back -- even if the collector had no reason to
- * call rc__weakrefs_handle_garbage (no garbage object had weak references)
+ * call the on_unreachable hook (no garbage object had weak references)
  * and the clearing of the garbage frees this referent by refcount.
  * No user code runs. */
 static void clear_all(rc_heap *h, rc_head *o, chain *c)
 {
-    rc_weakref **s = find(h->weak, o);
+    rc_weakref **s = find(books(h), o);
     rc_weakref *w = s ? *s : NULL;
-    if (s) rc__pmap_del(&((rc_weakbooks *)h->weak)->map, o);
+    if (s) rc__pmap_del(&books(h)->map, o);
     o->gc &= ~RC__WEAKREFS;
     while (w) {
         rc_weakref *next = w->next;
@@ -147,9 +136,11 @@ static void run_chain(chain *c, bool call)
     }
 }
 
-/* ---- hooks called by the collector and the death path ---- */
+/* ---- hooks called by the collector and the death path (core/hooks.h) ---- */
 
-void rc__weakref_clear_dead(rc_heap *h, rc_head *o)
+/* on_referent_death: `o` (RC__WEAKREFS) is dying by refcount: clear its weak
+ * references and run their callbacks. */
+static void referent_death(rc_heap *h, rc_head *o)
 {
     chain c = {NULL, NULL};
     clear_all(h, o, &c);
@@ -161,7 +152,12 @@ void rc__weakref_clear_dead(rc_heap *h, rc_head *o)
     h->busy--;
 }
 
-bool rc__weakrefs_handle_garbage(rc_heap *h, rc_head **garbage, size_t n)
+/* on_unreachable: a collection found `n` garbage objects (held, INSET):
+ * clear every weak reference to them, then run the callbacks of those weak
+ * references that are not garbage themselves (CPython's rules), before any
+ * finalizer runs. Returns whether user code ran (a callback, or the release
+ * of what a weak reference owned). */
+static bool unreachable(rc_heap *h, rc_head **garbage, size_t n)
 {
     /* 1. Unreachable weak references are cleared, whatever their referent:
      *    their callbacks must not run, not even when the clearing that
@@ -187,7 +183,10 @@ bool rc__weakrefs_handle_garbage(rc_heap *h, rc_head **garbage, size_t n)
     return ran;
 }
 
-void rc__weakrefs_clear_garbage(rc_heap *h, rc_head **garbage, size_t n)
+/* on_spared: after callbacks or finalizers ran, what stays garbage loses the
+ * weak references they made to it, calling no callback (CPython's
+ * clear_weakrefs); from h->deleting on none can be made again. */
+static void spared(rc_heap *h, rc_head **garbage, size_t n)
 {
     chain c = {NULL, NULL};
     for (size_t i = 0; i < n; i++)
@@ -195,13 +194,23 @@ void rc__weakrefs_clear_garbage(rc_heap *h, rc_head **garbage, size_t n)
     run_chain(&c, false);   /* no callback; what they own is let go */
 }
 
-void rc__heap_teardown_extras(rc_heap *h)
+/* on_heap_free: the books go with the heap. */
+static void heap_free(rc_heap *h)
 {
-    rc_weakbooks *b = h->weak;
-    if (!b) return;
-    rc__pmap_free(&b->map);
-    h->cfg.allocator.realloc(h->cfg.allocator.ud, b, 0);
-    h->weak = NULL;
+    rc__pmap_free(&books(h)->map);
+}
+
+static const rc_hooks weakref_hooks = {
+    .on_referent_death = referent_death,
+    .on_unreachable = unreachable,
+    .on_spared = spared,
+    .on_heap_free = heap_free,
+};
+
+void rc__weakref_attach(rc_heap *h)
+{
+    rc__pmap_init(&books(h)->map, rc__mem_heap(h), sizeof(rc_weakref *));
+    rc__hooks_set(h, RC_SLOT_WEAKREF, &weakref_hooks);
 }
 
 /* ---- the type ---- */
@@ -259,7 +268,6 @@ rc_weakref *rc__weakref_make(void *obj, rc_weakref_callback_fn cb, void *data, r
                         o->type && o->type->name ? o->type->name : "?", obj,
                         o->refcnt ? " by a collection" : "");
     rc_weakbooks *b = books(h);
-    if (!b) return rc__fail(h, RC_ENOMEM, "%s: out of memory for the weak reference books", call);
     /* The object first (rc_new may collect; nothing is linked yet), then
      * room in the map, then the link: no failure after anything changed. */
     rc_weakref *w = rc_new(h, &rc_weakref_type);
@@ -344,7 +352,7 @@ static rc_weakref *first_of(const void *obj, const char *call)
     RC__CHECK(obj, call);
     const rc_head *o = RC_HEAD(obj);
     if (!(o->gc & RC__WEAKREFS)) return NULL;
-    rc_weakref **s = find(rc_heap_of(obj)->weak, o);
+    rc_weakref **s = find(books(rc_heap_of(obj)), o);
     return s ? *s : NULL;
 }
 

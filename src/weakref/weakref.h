@@ -8,6 +8,7 @@
 
 #include "core/objects.h"
 #include "recycle/weakref.h"
+#include "util/pmap.h"
 
 /* rc_weakref_obj.flags */
 enum {
@@ -39,6 +40,29 @@ struct rc_weakref_obj {
  * flags has OWNS_DATA, to the object `data`. */
 rc_weakref *rc__weakref_make(void *obj, rc_weakref_callback_fn cb, void *data, rc_val held,
                              uint32_t flags, const char *call);
+
+/* The books: an rc_pmap from a referent's header to its newest weak
+ * reference (weakref.c has the invariants). */
+typedef struct rc_weakbooks {
+    rc_pmap map;
+} rc_weakbooks;
+
+/* A heap with weak references: the core heap, then the books. rc_heap_new
+ * makes every heap one of these (inside a larger struct, rc_modheap). */
+typedef struct rc_weakheap {
+    rc_heap core;
+    rc_weakbooks books;
+} rc_weakheap;
+
+static inline rc_weakbooks *rc__weakbooks(rc_heap *h)
+{
+    return &((rc_weakheap *)h)->books;
+}
+
+/* Set up the books of `h` (an rc_weakheap) and attach the weakref slot
+ * (core/hooks.h): referent deaths, a collection's unreachable and spared
+ * garbage, the heap's end. Allocates nothing. */
+void rc__weakref_attach(rc_heap *h);
 
 /* weakdict.c: the keyed weak reference `w` was just cleared (no user code may
  * run here). */

@@ -1,0 +1,106 @@
+/*
+ * control.c -- the gc module's control surface over the collector: gc
+ * callbacks, per-generation statistics, stress mode, the public heap check,
+ * and the hooks through which the collector reports each collection's start
+ * and end (gcmodule.h).
+ */
+#include "gcmodule/gcmodule.h"
+
+void rc__gcmod_want(rc_heap *h)
+{
+    const rc_gcmod *m = rc__gcmod(h);
+    uint8_t w = 0;
+    if (m->ncallbacks || (m->debug & RC_GC_DEBUG_STATS)) w |= RC_HOOK_COLLECT;
+    if (m->debug & (RC_GC_DEBUG_SAVEALL | RC_GC_DEBUG_COLLECTABLE)) w |= RC_HOOK_GARBAGE;
+    rc__hooks_want(h, RC_SLOT_GCMODULE, w);
+}
+
+/* ---- callbacks ---- */
+
+static void run_callbacks(rc_heap *h, int phase, const rc_gc_info *info)
+{
+    const rc_gcmod *m = rc__gcmod(h);
+    for (unsigned i = 0; i < m->ncallbacks; i++) m->callbacks[i].fn(h, phase, info, m->callbacks[i].ud);
+}
+
+void rc__gcmod_collect_begin(rc_heap *h, const rc_gc_info *info)
+{
+    const rc_gcmod *m = rc__gcmod(h);
+    if (m->ncallbacks) run_callbacks(h, RC_GC_START, info);
+    if (m->debug & RC_GC_DEBUG_STATS) rc__debug_start(h, info->generation, info->candidates);
+}
+
+void rc__gcmod_collect_end(rc_heap *h, const rc_gc_info *info)
+{
+    const rc_gcmod *m = rc__gcmod(h);
+    if (m->debug & RC_GC_DEBUG_STATS)
+        rc__debug_stop(h, info->generation, info->candidates, info->collected,
+                       info->uncollectable, info->duration);
+    if (m->ncallbacks) run_callbacks(h, RC_GC_STOP, info);
+}
+
+int rc_gc_callback_add(rc_heap *h, rc_gc_callback_fn fn, void *ud)
+{
+    rc_gcmod *m = rc__gcmod(h);
+    if (!fn) {
+        rc__fail(h, RC_EINVAL, "rc_gc_callback_add: callback is NULL");
+        return -1;
+    }
+    if (m->ncallbacks == RC_MAX_CALLBACKS) {
+        rc__fail(h, RC_ERANGE, "rc_gc_callback_add: the table of %d callbacks is full",
+                 RC_MAX_CALLBACKS);
+        return -1;
+    }
+    m->callbacks[m->ncallbacks++] = (rc_callback_slot){fn, ud};
+    rc__gcmod_want(h);
+    return 0;
+}
+
+int rc_gc_callback_remove(rc_heap *h, rc_gc_callback_fn fn, void *ud)
+{
+    rc_gcmod *m = rc__gcmod(h);
+    for (unsigned i = 0; i < m->ncallbacks; i++) {
+        if (m->callbacks[i].fn == fn && m->callbacks[i].ud == ud) {
+            memmove(&m->callbacks[i], &m->callbacks[i + 1],
+                    (m->ncallbacks - i - 1) * sizeof m->callbacks[0]);
+            m->ncallbacks--;
+            rc__gcmod_want(h);
+            return 0;
+        }
+    }
+    rc__fail(h, RC_ENOTFOUND, "rc_gc_callback_remove: no such callback");
+    return -1;
+}
+
+void rc_gc_get_stats(const rc_heap *h, rc_gc_stats out[3])
+{
+    for (int g = 0; g < 3; g++) {
+        out[g].collections = h->gstats[g].collections;
+        out[g].collected = h->gstats[g].collected;
+        out[g].uncollectable = h->gstats[g].uncollectable;
+        out[g].seconds = h->gstats[g].seconds;
+        out[g].candidates = h->gstats[g].candidates;
+    }
+}
+
+/* ---- stress mode ---- */
+
+void rc_gc_set_stress(rc_heap *h, int on)
+{
+    if (!h) return;
+    h->stress = on != 0;
+    h->stress_allocs = 0;
+    rc__young_limit_update(h);
+}
+
+int rc_gc_get_stress(const rc_heap *h)
+{
+    return h && h->stress;
+}
+
+/* ---- the heap check ---- */
+
+long rc_heap_check(rc_heap *h, FILE *out)
+{
+    return rc__heap_check(h, out);
+}

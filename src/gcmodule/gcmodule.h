@@ -1,0 +1,79 @@
+/*
+ * gcmodule.h -- what the gc module's files share: the heap struct rc_heap_new
+ * makes (the core heap with the books of the layers above it), its hook
+ * table (the RC_SLOT_GCMODULE slot of core/hooks.h) and the hooks behind it.
+ *
+ * The slot is attached by rc_heap_new (heap.c) and wants RC_HOOK_COLLECT
+ * while the heap has gc callbacks or RC_GC_DEBUG_STATS, RC_HOOK_GARBAGE while
+ * it has RC_GC_DEBUG_COLLECTABLE or RC_GC_DEBUG_SAVEALL (rc__gcmod_want keeps
+ * that true): a heap with neither pays one test per collection.
+ */
+#ifndef RC_GCMODULE_H
+#define RC_GCMODULE_H
+
+#include "core/objects.h"
+#include "recycle/builtins.h"
+#include "recycle/gc.h"
+#include "weakref/weakref.h"
+
+/* The gc module's state of one heap. */
+#define RC_MAX_CALLBACKS 16
+typedef struct rc_callback_slot {
+    rc_gc_callback_fn fn;
+    void *ud;
+} rc_callback_slot;
+
+typedef struct rc_gcmod {
+    unsigned debug;                 /* RC_GC_DEBUG_* flags of <recycle/gc.h> */
+    FILE *debug_stream;             /* NULL = stderr */
+    rc_list *garbage;               /* saved garbage (SAVEALL), or NULL until first used */
+    rc_callback_slot callbacks[RC_MAX_CALLBACKS];
+    unsigned ncallbacks;
+} rc_gcmod;
+
+/* Every heap rc_heap_new makes: the core heap first (an rc_heap * points at
+ * it), then the weakref layer's books, this module's state, and the
+ * allocation-site books of the leak tools while they trace (src/leak/trace.c
+ * owns that struct; NULL when not tracing). */
+struct rc_tracer;
+typedef struct rc_modheap {
+    rc_weakheap base;
+    rc_gcmod mod;
+    struct rc_tracer *trace;
+} rc_modheap;
+
+static inline rc_gcmod *rc__gcmod(const rc_heap *h)
+{
+    return &((rc_modheap *)(uintptr_t)h)->mod;
+}
+/* Where the allocation-site books of `h` hang (see rc_modheap). */
+static inline struct rc_tracer **rc__tracer(const rc_heap *h)
+{
+    return &((rc_modheap *)(uintptr_t)h)->trace;
+}
+
+/* Recompute what the slot wants from the callbacks and debug flags. */
+void rc__gcmod_want(rc_heap *h);
+
+/* on_collect_begin / on_collect_end (control.c): gc callbacks and the
+ * RC_GC_DEBUG_STATS lines, in CPython's order (callbacks first at the start,
+ * last at the stop). */
+void rc__gcmod_collect_begin(rc_heap *h, const rc_gc_info *info);
+void rc__gcmod_collect_end(rc_heap *h, const rc_gc_info *info);
+
+/* on_garbage (debug.c): RC_GC_DEBUG_COLLECTABLE lines; with RC_GC_DEBUG_SAVEALL
+ * the garbage goes to the garbage list (all or nothing), with
+ * RC_GC_DEBUG_UNCOLLECTABLE lines, and the collector frees none of it (true). */
+bool rc__gcmod_garbage(rc_heap *h, rc_head **g, size_t n);
+
+/* Debug lines (debug.c). */
+void rc__debug_start(rc_heap *h, int generation, int candidates);
+void rc__debug_stop(rc_heap *h, int generation, int candidates, size_t collected,
+                    size_t uncollectable, double seconds);
+void rc__debug_object(rc_heap *h, rc_head *o, bool collectable);
+
+/* rc_heap_free: build the leak report of what is left and hand it to
+ * h->leak_report (endreport.c). */
+void rc__leak_report(rc_heap *h);
+
+#endif
