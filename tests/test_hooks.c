@@ -425,4 +425,30 @@ TEST(built_in_types_carry_sealed_kinds_and_user_kinds_are_not)
     CHECK(!rc__kind_sealed(RC__KIND_SEAL | 6));
 }
 
+/* A sealed kind is the library's word that an object has a built-in layout;
+ * a user type that copies the number must not get one. A forged "list" of
+ * 8 bytes would have the collector read list fields past its block. */
+TEST(a_user_type_that_forges_a_sealed_kind_is_refused)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    const rc_type *builtin[] = {&rc_list_type, &rc_tuple_type, &rc_dict_type, &rc_str_type,
+                                &rc_weakref_type};
+    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++) {
+        rc_type forged = {.name = "forged", .size = 8, .rc_kind = builtin[i]->rc_kind};
+        CHECK(rc_new(h, &forged) == NULL);
+        CHECK(rc_heap_error(h) == RC_EINVAL);
+        CHECK(rc_new_var(h, &forged, 64) == NULL);
+        CHECK(rc_heap_error(h) == RC_EINVAL);
+        /* A copy of the built-in type itself is no built-in either. */
+        rc_type copy = *builtin[i];
+        CHECK(rc_new(h, &copy) == NULL);
+        CHECK(rc_heap_error(h) == RC_EINVAL);
+        /* The library's own type object is still accepted (an empty object). */
+        void *o = rc_new(h, builtin[i]);
+        CHECK(o != NULL);
+        rc_decref(o);
+    }
+    rc_heap_free(h);
+}
+
 RC_TEST_MAIN

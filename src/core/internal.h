@@ -60,8 +60,11 @@ void rc__heap_verify(rc_heap *h, const char *when);
 /* ---- the library's own kinds of type (rc_type.rc_kind) ----
  * A built-in type carries a "sealed" kind: RC__KIND_SEAL with its number in
  * the low byte. Core tests the seal (rc__kind_sealed) and never names the
- * types themselves, which live in the layers above; a user type leaves
- * rc_kind 0, and any other value is refused by rc_new. */
+ * types themselves, which live in the layers above: rc_heap_new hands the
+ * heap the table of the library's type objects (heap->sealed, indexed by
+ * the low byte), and rc_new accepts a sealed kind only on the very type
+ * object the table names, so a user type that copies the number is refused.
+ * A user type leaves rc_kind 0; any other value is refused by rc_new. */
 #define RC__KIND_SEAL 0x5ea1ed00u
 enum {
     RC_KIND_USER = 0,                    /* slots or callbacks, see rc_type */
@@ -76,6 +79,7 @@ static inline bool rc__kind_sealed(uint32_t kind)
 {
     return kind >= RC_KIND_LIST && kind <= RC_KIND_WEAKREF;
 }
+#define RC__NSEALED 6   /* entries of heap->sealed: index 0 unused, then the kinds above */
 
 /* ---- size classes ---- */
 #define RC_NCLASSES 40
@@ -212,6 +216,9 @@ struct rc_heap {
      * that starts with this one (src/gcmodule/gcmodule.h, rc_modheap). */
     uint8_t wants[RC_NSLOTS];       /* what each slot wants now */
     const rc_hooks *hooks[RC_NSLOTS];   /* each slot's table, NULL when not attached */
+    /* The library's own type object of each sealed kind, by its low byte
+     * (RC__NSEALED entries), set by rc_heap_new; NULL: no built-in types. */
+    const rc_type *const *sealed;
 
     /* errors */
     int err;

@@ -25,22 +25,22 @@ void rc__visit_adapter(void *obj, void *arg)
 
 /* Whether a type's fields agree with each other: a user type with traverse
  * has clear, its slots are aligned and lie inside `size`; any other kind is
- * one of the library's sealed kinds (internal.h). A few compares on fields
- * the allocation reads anyway, so every rc_new checks (the type is the
- * user's const: nothing can be cached in it). */
-RC_INLINE bool type_ok(const rc_type *t)
+ * one of the library's sealed kinds (internal.h) on the library's own type
+ * object. A few compares on fields the allocation reads anyway, so every
+ * rc_new checks (the type is the user's const: nothing can be cached in it). */
+RC_INLINE bool type_ok(const rc_heap *h, const rc_type *t)
 {
     if (likely(t->rc_kind == RC_KIND_USER))
         return !(t->traverse && !t->clear) && (t->slots_offset & (sizeof(void *) - 1)) == 0 &&
                (uint64_t)t->slots_offset + (uint64_t)t->nslots * sizeof(void *) <= t->size;
-    return rc__kind_sealed(t->rc_kind);
+    return rc__kind_sealed(t->rc_kind) && h->sealed && h->sealed[t->rc_kind & 0xff] == t;
 }
 
 static RC_NOINLINE void *new_failed(rc_heap *h, const rc_type *t, size_t size, const char *fn)
 {
     if (!t) return rc__fail(h, RC_EINVAL, "%s: type is NULL", fn);
     const char *name = t->name ? t->name : "?";
-    if (t->rc_kind != RC_KIND_USER && !type_ok(t))
+    if (t->rc_kind != RC_KIND_USER && !type_ok(h, t))
         return rc__fail(h, RC_EINVAL, "%s: type '%s' has rc_kind %u, which is reserved for the "
                         "library's own types (leave it 0)", fn, name, (unsigned)t->rc_kind);
     if (t->rc_kind == RC_KIND_USER && t->traverse && !t->clear)
@@ -48,7 +48,7 @@ static RC_NOINLINE void *new_failed(rc_heap *h, const rc_type *t, size_t size, c
     if (t->slots_offset & (sizeof(void *) - 1))
         return rc__fail(h, RC_EINVAL, "%s: type '%s' has slots_offset %u, not a multiple of %zu",
                         fn, name, (unsigned)t->slots_offset, sizeof(void *));
-    if (!type_ok(t))
+    if (!type_ok(h, t))
         return rc__fail(h, RC_EINVAL, "%s: type '%s' has %u slots at offset %u, past its size %zu",
                         fn, name, (unsigned)t->nslots, (unsigned)t->slots_offset, t->size);
     if (size > SIZE_MAX / 2)
@@ -86,7 +86,7 @@ static RC_NOINLINE void *new_slow(rc_heap *h, const rc_type *t, size_t size, con
                                   const char *file, int line)
 {
     if (unlikely(!h)) return NULL;
-    if (unlikely(!t || size > SIZE_MAX / 2 || !type_ok(t))) return new_failed(h, t, size, fn);
+    if (unlikely(!t || size > SIZE_MAX / 2 || !type_ok(h, t))) return new_failed(h, t, size, fn);
     bool tracked = rc__type_tracked(t);
     if (tracked && (h->count[0] >= h->young_limit || h->candidates.len >= h->candidate_trigger)) {
         const rc_hooks *c = h->hooks[RC_SLOT_COLLECTOR];
@@ -117,7 +117,7 @@ static RC_NOINLINE void *new_slow(rc_heap *h, const rc_type *t, size_t size, con
 RC_INLINE void *new_object(rc_heap *h, const rc_type *t, size_t size, const char *fn,
                            const char *file, int line)
 {
-    if (likely(h && t && size <= 112 && !(h->hooked & RC_HOOK_ALLOC)) && likely(type_ok(t))) {
+    if (likely(h && t && size <= 112 && !(h->hooked & RC_HOOK_ALLOC)) && likely(type_ok(h, t))) {
         bool tracked = rc__type_tracked(t);
         size_t bytes = sizeof(rc_head) + size;
         rc_page *pg = h->cur[tracked][rc__small_class[(bytes + 7) >> 3]];

@@ -24,6 +24,13 @@ static void heap_end(rc_heap *h)
     if (h->leak_report) rc__leak_report(h);
 }
 
+/* The library's own type object of each sealed kind (core/internal.h). */
+static const rc_type *const sealed_types[RC__NSEALED] = {
+    [RC_KIND_LIST & 0xff] = &rc_list_type,   [RC_KIND_TUPLE & 0xff] = &rc_tuple_type,
+    [RC_KIND_DICT & 0xff] = &rc_dict_type,   [RC_KIND_STR & 0xff] = &rc_str_type,
+    [RC_KIND_WEAKREF & 0xff] = &rc_weakref_type,
+};
+
 static const rc_hooks gcmodule_hooks = {
     .on_collect_begin = rc__gcmod_collect_begin,
     .on_collect_end = rc__gcmod_collect_end,
@@ -40,6 +47,7 @@ rc_heap *rc_heap_new(const rc_heap_config *cfg)
     }
     rc_heap *h = rc__heap_init(cfg, sizeof(rc_modheap));
     if (!h) return NULL;
+    h->sealed = sealed_types;
     rc__hooks_set(h, RC_SLOT_COLLECTOR, &rc__collector_hooks);
     rc__weakref_attach(h);
     rc__hooks_set(h, RC_SLOT_GCMODULE, &gcmodule_hooks);
