@@ -5,13 +5,12 @@ Every .c/.h under SRC is reduced to its meaningful lines (comments stripped,
 whitespace collapsed, blank and trivial lines dropped: braces, break;,
 continue;, else, return of a constant, #endif). Every window of WINDOW
 consecutive such lines is hashed; a window found at two places (in two
-files, or WINDOW or more lines apart in one) is a duplicate. Duplicates
-listed in the baseline (by hash and files) are accepted; the check fails on
-one not listed and on a listed one that no longer occurs (the list only
-shrinks). --loose also replaces names, numbers and strings by placeholders
-and prints what it finds without failing: near-copies to read by eye.
+files, or WINDOW or more lines apart in one) is a duplicate, and the check
+fails on any. --loose also replaces names, numbers and strings by
+placeholders and prints what it finds without failing: near-copies to read
+by eye.
 
-usage: dupcheck.py [SRC] [--baseline FILE] [--loose] [--print]
+usage: dupcheck.py [SRC] [--loose]
 """
 import argparse, hashlib, os, re, sys
 
@@ -64,31 +63,17 @@ def duplicates(src, loose):
 def main():
     ap = argparse.ArgumentParser(description="find code written twice")
     ap.add_argument("src", nargs="?", default="src")
-    ap.add_argument("--baseline", default=os.path.join(os.path.dirname(__file__), "dup.baseline"))
     ap.add_argument("--loose", action="store_true", help="placeholders for names; report only")
-    ap.add_argument("--print", action="store_true", help="print the baseline lines, check nothing")
     a = ap.parse_args()
-    src, baseline = (os.path.abspath(p) for p in (a.src, a.baseline))
+    src = os.path.abspath(a.src)
     os.chdir(os.path.dirname(src))          # paths print as src/leak/trace.c
-    src, baseline = os.path.basename(src), os.path.relpath(baseline)
+    src = os.path.basename(src)
     dups = duplicates(src, a.loose)
-    keys = {h: f"{h} " + " ".join(sorted({p for p, _, _ in places})) for h, places in dups.items()}
-    if a.print:
-        print("\n".join(sorted(keys.values(), key=lambda k: k.split()[1:] + k.split()[:1])))
-        return 0
-    accepted = set()
-    if not a.loose and os.path.exists(baseline):
-        accepted = {l.strip() for l in open(baseline) if l.strip() and not l.startswith("#")}
-    new = [h for h in sorted(dups, key=lambda h: dups[h]) if keys[h] not in accepted]
-    gone = sorted(accepted - set(keys.values()))
-    for h in new:
+    for h in sorted(dups, key=lambda h: dups[h]):
         where = ", ".join(f"{p}:{n}" for p, n, _ in dups[h])
         print(f"{where}: the same {WINDOW} lines ({h}), starting: {dups[h][0][2]}")
-    for k in gone:
-        print(f"no longer occurs, delete from {baseline}: {k}")
-    print(f"dupcheck: {len(dups)} duplicated windows, {len(dups) - len(new)} of them in the "
-          f"baseline, {len(new)} new, {len(gone)} baseline lines stale")
-    return 0 if a.loose else 1 if new or gone else 0
+    print(f"dupcheck: {len(dups)} duplicated windows")
+    return 0 if a.loose or not dups else 1
 
 
 if __name__ == "__main__":

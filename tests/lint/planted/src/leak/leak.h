@@ -1,0 +1,2 @@
+/* A header of the highest layer, for the planted upward include. */
+int planted_leak(void);

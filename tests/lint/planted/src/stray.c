@@ -1,0 +1,2 @@
+/* Planted: a source outside every layer folder. */
+int planted_stray;
