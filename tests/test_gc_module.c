@@ -583,6 +583,54 @@ TEST(a_callback_that_collects_gets_zero)
     rc_heap_free(h);
 }
 
+/* A finalizer called by a refcount death runs with the heap busy: however
+ * much it allocates, no automatic collection starts inside it (CPython would
+ * start one there), and rc_gc_collect from it returns 0. The collection the
+ * allocations made due runs at the next tracked allocation after it. */
+static cb_log *busy_log;
+static size_t busy_collections_inside, busy_manual_result;
+static void allocating_fin(void *o)
+{
+    rc_heap *h = rc_heap_of(o);
+    size_t before = busy_log->n;
+    for (int i = 0; i < 100; i++) {   /* ten times threshold 0, each a garbage cycle */
+        node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+        node_set(a, 0, b);
+        node_set(b, 0, a);
+        rc_decref(a);
+        rc_decref(b);
+    }
+    busy_manual_result = rc_gc_collect(h, 0);
+    busy_collections_inside = busy_log->n - before;
+}
+static const rc_type allocating_fin_type = {
+    .name = "allocating_fin", .size = sizeof(node), .nslots = 2, .finalize = allocating_fin,
+};
+
+TEST(no_collection_runs_inside_a_finalizer_called_by_a_refcount_death)
+{
+    rc_heap *h = unstressed_heap();
+    rc_gc_set_threshold(h, 20, 10, 10);
+    cb_log log = {0};
+    busy_log = &log;
+    busy_collections_inside = 99;
+    busy_manual_result = 99;
+    CHECK_EQ_INT(rc_gc_callback_add(h, logging_cb, &log), 0);
+    rc_decref(rc_new(h, &allocating_fin_type));   /* the finalizer runs here */
+    CHECK_EQ_INT(busy_collections_inside, 0);
+    CHECK_EQ_INT(busy_manual_result, 0);
+    CHECK_EQ_INT(log.n, 0);
+    /* the 200 objects it left are still there, and the next tracked
+     * allocation runs the collection that is due */
+    CHECK_EQ_INT(live_objects(h), 200);
+    node *n = rc_new(h, &node2_type);
+    CHECK(log.n >= 2);
+    CHECK_EQ_INT(live_objects(h), 1);
+    rc_decref(n);
+    rc_gc_callback_remove(h, logging_cb, &log);
+    rc_heap_free(h);
+}
+
 /* GCCallbackTests.test_collect_garbage: what a collection keeps is reported
  * as uncollectable (here: what RC_GC_DEBUG_SAVEALL saves) */
 TEST(callbacks_see_saved_garbage_as_uncollectable)
