@@ -67,6 +67,11 @@ typedef void (*rc_visit_fn)(void *obj, void *arg);
  *     rc_new refuses one without (RC_EINVAL).
  * A type with neither holds no references: it is never tracked nor scanned.
  *
+ * `extra_size` (optional) returns the bytes the object owns outside its block
+ * (malloc'd buffers, say): rc_self_size and the leak tools' byte counts add
+ * it, as sys.getsizeof adds what __sizeof__ reports. It must not allocate
+ * or touch references.
+ *
  * `finalize` (optional) runs at most once per object, before its references are
  * cleared, with the object still intact; it may store the object somewhere
  * (resurrection), in which case the object survives. `destroy` (optional)
@@ -83,6 +88,7 @@ struct rc_type {
     uint32_t slots_offset;  /* slots form: byte offset of the first pointer */
     uint32_t nslots;        /* slots form: number of object pointers */
     uint32_t rc_kind;       /* reserved for the library's own types; leave 0 */
+    size_t (*extra_size)(const void *obj);   /* optional: bytes owned outside the block */
 };
 
 /* ------------------------------------------------------------------------

@@ -87,6 +87,73 @@ TEST(typestats_sorts_by_count_then_name_and_sums_self_sizes)
     rc_heap_free(h);
 }
 
+/* sys.getsizeof's __sizeof__: a user type says what it owns outside its
+ * block, and rc_self_size and the per-type bytes count it. */
+typedef struct owner {
+    size_t owned;
+} owner;
+static size_t owner_extra(const void *o) { return ((const owner *)o)->owned; }
+static const rc_type owner_type = {.name = "owner", .size = sizeof(owner), .extra_size = owner_extra};
+
+TEST(self_size_counts_what_a_user_type_says_it_owns)
+{
+    rc_heap *h = quiet_heap();
+    owner *a = rc_new(h, &owner_type), *b = rc_new(h, &owner_type);
+    a->owned = 1000;
+    CHECK_EQ_INT(rc_self_size(a), rc_usable_size(a) + 16 + 1000);
+    CHECK_EQ_INT(rc_self_size(b), rc_usable_size(b) + 16);
+    size_t n;
+    rc_typestat *rows = rc_typestats(h, &n);
+    REQUIRE(rows && n == 1);
+    CHECK_EQ_INT(rows[0].bytes, rc_self_size(a) + rc_self_size(b));
+    rc_typestat_free(rows);
+    rc_decref(a);
+    rc_decref(b);
+    rc_heap_free(h);
+}
+
+/* sys.gettotalrefcount: the sum of every live object's count, so a test can
+ * assert that a call kept no reference. */
+static rc_heap *tot_heap;
+static size_t tot_in_destroy;
+static int tot_err_in_destroy;
+static void tot_destroy(void *o)
+{
+    (void)o;
+    tot_in_destroy = rc_total_refcount(tot_heap);
+    tot_err_in_destroy = rc_heap_error(tot_heap);
+}
+static const rc_type tot_type = {.name = "tot", .size = 8, .destroy = tot_destroy};
+
+TEST(total_refcount_sums_every_live_objects_count)
+{
+    rc_heap *h = quiet_heap();
+    CHECK_EQ_INT(rc_total_refcount(h), 0);
+    node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+    rc_list *l = rc_list_new(h, 0);
+    CHECK_EQ_INT(rc_total_refcount(h), 3);
+    node_set(a, 0, b);                     /* +1 on b */
+    rc_list_append(l, rc_obj(a));          /* +1 on a */
+    rc_list_append(l, rc_int(7));          /* an immediate holds nothing */
+    CHECK_EQ_INT(rc_total_refcount(h), 5);
+    size_t before = rc_total_refcount(h);
+    rc_incref(b);                          /* a reference a careless call keeps */
+    CHECK_EQ_INT(rc_total_refcount(h) - before, 1);
+    rc_decref(b);
+    CHECK_EQ_INT(rc_total_refcount(h), before);
+    rc_decref(l);
+    rc_decref(a);
+    rc_decref(b);
+    CHECK_EQ_INT(rc_total_refcount(h), 0);
+    /* refused while objects are being freed */
+    tot_heap = h;
+    rc_decref(rc_new(h, &tot_type));
+    CHECK(tot_in_destroy == SIZE_MAX);
+    CHECK_EQ_INT(tot_err_in_destroy, RC_EBUSY);
+    CHECK_EQ_INT(rc_total_refcount(NULL), SIZE_MAX);
+    rc_heap_free(h);
+}
+
 TEST(show_most_common_types_prints_objgraphs_table)
 {
     rc_heap *h = quiet_heap();

@@ -62,9 +62,17 @@
 extern "C" {
 #endif
 
-/* Bytes `obj` costs: its block (header included, rc_usable_size + 16) plus
- * the variable buffers it owns (a list's item buffer, a dict's tables). O(1). */
+/* Bytes `obj` costs (sys.getsizeof): its block (header included,
+ * rc_usable_size + 16) plus the variable buffers it owns (a list's item
+ * buffer, a dict's tables, what a user type's extra_size reports). O(1). */
 RC_API size_t rc_self_size(const void *obj);
+
+/* The sum of the reference counts of every live object of `heap`
+ * (sys.gettotalrefcount, in every build): compare it before and after a
+ * call to see whether the call kept references. SIZE_MAX for a NULL heap,
+ * or with RC_EBUSY while objects are being freed or scanned (from a
+ * destroy hook, say). O(objects): one walk over the pages. */
+RC_API size_t rc_total_refcount(rc_heap *heap);
 
 /* ------------------------------------------------------------------------
  * Counting (objgraph's count, typestats, most_common_types,

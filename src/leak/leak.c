@@ -233,6 +233,16 @@ size_t rc_self_size(const void *obj)
     return rc__self_size(RC_HEAD(obj));
 }
 
+size_t rc_total_refcount(rc_heap *h)
+{
+    if (!h) return SIZE_MAX;
+    RC__HEAP_CHECK(h, "rc_total_refcount");
+    if (!lk_walkable(h, "rc_total_refcount")) return SIZE_MAX;
+    size_t total = 0;
+    for (int t = 0; t < 2; t++) RC__FOREACH_LIVE(h, t, pg, o, { total += o->refcnt; });
+    return total;
+}
+
 /* ---- counting by type ---- */
 
 void lk_tcounts_free(lk_tcounts *tc)
@@ -261,10 +271,7 @@ lk_tcount *lk_tcounts_row(lk_tcounts *tc, const rc_type *t)
 
 static inline size_t buffer_bytes_of(const rc_head *o)
 {
-    const rc_type *t = o->type;
-    if (t->rc_kind == RC_KIND_LIST || t->rc_kind == RC_KIND_DICT)
-        return rc__self_size(o) - rc__block_bytes(rc__page_of(o));
-    return 0;
+    return rc__self_size(o) - rc__block_bytes(rc__page_of(o));
 }
 
 /* Count every live object by type pointer (one pass). false on RC_ENOMEM. */
@@ -289,7 +296,8 @@ bool lk_count_types(rc_heap *h, lk_tcounts *tc, const char *call)
                 }
                 last = ty;
                 run = run_bytes = 0;
-                buffers = ty->rc_kind == RC_KIND_LIST || ty->rc_kind == RC_KIND_DICT;
+                buffers = ty->rc_kind == RC_KIND_LIST || ty->rc_kind == RC_KIND_DICT ||
+                          (ty->rc_kind == RC_KIND_USER && ty->extra_size);
             }
             run++;
             run_bytes += rc__block_bytes(pg);

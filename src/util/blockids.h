@@ -10,7 +10,8 @@
  *             rc_refindex (gcmodule/inspect.c).
  *   walks     RC__FOREACH_LIVE: each live block of every page of one kind.
  *   sizes     rc__block_bytes (the block), rc__self_size (the block plus a
- *             list's or dict's buffers: rc_self_size).
+ *             list's or dict's buffers, or what a user type's extra_size
+ *             says it owns: rc_self_size).
  *   inrefs    rc__inrefs: how many references objects of the heap hold to
  *             each block (refcount minus it is what C code holds).
  */
