@@ -2,7 +2,8 @@
  * control.c -- the gc module's control surface over the collector: gc
  * callbacks, per-generation statistics, rc_gc_collect, stress mode, the
  * public heap check, and the hooks through which the collector reports each
- * collection's start and end (gcmodule.h).
+ * collection's start and end (gcmodule.h). Enabling and thresholds are in
+ * settings.c.
  */
 #include "gcmodule/gcmodule.h"
 
