@@ -349,7 +349,8 @@ RC_INLINE void rc__free_fast(rc_heap *h, rc_head *b)
 }
 
 /* ---- object life (object.c) ---- */
-/* Release the references `o` holds (clear, slots or traverse), for death or cycle breaking. */
+/* Release the references `o` holds (clear, else its slots, which are set to
+ * NULL), for death or cycle breaking. */
 void rc__release_refs(rc_head *o);
 /* Young page lists (alloc.c): add / remove a page from heap->young[g]. */
 bool rc__young_add(rc_heap *h, rc_page *pg, int g);
