@@ -393,7 +393,7 @@ TEST(collecting_a_generation_moves_the_counts_like_python)
 }
 
 /* One unreachable self-cycle: one more tracked allocation, and garbage for
- * the next young collection to find (so it never backs off, see collect.c). */
+ * the next young collection to find (so it never backs off, see collector/policy.c). */
 static void make_garbage(rc_heap *h)
 {
     rc_list *l = rc_list_new(h, 0);

@@ -1,6 +1,6 @@
 /*
  * core/clock.h -- the one clock: seconds on CLOCK_MONOTONIC, for purge
- * intervals (alloc.c) and collection durations (collect.c).
+ * intervals (alloc.c) and collection durations (collector/trial.c).
  */
 #ifndef RC_CORE_CLOCK_H
 #define RC_CORE_CLOCK_H

@@ -1,7 +1,8 @@
 /*
  * heap.c -- heaps: the struct made from a config and its teardown (the public
  * rc_heap_new / rc_heap_free, which attach the layers above, are in
- * src/gcmodule/heap.c), errors, settings and counters.
+ * src/gcmodule/heap.c), errors, and the heap's counters (rc_heap_get_stats;
+ * the collector's settings are the gc module's, src/gcmodule/settings.c).
  */
 #include "core/objects.h"
 #include "core/memcheck.h"
@@ -169,41 +170,7 @@ void rc__assert_fail(const char *what, const char *file, int line)
     abort();
 }
 
-/* ---- settings and counters ---- */
-
-void rc_gc_enable(rc_heap *h)
-{
-    RC__HEAP_CHECK(h, "rc_gc_enable");
-    h->enabled = true;
-    rc__young_limit_update(h);
-}
-
-void rc_gc_disable(rc_heap *h)
-{
-    RC__HEAP_CHECK(h, "rc_gc_disable");
-    h->enabled = false;
-    rc__young_limit_update(h);
-}
-int rc_gc_is_enabled(const rc_heap *h) { return h->enabled; }
-
-void rc_gc_set_threshold(rc_heap *h, unsigned t0, unsigned t1, unsigned t2)
-{
-    h->threshold[0] = t0;
-    h->threshold[1] = t1;
-    h->threshold[2] = t2;
-    h->young_scale = 1;
-    rc__young_limit_update(h);
-}
-
-void rc_gc_get_threshold(const rc_heap *h, unsigned out[3])
-{
-    memcpy(out, h->threshold, sizeof h->threshold);
-}
-
-void rc_gc_get_count(const rc_heap *h, size_t out[3])
-{
-    memcpy(out, h->count, sizeof h->count);
-}
+/* ---- counters ---- */
 
 void rc_heap_get_stats(const rc_heap *h, rc_heap_stats *out)
 {

@@ -203,7 +203,7 @@ struct rc_heap {
     rc_vec scratch;                 /* a young collection's members, kept between collections */
     size_t candidates_live;
     unsigned candidate_limit;
-    size_t gc_freed;                /* garbage objects freed, ever (see delete_garbage) */
+    size_t gc_freed;                /* garbage objects freed, ever (see rc__delete_garbage) */
     rc_gen_stats gstats[3];
     size_t candidate_scans;
     bool stress;                    /* collect at every tracked allocation (rc_gc_set_stress) */
@@ -349,7 +349,8 @@ RC_INLINE void rc__free_fast(rc_heap *h, rc_head *b)
 }
 
 /* ---- object life (object.c) ---- */
-/* Release the references `o` holds (clear, slots or traverse), for death or cycle breaking. */
+/* Release the references `o` holds (clear, else its slots, which are set to
+ * NULL), for death or cycle breaking. */
 void rc__release_refs(rc_head *o);
 /* Young page lists (alloc.c): add / remove a page from heap->young[g]. */
 bool rc__young_add(rc_heap *h, rc_page *pg, int g);
@@ -373,7 +374,7 @@ rc_heap *rc__heap_init(const rc_heap_config *cfg, size_t size);
  * RC_EBUSY, nothing done) while the heap is busy or freeing. */
 bool rc__heap_teardown(rc_heap *h);
 
-/* ---- collector (collect.c) ---- */
+/* ---- collector (src/collector/: trial.c, policy.c) ---- */
 #define RC_YOUNG_SCALE_MAX 8
 /* Recompute young_limit after threshold[0] or young_scale changed. */
 static inline void rc__young_limit_update(rc_heap *h)
@@ -388,8 +389,14 @@ static inline void rc__young_limit_update(rc_heap *h)
 void rc__maybe_collect(rc_heap *h);
 /* The collector's hook table (collect_due), attached by rc_heap_new. */
 extern const rc_hooks rc__collector_hooks;
-/* Process the candidate buffer; returns objects freed. */
+/* Process the candidate buffer; returns objects freed (0 while busy or
+ * freeing, or when no candidate is buffered). */
 size_t rc__scan_candidates(rc_heap *h);
+/* Collect generations 0..gen (gen <= 2; a young set that cannot be gathered
+ * for lack of memory is collected as a full collection). The heap must not
+ * be busy or freeing. Fills *info as the gc callbacks saw it at the end;
+ * returns objects freed (trial.c). */
+size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info);
 
 /* MARK has a polarity: an object is marked when its MARK bit differs from
  * h->mark_flip. A full collection flips it at its end, so its survivors,

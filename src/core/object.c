@@ -2,10 +2,10 @@
  * object.c -- object life: creation, the death of an object whose count hits
  * zero, releasing what it holds, and the candidate buffer.
  *
- * Death never recurses on the C stack: rc__dealloc finalizes the object,
- * unlinks it from the collector's books and pushes it on heap->pending; the
- * first (outermost) call then frees pending objects one by one, and objects
- * their release drops to zero join the list instead of being freed inside.
+ * Death never recurses on the C stack: rc__dealloc finalizes the object and
+ * unlinks it from the collector's books; the first (outermost) call frees it,
+ * then the objects waiting on heap->pending one by one: objects a release
+ * drops to zero while it runs join that list instead of being freed inside.
  * While an object waits on the list its first header word links the list.
  */
 #include "core/objects.h"
@@ -216,29 +216,18 @@ RC_INLINE void release_slots(rc_head *o, const rc_type *t, bool forget)
     }
 }
 
-static void decref_child(rc_head *c, void *ctx)
-{
-    (void)ctx;
-    rc_decref(c + 1);
-}
-
+/* A type with traverse has clear (rc_new refuses one without, type_ok), so
+ * clear or the slots say everything an object holds. */
 void rc__release_refs(rc_head *o)
 {
     const rc_type *t = o->type;
-    void *user = o + 1;
-    if (t->clear) {
-        t->clear(user);
-    } else if (t->rc_kind == RC_KIND_USER && t->nslots) {
-        release_slots(o, t, true);
-    } else if (t->traverse) {
-        rc__visit_ctx vc = {decref_child, NULL};
-        t->traverse(user, rc__visit_adapter, &vc);
-    }
+    rc_assert(t->clear || !t->traverse);
+    if (t->clear) t->clear(o + 1);
+    else if (t->rc_kind == RC_KIND_USER && t->nslots) release_slots(o, t, true);
 }
 
 /* ---- death ---- */
 
-/* Take `o` off the collector's books before its memory goes. */
 /* The generation counts of a dying tracked object. */
 RC_INLINE void uncount(rc_heap *h, const rc_head *o)
 {
@@ -256,6 +245,9 @@ static RC_NOINLINE void referent_death(rc_heap *h, rc_head *o)
     if (w && w->on_referent_death) w->on_referent_death(h, o);
 }
 
+/* Take `o` off the collector's books (candidate buffer, collection garbage
+ * count, generation counts), the weak references' and the on_death hooks'
+ * before its memory goes. */
 RC_INLINE void unlink_object(rc_heap *h, rc_head *o)
 {
     if (unlikely(o->gc & (RC__BUFFERED | RC__INSET))) {

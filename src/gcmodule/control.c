@@ -1,8 +1,9 @@
 /*
  * control.c -- the gc module's control surface over the collector: gc
- * callbacks, per-generation statistics, stress mode, the public heap check,
- * and the hooks through which the collector reports each collection's start
- * and end (gcmodule.h).
+ * callbacks, per-generation statistics, rc_gc_collect, stress mode, the
+ * public heap check, and the hooks through which the collector reports each
+ * collection's start and end (gcmodule.h). Enabling and thresholds are in
+ * settings.c.
  */
 #include "gcmodule/gcmodule.h"
 
@@ -81,6 +82,23 @@ void rc_gc_get_stats(const rc_heap *h, rc_gc_stats out[3])
         out[g].seconds = h->gstats[g].seconds;
         out[g].candidates = h->gstats[g].candidates;
     }
+}
+
+/* ---- collections ---- */
+
+size_t rc_gc_collect(rc_heap *h, int generation)
+{
+    RC__HEAP_CHECK(h, "rc_gc_collect");
+    if (!h || h->busy || h->freeing) return 0;
+    if (generation < 0 || generation > 2) {
+        rc__fail(h, RC_EINVAL, "rc_gc_collect: generation %d is not 0, 1 or 2", generation);
+        return 0;
+    }
+    size_t freed = 0;
+    if (generation < 2) freed += rc__scan_candidates(h);
+    rc_gc_info info;
+    freed += rc__collect(h, (unsigned)generation, &info);
+    return freed;
 }
 
 /* ---- stress mode ---- */

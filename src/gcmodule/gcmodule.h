@@ -72,6 +72,14 @@ void rc__debug_stop(rc_heap *h, int generation, int candidates, size_t collected
                     size_t uncollectable, double seconds);
 void rc__debug_object(rc_heap *h, rc_head *o, bool collectable);
 
+/* Whether the pages of `h` may be walked now: not during a collection's scan
+ * nor while objects are being freed; otherwise records RC_EBUSY for `call`
+ * and returns false (inspect.c). */
+bool rc__gc_walkable(rc_heap *h, const char *call);
+/* Calls fn(o, ctx) for each live block of the pages in `v`; stops early when
+ * fn returns false. Returns false when stopped (inspect.c). */
+bool rc__gc_walk_pages(rc_vec *v, bool (*fn)(rc_head *o, void *ctx), void *ctx);
+
 /* rc_heap_free: build the leak report of what is left and hand it to
  * h->leak_report (endreport.c). */
 void rc__leak_report(rc_heap *h);

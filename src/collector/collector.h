@@ -1,0 +1,133 @@
+/*
+ * collector.h -- what the collector's files share: the set under trial
+ * deletion (gc_set), holding garbage, the mark stack's drain, and the entry
+ * into garbage deletion.
+ *
+ *   trial.c    the sets, count / mark / sweep, the full-heap walk, candidate
+ *              scans, rc__collect (one collection of generations 0..gen)
+ *   garbage.c  garbage deletion (rc__delete_garbage), one path for garbage
+ *              listed in a vector and garbage held in place
+ *   policy.c   when to collect: rc__maybe_collect (the collector slot's
+ *              collect_due), full_is_due, stress mode's schedule
+ *   verify.c   the heap verifier
+ * The public entry points (rc_gc_collect, rc_gc_set_stress, thresholds) are
+ * the gc module's (src/gcmodule/control.c, settings.c).
+ *
+ * Reference counting frees every object that becomes unreachable, except
+ * groups that hold each other. The collector finds those by trial deletion:
+ * take a set S of tracked objects, count for each member the references it
+ * gets from other members (`internal`); a member whose refcount exceeds that
+ * count is referenced from outside S, so it and everything it reaches inside S
+ * is alive; the rest of S is garbage. This is sound for ANY set S -- a
+ * reference from outside S always shows up as an excess somewhere on the path
+ * -- which is what lets the collector choose small sets.
+ *
+ * The sets:
+ *   generation g (0, 1)  tracked objects whose header says generation <= g.
+ *                        They sit in pages listed in heap->young[0] / [1]
+ *                        (a page is listed while it may hold such objects), so
+ *                        a young collection costs the young pages, not the heap.
+ *   generation 2 (full)  every tracked object (generation 3 = frozen excepted),
+ *                        found by walking every page of tracked objects.
+ *   candidates           old objects (generation 2) whose count was decremented
+ *                        without reaching zero, plus the old objects they reach,
+ *                        up to a budget (Bacon and Rajan's candidate roots, with
+ *                        generations doing the young work). Flag RC__INSET.
+ *
+ * Header state (rc_head.gc, see recycle.h):
+ *   outside a collection  INSET is clear and every object reads as unmarked:
+ *                         MARK has a polarity (rc__marked: marked when the bit
+ *                         differs from heap->mark_flip, which each full
+ *                         collection flips). The 24-bit field is the
+ *                         candidate-buffer index when BUFFERED, else 0.
+ *   during a collection   the field of each member counts its internal
+ *                         references (saturating: a saturated count only makes
+ *                         the object look externally held, which is safe);
+ *                         rc__marked means "proved reachable". Non-members are
+ *                         not written. The candidate buffer is emptied first
+ *                         whenever its members can be in S.
+ *   free blocks           refcnt == 0 (and nothing else is meaningful).
+ *
+ * Phases of one collection:
+ *   count    for each member, for each reference to a member: field++.
+ *   mark     each member with refcnt > field is a root: mark it and, depth
+ *            first with an explicit stack, every member it reaches.
+ *   sweep    marked members survive: field = 0, unmarked, moved to the next
+ *            generation; unmarked members are garbage, held (refcnt + 1,
+ *            INSET): young and candidate sweeps move it to the front of their
+ *            members vector, a full collection leaves it where it lies.
+ *   garbage  clear the weak references to it and call back the live ones,
+ *            run finalizers that have not run; when any callback or finalizer
+ *            ran, redo trial deletion inside the garbage to spare whatever
+ *            they resurrected, and clear the weak references they made to
+ *            what stays garbage, calling no one back. Then (heap->deleting:
+ *            no weak reference to the garbage can be made any more) clear the
+ *            rest (their references go, cycles break) and drop the holds:
+ *            refcounting frees them. So no code reaches garbage through a
+ *            weak reference.
+ * heap->busy > 0 throughout, so nothing a finalizer or clear does can start
+ * another collection (nor free the heap); objects they allocate are new and
+ * simply young.
+ *
+ * References into another heap: debug builds stop in the count phase. In
+ * release builds only the young and candidate sets leave such objects out
+ * (see is_member in trial.c).
+ */
+#ifndef RC_COLLECTOR_H
+#define RC_COLLECTOR_H
+
+#include "core/objects.h"
+#include "util/edges.h"
+
+/* A set under trial deletion and what its collection found. */
+typedef struct gc_set {
+    rc_heap *h;
+#ifdef RC_DEBUG
+    const rc_head *from;   /* the object whose references are being counted */
+#endif
+    unsigned gen;          /* generational: collect generations 0..gen */
+    uint16_t page_mask;    /* young pages that may hold members */
+    bool candidates;       /* membership is the INSET flag instead */
+    bool overflow;         /* the mark stack could not grow: rescan needed */
+    bool full;             /* candidate scan: the budget is spent */
+    bool finalizers;       /* some garbage has a finalizer still to run */
+    size_t held;           /* garbage held by the sweep */
+    size_t resurrected;    /* garbage a finalizer made reachable again */
+    bool weak;             /* some garbage has weak references */
+    size_t budget;         /* candidate scan: most members */
+    rc_vec *members;       /* candidate scan: the members */
+    rc_vec stack;
+} gc_set;
+
+/* Expand every object on the mark stack with `visit` until it is empty. */
+RC_INLINE void drain(gc_set *s, void (*visit)(rc_head *, void *))
+{
+    while (s->stack.len) {
+        rc_head *x = s->stack.items[--s->stack.len];
+        rc__foreach_ref(x, visit, s);
+    }
+}
+
+/* Sweep found `o` unreachable: hold it (refcnt + 1) and flag it INSET until
+ * the garbage is deleted, noting whether deletion has finalizers to run or
+ * weak references to clear. Young and candidate sweeps also move it to the
+ * front of their members vector; a full collection leaves it where it lies. */
+RC_INLINE void hold_garbage(gc_set *s, rc_head *o)
+{
+    rc_assert(o->refcnt && !(o->gc & RC__BUFFERED));
+    o->refcnt++;
+    o->gc |= RC__INSET;
+    s->held++;
+    if (o->type->finalize && !(o->gc & RC__FINALIZED)) s->finalizers = true;
+    if ((o->gc & RC__WEAKREFS) || o->type->rc_kind == RC_KIND_WEAKREF) s->weak = true;
+}
+
+/* Delete the garbage of the collection of `s`: listed in `list` (objects
+ * held, INSET, field 0, their generation set as survivors'), or, with `list`
+ * NULL, the s->held objects a full collection held in place in the pages of
+ * tracked objects. Returns how many were freed; the rest were resurrected by
+ * finalizers or callbacks (counted in s->resurrected) or kept by an
+ * on_garbage hook (garbage.c). */
+size_t rc__delete_garbage(gc_set *s, rc_vec *list);
+
+#endif

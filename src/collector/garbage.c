@@ -1,0 +1,213 @@
+/*
+ * garbage.c -- garbage deletion: what a collection found unreachable is
+ * cleared of weak references, finalized, spared where finalizers or callbacks
+ * resurrected it, handed to the on_garbage hooks, then freed (collector.h has
+ * the phases and the header states).
+ *
+ * One path for both places garbage can be: listed in a vector (young sets
+ * and candidate scans, which gathered their members) or held in place in
+ * the pages (full collections, which walk the heap and keep no list). The
+ * difference is data: a full collection's garbage is gathered into a list
+ * when finalizers, weak references or an on_garbage hook need it as one,
+ * and otherwise fed to the release loop a page at a time.
+ *
+ * While here every garbage object carries INSET, which also keeps rc_decref
+ * from buffering objects that are about to go.
+ */
+#include "collector/collector.h"
+
+static void count_in_garbage(rc_head *c, void *ctx)
+{
+    if ((c->gc & RC__INSET) && (c->gc >> RC__FIELD_SHIFT) != RC__FIELD_MAX &&
+        rc__page_of(c)->heap == ctx)
+        c->gc += 1u << RC__FIELD_SHIFT;
+}
+
+static void mark_in_garbage(rc_head *c, void *ctx)
+{
+    gc_set *s = ctx;
+    if (!(c->gc & RC__INSET) || rc__page_of(c)->heap != s->h || rc__marked(s->h, c)) return;
+    rc__set_marked(s->h, c);
+    if (!rc__vec_push(s->h, &s->stack, c)) s->overflow = true;
+}
+
+/* Clear INSET on every live object: after clear() handed a reference to
+ * garbage to someone, the survivors cannot be told apart otherwise (rare). */
+static void clear_inset_everywhere(rc_heap *h)
+{
+    for (size_t i = 0; i < h->pages[1].len; i++) {
+        rc_page *pg = h->pages[1].items[i];
+        RC__FOREACH_BLOCK(pg, o)
+            if (o->refcnt) o->gc &= ~RC__INSET;
+    }
+}
+
+/* Weak-reference callbacks and finalizers may have made garbage reachable
+ * again (a pointer they held, a weak reference they made): trial deletion
+ * again, inside the garbage, spares what they resurrected (it leaves `g`).
+ * Then the weak references they made to what stays garbage are cleared
+ * without calling back (CPython's clear_weakrefs), so no code that runs
+ * later reaches garbage through one. Returns what stays garbage. */
+static size_t spare_resurrected(rc_heap *h, rc_vec *g, gc_set *s)
+{
+    size_t n = g->len;
+    for (size_t i = 0; i < n; i++) rc__foreach_ref(g->items[i], count_in_garbage, h);
+    for (size_t i = 0; i < n; i++) {
+        rc_head *o = g->items[i];
+        if (o->refcnt - 1 > rc__field(o) && !rc__marked(h, o)) {
+            rc__set_marked(h, o);
+            if (!rc__vec_push(h, &s->stack, o)) s->overflow = true;
+            drain(s, mark_in_garbage);
+        }
+    }
+    while (s->overflow) {
+        s->overflow = false;
+        for (size_t i = 0; i < n; i++)
+            if (rc__marked(h, g->items[i])) {
+                rc__foreach_ref(g->items[i], mark_in_garbage, s);
+                drain(s, mark_in_garbage);
+            }
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        rc_head *o = g->items[i];
+        rc__set_field(o, 0);
+        if (rc__marked(h, o)) {        /* resurrected: only drop the hold */
+            o->gc = (o->gc & ~(RC__INSET | RC__MARK)) | h->mark_flip;
+            rc_decref(o + 1);
+        } else {
+            g->items[k++] = o;
+        }
+    }
+    s->resurrected += n - k;
+    g->len = k;
+    rc__hook_spared(h, (rc_head **)g->items, k);
+    return k;
+}
+
+/* Gather the s->held objects a full collection held in place into `g`.
+ * All or nothing: without room for all, the whole garbage survives this
+ * collection (a part of it deleted or saved could leave the rest alive for
+ * good), held by nothing but its own cycles; the failure is recorded. */
+static bool gather_held(rc_heap *h, rc_vec *g, gc_set *s)
+{
+    bool room = true;
+    while (room && g->cap < s->held) room = rc__vec_grow(h, g);
+    for (size_t i = 0; i < h->pages[1].len; i++) {
+        rc_page *pg = h->pages[1].items[i];
+        RC__FOREACH_BLOCK(pg, o) {
+            if (!o->refcnt || !(o->gc & RC__INSET)) continue;
+            if (room && rc__vec_push(h, g, o)) continue;
+            o->gc &= ~RC__INSET;
+            rc_decref(o + 1);
+        }
+    }
+    if (!room)
+        rc__fail(h, RC_ENOMEM, "rc_gc_collect: out of memory for the list of %zu unreachable "
+                 "objects; they are left for a later collection (none freed or saved)",
+                 s->held);
+    return room;
+}
+
+/* Break the cycles of `n` garbage objects that lie close together (a chunk
+ * of a list, or one page's): each lets go of what it holds, then of our
+ * hold. One left with only our hold (its referrers already let go) is freed
+ * right here, while what release touched is still in cache; the others die
+ * when their referrers in later chunks let go. An object freed by its last
+ * referrer still carries INSET, which is how unlink_object counts it. */
+static void release_chunk(rc_heap *h, rc_head **objs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) rc__release_refs(objs[i]);
+    for (size_t i = 0; i < n; i++) {
+        rc_head *o = objs[i];
+        if (o->refcnt == 1) rc__free_now(h, o);
+        else rc_decref(o + 1);
+    }
+}
+
+enum { CHUNK = 1024 };
+
+size_t rc__delete_garbage(gc_set *s, rc_vec *list)
+{
+    rc_heap *h = s->h;
+    rc_vec gathered = {0};
+    if (!list && (s->finalizers || s->weak || (h->hooked & RC_HOOK_GARBAGE))) {
+        if (!gather_held(h, &gathered, s)) {
+            rc__vec_free(h, &gathered);
+            return 0;
+        }
+        list = &gathered;
+    }
+    size_t n = list ? list->len : s->held;
+    if (list) {
+        for (size_t i = 0; i < n; i++)
+            rc_assert(((rc_head *)list->items[i])->refcnt &&
+                      (((rc_head *)list->items[i])->gc & RC__INSET));
+        /* Weak references to garbage go first, callbacks of live ones run;
+         * what the callbacks revived is spared before any finalizer runs, so
+         * finalizers find every weak reference to garbage cleared. */
+        if (s->weak && rc__hook_unreachable(h, (rc_head **)list->items, n))
+            n = spare_resurrected(h, list, s);
+        if (s->finalizers) {
+            bool ran = false;
+            for (size_t i = 0; i < n; i++) {
+                rc_head *o = list->items[i];
+                if (o->type->finalize && !(o->gc & RC__FINALIZED)) {
+                    o->gc |= RC__FINALIZED;
+                    o->type->finalize(o + 1);
+                    ran = true;
+                }
+            }
+            if (ran) n = spare_resurrected(h, list, s);
+        }
+    }
+    /* From here on no new weak reference to the garbage can be made
+     * (rc_weakref_new refuses garbage while `deleting`). */
+    h->deleting = true;
+    size_t before = h->gc_freed;
+    /* The on_garbage hooks see the final garbage (only a list reaches here
+     * while the heap has any); one that keeps it (RC_GC_DEBUG_SAVEALL's
+     * garbage list, or nothing when that list could not take it all) leaves
+     * every object as it is: only the hold goes, and the list or the
+     * object's own cycle keeps it alive. None is freed. */
+    bool kept = list && (h->hooked & RC_HOOK_GARBAGE) &&
+                rc__hook_garbage(h, (rc_head **)list->items, n);
+    if (kept) {
+        for (size_t i = 0; i < n; i++) {
+            rc_head *o = list->items[i];
+            o->gc &= ~RC__INSET;
+            rc_decref(o + 1);
+        }
+    } else if (list) {
+        for (size_t c = 0; c < n; c += CHUNK)
+            release_chunk(h, (rc_head **)list->items + c, n - c < CHUNK ? n - c : CHUNK);
+    } else {
+        /* Held in place: a page's garbage at a time (the chunks of a list
+         * that is not there). Pages emptied meanwhile stay until the walk
+         * ends, so the page list does not change under it; the walk never
+         * looks behind itself, where objects were freed or let go. */
+        rc_head *chunk[CHUNK];
+        size_t k = 0;
+        h->keep_empty_pages = true;
+        for (size_t i = 0; i < h->pages[1].len; i++) {
+            rc_page *pg = h->pages[1].items[i];
+            RC__FOREACH_BLOCK(pg, o) {
+                if (!o->refcnt || !(o->gc & RC__INSET)) continue;
+                chunk[k++] = o;
+                if (k == CHUNK) {
+                    release_chunk(h, chunk, k);
+                    k = 0;
+                }
+            }
+            release_chunk(h, chunk, k);
+            k = 0;
+        }
+        h->keep_empty_pages = false;
+        rc__release_empty_pages(h);
+    }
+    size_t freed = kept ? 0 : h->gc_freed - before;
+    if (!kept && freed < n) clear_inset_everywhere(h);
+    h->deleting = false;
+    rc__vec_free(h, &gathered);
+    return freed;
+}

@@ -1,0 +1,41 @@
+/*
+ * settings.c -- the collector's settings as the gc module shows them, after
+ * Python's gc module: enabling automatic collection, the three thresholds and
+ * the three counts. A change takes effect at the next tracked allocation
+ * (rc__young_limit_update recomputes its trigger).
+ */
+#include "gcmodule/gcmodule.h"
+
+void rc_gc_enable(rc_heap *h)
+{
+    RC__HEAP_CHECK(h, "rc_gc_enable");
+    h->enabled = true;
+    rc__young_limit_update(h);
+}
+
+void rc_gc_disable(rc_heap *h)
+{
+    RC__HEAP_CHECK(h, "rc_gc_disable");
+    h->enabled = false;
+    rc__young_limit_update(h);
+}
+int rc_gc_is_enabled(const rc_heap *h) { return h->enabled; }
+
+void rc_gc_set_threshold(rc_heap *h, unsigned t0, unsigned t1, unsigned t2)
+{
+    h->threshold[0] = t0;
+    h->threshold[1] = t1;
+    h->threshold[2] = t2;
+    h->young_scale = 1;
+    rc__young_limit_update(h);
+}
+
+void rc_gc_get_threshold(const rc_heap *h, unsigned out[3])
+{
+    memcpy(out, h->threshold, sizeof h->threshold);
+}
+
+void rc_gc_get_count(const rc_heap *h, size_t out[3])
+{
+    memcpy(out, h->count, sizeof h->count);
+}
