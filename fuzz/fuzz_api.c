@@ -49,7 +49,7 @@
 #define MAXI 12           /* items per list / tuple, entries per dict */
 #define MAXOPS 3000
 
-enum { K_NODE, K_LIST, K_DICT, K_TUPLE, K_STR, K_WEAK, NKINDS };
+enum { K_NODE, K_LIST, K_DICT, K_TUPLE, K_STR, K_WEAK, K_INT, NKINDS };
 enum { F_NONE, F_RESURRECT, F_UNLINK, F_KEEP_CHILD, F_RESURRECT_UNLINK, F_WEAK_SELF, NFIN };
 enum { W_NONE, W_NOOP, W_RESURRECT_DATA, W_NEW_WEAK, W_DROP, W_REVIVE_OTHER, NWCB };
 
@@ -74,6 +74,7 @@ typedef struct mobj {
     int n;                   /* items or entries */
     mval keys[MAXI], vals[MAXI];   /* K_DICT */
     char s[4];               /* K_STR */
+    int64_t ival;            /* K_INT: a boxed int's value (beyond the immediates) */
     int slen;
     int target, cb, data, cb_ran;  /* K_WEAK: data -1 or handle (edge while held) */
     int cleared;             /* K_WEAK: seen cleared */
@@ -194,7 +195,7 @@ static const rc_type utypes[NUTYPES] = {
 
 /* ---- the model ---- */
 
-static int tracked_kind(int k) { return k != K_STR; }
+static int tracked_kind(int k) { return k != K_STR && k != K_INT; }
 
 /* Calls f(target handle) for every reference object h holds. */
 #define FOR_EDGES(m, t, body)                                                  \
@@ -305,6 +306,11 @@ static void check_contents(int i)
         ENSURE(rc_str_len(m->p) == (size_t)m->slen && !memcmp(rc_str_data(m->p), m->s, m->slen),
                "str %d: content changed", i);
         break;
+    case K_INT:
+        ENSURE(rc_is_int(rc_obj(m->p)) && rc_as_int(rc_obj(m->p)) == m->ival,
+               "int %d: value %lld, model %lld", i, (long long)rc_as_int(rc_obj(m->p)),
+               (long long)m->ival);
+        break;
     case K_WEAK: {
         /* Alive only while its referent lives; once cleared, for good. It
          * may be cleared while the referent lives only if the referent or
@@ -366,11 +372,11 @@ static void sync(int after_full)
         ENSURE(S.o[i].kind != K_NODE, "object %d freed without its destroy hook", i);
         mark_dead(i);
     }
-    /* Untracked objects (str) die by refcount alone. */
+    /* Untracked objects (str, int) die by refcount alone. */
     int rc[MAXO];
     model_refcounts(rc);
     for (int i = 0; i < S.nobj; i++)
-        if (S.o[i].alive && S.o[i].kind == K_STR && rc[i] == 0) mark_dead(i);
+        if (S.o[i].alive && !tracked_kind(S.o[i].kind) && rc[i] == 0) mark_dead(i);
     model_refcounts(rc);
     size_t alive = 0;
     for (int i = 0; i < S.nobj; i++) {
@@ -757,6 +763,7 @@ static int key_eq(mval a, mval b)
     if (!IS_H(a)) return a == b;
     if (S.o[a].kind == K_STR && S.o[b].kind == K_STR)
         return S.o[a].slen == S.o[b].slen && !memcmp(S.o[a].s, S.o[b].s, S.o[a].slen);
+    if (S.o[a].kind == K_INT && S.o[b].kind == K_INT) return S.o[a].ival == S.o[b].ival;
     return a == b;
 }
 
@@ -764,7 +771,7 @@ static mval pick_key(void)
 {
     unsigned b = byte();
     if (b % 3 == 0) return IMM((int)(b >> 2) % 6);
-    int h = pick(1u << K_STR | 1u << K_TUPLE);
+    int h = pick(1u << K_STR | 1u << K_TUPLE | 1u << K_INT);
     return h >= 0 ? h : IMM(0);
 }
 
@@ -816,7 +823,7 @@ static void op_dict(void)
 
 static void op_new_container(void)
 {
-    unsigned what = byte() % 4;
+    unsigned what = byte() % 5;
     if (what == 0) {
         rc_list *l = rc_list_new(S.h, byte() % 4);
         ENSURE(l, "rc_list_new");
@@ -839,6 +846,15 @@ static void op_new_container(void)
         int i = new_handle(K_TUPLE, t);
         S.o[i].n = n;
         memcpy(S.o[i].items, items, sizeof(mval) * n);
+    } else if (what == 3) {
+        /* A boxed int: a few values just past either end of the immediates
+         * and at the ends of int64_t, so equal ones meet as dict keys. */
+        static const int64_t big[] = {RC_INT_MAX + 1, RC_INT_MIN - 1, INT64_MAX, INT64_MIN};
+        int64_t v = big[byte() % 4];
+        rc_val b = rc_int_new(S.h, v);
+        ENSURE(rc_is_obj(b) && rc_as_int(b) == v, "rc_int_new(%lld)", (long long)v);
+        int i = new_handle(K_INT, rc_as_obj(b));
+        S.o[i].ival = v;
     } else {
         char s[3];
         int len = 1 + byte() % 2;

@@ -113,6 +113,7 @@ static const char *type_name_of(int i)
     case K_DICT: return "dict";
     case K_TUPLE: return "tuple";
     case K_STR: return "str";
+    case K_INT: return "int";
     default: return rc_weakref_type.name;
     }
 }

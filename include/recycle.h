@@ -195,17 +195,28 @@ static inline const rc_type *rc_typeof(const void *obj)
  * Tagged values
  *
  * rc_val is 64 bits: an integer, a double, none/true/false, or an object
- * reference. Integers are immediate (never boxed) within
- * [RC_INT_MIN, RC_INT_MAX] (49-bit signed); doubles are immediate with full
- * precision (every NaN reads back as one quiet NaN); object references are the
- * object's pointer itself. Encoding:
+ * reference. Every int64_t is a value. Integers within [RC_INT_MIN,
+ * RC_INT_MAX] (49-bit signed) are immediate: rc_int makes one, with no heap
+ * and no allocation. Integers beyond it are boxed: rc_int_new makes an
+ * object of type rc_int_type (8 bytes of payload, never tracked, holds no
+ * references) on a heap. The form is canonical -- a value that fits is
+ * always immediate -- and rc_is_int, rc_as_int, rc_val_eq and rc_val_hash
+ * treat both forms as one kind of integer. Doubles are immediate with full
+ * precision (every NaN reads back as one quiet NaN); object references are
+ * the object's pointer itself. Encoding:
  *   0                         RC_EMPTY: no value (e.g. a missing dict key)
  *   2, 6, 7                   none, false, true
- *   pointer (< 2^49, 8-aligned) object reference
+ *   pointer (< 2^49, 8-aligned) object reference (a boxed int is one)
  *   bits(double) + 2^49       double
- *   0xFFFE... / 0xFFFF...     integer
+ *   0xFFFE... / 0xFFFF...     immediate integer
  * A value holds no reference by itself: rc_val_incref/decref manage the count
- * of the object it may refer to.
+ * of the object it may refer to (a boxed int's too, so code that handles
+ * values with them handles every integer).
+ *
+ * Past 64 bits: unlike Python's ints, an integer here is at most 64 bits.
+ * The C API takes and returns int64_t, so it cannot express a wider value;
+ * there is no arithmetic API, and any future one reports RC_ERANGE where a
+ * result does not fit int64_t rather than wrapping.
  * --------------------------------------------------------------------- */
 typedef uint64_t rc_val;
 
@@ -220,10 +231,39 @@ typedef uint64_t rc_val;
 #define RC__INT_TAG       ((uint64_t)0xFFFE000000000000)
 #define RC__PTR_BITS      ((uint64_t)0x0001FFFFFFFFFFF8)
 
+/* The type of boxed integers (rc_int_new): name "int", so the leak tools
+ * count them as "int". Its objects hold an int64_t outside
+ * [RC_INT_MIN, RC_INT_MAX]. */
+RC_API extern const rc_type rc_int_type;
+
+/* Debug builds' stop for rc_int out of range: prints a message naming
+ * rc_int and the value, and aborts. */
+RC_API void rc__int_out_of_range(int64_t i);
+
 /* Whether `v` fits in an immediate integer. */
-static inline int rc_int_fits(int64_t v) { return v >= RC_INT_MIN && v <= RC_INT_MAX; }
-/* An integer value. `i` must satisfy rc_int_fits (checked in debug builds). */
-static inline rc_val rc_int(int64_t i) { return RC__INT_TAG | ((uint64_t)i & 0x1FFFFFFFFFFFF); }
+static inline int rc_int_fits(int64_t v)
+{
+    return (uint64_t)v + ((uint64_t)1 << 48) < ((uint64_t)1 << 49);
+}
+/* An immediate integer value. `i` must satisfy rc_int_fits: rc_int has no
+ * heap, so it cannot box a larger value, and it never wraps one. Out of
+ * range, debug builds (RC_DEBUG) stop with a message that names the value
+ * and points to rc_int_new; release builds return RC_EMPTY, which no
+ * container accepts (RC_EINVAL). For any int64_t use rc_int_new. */
+static inline rc_val rc_int(int64_t i)
+{
+    if (rc_int_fits(i)) return RC__INT_TAG | ((uint64_t)i & 0x1FFFFFFFFFFFF);
+#ifdef RC_DEBUG
+    rc__int_out_of_range(i);
+#endif
+    return RC_EMPTY;
+}
+/* Any integer value: rc_int(i) when it fits, else a boxed int, a NEW
+ * reference the caller releases with rc_val_decref like any object (an
+ * immediate needs no release, and rc_val_decref ignores it). RC_EMPTY with
+ * RC_ENOMEM on the heap when memory runs out; RC_EMPTY when heap is NULL
+ * and i does not fit (an immediate needs no heap). O(1). */
+RC_API rc_val rc_int_new(rc_heap *heap, int64_t i);
 /* A double value. */
 static inline rc_val rc_float(double d)
 {
@@ -237,13 +277,28 @@ static inline rc_val rc_bool(int b) { return b ? RC_TRUE : RC_FALSE; }
 /* A value referring to `obj` (NULL gives RC_NONE). Holds no reference. */
 static inline rc_val rc_obj(const void *obj) { return obj ? (rc_val)(uintptr_t)obj : RC_NONE; }
 
-static inline int rc_is_int(rc_val v)   { return v >= RC__INT_TAG; }
+/* Whether `v` is a boxed int (rc_int_new). */
+static inline int rc__is_boxed_int(rc_val v)
+{
+    return v != 0 && (v & ~RC__PTR_BITS) == 0 &&
+           ((const rc_head *)(uintptr_t)v - 1)->type == &rc_int_type;
+}
+
+/* Whether `v` is an integer, immediate or boxed. */
+static inline int rc_is_int(rc_val v)   { return v >= RC__INT_TAG || rc__is_boxed_int(v); }
 static inline int rc_is_float(rc_val v) { return v >= RC__DOUBLE_OFFSET && v < RC__INT_TAG; }
 static inline int rc_is_obj(rc_val v)   { return v != 0 && (v & ~RC__PTR_BITS) == 0; }
 static inline int rc_is_none(rc_val v)  { return v == RC_NONE; }
 static inline int rc_is_bool(rc_val v)  { return v == RC_TRUE || v == RC_FALSE; }
 
-static inline int64_t rc_as_int(rc_val v) { return (int64_t)(v << 15) >> 15; }
+/* The integer `v` holds, immediate or boxed (every int64_t reads back
+ * exactly); 0 when `v` is no integer. */
+static inline int64_t rc_as_int(rc_val v)
+{
+    if (v >= RC__INT_TAG) return (int64_t)(v << 15) >> 15;
+    if (rc__is_boxed_int(v)) return *(const int64_t *)(uintptr_t)v;
+    return 0;
+}
 static inline double rc_as_float(rc_val v)
 {
     uint64_t b = v - RC__DOUBLE_OFFSET;

@@ -61,6 +61,16 @@ TEST(reading_the_count_of_a_freed_object_is_caught)
     CHECK(dies_saying(refcount_after_free, "rc_refcount"));
 }
 
+static void int_past_the_immediates(void) { (void)rc_int((int64_t)1 << 50); }
+static void int_below_the_immediates(void) { (void)rc_int(INT64_MIN); }
+
+TEST(rc_int_out_of_range_stops_and_points_to_rc_int_new)
+{
+    CHECK(dies_saying(int_past_the_immediates, "rc_int: 1125899906842624 does not fit"));
+    CHECK(dies_saying(int_past_the_immediates, "rc_int_new"));
+    CHECK(dies_saying(int_below_the_immediates, "-9223372036854775808"));
+}
+
 TEST(storing_an_object_of_another_heap_is_refused)
 {
     rc_heap *h1 = rc_heap_new(NULL), *h2 = rc_heap_new(NULL);

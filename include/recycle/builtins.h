@@ -25,8 +25,9 @@
  * container has no heap to record on: the call returns its error value, and
  * debug builds stop with a message naming the call.
  *
- * Immediates are values, not objects: storing an integer, float, boolean or
- * none touches no reference count.
+ * Immediates are values, not objects: storing an immediate integer, float,
+ * boolean or none touches no reference count. A boxed int (rc_int_new, an
+ * integer beyond RC_INT_MIN..RC_INT_MAX) is an object, counted like any other.
  *
  * Containers are not safe against modification during iteration except where
  * a function says so (rc_dict_next tolerates deletes and value replacement).
@@ -50,7 +51,7 @@ typedef struct rc_dict_obj rc_dict;
 
 /* The types of the built-ins (rc_typeof(obj) == &rc_list_type, ...).
  * list, tuple and dict are tracked by the cycle collector; str holds no
- * references and is never tracked. */
+ * references and is never tracked (nor is int, rc_int_type in <recycle.h>). */
 RC_API extern const rc_type rc_list_type;
 RC_API extern const rc_type rc_tuple_type;
 RC_API extern const rc_type rc_str_type;
@@ -70,17 +71,20 @@ static inline int rc_is_dict(rc_val v)  { return rc_is_obj(v) && rc_typeof(rc_as
  * Whether `a` and `b` are equal as dict keys:
  *   - integers, booleans and none compare by value; floats by numeric value
  *     (0.0 equals -0.0) except that NaN equals NaN, so a NaN key can be found;
+ *   - integers compare by value whether immediate or boxed (rc_int_new): two
+ *     boxed ints made separately are one key;
  *   - str objects compare by content;
  *   - any other object compares by identity;
  *   - values of different kinds are never equal: the integer 1, the float 1.0
- *     and true are three different keys.
+ *     and true are three different keys, and so are 2^60 and 2^60 as a float
+ *     (Python's dict would make each pair one key).
  * Cost: O(length) for two strs of equal length, O(1) otherwise.
  */
 RC_API int rc_val_eq(rc_val a, rc_val b);
 
 /* A 64-bit hash consistent with rc_val_eq (equal values hash equal): a keyed
- * mix of the bits for immediates, rc_str_hash for a str, a keyed mix of the
- * address for any other object. Keyed with a per-process random key (see
+ * mix of the bits for immediates, of the value for a boxed int, rc_str_hash
+ * for a str, a keyed mix of the address for any other object. Keyed with a per-process random key (see
  * rc_hash_seed), so a dict fed keys chosen by an attacker stays fast: which
  * keys collide cannot be computed without the key. Hashes differ from one
  * run to the next unless the seed is fixed.

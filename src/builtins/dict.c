@@ -53,6 +53,7 @@ static inline size_t index_bytes(unsigned bits)
 /* ---- value equality and hashing ---- */
 
 static inline bool is_str_obj(const void *o) { return rc_typeof(o) == &rc_str_type; }
+static inline bool is_int_obj(const void *o) { return rc_typeof(o) == &rc_int_type; }
 
 static inline uint64_t cached_str_hash(rc_str_obj *s)
 {
@@ -65,6 +66,9 @@ int rc_val_eq(rc_val a, rc_val b)
     if (a == b) return 1;
     if (rc_is_obj(a) && rc_is_obj(b)) {
         const rc_str_obj *x = rc_as_obj(a), *y = rc_as_obj(b);
+        /* Boxed ints by value (canonical: never equal to an immediate). */
+        if (is_int_obj(x) && is_int_obj(y))
+            return ((const rc_int_obj *)x)->value == ((const rc_int_obj *)y)->value;
         if (!is_str_obj(x) || !is_str_obj(y) || x->len != y->len) return 0;
         if (x->hash && y->hash && x->hash != y->hash) return 0;
         return memcmp(x->data, y->data, x->len) == 0;
@@ -80,6 +84,7 @@ uint64_t rc_val_hash(rc_val v)
     if (rc_is_obj(v)) {
         void *o = rc_as_obj(v);
         if (is_str_obj(o)) return cached_str_hash(o);
+        if (is_int_obj(o)) return rc__imm_hash((uint64_t)((const rc_int_obj *)o)->value);
         return rc__imm_hash((uint64_t)(uintptr_t)o);
     }
     if (v == rc_float(-0.0)) v = rc_float(0.0);   /* equal values, equal hashes */

@@ -73,13 +73,14 @@ enum {
     RC_KIND_DICT = RC__KIND_SEAL | 3,
     RC_KIND_STR = RC__KIND_SEAL | 4,     /* holds no references */
     RC_KIND_WEAKREF = RC__KIND_SEAL | 5, /* holds its callback strongly, referent weakly */
+    RC_KIND_INT = RC__KIND_SEAL | 6,     /* a boxed integer: holds no references */
 };
 /* Whether `kind` is one of the sealed kinds above. */
 static inline bool rc__kind_sealed(uint32_t kind)
 {
-    return kind >= RC_KIND_LIST && kind <= RC_KIND_WEAKREF;
+    return kind >= RC_KIND_LIST && kind <= RC_KIND_INT;
 }
-#define RC__NSEALED 6   /* entries of heap->sealed: index 0 unused, then the kinds above */
+#define RC__NSEALED 7   /* entries of heap->sealed: index 0 unused, then the kinds above */
 
 /* ---- size classes ---- */
 #define RC_NCLASSES 40
@@ -424,7 +425,7 @@ static inline void rc__set_field(rc_head *o, uint32_t v)
 static inline bool rc__type_tracked(const rc_type *t)
 {
     return t->rc_kind == RC_KIND_USER ? (t->traverse != NULL || t->nslots != 0)
-                                      : t->rc_kind != RC_KIND_STR;
+                                      : t->rc_kind != RC_KIND_STR && t->rc_kind != RC_KIND_INT;
 }
 
 #endif

@@ -44,6 +44,11 @@ typedef struct rc_str_obj {
     char data[];
 } rc_str_obj;
 
+/* int: a boxed integer, one outside [RC_INT_MIN, RC_INT_MAX] (int.c). */
+typedef struct rc_int_obj {
+    int64_t value;
+} rc_int_obj;
+
 #define RC__USER(o) ((void *)((rc_head *)(o) + 1))
 
 /* The visitor adapter for callback types: t->traverse(user,

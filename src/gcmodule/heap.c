@@ -28,7 +28,7 @@ static void heap_end(rc_heap *h)
 static const rc_type *const sealed_types[RC__NSEALED] = {
     [RC_KIND_LIST & 0xff] = &rc_list_type,   [RC_KIND_TUPLE & 0xff] = &rc_tuple_type,
     [RC_KIND_DICT & 0xff] = &rc_dict_type,   [RC_KIND_STR & 0xff] = &rc_str_type,
-    [RC_KIND_WEAKREF & 0xff] = &rc_weakref_type,
+    [RC_KIND_WEAKREF & 0xff] = &rc_weakref_type, [RC_KIND_INT & 0xff] = &rc_int_type,
 };
 
 static const rc_hooks gcmodule_hooks = {

@@ -374,6 +374,12 @@ static int snapshot_write(rc_heap *h, FILE *f, const char *call, const char *des
                 while (len && len < str->len && ((unsigned char)str->data[len] & 0xC0) == 0x80) len--;
                 name = intern(&s.strings, str->data, len);
                 type = NT_STRING;
+            } else if (o->type && o->type->rc_kind == RC_KIND_INT) {
+                char num[24];   /* a number node named by its value */
+                int len = snprintf(num, sizeof num, "%lld",
+                                   (long long)((rc_int_obj *)RC__USER(o))->value);
+                name = intern(&s.strings, num, (size_t)len);
+                type = NT_NUMBER;
             } else {
                 if (o->type != last) {
                     last = o->type;

@@ -218,6 +218,8 @@ size_t lk_short_repr(rc_head *o, char *buf, size_t size)
         rc_str_obj *s = RC__USER(o);
         return put_quoted(buf, size, 0, s->data, s->len, 24);
     }
+    case RC_KIND_INT:
+        return put(buf, size, 0, "%lld", (long long)((rc_int_obj *)RC__USER(o))->value);
     case RC_KIND_WEAKREF: {
         rc_head *r = lk_weak_referent(o);
         return r ? put(buf, size, 0, "-> %s", lk_type_name(r)) : put(buf, size, 0, "dead");

@@ -90,7 +90,10 @@ typedef void (*rc_edge_fn)(rc_head *child, const rc_edge *e, void *ctx);
             }                                                                           \
             break;                                                                      \
         }                                                                               \
-        default: /* str: none; weakref: its traverse (held value, owned data) */        \
+        case RC_KIND_STR: /* str and int hold no references */                          \
+        case RC_KIND_INT:                                                               \
+            break;                                                                      \
+        default: /* weakref: its traverse (held value, owned data) */                   \
             if (t_->traverse) TRAVERSE(t_, RC__USER(o));                                \
             break;                                                                      \
         }                                                                               \
