@@ -282,4 +282,137 @@ TEST(a_bad_extension_type_is_refused)
     rc_heap_free(h);
 }
 
+/* ---- rc_finalize ---- */
+
+static struct {
+    int n;
+    void *data[8];
+} fins;
+
+static void fin_fn(void *data)
+{
+    if (fins.n < 8) fins.data[fins.n] = data;
+    fins.n++;
+}
+
+TEST(a_finalizer_runs_once_when_its_object_dies_by_refcount)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    memset(&fins, 0, sizeof fins);
+    int token;
+    node *a = rc_new(h, &node2_type);
+    rc_finalize *f = rc_finalize_new(a, fin_fn, &token);
+    REQUIRE(f);
+    CHECK(rc_finalize_alive(f));
+    rc_decref(f);   /* the library keeps it alive */
+    CHECK_EQ_INT(live_objects(h), 2);
+    rc_decref(a);
+    CHECK_EQ_INT(fins.n, 1);
+    CHECK(fins.data[0] == &token);
+    CHECK_EQ_INT(live_objects(h), 0);   /* and lets go of it once run */
+    rc_heap_free(h);
+}
+
+TEST(a_finalizer_runs_when_its_object_is_collected)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    memset(&fins, 0, sizeof fins);
+    node *a = rc_new(h, &node2_type);
+    node_set(a, 0, a);
+    rc_finalize *f = rc_finalize_new(a, fin_fn, NULL);
+    rc_decref(a);
+    rc_gc_collect(h, 2);
+    CHECK_EQ_INT(fins.n, 1);
+    CHECK(!rc_finalize_alive(f));
+    CHECK_EQ_INT(rc_finalize_call(f), 0);   /* dead: calling does nothing */
+    CHECK_EQ_INT(fins.n, 1);
+    rc_decref(f);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
+TEST(calling_a_finalizer_early_runs_it_now_and_never_again)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    memset(&fins, 0, sizeof fins);
+    node *a = rc_new(h, &node2_type);
+    rc_finalize *f = rc_finalize_new(a, fin_fn, NULL);
+    CHECK_EQ_INT(rc_finalize_call(f), 1);
+    CHECK_EQ_INT(fins.n, 1);
+    CHECK(!rc_finalize_alive(f));
+    CHECK_EQ_INT(rc_finalize_call(f), 0);
+    CHECK_EQ_INT(rc_weakref_count(a), 0);
+    rc_decref(f);
+    rc_decref(a);
+    CHECK_EQ_INT(fins.n, 1);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
+TEST(a_detached_finalizer_never_runs)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    memset(&fins, 0, sizeof fins);
+    int token;
+    node *a = rc_new(h, &node2_type);
+    rc_finalize *f = rc_finalize_new(a, fin_fn, &token);
+    void *data = NULL;
+    CHECK_EQ_INT(rc_finalize_detach(f, &data), 1);
+    CHECK(data == &token);
+    CHECK(!rc_finalize_alive(f));
+    CHECK_EQ_INT(rc_finalize_detach(f, &data), 0);
+    rc_decref(f);
+    CHECK_EQ_INT(live_objects(h), 1);
+    rc_decref(a);
+    CHECK_EQ_INT(fins.n, 0);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
+TEST(a_finalizer_peeks_at_its_object_as_a_weakref)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    memset(&fins, 0, sizeof fins);
+    node *a = rc_new(h, &node2_type);
+    rc_finalize *f = rc_finalize_new(a, fin_fn, NULL);
+    node *got = rc_weakref_get(rc_finalize_weakref(f));
+    CHECK(got == a);
+    rc_decref(got);
+    rc_decref(a);
+    CHECK(rc_weakref_get(rc_finalize_weakref(f)) == NULL);
+    rc_decref(f);
+    rc_heap_free(h);
+}
+
+TEST(finalizers_left_at_heap_free_do_not_run)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    memset(&fins, 0, sizeof fins);
+    node *a = rc_new(h, &node2_type);
+    rc_finalize *f = rc_finalize_new(a, fin_fn, NULL);
+    rc_decref(f);
+    rc_heap_free(h);
+    CHECK_EQ_INT(fins.n, 0);
+}
+
+TEST(a_bad_finalizer_is_refused)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    node *a = rc_new(h, &node2_type);
+    CHECK(rc_finalize_new(a, NULL, NULL) == NULL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
+    CHECK(rc_finalize_new(NULL, fin_fn, NULL) == NULL);
+    rc_heap_clear_error(h);
+    CHECK(!rc_finalize_alive((rc_finalize *)a));
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
+    rc_weakref *w = rc_weakref_new(a, NULL, NULL);
+    CHECK_EQ_INT(rc_finalize_call((rc_finalize *)w), 0);   /* a plain weakref is no finalizer */
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
+    CHECK(rc_weakref_alive(w));
+    rc_decref(w);
+    rc_decref(a);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
 RC_TEST_MAIN

@@ -124,6 +124,44 @@ RC_API size_t rc_weakref_count(const void *obj);
 RC_API rc_list *rc_weakref_list(const void *obj);
 
 /* ------------------------------------------------------------------------
+ * rc_finalize: Python's weakref.finalize
+ *
+ * A function run once when an object dies -- by refcount, or in a
+ * collection as a weak-reference callback (rule 3 above) -- unless it was
+ * run early or detached. The library keeps the finalizer alive until then
+ * (the caller may drop its reference at once), so it is never garbage
+ * itself. `data` is opaque and not owned; if it leads to the object by
+ * strong references the object never dies (as in Python, when func or its
+ * args refer to obj). Finalizers still alive when the heap is freed do not
+ * run (Python's atexit=True run at exit is not provided): their memory goes
+ * with the heap.
+ * --------------------------------------------------------------------- */
+
+typedef struct rc_finalize_obj rc_finalize;
+typedef void (*rc_finalize_fn)(void *data);
+
+/* A new finalizer of `obj` (NEW reference; the library holds another until
+ * it runs or is detached). NULL when obj is NULL; NULL with RC_EINVAL when
+ * `fn` is NULL, otherwise as rc_weakref_new. */
+RC_API rc_finalize *rc_finalize_new(void *obj, rc_finalize_fn fn, void *data);
+
+/* 1 until the finalizer ran or was detached, else 0. */
+RC_API int rc_finalize_alive(const rc_finalize *f);
+
+/* Python's f(): if alive, mark it dead and run fn(data) now; 1. Else 0
+ * (nothing runs). 0 with RC_EINVAL when `f` is not a finalizer. */
+RC_API int rc_finalize_call(rc_finalize *f);
+
+/* Python's f.detach(): if alive, mark it dead without running it, store its
+ * data in *data (when not NULL), 1; else 0. */
+RC_API int rc_finalize_detach(rc_finalize *f, void **data);
+
+/* The weak reference a finalizer is (BORROWED, lives as long as `f`):
+ * rc_weakref_get of it gives the object while it lives (Python's
+ * f.peek()). NULL with RC_EINVAL when `f` is not a finalizer. */
+RC_API rc_weakref *rc_finalize_weakref(rc_finalize *f);
+
+/* ------------------------------------------------------------------------
  * rc_weakdict: a dict whose values are held weakly
  *
  * Keys are rc_val values with the rules of rc_dict (see rc_val_eq), held

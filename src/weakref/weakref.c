@@ -70,6 +70,13 @@ static inline void mark_cleared(rc_weakref *w)
     if (w->flags & RC_WR_KEYED) rc__weakdict_note_dead(w);
 }
 
+void rc__weakref_kill(rc_weakref *w)
+{
+    if (!w->referent) return;
+    unlink_weakref(rc_heap_of(w), w);
+    mark_cleared(w);
+}
+
 /* ---- callbacks ---- */
 
 /* Let go of what `w` owns, and forget its data. */
@@ -106,7 +113,7 @@ static void clear_all(rc_heap *h, rc_head *o, chain *c)
         w->prev = w->next = NULL;
         mark_cleared(w);
         if (!(RC_HEAD(w)->gc & RC__INSET) &&
-            (w->cb || w->held != RC_EMPTY || (w->flags & RC_WR_OWNS_DATA))) {
+            (w->cb || w->held != RC_EMPTY || (w->flags & (RC_WR_OWNS_DATA | RC_WR_LIBHELD)))) {
             rc_incref(w);
             if (c->last) c->last->next = w; else c->first = w;
             c->last = w;
@@ -131,6 +138,10 @@ static void run_chain(chain *c, bool call)
         w->cb = NULL;
         if (cb && call) cb(w, data);
         drop_owned(w);
+        if (w->flags & RC_WR_LIBHELD) {   /* an rc_finalize: dealt with, let it go */
+            w->flags &= ~(uint32_t)RC_WR_LIBHELD;
+            rc_decref(w);   /* the chain still holds it */
+        }
         rc_decref(w);
         w = next;
     }

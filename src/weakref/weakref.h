@@ -19,6 +19,9 @@ enum {
                             * (owned) a weak reference to the dict */
     RC_WR_COUNTED = 4,     /* keyed, cleared, and counted in that dict's `dead` */
     RC_WR_EXT = 8,         /* made by rc_weakref_new_ex: an extension follows the struct */
+    RC_WR_LIBHELD = 16,    /* the library holds one reference to it (an rc_finalize): released
+                            * by whoever clears the flag, at the latest after the
+                            * referent's death was dealt with (called back or not) */
 };
 
 /*
@@ -64,6 +67,10 @@ static inline void *rc__weakref_ext_at(rc_weakref *w)
  * has OWNS_DATA, to the object `data`. */
 rc_weakref *rc__weakref_make(void *obj, const rc_type *ext, rc_weakref_callback_fn cb, void *data,
                              rc_val held, uint32_t flags, const char *call);
+
+/* Clear the live weak reference `w` now, calling nothing back (no user code
+ * runs); nothing happens to a cleared one. */
+void rc__weakref_kill(rc_weakref *w);
 
 /* The books: an rc_pmap from a referent's header to its newest weak
  * reference (weakref.c has the invariants). */
