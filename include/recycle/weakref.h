@@ -1,6 +1,7 @@
 /*
- * recycle/weakref.h -- weak references and a weak-valued dict (Python's
- * weakref.ref and weakref.WeakValueDictionary).
+ * recycle/weakref.h -- weak references, weak references with fields of the
+ * user's, and a weak-valued dict (Python's weakref.ref, its subclasses such
+ * as KeyedRef, and weakref.WeakValueDictionary).
  *
  * A weak reference refers to an object (its referent) without keeping it
  * alive. When the referent dies -- by refcount or in a collection -- every
@@ -8,7 +9,8 @@
  * and each one that has a callback and is itself still alive gets it called
  * once. A weak reference is an ordinary recycle object: rc_incref / rc_decref
  * it, store it in containers; it is tracked by the collector, and the only
- * reference it holds is the data object of rc_weakref_new_owned.
+ * references it holds are the data object of rc_weakref_new_owned and those
+ * of its extension (rc_weakref_new_ex).
  *
  * The rules in a collection are CPython's:
  *   1. every weak reference to an unreachable object is cleared before any
@@ -76,6 +78,36 @@ RC_API rc_weakref *rc_weakref_new(void *obj, rc_weakref_callback_fn cb, void *da
  */
 RC_API rc_weakref *rc_weakref_new_owned(void *obj, rc_weakref_callback_fn cb, void *data_obj);
 
+/*
+ * Weak references with fields of the user's (a subclass of weakref.ref with
+ * extra attributes, like CPython's KeyedRef): as rc_weakref_new, but the
+ * weak reference carries an extension, a zeroed struct described by the
+ * user type `ext` -- its size, its references (slots, or traverse and
+ * clear), destroy and extra_size, all as in rc_new. The collector sees the
+ * extension's references as the weak reference's own; they are held until
+ * the weak reference dies or is cleared as garbage (not released when the
+ * referent dies, nor after the callback, which may read them). destroy runs
+ * right before the memory goes (also when creation failed midway: then on
+ * the zeroed extension). The weak reference stays a weak reference in
+ * every respect (rc_typeof is rc_weakref_type, the books and rules above
+ * apply unchanged); rc_weakref_ext and rc_weakref_ext_type give its
+ * extension and type, to the callback too. `ext` must outlive the weak
+ * reference. NULL with RC_EINVAL when `ext` is NULL, has a non-zero rc_kind
+ * (a built-in type's, say), a finalize, traverse without clear, or slots
+ * outside its size; otherwise as rc_weakref_new.
+ */
+RC_API rc_weakref *rc_weakref_new_ex(void *obj, const rc_type *ext, rc_weakref_callback_fn cb,
+                                     void *data);
+
+/* The extension of a weak reference made by rc_weakref_new_ex (aligned like
+ * malloc, valid while `w` lives), or NULL for any other weak reference.
+ * NULL also (RC_EINVAL recorded) when `w` is not a weak reference. O(1). */
+RC_API void *rc_weakref_ext(rc_weakref *w);
+
+/* The extension type given to rc_weakref_new_ex, or NULL: the weak
+ * reference's "subclass". NULL also (RC_EINVAL) when `w` is not one. O(1). */
+RC_API const rc_type *rc_weakref_ext_type(const rc_weakref *w);
+
 /* The referent as a NEW reference (rc_decref it), or NULL once it died.
  * NULL also (RC_EINVAL recorded) when `w` is not a weak reference. O(1). */
 RC_API void *rc_weakref_get(rc_weakref *w);
@@ -90,6 +122,44 @@ RC_API size_t rc_weakref_count(const void *obj);
 /* Python's weakref.getweakrefs: a NEW list of the live weak references to
  * `obj`, newest first; NULL with RC_ENOMEM. O(their number). */
 RC_API rc_list *rc_weakref_list(const void *obj);
+
+/* ------------------------------------------------------------------------
+ * rc_finalize: Python's weakref.finalize
+ *
+ * A function run once when an object dies -- by refcount, or in a
+ * collection as a weak-reference callback (rule 3 above) -- unless it was
+ * run early or detached. The library keeps the finalizer alive until then
+ * (the caller may drop its reference at once), so it is never garbage
+ * itself. `data` is opaque and not owned; if it leads to the object by
+ * strong references the object never dies (as in Python, when func or its
+ * args refer to obj). Finalizers still alive when the heap is freed do not
+ * run (Python's atexit=True run at exit is not provided): their memory goes
+ * with the heap.
+ * --------------------------------------------------------------------- */
+
+typedef struct rc_finalize_obj rc_finalize;
+typedef void (*rc_finalize_fn)(void *data);
+
+/* A new finalizer of `obj` (NEW reference; the library holds another until
+ * it runs or is detached). NULL when obj is NULL; NULL with RC_EINVAL when
+ * `fn` is NULL, otherwise as rc_weakref_new. */
+RC_API rc_finalize *rc_finalize_new(void *obj, rc_finalize_fn fn, void *data);
+
+/* 1 until the finalizer ran or was detached, else 0. */
+RC_API int rc_finalize_alive(const rc_finalize *f);
+
+/* Python's f(): if alive, mark it dead and run fn(data) now; 1. Else 0
+ * (nothing runs). 0 with RC_EINVAL when `f` is not a finalizer. */
+RC_API int rc_finalize_call(rc_finalize *f);
+
+/* Python's f.detach(): if alive, mark it dead without running it, store its
+ * data in *data (when not NULL), 1; else 0. */
+RC_API int rc_finalize_detach(rc_finalize *f, void **data);
+
+/* The weak reference a finalizer is (BORROWED, lives as long as `f`):
+ * rc_weakref_get of it gives the object while it lives (Python's
+ * f.peek()). NULL with RC_EINVAL when `f` is not a finalizer. */
+RC_API rc_weakref *rc_finalize_weakref(rc_finalize *f);
 
 /* ------------------------------------------------------------------------
  * rc_weakdict: a dict whose values are held weakly

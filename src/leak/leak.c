@@ -299,7 +299,7 @@ bool lk_count_types(rc_heap *h, lk_tcounts *tc, const char *call)
                 last = ty;
                 run = run_bytes = 0;
                 buffers = ty->rc_kind == RC_KIND_LIST || ty->rc_kind == RC_KIND_DICT ||
-                          (ty->rc_kind == RC_KIND_USER && ty->extra_size);
+                          ty->extra_size != NULL;
             }
             run++;
             run_bytes += rc__block_bytes(pg);

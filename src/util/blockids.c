@@ -79,7 +79,7 @@ size_t rc__self_size(const rc_head *o)
         const rc_dict_obj *d = (const rc_dict_obj *)(o + 1);
         if (d->entries) n += d->cap * sizeof(rc_dict_entry);
         if (d->index) n += ((size_t)1 << d->index_bits) * sizeof(uint32_t);
-    } else if (t->rc_kind == RC_KIND_USER && t->extra_size) {
+    } else if (t->extra_size) {   /* a user type, or a weak reference with an extension */
         n += t->extra_size(o + 1);
     }
     return n;

@@ -147,7 +147,7 @@ int rc_weakdict_set(rc_weakdict *d, rc_val key, void *value)
         rc__fail(h, RC_EINVAL, "rc_weakdict_set: the value belongs to another heap");
         return -1;
     }
-    rc_weakref *w = rc__weakref_make(value, entry_died, d->self, key,
+    rc_weakref *w = rc__weakref_make(value, NULL, entry_died, d->self, key,
                                      RC_WR_KEYED | RC_WR_OWNS_DATA, "rc_weakdict_set");
     if (!w) return -1;
     /* rc__weakref_make may have collected: look at the old entry only now.

@@ -70,6 +70,13 @@ static inline void mark_cleared(rc_weakref *w)
     if (w->flags & RC_WR_KEYED) rc__weakdict_note_dead(w);
 }
 
+void rc__weakref_kill(rc_weakref *w)
+{
+    if (!w->referent) return;
+    unlink_weakref(rc_heap_of(w), w);
+    mark_cleared(w);
+}
+
 /* ---- callbacks ---- */
 
 /* Let go of what `w` owns, and forget its data. */
@@ -106,7 +113,7 @@ static void clear_all(rc_heap *h, rc_head *o, chain *c)
         w->prev = w->next = NULL;
         mark_cleared(w);
         if (!(RC_HEAD(w)->gc & RC__INSET) &&
-            (w->cb || w->held != RC_EMPTY || (w->flags & RC_WR_OWNS_DATA))) {
+            (w->cb || w->held != RC_EMPTY || (w->flags & (RC_WR_OWNS_DATA | RC_WR_LIBHELD)))) {
             rc_incref(w);
             if (c->last) c->last->next = w; else c->first = w;
             c->last = w;
@@ -131,6 +138,10 @@ static void run_chain(chain *c, bool call)
         w->cb = NULL;
         if (cb && call) cb(w, data);
         drop_owned(w);
+        if (w->flags & RC_WR_LIBHELD) {   /* an rc_finalize: dealt with, let it go */
+            w->flags &= ~(uint32_t)RC_WR_LIBHELD;
+            rc_decref(w);   /* the chain still holds it */
+        }
         rc_decref(w);
         w = next;
     }
@@ -215,16 +226,51 @@ void rc__weakref_attach(rc_heap *h)
 
 /* ---- the type ---- */
 
+/* The extension of `w` and its type, or NULL for a plain weak reference. */
+static const rc_type *ext_type(rc_weakref *w)
+{
+    return (w->flags & RC_WR_EXT) ? *rc__weakref_ext_type_at(w) : NULL;
+}
+
+/* The object pointers of a slots-form extension of type `t`. */
+static inline void **ext_slots(rc_weakref *w, const rc_type *t)
+{
+    return (void **)(void *)((char *)rc__weakref_ext_at(w) + t->slots_offset);
+}
+
 static void wr_traverse(void *obj, rc_visit_fn visit, void *arg)
 {
     rc_weakref *w = obj;
     rc_val_visit(w->held, visit, arg);
     if (w->flags & RC_WR_OWNS_DATA) visit(w->data, arg);
+    const rc_type *t = ext_type(w);
+    if (!t) return;
+    if (t->traverse) {
+        t->traverse(rc__weakref_ext_at(w), visit, arg);
+        return;
+    }
+    void **slot = ext_slots(w, t);
+    for (uint32_t i = 0; i < t->nslots; i++) visit(slot[i], arg);
 }
 
+/* Drop what `w` owns, its extension's references included (the extension
+ * keeps them until now: a KeyedRef's key outlives its callback). */
 static void wr_clear(void *obj)
 {
-    drop_owned(obj);
+    rc_weakref *w = obj;
+    drop_owned(w);
+    const rc_type *t = ext_type(w);
+    if (!t) return;
+    if (t->clear) {
+        t->clear(rc__weakref_ext_at(w));
+        return;
+    }
+    void **slot = ext_slots(w, t);
+    for (uint32_t i = 0; i < t->nslots; i++) {
+        void *p = slot[i];
+        slot[i] = NULL;
+        rc_xdecref(p);
+    }
 }
 
 /* Runs first when a weak reference dies (and in a collection, on an
@@ -238,10 +284,19 @@ static void wr_finalize(void *obj)
     }
 }
 
-/* Heap teardown runs no finalizer: unlink here (touches no reference). */
+/* Right before the memory goes (heap teardown included, which runs no
+ * finalizer): unlink (touches no reference), then the extension's destroy. */
 static void wr_destroy(void *obj)
 {
     wr_finalize(obj);
+    const rc_type *t = ext_type(obj);
+    if (t && t->destroy) t->destroy(rc__weakref_ext_at(obj));
+}
+
+static size_t wr_extra_size(const void *obj)
+{
+    const rc_type *t = ext_type((rc_weakref *)obj);
+    return t && t->extra_size ? t->extra_size(rc__weakref_ext_at((rc_weakref *)obj)) : 0;
 }
 
 const rc_type rc_weakref_type = {
@@ -252,12 +307,13 @@ const rc_type rc_weakref_type = {
     .finalize = wr_finalize,
     .destroy = wr_destroy,
     .rc_kind = RC_KIND_WEAKREF,
+    .extra_size = wr_extra_size,
 };
 
 /* ---- the API ---- */
 
-rc_weakref *rc__weakref_make(void *obj, rc_weakref_callback_fn cb, void *data, rc_val held,
-                             uint32_t flags, const char *call)
+rc_weakref *rc__weakref_make(void *obj, const rc_type *ext, rc_weakref_callback_fn cb, void *data,
+                             rc_val held, uint32_t flags, const char *call)
 {
     if (!obj) return NULL;
     RC__CHECK(obj, call);
@@ -270,7 +326,12 @@ rc_weakref *rc__weakref_make(void *obj, rc_weakref_callback_fn cb, void *data, r
     rc_weakbooks *b = books(h);
     /* The object first (rc_new may collect; nothing is linked yet), then
      * room in the map, then the link: no failure after anything changed. */
-    rc_weakref *w = rc_new(h, &rc_weakref_type);
+    rc_weakref *w = ext ? rc_new_var(h, &rc_weakref_type, RC_WR_EXT_AT - sizeof(rc_weakref) + ext->size)
+                        : rc_new(h, &rc_weakref_type);
+    if (w && ext) {
+        *rc__weakref_ext_type_at(w) = ext;
+        w->flags = RC_WR_EXT;   /* from here on rc_decref(w) runs ext->destroy */
+    }
     if (!w) return rc__fail(h, RC_ENOMEM, "%s: out of memory for a weak reference", call);
     if (!(o->gc & RC__WEAKREFS) && !rc__pmap_reserve(&b->map, 1)) {
         rc_decref(w);
@@ -278,7 +339,7 @@ rc_weakref *rc__weakref_make(void *obj, rc_weakref_callback_fn cb, void *data, r
     }
     w->cb = cb;
     w->data = data;
-    w->flags = flags;
+    w->flags |= flags;
     w->held = held;
     rc_val_incref(held);
     if (flags & RC_WR_OWNS_DATA) rc_incref(data);
@@ -298,7 +359,7 @@ rc_weakref *rc__weakref_make(void *obj, rc_weakref_callback_fn cb, void *data, r
 
 rc_weakref *rc_weakref_new(void *obj, rc_weakref_callback_fn cb, void *data)
 {
-    return rc__weakref_make(obj, cb, data, RC_EMPTY, 0, "rc_weakref_new");
+    return rc__weakref_make(obj, NULL, cb, data, RC_EMPTY, 0, "rc_weakref_new");
 }
 
 rc_weakref *rc_weakref_new_owned(void *obj, rc_weakref_callback_fn cb, void *data_obj)
@@ -306,8 +367,36 @@ rc_weakref *rc_weakref_new_owned(void *obj, rc_weakref_callback_fn cb, void *dat
     if (obj && data_obj && rc_heap_of(data_obj) != rc_heap_of(obj))
         return rc__fail(rc_heap_of(obj), RC_EINVAL,
                         "rc_weakref_new_owned: the data object belongs to another heap");
-    return rc__weakref_make(obj, cb, data_obj, RC_EMPTY, data_obj ? RC_WR_OWNS_DATA : 0,
+    return rc__weakref_make(obj, NULL, cb, data_obj, RC_EMPTY, data_obj ? RC_WR_OWNS_DATA : 0,
                             "rc_weakref_new_owned");
+}
+
+/* Whether `t` may extend a weak reference: a user type (rc_kind 0, so no
+ * built-in type and no copy of a sealed kind) whose fields agree (traverse
+ * has clear, slots aligned and inside size), with no finalize: the weak
+ * reference's own finalize must run, and an extension is never resurrected
+ * apart from it (destroy is the place to release outside resources). */
+static bool ext_ok(rc_heap *h, const rc_type *t, const char *call)
+{
+    const char *why = NULL;
+    if (!t) why = "the extension type is NULL";
+    else if (t->rc_kind != RC_KIND_USER) why = "the extension type has a reserved rc_kind";
+    else if (t->finalize) why = "the extension type has a finalize (use destroy)";
+    else if (t->traverse && !t->clear) why = "the extension type has traverse but no clear";
+    else if (t->slots_offset & (sizeof(void *) - 1)) why = "the extension's slots are misaligned";
+    else if ((uint64_t)t->slots_offset + (uint64_t)t->nslots * sizeof(void *) > t->size)
+        why = "the extension's slots lie past its size";
+    else if (t->size > SIZE_MAX / 4) why = "the extension type is too large";
+    if (why) rc__fail(h, RC_EINVAL, "%s: %s", call, why);
+    return !why;
+}
+
+rc_weakref *rc_weakref_new_ex(void *obj, const rc_type *ext, rc_weakref_callback_fn cb, void *data)
+{
+    if (!obj) return NULL;
+    RC__CHECK(obj, "rc_weakref_new_ex");
+    if (!ext_ok(rc_heap_of(obj), ext, "rc_weakref_new_ex")) return NULL;
+    return rc__weakref_make(obj, ext, cb, data, RC_EMPTY, 0, "rc_weakref_new_ex");
 }
 
 static bool is_weakref(const rc_weakref *w, const char *call)
@@ -339,6 +428,18 @@ void *rc_weakref_get(rc_weakref *w)
     void *obj = RC__USER(o);
     rc_incref(obj);
     return obj;
+}
+
+void *rc_weakref_ext(rc_weakref *w)
+{
+    if (!is_weakref(w, "rc_weakref_ext")) return NULL;
+    return ext_type(w) ? rc__weakref_ext_at(w) : NULL;
+}
+
+const rc_type *rc_weakref_ext_type(const rc_weakref *w)
+{
+    if (!is_weakref(w, "rc_weakref_ext_type")) return NULL;
+    return ext_type((rc_weakref *)w);
 }
 
 int rc_weakref_alive(const rc_weakref *w)

@@ -10,12 +10,18 @@
 #include "recycle/weakref.h"
 #include "util/pmap.h"
 
+#include <stddef.h>
+
 /* rc_weakref_obj.flags */
 enum {
     RC_WR_OWNS_DATA = 1,   /* `data` is an object the weak reference holds */
     RC_WR_KEYED = 2,       /* an entry of a weak-valued dict: `held` is its key, `data`
                             * (owned) a weak reference to the dict */
     RC_WR_COUNTED = 4,     /* keyed, cleared, and counted in that dict's `dead` */
+    RC_WR_EXT = 8,         /* made by rc_weakref_new_ex: an extension follows the struct */
+    RC_WR_LIBHELD = 16,    /* the library holds one reference to it (an rc_finalize): released
+                            * by whoever clears the flag, at the latest after the
+                            * referent's death was dealt with (called back or not) */
 };
 
 /*
@@ -35,11 +41,36 @@ struct rc_weakref_obj {
     uint32_t flags;
 };
 
+/*
+ * The extension of a weak reference flagged EXT (rc_weakref_new_ex): the
+ * block is longer than the struct; right after the struct lies the pointer
+ * to the extension's type, and at RC_WR_EXT_AT (aligned like malloc) the
+ * extension itself, `type->size` bytes, zeroed at birth.
+ */
+#define RC_WR_EXT_AT \
+    ((sizeof(rc_weakref) + sizeof(void *) + _Alignof(max_align_t) - 1) & \
+     ~(_Alignof(max_align_t) - 1))
+
+static inline const rc_type **rc__weakref_ext_type_at(rc_weakref *w)
+{
+    return (const rc_type **)(void *)(w + 1);
+}
+
+static inline void *rc__weakref_ext_at(rc_weakref *w)
+{
+    return (char *)w + RC_WR_EXT_AT;
+}
+
 /* A new live weak reference to `obj` (see rc_weakref_new) with `flags`
- * preset; it takes its own references to `held` (RC_EMPTY for none) and, when
- * flags has OWNS_DATA, to the object `data`. */
-rc_weakref *rc__weakref_make(void *obj, rc_weakref_callback_fn cb, void *data, rc_val held,
-                             uint32_t flags, const char *call);
+ * preset and the extension type `ext` (NULL: none; else checked already);
+ * it takes its own references to `held` (RC_EMPTY for none) and, when flags
+ * has OWNS_DATA, to the object `data`. */
+rc_weakref *rc__weakref_make(void *obj, const rc_type *ext, rc_weakref_callback_fn cb, void *data,
+                             rc_val held, uint32_t flags, const char *call);
+
+/* Clear the live weak reference `w` now, calling nothing back (no user code
+ * runs); nothing happens to a cleared one. */
+void rc__weakref_kill(rc_weakref *w);
 
 /* The books: an rc_pmap from a referent's header to its newest weak
  * reference (weakref.c has the invariants). */
