@@ -190,8 +190,9 @@ RC_API void rc_mark_free(rc_mark *m);
 RC_API int rc_mark_update(rc_mark *m);
 
 /* A NEW list of the live objects created since the mark whose type is named
- * `type_name` (NULL: all), the list itself left out. NULL with RC_ENOMEM or
- * RC_EBUSY. O(N). */
+ * `type_name` (NULL: all), the list itself left out, in page order (the
+ * order of the heap's pages and of the blocks in each: not creation order).
+ * NULL with RC_ENOMEM or RC_EBUSY. O(N). */
 RC_API rc_list *rc_mark_new_objects(rc_mark *m, const char *type_name);
 
 /*
@@ -456,8 +457,8 @@ RC_API size_t rc_retained(void *obj);
  * 0, or -1 with RC_ENOMEM. */
 RC_API int rc_trace_start(rc_heap *heap, unsigned depth);
 
-/* Stop tracing and forget every site. Call it before rc_heap_free (or the
- * books leak). Nothing to do when not tracing. */
+/* Stop tracing and forget every site. Nothing to do when not tracing;
+ * rc_heap_free stops a heap that still traces. */
 RC_API void rc_trace_stop(rc_heap *heap);
 
 /* Whether `heap` traces allocation sites. */
