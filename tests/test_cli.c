@@ -108,7 +108,7 @@ static double memory_figure(const char *s, const char *hint)
 }
 
 static const char *const scenario_names[] = {
-    "function", "global", "returned", "refcounts", "release", "cycle", "objgraph", "leak",
+    "function", "global", "returned", "refcounts", "release", "cycle", "generations", "objgraph", "leak",
 };
 #define NNAMES (sizeof scenario_names / sizeof scenario_names[0])
 
@@ -431,6 +431,31 @@ TEST(demo_cycle_stays_after_return_and_goes_at_the_collection)
     /* AddressSanitizer's quarantine keeps freed memory: the fall shows only
      * in an ordinary build. */
     if (!strstr(res.out, "AddressSanitizer")) CHECK(finished - finish > 140);
+}
+
+TEST(demo_generations_shows_each_collection_kind_and_freeze)
+{
+    REQUIRE(run("demo generations") == 0);
+    CHECK_EQ_INT(res.status, 0);
+    if (res.err[0]) fprintf(stderr, "  stderr: %s", res.err);
+    CHECK_EQ_INT(res.err[0], 0);
+    CHECK(has_line_starting(res.out, "thresholds: 2000 10 10"));
+    /* the callback printed the first collections as they ran */
+    CHECK(strstr(res.out, "gc callback: a collection of generation 0") != NULL);
+    CHECK(has_line_starting(res.out, "after passing the threshold: get_count"));
+    CHECK(strstr(res.out, "young collections (generation 0) meanwhile:") != NULL);
+    CHECK(has_line_starting(res.out, "generation 2: "));
+    CHECK(has_line_starting(res.out, "after rc_gc_freeze: get_count"));
+    /* 1,000,000 lists plus what was kept before are frozen */
+    const char *f = strstr(res.out, "gc.freeze(): ");
+    REQUIRE(f != NULL);
+    CHECK(strtoul(f + strlen("gc.freeze(): "), NULL, 10) > 1000000);
+    /* the full collection gave the piled-up cycles' memory back */
+    double piled = memory_figure(res.out, "after 500,000 cycles, collection disabled");
+    double full = memory_figure(res.out, "after a full collection");
+    if (strstr(res.out, "memory used: unknown")) return;
+    REQUIRE(piled >= 0 && full >= 0);
+    if (!strstr(res.out, "AddressSanitizer")) CHECK(piled - full > 20);
 }
 
 RC_TEST_MAIN

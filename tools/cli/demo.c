@@ -15,6 +15,7 @@
  * another's figures.
  */
 #include "demo.h"
+#include "demo_scene.h"
 #include "opts.h"
 
 #include "recycle.h"
@@ -39,8 +40,7 @@
 
 /* ---- output: a figure line, then one line of explanation ---- */
 
-/* "HINT memory used: N MB", as the article's show_memory_info(hint). */
-static void memory_line(const char *hint)
+void demo_memory_line(const char *hint)
 {
     double mb = rc_process_uss_mb();
     if (mb < 0)
@@ -55,8 +55,7 @@ static void refcount_line(const char *hint, const void *obj)
     printf("refcount of a%s%s: %u\n", *hint ? " " : "", hint, (unsigned)rc_refcount(obj));
 }
 
-/* The explanation of the line above it. */
-static void why(const char *fmt, ...)
+void demo_why(const char *fmt, ...)
 {
     va_list ap;
     fputs("  ", stdout);
@@ -66,7 +65,7 @@ static void why(const char *fmt, ...)
     putchar('\n');
 }
 
-static void out_of_memory(rc_heap *heap, const char *what)
+void demo_out_of_memory(rc_heap *heap, const char *what)
 {
     fflush(stdout);
     fprintf(stderr, "recycle demo: cannot build %s: %s\n", what, rc_heap_error_message(heap));
@@ -85,7 +84,7 @@ static rc_list *new_int_list(rc_heap *heap)
     }
     return a;
 fail:
-    out_of_memory(heap, "a list of " NITEMS_TEXT " integers");
+    demo_out_of_memory(heap, "a list of " NITEMS_TEXT " integers");
     return NULL;
 }
 
@@ -97,8 +96,8 @@ static NOINLINE int function_func(rc_heap *heap)
 {
     rc_list *a = new_int_list(heap);
     if (!a) return -1;
-    memory_line("after a created");
-    why("func() built a = [0, 1, ..., 9,999,999]: rc_list_append(rc_int(i)), 8 bytes per integer");
+    demo_memory_line("after a created");
+    demo_why("func() built a = [0, 1, ..., 9,999,999]: rc_list_append(rc_int(i)), 8 bytes per integer");
     rc_decref(a);   /* a goes out of scope */
     return 0;
 }
@@ -106,8 +105,8 @@ static NOINLINE int function_func(rc_heap *heap)
 static int demo_function(rc_heap *heap)
 {
     if (function_func(heap) < 0) return -1;
-    memory_line("finished");
-    why("func() dropped its only reference as it returned: the count hit 0, the list was freed at once");
+    demo_memory_line("finished");
+    demo_why("func() dropped its only reference as it returned: the count hit 0, the list was freed at once");
     return 0;
 }
 
@@ -120,21 +119,21 @@ static NOINLINE int global_func(rc_heap *heap)
     rc_list *a = new_int_list(heap);
     if (!a) return -1;
     global_a = a;   /* the reference moves to the global: no incref, no decref */
-    memory_line("after a created");
-    why("func() built the list and moved its reference into a static rc_list *global_a (Python: global a)");
+    demo_memory_line("after a created");
+    demo_why("func() built the list and moved its reference into a static rc_list *global_a (Python: global a)");
     return 0;
 }
 
 static int demo_global(rc_heap *heap)
 {
     if (global_func(heap) < 0) return -1;
-    memory_line("finished");
-    why("func() returned, but global_a still owns a reference (refcount %u): the list stays",
+    demo_memory_line("finished");
+    demo_why("func() returned, but global_a still owns a reference (refcount %u): the list stays",
         (unsigned)rc_refcount(global_a));
     rc_decref(global_a);
     global_a = NULL;
-    memory_line("after global_a released");
-    why("rc_decref(global_a); global_a = NULL: the last reference went, and the list with it");
+    demo_memory_line("after global_a released");
+    demo_why("rc_decref(global_a); global_a = NULL: the last reference went, and the list with it");
     return 0;
 }
 
@@ -144,8 +143,8 @@ static NOINLINE rc_list *returned_func(rc_heap *heap)
 {
     rc_list *a = new_int_list(heap);
     if (!a) return NULL;
-    memory_line("after a created");
-    why("func() built the list and returns it: its reference passes to the caller, untouched");
+    demo_memory_line("after a created");
+    demo_why("func() built the list and returns it: its reference passes to the caller, untouched");
     return a;
 }
 
@@ -153,12 +152,12 @@ static int demo_returned(rc_heap *heap)
 {
     rc_list *a = returned_func(heap);
     if (!a) return -1;
-    memory_line("finished");
-    why("a = func(): the caller owns the reference now (refcount %u), so the list stays",
+    demo_memory_line("finished");
+    demo_why("a = func(): the caller owns the reference now (refcount %u), so the list stays",
         (unsigned)rc_refcount(a));
     rc_decref(a);
-    memory_line("after a released");
-    why("the caller's rc_decref(a) dropped the last reference: the list was freed at once");
+    demo_memory_line("after a released");
+    demo_why("the caller's rc_decref(a) dropped the last reference: the list was freed at once");
     return 0;
 }
 
@@ -170,7 +169,7 @@ static NOINLINE void refcounts_func(rc_list *arg)
 {
     rc_incref(arg);
     refcount_line("inside func(a)", arg);
-    why("func() holds its argument for the duration of the call (rc_incref), as a Python frame does");
+    demo_why("func() holds its argument for the duration of the call (rc_incref), as a Python frame does");
     rc_decref(arg);
 }
 
@@ -180,20 +179,20 @@ static int demo_refcounts(rc_heap *heap)
     rc_dict *d = NULL;
     rc_str *key = NULL;
     if (!a) return -1;
-    memory_line("after a created");
-    why("a = [0, 1, ..., 9,999,999]: rc_list_new returned a new reference, owned by a");
+    demo_memory_line("after a created");
+    demo_why("a = [0, 1, ..., 9,999,999]: rc_list_new returned a new reference, owned by a");
     refcount_line("", a);
-    why("rc_refcount reads the count without adding to it (Python's sys.getrefcount(a) says 2)");
+    demo_why("rc_refcount reads the count without adding to it (Python's sys.getrefcount(a) says 2)");
 
     b = a;
     rc_incref(b);
     refcount_line("after b = a", a);
-    why("a second owner: b = a, then rc_incref(b)");
+    demo_why("a second owner: b = a, then rc_incref(b)");
 
     c = rc_list_new(heap, 1);
     if (!c || rc_list_append(c, rc_obj(a)) < 0) goto oom;
     refcount_line("after c = [a]", a);
-    why("a list holds it: rc_list_append(c, rc_obj(a)) took the list's own reference");
+    demo_why("a list holds it: rc_list_append(c, rc_obj(a)) took the list's own reference");
 
     d = rc_dict_new(heap);
     key = d ? rc_str_from_cstr(heap, "a") : NULL;
@@ -201,35 +200,35 @@ static int demo_refcounts(rc_heap *heap)
     rc_decref(key);   /* the dict holds its own reference to the key */
     key = NULL;
     refcount_line("after d = {\"a\": a}", a);
-    why("a dict holds it: rc_dict_set took its own references to the key and to the value");
+    demo_why("a dict holds it: rc_dict_set took its own references to the key and to the value");
 
     refcounts_func(a);
     refcount_line("after func(a) returned", a);
-    why("func() dropped its reference as it returned");
+    demo_why("func() dropped its reference as it returned");
 
     rc_decref(b);
     b = NULL;
     refcount_line("after b released", a);
-    why("rc_decref(b); b = NULL (Python: del b): one owner fewer");
+    demo_why("rc_decref(b); b = NULL (Python: del b): one owner fewer");
 
     rc_decref(c);
     c = NULL;
     refcount_line("after c released", a);
-    why("c's count hit 0: freeing c dropped every reference it held, a's among them");
+    demo_why("c's count hit 0: freeing c dropped every reference it held, a's among them");
 
     rc_decref(d);
     d = NULL;
     refcount_line("after d released", a);
-    why("the same for d: a is the only owner left");
-    memory_line("before a released");
-    why("one reference is enough to keep all " NITEMS_TEXT " integers alive");
+    demo_why("the same for d: a is the only owner left");
+    demo_memory_line("before a released");
+    demo_why("one reference is enough to keep all " NITEMS_TEXT " integers alive");
 
     rc_decref(a);
-    memory_line("after a released");
-    why("rc_decref(a) took the count from 1 to 0: the list was freed at once");
+    demo_memory_line("after a released");
+    demo_why("rc_decref(a) took the count from 1 to 0: the list was freed at once");
     return 0;
 oom:
-    out_of_memory(heap, "the containers");
+    demo_out_of_memory(heap, "the containers");
     rc_xdecref(key);
     rc_xdecref(d);
     rc_xdecref(c);
@@ -244,20 +243,20 @@ static int demo_release(rc_heap *heap)
 {
     rc_list *a = new_int_list(heap);
     if (!a) return -1;
-    memory_line("after a created");
-    why("a = [0, 1, ..., 9,999,999], built at the top level this time");
+    demo_memory_line("after a created");
+    demo_why("a = [0, 1, ..., 9,999,999], built at the top level this time");
     rc_decref(a);
     a = NULL;
-    memory_line("after del a");
-    why("rc_decref(a); a = NULL (Python: del a): the only reference went, so the list is freed now");
+    demo_memory_line("after del a");
+    demo_why("rc_decref(a); a = NULL (Python: del a): the only reference went, so the list is freed now");
     size_t n = rc_gc_collect(heap, 2);
     printf("rc_gc_collect(heap, 2) collected %zu objects\n", n);
     if (n == 0)
-        why("a full collection (Python: gc.collect()) found nothing left: refcounting had freed the list");
+        demo_why("a full collection (Python: gc.collect()) found nothing left: refcounting had freed the list");
     else
-        why("a full collection (Python: gc.collect()) freed objects that only held each other");
-    memory_line("finish");
-    why("memory fell at rc_decref, not at rc_gc_collect: only cycles wait for the collector");
+        demo_why("a full collection (Python: gc.collect()) freed objects that only held each other");
+    demo_memory_line("finish");
+    demo_why("memory fell at rc_decref, not at rc_gc_collect: only cycles wait for the collector");
     return 0;
 }
 
@@ -271,17 +270,17 @@ static NOINLINE int cycle_func(rc_heap *heap)
         rc_xdecref(a);
         return -1;
     }
-    memory_line("after a, b created");
-    why("func() built two lists of " NITEMS_TEXT " integers each");
+    demo_memory_line("after a, b created");
+    demo_why("func() built two lists of " NITEMS_TEXT " integers each");
     if (rc_list_append(a, rc_obj(b)) < 0 || rc_list_append(b, rc_obj(a)) < 0) {
-        out_of_memory(heap, "the cycle");
+        demo_out_of_memory(heap, "the cycle");
         rc_list_clear(a);   /* break whatever part of the cycle was made */
         rc_decref(a);
         rc_decref(b);
         return -1;
     }
     refcount_line("after a.append(b), b.append(a)", a);
-    why("each list holds the other: a cycle (a is owned by the name a and by the list b)");
+    demo_why("each list holds the other: a cycle (a is owned by the name a and by the list b)");
     rc_decref(a);   /* a and b go out of scope */
     rc_decref(b);
     return 0;
@@ -292,14 +291,14 @@ static int demo_cycle(rc_heap *heap)
     rc_heap_stats st;
     if (cycle_func(heap) < 0) return -1;
     rc_heap_get_stats(heap, &st);
-    memory_line("finished");
-    why("func() dropped a and b, but each still holds the other: refcounting cannot free them (%zu objects left)",
+    demo_memory_line("finished");
+    demo_why("func() dropped a and b, but each still holds the other: refcounting cannot free them (%zu objects left)",
         st.objects);
     size_t n = rc_gc_collect(heap, 2);
     printf("rc_gc_collect(heap, 2) collected %zu objects\n", n);
-    why("the cycle collector found that every reference to a and b came from inside the pair");
-    memory_line("finish");
-    why("the collector cleared both lists and freed them, " NITEMS_TEXT " integers each");
+    demo_why("the cycle collector found that every reference to a and b came from inside the pair");
+    demo_memory_line("finish");
+    demo_why("the collector cleared both lists and freed them, " NITEMS_TEXT " integers each");
     return 0;
 }
 
@@ -321,11 +320,11 @@ static int io_failed;
 static void picture_line(rc_heap *heap, int rc, const char *what)
 {
     if (rc == RC_GRAPH_OK) {
-        why("%s", what);
+        demo_why("%s", what);
     } else if (rc == RC_GRAPH_DOT_ONLY) {
-        why("%s (as DOT: render it with `dot -Tpng` once Graphviz is installed)", what);
+        demo_why("%s (as DOT: render it with `dot -Tpng` once Graphviz is installed)", what);
     } else {
-        why("could not draw it");
+        demo_why("could not draw it");
         fprintf(stderr, "recycle demo: %s\n", rc_heap_error_message(heap));
         io_failed = 1;
     }
@@ -339,9 +338,9 @@ static int demo_objgraph(rc_heap *heap)
         if (rc_list_append(a, rc_int(i)) < 0 || rc_list_append(b, rc_int(i + 3)) < 0) goto oom;
     if (rc_list_append(a, rc_obj(b)) < 0 || rc_list_append(b, rc_obj(a)) < 0) goto oom;
     printf("a = [1, 2, 3]; b = [4, 5, 6]; a.append(b); b.append(a)\n");
-    why("rc_list_append(a, rc_obj(b)); rc_list_append(b, rc_obj(a)): two lists that hold each other");
+    demo_why("rc_list_append(a, rc_obj(b)); rc_list_append(b, rc_obj(a)): two lists that hold each other");
     refcount_line("", a);
-    why("one reference from the name a (C code), one from b's item [3]");
+    demo_why("one reference from the name a (C code), one from b's item [3]");
 
     void *objs[] = {a};
     rc_graph_opts opts = picture_opts();
@@ -358,10 +357,10 @@ static int demo_objgraph(rc_heap *heap)
     a = NULL;
     size_t n = rc_gc_collect(heap, 2);
     printf("rc_gc_collect(heap, 2) collected %zu objects\n", n);
-    why("dropping both names left the pair holding only each other: the collector freed it");
+    demo_why("dropping both names left the pair holding only each other: the collector freed it");
     return 0;
 oom:
-    out_of_memory(heap, "the two lists");
+    demo_out_of_memory(heap, "the two lists");
     if (a) rc_list_clear(a);
     rc_xdecref(a);
     rc_xdecref(b);
@@ -442,7 +441,7 @@ static int demo_leak(rc_heap *heap)
     }
     rc_decref(listeners);   /* the bus holds it */
     printf("a server registers each request's session on a global event bus and never unregisters it\n");
-    why("handle_request(): rc_list_append(bus[\"listeners\"], session) -- and nothing ever removes it");
+    demo_why("handle_request(): rc_list_append(bus[\"listeners\"], session) -- and nothing ever removes it");
 
     if (rc_trace_start(heap, 0) < 0 || serve(heap, listeners, 0, 100) < 0) goto oom;
     before = rc_trace_take_snapshot(heap);
@@ -450,15 +449,15 @@ static int demo_leak(rc_heap *heap)
     if (!before || !mark) goto oom;
     printf("rc_show_growth after 100 requests (the baseline):\n");
     rc_show_growth(growth, 5, 0, stdout);
-    memory_line("after 100 requests");
-    why("the first call reports every type (objgraph.show_growth does the same): it sets the peaks");
+    demo_memory_line("after 100 requests");
+    demo_why("the first call reports every type (objgraph.show_growth does the same): it sets the peaks");
 
     if (serve(heap, listeners, 100, REQUESTS) < 0) goto oom;
-    memory_line("after 1,000 more requests");
-    why("memory grew by about 8 KB per request, and nothing was supposed to stay");
+    demo_memory_line("after 1,000 more requests");
+    demo_why("memory grew by about 8 KB per request, and nothing was supposed to stay");
     printf("rc_show_growth:\n");
     rc_show_growth(growth, 5, 0, stdout);
-    why("what grew: one session, one str and one tuple per request (after a full collection: not garbage)");
+    demo_why("what grew: one session, one str and one tuple per request (after a full collection: not garbage)");
 
     fresh = rc_mark_new_objects(mark, "session");
     if (!fresh) goto oom;
@@ -473,7 +472,7 @@ static int demo_leak(rc_heap *heap)
     rc_decref(victim);   /* borrowed from here on: the bus keeps it */
     chain = rc_why_alive(victim, stdout, NULL);
     if (!chain) goto oom;
-    why("the chain: the bus (held by C code, the global) -> its \"listeners\" list -> the session");
+    demo_why("the chain: the bus (held by C code, the global) -> its \"listeners\" list -> the session");
 
     const rc_chain *chains[] = {chain};
     rc_graph_opts opts = picture_opts();
@@ -489,17 +488,17 @@ static int demo_leak(rc_heap *heap)
     chain = NULL;
 
     printf("retained size of the bus: %.1f MB\n", (double)rc_retained(bus) / 1048576.0);
-    why("rc_retained: what freeing the bus would free -- every session, its str and its payload");
+    demo_why("rc_retained: what freeing the bus would free -- every session, its str and its payload");
 
     after = rc_trace_take_snapshot(heap);
     if (!after) goto oom;
     printf("allocation sites, compared with the baseline (rc_trace_compare, as tracemalloc's compare_to):\n");
     print_trace_diff(after, before);
-    why("sessions come from one line of handle_request; their tuples and strs from rc_tuple_new / rc_str_new"
+    demo_why("sessions come from one line of handle_request; their tuples and strs from rc_tuple_new / rc_str_new"
         " (\"?\": no site given)");
 
     if (rc_heapsnapshot_save(heap, "leak.heapsnapshot") == 0) {
-        why("rc_heapsnapshot_save wrote leak.heapsnapshot: load it in Chrome DevTools' Memory panel, or in memlab");
+        demo_why("rc_heapsnapshot_save wrote leak.heapsnapshot: load it in Chrome DevTools' Memory panel, or in memlab");
     } else {
         fprintf(stderr, "recycle demo: %s\n", rc_heap_error_message(heap));
         io_failed = 1;
@@ -507,12 +506,12 @@ static int demo_leak(rc_heap *heap)
 
     printf("the fix: unregister the sessions (rc_list_clear(listeners))\n");
     rc_list_clear(listeners);
-    memory_line("after the fix");
+    demo_memory_line("after the fix");
     printf("sessions left: %zu\n", rc_count(heap, "session"));
-    why("one session survives the fix: nothing in the heap holds it any more -- so who does?");
+    demo_why("one session survives the fix: nothing in the heap holds it any more -- so who does?");
     printf("rc_show_roots (objects held from outside the heap, by C code):\n");
     rc_show_roots(heap, 5, stdout);
-    why("besides the bus (our global), one session has a reference from outside that nobody owns");
+    demo_why("besides the bus (our global), one session has a reference from outside that nobody owns");
     fresh = rc_by_type(heap, "session");
     if (!fresh) goto oom;
     void *leaked = rc_list_len(fresh) ? rc_as_obj(rc_list_get(fresh, 0)) : NULL;
@@ -521,15 +520,15 @@ static int demo_leak(rc_heap *heap)
     if (leaked) {
         chain = rc_why_alive(leaked, stdout, NULL);
         if (!chain) goto oom;
-        why("only that outside reference keeps it: request 500's error path returned without rc_decref");
+        demo_why("only that outside reference keeps it: request 500's error path returned without rc_decref");
         rc_decref(leaked);   /* the second fix */
         printf("sessions left after adding the missing rc_decref: %zu\n", rc_count(heap, "session"));
-        memory_line("finish");
+        demo_memory_line("finish");
     }
     ret = 0;
     goto done;
 oom:
-    out_of_memory(heap, "the leak hunt");
+    demo_out_of_memory(heap, "the leak hunt");
 done:
     rc_chain_free(chain);
     rc_trace_snapshot_free(before);
@@ -557,6 +556,8 @@ static const struct scenario {
     {"release", "explicit release (Python's del) plus a collection", demo_release},
     {"cycle", "two lists that hold each other stay after return, until a collection",
      demo_cycle},
+    {"generations", "thresholds, counts, young and full collections, statistics and freeze",
+     demo_generations},
     {"objgraph", "the two lists drawn with show_refs and show_backrefs (PNG, or DOT without Graphviz)",
      demo_objgraph},
     {"leak", "a leak hunt: growth, objects since a mark, why alive, pictures, sites, a heap snapshot",
@@ -597,8 +598,8 @@ static int run(const struct scenario *s)
         fprintf(stderr, "recycle demo: cannot create a heap: out of memory\n");
         return 1;
     }
-    memory_line("initial");
-    why("a fresh heap (rc_heap_new) with nothing in it yet: the baseline");
+    demo_memory_line("initial");
+    demo_why("a fresh heap (rc_heap_new) with nothing in it yet: the baseline");
     io_failed = 0;
     rc = s->run(heap);
     rc_heap_free(heap);
