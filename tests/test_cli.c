@@ -433,6 +433,15 @@ TEST(demo_cycle_stays_after_return_and_goes_at_the_collection)
     if (!strstr(res.out, "AddressSanitizer")) CHECK(finished - finish > 140);
 }
 
+TEST(demo_release_names_the_use_after_release)
+{
+    REQUIRE(run("demo release") == 0);
+    CHECK_EQ_INT(res.status, 0);
+    CHECK(has_line_starting(res.out, "print(a) after del a: stopped by signal"));
+    CHECK(strstr(res.out, "rc_refcount(") != NULL);
+    CHECK(strstr(res.out, "use of a freed object of type 'list'") != NULL);
+}
+
 TEST(demo_generations_shows_each_collection_kind_and_freeze)
 {
     REQUIRE(run("demo generations") == 0);

@@ -245,10 +245,22 @@ static int demo_release(rc_heap *heap)
     if (!a) return -1;
     demo_memory_line("after a created");
     demo_why("a = [0, 1, ..., 9,999,999], built at the top level this time");
+    const void *stale = a;
     rc_decref(a);
     a = NULL;
     demo_memory_line("after del a");
     demo_why("rc_decref(a); a = NULL (Python: del a): the only reference went, so the list is freed now");
+    char msg[512];
+    int sig = demo_use_after_release(stale, msg, sizeof msg);
+    if (sig > 0) {
+        printf("print(a) after del a: stopped by signal %d (%s)\n", sig, strsignal(sig));
+        demo_why("%s", msg);
+        demo_why("Python says NameError; in C the pointer is still there, so the debug checks "
+                 "(RC_DEBUG, in a child process here) name the call and the freed object instead");
+    } else {
+        printf("print(a) after del a: %s\n", sig == 0 ? "not caught" : "could not run the child");
+        demo_why("%s", msg[0] ? msg : "the debug checks did not stop the use");
+    }
     size_t n = rc_gc_collect(heap, 2);
     printf("rc_gc_collect(heap, 2) collected %zu objects\n", n);
     if (n == 0)
