@@ -43,7 +43,7 @@ TEST(show_refs_draws_objects_references_and_labels)
     char *dot = dot_of(rc_show_refs, objs, 1, (rc_graph_opts){0});
     REQUIRE(dot);
     CHECK(strstr(dot, "digraph ObjectGraph {\n") == dot);
-    CHECK(strstr(dot, "o0 [label=\"list\\n2 items\"") != NULL);
+    CHECK(strstr(dot, "o0 [label=\"list\\n[<dict>, <node2>]\"") != NULL);
     CHECK(strstr(dot, "[label=\"dict\\n1 key\"") != NULL);
     CHECK(strstr(dot, "[label=\"str\\n\\\"key\\\"\"") != NULL);
     CHECK(strstr(dot, "[label=\"node2\"") != NULL);
@@ -59,6 +59,49 @@ TEST(show_refs_draws_objects_references_and_labels)
     rc_decref(n);
     rc_decref(d);
     rc_decref(l);
+    rc_heap_free(h);
+}
+
+static const char *name_ab(void *obj, void *ud)
+{
+    void **ab = ud;
+    return obj == ab[0] ? "a" : obj == ab[1] ? "b \"quoted\"" : NULL;
+}
+
+TEST(short_lists_and_tuples_show_their_items_and_named_objects_their_names)
+{
+    rc_heap *h = quiet_heap();
+    rc_list *a = rc_list_new(h, 0), *b = rc_list_new(h, 0), *big = rc_list_new(h, 0);
+    rc_str *s = rc_str_from_cstr(h, "s");
+    for (int i = 1; i <= 3; i++) rc_list_append(a, rc_int(i));
+    rc_list_append(a, rc_obj(b));
+    rc_list_append(b, rc_float(1.5));
+    rc_list_append(b, RC_NONE);
+    rc_list_append(b, rc_obj(s));
+    rc_val boxed = rc_int_new(h, INT64_MAX);
+    rc_list_append(b, boxed);
+    rc_val_decref(boxed);
+    rc_list_append(b, rc_obj(big));
+    for (int i = 0; i < 9; i++) rc_list_append(big, rc_int(i));   /* past LK_ITEMS_SHOWN */
+    rc_tuple *one = rc_tuple_new(h, 1, NULL);
+    rc_tuple_set(one, 0, rc_int(7));
+    rc_list_append(b, rc_obj(one));
+    rc_decref(one);
+    void *objs[] = {a}, *ab[] = {a, b};
+    char *dot = dot_of(rc_show_refs, objs, 1, (rc_graph_opts){.name = name_ab, .ud = ab});
+    REQUIRE(dot);
+    CHECK(strstr(dot, "[label=\"a: list\\n[1, 2, 3, <list>]\"") != NULL);
+    CHECK(strstr(dot, "[label=\"b \\\"quoted\\\": list\\n[1.5, none, \\\"s\\\", "
+                      "9223372036854775807, <list>, <tuple>]\"") != NULL);
+    CHECK(strstr(dot, "[label=\"list\\n9 items\"") != NULL);     /* too long: the count */
+    CHECK(strstr(dot, "[label=\"tuple\\n(7,)\"") != NULL);
+    /* without the option: no names */
+    dot = dot_of(rc_show_refs, objs, 1, (rc_graph_opts){0});
+    CHECK(strstr(dot, "a: ") == NULL);
+    rc_decref(s);
+    rc_decref(big);
+    rc_decref(b);
+    rc_decref(a);
     rc_heap_free(h);
 }
 
@@ -129,8 +172,8 @@ TEST(backrefs_honour_filter_highlight_extra_info_attrs_refcounts_and_ignore)
     char *dot = dot_of(rc_show_backrefs, objs, 1, opts);
     REQUIRE(dot);
     CHECK(strstr(dot, "node4") == NULL);   /* filtered out */
-    CHECK(strstr(dot, "[label=\"list\\n1 item\\nrefcount 2, 1 from outside\\nsize ") != NULL);
-    CHECK(strstr(dot, "[label=\"tuple\\n1 item\\nrefcount 1, 1 from outside") != NULL);
+    CHECK(strstr(dot, "[label=\"list\\n[<node2>]\\nrefcount 2, 1 from outside\\nsize ") != NULL);
+    CHECK(strstr(dot, "[label=\"tuple\\n(<list>,)\\nrefcount 1, 1 from outside") != NULL);
     CHECK(strstr(dot, "fillcolor=\"0.15,0.7,1\", \"color\"=\"blue\\\" bad\"") != NULL);
     CHECK(strstr(dot, "[label=\"[1]\"]") != NULL);   /* the dict's value for key 1 */
     void *ignore[] = {l};

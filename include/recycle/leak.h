@@ -361,7 +361,10 @@ typedef struct rc_graph_opts {
     /* Add node attributes for obj by calling add(attr_ctx, name, value) --
      * objgraph's extra_node_attrs. */
     void (*node_attrs)(void *obj, rc_dot_attr_fn add, void *attr_ctx, void *ud);
-    void *ud;                   /* passed to the four callbacks above */
+    /* The name obj goes by in your program (a variable's, say), drawn before
+     * its type: "a: list". NULL or "" for none. */
+    const char *(*name)(void *obj, void *ud);
+    void *ud;                   /* passed to the five callbacks above */
     int refcounts;              /* non-zero: show each object's refcount and external references */
     const rc_refindex *index;   /* a prebuilt index of the heap (backrefs, refcounts), or NULL */
     FILE *output;               /* write DOT here instead of to a file */

@@ -124,8 +124,13 @@ static void emit_node(graph *g, size_t n)
     FILE *f = g->f;
     char buf[LABEL_MAX];
     fprintf(f, "  o%zu [label=\"", n);
+    const char *name = opts && opts->name ? opts->name(o + 1, opts->ud) : NULL;
+    if (name && *name) {
+        put_escaped(f, name);
+        fputs(": ", f);
+    }
     put_escaped(f, lk_type_name(o));
-    if (lk_short_repr(o, buf, sizeof buf)) {
+    if (lk_items_repr(o, buf, sizeof buf) || lk_short_repr(o, buf, sizeof buf)) {
         fputs("\\n", f);
         put_escaped(f, buf);
     }

@@ -229,6 +229,45 @@ size_t lk_short_repr(rc_head *o, char *buf, size_t size)
     }
 }
 
+size_t lk_items_repr(rc_head *o, char *buf, size_t size)
+{
+    if (size) buf[0] = 0;
+    const rc_val *items;
+    size_t n;
+    bool tuple = false;
+    switch (o->type ? o->type->rc_kind : RC_KIND_USER) {
+    case RC_KIND_LIST:
+        items = ((rc_list_obj *)RC__USER(o))->items;
+        n = ((rc_list_obj *)RC__USER(o))->len;
+        break;
+    case RC_KIND_TUPLE:
+        items = ((rc_tuple_obj *)RC__USER(o))->items;
+        n = ((rc_tuple_obj *)RC__USER(o))->len;
+        tuple = true;
+        break;
+    default:
+        return 0;
+    }
+    if (n > LK_ITEMS_SHOWN || size < 2) return 0;
+    size_t at = put(buf, size, 0, tuple ? "(" : "[");
+    for (size_t i = 0; i < n && at < size - 1; i++) {
+        rc_val v = items[i];
+        if (i) at = put(buf, size, at, ", ");
+        rc_head *c = rc_is_obj(v) ? RC_HEAD(rc_as_obj(v)) : NULL;
+        int kind = c && c->type ? c->type->rc_kind : RC_KIND_USER;
+        if (c && kind != RC_KIND_STR && kind != RC_KIND_INT)
+            at = put(buf, size, at, "<%s>", lk_type_name(c));
+        else if (at < size)
+            at += lk_val_repr(v, buf + at, size - at);
+    }
+    at = put(buf, size, at, tuple && n == 1 ? ",)" : tuple ? ")" : "]");
+    if (at >= size - 1) {       /* cut: the count says it better */
+        buf[0] = 0;
+        return 0;
+    }
+    return at;
+}
+
 size_t rc_self_size(const void *obj)
 {
     RC__CHECK(obj, "rc_self_size");

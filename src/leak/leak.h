@@ -116,6 +116,12 @@ static inline const char *lk_type_name(const rc_head *o)
  * "dead", "-> node" or "" (user types). Returns its length. */
 size_t lk_short_repr(rc_head *o, char *buf, size_t size);
 
+/* The items of a short list or tuple as Python prints them, objects by
+ * type: "[1, 2, 3, <list>]", "(\"a\", 2)"; 0 and "" when o is neither, has
+ * more than LK_ITEMS_SHOWN items, or the text does not fit in `size`. */
+#define LK_ITEMS_SHOWN 8
+size_t lk_items_repr(rc_head *o, char *buf, size_t size);
+
 /* A value as text for keys: 42, 1.5, none, true, "str", <type 0x...>. */
 size_t lk_val_repr(rc_val v, char *buf, size_t size);
 

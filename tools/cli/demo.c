@@ -342,6 +342,13 @@ static void picture_line(rc_heap *heap, int rc, const char *what)
     }
 }
 
+/* rc_graph_opts.name: "a" and "b" for the two lists of the scene. */
+static const char *name_of(void *obj, void *ud)
+{
+    void **ab = ud;
+    return obj == ab[0] ? "a" : obj == ab[1] ? "b" : NULL;
+}
+
 static int demo_objgraph(rc_heap *heap)
 {
     rc_list *a = rc_list_new(heap, 0), *b = rc_list_new(heap, 0);
@@ -355,11 +362,14 @@ static int demo_objgraph(rc_heap *heap)
     demo_why("one reference from the name a (C code), one from b's item [3]");
 
     void *objs[] = {a};
+    void *both[2] = {a, b};
     rc_graph_opts opts = picture_opts();
     opts.refcounts = 1;
+    opts.name = name_of;       /* the boxes say which list is a and which b */
+    opts.ud = both;
     int rc = rc_show_refs(objs, 1, "objgraph-refs.png", &opts);
     picture_line(heap, rc, "rc_show_refs([a]) (objgraph.show_refs): a, what a refers to, and so on, 3 levels deep;"
-                     " each edge names the item it goes through");
+                     " each box names its list and shows its items, each edge the item it goes through");
     rc = rc_show_backrefs(objs, 1, "objgraph-backrefs.png", &opts);
     picture_line(heap, rc, "rc_show_backrefs([a]) (objgraph.show_backrefs): what refers to a -- b through its item"
                      " [3] -- and the label says a is also held from outside the heap (the name a)");
