@@ -490,6 +490,27 @@ RC_API void *rc_new_var_at(rc_heap *heap, const rc_type *type, size_t extra, con
 #define rc_new_var(heap, type, extra) rc_new_var_at((heap), (type), (extra), __FILE__, __LINE__)
 #endif
 
+/* The built-ins' constructors (rc_int_new, rc_list_new, rc_str_new, ...)
+ * take no site; under RC_TRACE_SITES with GCC or Clang each is a macro that
+ * wraps its call in rc__site_enter / rc__site_leave, so that every object
+ * the call makes records the caller's __FILE__ and __LINE__ (RC__SITED, for
+ * the headers' own use: a GNU statement expression that evaluates `heap`
+ * once). Other compilers: the constructors record the unknown site. */
+RC_API void rc__site_enter(rc_heap *heap, const char *file, int line);
+RC_API void rc__site_leave(rc_heap *heap);
+#if defined(RC_TRACE_SITES) && (defined(__GNUC__) || defined(__clang__))
+#define RC__SITED(fn, heap, ...)                                               \
+    __extension__({                                                            \
+        rc_heap *const rc__sited_heap = (heap);                                \
+        rc__site_enter(rc__sited_heap, __FILE__, __LINE__);                    \
+        __typeof__((fn)(rc__sited_heap, ##__VA_ARGS__)) rc__sited_r =          \
+            (fn)(rc__sited_heap, ##__VA_ARGS__);                               \
+        rc__site_leave(rc__sited_heap);                                        \
+        rc__sited_r;                                                           \
+    })
+#define rc_int_new(heap, i) RC__SITED(rc_int_new, heap, i)
+#endif
+
 /* Usable bytes of user memory of `obj` (at least what was asked for). */
 RC_API size_t rc_usable_size(const void *obj);
 

@@ -442,6 +442,29 @@ TEST(demo_release_names_the_use_after_release)
     CHECK(strstr(res.out, "use of a freed object of type 'list'") != NULL);
 }
 
+TEST(demo_leak_names_every_site_relative_to_the_source_root)
+{
+    char dir[] = "/tmp/rc_cli_leak_XXXXXX", cmd[512];
+    REQUIRE(mkdtemp(dir) != NULL);
+    const char *bin = cli();
+    REQUIRE(bin != NULL);
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' demo leak", dir, bin);
+    static char out[1 << 16];
+    shell(cmd, out, sizeof out);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "  could not remove %s\n", dir);
+    const char *sites = strstr(out, "allocation sites, compared with the baseline");
+    REQUIRE(sites != NULL);
+    /* the three rows: the session's, its str's and its tuple's lines */
+    size_t rows = 0;
+    for (const char *p = sites; (p = strstr(p, "\ntools/cli/demo.c:")) != NULL; p++) rows++;
+    CHECK_EQ_INT(rows, 3);
+    CHECK(strstr(sites, "\n?:") == NULL);          /* no unknown site */
+    CHECK(strstr(out, "/tools/cli/demo.c") == NULL); /* no absolute path */
+    CHECK(strstr(out, "KB per request") != NULL);
+    CHECK(strstr(out, "what stays above the start") != NULL);
+}
+
 TEST(demo_generations_shows_each_collection_kind_and_freeze)
 {
     REQUIRE(run("demo generations") == 0);

@@ -260,6 +260,16 @@ RC_API int rc_dict_next(const rc_dict *d, size_t *pos, rc_val *key, rc_val *valu
  * dict stays usable (length 0). O(entries). */
 RC_API void rc_dict_clear(rc_dict *d);
 
+/* Under RC_TRACE_SITES (GCC, Clang) the constructors record the caller's
+ * site when the heap traces allocation sites (see RC__SITED in <recycle.h>). */
+#ifdef RC__SITED
+#define rc_list_new(heap, capacity_hint) RC__SITED(rc_list_new, heap, capacity_hint)
+#define rc_tuple_new(heap, n, items) RC__SITED(rc_tuple_new, heap, n, items)
+#define rc_str_new(heap, bytes, len) RC__SITED(rc_str_new, heap, bytes, len)
+#define rc_str_from_cstr(heap, s) RC__SITED(rc_str_from_cstr, heap, s)
+#define rc_dict_new(heap) RC__SITED(rc_dict_new, heap)
+#endif
+
 #ifdef __cplusplus
 }
 #endif

@@ -443,8 +443,8 @@ RC_API size_t rc_retained(void *obj);
  * Allocation sites (tracemalloc for recycle heaps)
  *
  * While a heap traces, every object created records its site: the file and
- * line given to rc_new_at (or by rc_new when RC_TRACE_SITES is defined before
- * including <recycle.h>), and with depth > 0 a short C backtrace
+ * line given to rc_new_at (or by rc_new and the built-ins' constructors when
+ * RC_TRACE_SITES is defined before including <recycle.h>), and with depth > 0 a short C backtrace
  * (execinfo's backtrace(), up to `depth` frames). Objects created before
  * tracing started, or by rc_new without a site and with depth 0, have the
  * unknown site. Cost while tracing: a hash table of 24-byte entries kept at

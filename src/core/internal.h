@@ -237,6 +237,12 @@ struct rc_heap {
     rc_page *wcur[2][RC_NCLASSES];
     rc_head **quarantine;           /* freed blocks waiting before reuse (FIFO ring) */
     unsigned q_head, q_len;
+
+    /* The allocation site of a built-in's constructor call under way
+     * (rc__site_enter, RC_TRACE_SITES): objects made without a site of their
+     * own record it. NULL outside such a call. */
+    const char *site_file;
+    int site_line;
 };
 
 #define RC_HEAP_MAGIC 0x72636870u   /* "rchp" */

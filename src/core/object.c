@@ -104,7 +104,13 @@ static RC_NOINLINE void *new_slow(rc_heap *h, const rc_type *t, size_t size, con
         h->gen_objects[0]++;
         rc_assert(rc__page_of(b)->flags & RC_PAGE_YOUNG0);   /* invariant 2 */
     }
-    if (unlikely(h->hooked & RC_HOOK_ALLOC)) rc__hook_alloc(h, b, file, line);
+    if (unlikely(h->hooked & RC_HOOK_ALLOC)) {
+        if (!file && h->site_file) {       /* made by a built-in's constructor */
+            file = h->site_file;
+            line = h->site_line;
+        }
+        rc__hook_alloc(h, b, file, line);
+    }
     return b + 1;
 }
 
@@ -155,6 +161,19 @@ void *rc_new_at(rc_heap *h, const rc_type *t, const char *file, int line)
 {
     RC__HEAP_CHECK(h, "rc_new");
     return new_object(h, t, t ? t->size : 0, "rc_new", file, line);
+}
+
+void rc__site_enter(rc_heap *h, const char *file, int line)
+{
+    if (!h) return;
+    RC__HEAP_CHECK(h, "rc__site_enter");
+    h->site_file = file;
+    h->site_line = line;
+}
+
+void rc__site_leave(rc_heap *h)
+{
+    if (h) h->site_file = NULL;
 }
 
 void *rc_new_var_at(rc_heap *h, const rc_type *t, size_t extra, const char *file, int line)

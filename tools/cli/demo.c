@@ -14,6 +14,9 @@
  * around it, and prints its baseline first, so scenarios do not disturb one
  * another's figures.
  */
+/* Every rc_new and built-in constructor here records its line while the
+ * leak scene traces allocation sites. */
+#define RC_TRACE_SITES 1
 #include "demo.h"
 #include "demo_scene.h"
 #include "opts.h"
@@ -411,7 +414,7 @@ static NOINLINE int handle_request(rc_heap *heap, rc_list *listeners, long i)
 {
     char name[32];
     snprintf(name, sizeof name, "user-%ld", i);
-    session *s = rc_new_at(heap, &session_type, __FILE__, __LINE__);
+    session *s = rc_new(heap, &session_type);
     if (!s) return -1;
     s->user = rc_str_from_cstr(heap, name);
     s->payload = rc_tuple_new(heap, PAYLOAD, NULL);
@@ -472,11 +475,17 @@ static int demo_leak(rc_heap *heap)
     printf("rc_show_growth after 100 requests (the baseline):\n");
     rc_show_growth(growth, 5, 0, stdout);
     demo_memory_line("after 100 requests");
+    double uss_base = rc_process_uss_mb();
     demo_why("the first call reports every type (objgraph.show_growth does the same): it sets the peaks");
 
     if (serve(heap, listeners, 100, REQUESTS) < 0) goto oom;
     demo_memory_line("after 1,000 more requests");
-    demo_why("memory grew by about 8 KB per request, and nothing was supposed to stay");
+    double uss_grown = rc_process_uss_mb();
+    if (uss_base >= 0 && uss_grown >= 0)
+        demo_why("memory grew by %.1f KB per request, and nothing was supposed to stay",
+                 (uss_grown - uss_base) * 1024.0 / REQUESTS);
+    else
+        demo_why("memory grew with every request, and nothing was supposed to stay");
     printf("rc_show_growth:\n");
     rc_show_growth(growth, 5, 0, stdout);
     demo_why("what grew: one session, one str and one tuple per request (after a full collection: not garbage)");
@@ -516,8 +525,9 @@ static int demo_leak(rc_heap *heap)
     if (!after) goto oom;
     printf("allocation sites, compared with the baseline (rc_trace_compare, as tracemalloc's compare_to):\n");
     print_trace_diff(after, before);
-    demo_why("sessions come from one line of handle_request; their tuples and strs from rc_tuple_new / rc_str_new"
-        " (\"?\": no site given)");
+    demo_why("each line of handle_request that makes an object is a site: rc_new for the session, "
+             "rc_str_from_cstr and rc_tuple_new for its name and payload (demo.c is built with "
+             "RC_TRACE_SITES, so the built-ins' constructors record their caller too)");
 
     if (rc_heapsnapshot_save(heap, "leak.heapsnapshot") == 0) {
         demo_why("rc_heapsnapshot_save wrote leak.heapsnapshot: load it in Chrome DevTools' Memory panel, or in memlab");
@@ -545,7 +555,18 @@ static int demo_leak(rc_heap *heap)
         demo_why("only that outside reference keeps it: request 500's error path returned without rc_decref");
         rc_decref(leaked);   /* the second fix */
         printf("sessions left after adding the missing rc_decref: %zu\n", rc_count(heap, "session"));
+        rc_trace_snapshot_free(before);
+        rc_trace_snapshot_free(after);
+        before = after = NULL;
+        rc_trace_stop(heap);
         demo_memory_line("finish");
+        rc_heap_stats st;
+        rc_heap_get_stats(heap, &st);
+        demo_why("what stays above the start: the heap's %.2f MB of pages -- those of its %zu live "
+                 "objects and the current page of each size class it used, kept for the next "
+                 "allocation -- and what glibc's malloc keeps for reuse after the tracer's tables "
+                 "and the snapshots were freed",
+                 (double)st.page_bytes / 1048576.0, st.objects);
     }
     ret = 0;
     goto done;
