@@ -251,7 +251,7 @@ static int demo_release(rc_heap *heap)
     memory_line("after del a");
     why("rc_decref(a); a = NULL (Python: del a): the only reference went, so the list is freed now");
     size_t n = rc_gc_collect(heap, 2);
-    printf("rc_gc_collect(heap, 2) collected %zu objects\n", n);
+    printf("rc_gc_collect(heap, 2) found %zu unreachable objects\n", n);
     if (n == 0)
         why("a full collection (Python: gc.collect()) found nothing left: refcounting had freed the list");
     else
@@ -296,7 +296,7 @@ static int demo_cycle(rc_heap *heap)
     why("func() dropped a and b, but each still holds the other: refcounting cannot free them (%zu objects left)",
         st.objects);
     size_t n = rc_gc_collect(heap, 2);
-    printf("rc_gc_collect(heap, 2) collected %zu objects\n", n);
+    printf("rc_gc_collect(heap, 2) found %zu unreachable objects\n", n);
     why("the cycle collector found that every reference to a and b came from inside the pair");
     memory_line("finish");
     why("the collector cleared both lists and freed them, " NITEMS_TEXT " integers each");
@@ -357,7 +357,7 @@ static int demo_objgraph(rc_heap *heap)
     rc_decref(a);
     a = NULL;
     size_t n = rc_gc_collect(heap, 2);
-    printf("rc_gc_collect(heap, 2) collected %zu objects\n", n);
+    printf("rc_gc_collect(heap, 2) found %zu unreachable objects\n", n);
     why("dropping both names left the pair holding only each other: the collector freed it");
     return 0;
 oom:
