@@ -272,11 +272,14 @@ static int run_w5(const cli_optvals *o, int parents)
     bench_emit("peak_uss_mb", smp.peak_mb, "MB");
     if (check_sum <= 0) fprintf(stderr, "W5: bad check %ld\n", check_sum);
     if (getenv("RC_BENCH_STATS")) {
-        rc_gc_stats st[3];
+        rc_gc_stats st[3], cand;
         rc_gc_get_stats(h, st);
+        rc_gc_get_candidate_stats(h, &cand);
         for (int g = 0; g < 3; g++)
             fprintf(stderr, "gen%d: %zu collections, %zu freed, %.1f ms\n", g, st[g].collections,
-                    st[g].collected, st[g].seconds * 1e3);
+                    st[g].freed, st[g].seconds * 1e3);
+        fprintf(stderr, "candidate scans: %zu, %zu freed, %.1f ms\n", cand.collections,
+                cand.freed, cand.seconds * 1e3);
     }
     rc_heap_free(h);
     return 0;
