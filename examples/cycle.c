@@ -21,8 +21,8 @@ int main(void)
     rc_incref(a);   /* b holds a: a cycle */
     rc_decref(a);
     rc_decref(b);   /* our references are gone; each still holds the other */
-    size_t freed = rc_gc_collect(heap, 2);
-    printf("the collector freed %zu objects\n", freed);
+    size_t found = rc_gc_collect(heap, 2);   /* found unreachable, as gc.collect() */
+    printf("the collector found %zu unreachable objects and freed them\n", found);
     rc_heap_free(heap);
-    return freed == 2 ? 0 : 1;
+    return found == 2 ? 0 : 1;
 }

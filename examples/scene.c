@@ -79,8 +79,9 @@ int main(void)
         for (int k = 0; k < 100; k++) add_child(heap, group, i * 100 + k);
     }
     rc_decref(root);   /* every node holds its parent: the whole tree is one big cycle */
-    size_t freed = rc_gc_collect(heap, 2);
-    printf("freed %zu scene nodes, %d destroy hooks ran\n", freed, destroyed);
+    size_t found = rc_gc_collect(heap, 2);   /* found unreachable, as gc.collect() */
+    printf("found %zu unreachable scene nodes, %d destroy hooks ran (all freed)\n", found,
+           destroyed);
     rc_heap_free(heap);
-    return freed == 1011 && destroyed == 1011 ? 0 : 1;
+    return found == 1011 && destroyed == 1011 ? 0 : 1;
 }

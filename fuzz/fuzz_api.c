@@ -674,7 +674,7 @@ static void gc_cb(rc_heap *h, int phase, const rc_gc_info *info, void *ud)
             if (S.o[i].alive && !r[i]) S.o[i].unreach_at_gc = 1;
     }
     tr("gc %s generation %d%s", phase == RC_GC_START ? "start" : "stop", info->generation,
-       info->candidates ? " (candidates)" : "");
+       info->kind == RC_GC_CANDIDATE_SCAN ? " (candidate scan)" : "");
 }
 
 /* ---- operations ---- */

@@ -518,11 +518,20 @@ RC_API size_t rc_usable_size(const void *obj);
  * The collector (Python's gc module; more in <recycle/gc.h>)
  * --------------------------------------------------------------------- */
 
-/* Collect generations 0..`generation` (0, 1 or 2; 2 = everything) and return
- * how many unreachable objects were freed. Also processes the candidate
- * buffer. Returns 0 without collecting when called from a finalizer, a
- * destroy hook or another collection. Cost: proportional to the objects in
- * the collected generations. */
+/* Python's gc.collect(generation): collect generations 0..`generation`
+ * (0, 1 or 2; 2 = everything) and return how many objects the collection
+ * found unreachable -- collected plus uncollectable, resurrected objects
+ * excepted, as CPython counts it. How many of them were actually freed is
+ * rc_gc_info.freed and rc_gc_stats.freed; docs/gc-module.md lists when the
+ * two differ (RC_GC_DEBUG_SAVEALL, out of memory, a clear() or callback that
+ * keeps garbage). A collection of generation 0 or 1 first scans the candidate
+ * buffer (old objects whose count dropped without reaching zero): callbacks
+ * see that scan as its own collection (RC_GC_CANDIDATE_SCAN), and what it
+ * found counts in the result. Any other generation: 0 with RC_EINVAL. From a
+ * finalizer, a destroy hook, a weak-reference callback or a gc callback
+ * (while a collection or a free is running): 0 with RC_EBUSY, nothing
+ * collected. Cost: proportional to the objects in the collected generations
+ * (a candidate scan: to what the candidates reach, within a budget). */
 RC_API size_t rc_gc_collect(rc_heap *heap, int generation);
 
 /* Turn automatic collection on / off; whether it is on. */
@@ -538,7 +547,15 @@ RC_API int rc_gc_is_enabled(const rc_heap *heap);
  * linear time. */
 RC_API void rc_gc_set_threshold(rc_heap *heap, unsigned t0, unsigned t1, unsigned t2);
 RC_API void rc_gc_get_threshold(const rc_heap *heap, unsigned out[3]);
-/* Python's gc.get_count: the counters compared with the thresholds. */
+/* Python's gc.get_count: the counters compared with the thresholds.
+ * count[0]: tracked allocations minus deallocations since the last
+ * collection; count[1], count[2]: collections of generation 0, 1 since the
+ * last collection of generation 1, 2. As in CPython, a collection of
+ * generation g resets count[0..g] and adds one to count[g + 1]: a young
+ * collection gives (0, c1 + 1, c2), a generation-1 one (0, 0, c2 + 1), a full
+ * one (0, 0, 0). A candidate scan is no generation's collection and changes
+ * no counter (the objects it frees are deallocations, which lower count[0]
+ * as any other). O(1). */
 RC_API void rc_gc_get_count(const rc_heap *heap, size_t out[3]);
 
 /* Counters of a heap. */
@@ -550,7 +567,7 @@ typedef struct rc_heap_stats {
     size_t buffer_bytes;     /* bytes of variable buffers (list items, ...) */
     size_t page_bytes;       /* bytes of pages held from the system */
     size_t collections[3];   /* collections run, per oldest generation */
-    size_t collected[3];     /* unreachable objects freed, per generation */
+    size_t collected[3];     /* unreachable objects freed, per generation (candidate scans not included) */
     size_t candidate_scans;  /* scans started from buffered candidates */
 } rc_heap_stats;
 /* Fill `out` with the heap's counters. Cost: O(pages) (objects and bytes
@@ -562,13 +579,27 @@ RC_API void rc_heap_get_stats(const rc_heap *heap, rc_heap_stats *out);
 /* The phases a gc callback (<recycle/gc.h>) is called in. */
 enum rc_gc_phase { RC_GC_START = 0, RC_GC_STOP = 1 };
 
+/* The kinds of collection (rc_gc_info.kind, and the rows of rc_gc_stats). */
+enum rc_gc_kind {
+    RC_GC_GENERATIONS = 0,    /* generations 0..rc_gc_info.generation */
+    RC_GC_CANDIDATE_SCAN = 1  /* what the buffered candidates reach (old objects whose
+                                 count dropped without reaching zero); no generation */
+};
+
 /* What a collection reports to gc callbacks and debug output. On START only
- * `generation` and `candidates` are meaningful. */
+ * `kind` and `generation` are meaningful. Every unreachable object found is
+ * counted once: in `collected`, `uncollectable` or `resurrected`. */
 typedef struct rc_gc_info {
-    int generation;        /* 0, 1 or 2 */
-    int candidates;        /* 1: a scan from buffered candidates (old objects), not a generation */
-    size_t collected;      /* unreachable objects freed */
-    size_t uncollectable;  /* unreachable objects kept (resurrected, or saved by RC_GC_DEBUG_SAVEALL) */
+    int kind;              /* enum rc_gc_kind */
+    int generation;        /* RC_GC_GENERATIONS: the oldest generation collected (0, 1 or 2);
+                              RC_GC_CANDIDATE_SCAN: -1 */
+    size_t collected;      /* unreachable objects the collection disposed of: freed, or saved
+                              in the garbage list by RC_GC_DEBUG_SAVEALL (as CPython counts) */
+    size_t uncollectable;  /* unreachable objects left alive for another reason: out of memory
+                              for a list, or a reference to them taken during their clearing */
+    size_t freed;          /* unreachable objects freed (collected minus saved) */
+    size_t resurrected;    /* unreachable objects a finalizer or weak-reference callback made
+                              reachable again (CPython counts them as neither) */
     size_t examined;       /* objects in the collected set */
     double duration;       /* seconds, START to STOP */
 } rc_gc_info;

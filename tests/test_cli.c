@@ -412,7 +412,7 @@ TEST(demo_cycle_stays_after_return_and_goes_at_the_collection)
     CHECK_EQ_INT(res.status, 0);
     CHECK(has_line_starting(res.out, "== cycle:"));
     CHECK(!has_line_starting(res.out, "== function:"));   /* only the scenario named */
-    CHECK(has_line_starting(res.out, "rc_gc_collect(heap, 2) collected 2 objects"));
+    CHECK(has_line_starting(res.out, "rc_gc_collect(heap, 2) found 2 unreachable objects"));
 
     double initial = memory_figure(res.out, "initial");
     double created = memory_figure(res.out, "after a, b created");

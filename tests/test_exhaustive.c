@@ -525,8 +525,8 @@ static void r_gc_cb(rc_heap *h, int phase, const rc_gc_info *info, void *ud)
 {
     (void)h; (void)ud;
     R.in_gc = phase == RC_GC_START;
-    R.garbage = info->candidates ? M.g_cand : M.g_gen;
-    if (phase == RC_GC_STOP) R.gc_collected += info->collected;
+    R.garbage = info->kind == RC_GC_CANDIDATE_SCAN ? M.g_cand : M.g_gen;
+    if (phase == RC_GC_STOP) R.gc_collected += info->collected + info->uncollectable;
 }
 
 static void run_case(const kase *c)

@@ -57,13 +57,13 @@ static void rec_end(rc_heap *h, const rc_gc_info *info)
     seen.ends++;
 }
 
-static bool rec_garbage(rc_heap *h, rc_head **g, size_t n)
+static int rec_garbage(rc_heap *h, rc_head **g, size_t n)
 {
     (void)h;
     seen.garbage_calls++;
     seen.garbage_objects += n;
     for (size_t i = 0; i < n; i++) CHECK(g[i]->gc & RC__INSET);
-    return seen.keep;
+    return seen.keep ? RC__GARBAGE_LEFT : RC__GARBAGE_FREE;
 }
 
 static const rc_hooks recorder = {
@@ -284,7 +284,7 @@ TEST(an_attached_hook_sees_every_collection_and_its_garbage)
     node_set(b, 0, a);
     rc_decref(a);
     rc_decref(b);
-    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);   /* found unreachable, none freed */
     CHECK_EQ_INT(rc_refcount(a), 1);
     CHECK(!(RC_HEAD(a)->gc & RC__INSET) && !(RC_HEAD(b)->gc & RC__INSET));
     CHECK_EQ_INT(rc_heap_check(h, stderr), 0);

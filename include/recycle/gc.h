@@ -20,14 +20,15 @@ extern "C" {
 
 /* ---- callbacks (gc.callbacks) ---- */
 
-/* rc_gc_info and enum rc_gc_phase are in <recycle.h>: the collector fills them. */
+/* rc_gc_info, enum rc_gc_phase and enum rc_gc_kind are in <recycle.h>: the
+ * collector fills them. */
 
 typedef void (*rc_gc_callback_fn)(rc_heap *heap, int phase, const rc_gc_info *info, void *ud);
 
 /* Call `fn` at the start and stop of every collection, manual or automatic,
- * candidate scans included. Returns 0, or -1 with RC_ERANGE when 16 are
+ * candidate scans included (info->kind tells them apart). Returns 0, or -1 with RC_ERANGE when 16 are
  * registered already (the table's fixed size), RC_EINVAL for a NULL fn. A callback may
- * allocate and drop references; a collection it asks for returns 0. */
+ * allocate and drop references; a collection it asks for returns 0 (RC_EBUSY). */
 RC_API int rc_gc_callback_add(rc_heap *heap, rc_gc_callback_fn fn, void *ud);
 /* Remove a callback added with the same fn and ud; -1 (RC_ENOTFOUND) if absent. */
 RC_API int rc_gc_callback_remove(rc_heap *heap, rc_gc_callback_fn fn, void *ud);
@@ -35,15 +36,22 @@ RC_API int rc_gc_callback_remove(rc_heap *heap, rc_gc_callback_fn fn, void *ud);
 /* ---- statistics (gc.get_stats) ---- */
 
 typedef struct rc_gc_stats {
-    size_t collections;    /* collections of this generation (as the oldest) */
-    size_t collected;      /* unreachable objects freed */
-    size_t uncollectable;  /* unreachable objects kept */
+    size_t collections;    /* collections of this generation (as the oldest); of the kind */
+    size_t collected;      /* unreachable objects freed or saved (RC_GC_DEBUG_SAVEALL) */
+    size_t uncollectable;  /* unreachable objects left alive otherwise (see rc_gc_info) */
+    size_t freed;          /* unreachable objects freed */
+    size_t resurrected;    /* unreachable objects made reachable again by user code */
     double seconds;        /* total time in those collections */
-    size_t candidates;     /* generation 2 only: objects freed by candidate scans */
 } rc_gc_stats;
 
-/* Fill out[0..2]. O(1). */
+/* Python's gc.get_stats(): fill out[0..2], one row per generation, for the
+ * collections of generations 0..g counted in row g. Candidate scans are not
+ * in these rows (rc_gc_get_candidate_stats). O(1). */
 RC_API void rc_gc_get_stats(const rc_heap *heap, rc_gc_stats out[3]);
+
+/* The row of candidate scans (RC_GC_CANDIDATE_SCAN), which no generation's
+ * row includes: how many ran and what they found, as in rc_gc_get_stats. O(1). */
+RC_API void rc_gc_get_candidate_stats(const rc_heap *heap, rc_gc_stats *out);
 
 /* ---- debugging (gc.set_debug) ---- */
 
@@ -62,8 +70,9 @@ RC_API void rc_gc_get_stats(const rc_heap *heap, rc_gc_stats out[3]);
  *   gc: done, 2 unreachable, 0 uncollectable, 0.0001s elapsed
  * A candidate scan (old objects whose count dropped; not a generation) says
  * "gc: scanning N candidates (old objects)..." and "gc: done (candidate
- * scan), ...". "uncollectable" here means resurrected by a finalizer or kept
- * by RC_GC_DEBUG_SAVEALL. O(1). */
+ * scan), ...". "unreachable" is what rc_gc_collect returns (collected plus
+ * uncollectable); "uncollectable" counts rc_gc_info.uncollectable plus what
+ * RC_GC_DEBUG_SAVEALL saved (kept alive, so not collectable here). O(1). */
 RC_API void rc_gc_set_debug(rc_heap *heap, unsigned flags);
 RC_API unsigned rc_gc_get_debug(const rc_heap *heap);
 

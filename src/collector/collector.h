@@ -93,6 +93,7 @@ typedef struct gc_set {
     bool finalizers;       /* some garbage has a finalizer still to run */
     size_t held;           /* garbage held by the sweep */
     size_t resurrected;    /* garbage a finalizer made reachable again */
+    size_t saved;          /* garbage an on_garbage hook kept (RC_GC_DEBUG_SAVEALL) */
     bool weak;             /* some garbage has weak references */
     size_t budget;         /* candidate scan: most members */
     rc_vec *members;       /* candidate scan: the members */
@@ -126,8 +127,10 @@ RC_INLINE void hold_garbage(gc_set *s, rc_head *o)
  * held, INSET, field 0, their generation set as survivors'), or, with `list`
  * NULL, the s->held objects a full collection held in place in the pages of
  * tracked objects. Returns how many were freed; the rest were resurrected by
- * finalizers or callbacks (counted in s->resurrected) or kept by an
- * on_garbage hook (garbage.c). */
+ * finalizers or callbacks (counted in s->resurrected), kept by an on_garbage
+ * hook (counted in s->saved), left in place for want of memory for their
+ * list, or kept alive by a reference taken while they were cleared
+ * (garbage.c). */
 size_t rc__delete_garbage(gc_set *s, rc_vec *list);
 
 #endif

@@ -167,11 +167,13 @@ size_t rc__delete_garbage(gc_set *s, rc_vec *list)
     size_t before = h->gc_freed;
     /* The on_garbage hooks see the final garbage (only a list reaches here
      * while the heap has any); one that keeps it (RC_GC_DEBUG_SAVEALL's
-     * garbage list, or nothing when that list could not take it all) leaves
-     * every object as it is: only the hold goes, and the list or the
-     * object's own cycle keeps it alive. None is freed. */
-    bool kept = list && (h->hooked & RC_HOOK_GARBAGE) &&
-                rc__hook_garbage(h, (rc_head **)list->items, n);
+     * garbage list: saved; or nothing when that list could not take it all:
+     * left) leaves every object as it is: only the hold goes, and the list
+     * or the object's own cycle keeps it alive. None is freed. */
+    int keep = list && (h->hooked & RC_HOOK_GARBAGE)
+                   ? rc__hook_garbage(h, (rc_head **)list->items, n)
+                   : RC__GARBAGE_FREE;
+    bool kept = keep != RC__GARBAGE_FREE;
     if (kept) {
         for (size_t i = 0; i < n; i++) {
             rc_head *o = list->items[i];
@@ -205,6 +207,7 @@ size_t rc__delete_garbage(gc_set *s, rc_vec *list)
         h->keep_empty_pages = false;
         rc__release_empty_pages(h);
     }
+    if (keep == RC__GARBAGE_SAVED) s->saved = n;
     size_t freed = kept ? 0 : h->gc_freed - before;
     if (!kept && freed < n) clear_inset_everywhere(h);
     h->deleting = false;

@@ -54,7 +54,8 @@ void rc__maybe_collect(rc_heap *h)
         }
         size_t examined = h->gen_objects[0] + (gen ? h->gen_objects[1] : 0);
         rc_gc_info info;
-        size_t freed = rc__collect(h, gen, &info);
+        rc__collect(h, gen, &info);
+        size_t freed = info.freed;
         /* A young generation in which nothing dies is worth collecting less
          * often: objects get longer to die by refcount before anything scans
          * them (up to RC_YOUNG_SCALE_MAX x threshold 0). Garbage found brings

@@ -213,24 +213,33 @@ static double begin_collection(rc_heap *h, rc_gc_info *info)
     return rc__now_seconds();
 }
 
-/* The end every collection shares: give pages back, fill in the figures
- * (CPython counts resurrected objects as neither collected nor
- * uncollectable), statistics, the on_collect_end hooks (debug line, gc
- * callbacks), not busy any more. */
-static void end_collection(rc_heap *h, rc_gc_info *info, rc_gen_stats *st, size_t found,
-                           size_t freed, size_t resurrected, double t0)
+/* The end every collection shares: give pages back, fill in the figures of
+ * `s` (found unreachable; every one is collected -- freed or saved --,
+ * resurrected, or uncollectable), add them to the row `st`, the
+ * on_collect_end hooks (debug line, gc callbacks), not busy any more.
+ * Returns what rc_gc_collect reports: collected + uncollectable, as CPython's
+ * gc.collect (resurrected objects are neither). */
+static size_t end_collection(rc_heap *h, rc_gc_info *info, rc_gen_stats *st, const gc_set *s,
+                             size_t found, size_t freed, double t0)
 {
     rc__alloc_purge_soon(h);
-    info->collected = freed;
-    info->uncollectable = found - freed - resurrected;
+    rc_assert(freed + s->saved + s->resurrected <= found);
+    info->freed = freed;
+    info->collected = freed + s->saved;
+    info->resurrected = s->resurrected;
+    info->uncollectable = found - info->collected - s->resurrected;
     info->duration = rc__now_seconds() - t0;
-    st->collected += freed;
+    st->collections++;
+    st->collected += info->collected;
     st->uncollectable += info->uncollectable;
+    st->freed += freed;
+    st->resurrected += s->resurrected;
     st->seconds += info->duration;
     if (h->hooked & RC_HOOK_COLLECT) rc__hook_collect_end(h, info);
     h->busy--;
     rc_assert(!h->scanning && !h->freeing);
     EXPENSIVE_VERIFY(h, "after a collection");
+    return info->collected + info->uncollectable;
 }
 
 /*
@@ -325,7 +334,7 @@ static void full_mark_sweep(gc_set *s, rc_gc_info *info)
 
 size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info)
 {
-    *info = (rc_gc_info){.generation = (int)gen};
+    *info = (rc_gc_info){.kind = RC_GC_GENERATIONS, .generation = (int)gen};
     double t0 = begin_collection(h, info);
     gc_set s = {.h = h, .gen = gen};
     s.page_mask = gen == 0 ? RC_PAGE_YOUNG0 : RC_PAGE_YOUNG0 | RC_PAGE_YOUNG1;
@@ -412,9 +421,7 @@ size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info)
     for (unsigned g = 0; g <= gen; g++) h->count[g] = 0;
     if (gen < 2) h->count[gen + 1]++;
     if (gen == 2) h->old_at_full = h->gen_objects[2];
-    h->gstats[gen].collections++;
-    end_collection(h, info, &h->gstats[gen], found, freed, s.resurrected, t0);
-    return freed;
+    return end_collection(h, info, &h->gstats[gen], &s, found, freed, t0);
 }
 
 /* ---- candidate scans ---- */
@@ -446,10 +453,9 @@ size_t rc__scan_candidates(rc_heap *h)
         h->candidates.len = 0;
         return 0;
     }
-    rc_gc_info info = {.generation = 2, .candidates = 1};
+    rc_gc_info info = {.kind = RC_GC_CANDIDATE_SCAN, .generation = -1};
     double t0 = begin_collection(h, &info);
     h->scanning = true;
-    h->candidate_scans++;
     rc_vec members = {0};
     gc_set s = {.h = h, .candidates = true, .members = &members};
     /* Stress mode scans often: small sets, which also exercise the budget. */
@@ -469,7 +475,6 @@ size_t rc__scan_candidates(rc_heap *h)
     size_t freed = found ? rc__delete_garbage(&s, &members) : 0;
     rc__vec_free(h, &members);
     rc__vec_free(h, &s.stack);
-    h->gstats[2].candidates += freed;
-    end_collection(h, &info, &h->gstats[2], found, freed, s.resurrected, t0);
-    return freed;
+    /* No generation was collected: the counters of rc_gc_get_count stay. */
+    return end_collection(h, &info, &h->cstats, &s, found, freed, t0);
 }

@@ -185,7 +185,7 @@ void rc_heap_get_stats(const rc_heap *h, rc_heap_stats *out)
     out->page_bytes = h->page_bytes;
     for (int g = 0; g < 3; g++) {
         out->collections[g] = h->gstats[g].collections;
-        out->collected[g] = h->gstats[g].collected;
+        out->collected[g] = h->gstats[g].freed;
     }
-    out->candidate_scans = h->candidate_scans;
+    out->candidate_scans = h->cstats.collections;
 }

@@ -56,10 +56,13 @@ void rc__hook_spared(rc_heap *h, rc_head **g, size_t n)
     FOR_HOOK(h, on_spared, t) t->on_spared(h, g, n);
 }
 
-bool rc__hook_garbage(rc_heap *h, rc_head **g, size_t n)
+int rc__hook_garbage(rc_heap *h, rc_head **g, size_t n)
 {
-    bool kept = false;
-    FOR_HOOK(h, on_garbage, t) kept |= t->on_garbage(h, g, n);
+    int kept = RC__GARBAGE_FREE;
+    FOR_HOOK(h, on_garbage, t) {
+        int k = t->on_garbage(h, g, n);
+        if (k > kept) kept = k;
+    }
     return kept;
 }
 

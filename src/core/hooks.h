@@ -68,9 +68,11 @@ typedef struct rc_hooks {
      * any finalizer still to run and before h->deleting is set. */
     void (*on_spared)(rc_heap *h, rc_head **g, size_t n);
     /* The final garbage, after finalizers, right before it is cleared
-     * (h->deleting set). Returns true when the slot keeps the garbage alive
-     * (SAVEALL): the collector then frees none of it. */
-    bool (*on_garbage)(rc_heap *h, rc_head **g, size_t n);
+     * (h->deleting set). Returns RC__GARBAGE_FREE, or, when the slot keeps
+     * the garbage alive (the collector then frees none of it),
+     * RC__GARBAGE_SAVED (in a list: SAVEALL) or RC__GARBAGE_LEFT (left in
+     * place, e.g. for want of memory for that list). */
+    int (*on_garbage)(rc_heap *h, rc_head **g, size_t n);
     /* The allocation site of `o`, when the slot knows it. */
     bool (*site_of)(rc_heap *h, const rc_head *o, const char **file, int *line);
     /* rc_heap_free, before any object is cleared: every object still live. */
@@ -92,7 +94,10 @@ void rc__hook_collect_begin(rc_heap *h, const rc_gc_info *info);
 void rc__hook_collect_end(rc_heap *h, const rc_gc_info *info);
 bool rc__hook_unreachable(rc_heap *h, rc_head **g, size_t n);
 void rc__hook_spared(rc_heap *h, rc_head **g, size_t n);
-bool rc__hook_garbage(rc_heap *h, rc_head **g, size_t n);
+/* What on_garbage hooks did with the garbage; the dispatcher returns the
+ * highest any slot returned. */
+enum { RC__GARBAGE_FREE = 0, RC__GARBAGE_LEFT = 1, RC__GARBAGE_SAVED = 2 };
+int rc__hook_garbage(rc_heap *h, rc_head **g, size_t n);
 bool rc__hook_site(rc_heap *h, const rc_head *o, const char **file, int *line);
 void rc__hook_heap_end(rc_heap *h);
 void rc__hook_heap_free(rc_heap *h);

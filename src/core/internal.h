@@ -160,10 +160,11 @@ typedef struct rc_pageq {
     rc_page *head;
 } rc_pageq;
 
+/* One row of rc_gc_get_stats (a generation's, or the candidate scans'):
+ * sums of the rc_gc_info fields of its collections. */
 typedef struct rc_gen_stats {
-    size_t collections, collected, uncollectable;
+    size_t collections, collected, uncollectable, freed, resurrected;
     double seconds;
-    size_t candidates;   /* freed by candidate scans (kept on generation 2) */
 } rc_gen_stats;
 
 struct rc_heap {
@@ -205,8 +206,8 @@ struct rc_heap {
     size_t candidates_live;
     unsigned candidate_limit;
     size_t gc_freed;                /* garbage objects freed, ever (see rc__delete_garbage) */
-    rc_gen_stats gstats[3];
-    size_t candidate_scans;
+    rc_gen_stats gstats[3];         /* per generation collected as the oldest */
+    rc_gen_stats cstats;            /* candidate scans */
     bool stress;                    /* collect at every tracked allocation (rc_gc_set_stress) */
     size_t stress_allocs;           /* stress mode: allocations since the last full collection */
     rc_leak_report_fn leak_report;  /* called by rc_heap_free with what is left, or NULL */
@@ -396,13 +397,15 @@ static inline void rc__young_limit_update(rc_heap *h)
 void rc__maybe_collect(rc_heap *h);
 /* The collector's hook table (collect_due), attached by rc_heap_new. */
 extern const rc_hooks rc__collector_hooks;
-/* Process the candidate buffer; returns objects freed (0 while busy or
- * freeing, or when no candidate is buffered). */
+/* Process the candidate buffer (a collection of kind RC_GC_CANDIDATE_SCAN);
+ * returns the unreachable objects it found, resurrected ones excepted
+ * (0 while busy or freeing, or when no candidate is buffered). */
 size_t rc__scan_candidates(rc_heap *h);
 /* Collect generations 0..gen (gen <= 2; a young set that cannot be gathered
  * for lack of memory is collected as a full collection). The heap must not
  * be busy or freeing. Fills *info as the gc callbacks saw it at the end;
- * returns objects freed (trial.c). */
+ * returns the unreachable objects found, resurrected ones excepted
+ * (info->collected + info->uncollectable; trial.c). */
 size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info);
 
 /* MARK has a polarity: an object is marked when its MARK bit differs from

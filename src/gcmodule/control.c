@@ -28,15 +28,13 @@ void rc__gcmod_collect_begin(rc_heap *h, const rc_gc_info *info)
 {
     const rc_gcmod *m = rc__gcmod(h);
     if (m->ncallbacks) run_callbacks(h, RC_GC_START, info);
-    if (m->debug & RC_GC_DEBUG_STATS) rc__debug_start(h, info->generation, info->candidates);
+    if (m->debug & RC_GC_DEBUG_STATS) rc__debug_start(h, info);
 }
 
 void rc__gcmod_collect_end(rc_heap *h, const rc_gc_info *info)
 {
     const rc_gcmod *m = rc__gcmod(h);
-    if (m->debug & RC_GC_DEBUG_STATS)
-        rc__debug_stop(h, info->generation, info->candidates, info->collected,
-                       info->uncollectable, info->duration);
+    if (m->debug & RC_GC_DEBUG_STATS) rc__debug_stop(h, info);
     if (m->ncallbacks) run_callbacks(h, RC_GC_STOP, info);
 }
 
@@ -73,15 +71,26 @@ int rc_gc_callback_remove(rc_heap *h, rc_gc_callback_fn fn, void *ud)
     return -1;
 }
 
+static rc_gc_stats stats_row(const rc_gen_stats *r)
+{
+    return (rc_gc_stats){
+        .collections = r->collections,
+        .collected = r->collected,
+        .uncollectable = r->uncollectable,
+        .freed = r->freed,
+        .resurrected = r->resurrected,
+        .seconds = r->seconds,
+    };
+}
+
 void rc_gc_get_stats(const rc_heap *h, rc_gc_stats out[3])
 {
-    for (int g = 0; g < 3; g++) {
-        out[g].collections = h->gstats[g].collections;
-        out[g].collected = h->gstats[g].collected;
-        out[g].uncollectable = h->gstats[g].uncollectable;
-        out[g].seconds = h->gstats[g].seconds;
-        out[g].candidates = h->gstats[g].candidates;
-    }
+    for (int g = 0; g < 3; g++) out[g] = stats_row(&h->gstats[g]);
+}
+
+void rc_gc_get_candidate_stats(const rc_heap *h, rc_gc_stats *out)
+{
+    *out = stats_row(&h->cstats);
 }
 
 /* ---- collections ---- */
@@ -89,16 +98,23 @@ void rc_gc_get_stats(const rc_heap *h, rc_gc_stats out[3])
 size_t rc_gc_collect(rc_heap *h, int generation)
 {
     RC__HEAP_CHECK(h, "rc_gc_collect");
-    if (!h || h->busy || h->freeing) return 0;
+    if (!h) return 0;
     if (generation < 0 || generation > 2) {
         rc__fail(h, RC_EINVAL, "rc_gc_collect: generation %d is not 0, 1 or 2", generation);
         return 0;
     }
-    size_t freed = 0;
-    if (generation < 2) freed += rc__scan_candidates(h);
+    if (h->busy || h->freeing) {
+        rc__fail(h, RC_EBUSY, "rc_gc_collect: called while a collection or a free is running "
+                 "(from a finalizer, destroy hook or callback); nothing collected");
+        return 0;
+    }
+    /* The candidate scan is a collection of its own kind (callbacks and
+     * statistics show it apart); what it found counts in the result. */
+    size_t found = 0;
+    if (generation < 2) found += rc__scan_candidates(h);
     rc_gc_info info;
-    freed += rc__collect(h, (unsigned)generation, &info);
-    return freed;
+    found += rc__collect(h, (unsigned)generation, &info);
+    return found;
 }
 
 /* ---- stress mode ---- */

@@ -17,26 +17,27 @@ static FILE *out(const rc_heap *h)
     return f ? f : stderr;
 }
 
-void rc__debug_start(rc_heap *h, int generation, int candidates)
+void rc__debug_start(rc_heap *h, const rc_gc_info *info)
 {
     FILE *f = out(h);
-    if (candidates)
+    if (info->kind == RC_GC_CANDIDATE_SCAN)
         fprintf(f, "gc: scanning %zu candidates (old objects)...\n", h->candidates_live);
     else
-        fprintf(f, "gc: collecting generation %d...\n", generation);
+        fprintf(f, "gc: collecting generation %d...\n", info->generation);
     fprintf(f, "gc: objects in each generation: %zu %zu %zu\n", h->gen_objects[0],
             h->gen_objects[1], h->gen_objects[2]);
     fprintf(f, "gc: objects in permanent generation: %zu\n", h->gen_objects[3]);
     fflush(f);
 }
 
-void rc__debug_stop(rc_heap *h, int generation, int candidates, size_t collected,
-                    size_t uncollectable, double seconds)
+/* "N unreachable" is what rc_gc_collect returns; saved garbage (kept alive,
+ * listed by RC_GC_DEBUG_UNCOLLECTABLE's lines) shows as uncollectable. */
+void rc__debug_stop(rc_heap *h, const rc_gc_info *info)
 {
-    (void)generation;
+    size_t saved = info->collected - info->freed;
     fprintf(out(h), "gc: done%s, %zu unreachable, %zu uncollectable, %.4fs elapsed\n",
-            candidates ? " (candidate scan)" : "", collected + uncollectable, uncollectable,
-            seconds);
+            info->kind == RC_GC_CANDIDATE_SCAN ? " (candidate scan)" : "",
+            info->collected + info->uncollectable, info->uncollectable + saved, info->duration);
     fflush(out(h));
 }
 
@@ -53,7 +54,7 @@ void rc__debug_object(rc_heap *h, rc_head *o, bool collectable)
  * stay alive and unlisted for good. When the list cannot take them all,
  * none is saved: they stay in place, unreachable, for a later collection,
  * and the failure is recorded (RC_ENOMEM). */
-static void save_garbage(rc_heap *h, rc_head **g, size_t n)
+static bool save_garbage(rc_heap *h, rc_head **g, size_t n)
 {
     rc_gcmod *m = rc__gcmod(h);
     if (!m->garbage) m->garbage = rc_list_new(h, n);
@@ -67,19 +68,22 @@ static void save_garbage(rc_heap *h, rc_head **g, size_t n)
         rc__fail(h, RC_ENOMEM,
                  "rc_gc_collect: out of memory for the garbage list (RC_GC_DEBUG_SAVEALL): %zu "
                  "unreachable objects left in place for a later collection", n);
+        return false;
     }
+    return true;
 }
 
-bool rc__gcmod_garbage(rc_heap *h, rc_head **g, size_t n)
+int rc__gcmod_garbage(rc_heap *h, rc_head **g, size_t n)
 {
     unsigned debug = rc__gcmod(h)->debug;
     if (debug & RC_GC_DEBUG_COLLECTABLE)
         for (size_t i = 0; i < n; i++) rc__debug_object(h, g[i], true);
-    if (!(debug & RC_GC_DEBUG_SAVEALL)) return false;
-    save_garbage(h, g, n);
+    if (!(debug & RC_GC_DEBUG_SAVEALL)) return RC__GARBAGE_FREE;
+    bool saved = save_garbage(h, g, n);
     if (debug & RC_GC_DEBUG_UNCOLLECTABLE)
         for (size_t i = 0; i < n; i++) rc__debug_object(h, g[i], false);
-    return true;   /* the collector drops its holds: the list, or the cycle, keeps them */
+    /* the collector drops its holds: the list, or the cycle, keeps them */
+    return saved ? RC__GARBAGE_SAVED : RC__GARBAGE_LEFT;
 }
 
 void rc_gc_set_debug(rc_heap *h, unsigned flags)

@@ -62,14 +62,14 @@ void rc__gcmod_collect_begin(rc_heap *h, const rc_gc_info *info);
 void rc__gcmod_collect_end(rc_heap *h, const rc_gc_info *info);
 
 /* on_garbage (debug.c): RC_GC_DEBUG_COLLECTABLE lines; with RC_GC_DEBUG_SAVEALL
- * the garbage goes to the garbage list (all or nothing), with
- * RC_GC_DEBUG_UNCOLLECTABLE lines, and the collector frees none of it (true). */
-bool rc__gcmod_garbage(rc_heap *h, rc_head **g, size_t n);
+ * the garbage goes to the garbage list (all or nothing: RC__GARBAGE_SAVED, or
+ * RC__GARBAGE_LEFT in place without memory), with RC_GC_DEBUG_UNCOLLECTABLE
+ * lines, and the collector frees none of it. */
+int rc__gcmod_garbage(rc_heap *h, rc_head **g, size_t n);
 
 /* Debug lines (debug.c). */
-void rc__debug_start(rc_heap *h, int generation, int candidates);
-void rc__debug_stop(rc_heap *h, int generation, int candidates, size_t collected,
-                    size_t uncollectable, double seconds);
+void rc__debug_start(rc_heap *h, const rc_gc_info *info);
+void rc__debug_stop(rc_heap *h, const rc_gc_info *info);
 void rc__debug_object(rc_heap *h, rc_head *o, bool collectable);
 
 /* Whether the pages of `h` may be walked now: not during a collection's scan

@@ -265,7 +265,7 @@ static int demo_release(rc_heap *heap)
         demo_why("%s", msg[0] ? msg : "the debug checks did not stop the use");
     }
     size_t n = rc_gc_collect(heap, 2);
-    printf("rc_gc_collect(heap, 2) collected %zu objects\n", n);
+    printf("rc_gc_collect(heap, 2) found %zu unreachable objects\n", n);
     if (n == 0)
         demo_why("a full collection (Python: gc.collect()) found nothing left: refcounting had freed the list");
     else
@@ -310,7 +310,7 @@ static int demo_cycle(rc_heap *heap)
     demo_why("func() dropped a and b, but each still holds the other: refcounting cannot free them (%zu objects left)",
         st.objects);
     size_t n = rc_gc_collect(heap, 2);
-    printf("rc_gc_collect(heap, 2) collected %zu objects\n", n);
+    printf("rc_gc_collect(heap, 2) found %zu unreachable objects\n", n);
     demo_why("the cycle collector found that every reference to a and b came from inside the pair");
     demo_memory_line("finish");
     demo_why("the collector cleared both lists and freed them, " NITEMS_TEXT " integers each");
@@ -381,7 +381,7 @@ static int demo_objgraph(rc_heap *heap)
     rc_decref(a);
     a = NULL;
     size_t n = rc_gc_collect(heap, 2);
-    printf("rc_gc_collect(heap, 2) collected %zu objects\n", n);
+    printf("rc_gc_collect(heap, 2) found %zu unreachable objects\n", n);
     demo_why("dropping both names left the pair holding only each other: the collector freed it");
     return 0;
 oom:

@@ -29,7 +29,7 @@
  * happen, the rest only counted and summed up after each step. */
 typedef struct watch {
     int quiet;                 /* print nothing (while timing) */
-    size_t seen[3], printed, freed[3];
+    size_t seen[4], printed, freed[4];   /* generations 0-2, then candidate scans */
     size_t examined;           /* by the last collection */
 } watch;
 
@@ -39,26 +39,34 @@ static void on_collection(rc_heap *heap, int phase, const rc_gc_info *info, void
 {
     (void)heap;
     watch *w = ud;
-    if (phase != RC_GC_STOP || info->generation < 0 || info->generation > 2) return;
-    w->seen[info->generation]++;
-    w->freed[info->generation] += info->collected;
+    if (phase != RC_GC_STOP) return;
+    int row = info->kind == RC_GC_CANDIDATE_SCAN ? 3 : info->generation;
+    if (row < 0 || row > 3) return;
+    w->seen[row]++;
+    w->freed[row] += info->freed;
     w->examined = info->examined;
     if (w->quiet || w->printed >= PRINT_FIRST) return;
     w->printed++;
-    printf("  gc callback: %s of generation %d: %zu objects examined, %zu freed, %.3f ms\n",
-           info->candidates ? "a candidate scan" : "a collection", info->generation,
-           info->examined, info->collected, info->duration * 1e3);
+    if (row == 3)
+        printf("  gc callback: a candidate scan: %zu objects examined, %zu freed, %.3f ms\n",
+               info->examined, info->freed, info->duration * 1e3);
+    else
+        printf("  gc callback: a collection of generation %d: %zu objects examined, %zu freed, "
+               "%.3f ms\n", row, info->examined, info->freed, info->duration * 1e3);
 }
 
 /* "young collections since the last line: N (M objects freed)". */
 static void collections_line(watch *w, watch *since)
 {
-    static const char *const name[3] = {"young", "middle", "full"};
-    for (int g = 0; g < 3; g++) {
+    static const char *const name[4] = {"young collections (generation 0)",
+                                        "middle collections (generation 1)",
+                                        "full collections (generation 2)",
+                                        "candidate scans (old objects whose count fell)"};
+    for (int g = 0; g < 4; g++) {
         size_t n = w->seen[g] - since->seen[g];
         if (n)
-            printf("  %s collections (generation %d) meanwhile: %zu, freeing %zu objects\n",
-                   name[g], g, n, w->freed[g] - since->freed[g]);
+            printf("  %s meanwhile: %zu, freeing %zu objects\n", name[g], n,
+                   w->freed[g] - since->freed[g]);
     }
     *since = *w;
 }
@@ -164,7 +172,8 @@ int demo_generations(rc_heap *heap)
     rc_gc_enable(heap);
     collections_line(&w, &since);
     demo_memory_line("after a full collection");
-    demo_why("rc_gc_collect(heap, 2) (gc.collect()) returned %zu: the piled-up cycles are gone "
+    demo_why("rc_gc_collect(heap, 2) (gc.collect()) found %zu unreachable objects: the piled-up "
+             "cycles are gone "
              "and their pages went back to the system", found);
 
     rc_gc_stats gs[3];
@@ -172,7 +181,12 @@ int demo_generations(rc_heap *heap)
     for (int g = 0; g < 3; g++)
         printf("generation %d: %zu collections, %zu collected, %zu uncollectable\n", g,
                gs[g].collections, gs[g].collected, gs[g].uncollectable);
-    demo_why("rc_gc_get_stats (gc.get_stats()): per generation, since the heap was made");
+    rc_gc_get_candidate_stats(heap, &gs[0]);
+    printf("candidate scans: %zu, %zu collected, %zu uncollectable\n", gs[0].collections,
+           gs[0].collected, gs[0].uncollectable);
+    demo_why("rc_gc_get_stats (gc.get_stats()): per generation, since the heap was made; "
+             "candidate scans, which look only at what old objects whose count fell can reach, "
+             "have a row of their own");
 
     if (make_lists(heap, keep, NLIVE) < 0) goto oom;
     collections_line(&w, &since);
