@@ -788,6 +788,53 @@ TEST(debug_leak_saves_and_reports_garbage)
 /* ---- freeze ---- */
 
 /* test_freeze */
+/* Make a two-list cycle in h and drop it. */
+static void drop_cycle(rc_heap *h)
+{
+    rc_list *a = rc_list_new(h, 0), *b = rc_list_new(h, 0);
+    rc_list_append(a, rc_obj(b));
+    rc_list_append(b, rc_obj(a));
+    rc_decref(a);
+    rc_decref(b);
+}
+
+TEST(two_heaps_collect_count_and_freeze_independently)
+{
+    rc_heap *h1 = quiet_heap(), *h2 = quiet_heap();
+    rc_gc_disable(h1);
+    rc_gc_disable(h2);
+    drop_cycle(h1);
+    drop_cycle(h2);
+    rc_list *keep = rc_list_new(h2, 0);
+    size_t c1[3], c2[3];
+    rc_gc_get_count(h1, c1);
+    rc_gc_get_count(h2, c2);
+    CHECK_EQ_INT(c1[0], 2);
+    CHECK_EQ_INT(c2[0], 3);
+    /* a collection of h1 finds h1's cycle only, and moves only h1's counts */
+    CHECK_EQ_INT(rc_gc_collect(h1, 2), 2);
+    rc_gc_get_count(h2, c2);
+    CHECK_EQ_INT(c2[0], 3);
+    rc_heap_stats st;
+    rc_heap_get_stats(h2, &st);
+    CHECK_EQ_INT(st.objects, 3);
+    rc_gc_stats s2[3];
+    rc_gc_get_stats(h2, s2);
+    CHECK_EQ_INT(s2[2].collections, 0);
+    /* freezing h2 leaves h1 alone */
+    rc_gc_freeze(h2);
+    CHECK_EQ_INT(rc_gc_get_freeze_count(h2), 3);
+    CHECK_EQ_INT(rc_gc_get_freeze_count(h1), 0);
+    drop_cycle(h1);
+    CHECK_EQ_INT(rc_gc_collect(h1, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h2, 2), 0);    /* h2's cycle is frozen */
+    rc_gc_unfreeze(h2);
+    CHECK_EQ_INT(rc_gc_collect(h2, 2), 2);
+    rc_decref(keep);
+    rc_heap_free(h1);
+    rc_heap_free(h2);
+}
+
 TEST(freeze_moves_everything_to_the_permanent_generation)
 {
     rc_heap *h = quiet_heap();
