@@ -452,8 +452,9 @@ RC_API size_t rc_retained(void *obj);
 #define RC_TRACE_MAX_DEPTH 16
 
 /* Start tracing (depth: frames of backtrace per site, 0 to RC_TRACE_MAX_DEPTH;
- * larger is clamped). Already tracing: the depth changes for new objects.
- * 0, or -1 with RC_ENOMEM. */
+ * larger is clamped; where the C library has no backtrace, e.g. musl, sites
+ * have file and line only). Already tracing: the depth changes for new
+ * objects. 0, or -1 with RC_ENOMEM. */
 RC_API int rc_trace_start(rc_heap *heap, unsigned depth);
 
 /* Stop tracing and forget every site. Call it before rc_heap_free (or the
