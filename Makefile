@@ -66,12 +66,13 @@ bench: all
 
 # Side by side with CPython, bdwgc and malloc -> bench/results/ (<= 20 min on 2 cores).
 # make compare COMPARE_ARGS=--quick : small sizes, under a minute, build/compare-quick/results
+# Missing Debian packages (gnuplot-nox, libgc-dev, python3): bench/compare_deps.sh
+# names them and the apt-get command, then asks on a terminal; INSTALL=1
+# installs without asking, INSTALL=0 never; without a terminal (CI) it installs.
 COMPARE_ARGS ?=
+INSTALL ?=
 compare:
-	@if ! command -v gnuplot >/dev/null 2>&1 || ! test -f /usr/include/gc.h \
-	    || ! test -x /usr/bin/python3; then \
-	  apt-get update && apt-get install -y gnuplot-nox libgc-dev python3; \
-	fi
+	@INSTALL=$(INSTALL) sh bench/compare_deps.sh
 	$(MAKE) all
 	/usr/bin/python3 bench/compare.py --recycle $(BUILD)/recycle $(COMPARE_ARGS)
 

@@ -4,7 +4,8 @@
     /usr/bin/python3 bench/compare.py            # full sizes, 3 runs, ~17 min budget
     /usr/bin/python3 bench/compare.py --quick    # small sizes, 1 run, under a minute
 
-`make compare` installs what is missing, builds ./build/recycle and runs this.
+`make compare` installs what is missing (bench/compare_deps.sh: it says what,
+and asks on a terminal), builds ./build/recycle and runs this.
 The script builds the peers (bench/peers/build.sh build/peers), runs every workload
 of bench/WORKLOADS.md on every system that has it (recycle, CPython, bdwgc, malloc),
 several times, interleaved: each repetition goes once round all workloads and, inside

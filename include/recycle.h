@@ -41,6 +41,20 @@ extern "C" {
 #define RC_API
 #endif
 
+/* The version as one number, MAJOR * 10000 + MINOR * 100 + PATCH (0.1.0 is
+ * 100), for #if tests and for comparing with rc_version_number(). */
+#define RC_VERSION_NUMBER (RC_VERSION_MAJOR * 10000 + RC_VERSION_MINOR * 100 + RC_VERSION_PATCH)
+
+/* The version of the library the program runs with -- which may not be the
+ * one whose header it was compiled against, when it loads the shared
+ * library: "MAJOR.MINOR.PATCH" (static storage, never NULL), and the same
+ * as RC_VERSION_NUMBER counts it. A program that needs the library it
+ * compiled against checks at start-up, e.g.
+ *   if (rc_version_number() / 10000 != RC_VERSION_MAJOR) ... refuse ...
+ * (a library with another major version is another ABI). O(1). */
+RC_API const char *rc_version(void);
+RC_API int rc_version_number(void);
+
 typedef struct rc_heap rc_heap;
 typedef struct rc_type rc_type;
 

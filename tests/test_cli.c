@@ -162,6 +162,27 @@ TEST(version_prints_the_library_version)
     CHECK(!strcmp(res.out, want));
 }
 
+TEST(version_V_and_the_version_command_print_the_same_line)
+{
+    char want[64];
+    snprintf(want, sizeof want, "recycle %s\n", rc_version());
+    const char *forms[] = {"--version", "-V", "version"};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        REQUIRE(run(forms[i]) == 0);
+        if (strcmp(res.out, want)) fprintf(stderr, "  `recycle %s` said: %s", forms[i], res.out);
+        CHECK_EQ_INT(res.status, 0);
+        CHECK(!strcmp(res.out, want));
+        CHECK_EQ_INT(res.err[0], 0);
+    }
+}
+
+TEST(help_names_the_version_command_and_V)
+{
+    REQUIRE(run("--help") == 0);
+    CHECK(strstr(res.out, "  version ") != NULL);
+    CHECK(strstr(res.out, "-V, --version") != NULL);
+}
+
 TEST(demo_list_names_every_scenario_one_per_line)
 {
     REQUIRE(run("demo --list") == 0);
@@ -334,6 +355,10 @@ TEST(top_level_options_take_no_extra_arguments_and_are_given_once)
     refused("--version extra", "'extra'");
     refused("--version --version", "twice");
     refused("--version=1", "--version");
+    refused("-V extra", "'extra'");
+    refused("-V -V", "twice");
+    refused("version extra", "'extra'");
+    refused("version --help=1", "--help");
 }
 
 TEST(demo_options_are_strict_given_once_and_take_no_value)

@@ -1,5 +1,6 @@
 /* test_object.c -- objects and reference counting: creation, the instant free
- * on the last rc_decref, chains freed without recursion, errors. */
+ * on the last rc_decref, chains freed without recursion, errors; and the
+ * library's version. */
 #include "harness.h"
 #include "nodes.h"
 #include <stdlib.h>
@@ -11,6 +12,16 @@ static void count_destroy(void *obj) { (void)obj; destroyed++; }
 static const rc_type counted_type = {
     .name = "counted", .size = sizeof(node), .nslots = 2, .destroy = count_destroy,
 };
+
+TEST(version_string_and_number_are_the_header_macros)
+{
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", RC_VERSION_MAJOR, RC_VERSION_MINOR, RC_VERSION_PATCH);
+    REQUIRE(rc_version() != NULL);
+    CHECK(!strcmp(rc_version(), want));
+    CHECK_EQ_INT(rc_version_number(), RC_VERSION_NUMBER);
+    CHECK_EQ_INT(RC_VERSION_NUMBER, RC_VERSION_MAJOR * 10000 + RC_VERSION_MINOR * 100 + RC_VERSION_PATCH);
+}
 
 TEST(new_object_has_one_reference_and_zeroed_memory)
 {

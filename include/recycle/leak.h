@@ -456,8 +456,9 @@ RC_API size_t rc_retained(void *obj);
 #define RC_TRACE_MAX_DEPTH 16
 
 /* Start tracing (depth: frames of backtrace per site, 0 to RC_TRACE_MAX_DEPTH;
- * larger is clamped). Already tracing: the depth changes for new objects.
- * 0, or -1 with RC_ENOMEM. */
+ * larger is clamped; where the C library has no backtrace, e.g. musl, sites
+ * have file and line only). Already tracing: the depth changes for new
+ * objects. 0, or -1 with RC_ENOMEM. */
 RC_API int rc_trace_start(rc_heap *heap, unsigned depth);
 
 /* Stop tracing and forget every site. Nothing to do when not tracing;

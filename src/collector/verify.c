@@ -18,12 +18,12 @@
  */
 #include "core/objects.h"
 #include "core/memcheck.h"
+#include "core/os.h"
 #include "util/blockids.h"
 #include "util/edges.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
 #define VF_SHOW 50          /* problems printed in full */
 #define VF_DETAIL 16        /* too-small refcounts whose referrers are listed */
@@ -136,7 +136,7 @@ __attribute__((no_sanitize_address))
 #endif
 static rc_heap *probe_page(const rc_page *pg)
 {
-    if (msync((void *)pg, 4096, MS_ASYNC) != 0) return NULL;
+    if (!rc__os_mapped(pg)) return NULL;
     uint32_t magic;
     rc_heap *heap;
     memcpy(&magic, (const char *)pg + offsetof(rc_page, magic), sizeof magic);

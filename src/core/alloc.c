@@ -19,12 +19,11 @@
  */
 #include "core/memcheck.h"
 #include "core/clock.h"
+#include "core/os.h"
 
 #include <errno.h>
 #include <time.h>
 #include <stdlib.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 
 struct rc_segment {
@@ -70,48 +69,37 @@ unsigned rc__size_class(size_t bytes)
 
 #define RC_HUGE_SIZE ((size_t)2 << 20)
 
+/* The system's calls are in core/os.c; these adapt them to rc_allocator. */
 static void *sys_map(void *ud, size_t size)
 {
     (void)ud;
-    /* Over-map and trim, so the result is RC_PAGE_SIZE aligned, and 2 MiB
-     * aligned when it is that big (so the system can back it with huge pages). */
-    size_t align = size >= RC_HUGE_SIZE ? RC_HUGE_SIZE : RC_PAGE_SIZE;
-    size_t span = size + align;
-    char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return NULL;
-    uintptr_t a = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
-    size_t head = a - (uintptr_t)p, tail = span - head - size;
-    if (head) munmap(p, head);
-    if (tail) munmap((char *)a + size, tail);
-    return (void *)a;
+    /* RC_PAGE_SIZE aligned, and 2 MiB aligned when it is that big (so the
+     * system can back it with huge pages). */
+    return rc__os_map(size, size >= RC_HUGE_SIZE ? RC_HUGE_SIZE : RC_PAGE_SIZE);
 }
 
 static void sys_unmap(void *ud, void *p, size_t size)
 {
     (void)ud;
-    munmap(p, size);
+    rc__os_unmap(p, size);
 }
 
 static void sys_decommit(void *ud, void *p, size_t size)
 {
     (void)ud;
-    madvise(p, size, MADV_DONTNEED);
+    rc__os_decommit(p, size);
 }
-
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
 
 static void sys_hugepage(void *ud, void *p, size_t size)
 {
     (void)ud;
-    madvise(p, size, MADV_HUGEPAGE);
+    rc__os_hugepage(p, size);
 }
 
 static void sys_commit(void *ud, void *p, size_t size)
 {
     (void)ud;
-    madvise(p, size, MADV_POPULATE_WRITE);   /* a hint: older kernels say EINVAL */
+    rc__os_populate(p, size);
 }
 
 static void *sys_realloc(void *ud, void *p, size_t size)

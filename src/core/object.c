@@ -10,12 +10,12 @@
  */
 #include "core/objects.h"
 #include "core/memcheck.h"
+#include "core/os.h"
 
 #include <stdatomic.h>
 
 #include <stdarg.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 
 void rc__visit_adapter(void *obj, void *arg)
 {
@@ -439,11 +439,11 @@ static void check_page(const void *obj, const char *op)
     }
     const rc_head *o = RC_HEAD(obj);
     rc_page *pg = rc__page_of(o);
-    /* Is there memory at the page start at all? msync says ENOMEM if not; a
-     * small cache of pages seen valid saves the system call on most checks. */
+    /* Is there memory at the page start at all (rc__os_mapped)? A small
+     * cache of pages seen valid saves the system call on most checks. */
     _Atomic uintptr_t *seen = check_slot(pg);
     if (atomic_load_explicit(seen, memory_order_relaxed) != (uintptr_t)pg) {
-        if (msync(pg, 4096, MS_ASYNC) != 0)
+        if (!rc__os_mapped(pg))
             check_fail(obj, op, "not an object of any recycle heap");
         if (freed_by_malloc(pg)) {
             /* ASan does not overwrite freed memory: the header still names the type. */

@@ -30,8 +30,8 @@
  */
 #include "leak/leak.h"
 #include "gcmodule/gcmodule.h"
+#include "core/os.h"
 
-#include <execinfo.h>
 #include <stdlib.h>
 
 typedef struct tr_entry {   /* the value of an object in the objects map */
@@ -137,7 +137,7 @@ static void trace_new(rc_heap *h, rc_head *o, const char *file, int line)
     void *frames[RC_TRACE_MAX_DEPTH + TRACE_SKIP];
     unsigned n = 0;
     if (t->depth) {
-        int got = backtrace(frames, (int)t->depth + TRACE_SKIP);
+        int got = rc__os_backtrace(frames, (int)t->depth + TRACE_SKIP);
         n = got > TRACE_SKIP ? (unsigned)got - TRACE_SKIP : 0;
     }
     if (!rc__pmap_reserve(&t->objects, 1)) {
@@ -207,7 +207,7 @@ int rc_trace_start(rc_heap *h, unsigned depth)
         /* The first backtrace() loads the unwinder: do it now, not inside
          * the first rc_new. */
         void *f[2];
-        backtrace(f, 2);
+        rc__os_backtrace(f, 2);
     }
     *rc__tracer(h) = t;
     rc__hooks_set(h, RC_SLOT_LEAK, &trace_hooks);
@@ -343,7 +343,7 @@ static bool snap_site_fill(rc_trace_snapshot *s, snap_site *ss, const tr_site *t
     if (ts && ts->nframes) {
         ss->frames = s_alloc(s, ts->nframes * sizeof *ss->frames);
         if (!ss->frames) return false;
-        char **sym = backtrace_symbols((void *const *)ts->frames, (int)ts->nframes);
+        char **sym = rc__os_symbols((void *const *)ts->frames, (int)ts->nframes);
         for (unsigned f = 0; f < ts->nframes; f++) {
             char fallback[32];
             snprintf(fallback, sizeof fallback, "%p", ts->frames[f]);

@@ -23,10 +23,11 @@
  * still never share a 64-bit hash, but which index bits they land on now
  * depends on the secret k0.
  *
- * The key: 16 bytes from getrandom() (else /dev/urandom, else the clock and
- * addresses), made the first time any hash is needed, once per process,
- * safely from any thread (a compare-and-swap elects the thread that makes
- * it; the others wait for it). RC_HASHSEED=<decimal number> in the
+ * The key: 16 bytes from the system's random source (core/os.h's
+ * rc__os_random), else from the clock and addresses, made the first time
+ * any hash is needed, once per process, safely from any thread (a
+ * compare-and-swap elects the thread that makes it; the others wait for
+ * it). RC_HASHSEED=<decimal number> in the
  * environment at that moment, or rc_hash_seed() before it, fixes the key for
  * reproducible runs (the same seed gives the same hashes in every run).
  *
@@ -34,13 +35,12 @@
  * allocation-site names, not only dict keys.
  */
 #include "util/hash.h"
+#include "core/os.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,34 +57,6 @@ static uint64_t splitmix(uint64_t *s)
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
-}
-
-static bool random_bytes(void *buf, size_t n)
-{
-    char *p = buf;
-    while (n) {
-        ssize_t r = getrandom(p, n, 0);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        p += r;
-        n -= (size_t)r;
-    }
-    if (!n) return true;
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    while (n) {
-        ssize_t r = read(fd, p, n);
-        if (r <= 0) {
-            if (r < 0 && errno == EINTR) continue;
-            break;
-        }
-        p += r;
-        n -= (size_t)r;
-    }
-    close(fd);
-    return n == 0;
 }
 
 /* The seed RC_HASHSEED names: true with *seed set when it is a number. */
@@ -109,7 +81,7 @@ void rc__hash_init(void)
             uint64_t s = seed_given ? seed_value : seed;
             k[0] = splitmix(&s);
             k[1] = splitmix(&s);
-        } else if (!random_bytes(k, sizeof k)) {
+        } else if (!rc__os_random(k, sizeof k)) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
             uint64_t s = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)getpid() ^

@@ -23,6 +23,7 @@
 /* ---- the table of commands ---- */
 
 static int cmd_help(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
 
 static const struct command {
     const char *name, *args, *summary;
@@ -34,6 +35,7 @@ static const struct command {
     {"bench", "WORKLOAD|all [OPTIONS]", "the benchmark workloads W1-W6, one metric per line",
      cli_bench_main, cli_bench_usage},
     {"help", "[COMMAND]", "this text, or one command's usage", cmd_help, NULL},
+    {"version", "", "the version (as -V and --version)", cmd_version, NULL},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -57,7 +59,7 @@ static void usage(FILE *out)
     }
     fputs("options:\n"
           "  -h, --help                     this text\n"
-          "  --version                      the version\n", out);
+          "  -V, --version                  the version\n", out);
     for (size_t i = 0; i < NCOMMANDS; i++) {
         if (!commands[i].usage) continue;
         fputc('\n', out);
@@ -84,6 +86,22 @@ static int cmd_help(int argc, char **argv)
     return 0;
 }
 
+/* `recycle version`, `recycle --version`, `recycle -V`: the version of the
+ * library this command runs with (rc_version). */
+static int print_version(void)
+{
+    printf("recycle %s\n", rc_version());
+    return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+    cli_cmd c = {.cmd = "version"};
+    cli_optvals v;
+    if (cli_opts_parse(&c, argc, argv, &v)) return 2;
+    return print_version();
+}
+
 static int run(int argc, char **argv);
 
 /* The command's status, made 1 when standard output could not be written. */
@@ -106,10 +124,7 @@ static int run(int argc, char **argv)
         cli_cmd c = {.cmd = "", .spec = top, .nspec = 2};
         cli_optvals v;
         if (cli_opts_parse(&c, argc - 1, argv + 1, &v)) return 2;
-        if (cli_opts_int(&v, "--version") && !cli_opts_int(&v, "--help")) {
-            printf("recycle %d.%d.%d\n", RC_VERSION_MAJOR, RC_VERSION_MINOR, RC_VERSION_PATCH);
-            return 0;
-        }
+        if (cli_opts_int(&v, "--version") && !cli_opts_int(&v, "--help")) return print_version();
     }
     if (argc < 2 || argv[1][0] == '-') {
         usage(stdout);

@@ -95,6 +95,7 @@ int cli_opts_parse(const cli_cmd *c, int argc, char **argv, cli_optvals *out)
             size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
             int k = -1;
             if (!strcmp(arg, "-h")) arg = "--help", len = 6;
+            else if (!strcmp(arg, "-V")) arg = "--version", len = 9;
             for (size_t j = 0; j < out->n && k < 0; j++)
                 if (strlen(c->spec[j].name) == len && !strncmp(c->spec[j].name, arg, len)) k = (int)j;
             if (k < 0) return unknown_option(c, argv[i]);

@@ -69,8 +69,9 @@ typedef struct cli_cmd {
 } cli_cmd;
 
 /* Parses argv[0..argc-1] against c: "--name value" or "--name=value"; "-h"
- * stands for "--help" when the table has it; each option at most once;
- * "--" ends the options. Fills *out (defaults for the options not given).
+ * stands for "--help" and "-V" for "--version" when the table has them;
+ * each option at most once; "--" ends the options. Fills *out (defaults for
+ * the options not given).
  * Returns 0, or 2 after exactly one line on stderr (see above); nothing is
  * written to stdout. Cost: O(argc * nspec). */
 int cli_opts_parse(const cli_cmd *c, int argc, char **argv, cli_optvals *out);
