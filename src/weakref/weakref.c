@@ -67,7 +67,7 @@ static void unlink_weakref(rc_heap *h, rc_weakref *w)
 static inline void mark_cleared(rc_weakref *w)
 {
     w->referent = NULL;
-    if (w->flags & RC_WR_KEYED) rc__weakdict_note_dead(w);
+    if (w->flags & RC_WR_KEYED) rc__wtab_note_dead(w);
 }
 
 void rc__weakref_kill(rc_weakref *w)
