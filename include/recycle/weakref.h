@@ -243,7 +243,7 @@ RC_API void rc_weakdict_clear(rc_weakdict *d);
  *
  * The dict is an ordinary tracked object (NEW reference from _new), type
  * name "weakkeydict" for the leak tools. Cost per entry: one rc_dict entry
- * plus one weak reference with its value (88 bytes).
+ * plus one weak reference with its value (96 bytes).
  * NULL dict: as for the built-in containers (no heap to record on: the
  * error value is returned; debug builds stop naming the call).
  * --------------------------------------------------------------------- */
@@ -265,7 +265,8 @@ RC_API rc_weakkeydict *rc_weakkeydict_new(rc_heap *heap);
 RC_API int rc_weakkeydict_set(rc_weakkeydict *d, rc_val key, rc_val value);
 
 /* 1 when `key` has a live entry, its value stored in *value (BORROWED:
- * valid while the entry lives; `value` may be NULL); 0 when it has none (an
+ * valid until the entry dies, is deleted or gets another value; `value`
+ * may be NULL); 0 when it has none (an
  * immediate never has; not an error, nothing is recorded); -1 with
  * RC_EINVAL when `d` is not a weak-keyed dict. O(1) expected. */
 RC_API int rc_weakkeydict_get(rc_weakkeydict *d, rc_val key, rc_val *value);
