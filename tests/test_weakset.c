@@ -259,6 +259,47 @@ TEST(weakkeydict_key_dying_inside_a_finalizer_of_a_collection_leaves)
     rc_heap_free(h);
 }
 
+/* A finalizer that, during a collection, makes garbage a key: the entry is
+ * cleared with the garbage, calling no user callback, but the entry itself
+ * still leaves and its value is released. */
+static rc_weakkeydict *late_dict;
+static rc_weakset *late_set;
+static void *late_value;
+static void late_fin(void *obj)
+{
+    node *n = obj;
+    if (!n->slot[0]) return;
+    CHECK_EQ_INT(rc_weakkeydict_set(late_dict, rc_obj(n->slot[0]), rc_obj(late_value)), 0);
+    CHECK_EQ_INT(rc_weakset_add(late_set, rc_obj(n->slot[0])), 0);
+}
+static const rc_type late_type = {
+    .name = "late", .size = sizeof(node), .slots_offset = 0, .nslots = 2, .finalize = late_fin,
+};
+
+TEST(entries_made_for_garbage_during_a_collection_leave_with_it)
+{
+    rc_heap *h = unstressed_heap();
+    late_dict = rc_weakkeydict_new(h);
+    late_set = rc_weakset_new(h);
+    late_value = rc_new(h, &leaf_type);
+    node *a = rc_new(h, &late_type), *b = rc_new(h, &node2_type);
+    node_set(a, 0, b);
+    node_set(b, 0, a);
+    rc_decref(a);
+    rc_decref(b);
+    rc_gc_collect(h, 2);
+    CHECK_EQ_INT(rc_weakkeydict_len(late_dict), 0);
+    CHECK_EQ_INT(rc_weakset_len(late_set), 0);
+    CHECK_EQ_INT(rc_refcount(late_value), 1);   /* the entry let its value go */
+    CHECK_EQ_INT(rc_count(h, "weakref"), 2);    /* only the containers' own */
+    rc_decref(late_value);
+    rc_decref(late_dict);
+    rc_decref(late_set);
+    rc_gc_collect(h, 2);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
 /* ---- rc_weakkeydict: cycles ---- */
 
 TEST(weakkeydict_value_holding_its_key_keeps_it_while_the_dict_lives)

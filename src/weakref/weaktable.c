@@ -18,10 +18,11 @@
  *
  * Dead entries: an entry can be cleared some time before its callback
  * removes it (a collection clears all weak references to garbage before it
- * calls any back; a weak reference made to garbage during a collection is
- * cleared without any callback). At the moment of clearing weakref.c calls
- * rc__wtab_note_dead, which counts the entry in `dead` and flags the weak
- * reference COUNTED; whoever removes such an entry first (the callback,
+ * calls any back; an entry made for garbage during a collection is cleared
+ * with the weak references made then, which call no user callback, but
+ * weakref.c's run_chain still runs entry_died). At the moment of clearing
+ * weakref.c calls rc__wtab_note_dead, which counts the entry in `dead` and
+ * flags the weak reference COUNTED; whoever removes such an entry first (the callback,
  * put, del, clear) uncounts it. So len is map's length minus dead, in
  * O(1), and find / next treat a cleared entry as a missing one. A dead entry
  * of an identity key stays harmless when its address is reused: find checks
