@@ -1,7 +1,8 @@
 /*
  * recycle/weakref.h -- weak references, weak references with fields of the
- * user's, and a weak-valued dict (Python's weakref.ref, its subclasses such
- * as KeyedRef, and weakref.WeakValueDictionary).
+ * user's, weakref.finalize, and weak containers (Python's weakref.ref, its
+ * subclasses such as KeyedRef, weakref.finalize, WeakValueDictionary,
+ * WeakKeyDictionary and WeakSet).
  *
  * A weak reference refers to an object (its referent) without keeping it
  * alive. When the referent dies -- by refcount or in a collection -- every
@@ -205,12 +206,135 @@ RC_API size_t rc_weakdict_len(const rc_weakdict *d);
  * returns 0. Each 1 stores the key (BORROWED, may be NULL pointer) and the
  * value as a NEW reference (the caller must rc_decref it; `value` may be
  * NULL to skip it). The key stays valid while the caller holds the value.
- * Entries may die or be deleted during the walk; adding keys invalidates it.
+ * Entries may die or be deleted during the walk; adding keys during a walk
+ * is memory-safe but may make it skip or repeat entries.
  */
 RC_API int rc_weakdict_next(rc_weakdict *d, size_t *pos, rc_val *key, void **value);
 
 /* Remove every entry. O(entries). */
 RC_API void rc_weakdict_clear(rc_weakdict *d);
+
+/* ------------------------------------------------------------------------
+ * rc_weakkeydict: a dict whose keys are held weakly (WeakKeyDictionary)
+ *
+ * Keys are objects, held weakly and compared by IDENTITY; values are any
+ * rc_val but RC_EMPTY, held strongly. An entry disappears when its key
+ * dies: by refcount at once (also when that happens inside a callback or a
+ * finalizer), in a collection during the callback phase (rule 3 above).
+ * Between the clearing and that phase a dead entry is invisible: get finds
+ * nothing, len and next skip it.
+ *
+ * Why identity and not rc_val_eq / rc_val_hash as in rc_dict: the entry's
+ * life is its key object's, so the key that finds an entry must be that
+ * object. Under rc_val_eq an equal str or boxed int would find (or replace)
+ * an entry whose life is bound to another object, and could not be told
+ * from it when that one dies. For user types rc_val_eq is identity anyway;
+ * CPython cannot weakly reference str or int at all, so for every key both
+ * accept the two agree (recycle has no user __eq__ hook to honour).
+ *
+ * Cycles: a value that refers to its own key (directly or not) keeps the
+ * key alive as long as the dict lives (dict -> entry -> value -> key): the
+ * entry never goes. CPython has the same leak (it has no ephemerons), and
+ * recycle behaves the same: the key is in no cycle (the dict holds it
+ * weakly), so when the dict dies the entries, values and such keys go with
+ * it by refcount. A value that refers to the dict makes an ordinary cycle
+ * (the dict is a tracked container), collected when nothing else holds it;
+ * its keys then lose their entries as if the dict had died by refcount.
+ *
+ * The dict is an ordinary tracked object (NEW reference from _new), type
+ * name "weakkeydict" for the leak tools. Cost per entry: one rc_dict entry
+ * plus one weak reference with its value (96 bytes).
+ * NULL dict: as for the built-in containers (no heap to record on: the
+ * error value is returned; debug builds stop naming the call).
+ * --------------------------------------------------------------------- */
+
+typedef struct rc_weakkeydict_obj rc_weakkeydict;
+RC_API extern const rc_type rc_weakkeydict_type;
+
+/* A new empty weak-keyed dict (NEW reference); NULL with RC_ENOMEM (NULL
+ * when heap is NULL). It makes three objects: itself, its rc_dict, and a
+ * weak reference to itself through which its entries find it. */
+RC_API rc_weakkeydict *rc_weakkeydict_new(rc_heap *heap);
+
+/* Map the object `key` (rc_obj(p)) to `value`: the dict holds its own
+ * reference to the value, none to the key; a previous value of the key is
+ * released. 0, or -1 with RC_EINVAL (key RC_EMPTY or an immediate -- an
+ * int, float, bool or none cannot be held weakly --, key or value of
+ * another heap, value RC_EMPTY, key being freed) or RC_ENOMEM; the dict is
+ * then unchanged. The key may be the dict itself. Amortised O(1). */
+RC_API int rc_weakkeydict_set(rc_weakkeydict *d, rc_val key, rc_val value);
+
+/* 1 when `key` has a live entry, its value stored in *value (BORROWED:
+ * valid until the entry dies, is deleted or gets another value; `value`
+ * may be NULL); 0 when it has none (an
+ * immediate never has; not an error, nothing is recorded); -1 with
+ * RC_EINVAL when `d` is not a weak-keyed dict. O(1) expected. */
+RC_API int rc_weakkeydict_get(rc_weakkeydict *d, rc_val key, rc_val *value);
+
+/* Remove the entry of `key`, releasing its value. 0, or -1 with
+ * RC_ENOTFOUND when there is none (RC_EINVAL when `d` is not a weak-keyed
+ * dict). O(1) expected. */
+RC_API int rc_weakkeydict_del(rc_weakkeydict *d, rc_val key);
+
+/* Number of entries whose key is alive. O(1). */
+RC_API size_t rc_weakkeydict_len(const rc_weakkeydict *d);
+
+/*
+ * Iterate over live entries in insertion order: set *pos = 0, call until it
+ * returns 0. Each 1 stores the key as a NEW reference (the caller must
+ * rc_decref it; `key` may be NULL to skip it) and the value (BORROWED,
+ * valid while the caller holds the key and the entry is not deleted or
+ * replaced; `value` may be NULL). Keys may die and entries be deleted or
+ * given new values during the walk (the dead are skipped); adding keys
+ * during a walk is memory-safe but may make it skip or repeat entries.
+ */
+RC_API int rc_weakkeydict_next(rc_weakkeydict *d, size_t *pos, void **key, rc_val *value);
+
+/* Remove every entry, releasing the values. O(entries). */
+RC_API void rc_weakkeydict_clear(rc_weakkeydict *d);
+
+/* ------------------------------------------------------------------------
+ * rc_weakset: a set of objects held weakly (WeakSet)
+ *
+ * Items are objects, compared by identity (as rc_weakkeydict's keys, for
+ * the same reason). An item leaves the set when it dies, as an entry of
+ * rc_weakkeydict does. An ordinary tracked object (type name "weakset");
+ * cost per item: one rc_dict entry plus one weak reference (72 bytes).
+ * NULL set: as for rc_weakkeydict.
+ * --------------------------------------------------------------------- */
+
+typedef struct rc_weakset_obj rc_weakset;
+RC_API extern const rc_type rc_weakset_type;
+
+/* A new empty weak set (NEW reference); NULL with RC_ENOMEM. */
+RC_API rc_weakset *rc_weakset_new(rc_heap *heap);
+
+/* Add the object `item` (rc_obj(p)), held weakly; adding a member again
+ * changes nothing. The set may be added to itself. 0, or -1 with RC_EINVAL
+ * (RC_EMPTY, an immediate, an object of another heap or one being freed)
+ * or RC_ENOMEM. Amortised O(1). */
+RC_API int rc_weakset_add(rc_weakset *s, rc_val item);
+
+/* Remove `item`: 1 when it was a (live) member, 0 when not (an immediate
+ * never is; nothing recorded), -1 with RC_EINVAL when `s` is not a weak
+ * set. O(1) expected. */
+RC_API int rc_weakset_discard(rc_weakset *s, rc_val item);
+
+/* 1 when `item` is a live member, 0 when not (nothing recorded), -1 with
+ * RC_EINVAL when `s` is not a weak set. O(1) expected. */
+RC_API int rc_weakset_contains(const rc_weakset *s, rc_val item);
+
+/* Number of live members. O(1). */
+RC_API size_t rc_weakset_len(const rc_weakset *s);
+
+/* Iterate over live members in insertion order, as rc_weakkeydict_next:
+ * each 1 stores the member as a NEW reference (`item` may be NULL). Members
+ * may die or be discarded during the walk; adding may make it skip or
+ * repeat members. */
+RC_API int rc_weakset_next(rc_weakset *s, size_t *pos, void **item);
+
+/* Remove every member. O(members). */
+RC_API void rc_weakset_clear(rc_weakset *s);
 
 #ifdef __cplusplus
 }

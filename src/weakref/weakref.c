@@ -67,7 +67,7 @@ static void unlink_weakref(rc_heap *h, rc_weakref *w)
 static inline void mark_cleared(rc_weakref *w)
 {
     w->referent = NULL;
-    if (w->flags & RC_WR_KEYED) rc__weakdict_note_dead(w);
+    if (w->flags & RC_WR_KEYED) rc__wtab_note_dead(w);
 }
 
 void rc__weakref_kill(rc_weakref *w)
@@ -123,9 +123,12 @@ static void clear_all(rc_heap *h, rc_head *o, chain *c)
 }
 
 /* Call back each weak reference of the chain (unless `call` is false: then
- * the callbacks are dropped unrun), drop what it owns, release it.
- * Reads cb and data at call time: an earlier callback may have disarmed a
- * later one (a weak-valued dict sets cb to NULL on an entry it dropped). */
+ * the callbacks are dropped unrun -- but for an entry of a weak container,
+ * flagged KEYED, whose callback is the library's own removal of the entry,
+ * so no dead entry stays behind holding its key or value), drop what it
+ * owns, release it. Reads cb and data at call time: an earlier callback may
+ * have disarmed a later one (a weak container sets cb to NULL on an entry it
+ * dropped). */
 static void run_chain(chain *c, bool call)
 {
     rc_weakref *w = c->first;
@@ -136,7 +139,7 @@ static void run_chain(chain *c, bool call)
         rc_weakref_callback_fn cb = w->cb;
         void *data = w->data;
         w->cb = NULL;
-        if (cb && call) cb(w, data);
+        if (cb && (call || (w->flags & RC_WR_KEYED))) cb(w, data);
         drop_owned(w);
         if (w->flags & RC_WR_LIBHELD) {   /* an rc_finalize: dealt with, let it go */
             w->flags &= ~(uint32_t)RC_WR_LIBHELD;
@@ -195,14 +198,15 @@ static bool unreachable(rc_heap *h, rc_head **garbage, size_t n)
 }
 
 /* on_spared: after callbacks or finalizers ran, what stays garbage loses the
- * weak references they made to it, calling no callback (CPython's
- * clear_weakrefs); from h->deleting on none can be made again. */
+ * weak references they made to it, calling no user callback (CPython's
+ * clear_weakrefs; weak containers still drop those entries); from
+ * h->deleting on none can be made again. */
 static void spared(rc_heap *h, rc_head **garbage, size_t n)
 {
     chain c = {NULL, NULL};
     for (size_t i = 0; i < n; i++)
         if (garbage[i]->gc & RC__WEAKREFS) clear_all(h, garbage[i], &c);
-    run_chain(&c, false);   /* no callback; what they own is let go */
+    run_chain(&c, false);   /* no user callback; what they own is let go */
 }
 
 /* on_heap_free: the books go with the heap. */
