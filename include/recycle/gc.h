@@ -98,13 +98,23 @@ RC_API int rc_gc_is_finalized(const void *obj);
 
 /* Stop scanning `obj` (CPython's PyObject_GC_UnTrack): the collector will
  * never free it as part of a cycle, so only untrack an object that can never
- * be in one. 0 (also when it was not tracked), -1 with RC_EBUSY during a
- * collection's scan. O(1). */
+ * be in one. It leaves the generation counts as its death would: out of its
+ * generation's population (rc_heap_stats.gen_objects, the freeze count for a
+ * frozen object) and one off the young count of rc_gc_get_count, so
+ * untracking and tracking again in a loop starts no collection; it leaves
+ * the candidate buffer if it was there. 0 (also when it was not tracked,
+ * and for a dying object -- count 0, seen from a destroy hook or a callback
+ * of its free -- which is off the books already), -1 with RC_EBUSY during a
+ * collection's scan. O(1) (O(objects waiting to be freed) while a free
+ * burst runs). */
 RC_API int rc_gc_untrack(void *obj);
 
-/* Scan `obj` again, as a new generation-0 object (PyObject_GC_Track). 0 (also
- * when already tracked), -1 with RC_EINVAL when its type holds no references
- * (never tracked), RC_ENOMEM, or RC_EBUSY during a scan. O(1). */
+/* Scan `obj` again, as a new generation-0 object (PyObject_GC_Track): one
+ * more in generation 0 and in the young count, whatever generation it left
+ * (a frozen object untracked and tracked again is young, not frozen). 0
+ * (also when already tracked), -1 with RC_EINVAL when its type holds no
+ * references (never tracked) or the object is dying (count 0), RC_ENOMEM,
+ * or RC_EBUSY during a scan. O(1), as rc_gc_untrack. */
 RC_API int rc_gc_track(void *obj);
 
 /* Python's gc.get_objects(generation): a NEW list of the tracked objects of

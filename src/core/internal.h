@@ -363,6 +363,16 @@ void rc__free_now(rc_heap *h, rc_head *o);
 void rc__check_forget(const void *page);
 /* Remove o from the candidate buffer if it is there. */
 void rc__unbuffer(rc_heap *h, rc_head *o);
+/* Take a tracked object that dies or is untracked out of the generation
+ * counts: its generation's population, and the young count (tracked
+ * allocations minus deallocations, as CPython counts them: whatever the
+ * generation). rc_gc_track undoes it. */
+static inline void rc__uncount(rc_heap *h, const rc_head *o)
+{
+    rc_assert(h->gen_objects[o->gc & RC__GEN_MASK] > 0);
+    h->gen_objects[o->gc & RC__GEN_MASK]--;
+    h->count[0] -= h->count[0] > 0;
+}
 
 /* ---- heap life (heap.c) ---- */
 /* A heap of `size` bytes (at least sizeof(rc_heap): the layers above embed

@@ -228,14 +228,6 @@ void rc__release_refs(rc_head *o)
 
 /* ---- death ---- */
 
-/* The generation counts of a dying tracked object. */
-RC_INLINE void uncount(rc_heap *h, const rc_head *o)
-{
-    rc_assert(h->gen_objects[rc__gen(o)] > 0);
-    h->gen_objects[rc__gen(o)]--;
-    h->count[0] -= h->count[0] > 0;
-}
-
 /* `o`, which has RC__WEAKREFS, dies: only the weakref layer sets the bit,
  * and its slot clears the weak references and runs their callbacks. */
 static RC_NOINLINE void referent_death(rc_heap *h, rc_head *o)
@@ -255,7 +247,7 @@ RC_INLINE void unlink_object(rc_heap *h, rc_head *o)
         /* garbage a collection is freeing (maybe untracked by its finalizer) */
         if (o->gc & RC__INSET) h->gc_freed++;
     }
-    if (o->gc & RC__TRACKED) uncount(h, o);
+    if (o->gc & RC__TRACKED) rc__uncount(h, o);
     if (unlikely(o->gc & RC__WEAKREFS)) referent_death(h, o);
     if (unlikely(h->hooked & RC_HOOK_DEATH)) rc__hook_death(h, o);
 }
@@ -339,7 +331,7 @@ void rc__dealloc(rc_head *o)
     if (likely(!freeing_or_hooked(h) && t->rc_kind == RC_KIND_USER && !t->finalize &&
                !t->destroy && !t->clear && !t->traverse &&
                !(o->gc & (RC__BUFFERED | RC__INSET | RC__WEAKREFS)))) {
-        if (o->gc & RC__TRACKED) uncount(h, o);   /* all unlink_object has left to do */
+        if (o->gc & RC__TRACKED) rc__uncount(h, o);   /* all unlink_object has left to do */
         h->freeing = true;
         release_dying(o);
         h->freeing = false;

@@ -40,6 +40,14 @@ bool rc__gc_walk_pages(rc_vec *v, bool (*fn)(rc_head *o, void *ctx), void *ctx)
 
 /* ---- tracking ---- */
 
+/* Whether `obj` is dying: its count reached 0 and its finalizer has had its
+ * chance, so it is off the collector's books (a destroy hook, or a callback
+ * run while it waits on the pending list, may still name it). */
+static bool dying(const void *obj)
+{
+    return rc__refcount(obj, 0) == 0;
+}
+
 int rc_gc_is_tracked(const void *obj)
 {
     RC__CHECK(obj, "rc_gc_is_tracked");
@@ -61,9 +69,10 @@ int rc_gc_untrack(void *obj)
         rc__fail(h, RC_EBUSY, "rc_gc_untrack: refused during a collection's scan");
         return -1;
     }
-    if (!(o->gc & RC__TRACKED)) return 0;
+    /* A dying object (its count reached 0) is off the books already. */
+    if (!(o->gc & RC__TRACKED) || dying(obj)) return 0;
     if (o->gc & RC__BUFFERED) rc__unbuffer(h, o);
-    h->gen_objects[rc__gen(o)]--;
+    rc__uncount(h, o);   /* as its death would: its generation, and the young count */
     o->gc &= ~(RC__TRACKED | RC__GEN_MASK);
     return 0;
 }
@@ -74,6 +83,11 @@ int rc_gc_track(void *obj)
     rc_head *o = RC_HEAD(obj);
     rc_heap *h = rc_heap_of(obj);
     rc_page *pg = rc__page_of(o);
+    if (dying(obj)) {
+        rc__fail(h, RC_EINVAL, "rc_gc_track: the %s at %p is being freed",
+                 o->type->name ? o->type->name : "?", obj);
+        return -1;
+    }
     if (o->gc & RC__TRACKED) return 0;
     if (!rc__type_tracked(o->type) || !(pg->flags & RC_PAGE_TRACKED)) {
         rc__fail(h, RC_EINVAL, "rc_gc_track: a %s holds no references and cannot be tracked",
