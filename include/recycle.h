@@ -81,6 +81,9 @@ typedef void (*rc_visit_fn)(void *obj, void *arg);
  *     rc_new refuses one without (RC_EINVAL).
  * A type with neither holds no references: it is never tracked nor scanned.
  *
+ * `flags` (optional, RC_TYPE_* below, 0 by default): RC_TYPE_ACYCLIC says
+ * the type's objects hold references but can never be part of a cycle.
+ *
  * `extra_size` (optional) returns the bytes the object owns outside its block
  * (malloc'd buffers, say): rc_self_size and the leak tools' byte counts add
  * it, as sys.getsizeof adds what __sizeof__ reports. It must not allocate
@@ -102,8 +105,39 @@ struct rc_type {
     uint32_t slots_offset;  /* slots form: byte offset of the first pointer */
     uint32_t nslots;        /* slots form: number of object pointers */
     uint32_t rc_kind;       /* reserved for the library's own types; leave 0 */
+    uint32_t flags;         /* optional: RC_TYPE_* flags */
     size_t (*extra_size)(const void *obj);   /* optional: bytes owned outside the block */
 };
+
+/*
+ * RC_TYPE_ACYCLIC: the type's objects hold references (slots or traverse)
+ * but can never be part of a reference cycle -- say, because they only ever
+ * refer to strs, boxed ints, objects of types with no references, or other
+ * objects of RC_TYPE_ACYCLIC types that never refer back. Declaring it
+ * saves the collector their work: such objects are never tracked
+ * (rc_gc_is_tracked says 0 and rc_gc_track refuses them with RC_EINVAL),
+ * never counted in the generation counts or rc_heap_stats.tracked, never
+ * candidates, and never members of a collection (a full collection's page
+ * walk steps over them as over objects untracked with rc_gc_untrack). The
+ * leak tools still traverse them: rc_gc_get_referents, the reference index
+ * and what is built on it (chains, roots, retained sizes, DOT graphs, heap
+ * snapshots) and rc_heap_check see their references like any other
+ * object's. rc_gc_get_referrers, like CPython's, lists only tracked holders;
+ * rc_refindex lists these too.
+ *
+ * The contract is the program's to keep, and a lie is a leak, not a crash:
+ * when such an object is in a cycle after all, the collector sees its
+ * references as held from outside, so the cycle -- it and everything it
+ * keeps -- is never freed, as if rc_gc_untrack had been called on it.
+ * Nothing is freed early. The tools that show such a leak: rc_heap_free's
+ * end report (rc_heap_set_leak_report) lists the objects left with none
+ * "held from outside"; rc_domtree (<recycle/leak.h>) leaves them out of the
+ * tree (reachable from no root, retained size 0); rc_growth shows them
+ * growing. A flag that names no RC_TYPE_* flag makes rc_new refuse the type
+ * (RC_EINVAL).
+ */
+#define RC_TYPE_ACYCLIC 1u
+#define RC_TYPE_FLAGS   RC_TYPE_ACYCLIC   /* every flag defined */
 
 /* ------------------------------------------------------------------------
  * The object header (part of the ABI: rc_incref/rc_decref are inline)

@@ -86,7 +86,9 @@ RC_API FILE *rc_gc_get_debug_stream(const rc_heap *heap);
  * unreachable and kept because RC_GC_DEBUG_SAVEALL was set (BORROWED: the heap
  * owns it; it lives until rc_heap_free). Created empty on first use; NULL
  * with RC_ENOMEM if that fails. The list is ordinary: remove items (or
- * rc_list_clear it) and a later collection frees them. */
+ * rc_list_clear it) and a later collection frees them. Disturbs: making
+ * it on first use may start a collection and counts a generation-0
+ * allocation; to look without making it, use rc_gc_garbage_into. */
 RC_API rc_list *rc_gc_garbage(rc_heap *heap);
 
 /* ---- objects (gc.is_tracked, gc.is_finalized, gc.get_objects, ...) ----
@@ -98,7 +100,8 @@ RC_API rc_list *rc_gc_garbage(rc_heap *heap);
  * finalizer run by a collection and from ordinary code they work. */
 
 /* Whether the collector scans `obj` (Python's gc.is_tracked). Objects of
- * types with no references (str, leaf types) never are. O(1). */
+ * types with no references (str, leaf types) and of RC_TYPE_ACYCLIC types
+ * never are. O(1). */
 RC_API int rc_gc_is_tracked(const void *obj);
 
 /* Whether the finalizer of `obj` has run (Python's gc.is_finalized, PEP 442):
@@ -107,13 +110,25 @@ RC_API int rc_gc_is_finalized(const void *obj);
 
 /* Stop scanning `obj` (CPython's PyObject_GC_UnTrack): the collector will
  * never free it as part of a cycle, so only untrack an object that can never
- * be in one. 0 (also when it was not tracked), -1 with RC_EBUSY during a
- * collection's scan. O(1). */
+ * be in one. It leaves the generation counts as its death would: out of its
+ * generation's population (rc_heap_stats.gen_objects, the freeze count for a
+ * frozen object) and one off the young count of rc_gc_get_count, so
+ * untracking and tracking again in a loop starts no collection; it leaves
+ * the candidate buffer if it was there. 0 (also when it was not tracked,
+ * and for a dying object -- count 0, seen from a destroy hook or a callback
+ * of its free -- which is off the books already; debug builds stop there,
+ * as at any use of a freed object), -1 with RC_EBUSY during a collection's
+ * scan. O(1) (O(objects waiting to be freed) while a free
+ * burst runs). */
 RC_API int rc_gc_untrack(void *obj);
 
-/* Scan `obj` again, as a new generation-0 object (PyObject_GC_Track). 0 (also
- * when already tracked), -1 with RC_EINVAL when its type holds no references
- * (never tracked), RC_ENOMEM, or RC_EBUSY during a scan. O(1). */
+/* Scan `obj` again, as a new generation-0 object (PyObject_GC_Track): one
+ * more in generation 0 and in the young count, whatever generation it left
+ * (a frozen object untracked and tracked again is young, not frozen). 0
+ * (also when already tracked), -1 with RC_EINVAL when its type holds no
+ * references or is RC_TYPE_ACYCLIC (never tracked) or the object is dying
+ * (count 0; debug builds stop there), RC_ENOMEM, or RC_EBUSY during a scan.
+ * O(1), as rc_gc_untrack. */
 RC_API int rc_gc_track(void *obj);
 
 /* Python's gc.get_objects(generation): a NEW list of the tracked objects of
@@ -122,7 +137,10 @@ RC_API int rc_gc_track(void *obj);
  * collection's finalizer or callback, that collection's unreachable objects
  * are left out too (as in CPython). NULL with RC_EINVAL
  * (bad generation), RC_ENOMEM or RC_EBUSY. Cost: O(pages of that generation
- * + objects found); -1, 2 and 3 walk every page of tracked objects. */
+ * + objects found); -1, 2 and 3 walk every page of tracked objects.
+ * Disturbs (see "quiet queries" below): may start a collection, counts a
+ * generation-0 allocation, and dropping the list makes its old objects
+ * candidates. The quiet form is rc_gc_get_objects_into. */
 RC_API rc_list *rc_gc_get_objects(rc_heap *heap, int generation);
 
 /* Python's gc.get_referrers(*objs): a NEW list of the tracked objects that
@@ -131,15 +149,96 @@ RC_API rc_list *rc_gc_get_objects(rc_heap *heap, int generation);
  * finalizer or callback, that collection's unreachable objects. NULL with RC_ENOMEM or
  * RC_EBUSY. Cost: one walk over every tracked object and every reference it
  * holds -- O(heap) per call, as in CPython. To ask for many objects, build
- * an rc_refindex once instead. */
+ * an rc_refindex once instead (it also counts untracked holders).
+ * Disturbs as rc_gc_get_objects; the quiet form is rc_gc_get_referrers_into. */
 RC_API rc_list *rc_gc_get_referrers(rc_heap *heap, void *const *objs, size_t n);
 
 /* Python's gc.get_referents(*objs): a NEW list of the objects that
  * objs[0..n-1] reference directly (as their types' traverse reports them;
  * an object referenced twice appears twice). NULL with RC_ENOMEM, RC_EBUSY,
  * or RC_EINVAL when an object of objs belongs to another heap (the message
- * names it). O(references of objs). */
+ * names it). O(references of objs). Objects of untracked and RC_TYPE_ACYCLIC
+ * types are asked like any other. Disturbs as rc_gc_get_objects; the quiet
+ * form is rc_gc_get_referents_into. */
 RC_API rc_list *rc_gc_get_referents(rc_heap *heap, void *const *objs, size_t n);
+
+/* ---- quiet queries: looking without disturbing ----
+ *
+ * The list-returning queries above (and rc_gc_garbage's first use, and
+ * rc_weakref_list) make a tracked rc_list, which disturbs the heap they
+ * report on: making it may start an automatic collection and adds one to
+ * the generation-0 count, and the list holds a reference to each object,
+ * so dropping it lowers every old object's count without reaching zero --
+ * each becomes a candidate for the next collection.
+ *
+ * Each has a quiet form that fills the caller's array instead: it stores
+ * BORROWED pointers in buf[0 .. min(total, cap) - 1] and returns the total,
+ * so a caller whose array was too small calls again with a bigger one (cap
+ * 0 with buf NULL only counts). It allocates no object, takes and drops no
+ * reference and runs none of the program's code (no callback, finalizer or
+ * hook: nothing can re-enter it), so it cannot start a collection, and the
+ * generation counts (rc_gc_get_count), the candidate buffer
+ * (rc_gc_get_candidate_count) and every refcount are as they were. It
+ * answers what the list form would, in the same order.
+ *
+ * Borrowed means nothing keeps the objects alive: the pointers stay valid
+ * until the program does something that can free an object (rc_decref,
+ * a collection, anything that allocates a tracked object). rc_incref one
+ * to keep it -- a later rc_decref of an old object makes it a candidate, as
+ * every rc_decref does. Between two calls nothing of the heap changes
+ * unless the program changes it (malloc'ing a bigger array does not).
+ *
+ * Safe to call from anywhere, a gc callback, finalizer, destroy hook or
+ * weak-reference callback included, with the same refusals as the list
+ * forms: the heap walks (_objects_into, _referrers_into) refuse while
+ * objects are being freed or scanned, rc_gc_get_referents_into during a
+ * scan. Errors: SIZE_MAX, with the error recorded on the heap (nothing is
+ * recorded for a NULL heap): RC_EINVAL for a NULL buf with cap > 0 and for
+ * the arguments the list form refuses, RC_EBUSY. buf is left as it was
+ * then. Cost: the list form's, without the list.
+ *
+ * Why an array and not a visitor callback: a callback would run the
+ * program's code in the middle of a walk, which then has to forbid or
+ * survive allocation (a collection, pages coming and going), frees (of the
+ * object visited or the next one on a weak-reference chain or the garbage
+ * list) and nested queries; protecting the items with references would
+ * itself make candidates. An array has no such cases: the walk finishes
+ * before the program runs again. And copying a pointer per object costs
+ * next to nothing beside the walk.
+ */
+
+/* rc_gc_get_objects without disturbing (above): the tracked objects of
+ * `generation` (0, 1, 2, 3 = frozen, -1 = all). SIZE_MAX with RC_EINVAL
+ * (bad generation; buf NULL with cap > 0) or RC_EBUSY. rc_heap_get_stats'
+ * gen_objects[generation] (their sum for -1) bounds the total. */
+RC_API size_t rc_gc_get_objects_into(rc_heap *heap, int generation, void **buf, size_t cap);
+
+/* rc_gc_get_referrers without disturbing: the tracked objects holding a
+ * reference to any of objs[0..n-1], each once (an object of another heap
+ * has none here). SIZE_MAX with RC_EINVAL (objs NULL with n > 0; buf NULL
+ * with cap > 0), RC_ENOMEM (the object set, for n > 8: side-table memory,
+ * no object) or RC_EBUSY. O(heap). */
+RC_API size_t rc_gc_get_referrers_into(rc_heap *heap, void *const *objs, size_t n, void **buf,
+                                       size_t cap);
+
+/* rc_gc_get_referents without disturbing: what objs[0..n-1] refer to
+ * directly, an object referenced twice twice; NULL entries of objs are
+ * skipped. SIZE_MAX with RC_EINVAL (objs NULL with n > 0, buf NULL with
+ * cap > 0, an object of another heap: the message names it) or RC_EBUSY
+ * (during a scan). O(references of objs). */
+RC_API size_t rc_gc_get_referents_into(rc_heap *heap, void *const *objs, size_t n, void **buf,
+                                       size_t cap);
+
+/* rc_gc_garbage without disturbing: the objects in the heap's garbage list,
+ * in order (items that are not objects -- values the program appended --
+ * are left out); 0 when the list was never made, which this call does not
+ * make. SIZE_MAX with RC_EINVAL (buf NULL with cap > 0). O(list length). */
+RC_API size_t rc_gc_garbage_into(rc_heap *heap, void **buf, size_t cap);
+
+/* The number of objects in the candidate buffer: old objects whose count
+ * dropped without reaching zero since the last scan, which the next candidate
+ * scan or collection examines (docs/ARCHITECTURE.md). 0 for a NULL heap. O(1). */
+RC_API size_t rc_gc_get_candidate_count(const rc_heap *heap);
 
 /* ---- freezing (gc.freeze, gc.unfreeze, gc.get_freeze_count) ---- */
 
@@ -210,7 +309,8 @@ RC_API int rc_gc_get_stress(const rc_heap *heap);
  * of every reference in the heap, inverted: built in two walks (count, then
  * fill -- a compressed sparse row layout), it then answers "who refers to X"
  * for any object in O(1). Referrers are every object that can hold
- * references (tracked or untracked by rc_gc_untrack); targets are every
+ * references (tracked, untracked by rc_gc_untrack, or of an RC_TYPE_ACYCLIC
+ * type); targets are every
  * object, those that hold no references (str, leaf types) included.
  *
  * A snapshot: it holds no references and is not updated. After any change

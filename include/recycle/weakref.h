@@ -121,8 +121,18 @@ RC_API int rc_weakref_alive(const rc_weakref *w);
 RC_API size_t rc_weakref_count(const void *obj);
 
 /* Python's weakref.getweakrefs: a NEW list of the live weak references to
- * `obj`, newest first; NULL with RC_ENOMEM. O(their number). */
+ * `obj`, newest first; NULL with RC_ENOMEM. O(their number). Disturbs:
+ * may start a collection, counts a generation-0 allocation, and dropping
+ * the list makes old weak references candidates (<recycle/gc.h>, "quiet
+ * queries"); the quiet form is rc_weakref_list_into. */
 RC_API rc_list *rc_weakref_list(const void *obj);
+
+/* rc_weakref_list without disturbing (<recycle/gc.h>, "quiet queries"):
+ * BORROWED pointers to the weak references to `obj`, newest first, in
+ * buf[0 .. min(total, cap) - 1]; returns the total (rc_weakref_count's
+ * answer). SIZE_MAX for a NULL obj, or with RC_EINVAL for a NULL buf with
+ * cap > 0. Allocates nothing, runs no code. O(their number). */
+RC_API size_t rc_weakref_list_into(const void *obj, rc_weakref **buf, size_t cap);
 
 /* ------------------------------------------------------------------------
  * rc_finalize: Python's weakref.finalize

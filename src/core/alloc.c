@@ -468,8 +468,9 @@ static inline rc_head *take(rc_heap *h, rc_page *pg)
     return rc__page_take(pg);
 }
 
-rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool tracked)
+rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool refs, bool young)
 {
+    bool tracked = refs;   /* the page kind (RC_PAGE_TRACKED) */
     rc_page *pg;
     rc_head *b;
     if (unlikely(h->use_malloc)) {
@@ -507,7 +508,7 @@ rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool tracked)
 small:
 done:
     if (h->watch) rc__watch_alloc(h, b, bytes);
-    if (tracked && !(pg->flags & RC_PAGE_YOUNG0) && !rc__young_add(h, pg, 0)) {
+    if (young && !(pg->flags & RC_PAGE_YOUNG0) && !rc__young_add(h, pg, 0)) {
         /* Could not remember the page: give the block back. */
         rc__free_block(h, b);
         return NULL;

@@ -268,8 +268,10 @@ void *rc__fail(rc_heap *h, int code, const char *fmt, ...)
     ;
 
 /* ---- allocator (alloc.c) ---- */
-/* A block of `bytes` (header included) from a page of the right kind, or NULL. */
-rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool tracked);
+/* A block of `bytes` (header included) from a page of the right kind (`refs`:
+ * a page of objects that can hold references), or NULL. `young`: the block
+ * will be a tracked object, so its page must be on the young[0] list. */
+rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool refs, bool young);
 /* Give a block back (its page may go back to the system); on pages with
  * RC_PAGE_WATCH the memory-checking hooks run first (memcheck.c). */
 void rc__free_block(rc_heap *h, rc_head *b);
@@ -327,17 +329,17 @@ RC_INLINE rc_head *rc__page_take(rc_page *pg)
 }
 
 /* A block of `bytes` (header included): popped from the current page of its
- * class when it can be, else rc__alloc_block. */
-RC_INLINE rc_head *rc__alloc_fast(rc_heap *h, size_t bytes, bool tracked)
+ * class when it can be, else rc__alloc_block (`refs`, `young`: as there). */
+RC_INLINE rc_head *rc__alloc_fast(rc_heap *h, size_t bytes, bool refs, bool young)
 {
     if (likely(bytes <= 1024)) {
-        rc_page *pg = h->cur[tracked][rc__small_class[(bytes + 7) >> 3]];
-        if (likely(pg != NULL) && likely(!tracked || (pg->flags & RC_PAGE_YOUNG0))) {
+        rc_page *pg = h->cur[refs][rc__small_class[(bytes + 7) >> 3]];
+        if (likely(pg != NULL) && likely(!young || (pg->flags & RC_PAGE_YOUNG0))) {
             rc_head *b = rc__page_take(pg);
             if (likely(b != NULL)) return b;
         }
     }
-    return rc__alloc_block(h, bytes, tracked);
+    return rc__alloc_block(h, bytes, refs, young);
 }
 
 /* Give a block back: pushed on its page's free list when no page state
@@ -370,6 +372,16 @@ void rc__free_now(rc_heap *h, rc_head *o);
 void rc__check_forget(const void *page);
 /* Remove o from the candidate buffer if it is there. */
 void rc__unbuffer(rc_heap *h, rc_head *o);
+/* Take a tracked object that dies or is untracked out of the generation
+ * counts: its generation's population, and the young count (tracked
+ * allocations minus deallocations, as CPython counts them: whatever the
+ * generation). rc_gc_track undoes it. */
+static inline void rc__uncount(rc_heap *h, const rc_head *o)
+{
+    rc_assert(h->gen_objects[o->gc & RC__GEN_MASK] > 0);
+    h->gen_objects[o->gc & RC__GEN_MASK]--;
+    h->count[0] -= h->count[0] > 0;
+}
 
 /* ---- heap life (heap.c) ---- */
 /* A heap of `size` bytes (at least sizeof(rc_heap): the layers above embed
@@ -430,11 +442,21 @@ static inline void rc__set_field(rc_head *o, uint32_t v)
 }
 #define RC__FIELD_MAX ((1u << (32 - RC__FIELD_SHIFT)) - 1)
 
-/* Whether a type makes its objects tracked. */
-static inline bool rc__type_tracked(const rc_type *t)
+/* Whether a type's objects can hold references. They live on pages of that
+ * kind (RC_PAGE_TRACKED, heap->pages[1]), where every walk that looks for
+ * references goes: collections, the heap check, the leak tools. */
+static inline bool rc__type_refs(const rc_type *t)
 {
     return t->rc_kind == RC_KIND_USER ? (t->traverse != NULL || t->nslots != 0)
                                       : t->rc_kind != RC_KIND_STR && t->rc_kind != RC_KIND_INT;
+}
+
+/* Whether a type makes its objects tracked: it can hold references and did
+ * not declare RC_TYPE_ACYCLIC (whose objects are born as if untracked, on
+ * the same pages). */
+static inline bool rc__type_tracked(const rc_type *t)
+{
+    return !(t->flags & RC_TYPE_ACYCLIC) && rc__type_refs(t);
 }
 
 #endif

@@ -24,7 +24,8 @@ void rc__visit_adapter(void *obj, void *arg)
 }
 
 /* Whether a type's fields agree with each other: a user type with traverse
- * has clear, its slots are aligned and lie inside `size`; any other kind is
+ * has clear, its slots are aligned and lie inside `size`, its flags are
+ * known RC_TYPE_* flags; any other kind is
  * one of the library's sealed kinds (internal.h) on the library's own type
  * object. A few compares on fields the allocation reads anyway, so every
  * rc_new checks (the type is the user's const: nothing can be cached in it). */
@@ -32,6 +33,7 @@ RC_INLINE bool type_ok(const rc_heap *h, const rc_type *t)
 {
     if (likely(t->rc_kind == RC_KIND_USER))
         return !(t->traverse && !t->clear) && (t->slots_offset & (sizeof(void *) - 1)) == 0 &&
+               !(t->flags & ~(uint32_t)RC_TYPE_FLAGS) &&
                (uint64_t)t->slots_offset + (uint64_t)t->nslots * sizeof(void *) <= t->size;
     return rc__kind_sealed(t->rc_kind) && h->sealed && h->sealed[t->rc_kind & 0xff] == t;
 }
@@ -48,6 +50,9 @@ static RC_NOINLINE void *new_failed(rc_heap *h, const rc_type *t, size_t size, c
     if (t->slots_offset & (sizeof(void *) - 1))
         return rc__fail(h, RC_EINVAL, "%s: type '%s' has slots_offset %u, not a multiple of %zu",
                         fn, name, (unsigned)t->slots_offset, sizeof(void *));
+    if (t->rc_kind == RC_KIND_USER && (t->flags & ~(uint32_t)RC_TYPE_FLAGS))
+        return rc__fail(h, RC_EINVAL, "%s: type '%s' has flags 0x%x, which name no RC_TYPE_* flag",
+                        fn, name, (unsigned)t->flags);
     if (!type_ok(h, t))
         return rc__fail(h, RC_EINVAL, "%s: type '%s' has %u slots at offset %u, past its size %zu",
                         fn, name, (unsigned)t->nslots, (unsigned)t->slots_offset, t->size);
@@ -87,12 +92,12 @@ static RC_NOINLINE void *new_slow(rc_heap *h, const rc_type *t, size_t size, con
 {
     if (unlikely(!h)) return NULL;
     if (unlikely(!t || size > SIZE_MAX / 2 || !type_ok(h, t))) return new_failed(h, t, size, fn);
-    bool tracked = rc__type_tracked(t);
+    bool refs = rc__type_refs(t), tracked = rc__type_tracked(t);
     if (tracked && (h->count[0] >= h->young_limit || h->candidates.len >= h->candidate_trigger)) {
         const rc_hooks *c = h->hooks[RC_SLOT_COLLECTOR];
         if (c && c->collect_due) c->collect_due(h);
     }
-    rc_head *b = rc__alloc_fast(h, sizeof(rc_head) + size, tracked);
+    rc_head *b = rc__alloc_fast(h, sizeof(rc_head) + size, refs, tracked);
     if (unlikely(!b)) return new_failed(h, t, size, fn);
     b->refcnt = 1;
     b->gc = tracked ? RC__TRACKED | h->mark_flip : 0;
@@ -124,9 +129,9 @@ RC_INLINE void *new_object(rc_heap *h, const rc_type *t, size_t size, const char
                            const char *file, int line)
 {
     if (likely(h && t && size <= 112 && !(h->hooked & RC_HOOK_ALLOC)) && likely(type_ok(h, t))) {
-        bool tracked = rc__type_tracked(t);
+        bool refs = rc__type_refs(t), tracked = rc__type_tracked(t);
         size_t bytes = sizeof(rc_head) + size;
-        rc_page *pg = h->cur[tracked][rc__small_class[(bytes + 7) >> 3]];
+        rc_page *pg = h->cur[refs][rc__small_class[(bytes + 7) >> 3]];
         if (likely(pg != NULL) && (!tracked || ((pg->flags & RC_PAGE_YOUNG0) &&
                                                 h->count[0] < h->young_limit &&
                                                 h->candidates.len < h->candidate_trigger))) {
@@ -247,14 +252,6 @@ void rc__release_refs(rc_head *o)
 
 /* ---- death ---- */
 
-/* The generation counts of a dying tracked object. */
-RC_INLINE void uncount(rc_heap *h, const rc_head *o)
-{
-    rc_assert(h->gen_objects[rc__gen(o)] > 0);
-    h->gen_objects[rc__gen(o)]--;
-    h->count[0] -= h->count[0] > 0;
-}
-
 /* `o`, which has RC__WEAKREFS, dies: only the weakref layer sets the bit,
  * and its slot clears the weak references and runs their callbacks. */
 static RC_NOINLINE void referent_death(rc_heap *h, rc_head *o)
@@ -274,7 +271,7 @@ RC_INLINE void unlink_object(rc_heap *h, rc_head *o)
         /* garbage a collection is freeing (maybe untracked by its finalizer) */
         if (o->gc & RC__INSET) h->gc_freed++;
     }
-    if (o->gc & RC__TRACKED) uncount(h, o);
+    if (o->gc & RC__TRACKED) rc__uncount(h, o);
     if (unlikely(o->gc & RC__WEAKREFS)) referent_death(h, o);
     if (unlikely(h->hooked & RC_HOOK_DEATH)) rc__hook_death(h, o);
 }
@@ -358,7 +355,7 @@ void rc__dealloc(rc_head *o)
     if (likely(!freeing_or_hooked(h) && t->rc_kind == RC_KIND_USER && !t->finalize &&
                !t->destroy && !t->clear && !t->traverse &&
                !(o->gc & (RC__BUFFERED | RC__INSET | RC__WEAKREFS)))) {
-        if (o->gc & RC__TRACKED) uncount(h, o);   /* all unlink_object has left to do */
+        if (o->gc & RC__TRACKED) rc__uncount(h, o);   /* all unlink_object has left to do */
         h->freeing = true;
         release_dying(o);
         h->freeing = false;

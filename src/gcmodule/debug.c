@@ -119,3 +119,18 @@ rc_list *rc_gc_garbage(rc_heap *h)
     }
     return m->garbage;
 }
+
+size_t rc_gc_garbage_into(rc_heap *h, void **buf, size_t cap)
+{
+    if (!h) return SIZE_MAX;
+    if (!rc__gc_buf_ok(h, buf, cap, "rc_gc_garbage_into")) return SIZE_MAX;
+    rc_list *l = rc__gcmod(h)->garbage;   /* not made here: that would allocate */
+    size_t n = 0, len = l ? rc_list_len(l) : 0;
+    for (size_t i = 0; i < len; i++) {
+        void *o = rc_as_obj(rc_list_get(l, i));
+        if (!o) continue;   /* a value the program put there */
+        if (n < cap) buf[n] = o;
+        n++;
+    }
+    return n;
+}

@@ -79,6 +79,9 @@ bool rc__gc_walkable(rc_heap *h, const char *call);
 /* Calls fn(o, ctx) for each live block of the pages in `v`; stops early when
  * fn returns false. Returns false when stopped (inspect.c). */
 bool rc__gc_walk_pages(rc_vec *v, bool (*fn)(rc_head *o, void *ctx), void *ctx);
+/* The quiet queries' array (`buf` of `cap` entries): false, with RC_EINVAL
+ * recorded, when it is NULL while cap says it has room (inspect.c). */
+bool rc__gc_buf_ok(rc_heap *h, void *const *buf, size_t cap, const char *call);
 
 /* rc_heap_free: build the leak report of what is left and hand it to
  * h->leak_report (endreport.c). */

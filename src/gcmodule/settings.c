@@ -1,7 +1,7 @@
 /*
  * settings.c -- the collector's settings as the gc module shows them, after
  * Python's gc module: enabling automatic collection, the three thresholds and
- * the three counts. A change takes effect at the next tracked allocation
+ * the three counts, and the candidate buffer's count. A change takes effect at the next tracked allocation
  * (rc__young_limit_update recomputes its trigger).
  */
 #include "gcmodule/gcmodule.h"
@@ -38,4 +38,9 @@ void rc_gc_get_threshold(const rc_heap *h, unsigned out[3])
 void rc_gc_get_count(const rc_heap *h, size_t out[3])
 {
     memcpy(out, h->count, sizeof h->count);
+}
+
+size_t rc_gc_get_candidate_count(const rc_heap *h)
+{
+    return h ? h->candidates_live : 0;
 }

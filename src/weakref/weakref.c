@@ -479,3 +479,19 @@ rc_list *rc_weakref_list(const void *obj)
         rc_list_append(l, rc_obj(w));
     return l;
 }
+
+size_t rc_weakref_list_into(const void *obj, rc_weakref **buf, size_t cap)
+{
+    if (!obj) return SIZE_MAX;
+    RC__CHECK(obj, "rc_weakref_list_into");
+    if (!buf && cap) {
+        rc__fail(rc_heap_of(obj), RC_EINVAL, "rc_weakref_list_into: buf is NULL but cap is %zu", cap);
+        return SIZE_MAX;
+    }
+    size_t n = 0;
+    for (rc_weakref *w = first_of(obj, "rc_weakref_list_into"); w; w = w->next) {
+        if (n < cap) buf[n] = w;
+        n++;
+    }
+    return n;
+}
