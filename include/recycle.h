@@ -617,6 +617,10 @@ typedef struct rc_heap_stats {
     size_t collections[3];   /* collections run, per oldest generation */
     size_t collected[3];     /* unreachable objects freed, per generation (candidate scans not included) */
     size_t candidate_scans;  /* scans started from buffered candidates */
+    size_t buffer_map_bytes; /* bytes mapped for the heap's big buffers (list items,
+                                dict tables, the collector's big scratch tables: 64 KiB
+                                and more, each in whole system pages); 0 on a heap whose
+                                buffers all come from malloc (docs/guide.md, "Memory") */
 } rc_heap_stats;
 /* Fill `out` with the heap's counters. Cost: O(pages) (objects and bytes
  * are summed from the pages, so allocation does not have to count them). */

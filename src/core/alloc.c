@@ -115,7 +115,7 @@ static void *sys_realloc(void *ud, void *p, size_t size)
 const rc_allocator rc_system_allocator = {sys_map, sys_unmap, sys_decommit, sys_commit, sys_hugepage,
                                           sys_realloc, NULL};
 
-/* ---- small vectors ---- */
+/* ---- committing ahead ---- */
 
 void rc__commit(rc_heap *h, void *p, size_t size)
 {
@@ -123,42 +123,6 @@ void rc__commit(rc_heap *h, void *p, size_t size)
     uintptr_t lo = (uintptr_t)p & ~(uintptr_t)4095;
     uintptr_t hi = ((uintptr_t)p + size + 4095) & ~(uintptr_t)4095;
     h->cfg.allocator.commit(h->cfg.allocator.ud, (void *)lo, hi - lo);
-}
-
-bool rc__vec_grow(rc_heap *h, rc_vec *v)
-{
-    size_t ncap = v->cap ? v->cap * 2 : 16;
-    void **n = h->cfg.allocator.realloc(h->cfg.allocator.ud, v->items, ncap * sizeof *n);
-    if (!n) return false;
-    /* Big scratch vectors fill up at once: fault the new half in one call. */
-    if (ncap * sizeof *n >= 16384) rc__commit(h, n + v->cap, (ncap - v->cap) * sizeof *n);
-    v->items = n;
-    v->cap = ncap;
-    return true;
-}
-
-void rc__vec_free(rc_heap *h, rc_vec *v)
-{
-    if (v->items) h->cfg.allocator.realloc(h->cfg.allocator.ud, v->items, 0);
-    v->items = NULL;
-    v->len = v->cap = 0;
-}
-
-/* ---- variable buffers ---- */
-
-void *rc__buf_realloc(rc_heap *h, void *p, size_t old_size, size_t new_size)
-{
-    void *n = h->cfg.allocator.realloc(h->cfg.allocator.ud, p, new_size);
-    if (!n && new_size) return NULL;
-    h->buffer_bytes += new_size - old_size;
-    return n;
-}
-
-void rc__buf_free(rc_heap *h, void *p, size_t size)
-{
-    if (!p) return;
-    h->cfg.allocator.realloc(h->cfg.allocator.ud, p, 0);
-    h->buffer_bytes -= size;
 }
 
 /* ---- page lists ---- */
@@ -287,9 +251,12 @@ static void segment_return_page(rc_heap *h, rc_page *pg)
     if (h->dirty_bytes >= limit && !h->busy) rc__alloc_purge(h);
 }
 
+static void release_idle(rc_heap *h);
+
 void rc__alloc_purge(rc_heap *h)
 {
     h->last_purge = rc__now_seconds();
+    release_idle(h);
     rc_segment **pp = &h->segments;
     while (*pp) {
         rc_segment *s = *pp;
@@ -459,6 +426,41 @@ static inline rc_page **cur_of(rc_heap *h, int t, unsigned sc)
 bool rc__page_is_current(rc_heap *h, rc_page *pg)
 {
     return pg == *cur_of(h, pg->flags & RC_PAGE_TRACKED ? 1 : 0, pg->size_class);
+}
+
+/* A purge also lets go of what waits for allocations to come: current pages
+ * left empty (up to one per kind and class, which freeing never releases)
+ * and the unused room of the heap's vectors (page lists, the candidate
+ * buffer, the members vector young collections keep: rc__alloc_trim). Not
+ * while a page walk is under way (keep_empty_pages): it would change the
+ * page list under the walk. The vectors wait while a collection runs (it
+ * holds pointers into them): the collection trims them at its end. */
+static void release_idle(rc_heap *h)
+{
+    if (h->keep_empty_pages) return;
+    h->busy++;   /* page_release must not start a purge of its own */
+    for (int t = 0; t < 2; t++)
+        for (unsigned sc = 0; sc < RC_NCLASSES; sc++) {
+            rc_page **cur = cur_of(h, t, sc), *pg = *cur;
+            if (!pg || pg->used || pg->held) continue;
+            *cur = NULL;
+            page_release(h, pg);
+        }
+    h->busy--;
+    h->trim_due = true;
+    if (!h->busy) rc__alloc_trim(h);
+}
+
+void rc__alloc_trim(rc_heap *h)
+{
+    rc_assert(!h->busy);
+    h->trim_due = false;
+    rc__vec_trim(h, &h->pages[0]);
+    rc__vec_trim(h, &h->pages[1]);
+    rc__vec_trim(h, &h->young[0]);
+    rc__vec_trim(h, &h->young[1]);
+    rc__vec_trim(h, &h->candidates);
+    rc__vec_trim(h, &h->scratch);
 }
 
 /* rc__page_take on a watched heap: the free-list link is read past the poison. */

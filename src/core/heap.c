@@ -183,6 +183,7 @@ void rc_heap_get_stats(const rc_heap *h, rc_heap_stats *out)
     }
     out->buffer_bytes = h->buffer_bytes;
     out->page_bytes = h->page_bytes;
+    out->buffer_map_bytes = h->buf_map_bytes;
     for (int g = 0; g < 3; g++) {
         out->collections[g] = h->gstats[g].collections;
         out->collected[g] = h->gstats[g].freed;

@@ -141,7 +141,10 @@ typedef struct rc_vec {
     void **items;
     size_t len, cap;
 } rc_vec;
-bool rc__vec_grow(rc_heap *h, rc_vec *v);   /* false on out-of-memory */
+/* Double the capacity (from 16); false on out-of-memory (the vector is
+ * unchanged). Vectors take their memory as buffers do (rc__buf_resize),
+ * uncounted. */
+bool rc__vec_grow(rc_heap *h, rc_vec *v);
 /* Fault in [p, p+size) with one call (allocator.commit) rather than one page
  * fault at a time; for buffers about to be written. */
 void rc__commit(rc_heap *h, void *p, size_t size);
@@ -155,6 +158,10 @@ static inline bool rc__vec_push(rc_heap *h, rc_vec *v, void *item)
     return true;
 }
 void rc__vec_free(rc_heap *h, rc_vec *v);
+/* Give back most of the unused room: the capacity halves while the items
+ * fill at most a quarter of it (down to 16); an empty vector is freed. A
+ * failed shrink leaves it as it was. */
+void rc__vec_trim(rc_heap *h, rc_vec *v);
 
 typedef struct rc_pageq {
     rc_page *head;
@@ -179,6 +186,9 @@ struct rc_heap {
     size_t dirty_bytes;             /* free pages not yet decommitted */
     double last_purge;              /* monotonic seconds of the last purge */
     size_t buffer_bytes, page_bytes;
+    size_t buf_map_bytes;           /* mapped for big buffers and vectors (buffer.c) */
+    bool buf_map;                   /* big buffers get mappings of their own (buffer.c) */
+    bool trim_due;                  /* a purge ran while busy: rc__alloc_trim when it ends */
 
     /* collector */
     bool enabled;
@@ -279,13 +289,25 @@ void rc__free_block(rc_heap *h, rc_head *b);
 void rc__free_block_raw(rc_heap *h, rc_head *b);
 /* Whether `pg` is the current page of its class (allocation goes there). */
 bool rc__page_is_current(rc_heap *h, rc_page *pg);
-/* Variable buffers through the heap's allocator, counted in buffer_bytes. */
+/* Variable buffers (buffer.c), counted in buffer_bytes: realloc(3) with the
+ * buffer's exact size beside it (old_size: what p was given; 0 when p is
+ * NULL). Returns the resized buffer, or NULL: out of memory or a size past
+ * what can be mapped (p then stays as it was, nothing counted), or
+ * new_size 0 (p freed). Buffers of RC_BUF_MAP_MIN bytes or more get a
+ * mapping of their own on heaps with h->buf_map. */
 void *rc__buf_realloc(rc_heap *h, void *p, size_t old_size, size_t new_size);
 void rc__buf_free(rc_heap *h, void *p, size_t size);
+/* rc__buf_realloc without the count (the scratch vectors). */
+void *rc__buf_resize(rc_heap *h, void *p, size_t old_size, size_t new_size);
+#define RC_BUF_MAP_MIN ((size_t)64 * 1024)
 /* Decommit free pages and unmap empty segments now; the _soon variant only
  * when enough waits (end of a free burst or a collection). */
 void rc__alloc_purge(rc_heap *h);
 void rc__alloc_purge_soon(rc_heap *h);
+/* Give back the unused room of the heap's vectors (rc__vec_trim): done by
+ * a purge, or when a purge ran during a collection (trim_due), by the end of
+ * the collection. Not while busy. */
+void rc__alloc_trim(rc_heap *h);
 /* Release the pages left empty while keep_empty_pages was set. */
 void rc__release_empty_pages(rc_heap *h);
 /* Live objects and their bytes (headers included), summed over the pages. */

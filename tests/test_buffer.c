@@ -1,0 +1,266 @@
+/*
+ * test_buffer.c -- variable buffers (core/buffer.c): big ones are mappings of
+ * their own that leave the process when freed, whatever the C library's
+ * thresholds; a user's realloc and the memory-checking modes keep every
+ * buffer in malloc; sizes past what can be mapped fail and lose nothing;
+ * the counts (buffer_bytes, buffer_map_bytes) follow every resize.
+ */
+#include "harness.h"
+#include "testutil.h"
+#include "core/internal.h"
+#include "core/memcheck.h"
+#include "core/objects.h"
+#include "recycle/builtins.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static rc_heap_stats stats(rc_heap *h)
+{
+    rc_heap_stats st;
+    rc_heap_get_stats(h, &st);
+    return st;
+}
+
+/* Bytes a mapped buffer of `n` bytes takes: whole system pages. */
+static size_t pages_of(size_t n)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    return (n + page - 1) / page * page;
+}
+
+/* Whether [p, p+n) is mapped: mincore says ENOMEM for an unmapped range. */
+static bool is_mapped(const void *p, size_t n)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)p & ~(page - 1);
+    size_t len = pages_of((uintptr_t)p + n - lo);
+    unsigned char vec[4096];
+    if (len / page > sizeof vec) len = sizeof vec * page;
+    return mincore((void *)lo, len, vec) == 0;
+}
+
+static void fill(unsigned char *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++) p[i] = (unsigned char)(i * 31 + seed);
+}
+
+static bool same(const unsigned char *p, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != (unsigned char)(i * 31 + seed)) return false;
+    return true;
+}
+
+TEST(a_heap_maps_its_big_buffers_unless_a_tool_should_see_them)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    REQUIRE(h);
+    /* ASan, valgrind and malloc mode see buffers as malloc'd blocks. */
+    CHECK(h->buf_map == !(h->use_malloc || h->valgrind || RC__ASAN));
+    rc_heap_free(h);
+
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
+    cfg.use_malloc = 1;
+    h = rc_heap_new(&cfg);
+    REQUIRE(h);
+    if (!getenv("RC_MALLOC") || strcmp(getenv("RC_MALLOC"), "pool") != 0) CHECK(!h->buf_map);
+    rc_heap_free(h);
+}
+
+TEST(a_list_past_the_line_maps_its_items_and_unmaps_them_when_freed)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    REQUIRE(h);
+    rc_heap_stats st0 = stats(h);
+    size_t n = 4 * RC_BUF_MAP_MIN / sizeof(rc_val);
+    rc_list *l = rc_list_new(h, 0);
+    REQUIRE(l);
+    for (size_t i = 0; i < n; i++) REQUIRE(rc_list_append(l, rc_int((int64_t)i)) == 0);
+    size_t len;
+    const rc_val *items = rc_list_items(l, &len);
+    size_t bytes = ((rc_list_obj *)l)->cap * sizeof(rc_val);
+    rc_heap_stats st = stats(h);
+    CHECK_EQ_INT(st.buffer_bytes - st0.buffer_bytes, bytes);
+    if (h->buf_map) {
+        CHECK_EQ_INT(st.buffer_map_bytes - st0.buffer_map_bytes, pages_of(bytes));
+        CHECK((uintptr_t)items % (uintptr_t)sysconf(_SC_PAGESIZE) == 0);
+    } else {
+        CHECK_EQ_INT(st.buffer_map_bytes, 0);
+    }
+    CHECK(is_mapped(items, bytes));
+    rc_decref(l);
+    st = stats(h);
+    CHECK_EQ_INT(st.buffer_bytes, st0.buffer_bytes);
+    CHECK_EQ_INT(st.buffer_map_bytes, st0.buffer_map_bytes);
+    /* Gone from the address space at once (nothing was mapped since). */
+    if (h->buf_map) {
+        CHECK(!is_mapped(items, bytes));
+        CHECK(errno == ENOMEM);
+    }
+    rc_heap_free(h);
+}
+
+TEST(a_dict_past_the_line_gives_its_tables_back)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    REQUIRE(h);
+    rc_heap_stats st0 = stats(h);
+    rc_dict *d = rc_dict_new(h);
+    REQUIRE(d);
+    for (int64_t i = 0; i < 50000; i++) REQUIRE(rc_dict_set(d, rc_int(i), rc_int(-i)) == 0);
+    rc_heap_stats st = stats(h);
+    CHECK(st.buffer_bytes - st0.buffer_bytes >= 50000 * 3 * sizeof(rc_val));
+    if (h->buf_map) CHECK(st.buffer_map_bytes - st0.buffer_map_bytes >= 50000 * 3 * sizeof(rc_val));
+    else CHECK_EQ_INT(st.buffer_map_bytes, 0);
+    rc_decref(d);
+    st = stats(h);
+    CHECK_EQ_INT(st.buffer_bytes, st0.buffer_bytes);
+    CHECK_EQ_INT(st.buffer_map_bytes, st0.buffer_map_bytes);
+    rc_heap_free(h);
+}
+
+/* ---- a user's realloc ---- */
+
+static size_t user_calls, user_bytes_max;
+
+static void *user_realloc(void *ud, void *p, size_t size)
+{
+    (void)ud;
+    user_calls++;
+    if (size > user_bytes_max) user_bytes_max = size;
+    return rc_system_allocator.realloc(NULL, p, size);
+}
+
+TEST(a_heap_with_its_own_realloc_keeps_every_buffer_there)
+{
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
+    cfg.allocator.realloc = user_realloc;
+    rc_heap *h = rc_heap_new(&cfg);
+    REQUIRE(h);
+    CHECK(!h->buf_map);
+    user_calls = user_bytes_max = 0;
+    rc_list *l = rc_list_new(h, 0);
+    for (size_t i = 0; i < 100000; i++) REQUIRE(rc_list_append(l, RC_NONE) == 0);
+    CHECK(user_bytes_max >= 100000 * sizeof(rc_val));
+    CHECK_EQ_INT(stats(h).buffer_map_bytes, 0);
+    size_t calls = user_calls;
+    rc_decref(l);
+    CHECK(user_calls > calls);   /* freed through it too */
+    CHECK_EQ_INT(stats(h).buffer_bytes, 0);
+    rc_heap_free(h);
+}
+
+/* ---- resizing, hostile sizes ---- */
+
+TEST(resizing_across_the_line_keeps_the_bytes_and_the_counts)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    REQUIRE(h);
+    size_t b0 = h->buffer_bytes, m0 = h->buf_map_bytes;
+    size_t sizes[] = {100, 3 * RC_BUF_MAP_MIN + 5, 16 * RC_BUF_MAP_MIN, 2 * RC_BUF_MAP_MIN,
+                      RC_BUF_MAP_MIN, RC_BUF_MAP_MIN - 1, 40, 1, 5 * RC_BUF_MAP_MIN};
+    unsigned char *p = NULL;
+    size_t cur = 0;
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        size_t n = sizes[k];
+        unsigned char *q = rc__buf_realloc(h, p, cur, n);
+        REQUIRE(q);
+        size_t kept = cur < n ? cur : n;
+        CHECK(same(q, kept, (unsigned)k));   /* what the smaller size holds survives */
+        fill(q, n, (unsigned)k + 1);
+        p = q;
+        cur = n;
+        CHECK_EQ_INT(h->buffer_bytes - b0, n);
+        CHECK_EQ_INT(h->buf_map_bytes - m0, h->buf_map && n >= RC_BUF_MAP_MIN ? pages_of(n) : 0);
+        rc_heap_stats st = stats(h);
+        CHECK_EQ_INT(st.buffer_map_bytes, h->buf_map_bytes);
+    }
+    rc__buf_free(h, p, cur);
+    CHECK_EQ_INT(h->buffer_bytes, b0);
+    CHECK_EQ_INT(h->buf_map_bytes, m0);
+    rc_heap_free(h);
+}
+
+TEST(sizes_past_what_can_be_mapped_fail_and_lose_nothing)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    REQUIRE(h);
+    /* The C library's realloc decides for heaps that keep buffers there
+     * (and ASan stops at such sizes unless told to return NULL). */
+    if (!h->buf_map) {
+        rc_heap_free(h);
+        return;
+    }
+    size_t huge[] = {SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - RC_BUF_MAP_MIN, (size_t)1 << 62,
+                     (size_t)1 << 50};
+    size_t starts[] = {0, 1000, 2 * RC_BUF_MAP_MIN};
+    for (size_t s = 0; s < sizeof starts / sizeof *starts; s++) {
+        size_t n = starts[s];
+        unsigned char *p = n ? rc__buf_realloc(h, NULL, 0, n) : NULL;
+        if (n) REQUIRE(p);
+        if (p) fill(p, n, 7);
+        size_t b = h->buffer_bytes, m = h->buf_map_bytes;
+        for (size_t k = 0; k < sizeof huge / sizeof *huge; k++) {
+            CHECK(rc__buf_realloc(h, p, n, huge[k]) == NULL);
+            CHECK_EQ_INT(h->buffer_bytes, b);
+            CHECK_EQ_INT(h->buf_map_bytes, m);
+            if (p) CHECK(same(p, n, 7));
+        }
+        if (p) {
+            p[n - 1] = 1;   /* still ours */
+            rc__buf_free(h, p, n);
+        }
+    }
+    /* Through the API: a list asked for more than memory holds. */
+    size_t b = h->buffer_bytes;
+    CHECK(rc_list_new(h, (size_t)1 << 58) == NULL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
+    CHECK_EQ_INT(h->buffer_bytes, b);
+    CHECK_EQ_INT(stats(h).objects, 0);
+    rc_heap_free(h);
+}
+
+TEST(zero_sizes_free_or_do_nothing)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    REQUIRE(h);
+    size_t b0 = h->buffer_bytes, m0 = h->buf_map_bytes;
+    CHECK(rc__buf_realloc(h, NULL, 0, 0) == NULL);
+    rc__buf_free(h, NULL, 12345);
+    CHECK_EQ_INT(h->buffer_bytes, b0);
+    size_t sizes[] = {8, 4 * RC_BUF_MAP_MIN};
+    for (size_t k = 0; k < 2; k++) {
+        void *p = rc__buf_realloc(h, NULL, 0, sizes[k]);
+        REQUIRE(p);
+        CHECK(rc__buf_realloc(h, p, sizes[k], 0) == NULL);   /* freed */
+        CHECK_EQ_INT(h->buffer_bytes, b0);
+        CHECK_EQ_INT(h->buf_map_bytes, m0);
+    }
+    rc_heap_free(h);
+}
+
+TEST(a_vector_trimmed_keeps_its_items_and_gives_back_its_room)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    REQUIRE(h);
+    rc_vec v = {0};
+    for (size_t i = 0; i < 100000; i++) REQUIRE(rc__vec_push(h, &v, (void *)(i + 1)));
+    size_t m = h->buf_map_bytes;
+    v.len = 1000;
+    rc__vec_trim(h, &v);
+    CHECK(v.cap >= 1000 && v.cap <= 4000);
+    for (size_t i = 0; i < v.len; i++) CHECK(v.items[i] == (void *)(i + 1));
+    if (h->buf_map) CHECK(h->buf_map_bytes < m);
+    v.len = 0;
+    rc__vec_trim(h, &v);
+    CHECK(v.items == NULL && v.cap == 0);
+    CHECK_EQ_INT(h->buf_map_bytes, 0);
+    rc_heap_free(h);
+}
+
+RC_TEST_MAIN
