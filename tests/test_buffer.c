@@ -1,9 +1,11 @@
 /*
- * test_buffer.c -- variable buffers (core/buffer.c): big ones are mappings of
- * their own that leave the process when freed, whatever the C library's
- * thresholds; a user's realloc and the memory-checking modes keep every
- * buffer in malloc; sizes past what can be mapped fail and lose nothing;
- * the counts (buffer_bytes, buffer_map_bytes) follow every resize.
+ * test_buffer.c -- variable buffers (core/buffer.c): small ones are blocks of
+ * the heap's buffer pages, big ones mappings of their own, and both leave the
+ * process when freed, whatever the C library's thresholds; a user's realloc
+ * and the memory-checking modes keep every buffer in malloc; sizes past what
+ * can be mapped fail and lose nothing; the counts (buffer_bytes,
+ * buffer_map_bytes, page_bytes) follow every resize; a release gives back
+ * the pages left empty, small waves keep them.
  */
 #include "harness.h"
 #include "testutil.h"
@@ -11,6 +13,7 @@
 #include "core/memcheck.h"
 #include "core/objects.h"
 #include "recycle/builtins.h"
+#include "recycle/gc.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -260,6 +263,97 @@ TEST(a_vector_trimmed_keeps_its_items_and_gives_back_its_room)
     rc__vec_trim(h, &v);
     CHECK(v.items == NULL && v.cap == 0);
     CHECK_EQ_INT(h->buf_map_bytes, 0);
+    rc_heap_free(h);
+}
+
+/* ---- small buffers: the heap's buffer pages ---- */
+
+TEST(small_buffers_are_blocks_of_buffer_pages_no_walk_sees)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    REQUIRE(h);
+    enum { N = 20000 };
+    rc_list *all = rc_list_new(h, N);
+    REQUIRE(all);
+    for (int i = 0; i < N; i++) {
+        rc_list *l = rc_list_new(h, 0);
+        REQUIRE(l);
+        for (int j = 0; j < 5; j++) REQUIRE(rc_list_append(l, rc_int(j)) == 0);
+        REQUIRE(rc_list_append(all, rc_obj(l)) == 0);
+        rc_decref(l);
+    }
+    const rc_val *items = rc_list_items(rc_as_obj(rc_list_get(all, 7)), NULL);
+    rc_page *pg = rc__page_of(items);
+    if (h->buf_map) {
+        CHECK(pg->flags & RC_PAGE_BUFFER);
+        CHECK(pg->heap == h);
+        CHECK_EQ_INT(pg->block_size, 64);   /* 8 items after 5 appends */
+    }
+    /* Objects are what the walks find: no buffer among them. */
+    rc_heap_stats st = stats(h);
+    CHECK_EQ_INT(st.objects, N + 1);
+    CHECK_EQ_INT(rc_heap_check(h, NULL), 0);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
+    CHECK_EQ_INT(stats(h).objects, N + 1);
+    CHECK(rc_as_int(rc_list_get(rc_as_obj(rc_list_get(all, N - 1)), 4)) == 4);
+    rc_decref(all);
+    st = stats(h);
+    CHECK_EQ_INT(st.objects, 0);
+    CHECK_EQ_INT(st.buffer_bytes, 0);
+    CHECK_EQ_INT(st.buffer_map_bytes, 0);
+    rc_heap_free(h);
+}
+
+TEST(a_release_gives_back_the_pages_it_left_empty)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    REQUIRE(h);
+    rc_dict *d = rc_dict_new(h);
+    REQUIRE(d);
+    for (int64_t i = 0; i < 100000; i++) {
+        rc_val it[3] = {rc_int(i), rc_obj(rc_str_from_cstr(h, "a value")), rc_float(0.5)};
+        rc_tuple *t = rc_tuple_new(h, 3, it);
+        REQUIRE(t);
+        rc_val_decref(it[1]);
+        rc_list *l = rc_list_new(h, 0);
+        REQUIRE(rc_list_append(l, rc_obj(t)) == 0);
+        REQUIRE(rc_dict_set(d, rc_int(i), rc_obj(l)) == 0);
+        rc_decref(t);
+        rc_decref(l);
+    }
+    CHECK(stats(h).page_bytes > 100 * RC_PAGE_SIZE);
+    rc_decref(d);
+    rc_heap_stats st = stats(h);
+    CHECK_EQ_INT(st.objects, 0);
+    CHECK_EQ_INT(st.buffer_map_bytes, 0);
+    /* Current pages left empty went too (a watched heap's quarantine may
+     * still hold a few). */
+    if (!h->watch) CHECK_EQ_INT(st.page_bytes, 0);
+    else CHECK(st.page_bytes <= 4 * RC_PAGE_SIZE);
+    /* The vectors the collections kept went with them. */
+    CHECK(h->scratch.cap == 0);
+    CHECK(h->pages[0].cap <= 16 && h->pages[1].cap <= 16);
+    rc_heap_free(h);
+}
+
+TEST(small_waves_keep_their_pages)
+{
+    /* A heap that makes and drops a few lists at a time gives nothing back
+     * between waves: no purge, no page faulted in again per wave. */
+    rc_heap *h = rc_heap_new(NULL);
+    REQUIRE(h);
+    rc_list *keep = rc_list_new(h, 0);   /* the heap is never empty */
+    for (int wave = 0; wave < 2000; wave++) {
+        rc_list *l[8];
+        for (int k = 0; k < 8; k++) {
+            l[k] = rc_list_new(h, 0);
+            for (int j = 0; j < 20; j++) REQUIRE(rc_list_append(l[k], rc_int(j)) == 0);
+        }
+        for (int k = 0; k < 8; k++) rc_decref(l[k]);
+        if (wave == 0) h->last_purge = -1.0;   /* any purge from here on shows */
+    }
+    CHECK(h->last_purge == -1.0);
+    rc_decref(keep);
     rc_heap_free(h);
 }
 

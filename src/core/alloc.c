@@ -127,9 +127,15 @@ void rc__commit(rc_heap *h, void *p, size_t size)
 
 /* ---- page lists ---- */
 
+/* The kind of small page `pg` is (RC_PAGE_KINDS). */
+static inline int kind_of(const rc_page *pg)
+{
+    return pg->flags & RC_PAGE_BUFFER ? RC_KIND_BUFFERS : pg->flags & RC_PAGE_TRACKED ? 1 : 0;
+}
+
 static void avail_push(rc_heap *h, rc_page *pg)
 {
-    rc_pageq *q = &h->avail[pg->flags & RC_PAGE_TRACKED ? 1 : 0][pg->size_class];
+    rc_pageq *q = &h->avail[kind_of(pg)][pg->size_class];
     pg->prev = NULL;
     pg->next = q->head;
     if (q->head) q->head->prev = pg;
@@ -139,7 +145,7 @@ static void avail_push(rc_heap *h, rc_page *pg)
 
 static void avail_remove(rc_heap *h, rc_page *pg)
 {
-    rc_pageq *q = &h->avail[pg->flags & RC_PAGE_TRACKED ? 1 : 0][pg->size_class];
+    rc_pageq *q = &h->avail[kind_of(pg)][pg->size_class];
     if (pg->prev) pg->prev->next = pg->next; else q->head = pg->next;
     if (pg->next) pg->next->prev = pg->prev;
     pg->next = pg->prev = NULL;
@@ -187,12 +193,14 @@ static void pages_remove(rc_heap *h, rc_page *pg)
 
 /* Free pages stay committed ("dirty") until a purge hands them back in runs:
  * every decommit costs a TLB flush, so one call per run, not per page. */
-#define RC_PURGE_SOON (256 * 1024)          /* at the end of a free burst */
 #define RC_PURGE_NOW (4 * 1024 * 1024)      /* at least, while freeing */
 #define RC_PURGE_INTERVAL 0.1               /* seconds between purges of a busy heap */
 #define RC_HUGE_AFTER 4                     /* segments before huge pages are asked for */
 
-static rc_page *segment_take_page(rc_heap *h)
+/* A page from a segment: a dirty one first, else a fresh one, faulted in
+ * at once when `commit` (object pages, filled from the start; buffer pages
+ * are faulted in as their blocks are written). */
+static rc_page *segment_take_page(rc_heap *h, bool commit)
 {
     rc_segment *s, *clean = NULL;
     for (s = h->segments; s; s = s->next) {
@@ -204,6 +212,7 @@ static rc_page *segment_take_page(rc_heap *h)
         s->dirty &= ~((uint64_t)1 << i);
         s->used |= (uint64_t)1 << i;
         h->dirty_bytes -= RC_PAGE_SIZE;
+        rc__note_growth(h);
         rc_page *pg = (rc_page *)(s->base + (size_t)i * RC_PAGE_SIZE);
         pg->segment = s;
         return pg;
@@ -232,9 +241,10 @@ static rc_page *segment_take_page(rc_heap *h)
     unsigned i = (unsigned)__builtin_ctzll(~(s->used | s->dirty));
     s->used |= (uint64_t)1 << i;
     rc_page *pg = (rc_page *)(s->base + (size_t)i * RC_PAGE_SIZE);
-    if (h->cfg.allocator.commit) h->cfg.allocator.commit(h->cfg.allocator.ud, pg, RC_PAGE_SIZE);
+    if (commit && h->cfg.allocator.commit) h->cfg.allocator.commit(h->cfg.allocator.ud, pg, RC_PAGE_SIZE);
     pg->segment = s;
     h->page_bytes += RC_PAGE_SIZE;
+    rc__note_growth(h);
     return pg;
 }
 
@@ -287,6 +297,7 @@ void rc__alloc_purge(rc_heap *h)
         pp = &s->next;
     }
     h->dirty_bytes = 0;
+    h->peak_live = rc__live_bytes(h);
 }
 
 /* At the end of a free burst or a collection. A release that leaves most of
@@ -294,9 +305,23 @@ void rc__alloc_purge(rc_heap *h)
  * lets go of its data); free pages in a heap that keeps allocating are given
  * back at most every RC_PURGE_INTERVAL, so pages freed and taken again soon
  * after (objects dying and being born in waves) are not decommitted and
- * faulted in again each time. */
+ * faulted in again each time.
+ *
+ * A heap that shrank by a quarter (and RC_PURGE_SOON) since the last purge
+ * has let go of its data too: what little waits then goes as well -- the
+ * tail of free pages a purge while freeing left behind, the current pages
+ * left empty (release_idle), which nothing else counts. Waves smaller than
+ * that keep their pages; a long release purges a few times, not at every
+ * step. */
 void rc__alloc_purge_soon(rc_heap *h)
 {
+    h->shrunk = false;
+    size_t live = rc__live_bytes(h);
+    size_t shrink = h->peak_live > live ? h->peak_live - live : 0;
+    if (shrink >= RC_PURGE_SOON && shrink >= h->peak_live / 4) {
+        rc__alloc_purge(h);
+        return;
+    }
     if (h->dirty_bytes < RC_PURGE_SOON) return;
     if (h->dirty_bytes * 2 < h->page_bytes) {
         double now = rc__now_seconds();
@@ -305,19 +330,20 @@ void rc__alloc_purge_soon(rc_heap *h)
     rc__alloc_purge(h);
 }
 
-static void page_init(rc_page *pg, rc_heap *h, unsigned sc, bool tracked)
+static void page_init(rc_page *pg, rc_heap *h, unsigned sc, int kind)
 {
     rc_segment *seg = pg->segment;
     memset(pg, 0, sizeof *pg);
     pg->segment = seg;
     pg->heap = h;
     pg->magic = RC_PAGE_MAGIC;
-    pg->flags = tracked ? RC_PAGE_TRACKED : 0;
+    pg->flags = kind == RC_KIND_BUFFERS ? RC_PAGE_BUFFER : kind ? RC_PAGE_TRACKED : 0;
     pg->size_class = (uint16_t)sc;
     pg->block_size = rc__class_size[sc];
     pg->capacity = (uint32_t)((RC_PAGE_SIZE - RC_PAGE_HEADER) / pg->block_size);
     pg->bump = rc__page_first(pg);
-    if (h->watch) rc__watch_page(h, pg);
+    /* Buffer pages exist only where no tool watches memory (h->buf_map). */
+    if (h->watch && kind != RC_KIND_BUFFERS) rc__watch_page(h, pg);
 }
 
 /* Drop a page that has no live block left. */
@@ -327,12 +353,13 @@ static void page_release(rc_heap *h, rc_page *pg)
     if (pg->flags & RC_PAGE_AVAIL) avail_remove(h, pg);
     rc__young_remove(h, pg, 0);
     rc__young_remove(h, pg, 1);
-    pages_remove(h, pg);
+    if (!(pg->flags & RC_PAGE_BUFFER)) pages_remove(h, pg);
     pg->magic = 0;
     rc__check_forget(pg);
     if (pg->flags & RC_PAGE_LARGE) {
         size_t sz = pg->map_size;
         h->page_bytes -= sz;
+        h->shrunk = true;
         if (pg->flags & RC_PAGE_MALLOC) {
             free(pg);
             return;
@@ -349,13 +376,13 @@ static void page_release(rc_heap *h, rc_page *pg)
     segment_return_page(h, pg);
 }
 
-/* A fresh page for (tracked, sc), or NULL. */
-static rc_page *page_new(rc_heap *h, unsigned sc, bool tracked)
+/* A fresh page for (kind, sc), or NULL. */
+static rc_page *page_new(rc_heap *h, unsigned sc, int kind)
 {
-    rc_page *pg = segment_take_page(h);
+    rc_page *pg = segment_take_page(h, kind != RC_KIND_BUFFERS);
     if (!pg) return NULL;
-    page_init(pg, h, sc, tracked);
-    if (!pages_add(h, pg)) {
+    page_init(pg, h, sc, kind);
+    if (kind != RC_KIND_BUFFERS && !pages_add(h, pg)) {
         pg->magic = 0;
         segment_return_page(h, pg);
         return NULL;
@@ -386,6 +413,7 @@ static rc_head *alloc_large(rc_heap *h, size_t bytes, bool tracked)
     }
     if (h->watch) rc__watch_page(h, pg);
     h->page_bytes += size;
+    rc__note_growth(h);
     pg->used = 1;
     return (rc_head *)rc__page_first(pg);
 }
@@ -413,6 +441,7 @@ static rc_head *alloc_malloc(rc_heap *h, size_t bytes, bool tracked)
         return NULL;
     }
     h->page_bytes += size;
+    rc__note_growth(h);
     pg->used = 1;
     return (rc_head *)rc__page_first(pg);
 }
@@ -425,7 +454,7 @@ static inline rc_page **cur_of(rc_heap *h, int t, unsigned sc)
 
 bool rc__page_is_current(rc_heap *h, rc_page *pg)
 {
-    return pg == *cur_of(h, pg->flags & RC_PAGE_TRACKED ? 1 : 0, pg->size_class);
+    return pg == *cur_of(h, kind_of(pg), pg->size_class);
 }
 
 /* A purge also lets go of what waits for allocations to come: current pages
@@ -439,10 +468,11 @@ static void release_idle(rc_heap *h)
 {
     if (h->keep_empty_pages) return;
     h->busy++;   /* page_release must not start a purge of its own */
-    for (int t = 0; t < 2; t++)
+    for (int t = 0; t < RC_PAGE_KINDS; t++)
         for (unsigned sc = 0; sc < RC_NCLASSES; sc++) {
             rc_page **cur = cur_of(h, t, sc), *pg = *cur;
-            if (!pg || pg->used || pg->held) continue;
+            if (!pg) continue;
+            if (pg->used || pg->held) continue;
             *cur = NULL;
             page_release(h, pg);
         }
@@ -470,6 +500,42 @@ static inline rc_head *take(rc_heap *h, rc_page *pg)
     return rc__page_take(pg);
 }
 
+/* A block of class sc from the current page of kind t; when it is full
+ * (it then waits until a quarter of it is free), from the first page of the
+ * queue or a new page, which becomes current. NULL on out-of-memory. */
+static rc_head *take_class(rc_heap *h, int t, unsigned sc)
+{
+    rc_page **cur = cur_of(h, t, sc), *pg = *cur;
+    rc_head *b;
+    if (pg && (b = take(h, pg))) return b;
+    if (pg) pg->flags |= RC_PAGE_FULL;
+    pg = h->avail[t][sc].head;
+    if (pg) {
+        avail_remove(h, pg);
+    } else {
+        pg = page_new(h, sc, t);
+        if (!pg) {
+            *cur = NULL;
+            return NULL;
+        }
+    }
+    pg->flags &= (uint16_t)~RC_PAGE_FULL;
+    *cur = pg;
+    return take(h, pg);
+}
+
+void *rc__alloc_buffer(rc_heap *h, size_t bytes)
+{
+    rc_assert(h->buf_map && bytes && bytes <= RC_SMALL_MAX);
+    return take_class(h, RC_KIND_BUFFERS, rc__size_class(bytes));
+}
+
+void rc__free_buffer(rc_heap *h, void *p)
+{
+    rc_assert(rc__page_of(p)->flags & RC_PAGE_BUFFER);
+    rc__free_block_raw(h, p);
+}
+
 rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool refs, bool young)
 {
     bool tracked = refs;   /* the page kind (RC_PAGE_TRACKED) */
@@ -487,27 +553,9 @@ rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool refs, bool young)
         pg = rc__page_of(b);
         goto done;
     }
-    unsigned sc = rc__size_class(bytes);
-    int t = tracked ? 1 : 0;
-    rc_page **cur = cur_of(h, t, sc);
-    pg = *cur;
-    if (pg && (b = take(h, pg))) goto small;
-    /* The current page is full: it waits until a quarter of it is free. */
-    if (pg) pg->flags |= RC_PAGE_FULL;
-    pg = h->avail[t][sc].head;
-    if (pg) {
-        avail_remove(h, pg);
-    } else {
-        pg = page_new(h, sc, tracked);
-        if (!pg) {
-            *cur = NULL;
-            return NULL;
-        }
-    }
-    pg->flags &= (uint16_t)~RC_PAGE_FULL;
-    *cur = pg;
-    b = take(h, pg);
-small:
+    b = take_class(h, tracked ? 1 : 0, rc__size_class(bytes));
+    if (!b) return NULL;
+    pg = rc__page_of(b);
 done:
     if (h->watch) rc__watch_alloc(h, b, bytes);
     if (young && !(pg->flags & RC_PAGE_YOUNG0) && !rc__young_add(h, pg, 0)) {
@@ -545,9 +593,11 @@ void rc__free_block_raw(rc_heap *h, rc_head *b)
     if (watched) rc__mem_close((char *)b + RC_FREE_OPEN, pg->block_size - RC_FREE_OPEN);
     pg->free = b;
     pg->used--;
-    if (rc__page_is_current(h, pg)) return;
+    if (rc__page_is_current(h, pg)) return;   /* even empty: a purge may let it go */
     if (pg->used == 0) {
-        if (!h->keep_empty_pages && !pg->held) page_release(h, pg);
+        /* Buffer pages are on no list a walk follows: they go at once. */
+        bool walked = h->keep_empty_pages && !(pg->flags & RC_PAGE_BUFFER);
+        if (!walked && !pg->held) page_release(h, pg);
     } else if ((pg->flags & RC_PAGE_FULL) && pg->used <= pg->capacity - pg->capacity / 4) {
         pg->flags &= (uint16_t)~RC_PAGE_FULL;
         avail_push(h, pg);

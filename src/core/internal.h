@@ -98,7 +98,12 @@ enum {
     RC_PAGE_FULL = 32,     /* not the current page and too full to be reused */
     RC_PAGE_WATCH = 64,    /* memory checking: every block through rc__free_block (memcheck.c) */
     RC_PAGE_MALLOC = 128,  /* malloc mode: a large page from posix_memalign, freed with free */
+    RC_PAGE_BUFFER = 256,  /* blocks are small buffers (buffer.c), not objects: on no page list */
 };
+/* The kinds of small page, each with its current pages and queues:
+ * untracked objects, tracked objects (RC_PAGE_TRACKED), buffers. */
+#define RC_PAGE_KINDS 3
+#define RC_KIND_BUFFERS 2
 
 typedef struct rc_segment rc_segment;
 typedef struct rc_page {
@@ -142,8 +147,8 @@ typedef struct rc_vec {
     size_t len, cap;
 } rc_vec;
 /* Double the capacity (from 16); false on out-of-memory (the vector is
- * unchanged). Vectors take their memory as buffers do (rc__buf_resize),
- * uncounted. */
+ * unchanged). Big vectors are mapped as big buffers are (buffer.c), small
+ * ones come from the allocator's realloc; not counted in buffer_bytes. */
 bool rc__vec_grow(rc_heap *h, rc_vec *v);
 /* Fault in [p, p+size) with one call (allocator.commit) rather than one page
  * fault at a time; for buffers about to be written. */
@@ -178,12 +183,15 @@ struct rc_heap {
     rc_heap_config cfg;
 
     /* allocation: [tracked?][class] */
-    rc_page *cur[2][RC_NCLASSES];
-    rc_pageq avail[2][RC_NCLASSES];
-    rc_vec pages[2];                /* every page, by tracked? (large ones too) */
+    rc_page *cur[RC_PAGE_KINDS][RC_NCLASSES];
+    rc_pageq avail[RC_PAGE_KINDS][RC_NCLASSES];
+    rc_vec pages[2];                /* every page of objects, by tracked? (large ones too) */
     rc_segment *segments;
     size_t nsegments;
     size_t dirty_bytes;             /* free pages not yet decommitted */
+    size_t peak_live;               /* rc__live_bytes at its highest since the last purge */
+    bool shrunk;                    /* a large page or mapped buffer went since
+                                       rc__alloc_purge_soon last looked */
     double last_purge;              /* monotonic seconds of the last purge */
     size_t buffer_bytes, page_bytes;
     size_t buf_map_bytes;           /* mapped for big buffers and vectors (buffer.c) */
@@ -245,7 +253,7 @@ struct rc_heap {
     bool watch;
     bool use_malloc;                /* every object in a page of its own from posix_memalign */
     bool valgrind;                  /* running under valgrind: client requests per object */
-    rc_page *wcur[2][RC_NCLASSES];
+    rc_page *wcur[RC_PAGE_KINDS][RC_NCLASSES];
     rc_head **quarantine;           /* freed blocks waiting before reuse (FIFO ring) */
     unsigned q_head, q_len;
 
@@ -297,13 +305,34 @@ bool rc__page_is_current(rc_heap *h, rc_page *pg);
  * mapping of their own on heaps with h->buf_map. */
 void *rc__buf_realloc(rc_heap *h, void *p, size_t old_size, size_t new_size);
 void rc__buf_free(rc_heap *h, void *p, size_t size);
-/* rc__buf_realloc without the count (the scratch vectors). */
-void *rc__buf_resize(rc_heap *h, void *p, size_t old_size, size_t new_size);
-#define RC_BUF_MAP_MIN ((size_t)64 * 1024)
+#define RC_BUF_MAP_MIN ((size_t)RC_SMALL_MAX + 1)
+/* A block of a size class >= bytes (1..RC_SMALL_MAX) from the heap's buffer
+ * pages, or NULL; rc__free_buffer gives it back. */
+void *rc__alloc_buffer(rc_heap *h, size_t bytes);
+void rc__free_buffer(rc_heap *h, void *p);
 /* Decommit free pages and unmap empty segments now; the _soon variant only
  * when enough waits (end of a free burst or a collection). */
 void rc__alloc_purge(rc_heap *h);
 void rc__alloc_purge_soon(rc_heap *h);
+#define RC_PURGE_SOON (256 * 1024)   /* bytes waiting that make a purge worth it */
+/* Whether rc__alloc_purge_soon has anything to look at: the test at the
+ * end of a free burst (free pages wait, or a mapping went). */
+static inline bool rc__purge_waits(const rc_heap *h)
+{
+    return (h->dirty_bytes | (size_t)h->shrunk) != 0;
+}
+/* Bytes the heap holds from the system, free pages not counted: pages in
+ * use (current ones included) and mapped buffers. */
+static inline size_t rc__live_bytes(const rc_heap *h)
+{
+    return h->page_bytes - h->dirty_bytes + h->buf_map_bytes;
+}
+/* After the heap grew: remember its highest size (rc__alloc_purge_soon). */
+static inline void rc__note_growth(rc_heap *h)
+{
+    size_t live = rc__live_bytes(h);
+    if (live > h->peak_live) h->peak_live = live;
+}
 /* Give back the unused room of the heap's vectors (rc__vec_trim): done by
  * a purge, or when a purge ran during a collection (trim_due), by the end of
  * the collection. Not while busy. */
