@@ -138,7 +138,12 @@ static void *user_realloc(void *ud, void *p, size_t size)
     return rc_system_allocator.realloc(NULL, p, size);
 }
 
-TEST(a_heap_with_its_own_realloc_keeps_every_buffer_there)
+static void *user_map(void *ud, size_t size)
+{
+    return rc_system_allocator.map(ud, size);
+}
+
+TEST(a_heap_with_its_own_allocator_keeps_every_buffer_in_its_realloc)
 {
     rc_heap_config cfg;
     rc_heap_config_init(&cfg);
@@ -155,6 +160,18 @@ TEST(a_heap_with_its_own_realloc_keeps_every_buffer_there)
     rc_decref(l);
     CHECK(user_calls > calls);   /* freed through it too */
     CHECK_EQ_INT(stats(h).buffer_bytes, 0);
+    rc_heap_free(h);
+
+    /* An allocator of one's own is one's own even when only its map is. */
+    rc_heap_config_init(&cfg);
+    cfg.allocator.map = user_map;
+    h = rc_heap_new(&cfg);
+    REQUIRE(h);
+    CHECK(!h->buf_map);
+    l = rc_list_new(h, 100000);
+    REQUIRE(l);
+    CHECK_EQ_INT(stats(h).buffer_map_bytes, 0);
+    rc_decref(l);
     rc_heap_free(h);
 }
 

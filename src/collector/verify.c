@@ -12,9 +12,12 @@
  * still referenced. Its referrers are found with one more walk each (the
  * first few offenders only).
  *
- * Side tables come from malloc, not from the heap's allocator, so a check
- * changes nothing a program or a test can count (allocator calls,
- * buffer_bytes, the heap's last error on success).
+ * Side tables are mappings of their own (core/os.c), not the heap's
+ * buffers, so a check changes nothing a program or a test can count
+ * (allocator calls, buffer_bytes, the heap's last error on success), and
+ * they leave the process when the check ends (from malloc, RC_EXPENSIVE
+ * builds, which check around every collection, kept megabytes in glibc's
+ * arenas after a big heap was freed).
  */
 #include "core/objects.h"
 #include "core/memcheck.h"
@@ -81,11 +84,28 @@ static int cmp_pages(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* `bytes` zeroed bytes in a mapping of their own, or NULL. */
+static size_t table_size(size_t bytes)
+{
+    size_t page = rc__os_page_size();
+    return ((bytes ? bytes : 1) + page - 1) & ~(page - 1);
+}
+
+static void *table_alloc(size_t bytes)
+{
+    return rc__os_map(table_size(bytes), rc__os_page_size());
+}
+
+static void table_free(void *p, size_t bytes)
+{
+    if (p) rc__os_unmap(p, table_size(bytes));
+}
+
 static bool table_init(vf *v)
 {
     rc_heap *h = v->h;
     v->npages = h->pages[0].len + h->pages[1].len;
-    v->pages = malloc((v->npages ? v->npages : 1) * sizeof *v->pages);
+    v->pages = table_alloc(v->npages * sizeof *v->pages);
     if (!v->pages) return false;
     size_t k = 0;
     for (int t = 0; t < 2; t++)
@@ -98,7 +118,7 @@ static bool table_init(vf *v)
         v->pages[i].base = v->nslots;
         v->nslots += v->pages[i].nslots;
     }
-    v->in = calloc(v->nslots ? v->nslots : 1, sizeof *v->in);
+    v->in = table_alloc(v->nslots * sizeof *v->in);
     return v->in != NULL;
 }
 
@@ -418,7 +438,7 @@ long rc__heap_check(rc_heap *h, FILE *out)
     }
     vf v = {.h = h, .out = out, .strict = !h->busy};
     if (!table_init(&v)) {
-        free(v.pages);
+        table_free(v.pages, v.npages * sizeof *v.pages);
         rc__fail(h, RC_ENOMEM, "rc_heap_check: out of memory for the block table");
         return -1;
     }
@@ -436,8 +456,8 @@ long rc__heap_check(rc_heap *h, FILE *out)
     check_refcounts(&v);
     if (out && v.problems > VF_SHOW)
         fprintf(out, "recycle: heap check: ... %ld problems in all\n", v.problems);
-    free(v.pages);
-    free(v.in);
+    table_free(v.pages, v.npages * sizeof *v.pages);
+    table_free(v.in, v.nslots * sizeof *v.in);
     return v.problems;
 }
 

@@ -16,6 +16,12 @@
  * within a quarter-megabyte, without a system call per page.
  *
  * Large blocks get pages of their own, mapped and unmapped individually.
+ *
+ * Buffer pages (RC_PAGE_BUFFER, kind RC_KIND_BUFFERS) hold the heap's small
+ * variable buffers (buffer.c): same classes, queues and purges, but on no
+ * page list, so no walk ever sees them, and faulted in as written. A purge
+ * also releases the current pages left empty, which freeing keeps for the
+ * next allocation, and trims the heap's vectors (release_idle).
  */
 #include "core/memcheck.h"
 #include "core/clock.h"

@@ -20,9 +20,9 @@
  * loaded and dropped left 12 MB behind that way, a million small lists 45 MB.
  *
  * Buffers stay with the allocator's realloc, as before, whatever their size:
- *   - when the heap's config names a realloc of its own
- *     (rc_heap_config.allocator.realloc other than rc_system_allocator's):
- *     the user decides where memory comes from;
+ *   - when the heap's config names an allocator of its own (a `map` or a
+ *     `realloc` other than rc_system_allocator's): the user decides where
+ *     memory comes from;
  *   - in malloc mode, in ASan builds and under valgrind, so that those tools
  *     see every buffer as a malloc'd block, with its stacks and bounds.
  * The heap decides once (h->buf_map, rc__watch_init). A buffer's size says

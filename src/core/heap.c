@@ -130,6 +130,9 @@ bool rc__heap_teardown(rc_heap *h)
     rc__vec_free(h, &h->scratch);
     rc__watch_teardown(h);
     rc__alloc_release_all(h);
+    /* Buffer pages went with the segments; a mapped buffer left now would
+     * stay mapped: every owner frees its buffers by here. */
+    rc_assert(h->buf_map_bytes == 0);
     release_struct(h);
     return true;
 }
