@@ -337,6 +337,45 @@ TEST(bench_small_valid_numbers_run)
     CHECK(has_line_starting(res.out, "crafted_keys_ms "));
 }
 
+/* The number on the metric line `name value unit` of `s`; -1e300 when
+ * there is none. */
+static double metric(const char *s, const char *name)
+{
+    char prefix[64];
+    double v;
+    snprintf(prefix, sizeof prefix, "%s ", name);
+    for (const char *p = s; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (!strncmp(p, prefix, strlen(prefix)) && sscanf(p + strlen(prefix), "%lf", &v) == 1)
+            return v;
+    fprintf(stderr, "  no metric line '%s' in:\n%s", name, s);
+    return -1e300;
+}
+
+TEST(bench_w7_prints_its_pauses_and_memory)
+{
+    /* 16,383 tree nodes and 2,047 cycles: more allocations than a young
+     * collection's threshold, so at least one pause is recorded. */
+    REQUIRE(run("bench W7 --depth 14") == 0);
+    CHECK_EQ_INT(res.status, 0);
+    double build = metric(res.out, "build_ms"), max = metric(res.out, "max_pause_ms");
+    double p99 = metric(res.out, "p99_pause_ms"), pauses = metric(res.out, "pauses");
+    double total = metric(res.out, "total_pause_ms"), peak = metric(res.out, "peak_uss_mb");
+    double growth = metric(res.out, "uss_growth_mb");
+    CHECK(build > 0);
+    CHECK(pauses >= 1 && pauses == (double)(long)pauses);
+    CHECK(max > 0 && p99 >= 0 && p99 <= max);
+    CHECK(total >= max);
+    CHECK(peak >= 0 && growth > -1e300);
+    CHECK(strstr(res.out, "inf") == NULL && strstr(res.out, "nan") == NULL);
+}
+
+TEST(bench_w7_refuses_bad_options)
+{
+    if (!bench_refused("W7 --depth 0", "--depth 0 is out of range")) return;
+    bench_refused("W7 --depth 31", "--depth 31");
+    bench_refused("W7 --n 5", "'--n'");             /* W7 reads no --n */
+}
+
 /* A usage error of `recycle ARGS`: exit 2, nothing on stdout, one line on
  * stderr containing `want`. */
 static void refused(const char *args, const char *want)

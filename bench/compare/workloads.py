@@ -63,6 +63,7 @@ GROUPS = [
     Group("W5p", "W5p", [], ["--depth", "14"], ("recycle", "bdwgc"), "wall_ms"),
     Group("W5p@18", "W5p", ["--depth", "18"], ["--depth", "12"], COLLECTED, "wall_ms"),
     Group("W6", "W6", [], ["--depth", "18", "--seconds", "1"], COLLECTED, "max_pause_ms"),
+    Group("W7", "W7", [], ["--depth", "18"], COLLECTED, "total_pause_ms"),
 ]
 
 
@@ -81,6 +82,8 @@ ROWS = {
     "W5p": ["wall_ms", "peak_uss_mb"],
     "W6": ["max_pause_ms", "p99_pause_ms", "pauses", "cycles_per_s", "uss_growth_mb",
            "total_pause_ms"],
+    "W7": ["build_ms", "max_pause_ms", "p99_pause_ms", "pauses", "total_pause_ms",
+           "peak_uss_mb", "uss_growth_mb"],
 }
 
 

@@ -376,6 +376,74 @@ def run_w6(args):
 
 
 # --------------------------------------------------------------------------
+# W7: a growing heap -- the W4 tree built with collection on, garbage beside it
+# --------------------------------------------------------------------------
+
+def run_w7(args):
+    depth = args.depth or 23
+    sample_every = 1 << 16                # USS read every 65,536 tree nodes and at the end
+    gc.collect()                          # settle the interpreter's own garbage first
+
+    pauses = []
+    started = [0.0]
+
+    def on_gc(phase, info):
+        if phase == "start":
+            started[0] = perf_counter()
+        else:                             # "stop"
+            pauses.append(perf_counter() - started[0])
+
+    state = {"made": 0, "peak": 0, "sample_s": 0.0}
+
+    def sample():
+        t = perf_counter()
+        value = uss_bytes()
+        if value > state["peak"]:
+            state["peak"] = value
+        state["sample_s"] += perf_counter() - t
+
+    def grow(levels, parent):
+        """Depth-first, each node made before its children; after every 8th node a
+        two-node garbage cycle is made and dropped at once."""
+        node = [None, None, parent]
+        made = state["made"] = state["made"] + 1
+        if made % 8 == 0:
+            a = [None, None]
+            a[0] = [a, None]
+            a = None
+        if made % sample_every == 0:
+            sample()
+        if levels > 1:
+            node[0] = grow(levels - 1, node)
+            node[1] = grow(levels - 1, node)
+        return node
+
+    gc.callbacks.append(on_gc)
+    uss0 = uss_bytes()
+    state["peak"] = uss0
+    t0 = perf_counter()
+    root = grow(depth, None)
+    t1 = perf_counter()
+    gc.callbacks.remove(on_gc)
+    sample_s = state["sample_s"]
+    sample()
+    uss1 = uss_bytes()
+    pause_file = os.environ.get("RC_PAUSES_FILE")
+    if pause_file:
+        with open(pause_file, "w") as f:
+            f.writelines("%.6f\n" % (p * 1e3) for p in pauses)
+
+    emit("build_ms", (t1 - t0 - sample_s) * 1e3, "ms")
+    emit("max_pause_ms", max(pauses) * 1e3 if pauses else 0.0, "ms")
+    emit("p99_pause_ms", percentile(pauses, 0.99) * 1e3, "ms", "{:.4f}")
+    emit("pauses", len(pauses), "collections")
+    emit("total_pause_ms", sum(pauses) * 1e3, "ms")
+    emit("peak_uss_mb", state["peak"] / 1024 / 1024, "MB")
+    emit("uss_growth_mb", (uss1 - uss0) / 1024 / 1024, "MB")
+    del root
+
+
+# --------------------------------------------------------------------------
 
 WORKLOADS = {
     "W1": lambda a: run_w1(a, cyclic=False),
@@ -386,6 +454,7 @@ WORKLOADS = {
     "W5": lambda a: run_w5(a, with_parent=False),
     "W5p": lambda a: run_w5(a, with_parent=True),
     "W6": run_w6,
+    "W7": run_w7,
 }
 
 
@@ -395,7 +464,7 @@ def main():
     parser.add_argument("--n", type=int, default=0,
                         help="W1/W1c: integers per list; W2: objects; W3: cycles")
     parser.add_argument("--depth", type=int, default=0,
-                        help="W4/W6: tree levels (2**depth-1 nodes, default 23); "
+                        help="W4/W6/W7: tree levels (2**depth-1 nodes, default 23); "
                              "W5/W5p: benchmark depth (default 21)")
     parser.add_argument("--young", type=int, default=0,
                         help="W4: new nodes before the young collection (default 10000)")

@@ -24,7 +24,7 @@ void cli_bench_usage(FILE *out)
           "metric (times from CLOCK_MONOTONIC, memory as USS in MB). Options, each read by the\n"
           "workloads it applies to (--name VALUE or --name=VALUE):\n"
           "  --n N          number of items or objects, 1 to 10^9 (W1, W1c, W2, W3, hashflood)\n"
-          "  --depth N      tree depth, 1 to 30 (W4, W5, W5p, W6; leak: 4 to 28)\n"
+          "  --depth N      tree depth, 1 to 30 (W4, W5, W5p, W6, W7; leak: 4 to 28)\n"
           "  --young N      objects in the young collection, 4 to 10^9 (W4)\n"
           "  --ring N       slots of the ring of cycles, 1 to 10^8 (W6)\n"
           "  --seconds N    how long to run, 1 to 86400 (W6)\n"
