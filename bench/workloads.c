@@ -1,6 +1,6 @@
 /*
  * workloads.c -- the benchmark workloads W1-W7 of bench/WORKLOADS.md on
- * recycle.
+ * recycle (W8, the catalog, is bench/catalog.c).
  *
  * Each workload prints one `name value unit` line per metric. Times come from
  * CLOCK_MONOTONIC, memory is the process's USS in MB (2^20 bytes). A node is
@@ -532,13 +532,14 @@ static const bench_workload workloads[] = {
 
 const bench_workload *bench_workloads(size_t *n)
 {
-    /* W1-W7, then leak and hashflood, which live in their own files. */
-    static bench_workload all[NWORKLOADS + 2];
+    /* W1-W7, then W8, leak and hashflood, which live in their own files. */
+    static bench_workload all[NWORKLOADS + 3];
     if (!all[0].name) {
         memcpy(all, workloads, sizeof workloads);
-        all[NWORKLOADS] = bench_leak_workload;
-        all[NWORKLOADS + 1] = bench_hashflood_workload;
+        all[NWORKLOADS] = bench_catalog_workload;
+        all[NWORKLOADS + 1] = bench_leak_workload;
+        all[NWORKLOADS + 2] = bench_hashflood_workload;
     }
-    *n = NWORKLOADS + 2;
+    *n = NWORKLOADS + 3;
     return all;
 }
