@@ -351,6 +351,19 @@ static double metric(const char *s, const char *name)
     return -1e300;
 }
 
+TEST(bench_help_names_the_workloads_file_and_it_exists)
+{
+    REQUIRE(run("bench --help") == 0);
+    CHECK(strstr(res.out, "bench/WORKLOADS.md") != NULL);
+    const char *src = getenv("RC_SOURCE_DIR");
+    if (!src || !*src) fprintf(stderr, "  RC_SOURCE_DIR is not set (CMake sets it for test_cli)\n");
+    REQUIRE(src && *src);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bench/WORKLOADS.md", src);
+    if (access(path, R_OK) != 0) fprintf(stderr, "  %s is missing\n", path);
+    CHECK(access(path, R_OK) == 0);
+}
+
 TEST(bench_w7_prints_its_pauses_and_memory)
 {
     /* 16,383 tree nodes and 2,047 cycles: more allocations than a young

@@ -20,9 +20,10 @@ void cli_bench_usage(FILE *out)
 {
     fputs("usage: recycle bench WORKLOAD|all [OPTIONS]   run one workload, or every one\n"
           "       recycle bench --list                   list the workloads\n"
-          "Runs the workloads of bench/WORKLOADS.md and prints one `name value unit` line per\n"
-          "metric (times from CLOCK_MONOTONIC, memory as USS in MB). Options, each read by the\n"
-          "workloads it applies to (--name VALUE or --name=VALUE):\n"
+          "Runs the workloads defined in bench/WORKLOADS.md (shapes, metrics, the W8 row\n"
+          "generator) and prints one `name value unit` line per metric (times from\n"
+          "CLOCK_MONOTONIC, memory as USS in MB). Options, each read by the workloads it\n"
+          "applies to (--name VALUE or --name=VALUE):\n"
           "  --n N          number of items, objects or rows, 1 to 10^9 (W1, W1c, W2, W3, W8,\n"
           "                 hashflood)\n"
           "  --depth N      tree depth, 1 to 30 (W4, W5, W5p, W6, W7; leak: 4 to 28)\n"
