@@ -340,6 +340,18 @@ static int write_pauses(const char *workload, const double *ms, size_t n)
     return 0;
 }
 
+/* max, p99 (nearest rank) and total of the pauses of `log`, which it sorts. */
+static void pause_figures(pause_log *log, double *max, double *p99, double *total)
+{
+    *max = *p99 = *total = 0;
+    if (!log->n) return;
+    qsort(log->ms, log->n, sizeof *log->ms, cmp_double);
+    for (size_t i = 0; i < log->n; i++) *total += log->ms[i];
+    size_t rank = (size_t)((double)log->n * 0.99 + 0.999999);
+    *max = log->ms[log->n - 1];
+    *p99 = log->ms[(rank ? rank : 1) - 1];
+}
+
 static int run_w6(const cli_optvals *o)
 {
     int depth = (int)cli_opts_int(o, "--depth");
@@ -375,13 +387,12 @@ static int run_w6(const cli_optvals *o)
     double u1 = bench_uss_bytes();
     rc_gc_callback_remove(h, record_pause, &log);
     int status = write_pauses("W6", log.ms, log.n);
-    qsort(log.ms, log.n, sizeof *log.ms, cmp_double);
-    double max = log.n ? log.ms[log.n - 1] : 0;
-    size_t rank = log.n ? (size_t)((double)log.n * 0.99 + 0.999999) : 0;
-    double p99 = log.n ? log.ms[(rank ? rank : 1) - 1] : 0;
+    double max, p99, total;
+    pause_figures(&log, &max, &p99, &total);
     bench_emit("max_pause_ms", max, "ms");
     bench_emit("p99_pause_ms", p99, "ms");
     bench_emit("pauses", (double)log.n, "pauses");
+    bench_emit("total_pause_ms", total, "ms");
     bench_emit("cycles_per_s", (double)cycles / ((t - t0) / 1e3), "cycles/s");
     bench_emit("uss_growth_mb", (u1 - u0) / 1024.0 / 1024.0, "MB");
     for (long i = 0; i < ring_size; i++)
@@ -440,18 +451,6 @@ static node3 *w7_tree(w7_build *b, int levels, node3 *parent)
         n->right = w7_tree(b, levels - 1, n);
     }
     return n;
-}
-
-/* max, p99 (nearest rank) and total of the pauses of `log`, which it sorts. */
-static void pause_figures(pause_log *log, double *max, double *p99, double *total)
-{
-    *max = *p99 = *total = 0;
-    if (!log->n) return;
-    qsort(log->ms, log->n, sizeof *log->ms, cmp_double);
-    for (size_t i = 0; i < log->n; i++) *total += log->ms[i];
-    size_t rank = (size_t)((double)log->n * 0.99 + 0.999999);
-    *max = log->ms[log->n - 1];
-    *p99 = log->ms[(rank ? rank : 1) - 1];
 }
 
 static int run_w7(const cli_optvals *o)

@@ -389,6 +389,15 @@ TEST(bench_w7_refuses_bad_options)
     bench_refused("W7 --n 5", "'--n'");             /* W7 reads no --n */
 }
 
+TEST(bench_w6_prints_every_pause_figure_including_the_total)
+{
+    REQUIRE(run("bench W6 --depth 8 --seconds 1 --ring 1000") == 0);
+    CHECK_EQ_INT(res.status, 0);
+    double max = metric(res.out, "max_pause_ms"), total = metric(res.out, "total_pause_ms");
+    CHECK(metric(res.out, "pauses") >= 1);
+    CHECK(max > 0 && total >= max);
+}
+
 TEST(bench_w8_refuses_bad_options)
 {
     if (!bench_refused("W8 --n 0", "--n 0 is out of range")) return;

@@ -512,6 +512,16 @@ static void GC_CALLBACK on_collection_event(GC_EventType ev)
 }
 
 /* RC_PAUSES_FILE=path: write every pause there, in ms, one per line (bench/compare.py). */
+/* Start recording every collection's pause (room for 2^20 before it grows). */
+static void pauses_start(void)
+{
+    pauses.cap = 1u << 20;
+    pauses.ms = malloc(pauses.cap * sizeof *pauses.ms);
+    if (pauses.ms == NULL)
+        exit(1);
+    GC_set_on_collection_event(on_collection_event);
+}
+
 static void write_pauses(const double *ms, size_t n)
 {
     const char *path = getenv("RC_PAUSES_FILE");
@@ -542,12 +552,7 @@ static void run_w6(const struct options *o)
     uss0 = uss_bytes();
 
     ring = gc_alloc(ring_size * sizeof(node *));
-    pauses.cap = 1u << 20;
-    pauses.ms = malloc(pauses.cap * sizeof *pauses.ms);
-    if (pauses.ms == NULL)
-        exit(1);
-
-    GC_set_on_collection_event(on_collection_event);
+    pauses_start();
     t0 = now_ns();
     deadline = t0 + (uint64_t)(seconds * 1e9);
     for (;;) {
@@ -636,11 +641,7 @@ static void run_w7(const struct options *o)
     uint64_t uss0, uss1, t0, t1, sample_ns;
     size_t kept;
 
-    pauses.cap = 1u << 20;
-    pauses.ms = malloc(pauses.cap * sizeof *pauses.ms);
-    if (pauses.ms == NULL)
-        exit(1);
-    GC_set_on_collection_event(on_collection_event);
+    pauses_start();
     uss0 = uss_bytes();
     w7.peak = uss0;
     t0 = now_ns();

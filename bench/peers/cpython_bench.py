@@ -320,6 +320,21 @@ def run_w5(args, with_parent=False):
     emit("peak_uss_mb", sampler.peak / 1024 / 1024, "MB", "{:.2f}")
 
 
+def pause_recorder():
+    """A list of pauses in seconds and the gc callback that appends to it:
+    every collection, timed from its "start" to its "stop" call."""
+    pauses = []
+    started = [0.0]
+
+    def on_gc(phase, info):
+        if phase == "start":
+            started[0] = perf_counter()
+        else:                             # "stop"
+            pauses.append(perf_counter() - started[0])
+
+    return pauses, on_gc
+
+
 # --------------------------------------------------------------------------
 # W6: collector pauses with a large live heap and a steady flow of cycles
 # --------------------------------------------------------------------------
@@ -333,14 +348,7 @@ def run_w6(args):
     gc.collect()                          # settle: the tree is now in the oldest generation
     uss0 = uss_bytes()
 
-    pauses = []
-    started = [0.0]
-
-    def on_gc(phase, info):
-        if phase == "start":
-            started[0] = perf_counter()
-        else:                             # "stop"
-            pauses.append(perf_counter() - started[0])
+    pauses, on_gc = pause_recorder()
 
     ring = [None] * ring_size
     slot = 0
@@ -386,14 +394,7 @@ def run_w7(args):
     sample_every = 1 << 16                # USS read every 65,536 tree nodes and at the end
     gc.collect()                          # settle the interpreter's own garbage first
 
-    pauses = []
-    started = [0.0]
-
-    def on_gc(phase, info):
-        if phase == "start":
-            started[0] = perf_counter()
-        else:                             # "stop"
-            pauses.append(perf_counter() - started[0])
+    pauses, on_gc = pause_recorder()
 
     state = {"made": 0, "peak": 0, "sample_s": 0.0}
 
