@@ -63,6 +63,8 @@ GROUPS = [
     Group("W5p", "W5p", [], ["--depth", "14"], ("recycle", "bdwgc"), "wall_ms"),
     Group("W5p@18", "W5p", ["--depth", "18"], ["--depth", "12"], COLLECTED, "wall_ms"),
     Group("W6", "W6", [], ["--depth", "18", "--seconds", "1"], COLLECTED, "max_pause_ms"),
+    Group("W7", "W7", [], ["--depth", "18"], COLLECTED, "total_pause_ms"),
+    Group("W8", "W8", [], ["--n", "50000"], ("recycle", "CPython"), "build_ms"),
 ]
 
 
@@ -81,6 +83,10 @@ ROWS = {
     "W5p": ["wall_ms", "peak_uss_mb"],
     "W6": ["max_pause_ms", "p99_pause_ms", "pauses", "cycles_per_s", "uss_growth_mb",
            "total_pause_ms"],
+    "W7": ["build_ms", "max_pause_ms", "p99_pause_ms", "pauses", "total_pause_ms",
+           "peak_uss_mb", "uss_growth_mb"],
+    "W8": ["build_ms", "lookup_ns", "release_ms", "uss_growth_mb", "uss_after_release_mb",
+           "rows", "keys"],
 }
 
 
@@ -98,6 +104,7 @@ DERIVED_TEXT = {
 DIRECTION = {
     "uss_start_mb": 0, "freed_objects": 0, "young_freed": 0, "pauses": 0,
     "cycles_per_s": +1,
+    "rows": 0, "keys": 0,                          # W8: what was built (the same everywhere)
 }
 
 
