@@ -5,13 +5,15 @@
  * and the memory-checking modes keep every buffer in malloc; sizes past what
  * can be mapped fail and lose nothing; the counts (buffer_bytes,
  * buffer_map_bytes, page_bytes) follow every resize; a release gives back
- * the pages left empty, small waves keep them.
+ * the pages left empty, small waves keep them; a purge started inside a page
+ * walk leaves the page lists alone.
  */
 #include "harness.h"
 #include "testutil.h"
 #include "core/internal.h"
 #include "core/memcheck.h"
 #include "core/objects.h"
+#include "util/blockids.h"
 #include "recycle/builtins.h"
 #include "recycle/gc.h"
 
@@ -371,6 +373,68 @@ TEST(small_waves_keep_their_pages)
     }
     CHECK(h->last_purge == -1.0);
     rc_decref(keep);
+    rc_heap_free(h);
+}
+
+/* ---- a purge while the pages are walked ---- */
+
+static const rc_type walk_a = {.name = "walk_a", .size = 200, .nslots = 1};
+static const rc_type walk_b = {.name = "walk_b", .size = 1000, .nslots = 1};
+
+TEST(a_purge_during_a_page_walk_leaves_the_page_lists_alone)
+{
+    /* A walk that allocates (a query's result list growing) frees buffers
+     * as it goes: a buffer page emptied then can start a purge. The purge
+     * must not take pages off the page lists under the walk: an empty
+     * current page released at an index the walk has passed would have the
+     * last page moved there, and the walk would never see it. */
+    rc_heap *h = quiet_heap();
+    REQUIRE(h);
+    if (!h->buf_map) {   /* buffers in malloc: no buffer page to empty */
+        rc_heap_free(h);
+        return;
+    }
+    /* Tracked pages: [0] the empty current page of walk_a, [1..4] walk_b. */
+    void *a = rc_new(h, &walk_a);
+    REQUIRE(a);
+    rc_decref(a);
+    enum { PER_PAGE = (RC_PAGE_SIZE - RC_PAGE_HEADER) / 1024, NB = 3 * PER_PAGE + 10 };
+    static void *b[NB];
+    for (int i = 0; i < NB; i++) REQUIRE(b[i] = rc_new(h, &walk_b));
+    REQUIRE(h->pages[1].len == 5);
+    rc_page *pa = h->pages[1].items[0];
+    REQUIRE(pa->size_class == rc__size_class(sizeof(rc_head) + walk_a.size));
+    REQUIRE(pa->used == 0 && rc__page_is_current(h, pa));
+
+    /* A buffer page holding one buffer, not the current page of its class. */
+    void *eight[8];
+    for (int i = 0; i < 8; i++) REQUIRE(eight[i] = rc__buf_realloc(h, NULL, 0, 8192));
+    REQUIRE(rc__page_of(eight[0]) != rc__page_of(eight[7]));
+    for (int i = 1; i < 7; i++) rc__buf_free(h, eight[i], 8192);
+
+    /* Free pages waiting, one page short of a purge while freeing. */
+    enum { NBIG = 3 * 70 };
+    static void *big[NBIG];
+    for (int i = 0; i < NBIG; i++) REQUIRE(big[i] = rc__buf_realloc(h, NULL, 0, 16384));
+    int freed = 0;
+    while (freed + 3 < NBIG && h->dirty_bytes + RC_PAGE_SIZE < (size_t)4 << 20) {
+        for (int k = 0; k < 3; k++) rc__buf_free(h, big[freed + k], 16384);
+        freed += 3;
+    }
+    REQUIRE(h->dirty_bytes + RC_PAGE_SIZE == (size_t)4 << 20);
+
+    /* The walk: its first step empties that buffer page. */
+    size_t seen = 0;
+    RC__FOREACH_LIVE(h, 1, pg, o, {
+        if (seen++ == 0) rc__buf_free(h, eight[0], 8192);
+    });
+    CHECK_EQ_INT(seen, NB);
+    CHECK(h->dirty_bytes == 0);   /* the purge ran */
+
+    for (int i = freed; i < NBIG; i++) rc__buf_free(h, big[i], 16384);
+    rc__buf_free(h, eight[7], 8192);
+    for (int i = 0; i < NB; i++) rc_decref(b[i]);
+    CHECK_EQ_INT(stats(h).buffer_bytes, 0);
     rc_heap_free(h);
 }
 

@@ -20,8 +20,9 @@
  * Buffer pages (RC_PAGE_BUFFER, kind RC_KIND_BUFFERS) hold the heap's small
  * variable buffers (buffer.c): same classes, queues and purges, but on no
  * page list, so no walk ever sees them, and faulted in as written. A purge
- * also releases the current pages left empty, which freeing keeps for the
- * next allocation, and trims the heap's vectors (release_idle).
+ * at the end of a free burst or collection also releases the current pages
+ * left empty, which freeing keeps for the next allocation, and trims the
+ * heap's vectors (release_idle); the purge while freeing does neither.
  */
 #include "core/memcheck.h"
 #include "core/clock.h"
@@ -254,6 +255,8 @@ static rc_page *segment_take_page(rc_heap *h, bool commit)
     return pg;
 }
 
+static void purge_free_pages(rc_heap *h);
+
 static void segment_return_page(rc_heap *h, rc_page *pg)
 {
     rc_segment *s = pg->segment;
@@ -264,15 +267,28 @@ static void segment_return_page(rc_heap *h, rc_page *pg)
     /* A collection purges once at its end: purging while it frees would
      * split huge pages that are about to be unmapped whole anyway. */
     size_t limit = h->page_bytes / 4 > RC_PURGE_NOW ? h->page_bytes / 4 : RC_PURGE_NOW;
-    if (h->dirty_bytes >= limit && !h->busy) rc__alloc_purge(h);
+    if (h->dirty_bytes >= limit && !h->busy) purge_free_pages(h);
 }
 
 static void release_idle(rc_heap *h);
 
+/* A purge: what waits for allocations to come (release_idle), then the
+ * free pages. The peak it leaves is what rc__alloc_purge_soon measures
+ * shrinking from. */
 void rc__alloc_purge(rc_heap *h)
 {
-    h->last_purge = rc__now_seconds();
     release_idle(h);
+    purge_free_pages(h);
+    h->peak_live = rc__live_bytes(h);
+}
+
+/* Decommit the free pages in runs and unmap the segments with no page in
+ * use. Alone (the purge while freeing, which may run inside a page walk
+ * that allocates: a buffer freed as a result list grows) it changes no page
+ * list and no vector, so a walk under way sees every page. */
+static void purge_free_pages(rc_heap *h)
+{
+    h->last_purge = rc__now_seconds();
     rc_segment **pp = &h->segments;
     while (*pp) {
         rc_segment *s = *pp;
@@ -303,7 +319,6 @@ void rc__alloc_purge(rc_heap *h)
         pp = &s->next;
     }
     h->dirty_bytes = 0;
-    h->peak_live = rc__live_bytes(h);
 }
 
 /* At the end of a free burst or a collection. A release that leaves most of
@@ -466,10 +481,13 @@ bool rc__page_is_current(rc_heap *h, rc_page *pg)
 /* A purge also lets go of what waits for allocations to come: current pages
  * left empty (up to one per kind and class, which freeing never releases)
  * and the unused room of the heap's vectors (page lists, the candidate
- * buffer, the members vector young collections keep: rc__alloc_trim). Not
- * while a page walk is under way (keep_empty_pages): it would change the
- * page list under the walk. The vectors wait while a collection runs (it
- * holds pointers into them): the collection trims them at its end. */
+ * buffer, the members vector young collections keep: rc__alloc_trim). Only
+ * where no page walk can be under way: rc__alloc_purge runs at the end of a
+ * free burst or collection, and a walk that frees sets keep_empty_pages;
+ * never from the purge while freeing, which a walk that merely allocates
+ * can start (the page lists would change under it). The vectors wait while
+ * a collection runs (it holds pointers into them): the collection trims
+ * them at its end. */
 static void release_idle(rc_heap *h)
 {
     if (h->keep_empty_pages) return;

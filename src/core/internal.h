@@ -189,7 +189,8 @@ struct rc_heap {
     rc_segment *segments;
     size_t nsegments;
     size_t dirty_bytes;             /* free pages not yet decommitted */
-    size_t peak_live;               /* rc__live_bytes at its highest since the last purge */
+    size_t peak_live;               /* rc__live_bytes at its highest since the last
+                                       rc__alloc_purge (the purge while freeing keeps it) */
     bool shrunk;                    /* a large page or mapped buffer went since
                                        rc__alloc_purge_soon last looked */
     double last_purge;              /* monotonic seconds of the last purge */
