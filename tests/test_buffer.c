@@ -6,9 +6,11 @@
  * can be mapped fail and lose nothing; the counts (buffer_bytes,
  * buffer_map_bytes, page_bytes) follow every resize; a release gives back
  * the pages left empty, small waves keep them; a purge started inside a page
- * walk leaves the page lists alone.
+ * walk leaves the page lists alone; a trim the allocator refuses and an
+ * address space that runs out lose nothing.
  */
 #include "harness.h"
+#include "failalloc.h"
 #include "testutil.h"
 #include "core/internal.h"
 #include "core/memcheck.h"
@@ -20,6 +22,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 static rc_heap_stats stats(rc_heap *h)
@@ -436,6 +439,161 @@ TEST(a_purge_during_a_page_walk_leaves_the_page_lists_alone)
     for (int i = 0; i < NB; i++) rc_decref(b[i]);
     CHECK_EQ_INT(stats(h).buffer_bytes, 0);
     rc_heap_free(h);
+}
+
+TEST(a_trim_the_allocator_refuses_leaves_the_vector_as_it_was)
+{
+    /* A heap's own realloc may refuse even to shrink: the purge at the end
+     * of a release then keeps the page list's room, and loses nothing. */
+    rc_heap *h = fa_heap_new();
+    REQUIRE(h);
+    rc_gc_disable(h);
+    char text[1000];
+    memset(text, 'x', sizeof text);
+    rc_str *keep = rc_str_new(h, text, 10);
+    REQUIRE(keep);
+    for (int round = 0; round < 2; round++) {
+        rc_list *l = rc_list_new(h, 0);
+        REQUIRE(l);
+        for (int i = 0; i < 200 * 63; i++) {
+            rc_str *s = rc_str_new(h, text, sizeof text);
+            REQUIRE(s);
+            REQUIRE(rc_list_append(l, rc_obj(s)) == 0);
+            rc_decref(s);
+        }
+        size_t cap = h->pages[0].cap;
+        REQUIRE(cap >= 128);
+        long f = fa_failures;
+        if (round == 0) fa_arm(0);   /* the next allocating realloc: the trim's */
+        rc_decref(l);
+        fa_disarm();
+        CHECK_EQ_INT(fa_failures, f + (round == 0));
+        if (round == 0) CHECK_EQ_INT(h->pages[0].cap, cap);   /* refused: as it was */
+        else CHECK(h->pages[0].cap <= 16);                    /* the next release trims */
+        CHECK(h->pages[0].len >= 1 && h->pages[0].len <= 4);
+        CHECK(h->pages[0].items[h->pages[0].len - 1] != NULL);
+        CHECK_EQ_INT(live_objects(h), 1);
+        CHECK_EQ_INT(rc_heap_check(h, NULL), 0);
+        CHECK_EQ_INT(rc_str_len(keep), 10);
+    }
+    rc_decref(keep);
+    rc_heap_free(h);
+}
+
+/* ---- the system says no ---- */
+
+#define OOM_EXPECT(c)                                                   \
+    do {                                                                \
+        if (!(c)) {                                                     \
+            fprintf(stderr, "  line %d: %s\n", __LINE__, #c);           \
+            fails++;                                                    \
+        }                                                               \
+    } while (0)
+
+/* Bytes of address space the process has mapped. */
+static size_t vm_bytes(void)
+{
+    unsigned long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    if (fscanf(f, "%lu", &pages) != 1) pages = 0;
+    fclose(f);
+    return pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* In a child: address space limited to what is mapped now + 48 MiB, a
+ * heap grows small lists, a big list and a dict until the system refuses.
+ * Each refusal is RC_ENOMEM with every item kept; what is dropped goes back,
+ * so the next structure finds room. Exits with the number of failed checks
+ * (100: no heap or no limit). */
+static void run_out_of_address_space(void)
+{
+    int fails = 0;
+    rc_heap *h = quiet_heap();
+    if (!h) _exit(100);
+    size_t vm = vm_bytes();
+    struct rlimit rl;
+    if (!vm || getrlimit(RLIMIT_AS, &rl) != 0) _exit(100);
+    rl.rlim_cur = vm + ((size_t)48 << 20);
+    if (setrlimit(RLIMIT_AS, &rl) != 0) _exit(100);
+
+    /* Small lists (object pages, buffer pages), each holding the one before. */
+    enum { CHAIN_MAX = 5000000 };
+    rc_list *last = NULL;
+    size_t n = 0;
+    while (n < CHAIN_MAX) {
+        rc_list *c = rc_list_new(h, 0);
+        if (!c) break;
+        if ((last && rc_list_append(c, rc_obj(last)) != 0) || rc_list_append(c, rc_int((int64_t)n)) != 0) {
+            rc_decref(c);
+            break;
+        }
+        if (last) rc_decref(last);
+        last = c;
+        n++;
+    }
+    OOM_EXPECT(n > 1000 && n < CHAIN_MAX);
+    OOM_EXPECT(rc_heap_error(h) == RC_ENOMEM);
+    size_t bad = 0;
+    const rc_list *c = last;
+    for (size_t i = n; i-- > 0; c = i ? rc_as_obj(rc_list_get(c, 0)) : NULL)
+        bad += rc_list_get(c, rc_list_len(c) - 1) != rc_int((int64_t)i);
+    OOM_EXPECT(bad == 0);
+    rc_decref(last);
+    rc_heap_stats st = stats(h);
+    OOM_EXPECT(st.objects == 0 && st.buffer_bytes == 0);
+
+    /* A big list, in a mapping of its own, grows until it cannot: the room
+     * the small lists took came back. */
+    rc_list *l = rc_list_new(h, 0);
+    OOM_EXPECT(l != NULL);
+    size_t ok = 0;
+    while (l && ok < ((size_t)1 << 26) && rc_list_append(l, rc_int((int64_t)ok)) == 0) ok++;
+    OOM_EXPECT(ok > 1000000 && ok < ((size_t)1 << 26));
+    OOM_EXPECT(rc_heap_error(h) == RC_ENOMEM);
+    OOM_EXPECT(l && rc_list_len(l) == ok);
+    bad = 0;
+    for (size_t i = 0; l && i < ok; i++) bad += rc_list_get(l, i) != rc_int((int64_t)i);
+    OOM_EXPECT(bad == 0);
+
+    /* A dict beside it, until its tables cannot grow. */
+    rc_dict *d = rc_dict_new(h);
+    size_t k = 0;
+    while (d && k < ((size_t)1 << 26) && rc_dict_set(d, rc_int((int64_t)k), rc_int(-(int64_t)k)) == 0) k++;
+    OOM_EXPECT(d && k < ((size_t)1 << 26));
+    OOM_EXPECT(rc_heap_error(h) == RC_ENOMEM);
+    OOM_EXPECT(d && rc_dict_len(d) == k);
+    bad = 0;
+    for (size_t i = 0; d && i < k; i++) bad += rc_dict_get(d, rc_int((int64_t)i)) != rc_int(-(int64_t)i);
+    OOM_EXPECT(bad == 0);
+
+    /* All dropped: nothing mapped stays, and the room is there again. */
+    if (l) rc_decref(l);
+    if (d) rc_decref(d);
+    st = stats(h);
+    OOM_EXPECT(st.objects == 0 && st.buffer_bytes == 0 && st.buffer_map_bytes == 0);
+    OOM_EXPECT(rc_heap_check(h, NULL) == 0);
+    l = rc_list_new(h, 0);
+    size_t again = 0;
+    while (l && again < ok && rc_list_append(l, rc_int(1)) == 0) again++;
+    OOM_EXPECT(again == ok);
+    if (l) rc_decref(l);
+    rc_heap_free(h);
+    _exit(fails);
+}
+
+TEST(running_out_of_address_space_fails_cleanly_and_keeps_every_item)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    REQUIRE(h);
+    bool own = h->buf_map;   /* ASan and valgrind: malloc's buffers, their own limits */
+    rc_heap_free(h);
+    if (!own) return;
+    char out[4096];
+    int status = child_stderr(run_out_of_address_space, out, sizeof out);
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        fprintf(stderr, "  child status %d, said:\n%s", status, out);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 RC_TEST_MAIN
