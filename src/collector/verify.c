@@ -12,6 +12,10 @@
  * still referenced. Its referrers are found with one more walk each (the
  * first few offenders only).
  *
+ * rc__verify_garbage checks one collection's verdict against the whole
+ * heap: what it is about to delete must be unreachable (RC_EXPENSIVE builds,
+ * and RC_DEBUG builds run with RC_GC_VERIFY=1, before every deletion).
+ *
  * Side tables come from malloc, not from the heap's allocator, so a check
  * changes nothing a program or a test can count (allocator calls,
  * buffer_bytes, the heap's last error on success).
@@ -454,4 +458,81 @@ void rc__heap_verify(rc_heap *h, const char *when)
                 n == 1 ? "" : "s");
         abort();
     }
+}
+
+/* ---- the verdict against the whole heap ---- */
+
+typedef struct reach_ctx {
+    vf *v;
+    uint8_t *seen;
+    rc_head **stack;
+    size_t len, cap;
+    bool oom;
+} reach_ctx;
+
+/* The block number of c, or SIZE_MAX when c is no object of the heap. */
+static size_t id_of(const vf *v, const rc_head *c)
+{
+    const vf_page *p = table_find(v, rc__page_of(c));
+    return p ? block_id(p, c) : SIZE_MAX;
+}
+
+static void in_visit(rc_head *c, void *ctx)
+{
+    vf *v = ctx;
+    size_t id = id_of(v, c);
+    if (id != SIZE_MAX && v->in[id] != UINT32_MAX) v->in[id]++;
+}
+
+static void reach(reach_ctx *r, rc_head *c)
+{
+    size_t id = id_of(r->v, c);
+    if (id == SIZE_MAX || r->seen[id]) return;
+    r->seen[id] = 1;
+    if (r->len == r->cap) {
+        size_t ncap = r->cap ? r->cap * 2 : 1024;
+        rc_head **n = realloc(r->stack, ncap * sizeof *n);
+        if (!n) {
+            r->oom = true;
+            return;
+        }
+        r->stack = n;
+        r->cap = ncap;
+    }
+    r->stack[r->len++] = c;
+}
+
+static void reach_visit(rc_head *c, void *ctx) { reach(ctx, c); }
+
+void rc__verify_garbage(rc_heap *h, const char *kind)
+{
+    vf v = {.h = h};
+    reach_ctx r = {.v = &v};
+    if (!table_init(&v) || !(r.seen = calloc(v.nslots ? v.nslots : 1, 1))) goto out;
+    RC__FOREACH_LIVE(h, 1, pg, o, { rc__foreach_ref(o, in_visit, &v); });
+    /* Roots: objects held from outside the heap (C code), the hold on
+     * garbage excepted; then everything they reach. */
+    for (int t = 0; t < 2; t++)
+        RC__FOREACH_LIVE(h, t, pg, o, {
+            size_t id = id_of(&v, o);
+            uint32_t held = (o->gc & RC__INSET) ? 1 : 0;
+            if (id != SIZE_MAX && o->refcnt > v.in[id] + held) reach(&r, o);
+        });
+    while (r.len && !r.oom) rc__foreach_ref(r.stack[--r.len], reach_visit, &r);
+    if (r.oom) goto out;
+    for (int t = 0; t < 2; t++)
+        RC__FOREACH_LIVE(h, t, pg, o, {
+            if (!(o->gc & RC__INSET) || !r.seen[id_of(&v, o)]) continue;
+            fprintf(stderr,
+                    "recycle: gc verify: a %s is about to free the '%s' object at %p, which "
+                    "the program can still reach (refcount %u, %u references from objects "
+                    "of the heap)\n",
+                    kind, tname(o), (void *)(o + 1), o->refcnt - 1, v.in[id_of(&v, o)]);
+            abort();
+        });
+out:
+    free(r.stack);
+    free(r.seen);
+    free(v.pages);
+    free(v.in);
 }
