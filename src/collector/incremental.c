@@ -8,7 +8,7 @@
  *
  * The search never writes an object header. Each page of tracked objects
  * that exists when the pass starts (the snapshot) gets a side table, one
- * 16-bit entry per block, all of them in one zero-filled mapping:
+ * 16-bit entry per block, all of them in one zero-filled allocation:
  *   MEMBER   the block held an old (generation 2, tracked) object when the
  *            count walk reached it
  *   MARK     the search found it reachable from a member held from outside
@@ -39,7 +39,7 @@ enum { PASS_COUNT, PASS_MARK, PASS_GATHER, PASS_DONE };
 struct rc_pass {
     int phase;
     rc_vec pages;        /* the snapshot */
-    uint16_t *side;      /* every snapshot page's table, one mapping */
+    uint16_t *side;      /* every snapshot page's table, one allocation (side_alloc) */
     size_t side_bytes;
     size_t page_i;       /* the walk's cursor: page, then block within it */
     size_t block_i;
@@ -47,6 +47,7 @@ struct rc_pass {
     rc_vec found;        /* GATHER's result */
     rc_heap *h;
     size_t visits;       /* work done in this step */
+    size_t free_seen;    /* free blocks walked past */
     bool oom;            /* a vector could not grow: the pass is given up */
 };
 
@@ -126,7 +127,8 @@ void rc__pass_abandon(rc_heap *h)
 }
 
 /* Start a pass: the snapshot and its side tables. O(pages): the tables are
- * one mapping, which the system fills with zeros as the walks touch it. */
+ * one allocation, for big heaps a mapping the system fills with zeros as
+ * the walks touch it. */
 static bool pass_start(rc_heap *h)
 {
     rc_vec *all = &h->pages[1];
@@ -197,8 +199,11 @@ static void visit_block(struct rc_pass *p, rc_page *pg, size_t i, size_t budget)
 {
     rc_head *o = block_at(pg, i);
     uint16_t *e = &pg->side[i];
+    if (!o->refcnt) {   /* a free block: one read, a 64th of a unit */
+        p->visits += (++p->free_seen & 63) == 0;
+        return;
+    }
     p->visits++;
-    if (!o->refcnt) return;
     switch (p->phase) {
     case PASS_COUNT:
         if (!is_old(o)) return;
