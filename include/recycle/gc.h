@@ -72,7 +72,9 @@ RC_API void rc_gc_get_increment_stats(const rc_heap *heap, rc_gc_stats *out);
  * garbage it frees. Garbage that is old when a pass starts is freed when
  * it ends; what became garbage during a pass waits for the next one, or
  * for a candidate scan. A pass keeps a side table of 2 bytes per old
- * object and the pages emptied meanwhile until it ends. A pass that finds
+ * object until it ends; memory freed meanwhile goes back to the system at
+ * once, and a heap that shrinks by a quarter under a pass gives the pass
+ * up (its tables too). A pass that finds
  * nothing doubles the growth the next one waits for (up to 8 quarters);
  * garbage found brings it back. rc_gc_collect(heap, 2) is the one-walk full
  * collection: it gives up a pass under way, which rc_heap_free also does.

@@ -23,10 +23,13 @@
  *            into `found`, the set the verdict tries
  * The program runs between steps and may change anything; the search can
  * then be wrong either way, which only changes what the verdict looks at.
- * Pages emptied during a pass stay (keep_empty_pages), with their size
- * class, so every pointer the pass holds (the stack, `found`) stays
- * readable: a freed block reads refcnt 0 and is skipped, a reused one holds
- * some live object, which the verdict may look at safely.
+ * The pass names a block by its page's place in the snapshot and its place
+ * in the page (a `ref`), never by address: a page that empties during the
+ * pass goes back to the system at once (alloc.c leaves NULL in its place in
+ * heap->snapshot and forgets its table), and a ref into it is then skipped.
+ * A ref to a page still there reads a live object, or a free block (refcnt
+ * 0, skipped), or an object made since in the freed block's place, which
+ * the verdict may look at safely.
  */
 #include "collector/collector.h"
 
@@ -38,13 +41,12 @@ enum { PASS_COUNT, PASS_MARK, PASS_GATHER, PASS_DONE };
 
 struct rc_pass {
     int phase;
-    rc_vec pages;        /* the snapshot */
-    uint16_t *side;      /* every snapshot page's table, one allocation (side_alloc) */
+    uint16_t *side;      /* every snapshot page's table, one allocation (pass_mem) */
     size_t side_bytes;
     size_t page_i;       /* the walk's cursor: page, then block within it */
     size_t block_i;
-    rc_vec stack;        /* marked members not yet expanded */
-    rc_vec found;        /* GATHER's result */
+    rc_vec stack;        /* refs of marked members not yet expanded */
+    rc_vec found;        /* GATHER's result: refs, then (the verdict) objects */
     rc_heap *h;
     size_t visits;       /* work done in this step */
     size_t free_seen;    /* free blocks walked past */
@@ -52,13 +54,16 @@ struct rc_pass {
 };
 
 /* The entry of `c` in its page's side table, or NULL when c is not in the
- * snapshot (another heap's object, an untracked page, a page made since). */
-RC_INLINE uint16_t *side_of(const rc_heap *h, const rc_head *c)
+ * snapshot (another heap's object, an untracked page, a page made since);
+ * *ref is c's ref. */
+RC_INLINE uint16_t *side_of(const rc_heap *h, const rc_head *c, uintptr_t *ref)
 {
     const rc_page *pg = rc__page_of(c);
     if (pg->heap != h || !pg->side) return NULL;
     uint64_t off = (uint64_t)((const char *)c - ((const char *)pg + RC_PAGE_HEADER));
-    return pg->side + ((off * pg->side_recip) >> 32);
+    size_t i = (size_t)((off * pg->side_recip) >> 32);
+    *ref = (uintptr_t)pg->snap_index << 16 | i;
+    return pg->side + i;
 }
 
 /* Blocks of `pg` handed out so far (its bump pointer moves during a pass). */
@@ -73,52 +78,79 @@ RC_INLINE rc_head *block_at(rc_page *pg, size_t i)
     return (rc_head *)(rc__page_first(pg) + i * pg->block_size);
 }
 
+/* The block a ref names, or NULL when its page went back to the system or
+ * the block is free. Pages hold fewer than 2^16 blocks. */
+RC_INLINE rc_head *deref(const rc_heap *h, uintptr_t ref)
+{
+    rc_page *pg = h->snapshot.items[ref >> 16];
+    if (!pg) return NULL;
+    rc_head *o = block_at(pg, ref & 0xffff);
+    return o->refcnt ? o : NULL;
+}
+
 /* Whether `o`, a live block, holds an old tracked object. */
 RC_INLINE bool is_old(const rc_head *o)
 {
     return (o->gc & (RC__TRACKED | RC__GEN_MASK)) == (RC__TRACKED | 2u);
 }
 
-/* Side tables of at least RC_SIDE_MAP bytes are a mapping of their own
- * (zero-filled by the system page by page as the walks touch it, and given
- * back whole at the end of the pass); smaller ones come from the
+/* The pass's memory (side tables, stack, found set): blocks of at least
+ * RC_PASS_MAP bytes are mappings of their own, zero-filled by the system
+ * page by page as they are touched and given back whole at the end of the
+ * pass, whatever the C allocator would keep; smaller ones come from the
  * allocator's realloc and are cleared here. *bytes is rounded up to what
- * side_free must be given. */
-#define RC_SIDE_MAP ((size_t)1 << 20)
-static uint16_t *side_alloc(rc_heap *h, size_t *bytes)
+ * pass_mem_free must be given. */
+#define RC_PASS_MAP ((size_t)RC_PAGE_SIZE)
+static void *pass_mem(rc_heap *h, size_t *bytes)
 {
-    if (*bytes >= RC_SIDE_MAP) {
+    if (*bytes >= RC_PASS_MAP) {
         *bytes = (*bytes + RC_PAGE_SIZE - 1) & ~(size_t)(RC_PAGE_SIZE - 1);
         return h->cfg.allocator.map(h->cfg.allocator.ud, *bytes);
     }
-    uint16_t *t = h->cfg.allocator.realloc(h->cfg.allocator.ud, NULL, *bytes);
+    void *t = h->cfg.allocator.realloc(h->cfg.allocator.ud, NULL, *bytes);
     if (t) memset(t, 0, *bytes);
     return t;
 }
 
-static void side_free(rc_heap *h, uint16_t *t, size_t bytes)
+static void pass_mem_free(rc_heap *h, void *t, size_t bytes)
 {
     if (!t) return;
-    if (bytes >= RC_SIDE_MAP) h->cfg.allocator.unmap(h->cfg.allocator.ud, t, bytes);
+    if (bytes >= RC_PASS_MAP) h->cfg.allocator.unmap(h->cfg.allocator.ud, t, bytes);
     else h->cfg.allocator.realloc(h->cfg.allocator.ud, t, 0);
+}
+
+/* Append to the stack or the found set, which double through pass_mem. */
+static bool push(rc_heap *h, rc_vec *v, uintptr_t item)
+{
+    if (v->len == v->cap) {
+        if (v->cap > SIZE_MAX / 4 / sizeof(void *)) return false;
+        size_t bytes = (v->cap ? v->cap * 2 : 256) * sizeof(void *);
+        void **n = pass_mem(h, &bytes);
+        if (!n) return false;
+        if (v->len) memcpy(n, v->items, v->len * sizeof(void *));
+        pass_mem_free(h, v->items, v->cap * sizeof(void *));
+        v->items = n;
+        v->cap = bytes / sizeof(void *);
+    }
+    v->items[v->len++] = (void *)item;
+    return true;
 }
 
 static void pass_free(rc_heap *h, struct rc_pass *p)
 {
-    for (size_t i = 0; i < p->pages.len; i++) {
-        rc_page *pg = p->pages.items[i];
-        pg->side = NULL;
-        pg->side_recip = 0;
+    for (size_t i = 0; i < h->snapshot.len; i++) {
+        rc_page *pg = h->snapshot.items[i];
+        if (pg) pg->side = NULL;
     }
-    side_free(h, p->side, p->side_bytes);
-    rc__vec_free(h, &p->pages);
-    rc__vec_free(h, &p->stack);
-    rc__vec_free(h, &p->found);
+    pass_mem_free(h, p->side, p->side_bytes);
+    rc__vec_free(h, &h->snapshot);
+    h->snapshot_gone = 0;
+    pass_mem_free(h, p->stack.items, p->stack.cap * sizeof(void *));
+    pass_mem_free(h, p->found.items, p->found.cap * sizeof(void *));
     h->cfg.allocator.realloc(h->cfg.allocator.ud, p, 0);
     h->pass = NULL;
     h->step_due = false;
     rc__young_limit_update(h);
-    if (--h->keep_empty_pages == 0) rc__release_empty_pages(h);
 }
 
 void rc__pass_abandon(rc_heap *h)
@@ -134,18 +166,18 @@ static bool pass_start(rc_heap *h)
     rc_vec *all = &h->pages[1];
     size_t entries = 0;
     for (size_t i = 0; i < all->len; i++) entries += ((rc_page *)all->items[i])->capacity;
-    if (!entries) return false;
+    if (!entries || all->len > ((size_t)1 << (sizeof(uintptr_t) * 8 - 17))) return false;
     struct rc_pass *p = h->cfg.allocator.realloc(h->cfg.allocator.ud, NULL, sizeof *p);
     if (!p) return false;
     memset(p, 0, sizeof *p);
     p->h = h;
     p->side_bytes = entries * sizeof(uint16_t);
-    p->side = side_alloc(h, &p->side_bytes);
+    p->side = pass_mem(h, &p->side_bytes);
     bool ok = p->side != NULL;
-    while (ok && p->pages.cap < all->len) ok = rc__vec_grow(h, &p->pages);
+    while (ok && h->snapshot.cap < all->len) ok = rc__vec_grow(h, &h->snapshot);
     if (!ok) {
-        side_free(h, p->side, p->side_bytes);
-        rc__vec_free(h, &p->pages);
+        pass_mem_free(h, p->side, p->side_bytes);
+        rc__vec_free(h, &h->snapshot);
         h->cfg.allocator.realloc(h->cfg.allocator.ud, p, 0);
         return false;
     }
@@ -156,10 +188,10 @@ static bool pass_start(rc_heap *h)
         pg->side_recip = (pg->flags & RC_PAGE_LARGE)
                              ? 0
                              : (uint32_t)((((uint64_t)1 << 32) + pg->block_size - 1) / pg->block_size);
+        pg->snap_index = (uint32_t)i;
         at += pg->capacity;
-        p->pages.items[p->pages.len++] = pg;
+        h->snapshot.items[h->snapshot.len++] = pg;
     }
-    h->keep_empty_pages++;
     h->pass = p;
     return true;
 }
@@ -169,32 +201,34 @@ static bool pass_start(rc_heap *h)
 static void count_ref(rc_head *c, void *ctx)
 {
     struct rc_pass *p = ctx;
+    uintptr_t ref;
     p->visits++;
-    uint16_t *e = side_of(p->h, c);
+    uint16_t *e = side_of(p->h, c, &ref);
     if (e && (*e & SIDE_COUNT) != SIDE_COUNT) (*e)++;
 }
 
 static void mark_ref(rc_head *c, void *ctx)
 {
     struct rc_pass *p = ctx;
+    uintptr_t ref;
     p->visits++;
-    uint16_t *e = side_of(p->h, c);
+    uint16_t *e = side_of(p->h, c, &ref);
     if (!e || (*e & (SIDE_MEMBER | SIDE_MARK)) != SIDE_MEMBER) return;
     *e |= SIDE_MARK;
-    if (!rc__vec_push(p->h, &p->stack, c)) p->oom = true;
+    if (!push(p->h, &p->stack, ref)) p->oom = true;
 }
 
 /* Expand marked members until the stack is empty or the budget is spent. */
 static void drain_marks(struct rc_pass *p, size_t budget)
 {
     while (p->stack.len && p->visits < budget && !p->oom) {
-        rc_head *o = p->stack.items[--p->stack.len];
+        rc_head *o = deref(p->h, (uintptr_t)p->stack.items[--p->stack.len]);
         p->visits++;
-        if (o->refcnt) rc__foreach_ref(o, mark_ref, p);   /* refcnt 0: freed since */
+        if (o) rc__foreach_ref(o, mark_ref, p);   /* NULL: freed since */
     }
 }
 
-/* What one phase does with the block at the cursor. */
+/* What one phase does with block i of the page at the cursor. */
 static void visit_block(struct rc_pass *p, rc_page *pg, size_t i, size_t budget)
 {
     rc_head *o = block_at(pg, i);
@@ -204,6 +238,7 @@ static void visit_block(struct rc_pass *p, rc_page *pg, size_t i, size_t budget)
         return;
     }
     p->visits++;
+    uintptr_t ref = (uintptr_t)p->page_i << 16 | i;
     switch (p->phase) {
     case PASS_COUNT:
         if (!is_old(o)) return;
@@ -213,23 +248,22 @@ static void visit_block(struct rc_pass *p, rc_page *pg, size_t i, size_t budget)
     case PASS_MARK:
         if ((*e & (SIDE_MEMBER | SIDE_MARK)) != SIDE_MEMBER || o->refcnt <= (*e & SIDE_COUNT)) return;
         *e |= SIDE_MARK;
-        if (!rc__vec_push(p->h, &p->stack, o)) p->oom = true;
+        if (!push(p->h, &p->stack, ref)) p->oom = true;
         drain_marks(p, budget);
         return;
     default:   /* PASS_GATHER */
         if ((*e & (SIDE_MEMBER | SIDE_MARK)) != SIDE_MEMBER || !is_old(o)) return;
-        if (!rc__vec_push(p->h, &p->found, o)) p->oom = true;
+        if (!push(p->h, &p->found, ref)) p->oom = true;
         return;
     }
 }
 
 bool rc__pass_search(rc_heap *h, size_t budget, size_t *visits, rc_vec **found)
 {
-    struct rc_pass *p = h->pass;
     *found = NULL;
     *visits = 0;
-    if (!p && !pass_start(h)) return false;
-    p = h->pass;
+    if (!h->pass && !pass_start(h)) return false;
+    struct rc_pass *p = h->pass;
     p->visits = 0;
     if (!budget) budget = 1;
     while (p->phase != PASS_DONE && p->visits < budget && !p->oom) {
@@ -237,13 +271,13 @@ bool rc__pass_search(rc_heap *h, size_t budget, size_t *visits, rc_vec **found)
             drain_marks(p, budget);
             continue;
         }
-        if (p->page_i == p->pages.len) {
+        if (p->page_i == h->snapshot.len) {
             p->phase++;
             p->page_i = p->block_i = 0;
             continue;
         }
-        rc_page *pg = p->pages.items[p->page_i];
-        size_t n = blocks_of(pg);
+        rc_page *pg = h->snapshot.items[p->page_i];
+        size_t n = pg ? blocks_of(pg) : 0;   /* NULL: gone back to the system */
         while (p->block_i < n && p->visits < budget && !p->oom) visit_block(p, pg, p->block_i++, budget);
         if (p->block_i >= n) {
             p->page_i++;
@@ -256,7 +290,13 @@ bool rc__pass_search(rc_heap *h, size_t budget, size_t *visits, rc_vec **found)
         return false;
     }
     if (p->phase != PASS_DONE) return false;
+    /* The verdict's set, as objects: what is still there. */
+    size_t k = 0;
+    for (size_t i = 0; i < p->found.len; i++) {
+        rc_head *o = deref(h, (uintptr_t)p->found.items[i]);
+        if (o) p->found.items[k++] = o;
+    }
+    p->found.len = k;
     *found = &p->found;
     return true;
 }
-

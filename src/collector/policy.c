@@ -4,7 +4,8 @@
  * full collection when incremental collection is off), the pace of the
  * pass's steps, stress mode's schedule, and the collector's hook table
  * (collect_due, called from allocation when the young count or the
- * candidate buffer reaches its trigger; on_heap_end, which gives up a pass).
+ * candidate buffer reaches its trigger; on_heap_end and on_snapshot_shrunk,
+ * which give up a pass).
  */
 #include "collector/collector.h"
 
@@ -111,4 +112,6 @@ void rc__maybe_collect(rc_heap *h)
     if (h->candidates.len >= h->candidate_trigger) rc__scan_candidates(h);
 }
 
-const rc_hooks rc__collector_hooks = {.collect_due = rc__maybe_collect, .on_heap_end = rc__pass_abandon};
+const rc_hooks rc__collector_hooks = {.collect_due = rc__maybe_collect,
+                                       .on_heap_end = rc__pass_abandon,
+                                       .on_snapshot_shrunk = rc__pass_abandon};

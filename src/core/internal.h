@@ -121,6 +121,7 @@ typedef struct rc_page {
     uint32_t side_recip;      /* incremental pass: ceil(2^32 / block_size), 0 on large pages */
     uint16_t *side;           /* incremental pass: the page's side table (a block's entry is
                                  at offset * side_recip >> 32), NULL outside its snapshot */
+    uint32_t snap_index;      /* incremental pass: position in heap->snapshot while `side` */
 } rc_page;
 _Static_assert(sizeof(rc_page) <= RC_PAGE_HEADER, "page header too big");
 
@@ -192,8 +193,8 @@ struct rc_heap {
     bool scanning;                  /* count/mark/sweep: gc fields are scratch */
     bool deleting;                  /* garbage (INSET) is being cleared and freed: no weak
                                        reference to it may be made */
-    uint8_t keep_empty_pages;       /* page walks under way (a full collection's deletion, an
-                                       incremental pass): while non-zero, emptied pages stay */
+    uint8_t keep_empty_pages;       /* page walks under way (a full collection's deletion):
+                                       while non-zero, emptied pages stay */
     uint32_t mark_flip;             /* MARK bit value that means "unmarked" (0 or RC__MARK) */
     rc_head *pending;               /* objects whose count hit 0, to free */
     unsigned threshold[3];
@@ -211,6 +212,9 @@ struct rc_heap {
                                        collection (young_limit is halved until it runs) */
     size_t step_budget;             /* work per automatic step; 0: paced by allocation */
     struct rc_pass *pass;           /* the incremental pass under way, or NULL (incremental.c) */
+    rc_vec snapshot;                /* its pages; a page that goes back to the system while
+                                       the pass runs leaves NULL in its place (alloc.c) */
+    size_t snapshot_gone;           /* how many did */
     rc_vec young[2];                /* pages holding generation 0 / 1 objects */
     rc_vec candidates;              /* buffered old objects (NULL = removed) */
     rc_vec scratch;                 /* a young collection's members, kept between collections */
