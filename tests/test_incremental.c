@@ -241,6 +241,12 @@ static void check_case(rc_heap *h, int n, const int *graph, unsigned held, bool 
     }
 }
 
+static bool quick(void)
+{
+    const char *q = getenv("RC_TEST_QUICK");
+    return q && *q && strcmp(q, "0") != 0;
+}
+
 static rc_heap *model_heap(void)
 {
     rc_heap_config cfg;
@@ -275,16 +281,15 @@ static void check_all(int n, bool pairs, unsigned sample, unsigned seed)
     rc_heap_free(h);
 }
 
-static bool quick(void)
-{
-    const char *q = getenv("RC_TEST_QUICK");
-    return q && *q && strcmp(q, "0") != 0;
-}
-
 TEST(model_every_heap_of_one_and_two_objects_every_mutation_and_move_pair)
 {
     check_all(1, true, 1, 0);
-    check_all(2, true, 1, 0);
+    if (quick()) {   /* valgrind, stress: every single mutation, a sample of the pairs */
+        check_all(2, false, 1, 0);
+        check_all(2, true, 17, 5);
+    } else {
+        check_all(2, true, 1, 0);
+    }
     fprintf(stderr, "  %ld cases, %ld runs\n", cases, runs);
     CHECK(runs > 10000);
 }
