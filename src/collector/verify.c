@@ -86,16 +86,23 @@ static int cmp_pages(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Tables are mappings of their own (zeroed), so a check leaves nothing in
- * the C allocator's arenas: RC_EXPENSIVE builds check before and after every
- * collection and before every deletion, and a program measuring its memory
- * must see none of it. */
+/* Tables of VG_ALIGN bytes and more are mappings of their own (zeroed), so a
+ * check leaves nothing big in the C allocator's arenas: RC_EXPENSIVE builds
+ * check before and after every collection and before every deletion, and a
+ * program measuring its memory must see none of it. Smaller ones come from
+ * calloc (no system call for the small heaps of most tests). */
 #define VG_ALIGN ((size_t)RC_PAGE_SIZE)
 static size_t vg_size(size_t bytes) { return ((bytes ? bytes : 1) + VG_ALIGN - 1) & ~(VG_ALIGN - 1); }
-static void *vg_alloc(size_t bytes) { return rc__os_map(vg_size(bytes), VG_ALIGN); }
+static void *vg_alloc(size_t bytes)
+{
+    if (bytes < VG_ALIGN) return calloc(bytes ? bytes : 1, 1);
+    return rc__os_map(vg_size(bytes), VG_ALIGN);
+}
 static void vg_free(void *p, size_t bytes)
 {
-    if (p) rc__os_unmap(p, vg_size(bytes));
+    if (!p) return;
+    if (bytes < VG_ALIGN) free(p);
+    else rc__os_unmap(p, vg_size(bytes));
 }
 
 static bool table_init(vf *v)
