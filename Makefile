@@ -60,7 +60,7 @@ fuzz:
 	./$(FUZZ_BUILD)/fuzz_api -max_total_time=$(FUZZ_TIME) -timeout=20 -rss_limit_mb=4096 \
 	  -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus fuzz/corpus
 
-# Workloads W1-W4 (and more as they land) on recycle.
+# Workloads W1-W8 of bench/WORKLOADS.md (and the leak tools, hashflood) on recycle.
 bench: all
 	./$(BUILD)/recycle bench all
 

@@ -13,8 +13,9 @@
 #include <stdio.h>
 
 /* One workload: `opts[0..nopts-1]` are the options it reads; `run` gets
- * values checked against them and returns the process exit status (0, or 1
- * when it could not run or write). */
+ * values checked against them and returns the process exit status (0; 1
+ * when it could not run or write; 2 for input it refuses, after one line on
+ * stderr). */
 typedef struct bench_workload {
     const char *name, *what;
     const cli_opt *opts;
@@ -25,8 +26,9 @@ typedef struct bench_workload {
 /* The workloads, in order; *n gets their number. */
 const bench_workload *bench_workloads(size_t *n);
 
-/* The leak tools (bench/leakbench.c) and the hash flood (bench/hashflood.c). */
-extern const bench_workload bench_leak_workload, bench_hashflood_workload;
+/* W8, the catalog (bench/catalog.c), the leak tools (bench/leakbench.c) and
+ * the hash flood (bench/hashflood.c). */
+extern const bench_workload bench_catalog_workload, bench_leak_workload, bench_hashflood_workload;
 
 /* A W4 tree node: left, right, parent (three slots). */
 typedef struct bench_tnode { void *left, *right, *parent; } bench_tnode;

@@ -1,5 +1,6 @@
 /*
- * workloads.c -- the benchmark workloads of bench/WORKLOADS.md on recycle.
+ * workloads.c -- the benchmark workloads W1-W7 of bench/WORKLOADS.md on
+ * recycle (W8, the catalog, is bench/catalog.c).
  *
  * Each workload prints one `name value unit` line per metric. Times come from
  * CLOCK_MONOTONIC, memory is the process's USS in MB (2^20 bytes). A node is
@@ -318,14 +319,16 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* RC_PAUSES_FILE=path: write every pause there, in ms, one per line (bench/compare.py). */
-static int write_pauses(const double *ms, size_t n)
+/* RC_PAUSES_FILE=path: write every pause there, in ms, one per line
+ * (bench/compare.py); `workload` names the run in messages. */
+static int write_pauses(const char *workload, const double *ms, size_t n)
 {
     const char *path = getenv("RC_PAUSES_FILE");
     if (!path || !*path) return 0;
     FILE *f = fopen(path, "w");
     if (!f) {
-        fprintf(stderr, "recycle bench W6: cannot create %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "recycle bench %s: cannot create %s: %s\n", workload, path,
+                strerror(errno));
         return 1;
     }
     for (size_t i = 0; i < n; i++) fprintf(f, "%.6f\n", ms[i]);
@@ -333,10 +336,23 @@ static int write_pauses(const double *ms, size_t n)
     int err = errno;
     if (fclose(f) != 0 && !bad) bad = 1, err = errno;
     if (bad) {
-        fprintf(stderr, "recycle bench W6: cannot write %s: %s\n", path, strerror(err));
+        fprintf(stderr, "recycle bench %s: cannot write %s: %s\n", workload, path, strerror(err));
         return 1;
     }
     return 0;
+}
+
+/* max and p99 (nearest rank) of the pauses `log` recorded, which it sorts,
+ * and the total of every pause, also one it had no room for. */
+static void pause_figures(pause_log *log, double *max, double *p99, double *total)
+{
+    *max = *p99 = 0;
+    *total = log->total_ms;
+    if (!log->n) return;
+    qsort(log->ms, log->n, sizeof *log->ms, cmp_double);
+    size_t rank = (size_t)((double)log->n * 0.99 + 0.999999);
+    *max = log->ms[log->n - 1];
+    *p99 = log->ms[(rank ? rank : 1) - 1];
 }
 
 static int run_w6(const cli_optvals *o)
@@ -379,21 +395,106 @@ static int run_w6(const cli_optvals *o)
     }
     double u1 = bench_uss_bytes();
     rc_gc_callback_remove(h, record_pause, &log);
-    int status = write_pauses(log.ms, log.n);
-    qsort(log.ms, log.n, sizeof *log.ms, cmp_double);
-    double max = log.n ? log.ms[log.n - 1] : 0;
-    size_t rank = log.n ? (size_t)((double)log.n * 0.99 + 0.999999) : 0;
-    double p99 = log.n ? log.ms[(rank ? rank : 1) - 1] : 0;
+    int status = write_pauses("W6", log.ms, log.n);
+    double max, p99, total;
+    pause_figures(&log, &max, &p99, &total);
     bench_emit("max_pause_ms", max, "ms");
     bench_emit("p99_pause_ms", p99, "ms");
     bench_emit("pauses", (double)log.n, "pauses");
+    bench_emit("total_pause_ms", total, "ms");
     bench_emit("cycles_per_s", (double)cycles / ((t - t0) / 1e3), "cycles/s");
     bench_emit("uss_growth_mb", (u1 - u0) / 1024.0 / 1024.0, "MB");
-    bench_emit("total_pause_ms", log.total_ms, "ms");
     bench_emit("settle_ms", settle_ms, "ms");
     for (long i = 0; i < ring_size; i++)
         if (ring[i]) rc_decref(ring[i]);
     free(ring);
+    free(log.ms);
+    rc_decref(root);
+    rc_heap_free(h);
+    return status;
+}
+
+/* ---- W7: growing heap ---- */
+
+/* A two-node garbage cycle, made and dropped at once. */
+static void garbage_cycle(rc_heap *h)
+{
+    node2 *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+    a->slot[0] = b;   /* a takes our reference to b */
+    rc_incref(a);
+    b->slot[0] = a;
+    rc_decref(a);
+}
+
+/* USS is read every W7_SAMPLE tree nodes (and at the end of the build). */
+#define W7_SAMPLE 65536L
+
+typedef struct w7_build {
+    rc_heap *h;
+    long made;                /* tree nodes made so far */
+    double peak_mb;           /* highest USS read */
+    double sample_ms;         /* time spent reading it, left out of build_ms */
+} w7_build;
+
+static void w7_sample(w7_build *b)
+{
+    double t = bench_now_ms(), mb = bench_uss_mb();
+    if (mb > b->peak_mb) b->peak_mb = mb;
+    b->sample_ms += bench_now_ms() - t;
+}
+
+/* The W4 tree grown depth-first, each node made before its children (its
+ * parent reference set at once), a garbage cycle after every 8th node.
+ * New reference. Recursion depth `levels`. */
+static node3 *w7_tree(w7_build *b, int levels, node3 *parent)
+{
+    node3 *n = rc_new(b->h, &bench_tree_type);
+    if (parent) {
+        rc_incref(parent);
+        n->parent = parent;
+    }
+    b->made++;
+    if (b->made % 8 == 0) garbage_cycle(b->h);
+    if (b->made % W7_SAMPLE == 0) w7_sample(b);
+    if (levels > 1) {
+        n->left = w7_tree(b, levels - 1, n);
+        n->right = w7_tree(b, levels - 1, n);
+    }
+    return n;
+}
+
+static int run_w7(const cli_optvals *o)
+{
+    int depth = (int)cli_opts_int(o, "--depth");
+    rc_heap *h = rc_heap_new(NULL);   /* default config: collection automatic */
+    if (!h) {
+        fprintf(stderr, "recycle bench W7: out of memory for a heap\n");
+        return 1;
+    }
+    /* Every collection of any kind reports to the callback when it stops,
+     * with its own duration: the pauses the build does not see directly
+     * (automatic ones, candidate scans) are counted too. */
+    pause_log log = {0};
+    rc_gc_callback_add(h, record_pause, &log);
+    w7_build b = {.h = h};
+    double u0 = bench_uss_mb();
+    b.peak_mb = u0;
+    double t0 = bench_now_ms();
+    node3 *root = w7_tree(&b, depth, NULL);
+    double t1 = bench_now_ms(), sample_ms = b.sample_ms;
+    rc_gc_callback_remove(h, record_pause, &log);
+    w7_sample(&b);
+    double u1 = bench_uss_mb();
+    int status = write_pauses("W7", log.ms, log.n);
+    double max, p99, total;
+    pause_figures(&log, &max, &p99, &total);
+    bench_emit("build_ms", t1 - t0 - sample_ms, "ms");
+    bench_emit("max_pause_ms", max, "ms");
+    bench_emit("p99_pause_ms", p99, "ms");
+    bench_emit("pauses", (double)log.n, "pauses");
+    bench_emit("total_pause_ms", total, "ms");
+    bench_emit("peak_uss_mb", b.peak_mb, "MB");
+    bench_emit("uss_growth_mb", u1 - u0, "MB");
     free(log.ms);
     rc_decref(root);
     rc_heap_free(h);
@@ -417,6 +518,7 @@ static const cli_opt w6_opts[] = {
     {"--ring", CLI_OPT_INT, 1, 100000000, 100000, NULL},
     {"--seconds", CLI_OPT_INT, 1, 86400, 5, NULL},
 };
+static const cli_opt w7_opts[] = {DEPTH_OPT(23)};
 #define OPTS(a) a, sizeof a / sizeof a[0]
 
 static const bench_workload workloads[] = {
@@ -432,18 +534,21 @@ static const bench_workload workloads[] = {
      run_w5_parents},
     {"W6", "pauses: 5 s of two-node cycles in a 100,000-slot ring beside the W4 tree", OPTS(w6_opts),
      run_w6},
+    {"W7", "growing heap: the W4 tree built with collection on, a garbage cycle every 8 nodes",
+     OPTS(w7_opts), run_w7},
 };
 #define NWORKLOADS (sizeof workloads / sizeof workloads[0])
 
 const bench_workload *bench_workloads(size_t *n)
 {
-    /* W1-W6, then leak and hashflood, which live in their own files. */
-    static bench_workload all[NWORKLOADS + 2];
+    /* W1-W7, then W8, leak and hashflood, which live in their own files. */
+    static bench_workload all[NWORKLOADS + 3];
     if (!all[0].name) {
         memcpy(all, workloads, sizeof workloads);
-        all[NWORKLOADS] = bench_leak_workload;
-        all[NWORKLOADS + 1] = bench_hashflood_workload;
+        all[NWORKLOADS] = bench_catalog_workload;
+        all[NWORKLOADS + 1] = bench_leak_workload;
+        all[NWORKLOADS + 2] = bench_hashflood_workload;
     }
-    *n = NWORKLOADS + 2;
+    *n = NWORKLOADS + 3;
     return all;
 }

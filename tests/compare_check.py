@@ -7,9 +7,13 @@ bench/compare.py (the package bench/compare/) and the peer programs it runs:
     run refuses to start on a dirty tree unless --allow-dirty;
   - newer CPythons are found on PATH only when they run, and run what CPython runs;
   - bdwgc's generational mode is a system of its own (bdwgc-gen, --incremental) for
-    W4 and W6, mimalloc and jemalloc are systems beside malloc, and the table says
+    W4, W6 and W7, mimalloc and jemalloc are systems beside malloc, and the table says
     beside bdwgc's figures what they leave out;
-  - W6 starts from a full collection and prints total_pause_ms on every system;
+  - W6 starts from a full collection and prints total_pause_ms and settle_ms on every
+    system, once each;
+  - W7 (growing heap) and W8 (catalog) are rows of the table beside the new columns:
+    W7 on every collector (bdwgc-gen and newer CPythons included), W8 on recycle and
+    the CPythons, and each system's program prints their metrics;
   - bdwgc's explicit collections include their lazy sweep, its default mode prints no
     young collection, and its generational mode does;
   - malloc's W1 grows its array as recycle's list does (4 items, then doubling);
@@ -236,15 +240,78 @@ def check_groups():
           "W4: bdwgc's young cell is empty and says why; bdwgc-gen's has the figure")
     check(pause[3].endswith(mark_w6),
           "W6: bdwgc's pause figures say the lazy sweep is not in them")
+    check("total_pause_ms" in workloads.ROWS["W6"] and "settle_ms" in workloads.ROWS["W6"],
+          "W6's rows include total_pause_ms and settle_ms")
+
+
+def check_w7_w8_groups():
+    g = {g.key: g for g in workloads.GROUPS}
+    collectors = ("recycle", "CPython", "cpython3.12", "bdwgc", "bdwgc-gen")
+    check("W7" in g and all(g["W7"].runs_on(s) for s in collectors)
+          and not any(g["W7"].runs_on(s) for s in workloads.MALLOCS),
+          "W7 runs on every collector (bdwgc-gen and newer CPythons too), not on the mallocs")
+    check("W8" in g and all(g["W8"].runs_on(s) for s in ("recycle", "CPython", "cpython3.13"))
+          and not any(g["W8"].runs_on(s) for s in ("bdwgc", "bdwgc-gen") + workloads.MALLOCS),
+          "W8 runs on recycle and the CPythons only")
+    cmd = run.command("bdwgc-gen", g["W7"], {"bdwgc-gen": "/p/bdwgc_bench"})
+    check(cmd[:2] == ["/p/bdwgc_bench", "W7"] and cmd[-1] == "--incremental",
+          "bdwgc-gen's W7 is bdwgc_bench W7 --incremental")
+    metrics = {"W7": {"total_pause_ms": [2.0, "ms"], "max_pause_ms": [1.0, "ms"]},
+               "W8": {"build_ms": [10.0, "ms"], "lookup_ns": [30.0, "ns"]}}
+    systems = {"W7": ("recycle", "CPython", "cpython3.12", "bdwgc", "bdwgc-gen"),
+               "W8": ("recycle", "CPython", "cpython3.12")}
+    runs = [{"group": k, "workload": k, "args": [], "system": s, "rep": 1, "ok": True,
+             "metrics": metrics[k]} for k in ("W7", "W8") for s in systems[k]]
+    groups = [g["W7"], g["W8"]]
+    peers = ["CPython", "cpython3.12", "bdwgc", "bdwgc-gen", "malloc", "mimalloc", "jemalloc"]
+    summary = report.summarise(groups, runs)
+    lines = report.table(groups, summary, [], [], {}, peers).splitlines()
+    head = lines[0].split(" | ")
+    col = {p: head.index(p) for p in peers}
+    total = next(l for l in lines if "`total_pause_ms`" in l).split(" | ")
+    build = next(l for l in lines if "**W8" in l and "`build_ms`" in l).split(" | ")
+    check(all(total[col[p]].startswith("2") for p in ("CPython", "cpython3.12", "bdwgc",
+                                                      "bdwgc-gen"))
+          and all(total[col[p]] == "n/a" for p in workloads.MALLOCS),
+          "the W7 row has a figure for every collector column and n/a for the mallocs")
+    check(all(build[col[p]].startswith("10") for p in ("CPython", "cpython3.12"))
+          and all(build[col[p]] == "n/a" for p in ("bdwgc", "bdwgc-gen", "malloc")),
+          "the W8 row has the CPython columns' figures and n/a for bdwgc and the mallocs")
+    notes = report.caveat_lines(groups, peers)
+    check(total[col["bdwgc"]].endswith(")") and total[col["bdwgc-gen"]].endswith(")")
+          and any("bdwgc:" in n and "growing of its heap" in n for n in notes)
+          and any("bdwgc-gen:" in n and "growing of its heap" in n for n in notes),
+          "W7: bdwgc's and bdwgc-gen's pause figures say the lazy sweep and heap growth "
+          "are not in them")
 
 
 # ---- the programs ------------------------------------------------------------------
 
+def names_once(stdout):
+    """Whether no metric name is printed twice."""
+    names = [l.split()[0] for l in stdout.splitlines() if l.strip() and not l.startswith("#")]
+    return len(names) == len(set(names))
+
+
+W7_METRICS = set(workloads.ROWS["W7"])
+W8_METRICS = set(workloads.ROWS["W8"])
+
+
 def check_recycle_w6(recycle):
     p = run_prog([recycle, "bench", "W6", "--depth", "4", "--seconds", "1"])
     m = metrics_of(p.stdout)
-    check(p.returncode == 0 and "total_pause_ms" in m and "settle_ms" in m,
-          "recycle's W6 settles with a full collection and prints total_pause_ms")
+    check(p.returncode == 0 and "total_pause_ms" in m and "settle_ms" in m
+          and names_once(p.stdout),
+          "recycle's W6 settles with a full collection and prints total_pause_ms, once")
+
+
+def check_recycle_w7_w8(recycle):
+    p = run_prog([recycle, "bench", "W7", "--depth", "12"])
+    check(p.returncode == 0 and W7_METRICS <= set(metrics_of(p.stdout)),
+          "recycle's W7 prints every W7 metric")
+    p = run_prog([recycle, "bench", "W8", "--n", "200"])
+    check(p.returncode == 0 and W8_METRICS <= set(metrics_of(p.stdout)),
+          "recycle's W8 prints every W8 metric")
 
 
 def check_cpython_w6():
@@ -252,8 +319,17 @@ def check_cpython_w6():
     p = run_prog([py, os.path.join(ROOT, "bench", "peers", "cpython_bench.py"), "W6",
                   "--depth", "4", "--seconds", "1"])
     m = metrics_of(p.stdout)
-    check(p.returncode == 0 and "total_pause_ms" in m and "settle_ms" in m,
-          "CPython's W6 prints total_pause_ms and settle_ms")
+    check(p.returncode == 0 and "total_pause_ms" in m and "settle_ms" in m
+          and names_once(p.stdout),
+          "CPython's W6 prints total_pause_ms and settle_ms, once")
+    p = run_prog([py, os.path.join(ROOT, "bench", "peers", "cpython_bench.py"), "W7",
+                  "--depth", "12"])
+    check(p.returncode == 0 and W7_METRICS <= set(metrics_of(p.stdout)),
+          "CPython's W7 prints every W7 metric")
+    p = run_prog([py, os.path.join(ROOT, "bench", "peers", "cpython_bench.py"), "W8",
+                  "--n", "200"])
+    check(p.returncode == 0 and W8_METRICS <= set(metrics_of(p.stdout)),
+          "CPython's W8 prints every W8 metric")
 
 
 def check_peers(tmp):
@@ -289,9 +365,15 @@ def check_peers(tmp):
         skip("bdwgc_bench: libgc-dev is not installed")
         return
     bdwgc = os.path.join(tmp, "bdwgc_bench")
-    m = metrics_of(run_prog([bdwgc, "W6", "--depth", "4", "--seconds", "1"]).stdout)
-    check("total_pause_ms" in m and "settle_ms" in m,
-          "bdwgc's W6 prints total_pause_ms and settle_ms")
+    for mode in ([], ["--incremental"]):
+        p = run_prog([bdwgc, "W6", "--depth", "4", "--seconds", "1"] + mode)
+        m = metrics_of(p.stdout)
+        check(p.returncode == 0 and "total_pause_ms" in m and "settle_ms" in m
+              and names_once(p.stdout),
+              "bdwgc's W6%s prints total_pause_ms and settle_ms, once" % " ".join([""] + mode))
+        p = run_prog([bdwgc, "W7", "--depth", "12"] + mode)
+        check(p.returncode == 0 and W7_METRICS <= set(metrics_of(p.stdout)),
+              "bdwgc's W7%s prints every W7 metric" % " ".join([""] + mode))
     m = metrics_of(run_prog([bdwgc, "W4", "--depth", "8"]).stdout)
     check("full_ms" in m and "full_lazy_sweep_ms" in m and "young_ms" not in m,
           "bdwgc's default W4: a full collection with its sweep, and no young collection")
@@ -314,7 +396,9 @@ def main():
     check_tree_state()
     check_newer_cpythons()
     check_groups()
+    check_w7_w8_groups()
     check_recycle_w6(opts.recycle)
+    check_recycle_w7_w8(opts.recycle)
     check_cpython_w6()
     with tempfile.TemporaryDirectory() as tmp:
         check_peers(tmp)

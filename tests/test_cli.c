@@ -337,6 +337,215 @@ TEST(bench_small_valid_numbers_run)
     CHECK(has_line_starting(res.out, "crafted_keys_ms "));
 }
 
+/* The number on the metric line `name value unit` of `s`; -1e300 when
+ * there is none. */
+static double metric(const char *s, const char *name)
+{
+    char prefix[64];
+    double v;
+    snprintf(prefix, sizeof prefix, "%s ", name);
+    for (const char *p = s; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (!strncmp(p, prefix, strlen(prefix)) && sscanf(p + strlen(prefix), "%lf", &v) == 1)
+            return v;
+    fprintf(stderr, "  no metric line '%s' in:\n%s", name, s);
+    return -1e300;
+}
+
+TEST(bench_help_names_the_workloads_file_and_it_exists)
+{
+    REQUIRE(run("bench --help") == 0);
+    CHECK(strstr(res.out, "bench/WORKLOADS.md") != NULL);
+    const char *src = getenv("RC_SOURCE_DIR");
+    if (!src || !*src) fprintf(stderr, "  RC_SOURCE_DIR is not set (CMake sets it for test_cli)\n");
+    REQUIRE(src && *src);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bench/WORKLOADS.md", src);
+    if (access(path, R_OK) != 0) fprintf(stderr, "  %s is missing\n", path);
+    CHECK(access(path, R_OK) == 0);
+}
+
+TEST(bench_w7_prints_its_pauses_and_memory)
+{
+    /* 16,383 tree nodes and 2,047 cycles: more allocations than a young
+     * collection's threshold, so at least one pause is recorded. */
+    REQUIRE(run("bench W7 --depth 14") == 0);
+    CHECK_EQ_INT(res.status, 0);
+    double build = metric(res.out, "build_ms"), max = metric(res.out, "max_pause_ms");
+    double p99 = metric(res.out, "p99_pause_ms"), pauses = metric(res.out, "pauses");
+    double total = metric(res.out, "total_pause_ms"), peak = metric(res.out, "peak_uss_mb");
+    double growth = metric(res.out, "uss_growth_mb");
+    CHECK(build > 0);
+    CHECK(pauses >= 1 && pauses == (double)(long)pauses);
+    CHECK(max > 0 && p99 >= 0 && p99 <= max);
+    CHECK(total >= max);
+    CHECK(peak >= 0 && growth > -1e300);
+    CHECK(strstr(res.out, "inf") == NULL && strstr(res.out, "nan") == NULL);
+}
+
+TEST(bench_w7_refuses_bad_options)
+{
+    if (!bench_refused("W7 --depth 0", "--depth 0 is out of range")) return;
+    bench_refused("W7 --depth 31", "--depth 31");
+    bench_refused("W7 --n 5", "'--n'");             /* W7 reads no --n */
+}
+
+/* How many lines of `s` start with the metric `name`. */
+static int metric_lines(const char *s, const char *name)
+{
+    size_t len = strlen(name);
+    int n = 0;
+    for (const char *p = s; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (!strncmp(p, name, len) && p[len] == ' ') n++;
+    return n;
+}
+
+TEST(bench_w6_prints_every_pause_figure_including_the_total)
+{
+    REQUIRE(run("bench W6 --depth 8 --seconds 1 --ring 1000") == 0);
+    CHECK_EQ_INT(res.status, 0);
+    double max = metric(res.out, "max_pause_ms"), total = metric(res.out, "total_pause_ms");
+    CHECK(metric(res.out, "pauses") >= 1);
+    CHECK(max > 0 && total >= max);
+}
+
+TEST(bench_w6_settles_with_a_full_collection_and_prints_each_figure_once)
+{
+    REQUIRE(run("bench W6 --depth 8 --seconds 1 --ring 1000") == 0);
+    CHECK_EQ_INT(res.status, 0);
+    CHECK(metric(res.out, "settle_ms") >= 0);
+    static const char *const names[] = {"max_pause_ms", "p99_pause_ms", "pauses",
+                                        "total_pause_ms", "cycles_per_s", "uss_growth_mb",
+                                        "settle_ms"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        int n = metric_lines(res.out, names[i]);
+        if (n != 1) fprintf(stderr, "  %s printed %d times\n", names[i], n);
+        CHECK_EQ_INT(n, 1);
+    }
+}
+
+TEST(bench_w8_refuses_bad_options)
+{
+    if (!bench_refused("W8 --n 0", "--n 0 is out of range")) return;
+    bench_refused("W8 --depth 3", "'--depth'");
+    bench_refused("W8 --input", "needs a value");
+    bench_refused("W8 --input ''", "needs a value");
+    bench_refused("W8 --dump-rows=1", "takes no value");
+    bench_refused("W8 --n 10 --input /dev/null", "exclude each other");
+}
+
+TEST(bench_w8_prints_its_figures_for_generated_rows)
+{
+    REQUIRE(run("bench W8 --n 2000") == 0);
+    CHECK_EQ_INT(res.status, 0);
+    CHECK_EQ_INT(res.err[0], 0);
+    CHECK(metric(res.out, "build_ms") > 0);
+    CHECK(metric(res.out, "lookup_ns") > 0);
+    CHECK(metric(res.out, "release_ms") >= 0);
+    CHECK(metric(res.out, "uss_growth_mb") > -1e300);
+    CHECK(metric(res.out, "uss_after_release_mb") > -1e300);
+    CHECK(metric(res.out, "rows") == 2000);
+    double keys = metric(res.out, "keys");
+    CHECK(keys >= 1 && keys <= 2000);
+    CHECK(strstr(res.out, "inf") == NULL && strstr(res.out, "nan") == NULL);
+}
+
+TEST(bench_w8_dump_rows_prints_the_documented_first_row)
+{
+    REQUIRE(run("bench W8 --n 3 --dump-rows") == 0);
+    CHECK_EQ_INT(res.status, 0);
+    CHECK_EQ_INT(count_lines(res.out), 3);
+    /* bench/WORKLOADS.md quotes the generator's first row. */
+    CHECK(!strncmp(res.out, "plshuiw-sxi-gulapuwkh\t23.87.482\t2011-03\ty#$U}o=ah lr#-%zoJ ", 58));
+    int tabs = 0;
+    for (const char *p = res.out; *p; p++) tabs += *p == '\t';
+    CHECK_EQ_INT(tabs, 9);
+}
+
+/* A new file in /tmp holding data[0..n-1]; its path goes into `path` (64
+ * bytes). */
+static int temp_file(char *path, const void *data, size_t n)
+{
+    strcpy(path, "/tmp/rc_cli_w8_XXXXXX");
+    int fd = mkstemp(path);
+    if (fd < 0) return -1;
+    int ok = write(fd, data, n) == (ssize_t)n;
+    close(fd);
+    return ok ? 0 : -1;
+}
+
+/* `recycle bench W8 --input FILE` with FILE holding data[0..n-1]: runs it
+ * and removes the file. */
+static int run_w8_on(const void *data, size_t n, char *path)
+{
+    if (temp_file(path, data, n) != 0) return -1;
+    char args[512];
+    snprintf(args, sizeof args, "bench W8 --input '%s'", path);
+    int r = run(args);
+    unlink(path);
+    return r;
+}
+
+TEST(bench_w8_reads_rows_from_a_file_later_rows_winning)
+{
+    /* Three rows, a name twice, the last line without its newline, UTF-8. */
+    static const char rows[] = "alpha\t1.0.0\t2020-01\tfirst\n"
+                               "b\xc3\xa9ta\t2.0.0\t2021-02\t\n"
+                               "alpha\t1.0.1\t2020-03\tsecond";
+    char path[64];
+    REQUIRE(run_w8_on(rows, sizeof rows - 1, path) == 0);
+    if (res.status) fprintf(stderr, "  stderr: %s", res.err);
+    CHECK_EQ_INT(res.status, 0);
+    CHECK(metric(res.out, "rows") == 3);
+    CHECK(metric(res.out, "keys") == 2);
+}
+
+/* A malformed --input file: exit 2, nothing on stdout, one line on stderr
+ * naming the file and containing `want`. */
+static void w8_input_refused(const void *data, size_t n, const char *want)
+{
+    char path[64];
+    REQUIRE(run_w8_on(data, n, path) == 0);
+    if (res.status != 2 || !strstr(res.err, want))
+        fprintf(stderr, "  input %.40s...: exit %d, said: %s", (const char *)data, res.status,
+                res.err);
+    CHECK_EQ_INT(res.status, 2);
+    CHECK_EQ_INT(res.out[0], 0);
+    CHECK_EQ_INT(count_lines(res.err), 1);
+    CHECK(strstr(res.err, path) != NULL);
+    CHECK(strstr(res.err, want) != NULL);
+}
+
+#define W8_REFUSED(lit, want) w8_input_refused(lit, sizeof lit - 1, want)
+
+TEST(bench_w8_refuses_a_malformed_input_file_with_exit_2)
+{
+    W8_REFUSED("", "empty file");
+    W8_REFUSED("a\tb\tc\n", ":1: 3 fields, not 4");
+    W8_REFUSED("a\tb\tc\td\n\n", ":2: 1 field, not 4");
+    W8_REFUSED("a\tb\tc\td\te\n", ":1: 5 fields");
+    W8_REFUSED("\tb\tc\td\n", ":1: empty name");
+    W8_REFUSED("a\tb\tc\td\nx\0y\tb\tc\td\n", ":2: NUL byte");
+    W8_REFUSED("a\tb\tc\td\r\n", ":1: carriage return");
+    W8_REFUSED("a\xff\tb\tc\td\n", ":1: not valid UTF-8");
+    W8_REFUSED("a\xc0\x80\tb\tc\td\n", ":1: not valid UTF-8");        /* overlong NUL */
+    W8_REFUSED("a\xed\xa0\x80\tb\tc\td\n", ":1: not valid UTF-8");    /* surrogate */
+    W8_REFUSED("a\xf4\x90\x80\x80\tb\tc\td\n", ":1: not valid UTF-8"); /* above U+10FFFF */
+    W8_REFUSED("a\tb\tc\td\xe2\x82", ":1: not valid UTF-8");          /* cut short */
+    size_t big = 70000;
+    char *huge = malloc(big + 8);
+    REQUIRE(huge != NULL);
+    memset(huge, 'x', big);
+    memcpy(huge + big, "\tb\tc\td\n", 7);
+    w8_input_refused(huge, big + 7, ":1: line longer than 65536 bytes");
+    free(huge);
+}
+
+TEST(bench_w8_refuses_an_input_it_cannot_read_with_exit_2)
+{
+    if (!bench_refused("W8 --input /nonexistent/rows.tsv", "/nonexistent/rows.tsv")) return;
+    bench_refused("W8 --input /tmp", "not a regular file");
+}
+
 /* A usage error of `recycle ARGS`: exit 2, nothing on stdout, one line on
  * stderr containing `want`. */
 static void refused(const char *args, const char *want)

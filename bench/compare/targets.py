@@ -55,6 +55,16 @@ TARGETS = {
     ("W6", "uss_growth_mb"): [Target("≤ CPython's", "le", 1.0, "CPython")],
     ("W6", "cycles_per_s"): [Target("≥ CPython's", "ge", 1.0, "CPython",
                                     source="DESIGN.md")],
+    ("W7", "max_pause_ms"): [Target("≤ 10 ms", "le", 10, source="issue 12")],
+    ("W7", "p99_pause_ms"): [Target("≤ 2 ms", "le", 2, source="issue 12")],
+    ("W7", "total_pause_ms"): [Target("≤ CPython / 10", "le", 0.1, "CPython",
+                                      source="issue 12")],
+    # 1.1 × the 323 MB the tree itself takes (W4's bytes_per_node × 2^23 nodes).
+    ("W7", "uss_growth_mb"): [Target("≤ 355 MB", "le", 355, source="issue 12")],
+    ("W8", "build_ms"): [Target("≤ CPython / 5", "le", 0.2, "CPython", source="issue 12")],
+    ("W8", "lookup_ns"): [Target("≤ 40 ns", "le", 40, source="issue 12")],
+    ("W8", "uss_growth_mb"): [Target("≤ CPython / 2", "le", 0.5, "CPython", source="issue 12")],
+    ("W8", "uss_after_release_mb"): [Target("≤ 0.5 MB", "le", 0.5, source="issue 12")],
 }
 
 

@@ -8,6 +8,7 @@
  *   bdwgc_bench W4     [--depth D] [--young N] [--incremental]
  *   bdwgc_bench W5|W5p [--depth D] [--sample-ms MS]
  *   bdwgc_bench W6     [--depth D] [--seconds S] [--ring N] [--incremental]
+ *   bdwgc_bench W7     [--depth D] [--incremental]
  *   common flags:      [--parallel-mark]
  *
  * Prints one "name value unit" line per metric on stdout; a one-line description of the
@@ -589,6 +590,17 @@ static void GC_CALLBACK on_collection_event(GC_EventType ev)
     }
 }
 
+/* Start recording every collection's pause: room for 2^20 of them, later ones count in
+   `count`, `max_ms` and `total_ms` only. */
+static void pauses_start(void)
+{
+    pauses.cap = 1u << 20;
+    pauses.ms = malloc(pauses.cap * sizeof *pauses.ms);
+    if (pauses.ms == NULL)
+        exit(1);
+    GC_set_on_collection_event(on_collection_event);
+}
+
 /* RC_PAUSES_FILE=path: write every pause there, in ms, one per line (bench/compare.py). */
 static void write_pauses(const double *ms, size_t n)
 {
@@ -628,12 +640,7 @@ static void run_w6(const struct options *o)
     uss0 = uss_bytes();
 
     ring = gc_alloc(ring_size * sizeof(node *));
-    pauses.cap = 1u << 20;
-    pauses.ms = malloc(pauses.cap * sizeof *pauses.ms);
-    if (pauses.ms == NULL)
-        exit(1);
-
-    GC_set_on_collection_event(on_collection_event);
+    pauses_start();
     t0 = now_ns();
     deadline = t0 + (uint64_t)(seconds * 1e9);
     for (;;) {
@@ -666,6 +673,87 @@ static void run_w6(const struct options *o)
     free(pauses.ms);
 }
 
+/* ---- W7: growing heap ---------------------------------------------------------------- */
+
+/*
+ * The W4 tree built with collection automatic from the first allocation: depth-first,
+ * each node made before its children, and after every 8th node a two-node garbage cycle
+ * made and dropped at once.  Every collection is recorded by the W6 recorder above
+ * (GC_set_on_collection_event): in default mode all of them are full ones, timed from
+ * GC_EVENT_START to GC_EVENT_END; with --incremental (bdwgc-gen) the partial ones bdwgc
+ * starts itself are timed as in W6.  Not counted, as in W6: the lazy sweep, which bdwgc
+ * spreads over later allocations, and the growing of the heap (GC_expand_hp: mapping
+ * and first touch of new blocks), which happens outside collections.
+ */
+#define W7_SAMPLE 65536u           /* USS read every this many tree nodes, and at the end */
+
+static struct {
+    uint64_t made;
+    uint64_t peak;                 /* highest USS read, bytes */
+    uint64_t sample_ns;            /* time spent reading it, left out of build_ms */
+} w7;
+
+static void w7_sample(void)
+{
+    uint64_t t = now_ns(), v = uss_bytes();
+    if (v > w7.peak)
+        w7.peak = v;
+    w7.sample_ns += now_ns() - t;
+}
+
+static NOINLINE void w7_garbage_cycle(void)
+{
+    node *a = gc_alloc(sizeof *a);
+    node *b = gc_alloc(sizeof *b);
+    a->slot[0] = b;
+    b->slot[0] = a;
+    ESCAPE(a);
+}
+
+static tnode *w7_tree(int levels, tnode *parent)
+{
+    tnode *t = gc_alloc(sizeof *t);
+    t->parent = parent;
+    if (++w7.made % 8 == 0)
+        w7_garbage_cycle();
+    if (w7.made % W7_SAMPLE == 0)
+        w7_sample();
+    if (levels > 1) {
+        t->left = w7_tree(levels - 1, t);
+        t->right = w7_tree(levels - 1, t);
+    }
+    return t;
+}
+
+static void run_w7(const struct options *o)
+{
+    int depth = o->depth > 0 ? o->depth : 23;
+    uint64_t uss0, uss1, t0, t1, sample_ns;
+    size_t kept;
+
+    pauses_start();
+    uss0 = uss_bytes();
+    w7.peak = uss0;
+    t0 = now_ns();
+    tree_root = w7_tree(depth, NULL);
+    t1 = now_ns();
+    GC_set_on_collection_event(0);
+    sample_ns = w7.sample_ns;
+    w7_sample();
+    uss1 = uss_bytes();
+
+    kept = pauses.count < pauses.cap ? pauses.count : pauses.cap;
+    write_pauses(pauses.ms, kept);     /* before percentile(), which sorts */
+    emit("build_ms", ns_to_ms(t1 - t0 - sample_ns), "ms", 3);
+    emit("max_pause_ms", pauses.max_ms, "ms", 3);
+    emit("p99_pause_ms", percentile(pauses.ms, kept, 0.99), "ms", 4);
+    emit_count("pauses", (long long)pauses.count, "collections");
+    emit("total_pause_ms", pauses.total_ms, "ms", 3);
+    emit("peak_uss_mb", bytes_to_mb((double)w7.peak), "MB", 2);
+    emit("uss_growth_mb", bytes_to_mb((double)uss1 - (double)uss0), "MB", 2);
+    free(pauses.ms);
+}
+
 /* ---------------------------------------------------------------------------------- */
 
 static void describe_collector(const struct options *o)
@@ -682,7 +770,7 @@ static void describe_collector(const struct options *o)
 int main(int argc, char **argv)
 {
     struct options o;
-    const char *list = "W1|W1c|W2|W3|W4|W5|W5p|W6";
+    const char *list = "W1|W1c|W2|W3|W4|W5|W5p|W6|W7";
     parse_options(argc, argv, &o, list);
 
     if (o.incremental)
@@ -708,6 +796,8 @@ int main(int argc, char **argv)
         run_w5(&o, 1);
     else if (strcmp(o.workload, "W6") == 0)
         run_w6(&o);
+    else if (strcmp(o.workload, "W7") == 0)
+        run_w7(&o);
     else
         usage(argv[0], list);
     return 0;

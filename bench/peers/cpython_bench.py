@@ -17,8 +17,10 @@ Private_Clean + Private_Dirty of /proc/self/smaps_rollup (what psutil calls uss)
 
 import argparse
 import gc
+import io
 import math
 import os
+import struct
 import sys
 import threading
 import time
@@ -318,6 +320,21 @@ def run_w5(args, with_parent=False):
     emit("peak_uss_mb", sampler.peak / 1024 / 1024, "MB", "{:.2f}")
 
 
+def pause_recorder():
+    """A list of pauses in seconds and the gc callback that appends to it:
+    every collection, timed from its "start" to its "stop" call."""
+    pauses = []
+    started = [0.0]
+
+    def on_gc(phase, info):
+        if phase == "start":
+            started[0] = perf_counter()
+        else:                             # "stop"
+            pauses.append(perf_counter() - started[0])
+
+    return pauses, on_gc
+
+
 # --------------------------------------------------------------------------
 # W6: collector pauses with a large live heap and a steady flow of cycles
 # --------------------------------------------------------------------------
@@ -333,14 +350,7 @@ def run_w6(args):
     settle = perf_counter() - t_settle
     uss0 = uss_bytes()
 
-    pauses = []
-    started = [0.0]
-
-    def on_gc(phase, info):
-        if phase == "start":
-            started[0] = perf_counter()
-        else:                             # "stop"
-            pauses.append(perf_counter() - started[0])
+    pauses, on_gc = pause_recorder()
 
     ring = [None] * ring_size
     slot = 0
@@ -379,6 +389,223 @@ def run_w6(args):
 
 
 # --------------------------------------------------------------------------
+# W7: a growing heap -- the W4 tree built with collection on, garbage beside it
+# --------------------------------------------------------------------------
+
+def run_w7(args):
+    depth = args.depth or 23
+    sample_every = 1 << 16                # USS read every 65,536 tree nodes and at the end
+    gc.collect()                          # settle the interpreter's own garbage first
+
+    pauses, on_gc = pause_recorder()
+
+    state = {"made": 0, "peak": 0, "sample_s": 0.0}
+
+    def sample():
+        t = perf_counter()
+        value = uss_bytes()
+        if value > state["peak"]:
+            state["peak"] = value
+        state["sample_s"] += perf_counter() - t
+
+    def grow(levels, parent):
+        """Depth-first, each node made before its children; after every 8th node a
+        two-node garbage cycle is made and dropped at once."""
+        node = [None, None, parent]
+        made = state["made"] = state["made"] + 1
+        if made % 8 == 0:
+            a = [None, None]
+            a[0] = [a, None]
+            a = None
+        if made % sample_every == 0:
+            sample()
+        if levels > 1:
+            node[0] = grow(levels - 1, node)
+            node[1] = grow(levels - 1, node)
+        return node
+
+    gc.callbacks.append(on_gc)
+    uss0 = uss_bytes()
+    state["peak"] = uss0
+    t0 = perf_counter()
+    root = grow(depth, None)
+    t1 = perf_counter()
+    gc.callbacks.remove(on_gc)
+    sample_s = state["sample_s"]
+    sample()
+    uss1 = uss_bytes()
+    pause_file = os.environ.get("RC_PAUSES_FILE")
+    if pause_file:
+        with open(pause_file, "w") as f:
+            f.writelines("%.6f\n" % (p * 1e3) for p in pauses)
+
+    emit("build_ms", (t1 - t0 - sample_s) * 1e3, "ms")
+    emit("max_pause_ms", max(pauses) * 1e3 if pauses else 0.0, "ms")
+    emit("p99_pause_ms", percentile(pauses, 0.99) * 1e3, "ms", "{:.4f}")
+    emit("pauses", len(pauses), "collections")
+    emit("total_pause_ms", sum(pauses) * 1e3, "ms")
+    emit("peak_uss_mb", state["peak"] / 1024 / 1024, "MB")
+    emit("uss_growth_mb", (uss1 - uss0) / 1024 / 1024, "MB")
+    del root
+
+
+# --------------------------------------------------------------------------
+# W8: catalog -- rows into a dict of name -> (version, month, summary)
+# --------------------------------------------------------------------------
+
+CATALOG_MAX_LINE = 65536                  # bytes of one --input line, "\n" not counted
+CATALOG_MAX_INPUT = 1 << 30               # bytes of an --input file
+
+
+def catalog_text(n):
+    """The first n rows of W8's generator as TSV bytes, each line ending in "\n".
+
+    The same bytes as recycle's bench/catalog.c (tests/catalog_check.sh compares them):
+    a byte stream made of xorshift64* outputs (shifts 12, 25, 27, multiplier
+    0x2545F4914F6CDD1D, state 42), each as 8 bytes least significant first; a number
+    below k (k <= 256) is one byte b: b * k >> 8; below 1000, two bytes lo, hi:
+    (lo | hi << 8) * 1000 >> 16.  A row takes: the name's word count (1 + below 4), per
+    word its length (2 + below 8) and one byte per letter ('a' + b * 26 >> 8); the
+    version (below 30, below 100, below 1000); the month (2005 + below 22, 1 + below
+    12); the summary's word count (below 31), per word its length (1 + below 12) and one
+    byte per character ('!' + b * 94 >> 8)."""
+    mask = (1 << 64) - 1
+    mult = 0x2545F4914F6CDD1D
+    lower = bytes(0x61 + (b * 26 >> 8) for b in range(256))
+    printable = bytes(0x21 + (b * 94 >> 8) for b in range(256))
+    chunk = 4096                          # outputs made at a time
+    pack = "<%dQ" % chunk
+    x = 42
+    buf, pos = b"", 0
+    out = bytearray()
+    for _ in range(n):
+        if len(buf) - pos < 448:          # the most one row can take
+            draws = []
+            push = draws.append
+            for _ in range(chunk):
+                x ^= x >> 12
+                x ^= (x << 25) & mask
+                x ^= x >> 27
+                push((x * mult) & mask)
+            buf, pos = buf[pos:] + struct.pack(pack, *draws), 0
+        b, p = buf, pos
+        words = []
+        for _ in range(1 + (b[p] * 4 >> 8)):
+            p += 1
+            length = 2 + (b[p] * 8 >> 8)
+            words.append(b[p + 1:p + 1 + length].translate(lower))
+            p += length
+        p += 1
+        out += b"-".join(words)
+        out += b"\t%d.%d.%d\t%04d-%02d\t" % (
+            b[p] * 30 >> 8, b[p + 1] * 100 >> 8, (b[p + 2] | b[p + 3] << 8) * 1000 >> 16,
+            2005 + (b[p + 4] * 22 >> 8), 1 + (b[p + 5] * 12 >> 8))
+        p += 6
+        words = []
+        for _ in range(b[p] * 31 >> 8):
+            p += 1
+            length = 1 + (b[p] * 12 >> 8)
+            words.append(b[p + 1:p + 1 + length].translate(printable))
+            p += length
+        pos = p + 1
+        out += b" ".join(words)
+        out += b"\n"
+    return bytes(out)
+
+
+def catalog_refuse(msg):
+    sys.stderr.write("cpython_bench W8: %s\n" % msg)
+    sys.exit(2)
+
+
+def catalog_load(path):
+    """The rows of a TSV file (name, version, month, summary), checked as recycle checks
+    them; exits 2 with one line on stderr for a file it refuses."""
+    try:
+        if os.path.exists(path) and not os.path.isfile(path):
+            catalog_refuse("--input %s: not a regular file" % path)
+        with open(path, "rb") as f:
+            data = f.read(CATALOG_MAX_INPUT + 1)
+    except OSError as e:
+        catalog_refuse("--input %s: %s" % (path, e.strerror))
+    if len(data) > CATALOG_MAX_INPUT:
+        catalog_refuse("--input %s: larger than %d bytes" % (path, CATALOG_MAX_INPUT))
+    if not data:
+        catalog_refuse("--input %s: empty file, no rows" % path)
+    if not data.endswith(b"\n"):
+        data += b"\n"                     # a last line without its newline
+    for number, line in enumerate(data[:-1].split(b"\n"), 1):
+        why = None
+        if len(line) > CATALOG_MAX_LINE:
+            why = "line longer than %d bytes" % CATALOG_MAX_LINE
+        elif b"\0" in line:
+            why = "NUL byte"
+        elif b"\r" in line:
+            why = "carriage return (lines must end with \\n alone)"
+        else:
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                why = "not valid UTF-8"
+        if why is None:
+            tabs = line.count(b"\t")
+            if tabs != 3:
+                why = "%d field%s, not 4 (name, version, month, summary, separated by tabs)" % (
+                    tabs + 1, "s" if tabs else "")
+            elif line.startswith(b"\t"):
+                why = "empty name"
+        if why:
+            catalog_refuse("--input %s:%d: %s" % (path, number, why))
+    return data
+
+
+def catalog_lines(data):
+    """The rows as str lines, one at a time, as a text file yields them."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="\n")
+
+
+def run_w8(args):
+    if args.input and args.n:
+        catalog_refuse("--n and --input exclude each other")
+    data = catalog_load(args.input) if args.input else catalog_text(args.n or 1_000_000)
+    if args.dump_rows:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        return
+    rows = data.count(b"\n")
+    gc.collect()
+    uss0 = uss_bytes()
+    t0 = perf_counter()
+    catalog = {}
+    for line in catalog_lines(data):
+        name, version, month, summary = line[:-1].split("\t")
+        catalog[name] = (version, month, summary)
+    t1 = perf_counter()
+    uss1 = uss_bytes()
+
+    names = [line.split("\t", 1)[0] for line in catalog_lines(data)]   # new, equal strs
+    t2 = perf_counter()
+    for name in names:
+        catalog[name]
+    t3 = perf_counter()
+    keys = len(catalog)
+    del names
+
+    t4 = perf_counter()
+    del catalog
+    t5 = perf_counter()
+    uss2 = uss_bytes()
+
+    emit("build_ms", (t1 - t0) * 1e3, "ms")
+    emit("lookup_ns", (t3 - t2) * 1e9 / rows, "ns")
+    emit("release_ms", (t5 - t4) * 1e3, "ms")
+    emit("uss_growth_mb", (uss1 - uss0) / 1024 / 1024, "MB")
+    emit("uss_after_release_mb", (uss2 - uss0) / 1024 / 1024, "MB")
+    emit("rows", rows, "rows")
+    emit("keys", keys, "keys")
+
+
+# --------------------------------------------------------------------------
 
 WORKLOADS = {
     "W1": lambda a: run_w1(a, cyclic=False),
@@ -389,6 +616,8 @@ WORKLOADS = {
     "W5": lambda a: run_w5(a, with_parent=False),
     "W5p": lambda a: run_w5(a, with_parent=True),
     "W6": run_w6,
+    "W7": run_w7,
+    "W8": run_w8,
 }
 
 
@@ -396,9 +625,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workload", choices=sorted(WORKLOADS))
     parser.add_argument("--n", type=int, default=0,
-                        help="W1/W1c: integers per list; W2: objects; W3: cycles")
+                        help="W1/W1c: integers per list; W2: objects; W3: cycles; W8: rows")
     parser.add_argument("--depth", type=int, default=0,
-                        help="W4/W6: tree levels (2**depth-1 nodes, default 23); "
+                        help="W4/W6/W7: tree levels (2**depth-1 nodes, default 23); "
                              "W5/W5p: benchmark depth (default 21)")
     parser.add_argument("--young", type=int, default=0,
                         help="W4: new nodes before the young collection (default 10000)")
@@ -406,6 +635,11 @@ def main():
                         help="W6: duration of the cycle loop (default 5)")
     parser.add_argument("--ring", type=int, default=0,
                         help="W6: ring slots (default 100000)")
+    parser.add_argument("--input", default=None,
+                        help="W8: read the rows from this TSV file (name, version, month, "
+                             "summary) instead of making them")
+    parser.add_argument("--dump-rows", action="store_true",
+                        help="W8: print the rows as TSV and measure nothing")
     parser.add_argument("--sample-ms", type=float, default=10.0,
                         help="W5/W5p: USS sampling interval in ms (default 10)")
     args = parser.parse_args()
