@@ -751,25 +751,33 @@ TEST(debug_lines_name_the_step)
     rc_heap_free(h);
 }
 
+/* A chain of n nodes grown one at a time, with a garbage cycle made and
+ * dropped every `every` nodes: a heap that grows while it makes garbage. */
+static mnode *growing_heap(rc_heap *h, long n, long every)
+{
+    mnode *root = node(h), *at = root;
+    for (long i = 0; i < n; i++) {
+        mnode *x = node(h);
+        at->s[0] = x;
+        at = x;
+        if (i % every == 0) {
+            mnode *a = node(h), *b = node(h);
+            a->s[0] = b;
+            rc_incref(a);
+            b->s[0] = a;
+            rc_decref(a);
+        }
+    }
+    return root;
+}
+
 TEST(automatic_collection_steps_instead_of_full_collections)
 {
     for (int inc = 1; inc >= 0; inc--) {
         rc_heap *h = unstressed_heap();
         rc_gc_set_threshold(h, 500, 2, 2);
         rc_gc_set_incremental(h, inc);
-        mnode *root = node(h), *at = root;
-        for (long i = 0; i < 200000; i++) {   /* a growing heap, a garbage cycle every 8 */
-            mnode *x = node(h);
-            at->s[0] = x;
-            at = x;
-            if (i % 8 == 0) {
-                mnode *a = node(h), *b = node(h);
-                a->s[0] = b;
-                rc_incref(a);
-                b->s[0] = a;
-                rc_decref(a);
-            }
-        }
+        mnode *root = growing_heap(h, 200000, 8);
         rc_gc_stats gs[3], st;
         rc_gc_get_stats(h, gs);
         rc_gc_get_increment_stats(h, &st);
@@ -804,19 +812,7 @@ TEST(stress_mode_runs_passes_and_full_collections)
     rc_heap *h = model_heap();
     rc_gc_enable(h);
     rc_gc_set_stress(h, 1);
-    mnode *root = node(h), *at = root;
-    for (long i = 0; i < 20000; i++) {
-        mnode *x = node(h);
-        at->s[0] = x;
-        at = x;
-        if (i % 4 == 0) {
-            mnode *a = node(h), *b = node(h);
-            a->s[0] = b;
-            rc_incref(a);
-            b->s[0] = a;
-            rc_decref(a);
-        }
-    }
+    mnode *root = growing_heap(h, 20000, 4);
     rc_gc_stats gs[3], st;
     rc_gc_get_stats(h, gs);
     rc_gc_get_increment_stats(h, &st);
