@@ -433,6 +433,22 @@ TEST(bench_w8_refuses_bad_options)
     bench_refused("W8 --n 10 --input /dev/null", "exclude each other");
 }
 
+TEST(bench_w9_prints_its_figures_for_one_and_two_threads)
+{
+    REQUIRE(run("bench W9 --threads 2 --n 20000 --cycles 5000 --ring 500 --depth 6") == 0);
+    CHECK_EQ_INT(res.status, 0);
+    CHECK_EQ_INT(res.err[0], 0);
+    CHECK(metric(res.out, "threads") == 2);
+    CHECK(metric(res.out, "w2_mobjects_per_s_1") > 0);
+    CHECK(metric(res.out, "w2_mobjects_per_s_n") > 0);
+    CHECK(metric(res.out, "w2_scaling") > 0);
+    CHECK(metric(res.out, "w6_mcycles_per_s_1") > 0);
+    CHECK(metric(res.out, "w6_mcycles_per_s_n") > 0);
+    CHECK(metric(res.out, "w6_scaling") > 0);
+    bench_refused("W9 --threads 0", "out of range");
+    bench_refused("W9 --threads 65", "out of range");
+}
+
 TEST(bench_w8_prints_its_figures_for_generated_rows)
 {
     REQUIRE(run("bench W8 --n 2000") == 0);
