@@ -625,6 +625,8 @@ TEST(a_pass_that_finds_nothing_backs_off_and_garbage_resets_it)
     CHECK_EQ_INT(h->old_backoff, 8);
     run_pass(h, 1000);
     CHECK_EQ_INT(h->old_backoff, RC_OLD_BACKOFF_MAX);
+    run_pass(h, 1000);   /* no further */
+    CHECK_EQ_INT(h->old_backoff, RC_OLD_BACKOFF_MAX);
     old_garbage_cycles(h, 1);   /* its full collection found nothing either */
     run_pass(h, 1000);
     CHECK_EQ_INT(h->old_backoff, 1);

@@ -94,6 +94,7 @@ typedef struct gc_set {
     bool full;             /* candidate scan: the budget is spent */
     bool finalizers;       /* some garbage has a finalizer still to run */
     size_t held;           /* garbage held by the sweep */
+    size_t mid_held;       /* of which generation 1's (young sets) */
     size_t resurrected;    /* garbage a finalizer made reachable again */
     size_t saved;          /* garbage an on_garbage hook kept (RC_GC_DEBUG_SAVEALL) */
     bool weak;             /* some garbage has weak references */

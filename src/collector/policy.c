@@ -40,7 +40,7 @@ static size_t step_budget(const rc_heap *h)
 }
 
 /* Stress mode: a young collection at every tracked allocation, generation 1
- * every 8th; every 64th, once an eighth of the tracked objects were
+ * every 8th (never skipped: a cycle dies within eight allocations); every 64th, once an eighth of the tracked objects were
  * allocated since the last, the old generation: a full collection and an
  * incremental pass by turns (a full collection per allocation would make
  * every test quadratic). A pass under way takes a small step at every
@@ -80,16 +80,30 @@ void rc__maybe_collect(rc_heap *h)
          * allocations: generation 1 is collected after proportionally fewer
          * of them, so its set (and pause) stays the size thresholds give. */
         unsigned t1 = h->threshold[1] / h->young_scale;
+        if (!t1) t1 = 1;
+        /* Generation 1 skipped: the survivors of this young collection go
+         * straight to the old generation. When the skipped rounds are over,
+         * a probe: a round of t1 young collections into generation 1 and its
+         * collection, which says whether skipping still pays. */
+        bool skip = false;
+        if (h->mid_skip) {
+            if (--h->mid_skip) skip = true;
+            else h->count[1] = 0;
+        }
         bool start = false;
-        if (h->count[1] >= (t1 ? t1 : 1)) {
-            gen = 1;
-            if (!h->pass && h->count[2] >= h->threshold[2] && old_is_due(h)) {
-                if (h->incremental) start = true;
-                else gen = 2;
-            }
+        if (!skip && h->count[1] >= t1) gen = 1;
+        /* The old generation is looked at when generation 1 is collected,
+         * or would have been: skipped rounds count as collections of it. */
+        if ((gen == 1 || skip) && !h->pass && (skip || h->count[2] >= h->threshold[2]) &&
+            old_is_due(h)) {
+            if (h->incremental) start = true;
+            else gen = 2;
         }
         size_t examined = h->gen_objects[0] + (gen ? h->gen_objects[1] : 0);
+        size_t mid = h->gen_objects[1];
+        h->young_to_old = skip && gen == 0;
         rc__collect(h, gen, &info);
+        h->young_to_old = false;
         size_t freed = info.freed;
         /* A young generation in which nothing dies is worth collecting less
          * often: objects get longer to die by refcount before anything scans
@@ -99,6 +113,20 @@ void rc__maybe_collect(rc_heap *h)
             if (h->young_scale < RC_YOUNG_SCALE_MAX) h->young_scale *= 2;
         } else {
             h->young_scale = 1;
+        }
+        /* A generation 1 in which next to nothing dies only examines every
+         * survivor a second time: while that lasts, all but one round in
+         * mid_backoff (x2 per such collection, up to RC_MID_BACKOFF_MAX)
+         * promote young survivors straight to the old generation, where
+         * candidate scans and the old generation's collections find what
+         * dies later. Garbage found in generation 1 brings it straight back. */
+        if (gen == 1 && mid) {
+            if (h->mid_found * 64 < mid) {
+                if (h->mid_backoff < RC_MID_BACKOFF_MAX) h->mid_backoff *= 2;
+                h->mid_skip = (size_t)(h->mid_backoff - 1) * t1;
+            } else {
+                h->mid_backoff = 1;
+            }
         }
         /* The old generation is due: a pass starts with its first step,
          * half-way to the next young collection, so that no pause has both. */

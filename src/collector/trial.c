@@ -268,6 +268,7 @@ static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target)
         h->gen_objects[g]--;
         h->gen_objects[target]++;
         if (dead) {
+            s->mid_held += g == 1;
             hold_garbage(s, o);
             m->items[k++] = o;
         }
@@ -349,7 +350,10 @@ size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info)
     double t0 = begin_collection(h, info);
     gc_set s = {.h = h, .gen = gen};
     s.page_mask = gen == 0 ? RC_PAGE_YOUNG0 : RC_PAGE_YOUNG0 | RC_PAGE_YOUNG1;
+    /* Young survivors go to generation 1, or straight to the old generation
+     * while the policy skips generation 1 (h->young_to_old, policy.c). */
     unsigned target = gen < 2 ? gen + 1 : 2;
+    if (gen == 0 && h->young_to_old) target = 2;
 
     h->scanning = true;
 
@@ -423,6 +427,7 @@ size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info)
     rc_assert(h->young[0].len == 0 && (gen == 0 || h->young[1].len == 0));   /* invariant 2 */
 
     size_t found = members ? members->len : s.held;
+    h->mid_found = s.mid_held;
     size_t freed = found ? rc__delete_garbage(&s, members) : 0;
     if (members) {
         members->len = 0;

@@ -32,6 +32,7 @@ rc_heap *rc__heap_init(const rc_heap_config *cfg, size_t size)
     memcpy(h->threshold, cfg->threshold, sizeof h->threshold);
     h->young_scale = 1;
     h->old_backoff = 1;
+    h->mid_backoff = 1;
     h->incremental = true;
     h->candidate_limit = cfg->candidate_limit ? cfg->candidate_limit : RC_DEFAULT_CANDIDATE_LIMIT;
     h->stress = stress_wanted(cfg);

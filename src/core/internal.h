@@ -226,6 +226,11 @@ struct rc_heap {
     size_t old_at_full;             /* generation-2 objects after the last full collection */
     unsigned old_backoff;           /* 1..RC_OLD_BACKOFF_MAX: the old generation waits for
                                        old_backoff quarters of growth (policy.c) */
+    unsigned mid_backoff;           /* 1..RC_MID_BACKOFF_MAX: generation 1 is skipped by all
+                                       but 1 in mid_backoff of its rounds (policy.c) */
+    size_t mid_skip;                /* young collections left that promote to generation 2 */
+    size_t mid_found;               /* generation-1 garbage the last collection found */
+    bool young_to_old;              /* this young collection promotes to generation 2 */
     bool incremental;               /* automatic old-generation work in steps (default) */
     bool step_due;                  /* a pass runs: a step is due half-way to the next young
                                        collection (young_limit is halved until it runs) */
@@ -467,7 +472,8 @@ bool rc__heap_teardown(rc_heap *h);
 
 /* ---- collector (src/collector/: trial.c, policy.c, incremental.c) ---- */
 #define RC_YOUNG_SCALE_MAX 8
-#define RC_OLD_BACKOFF_MAX 8
+#define RC_OLD_BACKOFF_MAX 16
+#define RC_MID_BACKOFF_MAX 16
 /* The young count at which a young collection is due (SIZE_MAX: never). */
 static inline size_t rc__young_due(const rc_heap *h)
 {
