@@ -7,8 +7,12 @@
  * values and the collector. Built-in containers are in <recycle/builtins.h>,
  * process memory in <recycle/memory.h>.
  *
- * Threads: a heap is used by one thread at a time. Heaps share nothing, so a
- * program may run one heap per thread, per plugin or per document.
+ * Threads: a heap is used by one thread at a time, the thread that holds it
+ * (rc_heap_new makes the caller that thread). Heaps share nothing, so a
+ * program may run one heap per thread, per plugin or per document, hand a
+ * heap from one thread to another (rc_heap_release, rc_heap_acquire), and
+ * move an isolated graph of objects from one heap to another (rc_move).
+ * See "Threads" below and docs/guide.md.
  *
  * Ownership words used below:
  *   new reference  -- the caller owns one reference and must rc_decref it.
@@ -484,6 +488,43 @@ RC_API rc_heap *rc_heap_of(const void *obj);
  * (counted references), plus a row per type and site; a report that cannot
  * get that memory is skipped. */
 RC_API void rc_heap_set_leak_report(rc_heap *heap, rc_leak_report_fn fn, void *ud);
+
+/* ------------------------------------------------------------------------
+ * Threads
+ *
+ * A heap is held by one thread at a time, and only that thread may call
+ * the library with the heap or any of its objects, rc_incref and
+ * rc_decref included: counts are plain integers and nothing in a heap is
+ * locked, which is what keeps them a few instructions. To hand a heap to
+ * another thread, the holder calls rc_heap_release and passes the heap
+ * through the program's own queue; the receiver calls rc_heap_acquire
+ * before its first use. The library builds with RC_DEBUG check the holder
+ * in every call that takes a heap or an object (and a program compiled
+ * with RC_DEBUG in its rc_incref and rc_decref too), and stop with a
+ * message naming both threads; release builds do not check.
+ * --------------------------------------------------------------------- */
+
+/* Give up `heap`: afterwards no thread holds it until one calls
+ * rc_heap_acquire. Only the thread that holds the heap may release it, and
+ * it must touch neither the heap nor its objects afterwards. A release
+ * store: everything the thread wrote to the heap and its objects before
+ * the call is seen by the thread that acquires it next. Returns RC_OK (0);
+ * RC_EINVAL when heap is NULL; RC_EBUSY when called from a finalizer,
+ * destroy hook or callback of the heap (recorded on the heap, which stays
+ * held), or in a release build, by a thread that does not hold the heap
+ * (nothing recorded or changed; debug builds stop instead). O(1): one
+ * atomic store. */
+RC_API int rc_heap_release(rc_heap *heap);
+
+/* Make the calling thread the holder of `heap`, which no thread holds
+ * (rc_heap_release gave it up). An acquire exchange, paired with the
+ * release of rc_heap_release: the caller sees every write the last holder
+ * made. Returns RC_OK (0), also when the caller already holds the heap;
+ * RC_EBUSY when another thread holds it (nothing changes and nothing is
+ * recorded: the heap is not the caller's to write to); RC_EINVAL when
+ * heap is NULL. O(1): one compare-and-swap, and the kernel's id of the
+ * thread, asked once per thread (for the debug builds' messages). */
+RC_API int rc_heap_acquire(rc_heap *heap);
 
 /* Errors: rc_new and friends return NULL and record why. */
 enum rc_error_code {

@@ -178,6 +178,7 @@ void rc__site_enter(rc_heap *h, const char *file, int line)
 
 void rc__site_leave(rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc__site_leave");
     if (h) h->site_file = NULL;
 }
 
@@ -471,6 +472,8 @@ void rc__check(const void *obj, const char *op)
 {
     check_page(obj, op);
     const rc_head *o = RC_HEAD(obj);
+    const rc_heap *h = rc__page_of(o)->heap;
+    if (unlikely(!rc__heap_owned(h))) rc__heap_not_owned(h, op, obj);
     if (o->refcnt == 0) {
         const rc_type *t = rc__peek_type(o);
         fprintf(stderr, "recycle: %s(%p): use of a freed object of type '%s' (refcount already 0: "

@@ -2,17 +2,20 @@
  * os.c -- the operating system under the library (core/os.h): Linux. Memory
  * with mmap and madvise, randomness with getrandom (else /dev/urandom),
  * process memory from /proc/self/smaps_rollup, call stacks with the C
- * library's backtrace (glibc's <execinfo.h>; without it, none).
+ * library's backtrace (glibc's <execinfo.h>; without it, none), threads'
+ * ids with pthread_self and gettid, their names from /proc/self/task.
  */
 #include "core/os.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #if defined(__has_include)
@@ -152,4 +155,41 @@ char **rc__os_symbols(void *const *frames, int n)
     (void)frames, (void)n;
     return NULL;
 #endif
+}
+
+/* ---- threads ---- */
+
+uintptr_t rc__os_thread_self(void)
+{
+    /* An integer on glibc, a pointer on musl: either converts. */
+    return (uintptr_t)pthread_self();
+}
+
+/* The id is asked once per thread and kept; a forked child's thread, which
+ * has a new id but its parent thread's copy of the variable, asks again. */
+static _Thread_local unsigned long my_tid;
+static pthread_once_t tid_once = PTHREAD_ONCE_INIT;
+static void tid_forget(void) { my_tid = 0; }
+static void tid_init(void) { pthread_atfork(NULL, NULL, tid_forget); }
+
+unsigned long rc__os_thread_tid(void)
+{
+    if (!my_tid) {
+        pthread_once(&tid_once, tid_init);
+        my_tid = (unsigned long)syscall(SYS_gettid);
+    }
+    return my_tid;
+}
+
+void rc__os_thread_name(unsigned long tid, char *buf, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%lu/comm", tid);
+    FILE *f = fopen(path, "r");
+    if (!f || !fgets(buf, (int)size, f)) {
+        snprintf(buf, size, "?");
+    } else {
+        buf[strcspn(buf, "\n")] = 0;
+    }
+    if (f) fclose(f);
 }
