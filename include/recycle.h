@@ -526,6 +526,44 @@ RC_API int rc_heap_release(rc_heap *heap);
  * thread, asked once per thread (for the debug builds' messages). */
 RC_API int rc_heap_acquire(rc_heap *heap);
 
+/*
+ * Move `obj` and every object it reaches into heap `dst`; returns obj's new
+ * address (a new reference: the caller's handle to obj, which is gone), or
+ * NULL with nothing changed. The caller holds both heaps.
+ *
+ * The graph moved is obj and everything it reaches through references
+ * (slots, list, tuple and dict items). It must be isolated: the caller's
+ * one reference to obj is the only reference from outside the graph. This
+ * is proved at the call, as the collector proves garbage: each object's
+ * refcount must equal the references the graph holds to it (obj's: plus
+ * one). Then each object is copied into a block of dst -- same type, its
+ * struct byte for byte, so what it owns (malloc'd buffers, file handles)
+ * goes with it -- references inside the graph are rewritten, and the old
+ * objects are freed without their destroy hooks. The objects are new in
+ * dst: generation 0, counted as allocations there. Pointers C code kept
+ * to any object of the graph without a reference are dangling afterwards;
+ * a struct that points into itself cannot be moved.
+ *
+ * Refused, with RC_EINVAL recorded and nothing changed: an object of the
+ * graph referred to from outside it (the message names it and its holder:
+ * an object of the heap, or C code -- a second reference of the caller's
+ * to obj is one), obj passed without a reference of the caller's, an
+ * object with weak references to it, a weak reference, a frozen object
+ * (rc_gc_freeze), an object of a type with a traverse callback (only
+ * slots types and the built-ins: list, tuple, dict, str, boxed int), a
+ * reference to another heap, dst the heap obj is in, obj or dst NULL.
+ * RC_EBUSY from a finalizer, destroy hook or callback of either heap;
+ * RC_ENOMEM when dst (or the source heap, for a table of 32 bytes per
+ * object) runs out of memory, with nothing changed. RC_ERANGE past 2^32 - 2
+ * objects. The error is recorded on both heaps.
+ *
+ * Cost: O(objects + references of the graph), no recursion (any size, in
+ * constant stack); refused for an outside reference: plus one walk of the
+ * source heap's objects, to name the holder. Moves no object that is not
+ * in the graph; runs no finalizer, callback or collection.
+ */
+RC_API void *rc_move(rc_heap *dst, void *obj);
+
 /* Errors: rc_new and friends return NULL and record why. */
 enum rc_error_code {
     RC_OK = 0,

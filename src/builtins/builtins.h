@@ -68,6 +68,21 @@ static inline bool rc__storable(const void *container, rc_val v, const char *cal
     return true;
 }
 
+/* rc_move's half of a dict (gcmodule/move.c), in two steps so that only
+ * the first can fail: rc__dict_copy_alloc gives `to` (any bytes) empty
+ * tables in h sized for `from`'s keys (false on out-of-memory, `to` then
+ * empty); after the copies of the keys and values exist,
+ * rc__dict_copy_fill writes `from`'s live entries into them, each key and
+ * value passed through map(v, ctx), hashes the mapped keys (a key object
+ * hashed by address has a new one) and builds the index.
+ * rc__dict_tables_free gives a dict's tables back to h and leaves it
+ * empty, touching no reference (a copy abandoned, or the original of a
+ * copy). */
+bool rc__dict_copy_alloc(rc_heap *h, const rc_dict_obj *from, rc_dict_obj *to);
+void rc__dict_copy_fill(rc_dict_obj *to, const rc_dict_obj *from, rc_val (*map)(rc_val, void *),
+                        void *ctx);
+void rc__dict_tables_free(rc_heap *h, rc_dict_obj *to);
+
 /* The str hash of raw bytes (str.c): what rc_str_hash caches, so a C string
  * can be looked up without building a str. Keyed (SipHash-1-3 under the
  * process's key). Never 0. */

@@ -393,6 +393,11 @@ void rc__young_remove(rc_heap *h, rc_page *pg, int g);
 /* Free `o` now: its references are already released and its finalizer has
  * had its chance; takes it off the books, runs destroy, frees the block. */
 void rc__free_now(rc_heap *h, rc_head *o);
+/* Free `o`, whose contents now belong to a copy in another heap (rc_move):
+ * it leaves the books as a death would (candidate buffer, generation
+ * counts, on_death hooks) but releases no reference and runs no destroy.
+ * It has no weak reference. */
+void rc__free_moved(rc_heap *h, rc_head *o);
 /* A page goes back to the system: rc__check must probe it again. */
 void rc__check_forget(const void *page);
 /* Remove o from the candidate buffer if it is there. */

@@ -321,6 +321,13 @@ void rc__free_now(rc_heap *h, rc_head *o)
     rc__free_fast(h, o);
 }
 
+void rc__free_moved(rc_heap *h, rc_head *o)
+{
+    rc_assert(o->refcnt != 0 && !(o->gc & (RC__WEAKREFS | RC__INSET)) && !h->freeing);
+    unlink_object(h, o);
+    rc__free_fast(h, o);
+}
+
 /* Free everything waiting on the pending list (the outer call's loop). */
 static RC_NOINLINE void free_pending(rc_heap *h, rc_head *o)
 {
