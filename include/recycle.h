@@ -709,8 +709,11 @@ enum rc_gc_phase { RC_GC_START = 0, RC_GC_STOP = 1 };
 /* The kinds of collection (rc_gc_info.kind, and the rows of rc_gc_stats). */
 enum rc_gc_kind {
     RC_GC_GENERATIONS = 0,    /* generations 0..rc_gc_info.generation */
-    RC_GC_CANDIDATE_SCAN = 1  /* what the buffered candidates reach (old objects whose
+    RC_GC_CANDIDATE_SCAN = 1, /* what the buffered candidates reach (old objects whose
                                  count dropped without reaching zero); no generation */
+    RC_GC_INCREMENT = 2       /* one step of an incremental pass over the old generation
+                                 (generation 2); the step that ends a pass frees its
+                                 garbage (rc_gc_step in <recycle/gc.h>) */
 };
 
 /* What a collection reports to gc callbacks and debug output. On START only
@@ -719,7 +722,7 @@ enum rc_gc_kind {
 typedef struct rc_gc_info {
     int kind;              /* enum rc_gc_kind */
     int generation;        /* RC_GC_GENERATIONS: the oldest generation collected (0, 1 or 2);
-                              RC_GC_CANDIDATE_SCAN: -1 */
+                              RC_GC_CANDIDATE_SCAN: -1; RC_GC_INCREMENT: 2 */
     size_t collected;      /* unreachable objects the collection disposed of: freed, or saved
                               in the garbage list by RC_GC_DEBUG_SAVEALL (as CPython counts) */
     size_t uncollectable;  /* unreachable objects left alive for another reason: out of memory
@@ -727,7 +730,9 @@ typedef struct rc_gc_info {
     size_t freed;          /* unreachable objects freed (collected minus saved) */
     size_t resurrected;    /* unreachable objects a finalizer or weak-reference callback made
                               reachable again (CPython counts them as neither) */
-    size_t examined;       /* objects in the collected set */
+    size_t examined;       /* objects in the collected set; RC_GC_INCREMENT: the step's
+                              work (objects looked at plus references followed), plus the
+                              verdict's set in the step that ends a pass */
     double duration;       /* seconds, START to STOP */
 } rc_gc_info;
 

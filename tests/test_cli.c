@@ -389,6 +389,16 @@ TEST(bench_w7_refuses_bad_options)
     bench_refused("W7 --n 5", "'--n'");             /* W7 reads no --n */
 }
 
+/* How many lines of `s` start with the metric `name`. */
+static int metric_lines(const char *s, const char *name)
+{
+    size_t len = strlen(name);
+    int n = 0;
+    for (const char *p = s; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (!strncmp(p, name, len) && p[len] == ' ') n++;
+    return n;
+}
+
 TEST(bench_w6_prints_every_pause_figure_including_the_total)
 {
     REQUIRE(run("bench W6 --depth 8 --seconds 1 --ring 1000") == 0);
@@ -396,6 +406,21 @@ TEST(bench_w6_prints_every_pause_figure_including_the_total)
     double max = metric(res.out, "max_pause_ms"), total = metric(res.out, "total_pause_ms");
     CHECK(metric(res.out, "pauses") >= 1);
     CHECK(max > 0 && total >= max);
+}
+
+TEST(bench_w6_settles_with_a_full_collection_and_prints_each_figure_once)
+{
+    REQUIRE(run("bench W6 --depth 8 --seconds 1 --ring 1000") == 0);
+    CHECK_EQ_INT(res.status, 0);
+    CHECK(metric(res.out, "settle_ms") >= 0);
+    static const char *const names[] = {"max_pause_ms", "p99_pause_ms", "pauses",
+                                        "total_pause_ms", "cycles_per_s", "uss_growth_mb",
+                                        "settle_ms"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        int n = metric_lines(res.out, names[i]);
+        if (n != 1) fprintf(stderr, "  %s printed %d times\n", names[i], n);
+        CHECK_EQ_INT(n, 1);
+    }
 }
 
 TEST(bench_w8_refuses_bad_options)

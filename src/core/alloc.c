@@ -357,6 +357,13 @@ static void page_init(rc_page *pg, rc_heap *h, unsigned sc, bool tracked)
 static void page_release(rc_heap *h, rc_page *pg)
 {
     rc_assert(pg->used == 0 || (pg->flags & RC_PAGE_LARGE));
+    if (pg->side) {   /* out of the incremental pass's snapshot (incremental.c) */
+        h->snapshot.items[pg->snap_index] = NULL;
+        pg->side = NULL;
+        /* A heap that shrank by a quarter under a pass gets its tables back
+         * now rather than at the pass's end, which may never come. */
+        if (++h->snapshot_gone * 4 > h->snapshot.len && !h->busy) rc__hook_snapshot_shrunk(h);
+    }
     if (pg->flags & RC_PAGE_AVAIL) avail_remove(h, pg);
     rc__young_remove(h, pg, 0);
     rc__young_remove(h, pg, 1);

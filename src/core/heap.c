@@ -33,9 +33,14 @@ rc_heap *rc__heap_init(const rc_heap_config *cfg, size_t size)
     h->enabled = !cfg->disabled;
     memcpy(h->threshold, cfg->threshold, sizeof h->threshold);
     h->young_scale = 1;
-    rc__young_limit_update(h);
+    h->old_backoff = 1;
+    h->incremental = true;
     h->candidate_limit = cfg->candidate_limit ? cfg->candidate_limit : RC_DEFAULT_CANDIDATE_LIMIT;
     h->stress = stress_wanted(cfg);
+#ifdef RC_DEBUG
+    const char *verify = getenv("RC_GC_VERIFY");
+    h->verify_gc = verify && atoi(verify) > 0;
+#endif
     h->leak_report = cfg->leak_report;
     h->leak_report_ud = cfg->leak_report_ud;
     rc__young_limit_update(h);

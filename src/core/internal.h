@@ -120,6 +120,10 @@ typedef struct rc_page {
     rc_segment *segment;      /* NULL for large pages */
     size_t map_size;          /* large pages: bytes mapped */
     uint32_t held;            /* freed blocks waiting in the quarantine (memcheck.c) */
+    uint32_t side_recip;      /* incremental pass: ceil(2^32 / block_size), 0 on large pages */
+    uint16_t *side;           /* incremental pass: the page's side table (a block's entry is
+                                 at offset * side_recip >> 32), NULL outside its snapshot */
+    uint32_t snap_index;      /* incremental pass: position in heap->snapshot while `side` */
 } rc_page;
 _Static_assert(sizeof(rc_page) <= RC_PAGE_HEADER, "page header too big");
 
@@ -191,7 +195,8 @@ struct rc_heap {
     bool scanning;                  /* count/mark/sweep: gc fields are scratch */
     bool deleting;                  /* garbage (INSET) is being cleared and freed: no weak
                                        reference to it may be made */
-    bool keep_empty_pages;          /* a page walk frees objects: pages stay until it ends */
+    uint8_t keep_empty_pages;       /* page walks under way (a full collection's deletion):
+                                       while non-zero, emptied pages stay */
     uint32_t mark_flip;             /* MARK bit value that means "unmarked" (0 or RC__MARK) */
     rc_head *pending;               /* objects whose count hit 0, to free */
     unsigned threshold[3];
@@ -202,6 +207,16 @@ struct rc_heap {
     size_t count[3];
     size_t gen_objects[4];          /* tracked objects per generation */
     size_t old_at_full;             /* generation-2 objects after the last full collection */
+    unsigned old_backoff;           /* 1..RC_OLD_BACKOFF_MAX: the old generation waits for
+                                       old_backoff quarters of growth (policy.c) */
+    bool incremental;               /* automatic old-generation work in steps (default) */
+    bool step_due;                  /* a pass runs: a step is due half-way to the next young
+                                       collection (young_limit is halved until it runs) */
+    size_t step_budget;             /* work per automatic step; 0: paced by allocation */
+    struct rc_pass *pass;           /* the incremental pass under way, or NULL (incremental.c) */
+    rc_vec snapshot;                /* its pages; a page that goes back to the system while
+                                       the pass runs leaves NULL in its place (alloc.c) */
+    size_t snapshot_gone;           /* how many did */
     rc_vec young[2];                /* pages holding generation 0 / 1 objects */
     rc_vec candidates;              /* buffered old objects (NULL = removed) */
     rc_vec scratch;                 /* a young collection's members, kept between collections */
@@ -210,8 +225,12 @@ struct rc_heap {
     size_t gc_freed;                /* garbage objects freed, ever (see rc__delete_garbage) */
     rc_gen_stats gstats[3];         /* per generation collected as the oldest */
     rc_gen_stats cstats;            /* candidate scans */
+    rc_gen_stats istats;            /* steps of incremental passes */
     bool stress;                    /* collect at every tracked allocation (rc_gc_set_stress) */
+    bool verify_gc;                 /* RC_DEBUG builds, RC_GC_VERIFY=1: every deletion is checked
+                                       against the whole heap first (rc__verify_garbage) */
     size_t stress_allocs;           /* stress mode: allocations since the last full collection */
+    unsigned stress_olds;           /* stress mode: old-generation collections started */
     rc_leak_report_fn leak_report;  /* called by rc_heap_free with what is left, or NULL */
     void *leak_report_ud;
 
@@ -424,14 +443,22 @@ rc_heap *rc__heap_init(const rc_heap_config *cfg, size_t size);
  * RC_EBUSY, nothing done) while the heap is busy or freeing. */
 bool rc__heap_teardown(rc_heap *h);
 
-/* ---- collector (src/collector/: trial.c, policy.c) ---- */
+/* ---- collector (src/collector/: trial.c, policy.c, incremental.c) ---- */
 #define RC_YOUNG_SCALE_MAX 8
-/* Recompute young_limit after threshold[0] or young_scale changed. */
+#define RC_OLD_BACKOFF_MAX 8
+/* The young count at which a young collection is due (SIZE_MAX: never). */
+static inline size_t rc__young_due(const rc_heap *h)
+{
+    return h->enabled && h->stress ? 0   /* every tracked allocation collects */
+           : h->enabled && h->threshold[0] ? (size_t)h->threshold[0] * h->young_scale
+                                           : SIZE_MAX;
+}
+/* Recompute young_limit after threshold[0], young_scale or step_due
+ * changed: the young count at which allocation calls the collector. */
 static inline void rc__young_limit_update(rc_heap *h)
 {
-    h->young_limit = h->enabled && h->stress ? 0   /* every tracked allocation collects */
-                     : h->enabled && h->threshold[0] ? (size_t)h->threshold[0] * h->young_scale
-                                                     : SIZE_MAX;
+    size_t due = rc__young_due(h);
+    h->young_limit = h->step_due && due != SIZE_MAX ? due / 2 : due;
     h->candidate_trigger = h->enabled ? h->candidate_limit : SIZE_MAX;
 }
 /* Run the automatic collection policy (the collector slot's collect_due:
@@ -449,6 +476,16 @@ size_t rc__scan_candidates(rc_heap *h);
  * returns the unreachable objects found, resurrected ones excepted
  * (info->collected + info->uncollectable; trial.c). */
 size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info);
+/* One step of the incremental pass (incremental.c, trial.c): about `budget`
+ * units of work (0: one unit), a pass started first when none runs; the
+ * step that ends the search runs the verdict. A collection of kind
+ * RC_GC_INCREMENT. Returns 1 when the pass ended, 0 when it goes on (or
+ * could not start: out of memory, no old objects). The heap must not be
+ * busy or freeing. */
+int rc__collect_step(rc_heap *h, size_t budget, rc_gc_info *info);
+/* Give up the pass under way, if any (nothing is freed): before a full
+ * collection, when incremental collection is turned off, at the heap's end. */
+void rc__pass_abandon(rc_heap *h);
 
 /* MARK has a polarity: an object is marked when its MARK bit differs from
  * h->mark_flip. A full collection flips it at its end, so its survivors,
