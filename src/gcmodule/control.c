@@ -99,6 +99,7 @@ void rc_gc_get_candidate_stats(const rc_heap *h, rc_gc_stats *out)
 
 void rc_gc_get_increment_stats(const rc_heap *h, rc_gc_stats *out)
 {
+    RC__HEAP_CHECK(h, "rc_gc_get_increment_stats");
     *out = stats_row(&h->istats);
 }
 
@@ -153,6 +154,7 @@ void rc_gc_set_incremental(rc_heap *h, int on)
 
 int rc_gc_get_incremental(const rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_gc_get_incremental");
     return h && h->incremental;
 }
 
@@ -164,6 +166,7 @@ void rc_gc_set_step_budget(rc_heap *h, size_t budget)
 
 size_t rc_gc_get_step_budget(const rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_gc_get_step_budget");
     return h ? h->step_budget : 0;
 }
 
