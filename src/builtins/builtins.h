@@ -41,6 +41,16 @@ static inline bool rc__is_a(const void *obj, const rc_type *t, const char *call)
     return false;
 }
 
+/* rc__is_a for a call that writes `obj`: debug builds also stop the
+ * program when obj is frozen (in a region, rc_region_freeze). */
+static inline bool rc__writable(void *obj, const rc_type *t, const char *call)
+{
+#ifdef RC_DEBUG
+    if (obj) rc__check_write(obj, call);
+#endif
+    return rc__is_a(obj, t, call);
+}
+
 /*
  * Whether `v` may be stored in `container`: not RC_EMPTY (it means "no
  * value"), and in debug builds, no object of another heap (the collector
@@ -59,7 +69,8 @@ static inline bool rc__storable(const void *container, rc_val v, const char *cal
         RC__CHECK(o, call);
         /* Always checked: a reference across heaps would let one heap's
          * collector free what another still uses. One load. */
-        if (unlikely(rc_heap_of(o) != rc_heap_of(container))) {
+        if (unlikely(rc_heap_of(o) != rc_heap_of(container)) &&
+            !(rc__page_of(RC_HEAD(o))->flags & RC_PAGE_REGION)) {
             rc__fail(rc_heap_of(container), RC_EINVAL, "%s: the %s at %p belongs to another heap",
                      call, rc_typeof(o)->name ? rc_typeof(o)->name : "?", o);
             return false;

@@ -342,7 +342,7 @@ size_t rc_dict_len(const rc_dict *d)
 
 int rc_dict_set(rc_dict *d, rc_val key, rc_val value)
 {
-    if (!rc__is_a(d, &rc_dict_type, "rc_dict_set")) return -1;
+    if (!rc__writable(d, &rc_dict_type, "rc_dict_set")) return -1;
     if (!rc__storable(d, key, "rc_dict_set") || !rc__storable(d, value, "rc_dict_set"))
         return -1;
     uint64_t hash = rc_val_hash(key);
@@ -401,7 +401,7 @@ int rc_dict_contains(const rc_dict *d, rc_val key)
 
 int rc_dict_del(rc_dict *d, rc_val key)
 {
-    if (!rc__is_a(d, &rc_dict_type, "rc_dict_del")) return -1;
+    if (!rc__writable(d, &rc_dict_type, "rc_dict_del")) return -1;
     size_t slot = 0, pos = NOT_FOUND;
     if (d->len && key != RC_EMPTY) pos = find(d, rc_val_hash(key), key, NULL, 0, &slot);
     if (pos == NOT_FOUND) {
@@ -437,7 +437,7 @@ int rc_dict_next(const rc_dict *d, size_t *pos, rc_val *key, rc_val *value)
 
 void rc_dict_clear(rc_dict *d)
 {
-    if (!rc__is_a(d, &rc_dict_type, "rc_dict_clear")) return;
+    if (!rc__writable(d, &rc_dict_type, "rc_dict_clear")) return;
     dict_clear(d);
 }
 

@@ -100,6 +100,7 @@ enum {
     RC_PAGE_FULL = 32,     /* not the current page and too full to be reused */
     RC_PAGE_WATCH = 64,    /* memory checking: every block through rc__free_block (memcheck.c) */
     RC_PAGE_MALLOC = 128,  /* malloc mode: a large page from posix_memalign, freed with free */
+    RC_PAGE_REGION = 256,  /* a frozen region's (gcmodule/region.c): read by any thread, never written */
 };
 
 typedef struct rc_segment rc_segment;
@@ -417,6 +418,9 @@ void rc__free_now(rc_heap *h, rc_head *o);
  * counts, on_death hooks) but releases no reference and runs no destroy.
  * It has no weak reference. */
 void rc__free_moved(rc_heap *h, rc_head *o);
+/* rc__check, then stop the program when obj is in a frozen region (debug
+ * builds' write check in the library's mutators). */
+void rc__check_write(const void *obj, const char *op);
 /* A page goes back to the system: rc__check must probe it again. */
 void rc__check_forget(const void *page);
 /* Remove o from the candidate buffer if it is there. */

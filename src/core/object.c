@@ -479,8 +479,10 @@ void rc__check(const void *obj, const char *op)
 {
     check_page(obj, op);
     const rc_head *o = RC_HEAD(obj);
-    const rc_heap *h = rc__page_of(o)->heap;
-    if (unlikely(!rc__heap_owned(h))) rc__heap_not_owned(h, op, obj);
+    const rc_page *pg = rc__page_of(o);
+    /* A frozen region's objects are read by any thread (rc_region_freeze). */
+    if (unlikely(!rc__heap_owned(pg->heap)) && !(pg->flags & RC_PAGE_REGION))
+        rc__heap_not_owned(pg->heap, op, obj);
     if (o->refcnt == 0) {
         const rc_type *t = rc__peek_type(o);
         fprintf(stderr, "recycle: %s(%p): use of a freed object of type '%s' (refcount already 0: "
@@ -490,12 +492,30 @@ void rc__check(const void *obj, const char *op)
     }
 }
 
+void rc__decref_freed(rc_head *h)
+{
+    /* The count stays 0 (the block is free, or waits to be). */
+    volatile uint32_t gc = h->gc;
+    (void)gc;
+}
+
+void rc__check_write(const void *obj, const char *op)
+{
+    rc__check(obj, op);
+    if (unlikely(rc__page_of(RC_HEAD(obj))->flags & RC_PAGE_REGION)) {
+        const rc_type *t = RC_HEAD(obj)->type;
+        fprintf(stderr, "recycle: %s(%p): the %s is frozen (in a region made by "
+                "rc_region_freeze): it is never written\n", op, obj, t && t->name ? t->name : "?");
+        abort();
+    }
+}
+
 void rc__refcount_overflow(const void *obj)
 {
     const rc_head *o = RC_HEAD(obj);
     fprintf(stderr, "recycle: rc_incref(%p): the reference count of the '%s' would pass %u "
-            "(the limit: 2^32 - 1 references to one object)\n", obj,
-            o->type && o->type->name ? o->type->name : "?", (unsigned)UINT32_MAX);
+            "(the limit: 2^31 - 1 references to one object)\n", obj,
+            o->type && o->type->name ? o->type->name : "?", (unsigned)(RC__IMMORTAL - 1));
     abort();
 }
 
