@@ -403,9 +403,15 @@ static inline void rc_val_visit(rc_val v, rc_visit_fn visit, void *arg)
  * `commit` (optional) is told that a range is about to be written: the default
  * asks the system to fault it in at once, which costs far less than taking
  * one page fault after another. `hugepage` (optional) says a range of a big
- * heap would do well in huge pages. `realloc` is realloc(3) for variable buffers
- * (list items, dict tables); size 0 frees. The defaults use mmap and the C
- * library.
+ * heap would do well in huge pages. `realloc` is realloc(3) for the heap's
+ * struct and bookkeeping, and for variable buffers (list items, dict tables)
+ * on a heap given an allocator of its own; size 0 frees. The defaults use
+ * mmap and the C library. With the defaults (`map` and `realloc` both the
+ * library's) the heap owns its buffers: up to 16 KiB on pages of its own,
+ * bigger ones in mappings of their own, all given back to the system when
+ * freed; a heap with your `map` or `realloc`, and any heap in malloc mode,
+ * in an ASan build or under valgrind, takes every buffer from `realloc`
+ * (docs/guide.md, "Memory").
  */
 typedef struct rc_allocator {
     void *(*map)(void *ud, size_t size);
@@ -757,6 +763,11 @@ typedef struct rc_heap_stats {
     size_t collections[3];   /* collections run, per oldest generation */
     size_t collected[3];     /* unreachable objects freed, per generation (candidate scans not included) */
     size_t candidate_scans;  /* scans started from buffered candidates */
+    size_t buffer_map_bytes; /* bytes mapped for the heap's big buffers (list items,
+                                dict tables, the collector's big vectors: over 16 KiB,
+                                each in whole system pages); 0 on a heap whose buffers
+                                all come from realloc (docs/guide.md, "Memory"). Smaller
+                                buffers are on pages counted in page_bytes */
 } rc_heap_stats;
 /* Fill `out` with the heap's counters. Cost: O(pages) (objects and bytes
  * are summed from the pages, so allocation does not have to count them). */

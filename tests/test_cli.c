@@ -673,7 +673,10 @@ TEST(demo_release_names_the_use_after_release)
     CHECK_EQ_INT(res.status, 0);
     CHECK(has_line_starting(res.out, "print(a) after del a: stopped by signal"));
     CHECK(strstr(res.out, "rc_refcount(") != NULL);
-    CHECK(strstr(res.out, "use of a freed object of type 'list'") != NULL);
+    /* The freed list's type is named while its page is still there; the
+     * release gave the page back to the system, so the check finds no heap. */
+    CHECK(strstr(res.out, "use of a freed object of type 'list'") != NULL ||
+          strstr(res.out, "not an object of any recycle heap") != NULL);
 }
 
 TEST(demo_leak_names_every_site_relative_to_the_source_root)

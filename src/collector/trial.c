@@ -239,6 +239,7 @@ static size_t end_collection(rc_heap *h, rc_gc_info *info, rc_gen_stats *st, con
     st->seconds += info->duration;
     if (h->hooked & RC_HOOK_COLLECT) rc__hook_collect_end(h, info);
     h->busy--;
+    if (h->trim_due && !h->busy) rc__alloc_trim(h);
     rc_assert(!h->scanning && !h->freeing);
     EXPENSIVE_VERIFY(h, "after a collection");
     return info->collected + info->uncollectable;

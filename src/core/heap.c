@@ -140,6 +140,9 @@ bool rc__heap_teardown(rc_heap *h)
     rc__vec_free(h, &h->scratch);
     rc__watch_teardown(h);
     rc__alloc_release_all(h);
+    /* Buffer pages went with the segments; a mapped buffer left now would
+     * stay mapped: every owner frees its buffers by here. */
+    rc_assert(h->buf_map_bytes == 0);
     release_struct(h);
     return true;
 }
@@ -257,6 +260,7 @@ void rc_heap_get_stats(const rc_heap *h, rc_heap_stats *out)
     }
     out->buffer_bytes = h->buffer_bytes;
     out->page_bytes = h->page_bytes;
+    out->buffer_map_bytes = h->buf_map_bytes;
     for (int g = 0; g < 3; g++) {
         out->collections[g] = h->gstats[g].collections;
         out->collected[g] = h->gstats[g].freed;

@@ -100,8 +100,13 @@ enum {
     RC_PAGE_FULL = 32,     /* not the current page and too full to be reused */
     RC_PAGE_WATCH = 64,    /* memory checking: every block through rc__free_block (memcheck.c) */
     RC_PAGE_MALLOC = 128,  /* malloc mode: a large page from posix_memalign, freed with free */
-    RC_PAGE_REGION = 256,  /* a frozen region's (gcmodule/region.c): read by any thread, never written */
+    RC_PAGE_BUFFER = 256,  /* blocks are small buffers (buffer.c), not objects: on no page list */
+    RC_PAGE_REGION = 512,  /* a frozen region's (gcmodule/region.c): read by any thread, never written */
 };
+/* The kinds of small page, each with its current pages and queues:
+ * untracked objects, tracked objects (RC_PAGE_TRACKED), buffers. */
+#define RC_PAGE_KINDS 3
+#define RC_KIND_BUFFERS 2
 
 typedef struct rc_segment rc_segment;
 typedef struct rc_page {
@@ -148,7 +153,10 @@ typedef struct rc_vec {
     void **items;
     size_t len, cap;
 } rc_vec;
-bool rc__vec_grow(rc_heap *h, rc_vec *v);   /* false on out-of-memory */
+/* Double the capacity (from 16); false on out-of-memory (the vector is
+ * unchanged). Big vectors are mapped as big buffers are (buffer.c), small
+ * ones come from the allocator's realloc; not counted in buffer_bytes. */
+bool rc__vec_grow(rc_heap *h, rc_vec *v);
 /* Fault in [p, p+size) with one call (allocator.commit) rather than one page
  * fault at a time; for buffers about to be written. */
 void rc__commit(rc_heap *h, void *p, size_t size);
@@ -162,6 +170,10 @@ static inline bool rc__vec_push(rc_heap *h, rc_vec *v, void *item)
     return true;
 }
 void rc__vec_free(rc_heap *h, rc_vec *v);
+/* Give back most of the unused room: the capacity halves while the items
+ * fill at most a quarter of it (down to 16); an empty vector is freed. A
+ * failed shrink leaves it as it was. */
+void rc__vec_trim(rc_heap *h, rc_vec *v);
 
 typedef struct rc_pageq {
     rc_page *head;
@@ -178,14 +190,21 @@ struct rc_heap {
     rc_heap_config cfg;
 
     /* allocation: [tracked?][class] */
-    rc_page *cur[2][RC_NCLASSES];
-    rc_pageq avail[2][RC_NCLASSES];
-    rc_vec pages[2];                /* every page, by tracked? (large ones too) */
+    rc_page *cur[RC_PAGE_KINDS][RC_NCLASSES];
+    rc_pageq avail[RC_PAGE_KINDS][RC_NCLASSES];
+    rc_vec pages[2];                /* every page of objects, by tracked? (large ones too) */
     rc_segment *segments;
     size_t nsegments;
     size_t dirty_bytes;             /* free pages not yet decommitted */
+    size_t peak_live;               /* rc__live_bytes at its highest since the last
+                                       rc__alloc_purge (the purge while freeing keeps it) */
+    bool shrunk;                    /* a large page or mapped buffer went since
+                                       rc__alloc_purge_soon last looked */
     double last_purge;              /* monotonic seconds of the last purge */
     size_t buffer_bytes, page_bytes;
+    size_t buf_map_bytes;           /* mapped for big buffers and vectors (buffer.c) */
+    bool buf_map;                   /* big buffers get mappings of their own (buffer.c) */
+    bool trim_due;                  /* a purge ran while busy: rc__alloc_trim when it ends */
 
     /* collector */
     bool enabled;
@@ -265,7 +284,7 @@ struct rc_heap {
     bool watch;
     bool use_malloc;                /* every object in a page of its own from posix_memalign */
     bool valgrind;                  /* running under valgrind: client requests per object */
-    rc_page *wcur[2][RC_NCLASSES];
+    rc_page *wcur[RC_PAGE_KINDS][RC_NCLASSES];
     rc_head **quarantine;           /* freed blocks waiting before reuse (FIFO ring) */
     unsigned q_head, q_len;
 
@@ -324,13 +343,46 @@ void rc__free_block(rc_heap *h, rc_head *b);
 void rc__free_block_raw(rc_heap *h, rc_head *b);
 /* Whether `pg` is the current page of its class (allocation goes there). */
 bool rc__page_is_current(rc_heap *h, rc_page *pg);
-/* Variable buffers through the heap's allocator, counted in buffer_bytes. */
+/* Variable buffers (buffer.c), counted in buffer_bytes: realloc(3) with the
+ * buffer's exact size beside it (old_size: what p was given; 0 when p is
+ * NULL). Returns the resized buffer, or NULL: out of memory or a size past
+ * what can be mapped (p then stays as it was, nothing counted), or
+ * new_size 0 (p freed). Buffers of RC_BUF_MAP_MIN bytes or more get a
+ * mapping of their own on heaps with h->buf_map. */
 void *rc__buf_realloc(rc_heap *h, void *p, size_t old_size, size_t new_size);
 void rc__buf_free(rc_heap *h, void *p, size_t size);
+#define RC_BUF_MAP_MIN ((size_t)RC_SMALL_MAX + 1)
+/* A block of a size class >= bytes (1..RC_SMALL_MAX) from the heap's buffer
+ * pages, or NULL; rc__free_buffer gives it back. */
+void *rc__alloc_buffer(rc_heap *h, size_t bytes);
+void rc__free_buffer(rc_heap *h, void *p);
 /* Decommit free pages and unmap empty segments now; the _soon variant only
  * when enough waits (end of a free burst or a collection). */
 void rc__alloc_purge(rc_heap *h);
 void rc__alloc_purge_soon(rc_heap *h);
+#define RC_PURGE_SOON (256 * 1024)   /* bytes waiting that make a purge worth it */
+/* Whether rc__alloc_purge_soon has anything to look at: the test at the
+ * end of a free burst (free pages wait, or a mapping went). */
+static inline bool rc__purge_waits(const rc_heap *h)
+{
+    return (h->dirty_bytes | (size_t)h->shrunk) != 0;
+}
+/* Bytes the heap holds from the system, free pages not counted: pages in
+ * use (current ones included) and mapped buffers. */
+static inline size_t rc__live_bytes(const rc_heap *h)
+{
+    return h->page_bytes - h->dirty_bytes + h->buf_map_bytes;
+}
+/* After the heap grew: remember its highest size (rc__alloc_purge_soon). */
+static inline void rc__note_growth(rc_heap *h)
+{
+    size_t live = rc__live_bytes(h);
+    if (live > h->peak_live) h->peak_live = live;
+}
+/* Give back the unused room of the heap's vectors (rc__vec_trim): done by
+ * a purge, or when a purge ran during a collection (trim_due), by the end of
+ * the collection. Not while busy. */
+void rc__alloc_trim(rc_heap *h);
 /* Release the pages left empty while keep_empty_pages was set. */
 void rc__release_empty_pages(rc_heap *h);
 /* Live objects and their bytes (headers included), summed over the pages. */
