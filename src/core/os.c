@@ -18,6 +18,7 @@
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <stdatomic.h>
 
 #if defined(__has_include)
 #if __has_include(<execinfo.h>)
@@ -30,12 +31,16 @@
 
 size_t rc__os_page_size(void)
 {
-    static size_t page;   /* racy but idempotent: every thread stores the same value */
-    if (!page) {
+    /* Every thread stores the same value: relaxed order is enough, but the
+     * word must be atomic (a plain one is a data race, and TSan says so). */
+    static _Atomic size_t page;
+    size_t p = atomic_load_explicit(&page, memory_order_relaxed);
+    if (!p) {
         long n = sysconf(_SC_PAGESIZE);
-        page = n > 0 ? (size_t)n : 4096;
+        p = n > 0 ? (size_t)n : 4096;
+        atomic_store_explicit(&page, p, memory_order_relaxed);
     }
-    return page;
+    return p;
 }
 
 void *rc__os_map(size_t size, size_t align)
