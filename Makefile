@@ -4,10 +4,11 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME  ?= 60
 EXPENSIVE_BUILD ?= build-expensive
+TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX     ?= /usr/local
 
-.PHONY: all demo test unit asan valgrind expensive stress fuzz bench compare install clean
+.PHONY: all demo test unit asan valgrind expensive stress tsan fuzz bench compare install clean
 
 all:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRC_VALGRIND=ON
@@ -20,8 +21,8 @@ demo: all
 # Every test: optimised build, then ASan+UBSan (debug checks on), then the
 # core tests under valgrind, then the suite with the heap verifier around
 # every collection (RC_EXPENSIVE) and with a collection at every allocation
-# (RC_GC_STRESS).
-test: unit asan valgrind expensive stress
+# (RC_GC_STRESS), then the multi-threaded tests under ThreadSanitizer.
+test: unit asan valgrind expensive stress tsan
 
 unit: all
 	ctest --test-dir $(BUILD) --output-on-failure -LE valgrind
@@ -49,6 +50,13 @@ stress:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRC_SANITIZE=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	RC_GC_STRESS=1 RC_TEST_QUICK=1 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir $(ASAN_BUILD) --output-on-failure -LE valgrind
+
+# The multi-threaded tests (label threads) under ThreadSanitizer, debug
+# checks on, no suppressions: any report fails the test (TSan's exit code).
+tsan:
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRC_TSAN=ON
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --test-dir $(TSAN_BUILD) --output-on-failure -L threads
 
 # libFuzzer on the API for FUZZ_TIME seconds (clang; ASan+UBSan+RC_DEBUG).
 # New inputs go to $(FUZZ_BUILD)/corpus, a crash to $(FUZZ_BUILD)/crash-*.
@@ -82,4 +90,4 @@ install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(EXPENSIVE_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(EXPENSIVE_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)

@@ -7,8 +7,12 @@
  * values and the collector. Built-in containers are in <recycle/builtins.h>,
  * process memory in <recycle/memory.h>.
  *
- * Threads: a heap is used by one thread at a time. Heaps share nothing, so a
- * program may run one heap per thread, per plugin or per document.
+ * Threads: a heap is used by one thread at a time, the thread that holds it
+ * (rc_heap_new makes the caller that thread). Heaps share nothing, so a
+ * program may run one heap per thread, per plugin or per document, hand a
+ * heap from one thread to another (rc_heap_release, rc_heap_acquire), and
+ * move an isolated graph of objects from one heap to another (rc_move).
+ * See "Threads" below and docs/guide.md.
  *
  * Ownership words used below:
  *   new reference  -- the caller owns one reference and must rc_decref it.
@@ -164,11 +168,19 @@ typedef struct rc_head {
 #define RC__INSET       0x80u  /* collector scratch: in the set being collected */
 #define RC__FIELD_SHIFT 8
 
+/* refcnt with bit 31 set: an immortal count -- an object of a frozen region
+ * (rc_region_freeze), read by any number of threads; rc_incref and
+ * rc_decref leave it alone. */
+#define RC__IMMORTAL    0x80000000u
+
 #define RC_HEAD(obj) ((rc_head *)(obj) - 1)
 
-/* Out-of-line halves of rc_decref. */
+/* Out-of-line halves of rc_decref. rc__decref_freed: the count was 0
+ * already; changes nothing, but reads the freed header so that valgrind
+ * names the block and where it was freed. */
 RC_API void rc__dealloc(rc_head *h);
 RC_API void rc__buffer(rc_head *h);
+RC_API void rc__decref_freed(rc_head *h);
 /* Debug check of an object pointer: compile with RC_DEBUG defined and the
  * inline calls stop the program with a message naming the call, the object
  * and its type on NULL, a pointer that is not an object of any heap, or a
@@ -181,23 +193,27 @@ RC_API uint32_t rc__refcount(const void *obj, int check);
 #ifdef RC_DEBUG
 #define RC__CHECK(obj, op) rc__check((obj), (op))
 #define RC__CHECK_INCREF(obj)                                                  \
-    (RC_HEAD(obj)->refcnt == UINT32_MAX ? rc__refcount_overflow(obj) : (void)0)
+    (RC_HEAD(obj)->refcnt == RC__IMMORTAL - 1 ? rc__refcount_overflow(obj) : (void)0)
 #else
 #define RC__CHECK(obj, op) ((void)0)
 #define RC__CHECK_INCREF(obj) ((void)0)
 #endif
 
 /* Add a reference to `obj` (not NULL). O(1).
- * Limit: an object can hold at most 2^32 - 1 references (the count is 32
- * bits and is not checked in release builds, where one more wraps it to 0 and
- * a later rc_decref frees the object while it is still referenced). Debug
- * builds (RC_DEBUG) stop at the reference that would wrap. 2^32 references
- * are 32 GiB of pointers to one object. */
+ * Limit: an object can hold at most 2^31 - 1 references (bit 31 of the count
+ * marks an object of a frozen region). Release builds do not check: the
+ * reference that reaches 2^31 makes the object immortal, never freed (a
+ * leak, never a use after free). Debug builds (RC_DEBUG) stop at it. 2^31
+ * references are 16 GiB of pointers to one object. An object of a frozen
+ * region (rc_region_freeze) is left alone: no write. */
 static inline void rc_incref(void *obj)
 {
+    rc_head *h;
     RC__CHECK(obj, "rc_incref");
     RC__CHECK_INCREF(obj);
-    RC_HEAD(obj)->refcnt++;
+    h = RC_HEAD(obj);
+    if (!(h->refcnt & RC__IMMORTAL))
+        h->refcnt++;
 }
 
 /* Drop a reference to `obj` (not NULL). When it was the last, the object is
@@ -209,10 +225,19 @@ static inline void rc_decref(void *obj)
     rc_head *h;
     RC__CHECK(obj, "rc_decref");
     h = RC_HEAD(obj);
-    if (--h->refcnt == 0)
+    /* One test for the common case: more than one reference, not immortal
+     * (bit 31 makes the signed count negative). */
+    if ((int32_t)h->refcnt > 1) {
+        h->refcnt--;
+        if ((h->gc & (RC__GEN_MASK | RC__TRACKED | RC__BUFFERED | RC__INSET)) == (2u | RC__TRACKED))
+            rc__buffer(h);
+    } else if (h->refcnt == 1) {
+        h->refcnt = 0;
         rc__dealloc(h);
-    else if ((h->gc & (RC__GEN_MASK | RC__TRACKED | RC__BUFFERED | RC__INSET)) == (2u | RC__TRACKED))
-        rc__buffer(h);
+    } else if (h->refcnt == 0) {
+        rc__decref_freed(h);   /* one rc_decref too many (debug builds stopped above) */
+    }
+    /* else: a frozen region's object, no write */
 }
 
 /* As rc_incref / rc_decref, but do nothing on NULL. */
@@ -490,6 +515,121 @@ RC_API rc_heap *rc_heap_of(const void *obj);
  * (counted references), plus a row per type and site; a report that cannot
  * get that memory is skipped. */
 RC_API void rc_heap_set_leak_report(rc_heap *heap, rc_leak_report_fn fn, void *ud);
+
+/* ------------------------------------------------------------------------
+ * Threads
+ *
+ * A heap is held by one thread at a time, and only that thread may call
+ * the library with the heap or any of its objects, rc_incref and
+ * rc_decref included: counts are plain integers and nothing in a heap is
+ * locked, which is what keeps them a few instructions. To hand a heap to
+ * another thread, the holder calls rc_heap_release and passes the heap
+ * through the program's own queue; the receiver calls rc_heap_acquire
+ * before its first use. The library builds with RC_DEBUG check the holder
+ * in every call that takes a heap or an object (and a program compiled
+ * with RC_DEBUG in its rc_incref and rc_decref too), and stop with a
+ * message naming both threads; release builds do not check.
+ * --------------------------------------------------------------------- */
+
+/* Give up `heap`: afterwards no thread holds it until one calls
+ * rc_heap_acquire. Only the thread that holds the heap may release it, and
+ * it must touch neither the heap nor its objects afterwards. A release
+ * store: everything the thread wrote to the heap and its objects before
+ * the call is seen by the thread that acquires it next. Returns RC_OK (0);
+ * RC_EINVAL when heap is NULL; RC_EBUSY when called from a finalizer,
+ * destroy hook or callback of the heap (recorded on the heap, which stays
+ * held), or in a release build, by a thread that does not hold the heap
+ * (nothing recorded or changed; debug builds stop instead). O(1): one
+ * atomic store. */
+RC_API int rc_heap_release(rc_heap *heap);
+
+/* Make the calling thread the holder of `heap`, which no thread holds
+ * (rc_heap_release gave it up). An acquire exchange, paired with the
+ * release of rc_heap_release: the caller sees every write the last holder
+ * made. Returns RC_OK (0), also when the caller already holds the heap;
+ * RC_EBUSY when another thread holds it (nothing changes and nothing is
+ * recorded: the heap is not the caller's to write to); RC_EINVAL when
+ * heap is NULL. O(1): one compare-and-swap, and the kernel's id of the
+ * thread, asked once per thread (for the debug builds' messages). */
+RC_API int rc_heap_acquire(rc_heap *heap);
+
+/*
+ * Move `obj` and every object it reaches into heap `dst`; returns obj's new
+ * address (a new reference: the caller's handle to obj, which is gone), or
+ * NULL with nothing changed. The caller holds both heaps.
+ *
+ * The graph moved is obj and everything it reaches through references
+ * (slots, list, tuple and dict items). It must be isolated: the caller's
+ * one reference to obj is the only reference from outside the graph. This
+ * is proved at the call, as the collector proves garbage: each object's
+ * refcount must equal the references the graph holds to it (obj's: plus
+ * one). Then each object is copied into a block of dst -- same type, its
+ * struct byte for byte, so what it owns (malloc'd buffers, file handles)
+ * goes with it -- references inside the graph are rewritten, and the old
+ * objects are freed without their destroy hooks. The objects are new in
+ * dst: generation 0, counted as allocations there. Pointers C code kept
+ * to any object of the graph without a reference are dangling afterwards;
+ * a struct that points into itself cannot be moved.
+ *
+ * Refused, with RC_EINVAL recorded and nothing changed: an object of the
+ * graph referred to from outside it (the message names it and its holder:
+ * an object of the heap, or C code -- a second reference of the caller's
+ * to obj is one), obj passed without a reference of the caller's, an
+ * object with weak references to it, a weak reference, a frozen object
+ * (rc_gc_freeze), an object of a type with a traverse callback (only
+ * slots types and the built-ins: list, tuple, dict, str, boxed int), a
+ * reference to another heap, dst the heap obj is in, obj or dst NULL.
+ * RC_EBUSY from a finalizer, destroy hook or callback of either heap;
+ * RC_ENOMEM when dst (or the source heap, for a table of 32 bytes per
+ * object) runs out of memory, with nothing changed. RC_ERANGE past 2^32 - 2
+ * objects. The error is recorded on both heaps.
+ *
+ * Cost: O(objects + references of the graph), no recursion (any size, in
+ * constant stack); refused for an outside reference: plus one walk of the
+ * source heap's objects, to name the holder. Moves no object that is not
+ * in the graph; runs no finalizer, callback or collection.
+ */
+RC_API void *rc_move(rc_heap *dst, void *obj);
+
+/*
+ * Frozen regions: an isolated graph made immutable and shared by threads.
+ *
+ * rc_region_freeze moves obj and everything it reaches out of `heap` into
+ * a new region, exactly as rc_move would (the same proof of isolation: the
+ * caller's one reference to obj is the only one from outside the graph;
+ * the same refusals and errors, recorded on `heap`, with nothing changed;
+ * RC_ENOMEM also when the region itself cannot be made). The caller's
+ * reference to obj is consumed; the caller holds the region once. NULL on
+ * failure. O(objects + references of the graph).
+ *
+ * A region's objects have an immortal count: rc_incref and rc_decref write
+ * nothing to them, so any number of threads may read them at once (get
+ * items, look keys up, follow slots) while they hold the region, with no
+ * lock and no atomic operation. No collection of any heap counts, marks or
+ * frees them: cycles inside a region cost nothing. They are never written:
+ * debug builds stop the program in the library's mutators (rc_list_set,
+ * _append, _insert, _pop, _clear, rc_dict_set, _del, _clear) on a frozen
+ * container; a user type's slots are the program's to leave alone.
+ * Objects of any heap may refer to a region's objects (the containers
+ * accept them) while the program holds the region on their behalf.
+ *
+ * rc_region_hold adds a holder (O(1), one atomic add; from any thread that
+ * already reaches the region through a holder). rc_region_drop removes one;
+ * the last frees the region whole, running its objects' destroy hooks on
+ * the dropping thread -- afterwards every pointer into it dangles. The
+ * thread that passes a region to another holds it until the other has
+ * taken its own hold (or passes its hold along). NULL is ignored.
+ */
+typedef struct rc_region rc_region;
+RC_API rc_region *rc_region_freeze(rc_heap *heap, void *obj);
+/* The frozen object rc_region_freeze was given (its address in the region). */
+RC_API void *rc_region_root(const rc_region *region);
+RC_API void rc_region_hold(rc_region *region);
+RC_API void rc_region_drop(rc_region *region);
+/* The holders now (a snapshot: other threads may change it). 0 for NULL. */
+RC_API size_t rc_region_holders(const rc_region *region);
+/* 1 when obj is an object of a frozen region, else 0 (NULL too). O(1). */
+RC_API int rc_in_region(const void *obj);
 
 /* Errors: rc_new and friends return NULL and record why. */
 enum rc_error_code {

@@ -97,14 +97,14 @@ static void incref_past_the_limit(void)
 {
     rc_heap *h = rc_heap_new(NULL);
     pair *p = rc_new(h, &pair_type);
-    RC_HEAD(p)->refcnt = UINT32_MAX - 1;   /* as if 2^32 - 2 references were taken */
+    RC_HEAD(p)->refcnt = RC__IMMORTAL - 2;  /* as if 2^31 - 2 references were taken */
     rc_incref(p);                          /* the last one that fits */
     rc_incref(p);
 }
 
 TEST(incref_that_would_wrap_the_count_stops)
 {
-    CHECK(dies_saying(incref_past_the_limit, "2^32 - 1 references"));
+    CHECK(dies_saying(incref_past_the_limit, "2^31 - 1 references"));
 }
 
 RC_TEST_MAIN

@@ -125,12 +125,16 @@ static void child_check_over_release(void)
     rc_decref(p);
 }
 
-/* A heap touched by this thread, then by another that frees a big object
- * (its own mapping goes back to the system), then checked here again. */
+/* A heap touched by this thread, then handed to another that frees a big
+ * object (its own mapping goes back to the system), then taken back and
+ * checked here again. */
 static void *drop_in_thread(void *obj)
 {
+    rc_heap *h = rc_heap_of(obj);
+    if (rc_heap_acquire(h) != RC_OK) _exit(4);
     rc__check(obj, "rc_decref");
     rc_decref(obj);
+    rc_heap_release(h);
     return NULL;
 }
 
@@ -140,8 +144,10 @@ static void child_check_after_thread(void)
     void *big = rc_new_var(h, &blob_type, 200000);
     rc__check(big, "rc_incref");
     pthread_t t;
+    rc_heap_release(h);
     if (pthread_create(&t, NULL, drop_in_thread, big) != 0) _exit(3);
     pthread_join(t, NULL);
+    if (rc_heap_acquire(h) != RC_OK) _exit(5);
     rc__check(big, "rc_decref");   /* the heap came back: one rc_decref too many */
     rc_decref(big);
 }

@@ -41,6 +41,16 @@ static inline bool rc__is_a(const void *obj, const rc_type *t, const char *call)
     return false;
 }
 
+/* rc__is_a for a call that writes `obj`: debug builds also stop the
+ * program when obj is frozen (in a region, rc_region_freeze). */
+static inline bool rc__writable(void *obj, const rc_type *t, const char *call)
+{
+#ifdef RC_DEBUG
+    if (obj) rc__check_write(obj, call);
+#endif
+    return rc__is_a(obj, t, call);
+}
+
 /*
  * Whether `v` may be stored in `container`: not RC_EMPTY (it means "no
  * value"), and in debug builds, no object of another heap (the collector
@@ -59,7 +69,8 @@ static inline bool rc__storable(const void *container, rc_val v, const char *cal
         RC__CHECK(o, call);
         /* Always checked: a reference across heaps would let one heap's
          * collector free what another still uses. One load. */
-        if (unlikely(rc_heap_of(o) != rc_heap_of(container))) {
+        if (unlikely(rc_heap_of(o) != rc_heap_of(container)) &&
+            !(rc__page_of(RC_HEAD(o))->flags & RC_PAGE_REGION)) {
             rc__fail(rc_heap_of(container), RC_EINVAL, "%s: the %s at %p belongs to another heap",
                      call, rc_typeof(o)->name ? rc_typeof(o)->name : "?", o);
             return false;
@@ -67,6 +78,21 @@ static inline bool rc__storable(const void *container, rc_val v, const char *cal
     }
     return true;
 }
+
+/* rc_move's half of a dict (gcmodule/move.c), in two steps so that only
+ * the first can fail: rc__dict_copy_alloc gives `to` (any bytes) empty
+ * tables in h sized for `from`'s keys (false on out-of-memory, `to` then
+ * empty); after the copies of the keys and values exist,
+ * rc__dict_copy_fill writes `from`'s live entries into them, each key and
+ * value passed through map(v, ctx), hashes the mapped keys (a key object
+ * hashed by address has a new one) and builds the index.
+ * rc__dict_tables_free gives a dict's tables back to h and leaves it
+ * empty, touching no reference (a copy abandoned, or the original of a
+ * copy). */
+bool rc__dict_copy_alloc(rc_heap *h, const rc_dict_obj *from, rc_dict_obj *to);
+void rc__dict_copy_fill(rc_dict_obj *to, const rc_dict_obj *from, rc_val (*map)(rc_val, void *),
+                        void *ctx);
+void rc__dict_tables_free(rc_heap *h, rc_dict_obj *to);
 
 /* The str hash of raw bytes (str.c): what rc_str_hash caches, so a C string
  * can be looked up without building a str. Keyed (SipHash-1-3 under the

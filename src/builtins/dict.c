@@ -121,11 +121,7 @@ static void dict_clear(void *obj)
  * and touches no reference. */
 static void dict_destroy(void *obj)
 {
-    rc_dict_obj *d = obj;
-    rc_heap *h = rc_heap_of(obj);
-    rc__buf_free(h, d->index, index_bytes(d->index_bits));
-    rc__buf_free(h, d->entries, d->cap * sizeof(rc_dict_entry));
-    memset(d, 0, sizeof *d);
+    rc__dict_tables_free(rc_heap_of(obj), obj);
 }
 
 const rc_type rc_dict_type = {
@@ -194,16 +190,25 @@ static size_t free_slot(const uint32_t *index, unsigned bits, uint64_t hash)
  * front (insertion order kept) and build a new index without tombstones.
  * All or nothing: false with RC_ENOMEM recorded leaves the dict untouched.
  */
+/* The index bits of tables for `len` keys and room to grow: usable() at
+ * least 1.5 x len + 1. false when no table can be that big. */
+static bool bits_for(size_t len, unsigned *out)
+{
+    size_t need = len + len / 2 + 1;
+    unsigned bits = DICT_MIN_BITS;
+    while (usable(bits) < need)
+        if (++bits > DICT_MAX_BITS || ((size_t)1 << bits) > SIZE_MAX / 4 / sizeof(rc_dict_entry))
+            return false;
+    *out = bits;
+    return true;
+}
+
 static bool rebuild(rc_dict_obj *d, rc_heap *h, const char *call)
 {
-    size_t need = d->len + d->len / 2 + 1;
-    unsigned bits = DICT_MIN_BITS;
-    while (usable(bits) < need) {
-        if (++bits > DICT_MAX_BITS ||
-            ((size_t)1 << bits) > SIZE_MAX / 4 / sizeof(rc_dict_entry)) {
-            rc__fail(h, RC_ENOMEM, "%s: a dict cannot hold more than %zu keys", call, d->len);
-            return false;
-        }
+    unsigned bits;
+    if (!bits_for(d->len, &bits)) {
+        rc__fail(h, RC_ENOMEM, "%s: a dict cannot hold more than %zu keys", call, d->len);
+        return false;
     }
     size_t cap = usable(bits);
 
@@ -250,6 +255,52 @@ nomem:
     return false;
 }
 
+/* ---- a copy in another heap (rc_move, gcmodule/move.c) ---- */
+
+bool rc__dict_copy_alloc(rc_heap *h, const rc_dict_obj *from, rc_dict_obj *to)
+{
+    memset(to, 0, sizeof *to);
+    if (!from->len) return true;
+    unsigned bits;
+    if (!bits_for(from->len, &bits)) return false;
+    size_t cap = usable(bits);
+    to->index = rc__buf_realloc(h, NULL, 0, index_bytes(bits));
+    to->entries = to->index ? rc__buf_realloc(h, NULL, 0, cap * sizeof(rc_dict_entry)) : NULL;
+    if (!to->entries) {
+        rc__buf_free(h, to->index, index_bytes(bits));
+        to->index = NULL;
+        return false;
+    }
+    to->index_bits = bits;
+    to->cap = cap;
+    return true;
+}
+
+void rc__dict_tables_free(rc_heap *h, rc_dict_obj *d)
+{
+    rc__buf_free(h, d->index, index_bytes(d->index_bits));
+    rc__buf_free(h, d->entries, d->cap * sizeof(rc_dict_entry));
+    memset(d, 0, sizeof *d);
+}
+
+void rc__dict_copy_fill(rc_dict_obj *to, const rc_dict_obj *from, rc_val (*map)(rc_val, void *),
+                        void *ctx)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < from->nentries; i++) {
+        const rc_dict_entry *e = &from->entries[i];
+        if (e->key == RC_EMPTY) continue;
+        rc_val key = map(e->key, ctx);
+        /* A key object hashed by its address has a new hash. */
+        to->entries[j++] = (rc_dict_entry){rc_val_hash(key), key, map(e->value, ctx)};
+    }
+    to->len = to->nentries = j;
+    if (!to->index) return;
+    memset(to->index, 0, index_bytes(to->index_bits));
+    for (size_t i = 0; i < j; i++)
+        to->index[free_slot(to->index, to->index_bits, to->entries[i].hash)] = (uint32_t)(i + 1);
+}
+
 /* A short description of a key for error messages. */
 static void describe(rc_val k, char *buf, size_t size)
 {
@@ -291,7 +342,7 @@ size_t rc_dict_len(const rc_dict *d)
 
 int rc_dict_set(rc_dict *d, rc_val key, rc_val value)
 {
-    if (!rc__is_a(d, &rc_dict_type, "rc_dict_set")) return -1;
+    if (!rc__writable(d, &rc_dict_type, "rc_dict_set")) return -1;
     if (!rc__storable(d, key, "rc_dict_set") || !rc__storable(d, value, "rc_dict_set"))
         return -1;
     uint64_t hash = rc_val_hash(key);
@@ -350,7 +401,7 @@ int rc_dict_contains(const rc_dict *d, rc_val key)
 
 int rc_dict_del(rc_dict *d, rc_val key)
 {
-    if (!rc__is_a(d, &rc_dict_type, "rc_dict_del")) return -1;
+    if (!rc__writable(d, &rc_dict_type, "rc_dict_del")) return -1;
     size_t slot = 0, pos = NOT_FOUND;
     if (d->len && key != RC_EMPTY) pos = find(d, rc_val_hash(key), key, NULL, 0, &slot);
     if (pos == NOT_FOUND) {
@@ -386,7 +437,7 @@ int rc_dict_next(const rc_dict *d, size_t *pos, rc_val *key, rc_val *value)
 
 void rc_dict_clear(rc_dict *d)
 {
-    if (!rc__is_a(d, &rc_dict_type, "rc_dict_clear")) return;
+    if (!rc__writable(d, &rc_dict_type, "rc_dict_clear")) return;
     dict_clear(d);
 }
 

@@ -161,7 +161,7 @@ rc_val rc_list_get(const rc_list *list, size_t i)
 
 int rc_list_set(rc_list *list, size_t i, rc_val v)
 {
-    if (!rc__is_a(list, &rc_list_type, "rc_list_set")) return -1;
+    if (!rc__writable(list, &rc_list_type, "rc_list_set")) return -1;
     if (!rc__storable(list, v, "rc_list_set")) return -1;
     if (unlikely(i >= list->len)) {
         rc__fail(rc_heap_of(list), RC_ERANGE, "rc_list_set: index %zu out of range (len %zu)", i, list->len);
@@ -177,7 +177,7 @@ int rc_list_set(rc_list *list, size_t i, rc_val v)
 
 int rc_list_append(rc_list *list, rc_val v)
 {
-    if (!rc__is_a(list, &rc_list_type, "rc_list_append")) return -1;
+    if (!rc__writable(list, &rc_list_type, "rc_list_append")) return -1;
     if (!rc__storable(list, v, "rc_list_append")) return -1;
     if (unlikely(!reserve_one(list, "rc_list_append"))) return -1;
     rc_val_incref(v);
@@ -188,7 +188,7 @@ int rc_list_append(rc_list *list, rc_val v)
 
 int rc_list_insert(rc_list *list, ptrdiff_t i, rc_val v)
 {
-    if (!rc__is_a(list, &rc_list_type, "rc_list_insert")) return -1;
+    if (!rc__writable(list, &rc_list_type, "rc_list_insert")) return -1;
     if (!rc__storable(list, v, "rc_list_insert")) return -1;
     size_t len = list->len;
     ptrdiff_t at = from_end(i, len);
@@ -204,7 +204,7 @@ int rc_list_insert(rc_list *list, ptrdiff_t i, rc_val v)
 
 int rc_list_pop(rc_list *list, ptrdiff_t i, rc_val *out)
 {
-    if (!rc__is_a(list, &rc_list_type, "rc_list_pop")) return -1;
+    if (!rc__writable(list, &rc_list_type, "rc_list_pop")) return -1;
     size_t len = list->len;
     ptrdiff_t at = from_end(i, len);
     if (unlikely(at < 0 || (size_t)at >= len)) {
@@ -226,7 +226,7 @@ int rc_list_pop(rc_list *list, ptrdiff_t i, rc_val *out)
 
 void rc_list_clear(rc_list *list)
 {
-    if (!rc__is_a(list, &rc_list_type, "rc_list_clear")) return;
+    if (!rc__writable(list, &rc_list_type, "rc_list_clear")) return;
     list_clear(list);
 }
 

@@ -53,7 +53,9 @@ static RC_NOINLINE void foreign_ref(const gc_set *s, const rc_head *to)
 }
 #define CHECK_SAME_HEAP(s, c)                                                  \
     do {                                                                       \
-        if (unlikely(rc__page_of(c)->heap != (s)->h)) foreign_ref((s), (c));  \
+        if (unlikely(rc__page_of(c)->heap != (s)->h) &&                      \
+            !(rc__page_of(c)->flags & RC_PAGE_REGION))                         \
+            foreign_ref((s), (c));                                             \
     } while (0)
 #define SET_FROM(s, o) ((s)->from = (o))
 #else

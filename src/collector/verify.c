@@ -189,6 +189,8 @@ static void count_visit(rc_head *c, void *ctx)
     if (!p) {
         /* Another heap's object (its page says so), or a stray pointer. */
         rc_heap *other = probe_page(rc__page_of(c));
+        if (other && other != v->h && (rc__page_of(c)->flags & RC_PAGE_REGION))
+            return;   /* a frozen region's object: immortal, counted by nobody */
         if (other && other != v->h)
             problem(v, "'%s' object at %p refers to %p, a '%s' object of another heap (heap %p): "
                     "references between heaps are not counted by either collector",

@@ -704,6 +704,7 @@ void rc__count_objects(const rc_heap *h, size_t *objects, size_t *bytes)
 
 size_t rc_usable_size(const void *obj)
 {
+    RC__CHECK(obj, "rc_usable_size");
     rc_page *pg = rc__page_of(RC_HEAD(obj));
     if (pg->flags & RC_PAGE_LARGE) return pg->map_size - RC_PAGE_HEADER - sizeof(rc_head);
     return pg->block_size - sizeof(rc_head);

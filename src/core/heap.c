@@ -1,8 +1,10 @@
 /*
  * heap.c -- heaps: the struct made from a config and its teardown (the public
  * rc_heap_new / rc_heap_free, which attach the layers above, are in
- * src/gcmodule/heap.c), errors, and the heap's counters (rc_heap_get_stats;
- * the collector's settings are the gc module's, src/gcmodule/settings.c).
+ * src/gcmodule/heap.c), the thread that holds a heap (rc_heap_acquire,
+ * rc_heap_release and the debug builds' owner check), errors, and the
+ * heap's counters (rc_heap_get_stats; the collector's settings are the gc
+ * module's, src/gcmodule/settings.c).
  */
 #include "core/objects.h"
 #include "core/memcheck.h"
@@ -44,6 +46,8 @@ rc_heap *rc__heap_init(const rc_heap_config *cfg, size_t size)
     h->leak_report_ud = cfg->leak_report_ud;
     rc__young_limit_update(h);
     h->magic = RC_HEAP_MAGIC;
+    atomic_init(&h->owner, rc__os_thread_self());   /* the caller holds a new heap */
+    atomic_init(&h->owner_tid, rc__os_thread_tid());
     if (!rc__watch_init(h, cfg)) {
         cfg->allocator.realloc(cfg->allocator.ud, h, 0);
         return NULL;
@@ -99,6 +103,7 @@ static void release_struct(rc_heap *h)
 
 void rc__heap_bad(const rc_heap *h, const char *call)
 {
+    if (h->magic == RC_HEAP_MAGIC) rc__heap_not_owned(h, call, NULL);
     if (h->magic == RC_HEAP_FREED)
         fprintf(stderr, "recycle: %s(%p): the heap was freed by rc_heap_free (use after free)\n",
                 call, (const void *)h);
@@ -141,6 +146,70 @@ bool rc__heap_teardown(rc_heap *h)
     rc_assert(h->buf_map_bytes == 0);
     release_struct(h);
     return true;
+}
+
+/* ---- the thread that holds a heap ---- */
+
+/* The load-acquire of a successful exchange pairs with the store-release of
+ * rc_heap_release: everything the last owner wrote to the heap and its
+ * objects happens before what the new owner reads. */
+int rc_heap_acquire(rc_heap *h)
+{
+    if (!h) return RC_EINVAL;
+#ifdef RC_DEBUG
+    if (h->magic != RC_HEAP_MAGIC) rc__heap_bad(h, "rc_heap_acquire");
+#endif
+    uintptr_t self = rc__os_thread_self(), held = 0;
+    if (!atomic_compare_exchange_strong_explicit(&h->owner, &held, self, memory_order_acquire,
+                                                 memory_order_relaxed))
+        return held == self ? RC_OK : RC_EBUSY;
+    atomic_store_explicit(&h->owner_tid, rc__os_thread_tid(), memory_order_relaxed);
+    return RC_OK;
+}
+
+int rc_heap_release(rc_heap *h)
+{
+    if (!h) return RC_EINVAL;
+    RC__HEAP_CHECK(h, "rc_heap_release");
+    /* Not ours (release builds): the heap is another thread's, touch nothing. */
+    if (!rc__heap_owned(h)) return RC_EBUSY;
+    if (h->busy || h->freeing || h->scanning) {
+        rc__fail(h, RC_EBUSY, "rc_heap_release: refused while the heap is %s (called from one of "
+                 "its finalizers, callbacks or destroy hooks)",
+                 h->freeing ? "freeing objects" : "collecting or running a finalizer or callback");
+        return RC_EBUSY;
+    }
+    atomic_store_explicit(&h->owner, 0, memory_order_release);
+    return RC_OK;
+}
+
+/* "4242 'parser' (pthread 0x7f...)": a thread by its kernel id, name and,
+ * when known, its pthread id. */
+static void describe_thread(char *buf, size_t size, unsigned long tid, uintptr_t pt)
+{
+    char name[32];
+    rc__os_thread_name(tid, name, sizeof name);
+    if (pt) snprintf(buf, size, "%lu '%s' (pthread 0x%llx)", tid, name, (unsigned long long)pt);
+    else snprintf(buf, size, "%lu '%s'", tid, name);
+}
+
+void rc__heap_not_owned(const rc_heap *h, const char *call, const void *obj)
+{
+    uintptr_t owner = atomic_load_explicit(&h->owner, memory_order_relaxed);
+    unsigned long owner_tid = atomic_load_explicit(&h->owner_tid, memory_order_relaxed);
+    char them[96], me[96], what[64] = "";
+    describe_thread(them, sizeof them, owner_tid, owner);
+    describe_thread(me, sizeof me, rc__os_thread_tid(), rc__os_thread_self());
+    if (obj) snprintf(what, sizeof what, " on an object of heap %p", (const void *)h);
+    if (owner)
+        fprintf(stderr, "recycle: %s(%p)%s: the heap belongs to thread %s, not to the calling "
+                "thread %s (hand a heap over with rc_heap_release and rc_heap_acquire)\n", call,
+                obj ? obj : (const void *)h, what, them, me);
+    else
+        fprintf(stderr, "recycle: %s(%p)%s: no thread holds the heap (thread %s released it with "
+                "rc_heap_release); the calling thread %s must rc_heap_acquire it first\n", call,
+                obj ? obj : (const void *)h, what, them, me);
+    abort();
 }
 
 /* ---- errors ---- */

@@ -21,6 +21,8 @@
 
 #include "recycle.h"
 #include "core/hooks.h"
+#include "core/os.h"
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -99,6 +101,7 @@ enum {
     RC_PAGE_WATCH = 64,    /* memory checking: every block through rc__free_block (memcheck.c) */
     RC_PAGE_MALLOC = 128,  /* malloc mode: a large page from posix_memalign, freed with free */
     RC_PAGE_BUFFER = 256,  /* blocks are small buffers (buffer.c), not objects: on no page list */
+    RC_PAGE_REGION = 512,  /* a frozen region's (gcmodule/region.c): read by any thread, never written */
 };
 /* The kinds of small page, each with its current pages and queues:
  * untracked objects, tracked objects (RC_PAGE_TRACKED), buffers. */
@@ -271,6 +274,14 @@ struct rc_heap {
 
     uint32_t magic;                 /* RC_HEAP_MAGIC; RC_HEAP_FREED once rc_heap_free ran */
 
+    /* The thread that holds the heap (rc__os_thread_self), or 0 while
+     * nobody does: written by rc_heap_new, rc_heap_acquire (acquire order)
+     * and rc_heap_release (release order) only. owner_tid: the kernel id
+     * of the thread that holds it or last held it, for the messages of the
+     * owner check. */
+    _Atomic uintptr_t owner;
+    _Atomic unsigned long owner_tid;
+
     /* memory checking (memcheck.c): while `watch` is set, cur[][] stays NULL
      * (the current pages are in wcur[][]), so every allocation takes
      * rc__alloc_block, and pages carry RC_PAGE_WATCH, so every free takes
@@ -291,13 +302,28 @@ struct rc_heap {
 
 #define RC_HEAP_MAGIC 0x72636870u   /* "rchp" */
 #define RC_HEAP_FREED 0xdeadc0deu
+
+/* Whether the calling thread holds `h` (T1, docs/ARCHITECTURE.md). A
+ * relaxed load: the owner wrote the word itself, any other thread reads
+ * some other value. */
+static inline bool rc__heap_owned(const rc_heap *h)
+{
+    return atomic_load_explicit(&h->owner, memory_order_relaxed) == rc__os_thread_self();
+}
+/* Stops the program with a message naming `call` (and `obj`, when not
+ * NULL), the heap, the thread that holds it (or last held it) and the
+ * calling thread: their kernel ids, names and pthread ids. heap.c. */
+void rc__heap_not_owned(const rc_heap *h, const char *call, const void *obj);
+
 /* Debug builds: stop with a message when `h` is not a live heap (a heap used
- * after rc_heap_free is recognised while its struct is kept, see heap.c). */
+ * after rc_heap_free is recognised while its struct is kept, see heap.c) or
+ * when the calling thread does not hold it. */
 #ifdef RC_DEBUG
 void rc__heap_bad(const rc_heap *h, const char *call);
 #define RC__HEAP_CHECK(h, call)                                                \
     do {                                                                       \
-        if (unlikely((h) && (h)->magic != RC_HEAP_MAGIC)) rc__heap_bad((h), (call)); \
+        if (unlikely((h) && ((h)->magic != RC_HEAP_MAGIC || !rc__heap_owned(h)))) \
+            rc__heap_bad((h), (call));                                         \
     } while (0)
 #else
 #define RC__HEAP_CHECK(h, call) ((void)0)
@@ -444,6 +470,14 @@ void rc__young_remove(rc_heap *h, rc_page *pg, int g);
 /* Free `o` now: its references are already released and its finalizer has
  * had its chance; takes it off the books, runs destroy, frees the block. */
 void rc__free_now(rc_heap *h, rc_head *o);
+/* Free `o`, whose contents now belong to a copy in another heap (rc_move):
+ * it leaves the books as a death would (candidate buffer, generation
+ * counts, on_death hooks) but releases no reference and runs no destroy.
+ * It has no weak reference. */
+void rc__free_moved(rc_heap *h, rc_head *o);
+/* rc__check, then stop the program when obj is in a frozen region (debug
+ * builds' write check in the library's mutators). */
+void rc__check_write(const void *obj, const char *op);
 /* A page goes back to the system: rc__check must probe it again. */
 void rc__check_forget(const void *page);
 /* Remove o from the candidate buffer if it is there. */

@@ -178,6 +178,7 @@ void rc__site_enter(rc_heap *h, const char *file, int line)
 
 void rc__site_leave(rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc__site_leave");
     if (h) h->site_file = NULL;
 }
 
@@ -317,6 +318,13 @@ void rc__free_now(rc_heap *h, rc_head *o)
     rc_assert(o->refcnt == 1 && !h->freeing);   /* only the collector's hold is left */
     unlink_object(h, o);
     if (unlikely(o->type->destroy != NULL)) o->type->destroy(o + 1);
+    rc__free_fast(h, o);
+}
+
+void rc__free_moved(rc_heap *h, rc_head *o)
+{
+    rc_assert(o->refcnt != 0 && !(o->gc & (RC__WEAKREFS | RC__INSET)) && !h->freeing);
+    unlink_object(h, o);
     rc__free_fast(h, o);
 }
 
@@ -473,6 +481,10 @@ void rc__check(const void *obj, const char *op)
 {
     check_page(obj, op);
     const rc_head *o = RC_HEAD(obj);
+    const rc_page *pg = rc__page_of(o);
+    /* A frozen region's objects are read by any thread (rc_region_freeze). */
+    if (unlikely(!rc__heap_owned(pg->heap)) && !(pg->flags & RC_PAGE_REGION))
+        rc__heap_not_owned(pg->heap, op, obj);
     if (o->refcnt == 0) {
         const rc_type *t = rc__peek_type(o);
         fprintf(stderr, "recycle: %s(%p): use of a freed object of type '%s' (refcount already 0: "
@@ -482,12 +494,30 @@ void rc__check(const void *obj, const char *op)
     }
 }
 
+void rc__decref_freed(rc_head *h)
+{
+    /* The count stays 0 (the block is free, or waits to be). */
+    volatile uint32_t gc = h->gc;
+    (void)gc;
+}
+
+void rc__check_write(const void *obj, const char *op)
+{
+    rc__check(obj, op);
+    if (unlikely(rc__page_of(RC_HEAD(obj))->flags & RC_PAGE_REGION)) {
+        const rc_type *t = RC_HEAD(obj)->type;
+        fprintf(stderr, "recycle: %s(%p): the %s is frozen (in a region made by "
+                "rc_region_freeze): it is never written\n", op, obj, t && t->name ? t->name : "?");
+        abort();
+    }
+}
+
 void rc__refcount_overflow(const void *obj)
 {
     const rc_head *o = RC_HEAD(obj);
     fprintf(stderr, "recycle: rc_incref(%p): the reference count of the '%s' would pass %u "
-            "(the limit: 2^32 - 1 references to one object)\n", obj,
-            o->type && o->type->name ? o->type->name : "?", (unsigned)UINT32_MAX);
+            "(the limit: 2^31 - 1 references to one object)\n", obj,
+            o->type && o->type->name ? o->type->name : "?", (unsigned)(RC__IMMORTAL - 1));
     abort();
 }
 

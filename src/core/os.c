@@ -2,19 +2,23 @@
  * os.c -- the operating system under the library (core/os.h): Linux. Memory
  * with mmap and madvise, randomness with getrandom (else /dev/urandom),
  * process memory from /proc/self/smaps_rollup, call stacks with the C
- * library's backtrace (glibc's <execinfo.h>; without it, none).
+ * library's backtrace (glibc's <execinfo.h>; without it, none), threads'
+ * ids with pthread_self and gettid, their names from /proc/self/task.
  */
 #define _GNU_SOURCE   /* mremap */
 #include "core/os.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <stdatomic.h>
 
 #if defined(__has_include)
 #if __has_include(<execinfo.h>)
@@ -27,12 +31,16 @@
 
 size_t rc__os_page_size(void)
 {
-    static size_t page;   /* racy but idempotent: every thread stores the same value */
-    if (!page) {
+    /* Every thread stores the same value: relaxed order is enough, but the
+     * word must be atomic (a plain one is a data race, and TSan says so). */
+    static _Atomic size_t page;
+    size_t p = atomic_load_explicit(&page, memory_order_relaxed);
+    if (!p) {
         long n = sysconf(_SC_PAGESIZE);
-        page = n > 0 ? (size_t)n : 4096;
+        p = n > 0 ? (size_t)n : 4096;
+        atomic_store_explicit(&page, p, memory_order_relaxed);
     }
-    return page;
+    return p;
 }
 
 void *rc__os_map(size_t size, size_t align)
@@ -181,4 +189,41 @@ char **rc__os_symbols(void *const *frames, int n)
     (void)frames, (void)n;
     return NULL;
 #endif
+}
+
+/* ---- threads ---- */
+
+uintptr_t rc__os_thread_self(void)
+{
+    /* An integer on glibc, a pointer on musl: either converts. */
+    return (uintptr_t)pthread_self();
+}
+
+/* The id is asked once per thread and kept; a forked child's thread, which
+ * has a new id but its parent thread's copy of the variable, asks again. */
+static _Thread_local unsigned long my_tid;
+static pthread_once_t tid_once = PTHREAD_ONCE_INIT;
+static void tid_forget(void) { my_tid = 0; }
+static void tid_init(void) { pthread_atfork(NULL, NULL, tid_forget); }
+
+unsigned long rc__os_thread_tid(void)
+{
+    if (!my_tid) {
+        pthread_once(&tid_once, tid_init);
+        my_tid = (unsigned long)syscall(SYS_gettid);
+    }
+    return my_tid;
+}
+
+void rc__os_thread_name(unsigned long tid, char *buf, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/task/%lu/comm", tid);
+    FILE *f = fopen(path, "r");
+    if (!f || !fgets(buf, (int)size, f)) {
+        snprintf(buf, size, "?");
+    } else {
+        buf[strcspn(buf, "\n")] = 0;
+    }
+    if (f) fclose(f);
 }

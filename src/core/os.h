@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* ---- memory: the system allocator (rc_system_allocator, core/alloc.c) ---- */
 
@@ -67,5 +68,20 @@ int rc__os_backtrace(void **frames, int max);
 /* A malloc'd array of n malloc'd-with-it strings naming frames[0..n-1]
  * (one free() releases all), or NULL: the caller then prints addresses. */
 char **rc__os_symbols(void *const *frames, int n);
+
+/* ---- threads (the heap's owner, core/heap.c) ---- */
+
+/* The calling thread as a non-zero word, unique among the live threads of
+ * the process (pthread_self). O(1), no system call. */
+uintptr_t rc__os_thread_self(void);
+/* The calling thread's kernel id (what gdb calls LWP and `top -H` lists).
+ * One system call (gettid) at a thread's first call, then a thread-local
+ * read. */
+unsigned long rc__os_thread_tid(void);
+/* The name of the thread with kernel id `tid` in this process (as
+ * pthread_setname_np set it, else the program's name) into buf (size > 0,
+ * NUL-terminated); "?" when the thread has ended or the system does not
+ * say. Reads /proc/self/task/<tid>/comm. */
+void rc__os_thread_name(unsigned long tid, char *buf, size_t size);
 
 #endif

@@ -40,6 +40,7 @@ void rc__gcmod_collect_end(rc_heap *h, const rc_gc_info *info)
 
 int rc_gc_callback_add(rc_heap *h, rc_gc_callback_fn fn, void *ud)
 {
+    RC__HEAP_CHECK(h, "rc_gc_callback_add");
     rc_gcmod *m = rc__gcmod(h);
     if (!fn) {
         rc__fail(h, RC_EINVAL, "rc_gc_callback_add: callback is NULL");
@@ -57,6 +58,7 @@ int rc_gc_callback_add(rc_heap *h, rc_gc_callback_fn fn, void *ud)
 
 int rc_gc_callback_remove(rc_heap *h, rc_gc_callback_fn fn, void *ud)
 {
+    RC__HEAP_CHECK(h, "rc_gc_callback_remove");
     rc_gcmod *m = rc__gcmod(h);
     for (unsigned i = 0; i < m->ncallbacks; i++) {
         if (m->callbacks[i].fn == fn && m->callbacks[i].ud == ud) {
@@ -85,16 +87,19 @@ static rc_gc_stats stats_row(const rc_gen_stats *r)
 
 void rc_gc_get_stats(const rc_heap *h, rc_gc_stats out[3])
 {
+    RC__HEAP_CHECK(h, "rc_gc_get_stats");
     for (int g = 0; g < 3; g++) out[g] = stats_row(&h->gstats[g]);
 }
 
 void rc_gc_get_candidate_stats(const rc_heap *h, rc_gc_stats *out)
 {
+    RC__HEAP_CHECK(h, "rc_gc_get_candidate_stats");
     *out = stats_row(&h->cstats);
 }
 
 void rc_gc_get_increment_stats(const rc_heap *h, rc_gc_stats *out)
 {
+    RC__HEAP_CHECK(h, "rc_gc_get_increment_stats");
     *out = stats_row(&h->istats);
 }
 
@@ -149,6 +154,7 @@ void rc_gc_set_incremental(rc_heap *h, int on)
 
 int rc_gc_get_incremental(const rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_gc_get_incremental");
     return h && h->incremental;
 }
 
@@ -160,6 +166,7 @@ void rc_gc_set_step_budget(rc_heap *h, size_t budget)
 
 size_t rc_gc_get_step_budget(const rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_gc_get_step_budget");
     return h ? h->step_budget : 0;
 }
 
@@ -167,6 +174,7 @@ size_t rc_gc_get_step_budget(const rc_heap *h)
 
 void rc_gc_set_stress(rc_heap *h, int on)
 {
+    RC__HEAP_CHECK(h, "rc_gc_set_stress");
     if (!h) return;
     h->stress = on != 0;
     h->stress_allocs = 0;
@@ -175,6 +183,7 @@ void rc_gc_set_stress(rc_heap *h, int on)
 
 int rc_gc_get_stress(const rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_gc_get_stress");
     return h && h->stress;
 }
 
@@ -182,5 +191,6 @@ int rc_gc_get_stress(const rc_heap *h)
 
 long rc_heap_check(rc_heap *h, FILE *out)
 {
+    RC__HEAP_CHECK(h, "rc_heap_check");
     return rc__heap_check(h, out);
 }

@@ -92,22 +92,26 @@ int rc__gcmod_garbage(rc_heap *h, rc_head **g, size_t n)
 
 void rc_gc_set_debug(rc_heap *h, unsigned flags)
 {
+    RC__HEAP_CHECK(h, "rc_gc_set_debug");
     rc__gcmod(h)->debug = flags;
     rc__gcmod_want(h);
 }
 
 unsigned rc_gc_get_debug(const rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_gc_get_debug");
     return rc__gcmod(h)->debug;
 }
 
 void rc_gc_set_debug_stream(rc_heap *h, FILE *stream)
 {
+    RC__HEAP_CHECK(h, "rc_gc_set_debug_stream");
     rc__gcmod(h)->debug_stream = stream;
 }
 
 FILE *rc_gc_get_debug_stream(const rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_gc_get_debug_stream");
     return out(h);
 }
 

@@ -139,6 +139,7 @@ out:
 
 void rc_heap_set_leak_report(rc_heap *h, rc_leak_report_fn fn, void *ud)
 {
+    RC__HEAP_CHECK(h, "rc_heap_set_leak_report");
     if (!h) return;
     h->leak_report = fn;
     h->leak_report_ud = ud;

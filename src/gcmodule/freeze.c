@@ -20,6 +20,7 @@ static bool freeze_one(rc_head *o, void *ctx)
 
 int rc_gc_freeze(rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_gc_freeze");
     if (!h) return -1;
     if (!rc__gc_walkable(h, "rc_gc_freeze")) return -1;
     rc__gc_walk_pages(&h->pages[1], freeze_one, h);
@@ -52,5 +53,6 @@ int rc_gc_unfreeze(rc_heap *h)
 
 size_t rc_gc_get_freeze_count(const rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_gc_get_freeze_count");
     return h->gen_objects[3];
 }

@@ -21,6 +21,7 @@
 
 bool rc__gc_walkable(rc_heap *h, const char *call)
 {
+    RC__HEAP_CHECK(h, call);
     if (h->scanning || h->freeing) {
         rc__fail(h, RC_EBUSY, "%s: refused while objects are being %s", call,
                  h->scanning ? "scanned by a collection" : "freed");
@@ -149,6 +150,7 @@ static inline bool unseen(const sink *s, const rc_head *o)
 
 bool rc__gc_buf_ok(rc_heap *h, void *const *buf, size_t cap, const char *call)
 {
+    RC__HEAP_CHECK(h, call);
     if (!buf && cap) {
         rc__fail(h, RC_EINVAL, "%s: buf is NULL but cap is %zu", call, cap);
         return false;
@@ -192,6 +194,7 @@ static void objects_walk(rc_heap *h, objects_ctx *c)
 
 rc_list *rc_gc_get_objects(rc_heap *h, int generation)
 {
+    RC__HEAP_CHECK(h, "rc_gc_get_objects");
     if (!h) return NULL;
     if (!objects_ok(h, generation, "rc_gc_get_objects")) return NULL;
     rc_list *out = rc_list_new(h, 0);
@@ -358,6 +361,7 @@ static bool referents_walk(rc_heap *h, sink *out, void *const *objs, size_t n, c
 
 rc_list *rc_gc_get_referents(rc_heap *h, void *const *objs, size_t n)
 {
+    RC__HEAP_CHECK(h, "rc_gc_get_referents");
     if (!h) return NULL;
     if (n && !objs) return rc__fail(h, RC_EINVAL, "rc_gc_get_referents: objs is NULL");
     if (h->scanning)

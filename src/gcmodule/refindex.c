@@ -65,6 +65,7 @@ static bool ri_fill(rc_head *o, void *ctx)
 
 void rc_refindex_free(rc_refindex *x)
 {
+    RC__HEAP_CHECK(x ? x->h : NULL, "rc_refindex_free");
     if (!x) return;
     rc_heap *h = x->h;
     rc__blockids_free(&x->ids);
@@ -75,6 +76,7 @@ void rc_refindex_free(rc_refindex *x)
 
 rc_refindex *rc_refindex_build(rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_refindex_build");
     if (!h) return NULL;
     if (!rc__gc_walkable(h, "rc_refindex_build")) return NULL;
     rc_refindex *x = h->cfg.allocator.realloc(h->cfg.allocator.ud, NULL, sizeof *x);
@@ -115,6 +117,7 @@ oom:
 
 void *const *rc_refindex_referrers(const rc_refindex *x, const void *obj, size_t *n)
 {
+    RC__HEAP_CHECK(x ? x->h : NULL, "rc_refindex_referrers");
     size_t dummy;
     if (!n) n = &dummy;
     *n = 0;
@@ -127,10 +130,12 @@ void *const *rc_refindex_referrers(const rc_refindex *x, const void *obj, size_t
 
 size_t rc_refindex_objects(const rc_refindex *x)
 {
+    RC__HEAP_CHECK(x ? x->h : NULL, "rc_refindex_objects");
     return x ? x->nobjects : 0;
 }
 
 size_t rc_refindex_references(const rc_refindex *x)
 {
+    RC__HEAP_CHECK(x ? x->h : NULL, "rc_refindex_references");
     return x ? x->nrefs : 0;
 }

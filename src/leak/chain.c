@@ -424,6 +424,7 @@ size_t rc_external_refs(const void *obj)
 rc_root *rc_get_roots(rc_heap *h, const rc_refindex *index, size_t *n)
 {
     static const char call[] = "rc_get_roots";
+    RC__HEAP_CHECK(h, "rc_get_roots");
     size_t dummy;
     if (!n) n = &dummy;
     *n = 0;
@@ -476,6 +477,7 @@ rc_root *rc_get_roots(rc_heap *h, const rc_refindex *index, size_t *n)
 
 long rc_show_roots(rc_heap *h, size_t limit, FILE *out)
 {
+    RC__HEAP_CHECK(h, "rc_show_roots");
     if (!h) return -1;
     size_t n;
     rc_heap_clear_error(h);

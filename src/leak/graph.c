@@ -572,6 +572,7 @@ int rc_show_chain(const rc_chain *const *chains, size_t n, const char *filename,
     for (size_t i = 0; i < n && chains && !h; i++)
         if (chains[i] && chains[i]->len) h = rc_heap_of(chains[i]->objs[0]);
     if (!h) return -1;
+    RC__HEAP_CHECK(h, call);
     graph g;
     rc_refindex *own;
     char *text = NULL;

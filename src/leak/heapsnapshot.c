@@ -444,12 +444,14 @@ fail:
 
 int rc_heapsnapshot_write(rc_heap *h, FILE *f)
 {
+    RC__HEAP_CHECK(h, "rc_heapsnapshot_write");
     return snapshot_write(h, f, "rc_heapsnapshot_write", "the output stream");
 }
 
 int rc_heapsnapshot_save(rc_heap *h, const char *path)
 {
     static const char call[] = "rc_heapsnapshot_save";
+    RC__HEAP_CHECK(h, "rc_heapsnapshot_save");
     if (!h) return -1;
     if (!path) {
         rc__fail(h, RC_EINVAL, "%s: path is NULL", call);

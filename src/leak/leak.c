@@ -70,6 +70,7 @@ bool lk_stream_ok(rc_heap *h, FILE *out, const char *call)
 
 bool lk_walkable(rc_heap *h, const char *call)
 {
+    RC__HEAP_CHECK(h, call);
     if (h->scanning || h->freeing) {
         rc__fail(h, RC_EBUSY, "%s: refused while objects are being %s", call,
                  h->scanning ? "scanned by a collection" : "freed");
@@ -392,6 +393,7 @@ int lk_cmp_by_count(const void *a, const void *b)
 
 size_t rc_count(rc_heap *h, const char *type_name)
 {
+    RC__HEAP_CHECK(h, "rc_count");
     if (!h) return 0;
     if (!type_name) {
         rc__fail(h, RC_EINVAL, "rc_count: type_name is NULL");
@@ -456,16 +458,19 @@ static rc_typestat *typestats(rc_heap *h, size_t limit, size_t *n, const char *c
 
 rc_typestat *rc_typestats(rc_heap *h, size_t *n)
 {
+    RC__HEAP_CHECK(h, "rc_typestats");
     return typestats(h, SIZE_MAX, n, "rc_typestats");
 }
 
 rc_typestat *rc_most_common_types(rc_heap *h, size_t limit, size_t *n)
 {
+    RC__HEAP_CHECK(h, "rc_most_common_types");
     return typestats(h, limit ? limit : 10, n, "rc_most_common_types");
 }
 
 long rc_show_most_common_types(rc_heap *h, size_t limit, FILE *out)
 {
+    RC__HEAP_CHECK(h, "rc_show_most_common_types");
     size_t n;
     if (!h) return -1;
     rc_heap_clear_error(h);
@@ -513,6 +518,7 @@ static bool keep_named(rc_head *o, void *ctx)
 
 rc_list *rc_by_type(rc_heap *h, const char *type_name)
 {
+    RC__HEAP_CHECK(h, "rc_by_type");
     if (!h) return NULL;
     if (!type_name) return rc__fail(h, RC_EINVAL, "rc_by_type: type_name is NULL");
     if (!lk_walkable(h, "rc_by_type")) return NULL;
@@ -591,6 +597,7 @@ struct rc_growth {
 
 rc_growth *rc_growth_new(rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_growth_new");
     if (!h) return NULL;
     rc_growth *g = lk_calloc(h, 1, sizeof *g);
     if (!g) return rc__fail(h, RC_ENOMEM, "rc_growth_new: out of memory");
@@ -601,6 +608,7 @@ rc_growth *rc_growth_new(rc_heap *h)
 
 void rc_growth_free(rc_growth *g)
 {
+    RC__HEAP_CHECK(g ? g->h : NULL, "rc_growth_free");
     if (!g) return;
     rc_heap *h = g->h;
     lk_names_free(&g->peaks);
@@ -616,6 +624,7 @@ static int cmp_growth(const void *a, const void *b)
 
 rc_growth_row *rc_growth_check(rc_growth *g, size_t limit, unsigned flags, size_t *n)
 {
+    RC__HEAP_CHECK(g ? g->h : NULL, "rc_growth_check");
     size_t dummy;
     if (!n) n = &dummy;
     *n = 0;
@@ -672,6 +681,7 @@ rc_growth_row *rc_growth_check(rc_growth *g, size_t limit, unsigned flags, size_
 
 long rc_show_growth(rc_growth *g, size_t limit, unsigned flags, FILE *out)
 {
+    RC__HEAP_CHECK(g ? g->h : NULL, "rc_show_growth");
     size_t n;
     if (!g) return -1;
     rc_heap_clear_error(g->h);

@@ -69,6 +69,7 @@ static void dfs_push(rc_head *child, void *ctx)
 
 void rc_domtree_free(rc_domtree *t)
 {
+    RC__HEAP_CHECK(t ? t->h : NULL, "rc_domtree_free");
     if (!t) return;
     rc_heap *h = t->h;
     size_t cap = t->cap;
@@ -105,6 +106,7 @@ static inline uint32_t eval(uint32_t v, uint32_t *ancestor, uint32_t *label, con
 rc_domtree *rc_domtree_build(rc_heap *h, const rc_refindex *index)
 {
     static const char call[] = "rc_domtree_build";
+    RC__HEAP_CHECK(h, "rc_domtree_build");
     if (!h) return NULL;
     if (!lk_walkable(h, call)) return NULL;
     rc_domtree *t = lk_calloc(h, 1, sizeof *t);
@@ -243,12 +245,14 @@ static uint32_t vertex_of(const rc_domtree *t, const void *obj)
 
 size_t rc_domtree_retained_size(const rc_domtree *t, const void *obj)
 {
+    RC__HEAP_CHECK(t ? t->h : NULL, "rc_domtree_retained_size");
     uint32_t v = vertex_of(t, obj);
     return v == NONE ? 0 : (size_t)t->size[v];
 }
 
 void *rc_domtree_dominator(const rc_domtree *t, const void *obj)
 {
+    RC__HEAP_CHECK(t ? t->h : NULL, "rc_domtree_dominator");
     uint32_t v = vertex_of(t, obj);
     if (v == NONE || t->idom[v] == 0) return NULL;
     return t->vertex[t->idom[v]] + 1;
@@ -256,11 +260,13 @@ void *rc_domtree_dominator(const rc_domtree *t, const void *obj)
 
 size_t rc_domtree_objects(const rc_domtree *t)
 {
+    RC__HEAP_CHECK(t ? t->h : NULL, "rc_domtree_objects");
     return t && t->n ? t->n - 1 : 0;
 }
 
 size_t rc_domtree_bytes(const rc_domtree *t)
 {
+    RC__HEAP_CHECK(t ? t->h : NULL, "rc_domtree_bytes");
     return t && t->n ? (size_t)t->size[0] : 0;
 }
 
@@ -281,6 +287,7 @@ static void sift_down(uint32_t *hp, size_t n, size_t i, const uint64_t *size)
 
 rc_root *rc_domtree_top(const rc_domtree *t, size_t k, size_t *n)
 {
+    RC__HEAP_CHECK(t ? t->h : NULL, "rc_domtree_top");
     size_t dummy;
     if (!n) n = &dummy;
     *n = 0;

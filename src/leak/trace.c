@@ -180,6 +180,7 @@ uint64_t rc__trace_next_serial(const rc_heap *h)
 
 int rc_trace_start(rc_heap *h, unsigned depth)
 {
+    RC__HEAP_CHECK(h, "rc_trace_start");
     if (!h) return -1;
     if (depth > RC_TRACE_MAX_DEPTH) depth = RC_TRACE_MAX_DEPTH;
     if (*rc__tracer(h)) {
@@ -217,6 +218,7 @@ int rc_trace_start(rc_heap *h, unsigned depth)
 
 void rc_trace_stop(rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_trace_stop");
     if (!h || !*rc__tracer(h)) return;
     rc_tracer *t = *rc__tracer(h);
     *rc__tracer(h) = NULL;
@@ -235,12 +237,14 @@ static void trace_teardown(rc_heap *h)
 
 int rc_trace_is_tracing(const rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_trace_is_tracing");
     return h && *rc__tracer(h) != NULL;
 }
 
 int rc_trace_site(const void *obj, const char **file, int *line)
 {
     if (!obj) return 0;
+    RC__CHECK(obj, "rc_trace_site");
     rc_heap *h = rc_heap_of(obj);
     rc_tracer *t = *rc__tracer(h);
     if (!t) return 0;
@@ -363,6 +367,7 @@ static bool snap_site_fill(rc_trace_snapshot *s, snap_site *ss, const tr_site *t
 rc_trace_snapshot *rc_trace_take_snapshot(rc_heap *h)
 {
     static const char call[] = "rc_trace_take_snapshot";
+    RC__HEAP_CHECK(h, "rc_trace_take_snapshot");
     if (!h) return NULL;
     rc_tracer *t = *rc__tracer(h);
     if (!t) return rc__fail(h, RC_EINVAL, "%s: the heap is not tracing (rc_trace_start)", call);
@@ -702,6 +707,7 @@ static void mark_clear(rc_mark *m)
 
 rc_mark *rc_mark_new(rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_mark_new");
     if (!h) return NULL;
     if (!lk_walkable(h, "rc_mark_new")) return NULL;
     rc_mark *m = lk_calloc(h, 1, sizeof *m);
@@ -717,6 +723,7 @@ rc_mark *rc_mark_new(rc_heap *h)
 
 void rc_mark_free(rc_mark *m)
 {
+    RC__HEAP_CHECK(m ? m->h : NULL, "rc_mark_free");
     if (!m) return;
     rc_heap *h = m->h;
     mark_clear(m);
@@ -725,6 +732,7 @@ void rc_mark_free(rc_mark *m)
 
 int rc_mark_update(rc_mark *m)
 {
+    RC__HEAP_CHECK(m ? m->h : NULL, "rc_mark_update");
     if (!m) return -1;
     if (!lk_walkable(m->h, "rc_mark_update")) return -1;
     rc_mark fresh = {.h = m->h};
@@ -802,6 +810,7 @@ oom:
 
 rc_list *rc_mark_new_objects(rc_mark *m, const char *type_name)
 {
+    RC__HEAP_CHECK(m ? m->h : NULL, "rc_mark_new_objects");
     if (!m) return NULL;
     rc_heap *h = m->h;
     if (!lk_walkable(h, "rc_mark_new_objects")) return NULL;
@@ -825,6 +834,7 @@ static int cmp_new_rows(const void *a, const void *b)
 rc_list *rc_get_new_ids(rc_mark *m, size_t limit, unsigned flags, FILE *out)
 {
     static const char call[] = "rc_get_new_ids";
+    RC__HEAP_CHECK(m ? m->h : NULL, "rc_get_new_ids");
     if (!m) return NULL;
     rc_heap *h = m->h;
     if (!lk_walkable(h, call)) return NULL;
