@@ -549,11 +549,17 @@ RC_API int rc_heap_acquire(rc_heap *heap);
  * What is copied: strs and boxed ints by value; lists, tuples and dicts
  * (entries in the same order, hashed again in dst); a user type's object
  * byte for byte with its slots mapped, or through the type's `copy` hook.
+ * A weak reference (rc_weakref_new) in the graph is copied as a weak
+ * reference to the copy of its referent, with the same callback and data
+ * (a pointer, shared); an object weak references point to is copied, and
+ * its copy has none but those copies.
  * Refused with RC_EINVAL, recorded on both heaps and naming the object and
  * its type, nothing done: a type flagged RC_TYPE_NOCOPY, one with traverse
- * or destroy and no copy hook, a weak reference in the graph (objects that
- * weak references point to are copied; the copies have none), a reference
- * to a third heap; obj NULL, dst NULL or dst the heap of obj (RC_EINVAL);
+ * or destroy and no copy hook, a weak reference whose referent the graph
+ * does not reach by strong references (there would be no copy to point
+ * to), a dead one, one with owned data, an extension or a weak container's
+ * key, a reference to a third heap; obj NULL, dst NULL or dst the heap of
+ * obj (RC_EINVAL);
  * RC_EBUSY while either heap is collecting, freeing or running a finalizer
  * or callback. Out of memory (RC_ENOMEM) or a hook's failure: NULL, and
  * nothing of the copy is left in dst. No automatic collection of dst runs

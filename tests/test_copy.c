@@ -76,6 +76,13 @@ static node *node_new(rc_heap *h, int64_t n)
 static void set_a(node *x, void *v) { x->a = v; if (v) rc_incref(v); }
 static void set_b(node *x, void *v) { x->b = v; if (v) rc_incref(v); }
 
+/* A heap's end: its cycles collected first, so no leak report. */
+static void heap_end(rc_heap *h)
+{
+    rc_gc_collect(h, 2);
+    rc_heap_free(h);
+}
+
 /* ---- the source must not change: every header word, before and after ---- */
 
 typedef struct snap { size_t n; void *obj[64]; uint32_t refcnt[64], gc[64]; } snap;
@@ -155,7 +162,7 @@ static void check_builtins_copy(rc_heap *dst, rc_list *c)
 TEST(copies_every_builtin_keeping_sharing_and_cycles)
 {
     rc_heap *src = rc_heap_new(NULL), *dst = rc_heap_new(NULL);
-    void *objs[8];
+    void *objs[16];
     size_t n;
     rc_list *root = builtins_graph(src, objs, &n);
     snap before;
@@ -171,8 +178,8 @@ TEST(copies_every_builtin_keeping_sharing_and_cycles)
     rc_gc_collect(dst, 2);
     CHECK(live_objects(dst) == 0);   /* the copy's cycle is collectable */
     rc_decref(root);
-    rc_heap_free(src);
-    rc_heap_free(dst);
+    heap_end(src);
+    heap_end(dst);
 }
 
 TEST(slots_are_mapped_and_plain_fields_copied)
@@ -180,6 +187,7 @@ TEST(slots_are_mapped_and_plain_fields_copied)
     rc_heap *src = rc_heap_new(NULL), *dst = rc_heap_new(NULL);
     node *a = node_new(src, 1), *b = node_new(src, 2);
     set_a(a, b); set_b(a, b); set_a(b, a);   /* a <-> b, a -> b twice */
+    rc_decref(b);
     void *objs[] = {a, b};
     snap before;
     snap_take(&before, objs, 2);
@@ -194,8 +202,8 @@ TEST(slots_are_mapped_and_plain_fields_copied)
     rc_gc_collect(dst, 2);
     CHECK(live_objects(dst) == 0);
     rc_decref(a);
-    rc_heap_free(src);
-    rc_heap_free(dst);
+    heap_end(src);
+    heap_end(dst);
 }
 
 TEST(copy_hook_copies_what_the_object_owns)
@@ -217,8 +225,8 @@ TEST(copy_hook_copies_what_the_object_owns)
     rc_decref(b);
     rc_decref(x);
     rc_gc_collect(src, 2);
-    rc_heap_free(src);
-    rc_heap_free(dst);
+    heap_end(src);
+    heap_end(dst);
 }
 
 /* Each refusal: NULL, RC_EINVAL on both heaps naming the type, the source
@@ -250,35 +258,74 @@ TEST(refuses_types_it_cannot_copy_naming_them)
     expect_refused(src, dst, root, o1, 2, "traverse");
     node *own = rc_new(src, &owner_type);
     set_b(root, own);
-    set_a(root, NULL); rc_decref(nh);
+    rc_decref(nh);
+    rc_decref(root->a);
+    root->a = NULL;
     void *o2[] = {root, own};
     expect_refused(src, dst, root, o2, 2, "file_owner");
     node *sock = rc_new(src, &nocopy_type);
     void *o3[] = {sock};
     expect_refused(src, dst, sock, o3, 1, "socket");
     rc_decref(own); rc_decref(sock); rc_decref(root);
-    rc_heap_free(src);
-    rc_heap_free(dst);
+    heap_end(src);
+    heap_end(dst);
 }
 
-TEST(refuses_a_weak_reference_in_the_graph)
+static int called_back;
+static void count_callback(rc_weakref *w, void *data) { (void)w; (void)data; called_back++; }
+
+TEST(a_weak_reference_is_copied_to_point_to_the_copy)
+{
+    rc_heap *src = rc_heap_new(NULL), *dst = rc_heap_new(NULL);
+    node *target = node_new(src, 1);
+    rc_weakref *w = rc_weakref_new(target, count_callback, NULL);
+    rc_list *l = rc_list_new(src, 0);
+    rc_list_append(l, rc_obj(w));
+    rc_list_append(l, rc_obj(target));
+    void *objs[] = {l, target, w};
+    snap before;
+    snap_take(&before, objs, 3);
+    rc_list *c = rc_copy(dst, l);
+    REQUIRE(c != NULL);
+    CHECK(snap_same(&before));
+    rc_weakref *cw = rc_as_obj(rc_list_get(c, 0));
+    node *ct = rc_as_obj(rc_list_get(c, 1));
+    CHECK(rc_heap_of(cw) == dst && rc_weakref_alive(cw) && RC_HEAD(cw)->refcnt == 1);
+    CHECK(rc_weakref_count(ct) == 1 && rc_weakref_count(target) == 1);
+    void *got = rc_weakref_get(cw);
+    CHECK(got == ct);
+    rc_decref(got);
+    called_back = 0;
+    rc_list_set(c, 1, RC_NONE);   /* the copy's referent dies: the copy calls back */
+    CHECK(called_back == 1 && !rc_weakref_alive(cw) && rc_weakref_alive(w));
+    rc_decref(c);
+    rc_decref(l); rc_decref(w); rc_decref(target);
+    heap_end(src);
+    heap_end(dst);
+}
+
+TEST(refuses_a_weak_reference_whose_referent_is_outside_the_graph)
 {
     rc_heap *src = rc_heap_new(NULL), *dst = rc_heap_new(NULL);
     node *target = node_new(src, 1);
     rc_weakref *w = rc_weakref_new(target, NULL, NULL);
     rc_list *l = rc_list_new(src, 0);
-    rc_list_append(l, rc_obj(target));
     rc_list_append(l, rc_obj(w));
     void *objs[] = {l, target, w};
-    expect_refused(src, dst, l, objs, 3, "weak reference");
+    expect_refused(src, dst, l, objs, 3, "does not reach");
+    rc_decref(target);   /* now a dead weak reference: refused too */
+    void *objs2[] = {l, w};
+    expect_refused(src, dst, l, objs2, 2, "dead weak reference");
     /* an object weak references point to is copied; its copy has none */
-    node *c = rc_copy(dst, target);
+    node *t2 = node_new(src, 2);
+    rc_weakref *w2 = rc_weakref_new(t2, NULL, NULL);
+    node *c = rc_copy(dst, t2);
     REQUIRE(c != NULL);
-    CHECK(rc_weakref_count(c) == 0 && rc_weakref_count(target) == 1);
-    CHECK(rc_weakref_get(w) == target);
-    rc_decref(c); rc_decref(l); rc_decref(w); rc_decref(target);
-    rc_heap_free(src);
-    rc_heap_free(dst);
+    CHECK(rc_weakref_count(c) == 0 && rc_weakref_count(t2) == 1);
+    rc_decref(c); rc_decref(w2); rc_decref(t2);
+    rc_decref(l); rc_decref(w);
+    heap_end(src);
+    heap_end(dst);
 }
 
 TEST(refuses_references_into_a_third_heap)
@@ -290,7 +337,7 @@ TEST(refuses_references_into_a_third_heap)
     expect_refused(src, dst, root, objs, 1, "another heap");
     root->a = NULL;
     rc_decref(far); rc_decref(root);
-    rc_heap_free(src); rc_heap_free(dst); rc_heap_free(other);
+    heap_end(src); heap_end(dst); heap_end(other);
 }
 
 TEST(refuses_null_and_the_same_heap)
@@ -304,8 +351,8 @@ TEST(refuses_null_and_the_same_heap)
     CHECK(strstr(rc_heap_error_message(src), "node") != NULL);
     CHECK(RC_HEAD(x)->refcnt == 1 && live_objects(src) == 1);
     rc_decref(x);
-    rc_heap_free(src);
-    rc_heap_free(dst);
+    heap_end(src);
+    heap_end(dst);
 }
 
 static void *map_stranger(const void *ref, void *arg);
@@ -329,8 +376,8 @@ TEST(a_hook_mapping_an_object_outside_the_graph_fails)
     void *objs[] = {b, stranger};
     expect_refused(src, dst, b, objs, 2, "liar");
     rc_decref(stranger); rc_decref(b);
-    rc_heap_free(src);
-    rc_heap_free(dst);
+    heap_end(src);
+    heap_end(dst);
 }
 
 TEST(frozen_and_untracked_objects_are_copied_as_new_objects)
@@ -352,8 +399,8 @@ TEST(frozen_and_untracked_objects_are_copied_as_new_objects)
     CHECK(live_objects(dst) == 0);
     rc_gc_unfreeze(src);
     rc_decref(a); rc_decref(b);
-    rc_heap_free(src);
-    rc_heap_free(dst);
+    heap_end(src);
+    heap_end(dst);
 }
 
 static int finalized;
@@ -380,8 +427,8 @@ TEST(a_finalized_garbage_cycle_is_copied_and_its_copy_finalized_again)
     rc_decref(c);
     rc_gc_collect(dst, 2);
     CHECK(finalized == 4 && live_objects(dst) == 0);
-    rc_heap_free(src);
-    rc_heap_free(dst);
+    heap_end(src);
+    heap_end(dst);
 }
 
 TEST(dicts_with_colliding_and_deleted_keys)
@@ -422,26 +469,34 @@ TEST(dicts_with_colliding_and_deleted_keys)
     rc_decref(d);
     rc_gc_collect(dst, 2);
     CHECK(live_objects(dst) == 0);
-    rc_heap_free(src);
-    rc_heap_free(dst);
+    heap_end(src);
+    heap_end(dst);
 }
 
 TEST(out_of_memory_at_every_allocation_leaves_nothing_and_changes_nothing)
 {
     rc_heap *src = fa_heap_new(), *dst = fa_heap_new();   /* one countdown for both */
-    void *objs[8];
+    void *objs[16];
     size_t n;
     rc_list *root = builtins_graph(src, objs, &n);
     node *x = node_new(src, 3);
     blob *b = blob_new(src, "owned", x);
     set_a(x, root);
     rc_list_append(root, rc_obj(b));
+    rc_weakref *w = rc_weakref_new(x, count_callback, NULL);
+    rc_list_append(root, rc_obj(w));
     objs[n++] = x;
     objs[n++] = b;
+    objs[n++] = w;
+    rc_decref(w);
+    called_back = 0;
     rc_decref(x);
     rc_decref(b);
     snap before;
     snap_take(&before, objs, n);
+    rc_str *warm = rc_str_from_cstr(dst, "warm");   /* dst's weak books made once */
+    rc_decref(rc_weakref_new(warm, NULL, NULL));
+    rc_decref(warm);
     size_t live = live_objects(dst), bytes = buffer_bytes(dst);
     rc_list *c = NULL;
     long fails = 0;
@@ -458,6 +513,7 @@ TEST(out_of_memory_at_every_allocation_leaves_nothing_and_changes_nothing)
     }
     fprintf(stderr, "  %ld allocations failed in turn\n", fails);
     CHECK(fails >= 5);
+    CHECK(called_back == 0);   /* no copy of x died while a weak reference to it lived */
     rc_list *c2;
     size_t live2 = live_objects(dst);
     blob_copy_fails = 1;   /* the hook fails, after mapping its reference */
@@ -469,16 +525,16 @@ TEST(out_of_memory_at_every_allocation_leaves_nothing_and_changes_nothing)
     CHECK(rc_copy(fresh, root) == NULL && rc_heap_error(fresh) == RC_ENOMEM);
     fa_map_fails = 0;
     CHECK(snap_same(&before) && live_objects(fresh) == 0);
-    rc_heap_free(fresh);
-    CHECK(rc_list_len(c) == 7);
+    heap_end(fresh);
+    CHECK(rc_list_len(c) == 8);
     CHECK(rc_heap_check(dst, NULL) == 0);
     rc_decref(c);
     rc_gc_collect(dst, 2);
     CHECK(live_objects(dst) == 0);
     rc_decref(root);
     rc_gc_collect(src, 2);
-    rc_heap_free(src);
-    rc_heap_free(dst);
+    heap_end(src);
+    heap_end(dst);
 }
 
 TEST(a_million_deep_chain_copies_without_recursion)
@@ -505,8 +561,8 @@ TEST(a_million_deep_chain_copies_without_recursion)
     CHECK(live_objects(dst) == 0);
     rc_decref(head);
     rc_gc_collect(src, 2);
-    rc_heap_free(src);
-    rc_heap_free(dst);
+    heap_end(src);
+    heap_end(dst);
 }
 
 /* ---- a producer thread copies graphs into a consumer's heap ---- */
@@ -560,7 +616,7 @@ static void *producer(void *arg)
         rc_decref(g);
     }
     rc_gc_collect(mine, 2);
-    rc_heap_free(mine);
+    heap_end(mine);
     return NULL;
 }
 
@@ -598,7 +654,7 @@ TEST(producer_thread_copies_graphs_into_a_consumers_heap)
     CHECK(p.checked == ROUNDS);
     REQUIRE(rc_heap_acquire(p.consumer) == RC_OK);
     CHECK(live_objects(p.consumer) == 0);
-    rc_heap_free(p.consumer);
+    heap_end(p.consumer);
     pthread_mutex_destroy(&p.to_consumer.mu);
     pthread_cond_destroy(&p.to_consumer.cv);
     pthread_mutex_destroy(&p.to_producer.mu);

@@ -14,13 +14,16 @@
  *           header the walk reads anyway: the map old -> new costs no
  *           allocation per object, only the table's 32 bytes per member.
  *           Refused on the way (RC_EINVAL, naming the object and its type):
- *           a reference to a third heap, a weak reference, a user type that
- *           says it cannot be copied (RC_TYPE_NOCOPY), one with traverse or
- *           destroy and no copy hook.
+ *           a reference to a third heap, a user type that says it cannot be
+ *           copied (RC_TYPE_NOCOPY), one with traverse or destroy and no
+ *           copy hook; a weak reference with owned data, an extension or a
+ *           container's key, a dead one, or one whose referent the graph
+ *           does not reach (checked once all members are known).
  *   create  per member, in order, a copy in dst holding no reference yet:
  *           strs and boxed ints by value, lists with room for every item,
  *           tuples of nones, empty dicts, user objects with their bytes
- *           (slots cleared) -- or zero-filled when the type has a copy hook.
+ *           (slots cleared) -- or zero-filled when the type has a copy hook;
+ *           then each weak reference, to the copy of its referent.
  *           The table holds one reference to each copy.
  *   link    slots, list and tuple items mapped through the marks (each
  *           store takes its own reference), then the copy hooks, then the
@@ -44,6 +47,7 @@
 #include "core/memcheck.h"
 #include "util/blockids.h"
 #include "util/edges.h"
+#include "weakref/weakref.h"
 
 #include <stdarg.h>
 
@@ -89,7 +93,13 @@ static void stop(copier *cp, int code, const char *fmt, ...)
 static const char *refusal(const rc_head *o)
 {
     const rc_type *t = o->type;
-    if (t->rc_kind == RC_KIND_WEAKREF) return "is a weak reference (rc_copy copies none)";
+    if (t->rc_kind == RC_KIND_WEAKREF) {
+        const struct rc_weakref_obj *w = (const void *)(o + 1);
+        if (w->flags || w->held != RC_EMPTY)
+            return "is a weak reference with owned data, an extension or a container's key "
+                   "(rc_copy copies plain weak references only)";
+        if (!w->referent) return "is a dead weak reference";
+    }
     if (t->rc_kind != RC_KIND_USER) return NULL;
     if (t->flags & RC_TYPE_NOCOPY) return "cannot be copied (its type says RC_TYPE_NOCOPY)";
     if (!t->copy && t->traverse) return "has a traverse callback and no copy hook";
@@ -130,12 +140,28 @@ static void gather_ref(rc_head *c, void *ctx)
     join(cp, c);
 }
 
+/* A weak reference is copied as one to the copy of its referent, which
+ * must be in the graph (a strong path from the root reaches it). */
+static bool in_graph(const copier *cp, const rc_head *o)
+{
+    return rc__page_of(o)->heap == cp->src && o->refcnt == 0;
+}
+
 static bool gather(copier *cp, rc_head *root)
 {
     join(cp, root);
     for (size_t i = 0; i < cp->n && !cp->err; i++) {
         cp->cur = cp->m[i].old;
         rc__foreach_ref(cp->cur, gather_ref, cp);
+    }
+    for (size_t i = 0; i < cp->n && !cp->err; i++) {
+        const rc_head *o = cp->m[i].old;
+        if (o->type->rc_kind != RC_KIND_WEAKREF) continue;
+        const rc_head *r = ((const struct rc_weakref_obj *)(o + 1))->referent;
+        if (!in_graph(cp, r))
+            stop(cp, RC_EINVAL, "the weak reference at %p points to the %s at %p, which the "
+                 "graph does not reach (it would have no copy to point to)", (void *)(o + 1),
+                 type_name(r), (void *)(r + 1));
     }
     return !cp->err;
 }
@@ -193,14 +219,25 @@ static void *create(copier *cp, const rc_head *o)
     }
 }
 
+/* Weak references last: each points to the copy of its referent. */
+static void *create_weakref(copier *cp, const rc_head *o)
+{
+    const struct rc_weakref_obj *w = (const void *)(o + 1);
+    return rc_weakref_new(cp->m[w->referent->gc - 1].copy, w->cb, w->data);
+}
+
 static bool create_all(copier *cp)
 {
-    for (size_t i = 0; i < cp->n; i++) {
-        cp->m[i].copy = create(cp, cp->m[i].old);
-        if (!cp->m[i].copy) {
-            stop(cp, RC_ENOMEM, "out of memory in the destination heap (object %zu of %zu, a %s)",
-                 i + 1, cp->n, type_name(cp->m[i].old));
-            return false;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < cp->n; i++) {
+            const rc_head *o = cp->m[i].old;
+            if ((o->type->rc_kind == RC_KIND_WEAKREF) != pass) continue;
+            cp->m[i].copy = pass ? create_weakref(cp, o) : create(cp, o);
+            if (!cp->m[i].copy) {
+                stop(cp, RC_ENOMEM, "out of memory in the destination heap (object %zu of %zu, "
+                     "a %s)", i + 1, cp->n, type_name(o));
+                return false;
+            }
         }
     }
     return true;
@@ -344,8 +381,13 @@ static void empty(copier *cp, const member *e)
 
 static void discard(copier *cp)
 {
-    for (size_t i = 0; i < cp->n && cp->m[i].copy; i++) empty(cp, &cp->m[i]);
-    for (size_t i = 0; i < cp->n && cp->m[i].copy; i++) rc_decref(cp->m[i].copy);
+    for (size_t i = 0; i < cp->n; i++)
+        if (cp->m[i].copy) empty(cp, &cp->m[i]);
+    /* weak references first: a referent dying before would call back */
+    for (int weak = 1; weak >= 0; weak--)
+        for (size_t i = 0; i < cp->n; i++)
+            if (cp->m[i].copy && (cp->m[i].old->type->rc_kind == RC_KIND_WEAKREF) == weak)
+                rc_decref(cp->m[i].copy);
 }
 
 /* ---- the call ---- */
