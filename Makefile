@@ -72,9 +72,11 @@ fuzz:
 bench: all
 	./$(BUILD)/recycle bench all
 
-# Side by side with CPython, bdwgc and malloc -> bench/results/ (<= 20 min on 2 cores).
+# Side by side with CPython, bdwgc and malloc -> bench/results/ (<= 20 min on 2 cores),
+# from a clean tree only (the table names the commit it measured; see --allow-dirty).
 # make compare COMPARE_ARGS=--quick : small sizes, under a minute, build/compare-quick/results
-# Missing Debian packages (gnuplot-nox, libgc-dev, python3): bench/compare_deps.sh
+# Missing Debian packages (gnuplot-nox, libgc-dev, libmimalloc-dev, libjemalloc-dev,
+# python3): bench/compare_deps.sh
 # names them and the apt-get command, then asks on a terminal; INSTALL=1
 # installs without asking, INSTALL=0 never; without a terminal (CI) it installs.
 COMPARE_ARGS ?=

@@ -7,12 +7,20 @@
 `make compare` installs what is missing (bench/compare_deps.sh: it says what,
 and asks on a terminal), builds ./build/recycle and runs this.
 The script builds the peers (bench/peers/build.sh build/peers), runs every workload
-of bench/WORKLOADS.md on every system that has it (recycle, CPython, bdwgc, malloc),
-several times, interleaved: each repetition goes once round all workloads and, inside
-a workload, round all systems (in an order rotated every repetition).  Every program
-prints `name value unit` lines; the medians with min-max, the peer/recycle ratios and
-the design targets go to RESULTS.md, the raw runs to results.json, and gnuplot draws
-ratios.png and w6_pauses.png.
+of bench/WORKLOADS.md on every system that has it, several times, interleaved: each
+repetition goes once round all workloads and, inside a workload, round all systems (in
+an order rotated every repetition).  The systems: recycle; CPython (Debian's
+/usr/bin/python3) and every newer python3.N that runs from PATH (cpython3.N); bdwgc in
+its default mode and in its generational one (bdwgc-gen); malloc_bench on glibc's
+malloc, on mimalloc and on jemalloc.  Every program prints `name value unit` lines;
+the medians with min-max, the peer/recycle ratios and the design targets go to
+RESULTS.md, the raw runs to results.json, and gnuplot draws ratios.png and
+w6_pauses.png.
+
+The published table (bench/results and the README) comes from one commit with a clean
+tree: a full run refuses to start when `git status --porcelain` lists anything, unless
+--allow-dirty, and the report names the commit and says "dirty tree" when it was not
+clean (--quick and --only runs never refuse, and say so too).
 
 Nothing is tuned per workload: every system runs with its default settings, and the
 sizes are those of WORKLOADS.md (plus binary-trees at depth 18, where CPython can keep
@@ -40,9 +48,15 @@ import sys
 from compare.plot import draw_pauses, draw_ratios, pause_summary, read_pauses
 from compare.readme import update_readme
 from compare.report import summarise, write_results_md
-from compare.run import measure, select_groups
+from compare.run import describe_tree, measure, select_groups, tree_state
 from compare.targets import evaluate
 from compare.workloads import GROUPS, ROOT, log
+
+
+def peers_of(systems, groups):
+    """The peer columns: the run's systems (in order) that some group runs."""
+    return [s for s in systems if s != "recycle"
+            and any(g.runs_on(s) or s in g.once for g in groups)]
 
 
 def report(state, groups, out, work, readme):
@@ -50,9 +64,10 @@ def report(state, groups, out, work, readme):
     meta = argparse.Namespace(quick=state["mode"] == "quick", runs=state["runs_per_system"],
                               budget_min=state["budget_min"])
     runs, info, reps = state["runs"], state["machine"], state["reps"]
+    peers = peers_of(state["systems"], groups)
     notes = list(state["run_notes"])
     summary = summarise(groups, runs)
-    checks, losses = evaluate(groups, summary)
+    checks, losses = evaluate(groups, summary, peers)
     failed = {}
     for r in runs:
         if not r["ok"]:
@@ -65,7 +80,7 @@ def report(state, groups, out, work, readme):
     w6 = next((g for g in groups if g.workload == "W6"), None)
     pauses = {}
     if w6:
-        for system in w6.systems:
+        for system in [s for s in state["systems"] if w6.runs_on(s)]:
             files = [os.path.join(ROOT, r["pause_file"]) for r in runs
                      if r["group"] == w6.key and r["system"] == system and r["ok"]
                      and r.get("pause_file")]
@@ -74,7 +89,7 @@ def report(state, groups, out, work, readme):
                 pauses[system] = pause_summary(values)
             elif system in state.get("w6_pauses", {}):
                 pauses[system] = state["w6_pauses"][system]
-        without = [s for s in w6.systems if s in state["systems"] and s not in pauses]
+        without = [s for s in state["systems"] if w6.runs_on(s) and s not in pauses]
         if without:
             notes.append(
                 "W6 pause distribution: %s wrote no pause file (the RC_PAUSES_FILE contract: "
@@ -89,25 +104,32 @@ def report(state, groups, out, work, readme):
         if os.path.exists(stale):
             os.remove(stale)                 # never show a picture from an older run
     if shutil.which("gnuplot"):
-        drawn["ratios"] = draw_ratios(groups, summary, os.path.join(out, "ratios.png"), work)
+        drawn["ratios"] = draw_ratios(groups, summary, os.path.join(out, "ratios.png"), work,
+                                      peers)
         if pauses:
             drawn["pauses"] = draw_pauses(pauses, os.path.join(out, "w6_pauses.png"), work,
                                           w6.label())
     else:
         notes.append("gnuplot is not installed (apt-get install gnuplot-nox): no pictures.")
+    if any(g.runs_on("bdwgc") for g in groups):
+        notes.append("bdwgc sweeps lazily (its allocator frees a block's dead objects when it "
+                     "next needs that block). The times of its explicit collections (W1c "
+                     "`collect_ms`, W3 `collect_*`, W4 `full_ms`, bdwgc-gen's `young_ms`) "
+                     "include that sweep, finished at once after the collection; the "
+                     "`*lazy_sweep_ms` rows show its share (bench/peers/README.md says how).")
     notes.append("USS is Private_Clean + Private_Dirty of /proc/self/smaps_rollup, in MB of "
                  "2^20 bytes. The machine is shared: the load average above says how busy "
                  "it was.")
 
     write_results_md(os.path.join(out, "RESULTS.md"), info, meta, groups, reps, summary,
-                     checks, losses, notes, drawn, failed, state["commands"])
+                     checks, losses, notes, drawn, failed, state["commands"], peers)
     saved = dict(state, notes=notes, summary=summary, targets=checks, losses=losses,
                  w6_pauses=pauses)
     saved["runs"] = saved.pop("runs")    # the long list last
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(saved, f, indent=1)
     if readme and update_readme(readme, info, meta, groups, reps, summary, checks, losses,
-                                drawn, failed):
+                                drawn, failed, peers):
         log("README: table updated in %s" % os.path.relpath(readme, ROOT))
     log("wrote %s: RESULTS.md, results.json%s" % (
         os.path.relpath(out, ROOT),
@@ -115,6 +137,19 @@ def report(state, groups, out, work, readme):
                 if drawn.get(k))))
     # A failed run fails `make compare`, except the optional once-only run.
     return 1 if any(not r["ok"] and not r.get("once") for r in runs) else 0
+
+
+def dirty_refusal(tree, publishing, allow_dirty):
+    """Why a run must not start, or None.
+
+    The published table (bench/results and the README) comes from one commit with a
+    clean tree, so that the commit it names is what was measured."""
+    if not publishing or allow_dirty or (tree["commit"] and not tree["dirty"]):
+        return None
+    return ("compare: not measuring into bench/results from %s.\n"
+            "Commit (or stash) first so the table names what it measured, or pass "
+            "--allow-dirty to publish it marked \"dirty tree\"."
+            % describe_tree(tree).replace("**", ""))
 
 
 def main():
@@ -139,6 +174,10 @@ def main():
     ap.add_argument("--readme", default=os.path.join(ROOT, "README.md"),
                     help="README whose compare markers get the table (full runs into "
                          "bench/results only)")
+    ap.add_argument("--allow-dirty", action="store_true",
+                    help="measure into bench/results even when `git status --porcelain` "
+                         "lists changes; the report then says \"dirty tree\" (--quick "
+                         "and --only runs never refuse, and say so too)")
     ap.add_argument("--report-only", metavar="RESULTS_JSON",
                     help="run nothing: rewrite RESULTS.md and the pictures from a "
                          "results.json (into its own directory unless --out)")
@@ -171,6 +210,9 @@ def main():
     kind = "quick" if opts.quick else "partial" if opts.only else ""
     work = os.path.join(ROOT, "build", "compare-" + kind if kind else "compare")
     out = os.path.abspath(opts.out or (os.path.join(work, "results") if kind else default_out))
+    refusal = dirty_refusal(tree_state(), out == default_out, opts.allow_dirty)
+    if refusal:
+        sys.exit(refusal)
     os.makedirs(os.path.join(work, "pauses"), exist_ok=True)
     os.makedirs(out, exist_ok=True)
 

@@ -2,6 +2,7 @@
 # compare_deps.sh -- what `make compare` needs from Debian beyond the build:
 #   gnuplot-nox  gnuplot, which draws the pictures (without it: none)
 #   libgc-dev    the Boehm collector (bdwgc), one of the systems compared
+#   libmimalloc-dev, libjemalloc-dev   mimalloc and jemalloc, malloc_bench's allocators
 #   python3      /usr/bin/python3, which runs bench/compare.py
 # Nothing missing: exits 0 at once. Otherwise it says which packages and the
 # apt-get command it would run, then:
@@ -19,6 +20,8 @@ else
   need=""
   command -v gnuplot >/dev/null 2>&1 || need="$need gnuplot-nox"
   [ -f /usr/include/gc.h ] || need="$need libgc-dev"
+  [ -f /usr/include/mimalloc.h ] || need="$need libmimalloc-dev"
+  [ -f /usr/include/jemalloc/jemalloc.h ] || need="$need libjemalloc-dev"
   [ -x /usr/bin/python3 ] || need="$need python3"
 fi
 need=$(echo $need)
@@ -27,7 +30,8 @@ apt=${RC_APT_GET:-apt-get}
 sudo=""
 if [ -z "${RC_APT_GET-}" ] && [ "$(id -u)" != 0 ]; then sudo="sudo "; fi
 echo "make compare needs Debian packages that are missing: $need"
-echo "  (gnuplot-nox: the pictures; libgc-dev: bdwgc; python3: runs bench/compare.py)"
+echo "  (gnuplot-nox: the pictures; libgc-dev: bdwgc; libmimalloc-dev, libjemalloc-dev:"
+echo "  malloc_bench on mimalloc and jemalloc; python3: runs bench/compare.py)"
 echo "to install them it runs: ${sudo}$apt update && ${sudo}$apt install -y $need"
 case "${INSTALL-}" in
   1|yes) ;;

@@ -393,9 +393,15 @@ static inline void rc_val_visit(rc_val v, rc_visit_fn visit, void *arg)
  * `commit` (optional) is told that a range is about to be written: the default
  * asks the system to fault it in at once, which costs far less than taking
  * one page fault after another. `hugepage` (optional) says a range of a big
- * heap would do well in huge pages. `realloc` is realloc(3) for variable buffers
- * (list items, dict tables); size 0 frees. The defaults use mmap and the C
- * library.
+ * heap would do well in huge pages. `realloc` is realloc(3) for the heap's
+ * struct and bookkeeping, and for variable buffers (list items, dict tables)
+ * on a heap given an allocator of its own; size 0 frees. The defaults use
+ * mmap and the C library. With the defaults (`map` and `realloc` both the
+ * library's) the heap owns its buffers: up to 16 KiB on pages of its own,
+ * bigger ones in mappings of their own, all given back to the system when
+ * freed; a heap with your `map` or `realloc`, and any heap in malloc mode,
+ * in an ASan build or under valgrind, takes every buffer from `realloc`
+ * (docs/guide.md, "Memory").
  */
 typedef struct rc_allocator {
     void *(*map)(void *ud, size_t size);
@@ -701,6 +707,11 @@ typedef struct rc_heap_stats {
     size_t collections[3];   /* collections run, per oldest generation */
     size_t collected[3];     /* unreachable objects freed, per generation (candidate scans not included) */
     size_t candidate_scans;  /* scans started from buffered candidates */
+    size_t buffer_map_bytes; /* bytes mapped for the heap's big buffers (list items,
+                                dict tables, the collector's big vectors: over 16 KiB,
+                                each in whole system pages); 0 on a heap whose buffers
+                                all come from realloc (docs/guide.md, "Memory"). Smaller
+                                buffers are on pages counted in page_bytes */
 } rc_heap_stats;
 /* Fill `out` with the heap's counters. Cost: O(pages) (objects and bytes
  * are summed from the pages, so allocation does not have to count them). */
@@ -714,8 +725,11 @@ enum rc_gc_phase { RC_GC_START = 0, RC_GC_STOP = 1 };
 /* The kinds of collection (rc_gc_info.kind, and the rows of rc_gc_stats). */
 enum rc_gc_kind {
     RC_GC_GENERATIONS = 0,    /* generations 0..rc_gc_info.generation */
-    RC_GC_CANDIDATE_SCAN = 1  /* what the buffered candidates reach (old objects whose
+    RC_GC_CANDIDATE_SCAN = 1, /* what the buffered candidates reach (old objects whose
                                  count dropped without reaching zero); no generation */
+    RC_GC_INCREMENT = 2       /* one step of an incremental pass over the old generation
+                                 (generation 2); the step that ends a pass frees its
+                                 garbage (rc_gc_step in <recycle/gc.h>) */
 };
 
 /* What a collection reports to gc callbacks and debug output. On START only
@@ -724,7 +738,7 @@ enum rc_gc_kind {
 typedef struct rc_gc_info {
     int kind;              /* enum rc_gc_kind */
     int generation;        /* RC_GC_GENERATIONS: the oldest generation collected (0, 1 or 2);
-                              RC_GC_CANDIDATE_SCAN: -1 */
+                              RC_GC_CANDIDATE_SCAN: -1; RC_GC_INCREMENT: 2 */
     size_t collected;      /* unreachable objects the collection disposed of: freed, or saved
                               in the garbage list by RC_GC_DEBUG_SAVEALL (as CPython counts) */
     size_t uncollectable;  /* unreachable objects left alive for another reason: out of memory
@@ -732,7 +746,9 @@ typedef struct rc_gc_info {
     size_t freed;          /* unreachable objects freed (collected minus saved) */
     size_t resurrected;    /* unreachable objects a finalizer or weak-reference callback made
                               reachable again (CPython counts them as neither) */
-    size_t examined;       /* objects in the collected set */
+    size_t examined;       /* objects in the collected set; RC_GC_INCREMENT: the step's
+                              work (objects looked at plus references followed), plus the
+                              verdict's set in the step that ends a pass */
     double duration;       /* seconds, START to STOP */
 } rc_gc_info;
 

@@ -10,6 +10,7 @@
 #include "recycle.h"
 #include "recycle/builtins.h"
 #include "testutil.h"
+#include "core/internal.h"
 
 #include <stdlib.h>
 
@@ -30,6 +31,16 @@ static void incref_foreign(void)
 {
     char *buf = malloc(1 << 20);
     rc_incref(buf + (1 << 19));
+}
+
+/* A list's items live in the heap's buffer pages on heaps that own their
+ * buffers (not under ASan or valgrind, not in malloc mode). */
+static void incref_list_items(void)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_list *l = rc_list_new(h, 0);
+    for (int i = 0; i < 10; i++) rc_list_append(l, rc_int(i));
+    rc_incref((void *)((const char *)rc_list_items(l, NULL) + 16));
 }
 
 static void refcount_after_free(void)
@@ -54,6 +65,16 @@ TEST(null_is_caught)
 TEST(a_pointer_that_is_not_an_object_is_caught)
 {
     CHECK(dies_saying(incref_foreign, "not an object of any recycle heap"));
+}
+
+TEST(a_pointer_into_a_list_buffer_is_caught)
+{
+    /* Where buffers come from malloc (ASan, valgrind, malloc mode) the
+     * pointer is the C library's: nothing of the heap's to name. */
+    rc_heap *h = rc_heap_new(NULL);
+    bool paged = h->buf_map;
+    rc_heap_free(h);
+    if (paged) CHECK(dies_saying(incref_list_items, "into a container's buffer"));
 }
 
 TEST(reading_the_count_of_a_freed_object_is_caught)

@@ -1,7 +1,9 @@
 /* test_procmem.c -- process memory as psutil reports it, and the heap's own. */
 #include "harness.h"
+#include "testutil.h"
 #include "recycle.h"
 #include "recycle/builtins.h"
+#include "recycle/gc.h"
 #include "recycle/memory.h"
 
 #include <stdlib.h>
@@ -86,6 +88,74 @@ TEST(freed_objects_leave_the_process_in_pages)
     CHECK(built - start > 25.0);
     check_released(h, start, released);
     free(all);
+    rc_heap_free(h);
+}
+
+/* The C library's malloc keeps what it freed in its arenas unless the block
+ * was past its mmap threshold, which rises each time such a block is freed:
+ * after a big list is dropped, a dict's tables of a few megabytes came from
+ * the arenas and stayed there when the dict was dropped (issue: a catalog
+ * loaded and dropped left 12 MB behind). The heap's own buffers now leave
+ * with the free, whatever the thresholds. */
+TEST(a_dropped_catalog_leaves_the_process_whatever_mallocs_thresholds)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    double start = rc_process_uss_mb();
+    rc_list *l = rc_list_new(h, 0);
+    for (long i = 0; i < 1000000; i++) REQUIRE(rc_list_append(l, rc_int(i)) == 0);
+    rc_decref(l);   /* glibc: its block was mapped; the threshold rises past it */
+    rc_dict *d = rc_dict_new(h);
+    char buf[64];
+    for (long i = 0; i < 150000; i++) {
+        rc_val it[3];
+        for (int j = 0; j < 3; j++) {
+            int n = snprintf(buf, sizeof buf, "item %ld part %d", i, j);
+            it[j] = rc_obj(rc_str_new(h, buf, (size_t)n));
+        }
+        rc_tuple *t = rc_tuple_new(h, 3, it);
+        for (int j = 0; j < 3; j++) rc_val_decref(it[j]);
+        int n = snprintf(buf, sizeof buf, "name number %ld", i);
+        rc_str *k = rc_str_new(h, buf, (size_t)n);
+        REQUIRE(rc_dict_set(d, rc_obj(k), rc_obj(t)) == 0);
+        rc_decref(k);
+        rc_decref(t);
+    }
+    double built = rc_process_uss_mb();
+    rc_decref(d);
+    rc_gc_collect(h, 2);
+    double released = rc_process_uss_mb();
+    rc_heap_stats st;
+    rc_heap_get_stats(h, &st);
+    CHECK_EQ_INT(st.objects, 0);
+    CHECK_EQ_INT(st.buffer_bytes, 0);
+    CHECK_EQ_INT(st.buffer_map_bytes, 0);
+    CHECK(built - start > 30.0);
+    check_released(h, start, released);
+    if (!UNDER_ASAN) CHECK(released - start < 0.5);
+    rc_heap_free(h);
+    if (!UNDER_ASAN) CHECK(rc_process_uss_mb() - start < 0.5);
+}
+
+/* A million small buffers freed to the C library's malloc waited in its
+ * fastbins, 45 MB of them; the heap's own buffer pages go back. */
+TEST(dropped_small_lists_leave_the_process)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    double start = rc_process_uss_mb();
+    rc_list *all = rc_list_new(h, 0);
+    for (long i = 0; i < 300000; i++) {
+        rc_list *l = rc_list_new(h, 0);
+        for (int j = 0; j < 3; j++) REQUIRE(rc_list_append(l, rc_int(j)) == 0);
+        REQUIRE(rc_list_append(all, rc_obj(l)) == 0);
+        rc_decref(l);
+    }
+    double built = rc_process_uss_mb();
+    rc_decref(all);
+    double released = rc_process_uss_mb();
+    CHECK(built - start > 15.0);
+    CHECK_EQ_INT(buffer_bytes(h), 0);
+    check_released(h, start, released);
+    if (!UNDER_ASAN) CHECK(released - start < 0.5);
     rc_heap_free(h);
 }
 

@@ -5,7 +5,7 @@ import os
 import subprocess
 
 from .report import fmt, fmt_ratio, median_of, ratio
-from .workloads import COLOURS, PEERS, depth_of, log
+from .workloads import PEERS, colour, depth_of, log
 
 
 def gnuplot(script_path, script):
@@ -30,7 +30,7 @@ def chart_label(g):
     return "\n".join(lines + [g.headline])
 
 
-def draw_ratios(groups, summary, out_png, work):
+def draw_ratios(groups, summary, out_png, work, peers=PEERS):
     """Bar chart, log scale: peer/recycle for each workload's headline metric.
 
     Bars start at 1 and go up when recycle is better (lower time or memory), down when
@@ -38,23 +38,23 @@ def draw_ratios(groups, summary, out_png, work):
     clusters = []
     for g in groups:
         rc = median_of(summary, g.key, "recycle", g.headline)
-        bars = [(p, ratio(median_of(summary, g.key, p, g.headline), rc)) for p in PEERS]
+        bars = [(p, ratio(median_of(summary, g.key, p, g.headline), rc)) for p in peers]
         bars = [(p, r) for p, r in bars if r is not None]
         if bars:
             clusters.append((g, bars))
     if not clusters:
         return False
     dat = os.path.join(work, "ratios.dat")
-    width = 0.8 / len(PEERS)
+    width = 0.8 / len(peers)
     values = []
     with open(dat, "w") as f:
-        for p in PEERS:
+        for p in peers:
             f.write("# %s\n" % p)
             for i, (g, bars) in enumerate(clusters):
                 for peer, r in bars:
                     if peer != p:
                         continue
-                    x = i + (PEERS.index(p) - (len(PEERS) - 1) / 2) * width
+                    x = i + (peers.index(p) - (len(peers) - 1) / 2) * width
                     label_y = r * 1.25 if r >= 1 else r / 1.25
                     f.write("%g %g %g %g %g %g %g \"%s\"\n" % (
                         x, r, x - width / 2 * 0.9, x + width / 2 * 0.9, min(r, 1), max(r, 1),
@@ -66,11 +66,11 @@ def draw_ratios(groups, summary, out_png, work):
     xtics = ", ".join("%s %d" % (gp_quote(chart_label(g)), i)
                       for i, (g, _) in enumerate(clusters))
     plots = []
-    for idx, p in enumerate(PEERS):
+    for idx, p in enumerate(peers):
         if not any(peer == p for _, bars in clusters for peer, _ in bars):
             continue
         plots.append("%s index %d using 1:2:3:4:5:6 with boxxyerror fs solid 0.85 "
-                     "lc rgb %s title %s" % (gp_quote(dat), idx, gp_quote(COLOURS[p]),
+                     "lc rgb %s title %s" % (gp_quote(dat), idx, gp_quote(colour(p, peers)),
                                              gp_quote(p + " / recycle")))
         plots.append("%s index %d using 1:7:8 with labels font ',8' notitle"
                      % (gp_quote(dat), idx))
@@ -137,7 +137,7 @@ def draw_pauses(pauses, out_png, work, group_label):
         title = "%s: %s pauses, p99 %s ms, max %s ms" % (
             system, "{:,}".format(p["count"]), fmt(p["p99_ms"]), fmt(p["max_ms"]))
         plots.append("%s using 1:2 with fsteps lw 2 lc rgb %s title %s"
-                     % (gp_quote(dat), gp_quote(COLOURS[system]), gp_quote(title)))
+                     % (gp_quote(dat), gp_quote(colour(system, list(pauses))), gp_quote(title)))
     ymin = min(1.0 / p["count"] for p in pauses.values()) / 2
     script = """
 set terminal pngcairo noenhanced size 1000,620 font "DejaVu Sans,10"

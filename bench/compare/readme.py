@@ -1,10 +1,11 @@
 """The README table between the compare markers (full runs into bench/results only)."""
 
-from .report import intro, pictures_md, table
-from .workloads import log
+from .report import caveat_lines, intro, pictures_md, table
+from .workloads import PEERS, log
 
 
-def update_readme(path, info, opts, groups, reps, summary, checks, losses, drawn, failed):
+def update_readme(path, info, opts, groups, reps, summary, checks, losses, drawn, failed,
+                  peers=PEERS):
     """Replaces the text between the compare markers of README.md, if both are there."""
     begin, end = "<!-- compare:begin -->", "<!-- compare:end -->"
     try:
@@ -16,10 +17,10 @@ def update_readme(path, info, opts, groups, reps, summary, checks, losses, drawn
         return False
     body = "\n".join([
         begin,
-        intro(info, opts, checks, losses, groups, reps),
+        intro(info, opts, checks, losses, groups, reps, peers),
         "",
-        table(groups, summary, checks, losses, failed),
-        "",
+        table(groups, summary, checks, losses, failed, peers),
+        ""] + [line + "\n" for line in caveat_lines(groups, peers)] + [
         pictures_md("bench/results/", drawn),
         "",
         "Machine, versions, notes and raw runs: [bench/results/](bench/results/RESULTS.md).",

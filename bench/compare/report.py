@@ -2,7 +2,7 @@
 
 import statistics
 
-from .workloads import DERIVED_TEXT, HIDDEN, PEERS, ROWS, SYSTEMS, TIE_ABSOLUTE, TIE_FRACTION
+from .workloads import CAVEATS, DERIVED_TEXT, HIDDEN, PEERS, ROWS, TIE_ABSOLUTE, TIE_FRACTION
 
 
 def fmt(v):
@@ -44,9 +44,10 @@ def fmt_ratio(r):
 def summarise(groups, runs):
     """{group: {system: {metric: {median, min, max, n, unit}}}} over successful runs."""
     out = {}
+    systems = list(dict.fromkeys(r["system"] for r in runs))
     for g in groups:
         per_system = {}
-        for system in SYSTEMS:
+        for system in systems:
             done = [r for r in runs if r["group"] == g.key and r["system"] == system and r["ok"]]
             if not done:
                 continue
@@ -98,9 +99,27 @@ def metric_cell(group, metric, unit):
     return text
 
 
-def table(groups, summary, checks, losses, failed):
+def caveat_marks(groups, peers):
+    """{(group key, system): mark} and the lines under the table, for CAVEATS that apply."""
+    marks, texts = {}, []
+    for g in groups:
+        for p in peers:
+            c = CAVEATS.get((g.workload, p))
+            if c and g.runs_on(p):
+                if c[1] not in texts:
+                    texts.append(c[1])
+                marks[(g.key, p)] = (c[0], "(%d)" % (texts.index(c[1]) + 1))
+    return marks, ["(%d) %s" % (i + 1, t) for i, t in enumerate(texts)]
+
+
+def caveat_lines(groups, peers=PEERS):
+    return caveat_marks(groups, peers)[1]
+
+
+def table(groups, summary, checks, losses, failed, peers=PEERS):
+    marks = caveat_marks(groups, peers)[0]
     head = ["workload", "metric", "recycle"]
-    for p in PEERS:
+    for p in peers:
         head += [p, "%s / rc" % p]
     head += ["target", "result", "recycle loses to"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -115,14 +134,16 @@ def table(groups, summary, checks, losses, failed):
             rc = median_of(summary, g.key, "recycle", metric)
             row = ["**%s**" % g.label() if i == 0 else "", metric_cell(g, metric, unit),
                    cell(summary, g.key, "recycle", metric)]
-            for p in PEERS:
-                if p not in g.systems and p not in g.once:
+            for p in peers:
+                if not g.runs_on(p) and p not in g.once:
                     row += ["n/a", ""]
                     continue
                 if p in g.once and p not in summary.get(g.key, {}):
                     row += ["not run (see notes)", ""]
                     continue
-                row.append(cell(summary, g.key, p, metric))
+                mark = marks.get((g.key, p))
+                row.append(cell(summary, g.key, p, metric) +
+                           (" " + mark[1] if mark and metric in mark[0] else ""))
                 row.append(fmt_ratio(ratio(median_of(summary, g.key, p, metric), rc)))
             mine = [c for c in checks if c["group"] == g.key and c["metric"] == metric]
             row.append("; ".join(c["target"] for c in mine))
@@ -136,7 +157,7 @@ def table(groups, summary, checks, losses, failed):
     return "\n".join(lines)
 
 
-def intro(info, opts, checks, losses, groups, reps):
+def intro(info, opts, checks, losses, groups, reps, peers=PEERS):
     missed = [c for c in checks if c["status"] == "missed"]
     judged = [c for c in checks if c["status"] != "n/a"]
     runs = ("%d times per system" % opts.runs) if opts.runs > 1 else "once per system"
@@ -145,14 +166,14 @@ def intro(info, opts, checks, losses, groups, reps):
         runs += " (to fit the time budget: %s)" % ", ".join(
             "%s %d×" % (g.label(), reps[g.key]) for g in cut)
     text = (
-        "Produced by bench/compare.py (`make compare`%s) on %s: %s, %s cores, %s. "
+        "Produced by bench/compare.py (`make compare`%s) on %s: %s, %s cores, %s, from %s. "
         "Every workload of bench/WORKLOADS.md ran %s, interleaved (each "
         "repetition goes round all workloads, and inside a workload round all systems), "
         "with every system's default settings and nothing tuned per workload; cells show "
         "the median [min–max]. A ratio is peer / recycle: for times and memory above 1 "
         "means recycle is faster or smaller, for `cycles_per_s` the reverse. "
         % (", --quick: small sizes, not comparable with the targets" if opts.quick else "",
-           info["date"], info["cpu"], info["cores"], info["memory"], runs))
+           info["date"], info["cpu"], info["cores"], info["memory"], tree_text(info), runs))
     if missed:
         text += ("**Where recycle loses:** it misses %d of the %d targets checked (%s)"
                  % (len(missed), len(judged), "; ".join(
@@ -160,7 +181,8 @@ def intro(info, opts, checks, losses, groups, reps):
     else:
         text += "**Where recycle loses:** it meets all %d targets checked" % len(judged)
     if losses:
-        peers = sorted({l["peer"] for l in losses}, key=PEERS.index)
+        order = list(peers) + [l["peer"] for l in losses]
+        peers = sorted({l["peer"] for l in losses}, key=order.index)
         text += (", and a peer beats it on %d metrics (by more than %d %%), listed "
                  "below (%s)." % (len(losses), TIE_FRACTION * 100, ", ".join(
                      "%s on %d" % (p, sum(1 for l in losses if l["peer"] == p))
@@ -189,15 +211,31 @@ def pictures_md(prefix, drawn):
     return "\n\n".join(parts)
 
 
+def tree_text(info):
+    """The commit measured and whether its tree was clean (run.describe_tree)."""
+    if info.get("tree"):
+        return info["tree"]
+    return ("commit %s, tree state not recorded: **dirty tree** as far as anyone can tell"
+            % info.get("commit", "?"))
+
+
+def dirty_title(info):
+    """" (dirty tree)" unless the sources were one clean commit."""
+    return "" if info.get("tree") and info.get("commit") and not info.get("dirty") \
+        else " (dirty tree)"
+
+
 def write_results_md(path, info, opts, groups, reps, summary, checks, losses, notes, drawn,
-                     failed, commands):
+                     failed, commands, peers=PEERS):
     with open(path, "w") as f:
-        f.write("# recycle compared with CPython, bdwgc and malloc\n\n")
-        f.write(intro(info, opts, checks, losses, groups, reps) + "\n\n")
+        f.write("# recycle compared with CPython, bdwgc and malloc%s\n\n" % dirty_title(info))
+        f.write(intro(info, opts, checks, losses, groups, reps, peers) + "\n\n")
         if losses:
             f.write("## Where a peer beats recycle\n\n" + loss_list(losses) + "\n\n")
         f.write("## Results\n\n")
-        f.write(table(groups, summary, checks, losses, failed) + "\n\n")
+        f.write(table(groups, summary, checks, losses, failed, peers) + "\n\n")
+        for line in caveat_lines(groups, peers):
+            f.write(line + "\n\n")
         f.write("Ratios within %d %% (or %s) of recycle count as ties, not losses. "
                 "`n/a`: the system has no such workload.\n\n"
                 % (TIE_FRACTION * 100, ", ".join("%g %s" % (v, u)
@@ -207,7 +245,8 @@ def write_results_md(path, info, opts, groups, reps, summary, checks, losses, no
             f.write("## Pictures\n\n" + pics + "\n\n")
         f.write("## Machine and versions\n\n")
         for k in ("date", "cpu", "cores", "memory", "kernel", "os", "gcc", "glibc", "cpython",
-                  "libgc", "bdwgc_config", "gnuplot", "recycle", "commit", "load_at_start",
+                  "newer_cpythons", "libgc", "bdwgc_config", "bdwgc_gen_config", "mimalloc",
+                  "jemalloc", "allocators", "gnuplot", "recycle", "tree", "load_at_start",
                   "load_at_end", "elapsed"):
             if info.get(k) is not None:
                 f.write("- %s: %s\n" % (k.replace("_", " "), info[k]))

@@ -3,13 +3,14 @@
 import datetime
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 
 from .plot import read_pauses
-from .workloads import CPYTHON_ESTIMATE_MARGIN, GROUPS, PYTHON, REPORT_RESERVE_S, ROOT, RUN_TIMEOUT_S, SYSTEMS, binary_trees_nodes, depth_of, log
+from .workloads import CPYTHON_ESTIMATE_MARGIN, GROUPS, NEWER_CPYTHON_PREFIX, PYTHON, REPORT_RESERVE_S, ROOT, RUN_TIMEOUT_S, SYSTEMS, binary_trees_nodes, depth_of, is_newer_cpython, log
 
 
 def output_of(cmd):
@@ -28,6 +29,68 @@ def relative(cmd):
     """A command line with paths inside the repository made relative to it."""
     return [os.path.relpath(c, ROOT) if os.path.isabs(c) and c.startswith(ROOT + os.sep)
             else c for c in cmd]
+
+
+def tree_state(root=ROOT):
+    """The commit the sources come from and what `git status --porcelain` lists.
+
+    {"commit": full hash or None (not a git checkout), "dirty": [porcelain lines]}"""
+    commit = output_of(["git", "-C", root, "rev-parse", "HEAD"])
+    dirty = []
+    if commit:
+        st = subprocess.run(["git", "-C", root, "status", "--porcelain"],
+                            capture_output=True, text=True)
+        dirty = [l for l in st.stdout.splitlines() if l.strip()] if st.returncode == 0 \
+            else ["git status failed: " + st.stderr.strip()]
+    return {"commit": commit, "dirty": dirty}
+
+
+def describe_tree(tree):
+    """One line for the report: the commit, and whether the tree was clean."""
+    if not tree.get("commit"):
+        return "unknown commit (not a git checkout): **dirty tree** as far as anyone can tell"
+    if not tree.get("dirty"):
+        return "commit %s, clean tree" % tree["commit"]
+    shown = ", ".join("`%s`" % l.strip() for l in tree["dirty"][:5])
+    more = " and %d more" % (len(tree["dirty"]) - 5) if len(tree["dirty"]) > 5 else ""
+    return "commit %s with a **dirty tree** (`git status --porcelain`: %s%s)" % (
+        tree["commit"], shown, more)
+
+
+def find_newer_cpythons(default=PYTHON, path=None, newest=19):
+    """python3.N on PATH newer than the default interpreter, N up to `newest`.
+
+    Each candidate is run once to ask its version and real executable (a pyenv shim
+    for a version that is not active fails here, and is not a column).  Returns
+    ({system: executable}, {system: version line}, [what was looked at])."""
+    base = output_of([default, "-c", "import sys; print(sys.version_info[1])"])
+    first = int(base) + 1 if base and base.isdigit() else 12
+    found, versions, looked = {}, {}, []
+    for minor in range(first, newest + 1):
+        name = "python3.%d" % minor
+        exe = shutil.which(name, path=path)
+        if not exe:
+            continue
+        try:
+            proc = subprocess.run(
+                [exe, "-c", "import sys; print('%d.%d' % sys.version_info[:2]); "
+                            "print(sys.executable); print(sys.version.split()[0])"],
+                capture_output=True, text=True, timeout=30)
+            lines = proc.stdout.split("\n")
+            ok = proc.returncode == 0 and lines[0] == "3.%d" % minor and lines[1]
+        except (OSError, subprocess.SubprocessError) as e:
+            proc, ok = None, False
+            lines = [str(e)]
+        if ok:
+            system = NEWER_CPYTHON_PREFIX + str(minor)
+            found[system] = lines[1]
+            versions[system] = "%s (%s)" % (lines[2], lines[1])
+            looked.append("%s: %s, %s" % (name, lines[2], lines[1]))
+        else:
+            why = (proc.stderr.strip().splitlines() or ["exit %s" % proc.returncode])[0] \
+                if proc else lines[0]
+            looked.append("%s: %s does not run (%s)" % (name, exe, why))
+    return found, versions, looked
 
 
 def machine_info(paths):
@@ -51,14 +114,14 @@ def machine_info(paths):
     info["gcc"] = output_of(["gcc", "--version"])
     info["glibc"] = output_of(["ldd", "--version"])
     info["cpython"] = output_of([PYTHON, "-c", "import sys; print(sys.version)"])
-    info["libgc"] = output_of(["dpkg-query", "-W", "-f", "${Package} ${Version}",
-                               "libgc-dev"])
+    for key, package in (("libgc", "libgc-dev"), ("mimalloc", "libmimalloc-dev"),
+                         ("jemalloc", "libjemalloc-dev")):
+        info[key] = output_of(["dpkg-query", "-W", "-f", "${Package} ${Version}", package])
     info["gnuplot"] = output_of(["gnuplot", "--version"])
     info["recycle"] = output_of([paths["recycle"], "--version"])
-    commit = output_of(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])
-    dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip() if commit else ""
-    info["commit"] = (commit or "?") + (" with local changes" if dirty else "")
+    tree = tree_state()
+    info["commit"], info["dirty"] = tree["commit"], tree["dirty"]
+    info["tree"] = describe_tree(tree)
     info["load_at_start"] = " ".join(open("/proc/loadavg").read().split()[:3])
     info["date"] = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     return info
@@ -68,8 +131,11 @@ def command(system, group, paths):
     tail = [group.workload] + group.args
     if system == "recycle":
         return [paths["recycle"], "bench"] + tail
-    if system == "CPython":
-        return [PYTHON, os.path.join(ROOT, "bench", "peers", "cpython_bench.py")] + tail
+    if system == "CPython" or is_newer_cpython(system):
+        return [PYTHON if system == "CPython" else paths[system],
+                os.path.join(ROOT, "bench", "peers", "cpython_bench.py")] + tail
+    if system == "bdwgc-gen":
+        return [paths[system]] + tail + ["--incremental"]
     return [paths[system]] + tail
 
 
@@ -133,7 +199,7 @@ def run_one(system, group, rep, paths, work, timeout):
         record["pause_file"] = os.path.relpath(pause_file, ROOT)
         record["pauses_in_file"] = len(read_pauses(pause_file))
     status = "ok" if record["ok"] else "FAILED (%s)" % record["exit"]
-    log("  %-7s %-22s %7.1f s  %s" % (system, group.label(), record["seconds"], status))
+    log("  %-11s %-26s %7.1f s  %s" % (system, group.label(), record["seconds"], status))
     return record
 
 
@@ -164,7 +230,7 @@ def run_all(groups, systems, paths, work, opts, deadline):
             break
         log("repetition %d/%d: %s" % (rep, opts.runs, " ".join(g.key for g in todo)))
         for g in todo:
-            order = [s for s in g.systems if s in systems]
+            order = [s for s in systems if g.runs_on(s)]
             shift = (rep - 1) % len(order) if order else 0
             for system in order[shift:] + order[:shift]:      # rotate the start
                 runs.append(run_one(system, g, rep, paths, work, RUN_TIMEOUT_S))
@@ -240,7 +306,9 @@ def build_peers(peers_dir):
     if proc.returncode != 0:
         log(proc.stdout + proc.stderr)
     built = {}
-    for system, name in (("bdwgc", "bdwgc_bench"), ("malloc", "malloc_bench")):
+    for system, name in (("bdwgc", "bdwgc_bench"), ("bdwgc-gen", "bdwgc_bench"),
+                         ("malloc", "malloc_bench"), ("mimalloc", "malloc_bench_mimalloc"),
+                         ("jemalloc", "malloc_bench_jemalloc")):
         exe = os.path.join(peers_dir, name)
         if os.access(exe, os.X_OK):
             built[system] = exe
@@ -269,28 +337,47 @@ def measure(opts, groups, work):
         sys.exit("compare: %s not found; build it first (make, or make compare)"
                  % opts.recycle)
     paths.update(build_peers(os.path.join(ROOT, "build", "peers")))
+    newer, newer_versions, looked = find_newer_cpythons()
+    paths.update(newer)
     systems = [s for s in SYSTEMS if s in paths or s == "CPython"]
+    systems[2:2] = sorted(newer, key=lambda s: int(s[len(NEWER_CPYTHON_PREFIX):]))
     notes = []
-    missing = [s for s in ("bdwgc", "malloc") if s not in paths]
+    missing = [s for s in SYSTEMS[2:] if s not in paths]
     if missing:
         notes.append("Not built, so not run: %s (bench/peers/build.sh failed; bdwgc needs "
-                     "libgc-dev)." % ", ".join(missing))
+                     "libgc-dev, mimalloc libmimalloc-dev, jemalloc libjemalloc-dev)."
+                     % ", ".join(missing))
+    notes.append("Newer CPythons, looked for on PATH (python3.N newer than the default "
+                 "interpreter) and run as columns of their own: %s." % (
+                     "; ".join(looked) if looked else "none on PATH"))
 
     info = machine_info(paths)
+    if newer_versions:
+        info["newer_cpythons"] = "; ".join("%s %s" % kv for kv in newer_versions.items())
     log("machine: %s, %s cores, %s, load %s" % (info["cpu"], info["cores"], info["memory"],
                                                info["load_at_start"]))
     runs, run_notes, reps = run_all(groups, systems, paths, work, opts, deadline)
     notes += run_notes
-    for r in runs:                       # bdwgc describes its configuration on stderr
-        if r["system"] == "bdwgc" and r.get("stderr"):
-            info["bdwgc_config"] = r["stderr"][0]
-            break
+    # bdwgc describes its configuration on stderr, malloc_bench where its malloc is from.
+    for key, system in (("bdwgc_config", "bdwgc"), ("bdwgc_gen_config", "bdwgc-gen")):
+        first = next((r["stderr"][0] for r in runs if r["system"] == system
+                      and r.get("stderr")), None)
+        if first:
+            info[key] = first
+    allocators = []
+    for system in ("malloc", "mimalloc", "jemalloc"):
+        first = next((l for r in runs if r["system"] == system for l in r.get("stderr", [])
+                      if l.startswith("malloc from ")), None)
+        if first:
+            allocators.append("%s: %s" % (system, first[len("malloc from "):]))
+    if allocators:
+        info["allocators"] = "; ".join(allocators)
     info["load_at_end"] = " ".join(open("/proc/loadavg").read().split()[:3])
     elapsed = time.monotonic() - t_start
     info["elapsed"] = "%.1f min for bench/compare.py (budget %g min)" % (
         elapsed / 60, opts.budget_min)
     commands = [" ".join(relative(command(s, g, paths)))
-                for g in groups for s in g.systems + g.once if s in systems]
+                for g in groups for s in systems if g.runs_on(s) or s in g.once]
     return {"mode": "quick" if opts.quick else "full", "only": opts.only,
             "runs_per_system": opts.runs, "budget_min": opts.budget_min,
             "elapsed_s": round(elapsed, 1), "machine": info, "systems": systems,

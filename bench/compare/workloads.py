@@ -10,7 +10,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 
-SYSTEMS = ("recycle", "CPython", "bdwgc", "malloc")
+# The systems, in column order.  CPython is Debian's /usr/bin/python3; newer CPythons
+# found at run time (cpython3.12, ...) join it (see is_newer_cpython).  bdwgc-gen is
+# bdwgc in its generational mode (bdwgc_bench --incremental); mimalloc and jemalloc are
+# malloc_bench linked against those allocators.
+SYSTEMS = ("recycle", "CPython", "bdwgc", "bdwgc-gen", "malloc", "mimalloc", "jemalloc")
 
 
 PEERS = SYSTEMS[1:]
@@ -19,8 +23,38 @@ PEERS = SYSTEMS[1:]
 COLLECTED = ("recycle", "CPython", "bdwgc")       # systems that can free cycles
 
 
+MALLOCS = ("malloc", "mimalloc", "jemalloc")      # explicit free, no collector
+
+
+EVERY = COLLECTED + MALLOCS
+
+
+GENERATIONAL = COLLECTED + ("bdwgc-gen",)         # W4's young collection, W6-W7's pauses
+
+
 COLOURS = {"recycle": "#2e8b57", "CPython": "#3572a5", "bdwgc": "#e37933",
-           "malloc": "#777777"}
+           "bdwgc-gen": "#b8860b", "malloc": "#777777", "mimalloc": "#9467bd",
+           "jemalloc": "#8c564b"}
+
+
+MORE_COLOURS = ("#17becf", "#1f3f8f", "#7f7f00", "#d62728")
+
+
+def colour(system, peers=PEERS):
+    """A system's colour in the pictures; newer CPythons take the spare ones in turn."""
+    if system in COLOURS:
+        return COLOURS[system]
+    extra = [p for p in peers if p not in COLOURS]
+    i = extra.index(system) if system in extra else 0
+    return MORE_COLOURS[i % len(MORE_COLOURS)]
+
+
+NEWER_CPYTHON_PREFIX = "cpython3."
+
+
+def is_newer_cpython(system):
+    """cpython3.12, cpython3.13, ...: an interpreter newer than Debian's, found on PATH."""
+    return system.startswith(NEWER_CPYTHON_PREFIX)
 
 
 RUN_TIMEOUT_S = 600          # no single full-size run comes near this
@@ -46,24 +80,30 @@ class Group:
         self.systems, self.headline, self.once = tuple(systems), headline, tuple(once)
         self.args = self.full_args
 
+    def runs_on(self, system):
+        """Whether the system runs this group in every repetition (not the `once` runs).
+
+        A newer CPython runs what Debian's CPython runs."""
+        return system in self.systems or (is_newer_cpython(system) and "CPython" in self.systems)
+
     def label(self):
         """Workload name plus the size options, e.g. `W5 --depth 18`."""
         return " ".join([self.workload] + self.args)
 
 
 GROUPS = [
-    Group("W1", "W1", [], ["--n", "1000000"], SYSTEMS, "uss_growth_mb"),
+    Group("W1", "W1", [], ["--n", "1000000"], EVERY, "uss_growth_mb"),
     Group("W1c", "W1c", [], ["--n", "1000000"], COLLECTED, "collect_ms"),
-    Group("W2", "W2", [], ["--n", "1000000"], SYSTEMS, "ns_per_object"),
+    Group("W2", "W2", [], ["--n", "1000000"], EVERY, "ns_per_object"),
     Group("W3", "W3", [], ["--n", "100000"], COLLECTED, "collect_ns_per_object"),
-    Group("W4", "W4", [], ["--depth", "18"], COLLECTED, "full_ms"),
-    Group("W5", "W5", [], ["--depth", "14"], ("recycle", "bdwgc", "malloc"), "wall_ms",
+    Group("W4", "W4", [], ["--depth", "18"], GENERATIONAL, "full_ms"),
+    Group("W5", "W5", [], ["--depth", "14"], ("recycle", "bdwgc") + MALLOCS, "wall_ms",
           once=("CPython",)),
-    Group("W5@18", "W5", ["--depth", "18"], ["--depth", "12"], SYSTEMS, "wall_ms"),
+    Group("W5@18", "W5", ["--depth", "18"], ["--depth", "12"], EVERY, "wall_ms"),
     Group("W5p", "W5p", [], ["--depth", "14"], ("recycle", "bdwgc"), "wall_ms"),
     Group("W5p@18", "W5p", ["--depth", "18"], ["--depth", "12"], COLLECTED, "wall_ms"),
-    Group("W6", "W6", [], ["--depth", "18", "--seconds", "1"], COLLECTED, "max_pause_ms"),
-    Group("W7", "W7", [], ["--depth", "18"], COLLECTED, "total_pause_ms"),
+    Group("W6", "W6", [], ["--depth", "18", "--seconds", "1"], GENERATIONAL, "max_pause_ms"),
+    Group("W7", "W7", [], ["--depth", "18"], GENERATIONAL, "total_pause_ms"),
     Group("W8", "W8", [], ["--n", "50000"], ("recycle", "CPython"), "build_ms"),
 ]
 
@@ -82,7 +122,7 @@ ROWS = {
     "W5": ["wall_ms", "peak_uss_mb"],
     "W5p": ["wall_ms", "peak_uss_mb"],
     "W6": ["max_pause_ms", "p99_pause_ms", "pauses", "cycles_per_s", "uss_growth_mb",
-           "total_pause_ms"],
+           "total_pause_ms", "settle_ms"],
     "W7": ["build_ms", "max_pause_ms", "p99_pause_ms", "pauses", "total_pause_ms",
            "peak_uss_mb", "uss_growth_mb"],
     "W8": ["build_ms", "lookup_ns", "release_ms", "uss_growth_mb", "uss_after_release_mb",
@@ -117,6 +157,31 @@ TIE_ABSOLUTE = {"MB": 0.5, "ms": 0.01, "ns": 0.5, "B": 0.5}
 
 # Comparisons that say nothing: bdwgc frees nothing when W1's function returns.
 NOT_COMPARABLE = {("W1", "release_ms", "bdwgc"), ("W1c", "release_ms", "bdwgc")}
+
+
+# What a reader must know beside some figures: (workload, system) -> (metrics, text).
+# The table marks those cells and prints the text under it.
+LAZY_SWEEP = ("its lazy sweep is not in these pauses: it runs inside allocation, a block "
+              "at a time, and counts in `cycles_per_s` only")
+GROWTH = ("its lazy sweep and the growing of its heap are not in these pauses: both run "
+          "inside allocation, outside any collection, and count in `build_ms` only")
+CAVEATS = {
+    ("W4", "bdwgc"): (("young_ms", "young_freed"),
+                      "bdwgc: no young collection in its default mode (no generations); "
+                      "see bdwgc-gen"),
+    ("W4", "bdwgc-gen"): (("full_ms",),
+                          "bdwgc-gen: its full collection is not timed (finishing that "
+                          "collection's sweep would clear the marks its young collection "
+                          "builds on); see bdwgc"),
+    ("W6", "bdwgc"): (("max_pause_ms", "p99_pause_ms", "total_pause_ms"), "bdwgc: " + LAZY_SWEEP),
+    ("W6", "bdwgc-gen"): (("max_pause_ms", "p99_pause_ms", "total_pause_ms", "settle_ms"),
+                          "bdwgc-gen: " + LAZY_SWEEP + "; the settling collection's sweep is "
+                          "left to allocation too (finishing it would clear the marks "
+                          "generational mode builds on)"),
+    ("W7", "bdwgc"): (("max_pause_ms", "p99_pause_ms", "total_pause_ms"), "bdwgc: " + GROWTH),
+    ("W7", "bdwgc-gen"): (("max_pause_ms", "p99_pause_ms", "total_pause_ms"),
+                          "bdwgc-gen: " + GROWTH),
+}
 
 
 def direction(metric):

@@ -33,8 +33,10 @@
  *
  * bdwgc sweeps lazily: a collection clears mark bits, marks, frees blocks that are
  * entirely empty and queues the others; their free objects are reclaimed later, a block
- * at a time, by the allocator.  The collection times and pauses below therefore cover
- * marking plus that eager part, not the lazy sweep.
+ * at a time, by the allocator.  The times of explicit collections below (W1c, W3, W4)
+ * include that sweep, finished at once after the collection (finish_sweep_ms(); the
+ * sweep alone is printed as lazy_sweep_ms).  W6's pauses cannot include it: there it
+ * runs inside allocation, a block at a time, and counts in cycles_per_s only.
  *
  * Times: CLOCK_MONOTONIC.  Memory: USS (Private_Clean + Private_Dirty of
  * /proc/self/smaps_rollup) in MB of 2^20 bytes.
@@ -106,6 +108,63 @@ static size_t retained_cycle_nodes(void)
     return count;
 }
 
+/* ---- finishing the lazy sweep ------------------------------------------------------- */
+
+/*
+ * bdwgc's API has no call that only finishes the sweep.  But GC_try_to_collect() with a
+ * stop function other than the default one starts by sweeping every block still queued
+ * (GC_reclaim_all in reclaim.c, so that the sweep never meets cleared mark bits), asking
+ * the stop function before each block; then it clears every block's mark bits and stops
+ * the world to mark.  finish_sweep_ms() runs it with a stop function that says "go on"
+ * until the collection-event callback sees the world being stopped for marking, and
+ * "stop" from then on, so the marking is abandoned before it starts.  The sweep's time
+ * is from the call to the stop function's last "go on" before marking: the clearing of
+ * the mark bits that follows (a memset over the whole heap's block headers, which
+ * belongs to the next collection) is left out, the last block's sweep is too.  An
+ * abandoned collection leaves the heap consistent, as GC_try_to_collect promises, but
+ * the marks of the last collection are gone: in generational mode (--incremental) the
+ * next collection would be a full one, so there it is used only after the last measured
+ * collection.  GC_PRINT_VERBOSE_STATS=1 makes bdwgc print its own figure for the same
+ * step ("Disposing of reclaim lists took ...").
+ */
+static struct {
+    volatile int marking;       /* the world is being stopped for marking */
+    uint64_t t_last_go_on;
+} sweep_probe;
+
+static void GC_CALLBACK sweep_probe_event(GC_EventType ev)
+{
+    if (ev == GC_EVENT_PRE_STOP_WORLD || ev == GC_EVENT_MARK_START)
+        sweep_probe.marking = 1;
+}
+
+static int GC_CALLBACK stop_at_marking(void)
+{
+    if (sweep_probe.marking)
+        return 1;
+    sweep_probe.t_last_go_on = now_ns();
+    return 0;
+}
+
+/* Sweeps what the last collection left to the allocator; returns the time it took. */
+static double finish_sweep_ms(void)
+{
+    GC_on_collection_event_proc before = GC_get_on_collection_event();
+    uint64_t t0;
+
+    sweep_probe.marking = 0;
+    GC_set_on_collection_event(sweep_probe_event);
+    t0 = now_ns();
+    sweep_probe.t_last_go_on = t0;
+    (void)GC_try_to_collect(stop_at_marking);   /* 0: abandoned, as intended */
+    GC_set_on_collection_event(before);
+    if (!sweep_probe.marking) {
+        fprintf(stderr, "finish_sweep: bdwgc did not get as far as marking\n");
+        exit(1);
+    }
+    return ns_to_ms(sweep_probe.t_last_go_on - t0);
+}
+
 /* ---- W1 / W1c: list of N integers ---------------------------------------------------- */
 
 struct w1_result {
@@ -155,7 +214,7 @@ static void run_w1(const struct options *o, int cyclic)
 {
     size_t n = o->n > 0 ? (size_t)o->n : 10000000u;
     struct w1_result r;
-    double start, released, after_collect = 0, collect_ms = 0;
+    double start, released, after_collect = 0, collect_ms = 0, sweep_ms = 0;
     uint64_t t_back;
 
     GC_gcollect();
@@ -167,6 +226,8 @@ static void run_w1(const struct options *o, int cyclic)
         uint64_t t0 = now_ns();
         GC_gcollect();
         collect_ms = ns_to_ms(now_ns() - t0);
+        sweep_ms = finish_sweep_ms();
+        collect_ms += sweep_ms;
         after_collect = bytes_to_mb((double)uss_bytes());
     }
 
@@ -177,8 +238,10 @@ static void run_w1(const struct options *o, int cyclic)
         emit("uss_after_collect_mb", after_collect, "MB", 3);
     emit("build_ms", r.build_ms, "ms", 3);
     emit("release_ms", ns_to_ms(t_back - r.t_return), "ms", 3);
-    if (cyclic)
+    if (cyclic) {
         emit("collect_ms", collect_ms, "ms", 3);
+        emit("lazy_sweep_ms", sweep_ms, "ms", 3);
+    }
 }
 
 /* ---- W2: create + release ------------------------------------------------------------ */
@@ -222,6 +285,8 @@ static void run_w3(const struct options *o)
     long long n = o->n > 0 ? o->n : 1000000;
     double objects = 2.0 * (double)n;
     uint64_t uss0, uss1, t0, t1, t2, t3;
+    long long retained;
+    double sweep_ms, collect_ms;
 
     GC_gcollect();
     uss0 = uss_bytes();
@@ -234,12 +299,16 @@ static void run_w3(const struct options *o)
     t2 = now_ns();
     GC_gcollect();
     t3 = now_ns();
+    retained = (long long)retained_cycle_nodes();   /* reads the marks: before the sweep */
+    sweep_ms = finish_sweep_ms();
+    collect_ms = ns_to_ms(t3 - t2) + sweep_ms;
 
     emit("build_ns_per_object", (double)(t1 - t0) / objects, "ns", 2);
-    emit("collect_ns_per_object", (double)(t3 - t2) / objects, "ns", 2);
-    emit("collect_ms", ns_to_ms(t3 - t2), "ms", 3);
-    emit_count("freed_objects", 2 * n - (long long)retained_cycle_nodes(), "objects");
+    emit("collect_ns_per_object", collect_ms * 1e6 / objects, "ns", 2);
+    emit("collect_ms", collect_ms, "ms", 3);
+    emit_count("freed_objects", 2 * n - retained, "objects");
     emit("bytes_per_object", ((double)uss1 - (double)uss0) / objects, "B", 1);
+    emit("lazy_sweep_ms", sweep_ms, "ms", 3);
 }
 
 /* ---- W4: live heap with parent pointers ---------------------------------------------- */
@@ -285,40 +354,42 @@ static void GC_CALLBACK on_full_start(void)
 }
 
 /*
- * The "youngest-generation collection".
+ * The youngest-generation collection, in generational mode only (--incremental, the
+ * system compare.py calls bdwgc-gen).  In its default mode bdwgc has no generations:
+ * the only collection it offers is a full one, already timed as full_ms, so the default
+ * mode prints no young_ms (a second full collection would pass for a young one).
  *
- * Default mode: bdwgc has no generations, so the only collection it offers is a full
- * one; GC_gcollect() is what a young collection costs there.  (GC_collect_a_little()
- * would do nothing at this point: outside incremental mode it only starts a full
- * collection when enough has been allocated since the last one.)
- *
- * --incremental: GC_start_incremental_collection() forces a partial (generational)
- * collection: objects marked by the previous collection stay marked, and marking starts
- * from the roots and the pages dirtied since.  GC_collect_a_little() is then called
- * until it reports no collection in progress (with GC_TIME_UNLIMITED the first call
- * already completes it).  bdwgc decides itself whether the collection is partial or full
- * (every GC_full_freq-th one is full); a full one is reported on stderr.  Objects handed
- * out from a thread-local free list that the previous collection had marked stay marked
- * in a partial collection, so a few dozen garbage nodes can survive it (young_freed
- * below 5000); the next full collection frees them.
+ * GC_start_incremental_collection() forces a partial (generational) collection: objects
+ * marked by the previous collection stay marked, and marking starts from the roots and
+ * the pages dirtied since.  GC_collect_a_little() is then called until it reports no
+ * collection in progress (with GC_TIME_UNLIMITED the first call already completes it).
+ * bdwgc decides itself whether the collection is partial or full (every GC_full_freq-th
+ * one is full); a full one is reported on stderr.  Objects handed out from a
+ * thread-local free list that the previous collection had marked stay marked in a
+ * partial collection, so a few dozen garbage nodes can survive it (young_freed below
+ * 5000); the next full collection frees them.
  */
-static void young_collection(int incremental)
+static void young_collection(void)
 {
-    if (!incremental) {
-        GC_gcollect();
-        return;
-    }
     GC_start_incremental_collection();
     while (GC_collect_a_little())
         ;
 }
 
+/*
+ * Default mode: build, then full_ms = a full collection (frees nothing) and its sweep.
+ * --incremental: build, a full collection (not timed: finishing its sweep would clear
+ * the marks a partial collection builds on), the young set, then young_ms = the partial
+ * collection and its sweep.
+ */
 static void run_w4(const struct options *o)
 {
     int depth = o->depth > 0 ? o->depth : 23;
     long long young = o->young > 0 ? o->young : 10000;
     double nodes = (double)(((uint64_t)1 << depth) - 1);
-    uint64_t uss0, uss1, t0, t1, t2, t3, t4, t5;
+    uint64_t uss0, uss1, t0, t1, t2, t3;
+    double sweep_ms;
+    long long retained;
     int fulls;
     node *volatile chain;
 
@@ -328,26 +399,34 @@ static void run_w4(const struct options *o)
     tree_root = build_parent_tree(depth, NULL);
     t1 = now_ns();
     uss1 = uss_bytes();
+    emit("build_ms", ns_to_ms(t1 - t0), "ms", 3);
+    emit("bytes_per_node", ((double)uss1 - (double)uss0) / nodes, "B", 1);
 
     t2 = now_ns();
     GC_gcollect();                             /* full; frees nothing */
     t3 = now_ns();
+    if (!o->incremental) {
+        sweep_ms = finish_sweep_ms();
+        emit("full_ms", ns_to_ms(t3 - t2) + sweep_ms, "ms", 3);
+        emit("full_lazy_sweep_ms", sweep_ms, "ms", 3);
+        return;
+    }
 
     chain = make_young_nodes(young / 4);
     GC_set_start_callback(on_full_start);
     fulls = full_collections;
-    t4 = now_ns();
-    young_collection(o->incremental);
-    t5 = now_ns();
+    t2 = now_ns();
+    young_collection();
+    t3 = now_ns();
     GC_set_start_callback(0);
-    if (o->incremental && full_collections != fulls)
+    if (full_collections != fulls)
         fprintf(stderr, "note: bdwgc made the young collection a full one\n");
+    retained = (long long)retained_cycle_nodes();   /* reads the marks: before the sweep */
+    sweep_ms = finish_sweep_ms();
 
-    emit("build_ms", ns_to_ms(t1 - t0), "ms", 3);
-    emit("bytes_per_node", ((double)uss1 - (double)uss0) / nodes, "B", 1);
-    emit("full_ms", ns_to_ms(t3 - t2), "ms", 3);
-    emit("young_ms", ns_to_ms(t5 - t4), "ms", 4);
-    emit_count("young_freed", (young / 4) * 2 - (long long)retained_cycle_nodes(), "objects");
+    emit("young_ms", ns_to_ms(t3 - t2) + sweep_ms, "ms", 4);
+    emit_count("young_freed", (young / 4) * 2 - retained, "objects");
+    emit("young_lazy_sweep_ms", sweep_ms, "ms", 4);
     ESCAPE(chain);
 }
 
@@ -511,8 +590,8 @@ static void GC_CALLBACK on_collection_event(GC_EventType ev)
     }
 }
 
-/* RC_PAUSES_FILE=path: write every pause there, in ms, one per line (bench/compare.py). */
-/* Start recording every collection's pause (room for 2^20 before it grows). */
+/* Start recording every collection's pause: room for 2^20 of them, later ones count in
+   `count`, `max_ms` and `total_ms` only. */
 static void pauses_start(void)
 {
     pauses.cap = 1u << 20;
@@ -522,6 +601,7 @@ static void pauses_start(void)
     GC_set_on_collection_event(on_collection_event);
 }
 
+/* RC_PAUSES_FILE=path: write every pause there, in ms, one per line (bench/compare.py). */
 static void write_pauses(const double *ms, size_t n)
 {
     const char *path = getenv("RC_PAUSES_FILE");
@@ -546,9 +626,17 @@ static void run_w6(const struct options *o)
     uint64_t uss0, uss1, t0, now, deadline;
     uint64_t made = 0;
     size_t slot = 0, kept;
+    double settle_ms;
 
+    /* Settle, as the other systems do: a full collection, and in the default mode its
+       sweep (in generational mode finishing the sweep would clear the marks the next
+       partial collection builds on). */
     tree_root = build_parent_tree(depth, NULL);
-    GC_gcollect();                   /* settle, as the CPython peer does */
+    t0 = now_ns();
+    GC_gcollect();
+    settle_ms = ns_to_ms(now_ns() - t0);
+    if (!o->incremental)
+        settle_ms += finish_sweep_ms();
     uss0 = uss_bytes();
 
     ring = gc_alloc(ring_size * sizeof(node *));
@@ -581,6 +669,7 @@ static void run_w6(const struct options *o)
     emit("cycles_per_s", (double)made / ((double)(now - t0) / 1e9), "cycles/s", 0);
     emit("uss_growth_mb", bytes_to_mb((double)uss1 - (double)uss0), "MB", 2);
     emit("total_pause_ms", pauses.total_ms, "ms", 3);
+    emit("settle_ms", settle_ms, "ms", 3);
     free(pauses.ms);
 }
 
@@ -591,7 +680,8 @@ static void run_w6(const struct options *o)
  * each node made before its children, and after every 8th node a two-node garbage cycle
  * made and dropped at once.  Every collection is recorded by the W6 recorder above
  * (GC_set_on_collection_event): in default mode all of them are full ones, timed from
- * GC_EVENT_START to GC_EVENT_END.  Not counted, as in W6: the lazy sweep, which bdwgc
+ * GC_EVENT_START to GC_EVENT_END; with --incremental (bdwgc-gen) the partial ones bdwgc
+ * starts itself are timed as in W6.  Not counted, as in W6: the lazy sweep, which bdwgc
  * spreads over later allocations, and the growing of the heap (GC_expand_hp: mapping
  * and first touch of new blocks), which happens outside collections.
  */

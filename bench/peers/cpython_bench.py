@@ -345,7 +345,9 @@ def run_w6(args):
     ring_size = args.ring or 100_000
 
     root = build_parent_tree(depth)
+    t_settle = perf_counter()
     gc.collect()                          # settle: the tree is now in the oldest generation
+    settle = perf_counter() - t_settle
     uss0 = uss_bytes()
 
     pauses, on_gc = pause_recorder()
@@ -382,6 +384,7 @@ def run_w6(args):
     emit("cycles_per_s", made / (now - t0), "cycles/s", "{:.0f}")
     emit("uss_growth_mb", (uss1 - uss0) / 1024 / 1024, "MB", "{:.2f}")
     emit("total_pause_ms", sum(pauses) * 1e3, "ms")
+    emit("settle_ms", settle * 1e3, "ms")
     del ring, root
 
 

@@ -2,6 +2,13 @@
  * malloc_bench.c - plain malloc/free peer for recycle's benchmark workloads
  * (bench/WORKLOADS.md): the floor any collected heap is compared against.
  *
+ * One source, linked three ways by build.sh: against the C library's malloc
+ * (malloc_bench), and against libmimalloc or libjemalloc, whose malloc, realloc and
+ * free then replace the C library's in the whole process (malloc_bench_mimalloc,
+ * malloc_bench_jemalloc; built with -DEXPECT_ALLOCATOR="mimalloc" etc.).  At start-up
+ * the program says on stderr which shared object its malloc comes from, and refuses to
+ * run when that is not the allocator it was built for.
+ *
  *   malloc_bench W1  [--n N]              list of N int64 grown by realloc, then freed
  *   malloc_bench W2  [--n N]              malloc + free of a 16-byte node
  *   malloc_bench W5  [--depth D] [--sample-ms MS]
@@ -13,6 +20,8 @@
  */
 #include "peer_util.h"
 
+#include <dlfcn.h>
+
 /* A node: two reference slots, 16 bytes. */
 typedef struct node {
     struct node *slot[2];
@@ -22,11 +31,13 @@ static node *volatile sink_node;
 
 /* ---- W1: list of N integers ------------------------------------------------------ */
 
-/* CPython's list growth rule (Objects/listobject.c list_resize): capacity for
-   `newsize` items is newsize + newsize/8 + 6, rounded down to a multiple of 4. */
-static size_t list_capacity(size_t newsize)
+/* recycle's list growth rule (src/builtins/list.c): room for 4 items at the first
+   append, then the capacity doubles each time the array is full. */
+#define LIST_MIN_CAP 4
+
+static size_t list_capacity(size_t cap)
 {
-    return (newsize + (newsize >> 3) + 6) & ~(size_t)3;
+    return cap < LIST_MIN_CAP ? LIST_MIN_CAP : cap * 2;
 }
 
 struct w1_result {
@@ -37,13 +48,13 @@ struct w1_result {
 static NOINLINE void w1_build_and_free(size_t n, struct w1_result *r)
 {
     int64_t *items = NULL;
-    size_t len = 0, cap = 0;
+    size_t len = 0, cap = 0, reallocs = 0;
     uint64_t t0, t1, t2;
 
     t0 = now_ns();
     for (size_t i = 0; i < n; i++) {
         if (len == cap) {
-            size_t ncap = list_capacity(len + 1);
+            size_t ncap = list_capacity(cap);
             int64_t *grown = realloc(items, ncap * sizeof *items);
             if (grown == NULL) {
                 fprintf(stderr, "W1: out of memory at %zu items\n", len);
@@ -51,6 +62,7 @@ static NOINLINE void w1_build_and_free(size_t n, struct w1_result *r)
             }
             items = grown;
             cap = ncap;
+            reallocs++;
         }
         items[len++] = (int64_t)i;
     }
@@ -63,6 +75,8 @@ static NOINLINE void w1_build_and_free(size_t n, struct w1_result *r)
     free(items);                      /* the "list released" step */
     r->release_ms = ns_to_ms(now_ns() - t2);
     r->build_ms = ns_to_ms(t1 - t0);
+    fprintf(stderr, "W1: %zu reallocs, from %d items doubling to %zu\n", reallocs,
+            LIST_MIN_CAP, cap);
 }
 
 static void run_w1(const struct options *o)
@@ -181,11 +195,32 @@ static void run_w5(const struct options *o)
 
 /* ---------------------------------------------------------------------------------- */
 
+/* The shared object this process's malloc comes from (the first definition in the
+   lookup order, as the dynamic linker resolved it for every caller). */
+static const char *malloc_library(void)
+{
+    Dl_info info;
+    void *sym = dlsym(RTLD_DEFAULT, "malloc");
+    if (sym == NULL || dladdr(sym, &info) == 0 || info.dli_fname == NULL)
+        return "?";
+    return info.dli_fname;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
     const char *list = "W1|W2|W5";
+    const char *lib = malloc_library();
     parse_options(argc, argv, &o, list);
+
+    fprintf(stderr, "malloc from %s\n", lib);
+#ifdef EXPECT_ALLOCATOR
+    if (strstr(lib, EXPECT_ALLOCATOR) == NULL) {
+        fprintf(stderr, "built for %s, but malloc comes from %s: not measuring\n",
+                EXPECT_ALLOCATOR, lib);
+        return 1;
+    }
+#endif
 
     if (strcmp(o.workload, "W1") == 0)
         run_w1(&o);

@@ -53,6 +53,57 @@ RC_API void rc_gc_get_stats(const rc_heap *heap, rc_gc_stats out[3]);
  * row includes: how many ran and what they found, as in rc_gc_get_stats. O(1). */
 RC_API void rc_gc_get_candidate_stats(const rc_heap *heap, rc_gc_stats *out);
 
+/* The row of incremental steps (RC_GC_INCREMENT): how many steps ran, what
+ * the steps that ended a pass found, and the time in all of them. O(1). */
+RC_API void rc_gc_get_increment_stats(const rc_heap *heap, rc_gc_stats *out);
+
+/* ---- incremental collection of the old generation ----
+ *
+ * Automatic collection looks at the old generation (generation 2) when it
+ * has grown by a quarter since it was last collected. With incremental
+ * collection on (the default) it does so in a pass of many short steps
+ * between the program's own work -- each step about `budget` units of
+ * work, objects looked at plus references followed, paced by allocation --
+ * and the step that ends the pass frees what the pass found unreachable
+ * (trial deletion over just those objects, at that moment: whatever the
+ * program changed between the steps, nothing it can still reach is freed).
+ * No pause grows with the heap: a step is bounded by its budget (plus the
+ * references of the one object it is looking at), the last one by the
+ * garbage it frees. Garbage that is old when a pass starts is freed when
+ * it ends; what became garbage during a pass waits for the next one, or
+ * for a candidate scan. A pass keeps a side table of 2 bytes per old
+ * object until it ends; memory freed meanwhile goes back to the system at
+ * once, and a heap that shrinks by a quarter under a pass gives the pass
+ * up (its tables too). A pass that finds
+ * nothing doubles the growth the next one waits for (up to 8 quarters);
+ * garbage found brings it back. rc_gc_collect(heap, 2) is the one-walk full
+ * collection: it gives up a pass under way, which rc_heap_free also does.
+ * Steps are collections of kind RC_GC_INCREMENT for gc callbacks and debug
+ * lines, with their own row (rc_gc_get_increment_stats); CPython 3.13 has
+ * no counterpart (docs/gc-module.md). */
+
+/* Turn incremental collection of the old generation on (the default) or
+ * off; off, automatic collection runs a full collection where a pass would
+ * start, and a pass under way is given up (nothing freed). */
+RC_API void rc_gc_set_incremental(rc_heap *heap, int on);
+RC_API int rc_gc_get_incremental(const rc_heap *heap);
+
+/* The work of each automatic step (units as above); 0, the default, paces
+ * steps by allocation: 32 units per tracked allocation since the last, at
+ * least 4096, so a pass ends about when the old generation is next due. */
+RC_API void rc_gc_set_step_budget(rc_heap *heap, size_t budget);
+RC_API size_t rc_gc_get_step_budget(const rc_heap *heap);
+
+/* Run one step of about `budget` units of work (0: one unit) now, starting
+ * a pass when none runs (whether automatic collection is on or off, and
+ * even with incremental collection off). Returns 1 when this step ended the
+ * pass (and freed what it found: rc_gc_get_increment_stats), 0 when the
+ * pass goes on or none could start (no old object; out of memory, recorded
+ * as RC_ENOMEM), -1 with RC_EBUSY from a finalizer, destroy hook or
+ * callback (nothing done). A program that wants the old generation collected
+ * without a long pause calls it in a loop, doing its own work between. */
+RC_API int rc_gc_step(rc_heap *heap, size_t budget);
+
 /* ---- debugging (gc.set_debug) ---- */
 
 #define RC_GC_DEBUG_STATS         1u   /* a line at the start and end of each collection */

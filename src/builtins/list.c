@@ -9,8 +9,9 @@
  *   - items == NULL exactly when cap == 0 (a new, cleared or half-built list:
  *     rc_new zero-fills, so every state the collector can see is valid);
  *   - the buffer is cap * sizeof(rc_val) bytes, counted in buffer_bytes.
- * The capacity doubles when full, so appending is amortised O(1); glibc
- * moves big blocks with mremap, so capacity never written costs no memory.
+ * The capacity doubles when full, so appending is amortised O(1); a big
+ * buffer is a mapping of its own, moved with mremap (core/buffer.c), so
+ * capacity never written costs no memory.
  *
  * Every change leaves the list consistent BEFORE it drops a reference:
  * rc_val_decref may free an object whose death runs code (a finalizer, a

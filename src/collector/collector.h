@@ -7,6 +7,8 @@
  *              scans, rc__collect (one collection of generations 0..gen)
  *   garbage.c  garbage deletion (rc__delete_garbage), one path for garbage
  *              listed in a vector and garbage held in place
+ *   incremental.c  the old generation's incremental pass: the search in
+ *              budgeted steps (the verdict is trial.c's rc__collect_step)
  *   policy.c   when to collect: rc__maybe_collect (the collector slot's
  *              collect_due), full_is_due, stress mode's schedule
  *   verify.c   the heap verifier
@@ -92,6 +94,7 @@ typedef struct gc_set {
     bool full;             /* candidate scan: the budget is spent */
     bool finalizers;       /* some garbage has a finalizer still to run */
     size_t held;           /* garbage held by the sweep */
+    size_t mid_held;       /* of which generation 1's (young sets) */
     size_t resurrected;    /* garbage a finalizer made reachable again */
     size_t saved;          /* garbage an on_garbage hook kept (RC_GC_DEBUG_SAVEALL) */
     bool weak;             /* some garbage has weak references */
@@ -132,5 +135,22 @@ RC_INLINE void hold_garbage(gc_set *s, rc_head *o)
  * list, or kept alive by a reference taken while they were cleared
  * (garbage.c). */
 size_t rc__delete_garbage(gc_set *s, rc_vec *list);
+
+/* Stop the program when garbage held for deletion (INSET) is reachable in
+ * the whole heap, computed stop-the-world from the objects C code holds;
+ * `kind` names the collection in the message. O(heap), malloc'd tables.
+ * RC_EXPENSIVE builds, and RC_DEBUG builds run with RC_GC_VERIFY=1, call it
+ * before every deletion (verify.c). */
+void rc__verify_garbage(rc_heap *h, const char *kind);
+
+/* Run the incremental pass's search for about `budget` units of work
+ * (objects looked at plus references followed), starting a pass when none
+ * runs. Sets *visits to the work done. Returns true when the search is
+ * over: *found is then the set for the verdict (old objects the search
+ * found unreachable; any of them may have changed since), and the caller
+ * ends the pass with rc__pass_abandon after the verdict. False while the
+ * search goes on, or when no pass could start or it was given up for want
+ * of memory (h->pass NULL then). */
+bool rc__pass_search(rc_heap *h, size_t budget, size_t *visits, rc_vec **found);
 
 #endif

@@ -131,6 +131,11 @@ size_t rc__delete_garbage(gc_set *s, rc_vec *list)
 {
     rc_heap *h = s->h;
     rc_vec gathered = {0};
+#ifdef RC_EXPENSIVE
+    rc__verify_garbage(h, "collection");
+#elif defined(RC_DEBUG)
+    if (h->verify_gc) rc__verify_garbage(h, "collection");
+#endif
     if (!list && (s->finalizers || s->weak || (h->hooked & RC_HOOK_GARBAGE))) {
         if (!gather_held(h, &gathered, s)) {
             rc__vec_free(h, &gathered);
@@ -190,7 +195,7 @@ size_t rc__delete_garbage(gc_set *s, rc_vec *list)
          * looks behind itself, where objects were freed or let go. */
         rc_head *chunk[CHUNK];
         size_t k = 0;
-        h->keep_empty_pages = true;
+        h->keep_empty_pages++;
         for (size_t i = 0; i < h->pages[1].len; i++) {
             rc_page *pg = h->pages[1].items[i];
             RC__FOREACH_BLOCK(pg, o) {
@@ -204,8 +209,7 @@ size_t rc__delete_garbage(gc_set *s, rc_vec *list)
             release_chunk(h, chunk, k);
             k = 0;
         }
-        h->keep_empty_pages = false;
-        rc__release_empty_pages(h);
+        if (--h->keep_empty_pages == 0) rc__release_empty_pages(h);
     }
     if (keep == RC__GARBAGE_SAVED) s->saved = n;
     size_t freed = kept ? 0 : h->gc_freed - before;

@@ -237,6 +237,7 @@ static size_t end_collection(rc_heap *h, rc_gc_info *info, rc_gen_stats *st, con
     st->seconds += info->duration;
     if (h->hooked & RC_HOOK_COLLECT) rc__hook_collect_end(h, info);
     h->busy--;
+    if (h->trim_due && !h->busy) rc__alloc_trim(h);
     rc_assert(!h->scanning && !h->freeing);
     EXPENSIVE_VERIFY(h, "after a collection");
     return info->collected + info->uncollectable;
@@ -267,6 +268,7 @@ static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target)
         h->gen_objects[g]--;
         h->gen_objects[target]++;
         if (dead) {
+            s->mid_held += g == 1;
             hold_garbage(s, o);
             m->items[k++] = o;
         }
@@ -332,13 +334,26 @@ static void full_mark_sweep(gc_set *s, rc_gc_info *info)
     h->mark_flip = newflip;
 }
 
+/* The old generation was collected (a full collection, or the verdict of
+ * an incremental pass) and `found` unreachable objects: the next time it
+ * is due counts from here, and waits longer when nothing was found. */
+static void old_collected(rc_heap *h, size_t found)
+{
+    h->old_at_full = h->gen_objects[2];
+    if (found) h->old_backoff = 1;
+    else if (h->old_backoff < RC_OLD_BACKOFF_MAX) h->old_backoff *= 2;
+}
+
 size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info)
 {
     *info = (rc_gc_info){.kind = RC_GC_GENERATIONS, .generation = (int)gen};
     double t0 = begin_collection(h, info);
     gc_set s = {.h = h, .gen = gen};
     s.page_mask = gen == 0 ? RC_PAGE_YOUNG0 : RC_PAGE_YOUNG0 | RC_PAGE_YOUNG1;
+    /* Young survivors go to generation 1, or straight to the old generation
+     * while the policy skips generation 1 (h->young_to_old, policy.c). */
     unsigned target = gen < 2 ? gen + 1 : 2;
+    if (gen == 0 && h->young_to_old) target = 2;
 
     h->scanning = true;
 
@@ -367,7 +382,10 @@ size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info)
             info->generation = 2;
         }
     }
-    if (gen == 2) flush_candidates(h, NULL);
+    if (gen == 2) {
+        flush_candidates(h, NULL);
+        rc__pass_abandon(h);   /* the full collection does the pass's work and more */
+    }
 
     /* count */
     if (members) {
@@ -409,6 +427,7 @@ size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info)
     rc_assert(h->young[0].len == 0 && (gen == 0 || h->young[1].len == 0));   /* invariant 2 */
 
     size_t found = members ? members->len : s.held;
+    h->mid_found = s.mid_held;
     size_t freed = found ? rc__delete_garbage(&s, members) : 0;
     if (members) {
         members->len = 0;
@@ -420,8 +439,59 @@ size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info)
      * next one counts one more collection. Manual collections count too. */
     for (unsigned g = 0; g <= gen; g++) h->count[g] = 0;
     if (gen < 2) h->count[gen + 1]++;
-    if (gen == 2) h->old_at_full = h->gen_objects[2];
+    if (gen == 2) old_collected(h, found);
     return end_collection(h, info, &h->gstats[gen], &s, found, freed, t0);
+}
+
+/* ---- the incremental pass's steps ---- */
+
+/* The verdict's set: what the search found, less what is no longer an old
+ * tracked object (freed, untracked, frozen, or a block reused by a young
+ * object). Members get INSET and field 0, out of the candidate buffer. */
+static void verdict_members(rc_heap *h, rc_vec *m)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < m->len; i++) {
+        rc_head *o = m->items[i];
+        if (!o->refcnt || (o->gc & (RC__TRACKED | RC__GEN_MASK)) != (RC__TRACKED | 2u)) continue;
+        rc__unbuffer(h, o);
+        o->gc |= RC__INSET;
+        rc__set_field(o, 0);
+        m->items[k++] = o;
+    }
+    m->len = k;
+}
+
+int rc__collect_step(rc_heap *h, size_t budget, rc_gc_info *info)
+{
+    *info = (rc_gc_info){.kind = RC_GC_INCREMENT, .generation = 2};
+    double t0 = begin_collection(h, info);
+    gc_set s = {.h = h, .gen = 2, .candidates = true};
+    size_t visits, found = 0, freed = 0;
+    rc_vec *m;
+    bool over = rc__pass_search(h, budget, &visits, &m);
+    info->examined = visits;
+    if (over) {
+        /* The verdict: trial deletion over m, as a candidate scan's without
+         * growing the set. Only this frees: whatever the program did
+         * between the steps, what it frees is unreachable now. */
+        h->scanning = true;
+        verdict_members(h, m);
+        for (size_t i = 0; i < m->len; i++) {
+            SET_FROM(&s, m->items[i]);
+            rc__foreach_ref(m->items[i], count_ref, &s);
+        }
+        info->examined += mark_sweep_members(&s, m, 2);
+        h->scanning = false;
+        found = m->len;
+        freed = found ? rc__delete_garbage(&s, m) : 0;
+        rc__vec_free(h, &s.stack);
+        rc__pass_abandon(h);   /* the pass is over: its tables and kept pages go */
+        h->count[2] = 0;
+        old_collected(h, found);
+    }
+    end_collection(h, info, &h->istats, &s, found, freed, t0);
+    return over;
 }
 
 /* ---- candidate scans ---- */

@@ -12,9 +12,14 @@
  * still referenced. Its referrers are found with one more walk each (the
  * first few offenders only).
  *
- * Side tables come from malloc, not from the heap's allocator, so a check
- * changes nothing a program or a test can count (allocator calls,
- * buffer_bytes, the heap's last error on success).
+ * rc__verify_garbage checks one collection's verdict against the whole
+ * heap: what it is about to delete must be unreachable (RC_EXPENSIVE builds,
+ * and RC_DEBUG builds run with RC_GC_VERIFY=1, before every deletion).
+ *
+ * Side tables are mappings of their own (core/os.c), not the heap's
+ * buffers, so a check changes nothing a program or a test can count
+ * (allocator calls, buffer_bytes, the heap's last error on success), and
+ * nothing of them stays in the C allocator's arenas when it ends.
  */
 #include "core/objects.h"
 #include "core/memcheck.h"
@@ -81,11 +86,30 @@ static int cmp_pages(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Tables of VG_ALIGN bytes and more are mappings of their own (zeroed), so a
+ * check leaves nothing big in the C allocator's arenas: RC_EXPENSIVE builds
+ * check before and after every collection and before every deletion, and a
+ * program measuring its memory must see none of it. Smaller ones come from
+ * calloc (no system call for the small heaps of most tests). */
+#define VG_ALIGN ((size_t)RC_PAGE_SIZE)
+static size_t vg_size(size_t bytes) { return ((bytes ? bytes : 1) + VG_ALIGN - 1) & ~(VG_ALIGN - 1); }
+static void *vg_alloc(size_t bytes)
+{
+    if (bytes < VG_ALIGN) return calloc(bytes ? bytes : 1, 1);
+    return rc__os_map(vg_size(bytes), VG_ALIGN);
+}
+static void vg_free(void *p, size_t bytes)
+{
+    if (!p) return;
+    if (bytes < VG_ALIGN) free(p);
+    else rc__os_unmap(p, vg_size(bytes));
+}
+
 static bool table_init(vf *v)
 {
     rc_heap *h = v->h;
     v->npages = h->pages[0].len + h->pages[1].len;
-    v->pages = malloc((v->npages ? v->npages : 1) * sizeof *v->pages);
+    v->pages = vg_alloc(v->npages * sizeof *v->pages);
     if (!v->pages) return false;
     size_t k = 0;
     for (int t = 0; t < 2; t++)
@@ -98,8 +122,15 @@ static bool table_init(vf *v)
         v->pages[i].base = v->nslots;
         v->nslots += v->pages[i].nslots;
     }
-    v->in = calloc(v->nslots ? v->nslots : 1, sizeof *v->in);
+    v->in = vg_alloc(v->nslots * sizeof *v->in);
     return v->in != NULL;
+}
+
+/* Give back what table_init took. */
+static void table_release(vf *v)
+{
+    vg_free(v->pages, v->npages * sizeof *v->pages);
+    vg_free(v->in, v->nslots * sizeof *v->in);
 }
 
 /* The table entry of page pg, or NULL when it is no page of the heap. */
@@ -418,7 +449,7 @@ long rc__heap_check(rc_heap *h, FILE *out)
     }
     vf v = {.h = h, .out = out, .strict = !h->busy};
     if (!table_init(&v)) {
-        free(v.pages);
+        table_release(&v);
         rc__fail(h, RC_ENOMEM, "rc_heap_check: out of memory for the block table");
         return -1;
     }
@@ -436,8 +467,7 @@ long rc__heap_check(rc_heap *h, FILE *out)
     check_refcounts(&v);
     if (out && v.problems > VF_SHOW)
         fprintf(out, "recycle: heap check: ... %ld problems in all\n", v.problems);
-    free(v.pages);
-    free(v.in);
+    table_release(&v);
     return v.problems;
 }
 
@@ -454,4 +484,82 @@ void rc__heap_verify(rc_heap *h, const char *when)
                 n == 1 ? "" : "s");
         abort();
     }
+}
+
+/* ---- the verdict against the whole heap ---- */
+
+typedef struct reach_ctx {
+    vf *v;
+    uint8_t *seen;
+    rc_head **stack;
+    size_t len, cap;
+    bool oom;
+} reach_ctx;
+
+/* The block number of c, or SIZE_MAX when c is no object of the heap. */
+static size_t id_of(const vf *v, const rc_head *c)
+{
+    const vf_page *p = table_find(v, rc__page_of(c));
+    return p ? block_id(p, c) : SIZE_MAX;
+}
+
+static void in_visit(rc_head *c, void *ctx)
+{
+    vf *v = ctx;
+    size_t id = id_of(v, c);
+    if (id != SIZE_MAX && v->in[id] != UINT32_MAX) v->in[id]++;
+}
+
+static void reach(reach_ctx *r, rc_head *c)
+{
+    size_t id = id_of(r->v, c);
+    if (id == SIZE_MAX || r->seen[id]) return;
+    r->seen[id] = 1;
+    if (r->len == r->cap) {
+        size_t ncap = r->cap ? r->cap * 2 : VG_ALIGN / sizeof *r->stack;
+        rc_head **n = vg_alloc(ncap * sizeof *n);
+        if (!n) {
+            r->oom = true;
+            return;
+        }
+        if (r->len) memcpy(n, r->stack, r->len * sizeof *n);
+        vg_free(r->stack, r->cap * sizeof *n);
+        r->stack = n;
+        r->cap = ncap;
+    }
+    r->stack[r->len++] = c;
+}
+
+static void reach_visit(rc_head *c, void *ctx) { reach(ctx, c); }
+
+void rc__verify_garbage(rc_heap *h, const char *kind)
+{
+    vf v = {.h = h};
+    reach_ctx r = {.v = &v};
+    if (!table_init(&v) || !(r.seen = vg_alloc(v.nslots))) goto out;
+    RC__FOREACH_LIVE(h, 1, pg, o, { rc__foreach_ref(o, in_visit, &v); });
+    /* Roots: objects held from outside the heap (C code), the hold on
+     * garbage excepted; then everything they reach. */
+    for (int t = 0; t < 2; t++)
+        RC__FOREACH_LIVE(h, t, pg, o, {
+            size_t id = id_of(&v, o);
+            uint32_t held = (o->gc & RC__INSET) ? 1 : 0;
+            if (id != SIZE_MAX && o->refcnt > v.in[id] + held) reach(&r, o);
+        });
+    while (r.len && !r.oom) rc__foreach_ref(r.stack[--r.len], reach_visit, &r);
+    if (r.oom) goto out;
+    for (int t = 0; t < 2; t++)
+        RC__FOREACH_LIVE(h, t, pg, o, {
+            if (!(o->gc & RC__INSET) || !r.seen[id_of(&v, o)]) continue;
+            fprintf(stderr,
+                    "recycle: gc verify: a %s is about to free the '%s' object at %p, which "
+                    "the program can still reach (refcount %u, %u references from objects "
+                    "of the heap)\n",
+                    kind, tname(o), (void *)(o + 1), o->refcnt - 1, v.in[id_of(&v, o)]);
+            abort();
+        });
+out:
+    vg_free(r.stack, r.cap * sizeof *r.stack);
+    vg_free(r.seen, v.nslots);
+    table_release(&v);
 }

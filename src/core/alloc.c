@@ -16,6 +16,13 @@
  * within a quarter-megabyte, without a system call per page.
  *
  * Large blocks get pages of their own, mapped and unmapped individually.
+ *
+ * Buffer pages (RC_PAGE_BUFFER, kind RC_KIND_BUFFERS) hold the heap's small
+ * variable buffers (buffer.c): same classes, queues and purges, but on no
+ * page list, so no walk ever sees them, and faulted in as written. A purge
+ * at the end of a free burst or collection also releases the current pages
+ * left empty, which freeing keeps for the next allocation, and trims the
+ * heap's vectors (release_idle); the purge while freeing does neither.
  */
 #include "core/memcheck.h"
 #include "core/clock.h"
@@ -115,7 +122,7 @@ static void *sys_realloc(void *ud, void *p, size_t size)
 const rc_allocator rc_system_allocator = {sys_map, sys_unmap, sys_decommit, sys_commit, sys_hugepage,
                                           sys_realloc, NULL};
 
-/* ---- small vectors ---- */
+/* ---- committing ahead ---- */
 
 void rc__commit(rc_heap *h, void *p, size_t size)
 {
@@ -125,47 +132,17 @@ void rc__commit(rc_heap *h, void *p, size_t size)
     h->cfg.allocator.commit(h->cfg.allocator.ud, (void *)lo, hi - lo);
 }
 
-bool rc__vec_grow(rc_heap *h, rc_vec *v)
-{
-    size_t ncap = v->cap ? v->cap * 2 : 16;
-    void **n = h->cfg.allocator.realloc(h->cfg.allocator.ud, v->items, ncap * sizeof *n);
-    if (!n) return false;
-    /* Big scratch vectors fill up at once: fault the new half in one call. */
-    if (ncap * sizeof *n >= 16384) rc__commit(h, n + v->cap, (ncap - v->cap) * sizeof *n);
-    v->items = n;
-    v->cap = ncap;
-    return true;
-}
-
-void rc__vec_free(rc_heap *h, rc_vec *v)
-{
-    if (v->items) h->cfg.allocator.realloc(h->cfg.allocator.ud, v->items, 0);
-    v->items = NULL;
-    v->len = v->cap = 0;
-}
-
-/* ---- variable buffers ---- */
-
-void *rc__buf_realloc(rc_heap *h, void *p, size_t old_size, size_t new_size)
-{
-    void *n = h->cfg.allocator.realloc(h->cfg.allocator.ud, p, new_size);
-    if (!n && new_size) return NULL;
-    h->buffer_bytes += new_size - old_size;
-    return n;
-}
-
-void rc__buf_free(rc_heap *h, void *p, size_t size)
-{
-    if (!p) return;
-    h->cfg.allocator.realloc(h->cfg.allocator.ud, p, 0);
-    h->buffer_bytes -= size;
-}
-
 /* ---- page lists ---- */
+
+/* The kind of small page `pg` is (RC_PAGE_KINDS). */
+static inline int kind_of(const rc_page *pg)
+{
+    return pg->flags & RC_PAGE_BUFFER ? RC_KIND_BUFFERS : pg->flags & RC_PAGE_TRACKED ? 1 : 0;
+}
 
 static void avail_push(rc_heap *h, rc_page *pg)
 {
-    rc_pageq *q = &h->avail[pg->flags & RC_PAGE_TRACKED ? 1 : 0][pg->size_class];
+    rc_pageq *q = &h->avail[kind_of(pg)][pg->size_class];
     pg->prev = NULL;
     pg->next = q->head;
     if (q->head) q->head->prev = pg;
@@ -175,7 +152,7 @@ static void avail_push(rc_heap *h, rc_page *pg)
 
 static void avail_remove(rc_heap *h, rc_page *pg)
 {
-    rc_pageq *q = &h->avail[pg->flags & RC_PAGE_TRACKED ? 1 : 0][pg->size_class];
+    rc_pageq *q = &h->avail[kind_of(pg)][pg->size_class];
     if (pg->prev) pg->prev->next = pg->next; else q->head = pg->next;
     if (pg->next) pg->next->prev = pg->prev;
     pg->next = pg->prev = NULL;
@@ -223,12 +200,14 @@ static void pages_remove(rc_heap *h, rc_page *pg)
 
 /* Free pages stay committed ("dirty") until a purge hands them back in runs:
  * every decommit costs a TLB flush, so one call per run, not per page. */
-#define RC_PURGE_SOON (256 * 1024)          /* at the end of a free burst */
 #define RC_PURGE_NOW (4 * 1024 * 1024)      /* at least, while freeing */
 #define RC_PURGE_INTERVAL 0.1               /* seconds between purges of a busy heap */
 #define RC_HUGE_AFTER 4                     /* segments before huge pages are asked for */
 
-static rc_page *segment_take_page(rc_heap *h)
+/* A page from a segment: a dirty one first, else a fresh one, faulted in
+ * at once when `commit` (object pages, filled from the start; buffer pages
+ * are faulted in as their blocks are written). */
+static rc_page *segment_take_page(rc_heap *h, bool commit)
 {
     rc_segment *s, *clean = NULL;
     for (s = h->segments; s; s = s->next) {
@@ -240,6 +219,7 @@ static rc_page *segment_take_page(rc_heap *h)
         s->dirty &= ~((uint64_t)1 << i);
         s->used |= (uint64_t)1 << i;
         h->dirty_bytes -= RC_PAGE_SIZE;
+        rc__note_growth(h);
         rc_page *pg = (rc_page *)(s->base + (size_t)i * RC_PAGE_SIZE);
         pg->segment = s;
         return pg;
@@ -268,11 +248,14 @@ static rc_page *segment_take_page(rc_heap *h)
     unsigned i = (unsigned)__builtin_ctzll(~(s->used | s->dirty));
     s->used |= (uint64_t)1 << i;
     rc_page *pg = (rc_page *)(s->base + (size_t)i * RC_PAGE_SIZE);
-    if (h->cfg.allocator.commit) h->cfg.allocator.commit(h->cfg.allocator.ud, pg, RC_PAGE_SIZE);
+    if (commit && h->cfg.allocator.commit) h->cfg.allocator.commit(h->cfg.allocator.ud, pg, RC_PAGE_SIZE);
     pg->segment = s;
     h->page_bytes += RC_PAGE_SIZE;
+    rc__note_growth(h);
     return pg;
 }
+
+static void purge_free_pages(rc_heap *h);
 
 static void segment_return_page(rc_heap *h, rc_page *pg)
 {
@@ -284,10 +267,26 @@ static void segment_return_page(rc_heap *h, rc_page *pg)
     /* A collection purges once at its end: purging while it frees would
      * split huge pages that are about to be unmapped whole anyway. */
     size_t limit = h->page_bytes / 4 > RC_PURGE_NOW ? h->page_bytes / 4 : RC_PURGE_NOW;
-    if (h->dirty_bytes >= limit && !h->busy) rc__alloc_purge(h);
+    if (h->dirty_bytes >= limit && !h->busy) purge_free_pages(h);
 }
 
+static void release_idle(rc_heap *h);
+
+/* A purge: what waits for allocations to come (release_idle), then the
+ * free pages. The peak it leaves is what rc__alloc_purge_soon measures
+ * shrinking from. */
 void rc__alloc_purge(rc_heap *h)
+{
+    release_idle(h);
+    purge_free_pages(h);
+    h->peak_live = rc__live_bytes(h);
+}
+
+/* Decommit the free pages in runs and unmap the segments with no page in
+ * use. Alone (the purge while freeing, which may run inside a page walk
+ * that allocates: a buffer freed as a result list grows) it changes no page
+ * list and no vector, so a walk under way sees every page. */
+static void purge_free_pages(rc_heap *h)
 {
     h->last_purge = rc__now_seconds();
     rc_segment **pp = &h->segments;
@@ -327,9 +326,23 @@ void rc__alloc_purge(rc_heap *h)
  * lets go of its data); free pages in a heap that keeps allocating are given
  * back at most every RC_PURGE_INTERVAL, so pages freed and taken again soon
  * after (objects dying and being born in waves) are not decommitted and
- * faulted in again each time. */
+ * faulted in again each time.
+ *
+ * A heap that shrank by a quarter (and RC_PURGE_SOON) since the last purge
+ * has let go of its data too: what little waits then goes as well -- the
+ * tail of free pages a purge while freeing left behind, the current pages
+ * left empty (release_idle), which nothing else counts. Waves smaller than
+ * that keep their pages; a long release purges a few times, not at every
+ * step. */
 void rc__alloc_purge_soon(rc_heap *h)
 {
+    h->shrunk = false;
+    size_t live = rc__live_bytes(h);
+    size_t shrink = h->peak_live > live ? h->peak_live - live : 0;
+    if (shrink >= RC_PURGE_SOON && shrink >= h->peak_live / 4) {
+        rc__alloc_purge(h);
+        return;
+    }
     if (h->dirty_bytes < RC_PURGE_SOON) return;
     if (h->dirty_bytes * 2 < h->page_bytes) {
         double now = rc__now_seconds();
@@ -338,34 +351,43 @@ void rc__alloc_purge_soon(rc_heap *h)
     rc__alloc_purge(h);
 }
 
-static void page_init(rc_page *pg, rc_heap *h, unsigned sc, bool tracked)
+static void page_init(rc_page *pg, rc_heap *h, unsigned sc, int kind)
 {
     rc_segment *seg = pg->segment;
     memset(pg, 0, sizeof *pg);
     pg->segment = seg;
     pg->heap = h;
     pg->magic = RC_PAGE_MAGIC;
-    pg->flags = tracked ? RC_PAGE_TRACKED : 0;
+    pg->flags = kind == RC_KIND_BUFFERS ? RC_PAGE_BUFFER : kind ? RC_PAGE_TRACKED : 0;
     pg->size_class = (uint16_t)sc;
     pg->block_size = rc__class_size[sc];
     pg->capacity = (uint32_t)((RC_PAGE_SIZE - RC_PAGE_HEADER) / pg->block_size);
     pg->bump = rc__page_first(pg);
-    if (h->watch) rc__watch_page(h, pg);
+    /* Buffer pages exist only where no tool watches memory (h->buf_map). */
+    if (h->watch && kind != RC_KIND_BUFFERS) rc__watch_page(h, pg);
 }
 
 /* Drop a page that has no live block left. */
 static void page_release(rc_heap *h, rc_page *pg)
 {
     rc_assert(pg->used == 0 || (pg->flags & RC_PAGE_LARGE));
+    if (pg->side) {   /* out of the incremental pass's snapshot (incremental.c) */
+        h->snapshot.items[pg->snap_index] = NULL;
+        pg->side = NULL;
+        /* A heap that shrank by a quarter under a pass gets its tables back
+         * now rather than at the pass's end, which may never come. */
+        if (++h->snapshot_gone * 4 > h->snapshot.len && !h->busy) rc__hook_snapshot_shrunk(h);
+    }
     if (pg->flags & RC_PAGE_AVAIL) avail_remove(h, pg);
     rc__young_remove(h, pg, 0);
     rc__young_remove(h, pg, 1);
-    pages_remove(h, pg);
+    if (!(pg->flags & RC_PAGE_BUFFER)) pages_remove(h, pg);
     pg->magic = 0;
     rc__check_forget(pg);
     if (pg->flags & RC_PAGE_LARGE) {
         size_t sz = pg->map_size;
         h->page_bytes -= sz;
+        h->shrunk = true;
         if (pg->flags & RC_PAGE_MALLOC) {
             free(pg);
             return;
@@ -382,13 +404,13 @@ static void page_release(rc_heap *h, rc_page *pg)
     segment_return_page(h, pg);
 }
 
-/* A fresh page for (tracked, sc), or NULL. */
-static rc_page *page_new(rc_heap *h, unsigned sc, bool tracked)
+/* A fresh page for (kind, sc), or NULL. */
+static rc_page *page_new(rc_heap *h, unsigned sc, int kind)
 {
-    rc_page *pg = segment_take_page(h);
+    rc_page *pg = segment_take_page(h, kind != RC_KIND_BUFFERS);
     if (!pg) return NULL;
-    page_init(pg, h, sc, tracked);
-    if (!pages_add(h, pg)) {
+    page_init(pg, h, sc, kind);
+    if (kind != RC_KIND_BUFFERS && !pages_add(h, pg)) {
         pg->magic = 0;
         segment_return_page(h, pg);
         return NULL;
@@ -419,6 +441,7 @@ static rc_head *alloc_large(rc_heap *h, size_t bytes, bool tracked)
     }
     if (h->watch) rc__watch_page(h, pg);
     h->page_bytes += size;
+    rc__note_growth(h);
     pg->used = 1;
     return (rc_head *)rc__page_first(pg);
 }
@@ -446,6 +469,7 @@ static rc_head *alloc_malloc(rc_heap *h, size_t bytes, bool tracked)
         return NULL;
     }
     h->page_bytes += size;
+    rc__note_growth(h);
     pg->used = 1;
     return (rc_head *)rc__page_first(pg);
 }
@@ -458,7 +482,46 @@ static inline rc_page **cur_of(rc_heap *h, int t, unsigned sc)
 
 bool rc__page_is_current(rc_heap *h, rc_page *pg)
 {
-    return pg == *cur_of(h, pg->flags & RC_PAGE_TRACKED ? 1 : 0, pg->size_class);
+    return pg == *cur_of(h, kind_of(pg), pg->size_class);
+}
+
+/* A purge also lets go of what waits for allocations to come: current pages
+ * left empty (up to one per kind and class, which freeing never releases)
+ * and the unused room of the heap's vectors (page lists, the candidate
+ * buffer, the members vector young collections keep: rc__alloc_trim). Only
+ * where no page walk can be under way: rc__alloc_purge runs at the end of a
+ * free burst or collection, and a walk that frees sets keep_empty_pages;
+ * never from the purge while freeing, which a walk that merely allocates
+ * can start (the page lists would change under it). The vectors wait while
+ * a collection runs (it holds pointers into them): the collection trims
+ * them at its end. */
+static void release_idle(rc_heap *h)
+{
+    if (h->keep_empty_pages) return;
+    h->busy++;   /* page_release must not start a purge of its own */
+    for (int t = 0; t < RC_PAGE_KINDS; t++)
+        for (unsigned sc = 0; sc < RC_NCLASSES; sc++) {
+            rc_page **cur = cur_of(h, t, sc), *pg = *cur;
+            if (!pg) continue;
+            if (pg->used || pg->held) continue;
+            *cur = NULL;
+            page_release(h, pg);
+        }
+    h->busy--;
+    h->trim_due = true;
+    if (!h->busy) rc__alloc_trim(h);
+}
+
+void rc__alloc_trim(rc_heap *h)
+{
+    rc_assert(!h->busy);
+    h->trim_due = false;
+    rc__vec_trim(h, &h->pages[0]);
+    rc__vec_trim(h, &h->pages[1]);
+    rc__vec_trim(h, &h->young[0]);
+    rc__vec_trim(h, &h->young[1]);
+    rc__vec_trim(h, &h->candidates);
+    rc__vec_trim(h, &h->scratch);
 }
 
 /* rc__page_take on a watched heap: the free-list link is read past the poison. */
@@ -466,6 +529,42 @@ static inline rc_head *take(rc_heap *h, rc_page *pg)
 {
     if (h->watch && pg->free) rc__mem_open(pg->free + 1, sizeof(rc_head *));
     return rc__page_take(pg);
+}
+
+/* A block of class sc from the current page of kind t; when it is full
+ * (it then waits until a quarter of it is free), from the first page of the
+ * queue or a new page, which becomes current. NULL on out-of-memory. */
+static rc_head *take_class(rc_heap *h, int t, unsigned sc)
+{
+    rc_page **cur = cur_of(h, t, sc), *pg = *cur;
+    rc_head *b;
+    if (pg && (b = take(h, pg))) return b;
+    if (pg) pg->flags |= RC_PAGE_FULL;
+    pg = h->avail[t][sc].head;
+    if (pg) {
+        avail_remove(h, pg);
+    } else {
+        pg = page_new(h, sc, t);
+        if (!pg) {
+            *cur = NULL;
+            return NULL;
+        }
+    }
+    pg->flags &= (uint16_t)~RC_PAGE_FULL;
+    *cur = pg;
+    return take(h, pg);
+}
+
+void *rc__alloc_buffer(rc_heap *h, size_t bytes)
+{
+    rc_assert(h->buf_map && bytes && bytes <= RC_SMALL_MAX);
+    return take_class(h, RC_KIND_BUFFERS, rc__size_class(bytes));
+}
+
+void rc__free_buffer(rc_heap *h, void *p)
+{
+    rc_assert(rc__page_of(p)->flags & RC_PAGE_BUFFER);
+    rc__free_block_raw(h, p);
 }
 
 rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool refs, bool young)
@@ -485,27 +584,9 @@ rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool refs, bool young)
         pg = rc__page_of(b);
         goto done;
     }
-    unsigned sc = rc__size_class(bytes);
-    int t = tracked ? 1 : 0;
-    rc_page **cur = cur_of(h, t, sc);
-    pg = *cur;
-    if (pg && (b = take(h, pg))) goto small;
-    /* The current page is full: it waits until a quarter of it is free. */
-    if (pg) pg->flags |= RC_PAGE_FULL;
-    pg = h->avail[t][sc].head;
-    if (pg) {
-        avail_remove(h, pg);
-    } else {
-        pg = page_new(h, sc, tracked);
-        if (!pg) {
-            *cur = NULL;
-            return NULL;
-        }
-    }
-    pg->flags &= (uint16_t)~RC_PAGE_FULL;
-    *cur = pg;
-    b = take(h, pg);
-small:
+    b = take_class(h, tracked ? 1 : 0, rc__size_class(bytes));
+    if (!b) return NULL;
+    pg = rc__page_of(b);
 done:
     if (h->watch) rc__watch_alloc(h, b, bytes);
     if (young && !(pg->flags & RC_PAGE_YOUNG0) && !rc__young_add(h, pg, 0)) {
@@ -543,9 +624,11 @@ void rc__free_block_raw(rc_heap *h, rc_head *b)
     if (watched) rc__mem_close((char *)b + RC_FREE_OPEN, pg->block_size - RC_FREE_OPEN);
     pg->free = b;
     pg->used--;
-    if (rc__page_is_current(h, pg)) return;
+    if (rc__page_is_current(h, pg)) return;   /* even empty: a purge may let it go */
     if (pg->used == 0) {
-        if (!h->keep_empty_pages && !pg->held) page_release(h, pg);
+        /* Buffer pages are on no list a walk follows: they go at once. */
+        bool walked = h->keep_empty_pages && !(pg->flags & RC_PAGE_BUFFER);
+        if (!walked && !pg->held) page_release(h, pg);
     } else if ((pg->flags & RC_PAGE_FULL) && pg->used <= pg->capacity - pg->capacity / 4) {
         pg->flags &= (uint16_t)~RC_PAGE_FULL;
         avail_push(h, pg);

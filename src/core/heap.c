@@ -33,9 +33,15 @@ rc_heap *rc__heap_init(const rc_heap_config *cfg, size_t size)
     h->enabled = !cfg->disabled;
     memcpy(h->threshold, cfg->threshold, sizeof h->threshold);
     h->young_scale = 1;
-    rc__young_limit_update(h);
+    h->old_backoff = 1;
+    h->mid_backoff = 1;
+    h->incremental = true;
     h->candidate_limit = cfg->candidate_limit ? cfg->candidate_limit : RC_DEFAULT_CANDIDATE_LIMIT;
     h->stress = stress_wanted(cfg);
+#ifdef RC_DEBUG
+    const char *verify = getenv("RC_GC_VERIFY");
+    h->verify_gc = verify && atoi(verify) > 0;
+#endif
     h->leak_report = cfg->leak_report;
     h->leak_report_ud = cfg->leak_report_ud;
     rc__young_limit_update(h);
@@ -135,6 +141,9 @@ bool rc__heap_teardown(rc_heap *h)
     rc__vec_free(h, &h->scratch);
     rc__watch_teardown(h);
     rc__alloc_release_all(h);
+    /* Buffer pages went with the segments; a mapped buffer left now would
+     * stay mapped: every owner frees its buffers by here. */
+    rc_assert(h->buf_map_bytes == 0);
     release_struct(h);
     return true;
 }
@@ -252,6 +261,7 @@ void rc_heap_get_stats(const rc_heap *h, rc_heap_stats *out)
     }
     out->buffer_bytes = h->buffer_bytes;
     out->page_bytes = h->page_bytes;
+    out->buffer_map_bytes = h->buf_map_bytes;
     for (int g = 0; g < 3; g++) {
         out->collections[g] = h->gstats[g].collections;
         out->collected[g] = h->gstats[g].freed;

@@ -81,3 +81,8 @@ void rc__hook_heap_free(rc_heap *h)
 {
     FOR_HOOK(h, on_heap_free, t) t->on_heap_free(h);
 }
+
+void rc__hook_snapshot_shrunk(rc_heap *h)
+{
+    FOR_HOOK(h, on_snapshot_shrunk, t) t->on_snapshot_shrunk(h);
+}

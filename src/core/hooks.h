@@ -8,7 +8,8 @@
  * heap holds one pointer per slot (h->hooks[slot]).
  *
  *   slot               attached by        hooks it fills
- *   RC_SLOT_COLLECTOR  rc_heap_new        collect_due
+ *   RC_SLOT_COLLECTOR  rc_heap_new        collect_due, on_heap_end,
+ *                                         on_snapshot_shrunk
  *   RC_SLOT_WEAKREF    rc_heap_new        on_referent_death, on_unreachable,
  *                                         on_spared, on_heap_free
  *   RC_SLOT_GCMODULE   rc_heap_new        on_collect_begin/end, on_garbage,
@@ -79,6 +80,9 @@ typedef struct rc_hooks {
     void (*on_heap_end)(rc_heap *h);
     /* rc_heap_free, after every object is gone: free the slot's state. */
     void (*on_heap_free)(rc_heap *h);
+    /* A quarter of the incremental pass's snapshot pages went back to the
+     * system, outside any collection (alloc.c): the heap shrank under it. */
+    void (*on_snapshot_shrunk)(rc_heap *h);
 } rc_hooks;
 
 /* Attach table `t` at `slot` (NULL detaches and clears the slot's wants). */
@@ -101,5 +105,6 @@ int rc__hook_garbage(rc_heap *h, rc_head **g, size_t n);
 bool rc__hook_site(rc_heap *h, const rc_head *o, const char **file, int *line);
 void rc__hook_heap_end(rc_heap *h);
 void rc__hook_heap_free(rc_heap *h);
+void rc__hook_snapshot_shrunk(rc_heap *h);
 
 #endif

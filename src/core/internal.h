@@ -100,7 +100,12 @@ enum {
     RC_PAGE_FULL = 32,     /* not the current page and too full to be reused */
     RC_PAGE_WATCH = 64,    /* memory checking: every block through rc__free_block (memcheck.c) */
     RC_PAGE_MALLOC = 128,  /* malloc mode: a large page from posix_memalign, freed with free */
+    RC_PAGE_BUFFER = 256,  /* blocks are small buffers (buffer.c), not objects: on no page list */
 };
+/* The kinds of small page, each with its current pages and queues:
+ * untracked objects, tracked objects (RC_PAGE_TRACKED), buffers. */
+#define RC_PAGE_KINDS 3
+#define RC_KIND_BUFFERS 2
 
 typedef struct rc_segment rc_segment;
 typedef struct rc_page {
@@ -120,6 +125,10 @@ typedef struct rc_page {
     rc_segment *segment;      /* NULL for large pages */
     size_t map_size;          /* large pages: bytes mapped */
     uint32_t held;            /* freed blocks waiting in the quarantine (memcheck.c) */
+    uint32_t side_recip;      /* incremental pass: ceil(2^32 / block_size), 0 on large pages */
+    uint16_t *side;           /* incremental pass: the page's side table (a block's entry is
+                                 at offset * side_recip >> 32), NULL outside its snapshot */
+    uint32_t snap_index;      /* incremental pass: position in heap->snapshot while `side` */
 } rc_page;
 _Static_assert(sizeof(rc_page) <= RC_PAGE_HEADER, "page header too big");
 
@@ -143,7 +152,10 @@ typedef struct rc_vec {
     void **items;
     size_t len, cap;
 } rc_vec;
-bool rc__vec_grow(rc_heap *h, rc_vec *v);   /* false on out-of-memory */
+/* Double the capacity (from 16); false on out-of-memory (the vector is
+ * unchanged). Big vectors are mapped as big buffers are (buffer.c), small
+ * ones come from the allocator's realloc; not counted in buffer_bytes. */
+bool rc__vec_grow(rc_heap *h, rc_vec *v);
 /* Fault in [p, p+size) with one call (allocator.commit) rather than one page
  * fault at a time; for buffers about to be written. */
 void rc__commit(rc_heap *h, void *p, size_t size);
@@ -157,6 +169,10 @@ static inline bool rc__vec_push(rc_heap *h, rc_vec *v, void *item)
     return true;
 }
 void rc__vec_free(rc_heap *h, rc_vec *v);
+/* Give back most of the unused room: the capacity halves while the items
+ * fill at most a quarter of it (down to 16); an empty vector is freed. A
+ * failed shrink leaves it as it was. */
+void rc__vec_trim(rc_heap *h, rc_vec *v);
 
 typedef struct rc_pageq {
     rc_page *head;
@@ -173,14 +189,21 @@ struct rc_heap {
     rc_heap_config cfg;
 
     /* allocation: [tracked?][class] */
-    rc_page *cur[2][RC_NCLASSES];
-    rc_pageq avail[2][RC_NCLASSES];
-    rc_vec pages[2];                /* every page, by tracked? (large ones too) */
+    rc_page *cur[RC_PAGE_KINDS][RC_NCLASSES];
+    rc_pageq avail[RC_PAGE_KINDS][RC_NCLASSES];
+    rc_vec pages[2];                /* every page of objects, by tracked? (large ones too) */
     rc_segment *segments;
     size_t nsegments;
     size_t dirty_bytes;             /* free pages not yet decommitted */
+    size_t peak_live;               /* rc__live_bytes at its highest since the last
+                                       rc__alloc_purge (the purge while freeing keeps it) */
+    bool shrunk;                    /* a large page or mapped buffer went since
+                                       rc__alloc_purge_soon last looked */
     double last_purge;              /* monotonic seconds of the last purge */
     size_t buffer_bytes, page_bytes;
+    size_t buf_map_bytes;           /* mapped for big buffers and vectors (buffer.c) */
+    bool buf_map;                   /* big buffers get mappings of their own (buffer.c) */
+    bool trim_due;                  /* a purge ran while busy: rc__alloc_trim when it ends */
 
     /* collector */
     bool enabled;
@@ -191,7 +214,8 @@ struct rc_heap {
     bool scanning;                  /* count/mark/sweep: gc fields are scratch */
     bool deleting;                  /* garbage (INSET) is being cleared and freed: no weak
                                        reference to it may be made */
-    bool keep_empty_pages;          /* a page walk frees objects: pages stay until it ends */
+    uint8_t keep_empty_pages;       /* page walks under way (a full collection's deletion):
+                                       while non-zero, emptied pages stay */
     uint32_t mark_flip;             /* MARK bit value that means "unmarked" (0 or RC__MARK) */
     rc_head *pending;               /* objects whose count hit 0, to free */
     unsigned threshold[3];
@@ -202,6 +226,21 @@ struct rc_heap {
     size_t count[3];
     size_t gen_objects[4];          /* tracked objects per generation */
     size_t old_at_full;             /* generation-2 objects after the last full collection */
+    unsigned old_backoff;           /* 1..RC_OLD_BACKOFF_MAX: the old generation waits for
+                                       old_backoff quarters of growth (policy.c) */
+    unsigned mid_backoff;           /* 1..RC_MID_BACKOFF_MAX: generation 1 is skipped by all
+                                       but 1 in mid_backoff of its rounds (policy.c) */
+    size_t mid_skip;                /* young collections left that promote to generation 2 */
+    size_t mid_found;               /* generation-1 garbage the last collection found */
+    bool young_to_old;              /* this young collection promotes to generation 2 */
+    bool incremental;               /* automatic old-generation work in steps (default) */
+    bool step_due;                  /* a pass runs: a step is due half-way to the next young
+                                       collection (young_limit is halved until it runs) */
+    size_t step_budget;             /* work per automatic step; 0: paced by allocation */
+    struct rc_pass *pass;           /* the incremental pass under way, or NULL (incremental.c) */
+    rc_vec snapshot;                /* its pages; a page that goes back to the system while
+                                       the pass runs leaves NULL in its place (alloc.c) */
+    size_t snapshot_gone;           /* how many did */
     rc_vec young[2];                /* pages holding generation 0 / 1 objects */
     rc_vec candidates;              /* buffered old objects (NULL = removed) */
     rc_vec scratch;                 /* a young collection's members, kept between collections */
@@ -210,8 +249,12 @@ struct rc_heap {
     size_t gc_freed;                /* garbage objects freed, ever (see rc__delete_garbage) */
     rc_gen_stats gstats[3];         /* per generation collected as the oldest */
     rc_gen_stats cstats;            /* candidate scans */
+    rc_gen_stats istats;            /* steps of incremental passes */
     bool stress;                    /* collect at every tracked allocation (rc_gc_set_stress) */
+    bool verify_gc;                 /* RC_DEBUG builds, RC_GC_VERIFY=1: every deletion is checked
+                                       against the whole heap first (rc__verify_garbage) */
     size_t stress_allocs;           /* stress mode: allocations since the last full collection */
+    unsigned stress_olds;           /* stress mode: old-generation collections started */
     rc_leak_report_fn leak_report;  /* called by rc_heap_free with what is left, or NULL */
     void *leak_report_ud;
 
@@ -245,7 +288,7 @@ struct rc_heap {
     bool watch;
     bool use_malloc;                /* every object in a page of its own from posix_memalign */
     bool valgrind;                  /* running under valgrind: client requests per object */
-    rc_page *wcur[2][RC_NCLASSES];
+    rc_page *wcur[RC_PAGE_KINDS][RC_NCLASSES];
     rc_head **quarantine;           /* freed blocks waiting before reuse (FIFO ring) */
     unsigned q_head, q_len;
 
@@ -304,13 +347,46 @@ void rc__free_block(rc_heap *h, rc_head *b);
 void rc__free_block_raw(rc_heap *h, rc_head *b);
 /* Whether `pg` is the current page of its class (allocation goes there). */
 bool rc__page_is_current(rc_heap *h, rc_page *pg);
-/* Variable buffers through the heap's allocator, counted in buffer_bytes. */
+/* Variable buffers (buffer.c), counted in buffer_bytes: realloc(3) with the
+ * buffer's exact size beside it (old_size: what p was given; 0 when p is
+ * NULL). Returns the resized buffer, or NULL: out of memory or a size past
+ * what can be mapped (p then stays as it was, nothing counted), or
+ * new_size 0 (p freed). Buffers of RC_BUF_MAP_MIN bytes or more get a
+ * mapping of their own on heaps with h->buf_map. */
 void *rc__buf_realloc(rc_heap *h, void *p, size_t old_size, size_t new_size);
 void rc__buf_free(rc_heap *h, void *p, size_t size);
+#define RC_BUF_MAP_MIN ((size_t)RC_SMALL_MAX + 1)
+/* A block of a size class >= bytes (1..RC_SMALL_MAX) from the heap's buffer
+ * pages, or NULL; rc__free_buffer gives it back. */
+void *rc__alloc_buffer(rc_heap *h, size_t bytes);
+void rc__free_buffer(rc_heap *h, void *p);
 /* Decommit free pages and unmap empty segments now; the _soon variant only
  * when enough waits (end of a free burst or a collection). */
 void rc__alloc_purge(rc_heap *h);
 void rc__alloc_purge_soon(rc_heap *h);
+#define RC_PURGE_SOON (256 * 1024)   /* bytes waiting that make a purge worth it */
+/* Whether rc__alloc_purge_soon has anything to look at: the test at the
+ * end of a free burst (free pages wait, or a mapping went). */
+static inline bool rc__purge_waits(const rc_heap *h)
+{
+    return (h->dirty_bytes | (size_t)h->shrunk) != 0;
+}
+/* Bytes the heap holds from the system, free pages not counted: pages in
+ * use (current ones included) and mapped buffers. */
+static inline size_t rc__live_bytes(const rc_heap *h)
+{
+    return h->page_bytes - h->dirty_bytes + h->buf_map_bytes;
+}
+/* After the heap grew: remember its highest size (rc__alloc_purge_soon). */
+static inline void rc__note_growth(rc_heap *h)
+{
+    size_t live = rc__live_bytes(h);
+    if (live > h->peak_live) h->peak_live = live;
+}
+/* Give back the unused room of the heap's vectors (rc__vec_trim): done by
+ * a purge, or when a purge ran during a collection (trim_due), by the end of
+ * the collection. Not while busy. */
+void rc__alloc_trim(rc_heap *h);
 /* Release the pages left empty while keep_empty_pages was set. */
 void rc__release_empty_pages(rc_heap *h);
 /* Live objects and their bytes (headers included), summed over the pages. */
@@ -419,14 +495,23 @@ rc_heap *rc__heap_init(const rc_heap_config *cfg, size_t size);
  * RC_EBUSY, nothing done) while the heap is busy or freeing. */
 bool rc__heap_teardown(rc_heap *h);
 
-/* ---- collector (src/collector/: trial.c, policy.c) ---- */
+/* ---- collector (src/collector/: trial.c, policy.c, incremental.c) ---- */
 #define RC_YOUNG_SCALE_MAX 8
-/* Recompute young_limit after threshold[0] or young_scale changed. */
+#define RC_OLD_BACKOFF_MAX 16
+#define RC_MID_BACKOFF_MAX 16
+/* The young count at which a young collection is due (SIZE_MAX: never). */
+static inline size_t rc__young_due(const rc_heap *h)
+{
+    return h->enabled && h->stress ? 0   /* every tracked allocation collects */
+           : h->enabled && h->threshold[0] ? (size_t)h->threshold[0] * h->young_scale
+                                           : SIZE_MAX;
+}
+/* Recompute young_limit after threshold[0], young_scale or step_due
+ * changed: the young count at which allocation calls the collector. */
 static inline void rc__young_limit_update(rc_heap *h)
 {
-    h->young_limit = h->enabled && h->stress ? 0   /* every tracked allocation collects */
-                     : h->enabled && h->threshold[0] ? (size_t)h->threshold[0] * h->young_scale
-                                                     : SIZE_MAX;
+    size_t due = rc__young_due(h);
+    h->young_limit = h->step_due && due != SIZE_MAX ? due / 2 : due;
     h->candidate_trigger = h->enabled ? h->candidate_limit : SIZE_MAX;
 }
 /* Run the automatic collection policy (the collector slot's collect_due:
@@ -444,6 +529,16 @@ size_t rc__scan_candidates(rc_heap *h);
  * returns the unreachable objects found, resurrected ones excepted
  * (info->collected + info->uncollectable; trial.c). */
 size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info);
+/* One step of the incremental pass (incremental.c, trial.c): about `budget`
+ * units of work (0: one unit), a pass started first when none runs; the
+ * step that ends the search runs the verdict. A collection of kind
+ * RC_GC_INCREMENT. Returns 1 when the pass ended, 0 when it goes on (or
+ * could not start: out of memory, no old objects). The heap must not be
+ * busy or freeing. */
+int rc__collect_step(rc_heap *h, size_t budget, rc_gc_info *info);
+/* Give up the pass under way, if any (nothing is freed): before a full
+ * collection, when incremental collection is turned off, at the heap's end. */
+void rc__pass_abandon(rc_heap *h);
 
 /* MARK has a polarity: an object is marked when its MARK bit differs from
  * h->mark_flip. A full collection flips it at its end, so its survivors,

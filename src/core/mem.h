@@ -1,7 +1,8 @@
 /*
  * core/mem.h -- where a side table's memory comes from: one small value
- * that either names a heap (its allocator; the bytes counted in the heap's
- * buffer_bytes; big blocks committed at once) or a bare realloc function
+ * that either names a heap (its buffers, core/buffer.c: given back to the
+ * system when freed; the bytes counted in the heap's buffer_bytes; big
+ * blocks committed at once) or a bare realloc function
  * (malloc users, tests). Tables in util/ take an rc_mem, so one table
  * serves the heap's books and callers with no heap alike.
  */

@@ -60,6 +60,12 @@ bool rc__watch_init(rc_heap *h, const rc_heap_config *cfg)
     debug = true;
 #endif
     h->watch = m || h->valgrind || RC__ASAN || debug;
+    /* The heap owns its buffers (buffer.c: buffer pages, mappings) unless
+     * the user gave an allocator of their own (map or realloc) or a tool
+     * should see every buffer as a malloc'd block. */
+    h->buf_map = !m && !h->valgrind && !RC__ASAN &&
+                 cfg->allocator.realloc == rc_system_allocator.realloc &&
+                 cfg->allocator.map == rc_system_allocator.map;
     /* In malloc mode the tools keep their own quarantine (with stacks);
      * without a tool, ours keeps freed objects nameable for a while. */
     bool q = m ? !RC__ASAN && !h->valgrind : h->watch;

@@ -334,7 +334,7 @@ static RC_NOINLINE void free_pending(rc_heap *h, rc_head *o)
         o = pending_pop(h);
     }
     h->freeing = false;
-    if (unlikely(h->dirty_bytes)) rc__alloc_purge_soon(h);
+    if (unlikely(rc__purge_waits(h))) rc__alloc_purge_soon(h);
 }
 
 /* Whether an outer call is freeing or a layer wants on_death. Two byte
@@ -362,7 +362,7 @@ void rc__dealloc(rc_head *o)
         h->freeing = false;
         rc__free_fast(h, o);
         if (unlikely(h->pending != NULL)) free_pending(h, pending_pop(h));
-        else if (unlikely(h->dirty_bytes)) rc__alloc_purge_soon(h);
+        else if (unlikely(rc__purge_waits(h))) rc__alloc_purge_soon(h);
         return;
     }
 
@@ -458,6 +458,8 @@ static void check_page(const void *obj, const char *op)
         atomic_store_explicit(seen, (uintptr_t)pg, memory_order_relaxed);
     }
     if (pg->magic != RC_PAGE_MAGIC) check_fail(obj, op, "not an object of any recycle heap");
+    if (pg->flags & RC_PAGE_BUFFER)
+        check_fail(obj, op, "a pointer into a container's buffer (list items, dict tables), not to an object");
     if (!(pg->flags & RC_PAGE_LARGE)) {
         size_t off = (size_t)((const char *)o - rc__page_first(pg));
         if ((const char *)o < rc__page_first(pg) || off % pg->block_size != 0 ||

@@ -5,6 +5,7 @@
  * library's backtrace (glibc's <execinfo.h>; without it, none), threads'
  * ids with pthread_self and gettid, their names from /proc/self/task.
  */
+#define _GNU_SOURCE   /* mremap */
 #include "core/os.h"
 
 #include <errno.h>
@@ -27,8 +28,22 @@
 
 /* ---- memory ---- */
 
+size_t rc__os_page_size(void)
+{
+    static size_t page;   /* racy but idempotent: every thread stores the same value */
+    if (!page) {
+        long n = sysconf(_SC_PAGESIZE);
+        page = n > 0 ? (size_t)n : 4096;
+    }
+    return page;
+}
+
 void *rc__os_map(size_t size, size_t align)
 {
+    if (align <= rc__os_page_size()) {   /* every mapping is that aligned */
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        return p == MAP_FAILED ? NULL : p;
+    }
     /* Over-map by `align` and trim both ends, so the result is aligned. */
     size_t span = size + align;
     char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -43,6 +58,20 @@ void *rc__os_map(size_t size, size_t align)
 void rc__os_unmap(void *p, size_t size)
 {
     munmap(p, size);
+}
+
+void *rc__os_remap(void *p, size_t old, size_t size)
+{
+#ifdef MREMAP_MAYMOVE
+    void *n = mremap(p, old, size, MREMAP_MAYMOVE);
+    return n == MAP_FAILED ? NULL : n;
+#else
+    void *n = rc__os_map(size, rc__os_page_size());
+    if (!n) return NULL;
+    memcpy(n, p, old < size ? old : size);
+    munmap(p, old);
+    return n;
+#endif
 }
 
 void rc__os_decommit(void *p, size_t size)

@@ -20,6 +20,14 @@
 void *rc__os_map(size_t size, size_t align);
 /* Gives back what rc__os_map returned (or a page-aligned part of it). */
 void rc__os_unmap(void *p, size_t size);
+/* The mapping at p (from rc__os_map, `old` bytes) resized to `size` bytes
+ * (both > 0), moved if need be: its contents up to the smaller size are
+ * kept, new bytes read as zeroes. Returns the new address, or NULL with the
+ * old mapping untouched. Linux: mremap, which moves page tables, not bytes;
+ * elsewhere map, copy and unmap. */
+void *rc__os_remap(void *p, size_t old, size_t size);
+/* The system's page size in bytes (what mappings are rounded to). */
+size_t rc__os_page_size(void);
 /* The memory stays mapped but leaves the process's resident set; the next
  * touch reads zeroes. */
 void rc__os_decommit(void *p, size_t size);

@@ -97,6 +97,11 @@ void rc_gc_get_candidate_stats(const rc_heap *h, rc_gc_stats *out)
     *out = stats_row(&h->cstats);
 }
 
+void rc_gc_get_increment_stats(const rc_heap *h, rc_gc_stats *out)
+{
+    *out = stats_row(&h->istats);
+}
+
 /* ---- collections ---- */
 
 size_t rc_gc_collect(rc_heap *h, int generation)
@@ -119,6 +124,47 @@ size_t rc_gc_collect(rc_heap *h, int generation)
     rc_gc_info info;
     found += rc__collect(h, (unsigned)generation, &info);
     return found;
+}
+
+int rc_gc_step(rc_heap *h, size_t budget)
+{
+    RC__HEAP_CHECK(h, "rc_gc_step");
+    if (!h) return 0;
+    if (h->busy || h->freeing) {
+        rc__fail(h, RC_EBUSY, "rc_gc_step: called while a collection or a free is running "
+                 "(from a finalizer, destroy hook or callback); nothing done");
+        return -1;
+    }
+    bool had = h->pass != NULL;
+    rc_gc_info info;
+    int over = rc__collect_step(h, budget, &info);
+    if (!over && !h->pass && (had || h->gen_objects[2]))
+        rc__fail(h, RC_ENOMEM, "rc_gc_step: out of memory for the pass's tables; nothing freed");
+    return over;
+}
+
+void rc_gc_set_incremental(rc_heap *h, int on)
+{
+    RC__HEAP_CHECK(h, "rc_gc_set_incremental");
+    if (!h) return;
+    h->incremental = on != 0;
+    if (!on && !h->busy && !h->freeing) rc__pass_abandon(h);
+}
+
+int rc_gc_get_incremental(const rc_heap *h)
+{
+    return h && h->incremental;
+}
+
+void rc_gc_set_step_budget(rc_heap *h, size_t budget)
+{
+    RC__HEAP_CHECK(h, "rc_gc_set_step_budget");
+    if (h) h->step_budget = budget;
+}
+
+size_t rc_gc_get_step_budget(const rc_heap *h)
+{
+    return h ? h->step_budget : 0;
 }
 
 /* ---- stress mode ---- */

@@ -22,6 +22,8 @@ void rc__debug_start(rc_heap *h, const rc_gc_info *info)
     FILE *f = out(h);
     if (info->kind == RC_GC_CANDIDATE_SCAN)
         fprintf(f, "gc: scanning %zu candidates (old objects)...\n", h->candidates_live);
+    else if (info->kind == RC_GC_INCREMENT)
+        fprintf(f, "gc: incremental step over generation 2...\n");
     else
         fprintf(f, "gc: collecting generation %d...\n", info->generation);
     fprintf(f, "gc: objects in each generation: %zu %zu %zu\n", h->gen_objects[0],
@@ -36,7 +38,9 @@ void rc__debug_stop(rc_heap *h, const rc_gc_info *info)
 {
     size_t saved = info->collected - info->freed;
     fprintf(out(h), "gc: done%s, %zu unreachable, %zu uncollectable, %.4fs elapsed\n",
-            info->kind == RC_GC_CANDIDATE_SCAN ? " (candidate scan)" : "",
+            info->kind == RC_GC_CANDIDATE_SCAN ? " (candidate scan)"
+            : info->kind == RC_GC_INCREMENT    ? " (incremental step)"
+                                               : "",
             info->collected + info->uncollectable, info->uncollectable + saved, info->duration);
     fflush(out(h));
 }

@@ -258,8 +258,13 @@ static int demo_release(rc_heap *heap)
     if (sig > 0) {
         printf("print(a) after del a: stopped by signal %d (%s)\n", sig, strsignal(sig));
         demo_why("%s", msg);
-        demo_why("Python says NameError; in C the pointer is still there, so the debug checks "
-                 "(RC_DEBUG, in a child process here) name the call and the freed object instead");
+        if (strstr(msg, "freed object"))
+            demo_why("Python says NameError; in C the pointer is still there, so the debug checks "
+                     "(RC_DEBUG, in a child process here) name the call and the freed object instead");
+        else
+            demo_why("Python says NameError; in C the pointer is still there, so the debug checks "
+                     "(RC_DEBUG, in a child process here) stop the call: the list's page went back "
+                     "to the system with it, so no heap is found there");
     } else {
         printf("print(a) after del a: %s\n", sig == 0 ? "not caught" : "could not run the child");
         demo_why("%s", msg[0] ? msg : "the debug checks did not stop the use");

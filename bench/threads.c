@@ -1,0 +1,165 @@
+/*
+ * threads.c -- W9, heaps per thread (bench/WORKLOADS.md): each thread owns
+ * a heap of its own and runs W2's create+release loop, then W6's ring of
+ * two-node cycles beside a tree, with 1 thread and then with --threads
+ * threads at once. A heap shares nothing with another, so the work should
+ * scale with the cores; the figures say how far it does.
+ */
+#include "bench.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+typedef struct pair { void *slot[2]; } pair;
+static const rc_type pair_type = {.name = "pair", .size = sizeof(pair), .nslots = 2};
+
+typedef struct w9_job {
+    long n, cycles, ring;
+    int depth;
+    pthread_barrier_t *start, *done;   /* the timed part runs between them */
+    int failed;
+} w9_job;
+
+/* W2 on a heap of the thread's own. */
+static void w2_loop(const w9_job *j)
+{
+    long n = j->n;
+    rc_heap *h = rc_heap_new(NULL);
+    pair *keep = rc_new(h, &pair_type);
+    pthread_barrier_wait(j->start);
+    for (long i = 0; i < n; i++) {
+        pair *x = rc_new(h, &pair_type);
+        rc_incref(keep);
+        x->slot[0] = keep;
+        rc_decref(x);
+    }
+    pthread_barrier_wait(j->done);
+    rc_decref(keep);
+    rc_heap_free(h);
+}
+
+/* W6's loop, `cycles` cycles, beside a settled tree of `depth` levels
+ * (built before the start, freed after the end). Always passes both
+ * barriers, also when out of memory (then returns 1). */
+static int w6_loop(const w9_job *j)
+{
+    long cycles = j->cycles, ring_size = j->ring;
+    int depth = j->depth;
+    rc_heap *h = rc_heap_new(NULL);
+    void *root = bench_tree(h, &bench_tree_type, depth, NULL);
+    pair **ring = calloc((size_t)ring_size, sizeof *ring);
+    if (!root || !ring) {
+        free(ring);
+        rc_xdecref(root);
+        rc_heap_free(h);
+        pthread_barrier_wait(j->start);
+        pthread_barrier_wait(j->done);
+        return 1;
+    }
+    rc_gc_collect(h, 2);
+    pthread_barrier_wait(j->start);
+    for (long c = 0; c < cycles; c++) {
+        pair *a = rc_new(h, &pair_type), *b = rc_new(h, &pair_type);
+        a->slot[0] = b;   /* a takes our reference to b */
+        rc_incref(a);
+        b->slot[0] = a;
+        long i = c % ring_size;
+        if (ring[i]) rc_decref(ring[i]);
+        ring[i] = a;
+    }
+    pthread_barrier_wait(j->done);
+    for (long i = 0; i < ring_size; i++) rc_xdecref(ring[i]);
+    free(ring);
+    rc_decref(root);
+    rc_heap_free(h);
+    return 0;
+}
+
+static void *w2_thread(void *arg)
+{
+    w2_loop(arg);
+    return NULL;
+}
+
+static void *w6_thread(void *arg)
+{
+    w9_job *j = arg;
+    j->failed = w6_loop(j);
+    return NULL;
+}
+
+/* Run `fn` on k threads at once, each with `job`; the wall time in ms from
+ * the moment all are set up to the moment all are done, or -1 when a
+ * thread failed. */
+static double run_threads(int k, void *(*fn)(void *), const w9_job *job)
+{
+    pthread_t t[64];
+    w9_job jobs[64];
+    pthread_barrier_t start, done;
+    if (pthread_barrier_init(&start, NULL, (unsigned)k + 1) != 0 ||
+        pthread_barrier_init(&done, NULL, (unsigned)k + 1) != 0) {
+        fprintf(stderr, "recycle bench W9: cannot make a barrier for %d threads\n", k);
+        exit(1);
+    }
+    int started = 0;
+    for (; started < k; started++) {
+        jobs[started] = *job;
+        jobs[started].start = &start;
+        jobs[started].done = &done;
+        if (pthread_create(&t[started], NULL, fn, &jobs[started]) != 0) break;
+    }
+    if (started < k) {
+        /* the barriers wait for k + 1: nobody may pass them now */
+        fprintf(stderr, "recycle bench W9: cannot start thread %d of %d\n", started + 1, k);
+        exit(1);
+    }
+    pthread_barrier_wait(&start);
+    double t0 = bench_now_ms();
+    pthread_barrier_wait(&done);
+    double ms = bench_now_ms() - t0;
+    int failed = 0;
+    for (int i = 0; i < k; i++) {
+        pthread_join(t[i], NULL);
+        failed |= jobs[i].failed;
+    }
+    pthread_barrier_destroy(&start);
+    pthread_barrier_destroy(&done);
+    return failed ? -1 : ms;
+}
+
+static int run_w9(const cli_optvals *o)
+{
+    int k = (int)cli_opts_int(o, "--threads");
+    w9_job job = {.n = cli_opts_int(o, "--n"), .cycles = cli_opts_int(o, "--cycles"),
+                  .ring = cli_opts_int(o, "--ring"), .depth = (int)cli_opts_int(o, "--depth")};
+    /* Objects per second: one thread, then k at once, each doing the same. */
+    double w2_1 = run_threads(1, w2_thread, &job), w2_k = run_threads(k, w2_thread, &job);
+    double w6_1 = run_threads(1, w6_thread, &job), w6_k = run_threads(k, w6_thread, &job);
+    if (w2_1 < 0 || w2_k < 0 || w6_1 < 0 || w6_k < 0) {
+        fprintf(stderr, "recycle bench W9: out of memory\n");
+        return 1;
+    }
+    double w2_rate1 = (double)job.n / w2_1 * 1e-3, w2_ratek = (double)job.n * k / w2_k * 1e-3;
+    double w6_rate1 = (double)job.cycles / w6_1 * 1e-3;
+    double w6_ratek = (double)job.cycles * k / w6_k * 1e-3;
+    bench_emit("threads", k, "threads");
+    bench_emit("w2_mobjects_per_s_1", w2_rate1, "M/s");
+    bench_emit("w2_mobjects_per_s_n", w2_ratek, "M/s");
+    bench_emit("w2_scaling", w2_ratek / w2_rate1, "x");
+    bench_emit("w6_mcycles_per_s_1", w6_rate1, "M/s");
+    bench_emit("w6_mcycles_per_s_n", w6_ratek, "M/s");
+    bench_emit("w6_scaling", w6_ratek / w6_rate1, "x");
+    return 0;
+}
+
+static const cli_opt w9_opts[] = {
+    {"--threads", CLI_OPT_INT, 1, 64, 2, NULL},
+    {"--n", CLI_OPT_INT, 1, 1000000000, 10000000, " (W2 objects per thread)"},
+    {"--cycles", CLI_OPT_INT, 1, 1000000000, 4000000, " (W6 cycles per thread)"},
+    {"--ring", CLI_OPT_INT, 1, 100000000, 100000, NULL},
+    {"--depth", CLI_OPT_INT, 1, 30, 20, " (a tree of 2^depth nodes per thread)"},
+};
+
+const bench_workload bench_threads_workload = {
+    "W9", "heaps per thread: W2 and W6 on 1 thread, then on --threads threads at once",
+    w9_opts, sizeof w9_opts / sizeof w9_opts[0], run_w9};
