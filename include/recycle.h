@@ -70,6 +70,13 @@ typedef struct rc_type rc_type;
  * ignored). `obj` is the user pointer of the referenced object. */
 typedef void (*rc_visit_fn)(void *obj, void *arg);
 
+/* Given to a type's `copy` hook by rc_copy: the copy, in the destination
+ * heap, of `ref` -- an object the source object refers to, one its traverse
+ * reports -- as a NEW reference that the copy object then owns (its clear
+ * and destroy release it). NULL for NULL; NULL for an object outside the
+ * graph being copied, and rc_copy then fails with RC_EINVAL. */
+typedef void *(*rc_copy_map_fn)(const void *ref, void *arg);
+
 /*
  * What the collector needs to know about a kind of object. Define one as a
  * static const and pass it to rc_new; it must outlive every object of it.
@@ -111,6 +118,7 @@ struct rc_type {
     uint32_t rc_kind;       /* reserved for the library's own types; leave 0 */
     uint32_t flags;         /* optional: RC_TYPE_* flags */
     size_t (*extra_size)(const void *obj);   /* optional: bytes owned outside the block */
+    int (*copy)(void *dst_obj, const void *src_obj, rc_copy_map_fn map, void *arg);   /* optional: rc_copy */
 };
 
 /*
@@ -141,7 +149,10 @@ struct rc_type {
  * (RC_EINVAL).
  */
 #define RC_TYPE_ACYCLIC 1u
-#define RC_TYPE_FLAGS   RC_TYPE_ACYCLIC   /* every flag defined */
+/* RC_TYPE_NOCOPY: rc_copy refuses the type's objects (RC_EINVAL, naming the
+ * type): say, one holding a handle that must have one owner. */
+#define RC_TYPE_NOCOPY  2u
+#define RC_TYPE_FLAGS   (RC_TYPE_ACYCLIC | RC_TYPE_NOCOPY)   /* every flag defined */
 
 /* ------------------------------------------------------------------------
  * The object header (part of the ABI: rc_incref/rc_decref are inline)
@@ -630,6 +641,38 @@ RC_API void rc_region_drop(rc_region *region);
 RC_API size_t rc_region_holders(const rc_region *region);
 /* 1 when obj is an object of a frozen region, else 0 (NULL too). O(1). */
 RC_API int rc_in_region(const void *obj);
+
+/* A deep copy of `obj` and everything it reaches into the heap `dst`: a NEW
+ * reference to the copy of obj, owned by the caller. Sharing and cycles are
+ * kept (an object reached twice is copied once). The caller must hold both
+ * heaps (rc_heap_acquire); obj's heap is only read: every object of it,
+ * counts and collector state included, is as before the call. The copies
+ * are new objects of dst: young, tracked as new objects are, never
+ * finalized yet (their finalizers run when they die), not frozen -- also
+ * when their originals are frozen (rc_gc_freeze), finalized or unreachable
+ * garbage the caller still holds.
+ * What is copied: strs and boxed ints by value; lists, tuples and dicts
+ * (entries in the same order, hashed again in dst); a user type's object
+ * byte for byte with its slots mapped, or through the type's `copy` hook.
+ * A weak reference (rc_weakref_new) in the graph is copied as a weak
+ * reference to the copy of its referent, with the same callback and data
+ * (a pointer, shared); an object weak references point to is copied, and
+ * its copy has none but those copies.
+ * Refused with RC_EINVAL, recorded on both heaps and naming the object and
+ * its type, nothing done: a type flagged RC_TYPE_NOCOPY, one with traverse
+ * or destroy and no copy hook, a weak reference whose referent the graph
+ * does not reach by strong references (there would be no copy to point
+ * to), a dead one, one with owned data, an extension or a weak container's
+ * key, a reference to a third heap; obj NULL, dst NULL or dst the heap of
+ * obj (RC_EINVAL);
+ * RC_EBUSY while either heap is collecting, freeing or running a finalizer
+ * or callback. Out of memory (RC_ENOMEM) or a hook's failure: NULL, and
+ * nothing of the copy is left in dst. No automatic collection of dst runs
+ * during the call. Costs O(objects + references) of the graph, no
+ * recursion (any depth), and a table of 32 bytes per object while it runs;
+ * the source headers are marked meanwhile (restored before it returns), so
+ * a copy hook must not call the library on source objects. */
+RC_API void *rc_copy(rc_heap *dst, const void *obj);
 
 /* Errors: rc_new and friends return NULL and record why. */
 enum rc_error_code {
