@@ -143,8 +143,9 @@ RC_INLINE void count_page_with(gc_set *s, rc_page *pg, bool par)
         if (s->gen == 2 && !large && p + AHEAD * step < end)
             prefetch_refs((rc_head *)(p + AHEAD * step));
         rc_head *o = (rc_head *)p;
+        if (!o->refcnt) continue;   /* a free block: only its refcnt may be read */
         uint32_t gc = par ? __atomic_load_n(&o->gc, __ATOMIC_RELAXED) : o->gc;
-        if (!o->refcnt || !(gc & RC__TRACKED) || (gc & RC__GEN_MASK) > s->gen) continue;
+        if (!(gc & RC__TRACKED) || (gc & RC__GEN_MASK) > s->gen) continue;
         SET_FROM(s, o);
         rc__foreach_ref(o, par ? count_ref_par : count_ref, s);
     }
