@@ -170,6 +170,7 @@ static int run_w4(const cli_optvals *o)
     long young = cli_opts_int(o, "--young");
     double nodes = (double)((1L << depth) - 1);
     rc_heap *h = rc_heap_new(NULL);
+    if (rc_gc_set_parallel(h, (int)cli_opts_int(o, "--workers"))) return 1;
     double u0 = bench_uss_bytes();
     double t0 = bench_now_ms();
     node3 *root = bench_tree(h, &bench_tree_type, depth, NULL);
@@ -511,6 +512,7 @@ static const cli_opt w3_opts[] = {N_OPT(1000000)};
 static const cli_opt w4_opts[] = {
     DEPTH_OPT(23),
     {"--young", CLI_OPT_INT, 4, 1000000000, 10000, " (the young set is made of groups of 4 objects)"},
+    {"--workers", CLI_OPT_INT, 1, RC_PARALLEL_MAX, 1, " (threads of the full collection, rc_gc_set_parallel)"},
 };
 static const cli_opt w5_opts[] = {DEPTH_OPT(21), {"--print", CLI_OPT_INT, 0, 1, 0, NULL}};
 static const cli_opt w6_opts[] = {

@@ -771,6 +771,13 @@ RC_API size_t rc_usable_size(const void *obj);
  * (a candidate scan: to what the candidates reach, within a budget). */
 RC_API size_t rc_gc_collect(rc_heap *heap, int generation);
 
+/* Most threads a parallel full collection may use (rc_gc_set_parallel in
+ * <recycle/gc.h>). */
+#define RC_PARALLEL_MAX 64
+/* The tracked objects from which a full collection goes parallel unless
+ * rc_gc_set_parallel_min says otherwise. */
+#define RC_PARALLEL_MIN_DEFAULT 262144
+
 /* Turn automatic collection on / off; whether it is on. */
 RC_API void rc_gc_enable(rc_heap *heap);
 RC_API void rc_gc_disable(rc_heap *heap);

@@ -97,6 +97,10 @@ GROUPS = [
     Group("W2", "W2", [], ["--n", "1000000"], EVERY, "ns_per_object"),
     Group("W3", "W3", [], ["--n", "100000"], COLLECTED, "collect_ns_per_object"),
     Group("W4", "W4", [], ["--depth", "18"], GENERATIONAL, "full_ms"),
+    # The parallel full collection: recycle on 2 threads (rc_gc_set_parallel), bdwgc
+    # with 2 markers; the W4 row above is both on one thread.
+    Group("W4@2", "W4", ["--workers", "2"], ["--depth", "18", "--workers", "2"],
+          ("recycle", "bdwgc"), "full_ms"),
     Group("W5", "W5", [], ["--depth", "14"], ("recycle", "bdwgc") + MALLOCS, "wall_ms",
           once=("CPython",)),
     Group("W5@18", "W5", ["--depth", "18"], ["--depth", "12"], EVERY, "wall_ms"),

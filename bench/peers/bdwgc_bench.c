@@ -5,7 +5,7 @@
  *   bdwgc_bench W1|W1c [--n N]
  *   bdwgc_bench W2     [--n N]
  *   bdwgc_bench W3     [--n CYCLES]
- *   bdwgc_bench W4     [--depth D] [--young N] [--incremental]
+ *   bdwgc_bench W4     [--depth D] [--young N] [--incremental] [--workers N]
  *   bdwgc_bench W5|W5p [--depth D] [--sample-ms MS]
  *   bdwgc_bench W6     [--depth D] [--seconds S] [--ring N] [--incremental]
  *   bdwgc_bench W7     [--depth D] [--incremental]
@@ -773,6 +773,14 @@ int main(int argc, char **argv)
     const char *list = "W1|W1c|W2|W3|W4|W5|W5p|W6|W7";
     parse_options(argc, argv, &o, list);
 
+    if (o.workers > 0) {
+        /* N markers, the caller's thread included: `recycle bench W4 --workers N`'s
+         * peer. Read by GC_INIT; the helpers start with GC_start_mark_threads. */
+        char n[16];
+        snprintf(n, sizeof n, "%d", o.workers);
+        setenv("GC_MARKERS", n, 1);
+        o.parallel_mark = 1;
+    }
     if (o.incremental)
         GC_enable_incremental();      /* must come first; includes GC_init() */
     GC_INIT();

@@ -198,13 +198,15 @@ struct options {
     double sample_ms;       /* W5/W5p: USS sampling interval */
     int incremental;        /* bdwgc only: GC_enable_incremental() at start */
     int parallel_mark;      /* bdwgc only: GC_start_mark_threads() at start */
+    int workers;            /* bdwgc only, W4: this many markers (GC_MARKERS; 0: default) */
 };
 
 static void usage(const char *prog, const char *workloads)
 {
     fprintf(stderr,
             "usage: %s {%s} [--n N] [--depth D] [--young N] [--seconds S] [--ring N]\n"
-            "       [--sample-ms MS] [--incremental] [--parallel-mark]\n",
+            "       [--sample-ms MS] [--incremental] [--parallel-mark]\n"
+            "       [--workers N]\n",
             prog, workloads);
     exit(2);
 }
@@ -242,6 +244,8 @@ static void parse_options(int argc, char **argv, struct options *o, const char *
             o->ring = atoll(v);
         else if (strcmp(a, "--sample-ms") == 0)
             o->sample_ms = atof(v);
+        else if (strcmp(a, "--workers") == 0)
+            o->workers = atoi(v);
         else
             usage(argv[0], workloads);
         i++;

@@ -88,6 +88,37 @@ RC_API void rc_gc_get_increment_stats(const rc_heap *heap, rc_gc_stats *out);
 RC_API void rc_gc_set_incremental(rc_heap *heap, int on);
 RC_API int rc_gc_get_incremental(const rc_heap *heap);
 
+/* ---- parallel full collection ---- */
+
+/* RC_PARALLEL_MAX and RC_PARALLEL_MIN_DEFAULT are in recycle.h. */
+/* Run full collections (rc_gc_collect(heap, 2) and the automatic ones) on
+ * `threads` threads, the calling one included, once the heap has at least
+ * rc_gc_get_parallel_min tracked objects; below that, and with `threads` 1
+ * (the default), on the calling thread only. The helper threads count the
+ * references between objects: they call the types' `traverse` functions,
+ * several at once and beside the owning thread, so a traverse must only read
+ * (it may not allocate, take locks the program holds, or change any object).
+ * Sweeping, finalizers, weak-reference callbacks, clear functions, gc
+ * callbacks and every other piece of user code run on the calling thread, as
+ * without threads. The collection frees exactly what the single-threaded one
+ * frees. The helpers are started by the first collection that uses them
+ * (not by this call) and kept, idle, until rc_heap_free or the next change
+ * of `threads`; a helper that cannot be started (no memory, thread limit)
+ * is tried again at the next collection, and until then the collection runs
+ * with the threads it has (with none: as without this call). Returns 0, or
+ * -1 with RC_EINVAL recorded when `threads` is < 1 or > RC_PARALLEL_MAX
+ * (nothing changes), or RC_EBUSY when called while a collection runs (from
+ * a finalizer or callback). More threads than cores is allowed and only
+ * slower. */
+RC_API int rc_gc_set_parallel(rc_heap *heap, int threads);
+/* The threads set by rc_gc_set_parallel (1: not parallel). */
+RC_API int rc_gc_get_parallel(const rc_heap *heap);
+/* The tracked objects from which full collections go parallel
+ * (RC_PARALLEL_MIN_DEFAULT; 0: always once rc_gc_set_parallel asked for
+ * more than one thread). Below it, helpers cost more than they save. */
+RC_API void rc_gc_set_parallel_min(rc_heap *heap, size_t objects);
+RC_API size_t rc_gc_get_parallel_min(const rc_heap *heap);
+
 /* The work of each automatic step (units as above); 0, the default, paces
  * steps by allocation: 32 units per tracked allocation since the last, at
  * least 4096, so a pass ends about when the old generation is next due. */

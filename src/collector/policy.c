@@ -142,4 +142,5 @@ void rc__maybe_collect(rc_heap *h)
 
 const rc_hooks rc__collector_hooks = {.collect_due = rc__maybe_collect,
                                        .on_heap_end = rc__pass_abandon,
+                                       .on_heap_free = rc__par_free,
                                        .on_snapshot_shrunk = rc__pass_abandon};

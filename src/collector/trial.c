@@ -118,10 +118,24 @@ RC_INLINE void prefetch_refs(const rc_head *o)
         if (sl[i]) __builtin_prefetch(RC_HEAD(sl[i]), 1);
 }
 
+/* A full collection's count on several threads (count_page_par): the gc
+ * word is read and incremented atomically. The count changes only the
+ * field; the flags read are those of the start. A carry out of bit 31 is
+ * lost, which, like a wrap, only makes the object look held from outside. */
+RC_INLINE void count_ref_par(rc_head *c, void *ctx)
+{
+    gc_set *s = ctx;
+    CHECK_SAME_HEAP(s, c);
+    uint32_t gc = __atomic_load_n(&c->gc, __ATOMIC_RELAXED);
+    if ((gc & RC__TRACKED) && (gc & RC__GEN_MASK) <= s->gen)
+        __atomic_fetch_add(&c->gc, 1u << RC__FIELD_SHIFT, __ATOMIC_RELAXED);
+}
+
 /* The count phase over one page: while counting an object, the references
  * of the object a few blocks on are fetched, so the increments on far-away
- * referents (a tree's right child) find them in cache. */
-static void count_page(gc_set *s, rc_page *pg)
+ * referents (a tree's right child) find them in cache. `par`: other threads
+ * count at the same time (a constant: each caller gets its own loop). */
+RC_INLINE void count_page_with(gc_set *s, rc_page *pg, bool par)
 {
     enum { AHEAD = 6 };
     bool large = pg->flags & RC_PAGE_LARGE;
@@ -131,10 +145,46 @@ static void count_page(gc_set *s, rc_page *pg)
         if (s->gen == 2 && !large && p + AHEAD * step < end)
             prefetch_refs((rc_head *)(p + AHEAD * step));
         rc_head *o = (rc_head *)p;
-        if (!o->refcnt || !(o->gc & RC__TRACKED) || rc__gen(o) > s->gen) continue;
+        if (!o->refcnt) continue;   /* a free block: only its refcnt may be read */
+        uint32_t gc = par ? __atomic_load_n(&o->gc, __ATOMIC_RELAXED) : o->gc;
+        if (!(gc & RC__TRACKED) || (gc & RC__GEN_MASK) > s->gen) continue;
         SET_FROM(s, o);
-        rc__foreach_ref(o, count_ref, s);
+        rc__foreach_ref(o, par ? count_ref_par : count_ref, s);
     }
+}
+
+static void count_page(gc_set *s, rc_page *pg) { count_page_with(s, pg, false); }
+
+/* A parallel count: the threads take chunks of the page list in turn. */
+typedef struct par_count {
+    const gc_set *proto;
+    size_t next;   /* the first page no thread took yet (atomic) */
+} par_count;
+
+enum { PAR_CHUNK = 8 };
+
+static void count_pages_par(void *arg)
+{
+    par_count *pc = arg;
+    gc_set s = *pc->proto;   /* SET_FROM writes are this thread's own */
+    const rc_vec *pages = &s.h->pages[1];
+    size_t i;
+    while ((i = __atomic_fetch_add(&pc->next, PAR_CHUNK, __ATOMIC_RELAXED)) < pages->len) {
+        size_t end = i + PAR_CHUNK < pages->len ? i + PAR_CHUNK : pages->len;
+        for (; i < end; i++) count_page_with(&s, pages->items[i], true);
+    }
+}
+
+/* The count phase of a full collection: on the parallel collection's
+ * threads when the heap is big enough (rc_gc_set_parallel), else here. */
+static void count_full(gc_set *s)
+{
+    rc_heap *h = s->h;
+    if (h->par_workers > 1 && h->gen_objects[0] + h->gen_objects[1] + h->gen_objects[2] >= h->par_min) {
+        par_count pc = {s, 0};
+        if (rc__par_run(h, count_pages_par, &pc)) return;
+    }
+    FOREACH_SET_PAGE(s, pg, { count_page(s, pg); });
 }
 
 /* ---- mark ---- */
@@ -396,7 +446,7 @@ size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info)
             rc__foreach_ref(members->items[i], count_ref, &s);
         }
     } else {
-        FOREACH_SET_PAGE(&s, pg, { count_page(&s, pg); });
+        count_full(&s);
     }
     /* mark and sweep */
     if (members) info->examined = mark_sweep_members(&s, members, target);

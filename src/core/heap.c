@@ -36,6 +36,8 @@ rc_heap *rc__heap_init(const rc_heap_config *cfg, size_t size)
     h->old_backoff = 1;
     h->mid_backoff = 1;
     h->incremental = true;
+    h->par_workers = 1;
+    h->par_min = RC_PARALLEL_MIN_DEFAULT;
     h->candidate_limit = cfg->candidate_limit ? cfg->candidate_limit : RC_DEFAULT_CANDIDATE_LIMIT;
     h->stress = stress_wanted(cfg);
 #ifdef RC_DEBUG

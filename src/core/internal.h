@@ -239,6 +239,9 @@ struct rc_heap {
                                        collection (young_limit is halved until it runs) */
     size_t step_budget;             /* work per automatic step; 0: paced by allocation */
     struct rc_pass *pass;           /* the incremental pass under way, or NULL (incremental.c) */
+    unsigned par_workers;           /* threads of a parallel full collection (1: none) */
+    size_t par_min;                 /* ... from this many tracked objects on */
+    struct rc_par *par;             /* its helper threads, or NULL (parallel.c) */
     rc_vec snapshot;                /* its pages; a page that goes back to the system while
                                        the pass runs leaves NULL in its place (alloc.c) */
     size_t snapshot_gone;           /* how many did */
@@ -548,6 +551,13 @@ int rc__collect_step(rc_heap *h, size_t budget, rc_gc_info *info);
 /* Give up the pass under way, if any (nothing is freed): before a full
  * collection, when incremental collection is turned off, at the heap's end. */
 void rc__pass_abandon(rc_heap *h);
+/* Run work(ctx) on the helper threads of h's parallel collection and on the
+ * calling thread, and return when every call returned. Returns how many
+ * helpers ran it: 0 (nothing ran) when none could be started (parallel.c). */
+unsigned rc__par_run(rc_heap *h, void (*work)(void *), void *ctx);
+/* Stop and join the helper threads, free the pool (rc_heap_free, and a
+ * change of the worker count). */
+void rc__par_free(rc_heap *h);
 
 /* MARK has a polarity: an object is marked when its MARK bit differs from
  * h->mark_flip. A full collection flips it at its end, so its survivors,

@@ -194,3 +194,37 @@ long rc_heap_check(rc_heap *h, FILE *out)
     RC__HEAP_CHECK(h, "rc_heap_check");
     return rc__heap_check(h, out);
 }
+
+int rc_gc_set_parallel(rc_heap *h, int threads)
+{
+    RC__HEAP_CHECK(h, "rc_gc_set_parallel");
+    if (!h) return -1;
+    if (threads < 1 || threads > RC_PARALLEL_MAX) {
+        rc__fail(h, RC_EINVAL, "rc_gc_set_parallel: %d threads (from 1 to %d)", threads,
+                 RC_PARALLEL_MAX);
+        return -1;
+    }
+    if (h->busy || h->freeing) {
+        rc__fail(h, RC_EBUSY, "rc_gc_set_parallel: called while a collection runs");
+        return -1;
+    }
+    if ((unsigned)threads != h->par_workers) rc__par_free(h);   /* the next collection starts its own */
+    h->par_workers = (unsigned)threads;
+    return 0;
+}
+
+int rc_gc_get_parallel(const rc_heap *h)
+{
+    return h ? (int)h->par_workers : 1;
+}
+
+void rc_gc_set_parallel_min(rc_heap *h, size_t objects)
+{
+    RC__HEAP_CHECK(h, "rc_gc_set_parallel_min");
+    if (h) h->par_min = objects;
+}
+
+size_t rc_gc_get_parallel_min(const rc_heap *h)
+{
+    return h ? h->par_min : RC_PARALLEL_MIN_DEFAULT;
+}
