@@ -27,9 +27,10 @@ typedef struct bench_workload {
 const bench_workload *bench_workloads(size_t *n);
 
 /* W8, the catalog (bench/catalog.c), W9, heaps per thread (bench/threads.c),
- * the leak tools (bench/leakbench.c) and the hash flood (bench/hashflood.c). */
-extern const bench_workload bench_catalog_workload, bench_threads_workload, bench_leak_workload,
-    bench_hashflood_workload;
+ * W10, producer and consumer (bench/transfer.c), the leak tools
+ * (bench/leakbench.c) and the hash flood (bench/hashflood.c). */
+extern const bench_workload bench_catalog_workload, bench_threads_workload,
+    bench_transfer_workload, bench_leak_workload, bench_hashflood_workload;
 
 /* A W4 tree node: left, right, parent (three slots). */
 typedef struct bench_tnode { void *left, *right, *parent; } bench_tnode;

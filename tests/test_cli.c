@@ -449,6 +449,20 @@ TEST(bench_w9_prints_its_figures_for_one_and_two_threads)
     bench_refused("W9 --threads 65", "out of range");
 }
 
+TEST(bench_w10_prints_every_way_at_every_size)
+{
+    REQUIRE(run("bench W10 --bytes 100000") == 0);
+    CHECK_EQ_INT(res.status, 0);
+    CHECK_EQ_INT(res.err[0], 0);
+    static const char *const names[] = {
+        "move_1k_per_s",  "copy_1k_per_s",  "rebuild_1k_per_s",  "move_64k_per_s",
+        "copy_64k_per_s", "rebuild_64k_per_s", "move_1m_per_s", "copy_1m_per_s",
+        "rebuild_1m_per_s", "move_1m_ns_per_object", "copy_1k_ns_per_object",
+        "rebuild_64k_ns_per_object"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) CHECK(metric(res.out, names[i]) > 0);
+    bench_refused("W10 --bytes 0", "out of range");
+}
+
 TEST(bench_w8_prints_its_figures_for_generated_rows)
 {
     REQUIRE(run("bench W8 --n 2000") == 0);

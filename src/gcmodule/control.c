@@ -215,6 +215,7 @@ int rc_gc_set_parallel(rc_heap *h, int threads)
 
 int rc_gc_get_parallel(const rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_gc_get_parallel");
     return h ? (int)h->par_workers : 1;
 }
 
@@ -226,5 +227,6 @@ void rc_gc_set_parallel_min(rc_heap *h, size_t objects)
 
 size_t rc_gc_get_parallel_min(const rc_heap *h)
 {
+    RC__HEAP_CHECK(h, "rc_gc_get_parallel_min");
     return h ? h->par_min : RC_PARALLEL_MIN_DEFAULT;
 }
