@@ -578,24 +578,29 @@ size_t rc__scan_candidates(rc_heap *h)
     rc_gc_info info = {.kind = RC_GC_CANDIDATE_SCAN, .generation = -1};
     double t0 = begin_collection(h, &info);
     h->scanning = true;
-    rc_vec members = {0};
-    gc_set s = {.h = h, .candidates = true, .members = &members};
+    /* The members go in the heap's kept scratch vector, as a young
+     * collection's do (the two never run at once): a fresh one per scan
+     * would map, fault in and unmap its pages every time. */
+    rc_vec *members = &h->scratch;
+    members->len = 0;
+    gc_set s = {.h = h, .candidates = true, .members = members};
     /* Stress mode scans often: small sets, which also exercise the budget. */
     s.budget = h->stress ? 1024 : (size_t)h->candidate_limit * 8 + 4096;
-    flush_candidates(h, &members);
+    flush_candidates(h, members);
 
     /* count, growing S breadth first over old objects within the budget;
-     * members.len grows while we walk it */
-    for (size_t i = 0; i < members.len; i++) {
-        SET_FROM(&s, members.items[i]);
-        rc__foreach_ref(members.items[i], expand_ref, &s);
+     * members->len grows while we walk it */
+    for (size_t i = 0; i < members->len; i++) {
+        SET_FROM(&s, members->items[i]);
+        rc__foreach_ref(members->items[i], expand_ref, &s);
     }
 
-    info.examined = mark_sweep_members(&s, &members, 2);
+    info.examined = mark_sweep_members(&s, members, 2);
     h->scanning = false;
-    size_t found = members.len;
-    size_t freed = found ? rc__delete_garbage(&s, &members) : 0;
-    rc__vec_free(h, &members);
+    size_t found = members->len;
+    size_t freed = found ? rc__delete_garbage(&s, members) : 0;
+    members->len = 0;
+    if (members->cap > RC_SCRATCH_KEEP) rc__vec_free(h, members);
     rc__vec_free(h, &s.stack);
     /* No generation was collected: the counters of rc_gc_get_count stay. */
     return end_collection(h, &info, &h->cstats, &s, found, freed, t0);
