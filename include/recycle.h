@@ -589,7 +589,9 @@ RC_API int rc_heap_acquire(rc_heap *heap);
  * object with weak references to it, a weak reference, a frozen object
  * (rc_gc_freeze), an object of a type with a traverse callback (only
  * slots types and the built-ins: list, tuple, dict, str, boxed int), a
- * reference to another heap, dst the heap obj is in, obj or dst NULL.
+ * reference to another heap, dst the heap obj is in, obj or dst NULL, obj
+ * in a frozen region (its objects never leave it: rc_copy copies them;
+ * the error is recorded on dst alone, nothing of the region is written).
  * RC_EBUSY from a finalizer, destroy hook or callback of either heap;
  * RC_ENOMEM when dst (or the source heap, for a table of 32 bytes per
  * object) runs out of memory, with nothing changed. RC_ERANGE past 2^32 - 2
@@ -598,7 +600,10 @@ RC_API int rc_heap_acquire(rc_heap *heap);
  * Cost: O(objects + references of the graph), no recursion (any size, in
  * constant stack); refused for an outside reference: plus one walk of the
  * source heap's objects, to name the holder. Moves no object that is not
- * in the graph; runs no finalizer, callback or collection.
+ * in the graph; runs no finalizer, callback or collection. The table of
+ * 32 bytes per object is kept by the source heap for the next move (up to
+ * 2 MiB, in its buffer_bytes; the next purge, or rc_heap_free, gives it
+ * back), so that moving graph after graph maps no memory.
  */
 RC_API void *rc_move(rc_heap *dst, void *obj);
 
@@ -646,7 +651,12 @@ RC_API int rc_in_region(const void *obj);
  * reference to the copy of obj, owned by the caller. Sharing and cycles are
  * kept (an object reached twice is copied once). The caller must hold both
  * heaps (rc_heap_acquire); obj's heap is only read: every object of it,
- * counts and collector state included, is as before the call. The copies
+ * counts and collector state included, is as before the call. obj may be
+ * an object of a frozen region (rc_region_freeze) that the caller holds: a
+ * copy to change. Any number of threads may copy one region at once:
+ * nothing of the region is written (its objects are found through an
+ * index in dst's memory, 16 bytes more per object, instead of marks in
+ * their headers), and errors are recorded on dst alone. The copies
  * are new objects of dst: young, tracked as new objects are, never
  * finalized yet (their finalizers run when they die), not frozen -- also
  * when their originals are frozen (rc_gc_freeze), finalized or unreachable
@@ -669,9 +679,11 @@ RC_API int rc_in_region(const void *obj);
  * or callback. Out of memory (RC_ENOMEM) or a hook's failure: NULL, and
  * nothing of the copy is left in dst. No automatic collection of dst runs
  * during the call. Costs O(objects + references) of the graph, no
- * recursion (any depth), and a table of 32 bytes per object while it runs;
- * the source headers are marked meanwhile (restored before it returns), so
- * a copy hook must not call the library on source objects. */
+ * recursion (any depth), and a table of 24 bytes per object, kept by the
+ * source heap for the next copy as rc_move's is (by dst when obj is in a
+ * region); the source headers are marked meanwhile (restored before it
+ * returns; a region's are never marked), so a copy hook must not call the
+ * library on source objects. */
 RC_API void *rc_copy(rc_heap *dst, const void *obj);
 
 /* Errors: rc_new and friends return NULL and record why. */

@@ -661,4 +661,105 @@ TEST(producer_thread_copies_graphs_into_a_consumers_heap)
     pthread_cond_destroy(&p.to_producer.cv);
 }
 
+/* ---- copies out of a frozen region, on several threads at once ---- */
+
+/* Whether c is a whole copy of builtins_graph in heap h (a predicate, for
+ * threads: the harness's checks are the main thread's). */
+static int builtins_copy_ok(rc_heap *h, rc_list *c)
+{
+    if (!c || rc_heap_of(c) != h || rc_in_region(c) || rc_list_len(c) != 6) return 0;
+    rc_str *s = rc_as_obj(rc_list_get(c, 0));
+    rc_tuple *t = rc_as_obj(rc_list_get(c, 2));
+    rc_dict *d = rc_as_obj(rc_list_get(c, 3));
+    return rc_heap_of(s) == h && rc_str_len(s) == 6 && !memcmp(rc_str_data(s), "shared", 6) &&
+           rc_as_obj(rc_list_get(c, 5)) == s && rc_as_obj(rc_list_get(c, 4)) == c &&
+           rc_heap_of(t) == h && rc_as_obj(rc_tuple_get(t, 0)) == s && rc_heap_of(d) == h &&
+           rc_as_obj(rc_dict_get_str(d, "shared")) == t && RC_HEAD(s)->refcnt == 4 &&
+           RC_HEAD(c)->refcnt == 3;
+}
+
+enum { THAW_THREADS = 3, THAW_ROUNDS = 200 };
+typedef struct thaw { rc_region *region; long good; } thaw;
+
+static void *thaw_many(void *arg)
+{
+    thaw *t = arg;
+    rc_heap *h = rc_heap_new(NULL);
+    rc_region_hold(t->region);
+    for (int r = 0; r < THAW_ROUNDS; r++) {
+        rc_list *c = rc_copy(h, rc_region_root(t->region));
+        t->good += builtins_copy_ok(h, c);
+        if (c) rc_decref(c);
+        if (r % 50 == 0) rc_gc_collect(h, 2);
+    }
+    rc_region_drop(t->region);
+    heap_end(h);
+    return NULL;
+}
+
+/* A region is read by any number of threads at once, and copying it into a
+ * heap ("thawing" it, to change the copy) is reading: rc_copy must write
+ * nothing to the region (no mark in its headers, no table from its heap,
+ * no error message in it). Threads copying the same region at once each
+ * get a whole copy, and TSan sees no write. */
+TEST(threads_copy_one_region_at_once_and_it_stays_unwritten)
+{
+    rc_heap *src = rc_heap_new(NULL);
+    void *objs[16];
+    size_t n;
+    rc_region *r = rc_region_freeze(src, builtins_graph(src, objs, &n));
+    REQUIRE(r != NULL);
+    rc_list *root = rc_region_root(r);
+    /* the region's objects, from its root: root, str, big int, tuple, inner list, dict */
+    rc_tuple *t = rc_as_obj(rc_list_get(root, 2));
+    void *frozen[] = {root, rc_as_obj(rc_list_get(root, 0)), rc_as_obj(rc_list_get(root, 1)), t,
+                      rc_as_obj(rc_tuple_get(t, 1)), rc_as_obj(rc_list_get(root, 3))};
+    snap before;
+    snap_take(&before, frozen, 6);
+    rc_heap *dst = rc_heap_new(NULL);
+    rc_list *c = rc_copy(dst, root);
+    check_builtins_copy(dst, c);
+    CHECK(builtins_copy_ok(dst, c));
+    CHECK(snap_same(&before));
+    rc_decref(c);
+    thaw th[THAW_THREADS];
+    pthread_t tid[THAW_THREADS];
+    for (int i = 0; i < THAW_THREADS; i++) {
+        th[i] = (thaw){r, 0};
+        REQUIRE(pthread_create(&tid[i], NULL, thaw_many, &th[i]) == 0);
+    }
+    for (int i = 0; i < THAW_THREADS; i++) {
+        pthread_join(tid[i], NULL);
+        CHECK_EQ_INT(th[i].good, THAW_ROUNDS);
+    }
+    CHECK(snap_same(&before));
+    CHECK_EQ_INT(rc_region_holders(r), 1);
+    rc_region_drop(r);
+    heap_end(dst);
+    heap_end(src);
+}
+
+/* rc_move takes objects out of their heap: a region's objects never leave
+ * it. Refused with RC_EINVAL in dst's error, writing nothing to the region. */
+TEST(move_refuses_a_region_object_and_writes_nothing_to_it)
+{
+    rc_heap *src = rc_heap_new(NULL), *dst = rc_heap_new(NULL);
+    void *objs[16];
+    size_t n;
+    rc_region *r = rc_region_freeze(src, builtins_graph(src, objs, &n));
+    REQUIRE(r != NULL);
+    rc_list *root = rc_region_root(r);
+    snap before;
+    void *one[] = {root};
+    snap_take(&before, one, 1);
+    CHECK(rc_move(dst, root) == NULL);
+    CHECK_EQ_INT(rc_heap_error(dst), RC_EINVAL);
+    CHECK(strstr(rc_heap_error_message(dst), "region") != NULL);
+    CHECK(snap_same(&before));
+    CHECK_EQ_INT(rc_region_holders(r), 1);
+    rc_region_drop(r);
+    heap_end(dst);
+    heap_end(src);
+}
+
 RC_TEST_MAIN

@@ -522,6 +522,7 @@ void rc__alloc_trim(rc_heap *h)
     rc__vec_trim(h, &h->young[1]);
     rc__vec_trim(h, &h->candidates);
     rc__vec_trim(h, &h->scratch);
+    rc__table_free(h);
 }
 
 /* rc__page_take on a watched heap: the free-list link is read past the poison. */

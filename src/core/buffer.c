@@ -164,6 +164,40 @@ void rc__vec_free(rc_heap *h, rc_vec *v)
     v->len = v->cap = 0;
 }
 
+void *rc__table_take(rc_heap *h, size_t size, size_t *cap)
+{
+    void *p = h->kept_table;
+    size_t bytes = h->kept_table_bytes;
+    h->kept_table = NULL;
+    h->kept_table_bytes = 0;
+    *cap = 0;
+    if (!p) return NULL;
+    if (bytes % size) {
+        rc__buf_free(h, p, bytes);
+        return NULL;
+    }
+    *cap = bytes / size;
+    return p;
+}
+
+void rc__table_keep(rc_heap *h, void *p, size_t bytes)
+{
+    if (!p) return;
+    if (bytes > RC_TABLE_KEEP || h->kept_table) {
+        rc__buf_free(h, p, bytes);
+        return;
+    }
+    h->kept_table = p;
+    h->kept_table_bytes = bytes;
+}
+
+void rc__table_free(rc_heap *h)
+{
+    if (h->kept_table) rc__buf_free(h, h->kept_table, h->kept_table_bytes);
+    h->kept_table = NULL;
+    h->kept_table_bytes = 0;
+}
+
 void rc__vec_trim(rc_heap *h, rc_vec *v)
 {
     if (!v->len) {

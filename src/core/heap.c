@@ -141,6 +141,7 @@ bool rc__heap_teardown(rc_heap *h)
     rc__hook_heap_free(h);
     rc__vec_free(h, &h->candidates);
     rc__vec_free(h, &h->scratch);
+    rc__table_free(h);
     rc__watch_teardown(h);
     rc__alloc_release_all(h);
     /* Buffer pages went with the segments; a mapped buffer left now would

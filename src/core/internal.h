@@ -174,6 +174,19 @@ void rc__vec_free(rc_heap *h, rc_vec *v);
  * fill at most a quarter of it (down to 16); an empty vector is freed. A
  * failed shrink leaves it as it was. */
 void rc__vec_trim(rc_heap *h, rc_vec *v);
+/* The heap's kept table: a buffer that rc_move and rc_copy reuse for
+ * their member tables, so that moving graph after graph does not map,
+ * fault in and unmap a table each time. rc__table_take hands it over as
+ * *cap items of `size` bytes (NULL and 0 when there is none, or when its
+ * size is no multiple of `size`: then it is freed); while taken, no purge
+ * can free it.
+ * rc__table_keep takes a table back (a NULL one: nothing) or frees it when
+ * it is bigger than RC_TABLE_KEEP or the heap keeps one already;
+ * rc__table_free frees the kept one (a purge's trim, rc_heap_free). */
+#define RC_TABLE_KEEP ((size_t)2 << 20)
+void *rc__table_take(rc_heap *h, size_t size, size_t *cap);
+void rc__table_keep(rc_heap *h, void *p, size_t bytes);
+void rc__table_free(rc_heap *h);
 
 typedef struct rc_pageq {
     rc_page *head;
@@ -248,6 +261,8 @@ struct rc_heap {
     rc_vec young[2];                /* pages holding generation 0 / 1 objects */
     rc_vec candidates;              /* buffered old objects (NULL = removed) */
     rc_vec scratch;                 /* a young collection's members, kept between collections */
+    void *kept_table;               /* rc_move's / rc_copy's member table, kept between calls */
+    size_t kept_table_bytes;        /* ... its size (buffer.c: rc__table_take) */
     size_t candidates_live;
     unsigned candidate_limit;
     size_t gc_freed;                /* garbage objects freed, ever (see rc__delete_garbage) */

@@ -47,6 +47,7 @@
 #include "core/memcheck.h"
 #include "util/blockids.h"
 #include "util/edges.h"
+#include "util/pmap.h"
 #include "weakref/weakref.h"
 
 #include <stdarg.h>
@@ -59,6 +60,9 @@ typedef struct member {
 
 typedef struct copier {
     rc_heap *src, *dst;
+    rc_heap *tab;           /* the heap whose memory holds the table */
+    bool frozen;            /* src is a frozen region: its headers are never written */
+    rc_pmap index;          /* frozen: member -> its number (n + 1), in dst's memory */
     member *m;
     size_t n, cap;
     rc_head *cur;           /* the member whose references are followed */
@@ -107,6 +111,18 @@ static const char *refusal(const rc_head *o)
     return NULL;
 }
 
+/* The member number (index + 1) of `o`, 0 when o is no member: the mark
+ * in its header, or, for a frozen region, which no thread may write to,
+ * the index map. */
+static inline size_t member_of(const copier *cp, const rc_head *o)
+{
+    if (cp->frozen) {
+        const size_t *v = rc__pmap_get(&cp->index, o);
+        return v ? *v : 0;
+    }
+    return rc__page_of(o)->heap == cp->src && o->refcnt == 0 ? o->gc : 0;
+}
+
 /* `o` (of the source heap, not a member) becomes the next member. */
 static void join(copier *cp, rc_head *o)
 {
@@ -119,8 +135,18 @@ static void join(copier *cp, rc_head *o)
         stop(cp, RC_ERANGE, "more than %zu objects", RC_COPY_MAX_MEMBERS);
         return;
     }
-    if (!rc__mem_grow(cp->dst, (void **)&cp->m, &cp->cap, cp->n + 1, sizeof(member))) {
+    if (!rc__mem_grow(cp->tab, (void **)&cp->m, &cp->cap, cp->n + 1, sizeof(member))) {
         stop(cp, RC_ENOMEM, "out of memory for the table of %zu objects", cp->n + 1);
+        return;
+    }
+    if (cp->frozen) {
+        size_t *v = rc__pmap_put(&cp->index, o, NULL);
+        if (!v) {
+            stop(cp, RC_ENOMEM, "out of memory for the index of %zu objects", cp->n + 1);
+            return;
+        }
+        cp->m[cp->n++] = (member){o, NULL, o->refcnt, o->gc};
+        *v = cp->n;
         return;
     }
     cp->m[cp->n++] = (member){o, NULL, o->refcnt, o->gc};
@@ -131,7 +157,8 @@ static void join(copier *cp, rc_head *o)
 static void gather_ref(rc_head *c, void *ctx)
 {
     copier *cp = ctx;
-    if (cp->err || c->refcnt == 0) return;   /* stopped, or a member already */
+    if (cp->err) return;
+    if (cp->frozen ? member_of(cp, c) != 0 : c->refcnt == 0) return;   /* a member already */
     if (unlikely(rc__page_of(c)->heap != cp->src)) {
         stop(cp, RC_EINVAL, "the %s at %p refers to an object of another heap (%p)",
              type_name(cp->cur), (void *)(cp->cur + 1), (void *)(c + 1));
@@ -144,7 +171,7 @@ static void gather_ref(rc_head *c, void *ctx)
  * must be in the graph (a strong path from the root reaches it). */
 static bool in_graph(const copier *cp, const rc_head *o)
 {
-    return rc__page_of(o)->heap == cp->src && o->refcnt == 0;
+    return member_of(cp, o) != 0;
 }
 
 static bool gather(copier *cp, rc_head *root)
@@ -168,6 +195,7 @@ static bool gather(copier *cp, rc_head *root)
 
 static void restore(copier *cp)
 {
+    if (cp->frozen) return;   /* nothing was marked */
     for (size_t i = 0; i < cp->n; i++) {
         cp->m[i].old->refcnt = cp->m[i].refcnt;
         cp->m[i].old->gc = cp->m[i].gc;
@@ -223,7 +251,7 @@ static void *create(copier *cp, const rc_head *o)
 static void *create_weakref(copier *cp, const rc_head *o)
 {
     const struct rc_weakref_obj *w = (const void *)(o + 1);
-    return rc_weakref_new(cp->m[w->referent->gc - 1].copy, w->cb, w->data);
+    return rc_weakref_new(cp->m[member_of(cp, w->referent) - 1].copy, w->cb, w->data);
 }
 
 static bool create_all(copier *cp)
@@ -248,7 +276,7 @@ static bool create_all(copier *cp)
 /* The copy of `obj`, a member (borrowed). */
 static inline void *copy_of(const copier *cp, const void *obj)
 {
-    return cp->m[RC_HEAD(obj)->gc - 1].copy;
+    return cp->m[member_of(cp, RC_HEAD(obj)) - 1].copy;
 }
 
 static inline rc_val map_val(const copier *cp, rc_val v)
@@ -262,7 +290,7 @@ static void *hook_map(const void *ref, void *arg)
     copier *cp = arg;
     if (!ref) return NULL;
     const rc_head *h = RC_HEAD(ref);
-    if (rc__page_of(h)->heap != cp->src || h->refcnt != 0) {
+    if (!member_of(cp, h)) {
         stop(cp, RC_EINVAL, "the copy hook of the %s at %p maps %p, which its traverse does "
              "not report", type_name(cp->cur), (void *)(cp->cur + 1), ref);
         return NULL;
@@ -423,22 +451,28 @@ void *rc_copy(rc_heap *dst, const void *obj)
         return fail(NULL, dst, RC_EINVAL, "rc_copy: obj is NULL");
     }
     RC__CHECK(obj, "rc_copy");
-    rc_heap *src = rc_heap_of(obj);
-    if (!dst) return fail(src, NULL, RC_EINVAL, "rc_copy: dst is NULL");
-    RC__HEAP_CHECK(dst, "rc_copy");
     rc_head *root = RC_HEAD(obj);
+    rc_heap *src = rc_heap_of(obj);
+    /* A frozen region is read by other threads meanwhile: nothing of it is
+     * written, not even an error message (the error goes to dst alone). */
+    bool frozen = (rc__page_of(root)->flags & RC_PAGE_REGION) != 0;
+    rc_heap *src_err = frozen ? NULL : src;
+    if (!dst) return fail(src_err, NULL, RC_EINVAL, "rc_copy: dst is NULL");
+    RC__HEAP_CHECK(dst, "rc_copy");
     if (dst == src)
-        return fail(src, dst, RC_EINVAL, "rc_copy: the %s at %p is in the destination heap "
+        return fail(src_err, dst, RC_EINVAL, "rc_copy: the %s at %p is in the destination heap "
                     "(rc_copy copies into another heap)", type_name(root), obj);
     const char *doing = busy_doing(src) ? busy_doing(src) : busy_doing(dst);
     if (doing)
-        return fail(src, dst, RC_EBUSY, "rc_copy: refused while the %s heap is %s",
+        return fail(src_err, dst, RC_EBUSY, "rc_copy: refused while the %s heap is %s",
                     busy_doing(src) ? "source" : "destination", doing);
-    copier cp = {.src = src, .dst = dst};
+    copier cp = {.src = src, .dst = dst, .tab = frozen ? dst : src, .frozen = frozen};
+    rc__pmap_init(&cp.index, rc__mem_heap(dst), sizeof(size_t));
     bool enabled = dst->enabled;   /* no collection, so no user code, in dst meanwhile */
     dst->enabled = false;
     rc__young_limit_update(dst);
     void *copy = NULL;
+    cp.m = rc__table_take(cp.tab, sizeof(member), &cp.cap);
     if (gather(&cp, root) && create_all(&cp) && link_all(&cp)) {
         copy = cp.m[0].copy;
         for (size_t i = 1; i < cp.n; i++) rc_decref(cp.m[i].copy);
@@ -446,9 +480,12 @@ void *rc_copy(rc_heap *dst, const void *obj)
         discard(&cp);
     }
     restore(&cp);
+    rc__pmap_free(&cp.index);
     dst->enabled = enabled;
     rc__young_limit_update(dst);
-    if (!copy) fail(src, dst, cp.err, "rc_copy: %s", cp.why);
-    rc__mem_free(rc__mem_heap(dst), cp.m, cp.cap * sizeof(member));
+    if (!copy) fail(src_err, dst, cp.err, "rc_copy: %s", cp.why);
+    /* Kept for the next copy; a failed one leaves the heaps as they were. */
+    if (copy) rc__table_keep(cp.tab, cp.m, cp.cap * sizeof(member));
+    else rc__mem_free(rc__mem_heap(cp.tab), cp.m, cp.cap * sizeof(member));
     return copy;
 }

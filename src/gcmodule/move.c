@@ -434,6 +434,15 @@ void *rc_move(rc_heap *dst, void *obj)
     }
     RC__CHECK(obj, "rc_move");
     rc_heap *src = rc_heap_of(obj);
+    if (rc__page_of(RC_HEAD(obj))->flags & RC_PAGE_REGION) {
+        /* Read by other threads meanwhile: nothing of it is written, not even
+         * an error message. */
+        RC__HEAP_CHECK(dst, "rc_move");
+        if (dst)
+            rc__fail(dst, RC_EINVAL, "rc_move: the %s at %p is in a frozen region, whose "
+                     "objects never leave it (rc_copy makes a copy)", type_name(RC_HEAD(obj)), obj);
+        return NULL;
+    }
     if (!dst) return rc__fail(src, RC_EINVAL, "rc_move: dst is NULL");
     RC__HEAP_CHECK(dst, "rc_move");
     mover mv = {.src = src, .dst = dst};
@@ -446,6 +455,7 @@ void *rc_move(rc_heap *dst, void *obj)
         return fail(&mv, RC_EBUSY, "rc_move: refused while the %s heap is %s",
                     busy_doing(src) ? "source" : "destination", doing);
     void *moved = NULL;
+    mv.m = rc__table_take(src, sizeof(member), &mv.cap);
     if (!gather(&mv, root)) {
         fail(&mv, mv.err, "rc_move: %s", mv.why);
     } else if (prove(&mv) && allocate(&mv)) {
@@ -453,6 +463,8 @@ void *rc_move(rc_heap *dst, void *obj)
         moved = mv.m[0].copy + 1;
     }
     if (!moved) restore(&mv);
-    rc__mem_free(rc__mem_heap(src), mv.m, mv.cap * sizeof(member));
+    /* Kept for the next move; a failed one leaves the heap as it was. */
+    if (moved) rc__table_keep(src, mv.m, mv.cap * sizeof(member));
+    else rc__mem_free(rc__mem_heap(src), mv.m, mv.cap * sizeof(member));
     return moved;
 }
