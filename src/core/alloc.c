@@ -29,6 +29,7 @@
 #include "core/os.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <time.h>
 #include <stdlib.h>
 
@@ -204,36 +205,140 @@ static void pages_remove(rc_heap *h, rc_page *pg)
 #define RC_PURGE_INTERVAL 0.1               /* seconds between purges of a busy heap */
 #define RC_HUGE_AFTER 4                     /* segments before huge pages are asked for */
 
+/* ---- the segment cache ----
+ *
+ * Segments of heaps on the system allocator, given back whole (a purge, or
+ * rc_heap_free), wait here for the next heap that needs one. A program
+ * that makes and frees a heap per request (an envelope handed from thread
+ * to thread) otherwise mapped 6 MiB, trimmed it to an aligned 4 MiB,
+ * faulted its first page in and unmapped it all at each heap: about 250 us
+ * of page-table work, most of it in the system's page faults and TLB
+ * flushes, for a heap of one object. A cached segment keeps its committed
+ * pages while the cache holds at most RC_SEGMENT_CACHE_COMMITTED bytes of
+ * them (the next heap takes them as dirty pages: no fault, no system call);
+ * past that, they are decommitted first, so what the cache keeps of the
+ * process's memory stays bounded. Shared by every thread under one mutex,
+ * taken once per segment, never per object. Not under valgrind, whose view
+ * of an address range would outlive the segment's first heap; huge-page
+ * segments are unmapped (a small heap must not inherit the advice). */
+#define RC_SEGMENT_CACHE 4
+#define RC_SEGMENT_CACHE_COMMITTED ((size_t)256 * 1024)
+static pthread_mutex_t seg_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct { char *base; uint64_t committed; } seg_cache[RC_SEGMENT_CACHE];
+static unsigned seg_cache_len;
+static size_t seg_cache_committed;   /* bytes of committed pages in the cache */
+
+static bool seg_cacheable(const rc_heap *h)
+{
+    return h->cfg.allocator.map == sys_map && !h->valgrind;
+}
+
+static size_t pages_bytes(uint64_t mask)
+{
+    return (size_t)__builtin_popcountll(mask) * RC_PAGE_SIZE;
+}
+
+/* A segment's memory: a cached one (its committed pages in *committed),
+ * else the allocator's. */
+static char *segment_map(rc_heap *h, uint64_t *committed)
+{
+    *committed = 0;
+    if (seg_cacheable(h)) {
+        char *p = NULL;
+        pthread_mutex_lock(&seg_cache_lock);
+        if (seg_cache_len) {
+            seg_cache_len--;
+            p = seg_cache[seg_cache_len].base;
+            *committed = seg_cache[seg_cache_len].committed;
+            seg_cache_committed -= pages_bytes(*committed);
+        }
+        pthread_mutex_unlock(&seg_cache_lock);
+        if (p) return p;
+    }
+    return h->cfg.allocator.map(h->cfg.allocator.ud, RC_SEGMENT_SIZE);
+}
+
+/* A segment's memory goes back, `committed` its pages that may be
+ * resident: into the cache while it has room (decommitted when its pages
+ * would pass the cache's bound), else unmapped. */
+static void segment_unmap(rc_heap *h, rc_segment *s, uint64_t committed)
+{
+    rc__mem_unmapping(s->base, RC_SEGMENT_SIZE);
+    if (seg_cacheable(h) && !s->huge) {
+        pthread_mutex_lock(&seg_cache_lock);
+        bool room = seg_cache_len < RC_SEGMENT_CACHE;
+        bool keep = room && seg_cache_committed + pages_bytes(committed) <= RC_SEGMENT_CACHE_COMMITTED;
+        if (keep) {
+            seg_cache[seg_cache_len].base = s->base;
+            seg_cache[seg_cache_len++].committed = committed;
+            seg_cache_committed += pages_bytes(committed);
+        }
+        pthread_mutex_unlock(&seg_cache_lock);
+        if (keep) return;
+        if (room) {   /* too much committed: decommit it, then offer it bare */
+            rc__os_decommit(s->base, RC_SEGMENT_SIZE);
+            pthread_mutex_lock(&seg_cache_lock);
+            keep = seg_cache_len < RC_SEGMENT_CACHE;
+            if (keep) {
+                seg_cache[seg_cache_len].base = s->base;
+                seg_cache[seg_cache_len++].committed = 0;
+            }
+            pthread_mutex_unlock(&seg_cache_lock);
+            if (keep) return;
+        }
+    }
+    h->cfg.allocator.unmap(h->cfg.allocator.ud, s->base, RC_SEGMENT_SIZE);
+}
+
+void rc__segment_cache_flush(void)
+{
+    for (;;) {
+        pthread_mutex_lock(&seg_cache_lock);
+        char *p = seg_cache_len ? seg_cache[--seg_cache_len].base : NULL;
+        if (p) seg_cache_committed -= pages_bytes(seg_cache[seg_cache_len].committed);
+        pthread_mutex_unlock(&seg_cache_lock);
+        if (!p) return;
+        sys_unmap(NULL, p, RC_SEGMENT_SIZE);
+    }
+}
+
 /* A page from a segment: a dirty one first, else a fresh one, faulted in
  * at once when `commit` (object pages, filled from the start; buffer pages
  * are faulted in as their blocks are written). */
+/* A dirty page of s: still committed, no fault to take. */
+static rc_page *segment_take_dirty(rc_heap *h, rc_segment *s)
+{
+    unsigned i = (unsigned)__builtin_ctzll(s->dirty);
+    s->dirty &= ~((uint64_t)1 << i);
+    s->used |= (uint64_t)1 << i;
+    h->dirty_bytes -= RC_PAGE_SIZE;
+    rc__note_growth(h);
+    rc_page *pg = (rc_page *)(s->base + (size_t)i * RC_PAGE_SIZE);
+    pg->segment = s;
+    return pg;
+}
+
 static rc_page *segment_take_page(rc_heap *h, bool commit)
 {
     rc_segment *s, *clean = NULL;
     for (s = h->segments; s; s = s->next) {
-        if (s->dirty) break;
+        if (s->dirty) return segment_take_dirty(h, s);
         if (!clean && s->used != ~(uint64_t)0) clean = s;
-    }
-    if (s) {   /* a dirty page: still committed, no fault to take */
-        unsigned i = (unsigned)__builtin_ctzll(s->dirty);
-        s->dirty &= ~((uint64_t)1 << i);
-        s->used |= (uint64_t)1 << i;
-        h->dirty_bytes -= RC_PAGE_SIZE;
-        rc__note_growth(h);
-        rc_page *pg = (rc_page *)(s->base + (size_t)i * RC_PAGE_SIZE);
-        pg->segment = s;
-        return pg;
     }
     s = clean;
     if (!s) {
         s = h->cfg.allocator.realloc(h->cfg.allocator.ud, NULL, sizeof *s);
         if (!s) return NULL;
-        s->base = h->cfg.allocator.map(h->cfg.allocator.ud, RC_SEGMENT_SIZE);
+        uint64_t committed;
+        s->base = segment_map(h, &committed);
         if (!s->base) {
             h->cfg.allocator.realloc(h->cfg.allocator.ud, s, 0);
             return NULL;
         }
-        s->used = s->dirty = 0;
+        s->used = 0;
+        s->dirty = committed;   /* a cached segment's resident pages: free, committed */
+        h->page_bytes += pages_bytes(committed);
+        h->dirty_bytes += pages_bytes(committed);
         s->huge = false;
         s->next = h->segments;
         h->segments = s;
@@ -244,6 +349,7 @@ static rc_page *segment_take_page(rc_heap *h, bool commit)
             h->cfg.allocator.hugepage(h->cfg.allocator.ud, s->base, RC_SEGMENT_SIZE);
             s->huge = true;
         }
+        if (s->dirty) return segment_take_dirty(h, s);
     }
     unsigned i = (unsigned)__builtin_ctzll(~(s->used | s->dirty));
     s->used |= (uint64_t)1 << i;
@@ -295,8 +401,7 @@ static void purge_free_pages(rc_heap *h)
         if (s->used == 0) {   /* nothing live: the whole segment goes */
             *pp = s->next;
             h->page_bytes -= (size_t)__builtin_popcountll(s->dirty) * RC_PAGE_SIZE;
-            rc__mem_unmapping(s->base, RC_SEGMENT_SIZE);
-            h->cfg.allocator.unmap(h->cfg.allocator.ud, s->base, RC_SEGMENT_SIZE);
+            segment_unmap(h, s, s->dirty);
             h->cfg.allocator.realloc(h->cfg.allocator.ud, s, 0);
             h->nsegments--;
             continue;
@@ -669,8 +774,7 @@ void rc__alloc_release_all(rc_heap *h)
     while (h->segments) {
         rc_segment *s = h->segments;
         h->segments = s->next;
-        rc__mem_unmapping(s->base, RC_SEGMENT_SIZE);
-        h->cfg.allocator.unmap(h->cfg.allocator.ud, s->base, RC_SEGMENT_SIZE);
+        segment_unmap(h, s, s->used | s->dirty);
         h->cfg.allocator.realloc(h->cfg.allocator.ud, s, 0);
     }
     h->dirty_bytes = 0;

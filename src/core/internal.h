@@ -382,6 +382,9 @@ void rc__free_buffer(rc_heap *h, void *p);
 /* Decommit free pages and unmap empty segments now; the _soon variant only
  * when enough waits (end of a free burst or a collection). */
 void rc__alloc_purge(rc_heap *h);
+/* Unmap the segments freed heaps left for the next ones (alloc.c: the
+ * segment cache): for tests that count mappings. */
+void rc__segment_cache_flush(void);
 void rc__alloc_purge_soon(rc_heap *h);
 #define RC_PURGE_SOON (256 * 1024)   /* bytes waiting that make a purge worth it */
 /* Whether rc__alloc_purge_soon has anything to look at: the test at the
