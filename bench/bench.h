@@ -28,10 +28,12 @@ typedef struct bench_workload {
 const bench_workload *bench_workloads(size_t *n);
 
 /* W8, the catalog (bench/catalog.c), W9, heaps per thread (bench/threads.c),
- * W10, producer and consumer (bench/transfer.c), the leak tools
- * (bench/leakbench.c) and the hash flood (bench/hashflood.c). */
+ * W10, producer and consumer (bench/transfer.c), W11, a frozen tree read by
+ * threads (bench/frozen.c), the leak tools (bench/leakbench.c) and the hash
+ * flood (bench/hashflood.c). */
 extern const bench_workload bench_catalog_workload, bench_threads_workload,
-    bench_transfer_workload, bench_leak_workload, bench_hashflood_workload;
+    bench_transfer_workload, bench_frozen_workload, bench_leak_workload,
+    bench_hashflood_workload;
 
 /* A W4 tree node: left, right, parent (three slots). */
 typedef struct bench_tnode { void *left, *right, *parent; } bench_tnode;
