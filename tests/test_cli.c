@@ -473,7 +473,9 @@ TEST(bench_w11_prints_frozen_atomic_and_heap_reads_for_one_and_two_threads)
     CHECK(metric(res.out, "nodes") == 255);
     static const char *const names[] = {
         "freeze_ms", "frozen_ns_per_node_1", "frozen_ns_per_node_n", "frozen_scaling",
-        "atomic_ns_per_node_1", "atomic_ns_per_node_n", "atomic_scaling", "heap_ns_per_node_1"};
+        "atomic_ns_per_node_1", "atomic_ns_per_node_n", "atomic_scaling", "heap_ns_per_node_1",
+        "frozen_cpu_ns_per_node_1", "frozen_cpu_ns_per_node_n", "atomic_cpu_ns_per_node_1",
+        "atomic_cpu_ns_per_node_n", "heap_cpu_ns_per_node_1"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         CHECK(metric(res.out, names[i]) > 0);
         CHECK_EQ_INT(metric_lines(res.out, names[i]), 1);
