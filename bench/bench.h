@@ -10,6 +10,7 @@
 #include "opts.h"
 #include "recycle.h"
 
+#include <pthread.h>
 #include <stdio.h>
 
 /* One workload: `opts[0..nopts-1]` are the options it reads; `run` gets
@@ -27,10 +28,12 @@ typedef struct bench_workload {
 const bench_workload *bench_workloads(size_t *n);
 
 /* W8, the catalog (bench/catalog.c), W9, heaps per thread (bench/threads.c),
- * W10, producer and consumer (bench/transfer.c), the leak tools
- * (bench/leakbench.c) and the hash flood (bench/hashflood.c). */
+ * W10, producer and consumer (bench/transfer.c), W11, a frozen tree read by
+ * threads (bench/frozen.c), the leak tools (bench/leakbench.c) and the hash
+ * flood (bench/hashflood.c). */
 extern const bench_workload bench_catalog_workload, bench_threads_workload,
-    bench_transfer_workload, bench_leak_workload, bench_hashflood_workload;
+    bench_transfer_workload, bench_frozen_workload, bench_leak_workload,
+    bench_hashflood_workload;
 
 /* A W4 tree node: left, right, parent (three slots). */
 typedef struct bench_tnode { void *left, *right, *parent; } bench_tnode;
@@ -42,6 +45,18 @@ extern const rc_type bench_tree_type;
  * (may be NULL). New reference. Recursion depth `levels`; out of memory
  * is not checked (rc_new's policy applies). */
 void *bench_tree(rc_heap *h, const rc_type *t, int levels, void *parent);
+
+/* Threads timed together: each passes `start` when it is set up and `done`
+ * when its timed part is over (also when it failed). */
+typedef struct bench_gang { pthread_barrier_t start, done; } bench_gang;
+
+/* Runs fn on k threads (1 to 64) at once, thread i given
+ * (char *)jobs + i * size, and returns the wall time in ms from the moment
+ * all have passed g->start to the moment all have passed g->done; joins
+ * them before it returns. A barrier or a thread that cannot be made ends
+ * the process (exit status 1) with a message naming `workload`. */
+double bench_run_gang(const char *workload, bench_gang *g, int k, void *(*fn)(void *),
+                      void *jobs, size_t size);
 
 /* Monotonic clock in milliseconds. */
 double bench_now_ms(void);

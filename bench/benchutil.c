@@ -1,6 +1,6 @@
 /*
  * benchutil.c -- what the benchmark programs share: clock, memory, output,
- * and the W4 tree.
+ * threads timed together, and the W4 tree.
  */
 #include "bench.h"
 
@@ -32,6 +32,31 @@ void bench_emit(const char *name, double value, const char *unit)
 {
     printf("%s %.3f %s\n", name, value, unit);
     fflush(stdout);
+}
+
+double bench_run_gang(const char *workload, bench_gang *g, int k, void *(*fn)(void *),
+                      void *jobs, size_t size)
+{
+    pthread_t t[64];
+    if (k < 1 || k > 64 || pthread_barrier_init(&g->start, NULL, (unsigned)k + 1) != 0 ||
+        pthread_barrier_init(&g->done, NULL, (unsigned)k + 1) != 0) {
+        fprintf(stderr, "recycle bench %s: cannot make a barrier for %d threads\n", workload, k);
+        exit(1);
+    }
+    for (int i = 0; i < k; i++)
+        if (pthread_create(&t[i], NULL, fn, (char *)jobs + (size_t)i * size) != 0) {
+            /* the barriers wait for k + 1: nobody may pass them now */
+            fprintf(stderr, "recycle bench %s: cannot start thread %d of %d\n", workload, i + 1, k);
+            exit(1);
+        }
+    pthread_barrier_wait(&g->start);
+    double t0 = bench_now_ms();
+    pthread_barrier_wait(&g->done);
+    double ms = bench_now_ms() - t0;
+    for (int i = 0; i < k; i++) pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&g->start);
+    pthread_barrier_destroy(&g->done);
+    return ms;
 }
 
 void *bench_tree(rc_heap *h, const rc_type *t, int levels, void *parent)

@@ -16,7 +16,7 @@ static const rc_type pair_type = {.name = "pair", .size = sizeof(pair), .nslots 
 typedef struct w9_job {
     long n, cycles, ring;
     int depth;
-    pthread_barrier_t *start, *done;   /* the timed part runs between them */
+    bench_gang *gang;   /* the timed part runs between its barriers */
     int failed;
 } w9_job;
 
@@ -26,14 +26,14 @@ static void w2_loop(const w9_job *j)
     long n = j->n;
     rc_heap *h = rc_heap_new(NULL);
     pair *keep = rc_new(h, &pair_type);
-    pthread_barrier_wait(j->start);
+    pthread_barrier_wait(&j->gang->start);
     for (long i = 0; i < n; i++) {
         pair *x = rc_new(h, &pair_type);
         rc_incref(keep);
         x->slot[0] = keep;
         rc_decref(x);
     }
-    pthread_barrier_wait(j->done);
+    pthread_barrier_wait(&j->gang->done);
     rc_decref(keep);
     rc_heap_free(h);
 }
@@ -52,12 +52,12 @@ static int w6_loop(const w9_job *j)
         free(ring);
         rc_xdecref(root);
         rc_heap_free(h);
-        pthread_barrier_wait(j->start);
-        pthread_barrier_wait(j->done);
+        pthread_barrier_wait(&j->gang->start);
+        pthread_barrier_wait(&j->gang->done);
         return 1;
     }
     rc_gc_collect(h, 2);
-    pthread_barrier_wait(j->start);
+    pthread_barrier_wait(&j->gang->start);
     for (long c = 0; c < cycles; c++) {
         pair *a = rc_new(h, &pair_type), *b = rc_new(h, &pair_type);
         a->slot[0] = b;   /* a takes our reference to b */
@@ -67,7 +67,7 @@ static int w6_loop(const w9_job *j)
         if (ring[i]) rc_decref(ring[i]);
         ring[i] = a;
     }
-    pthread_barrier_wait(j->done);
+    pthread_barrier_wait(&j->gang->done);
     for (long i = 0; i < ring_size; i++) rc_xdecref(ring[i]);
     free(ring);
     rc_decref(root);
@@ -94,37 +94,15 @@ static void *w6_thread(void *arg)
  * thread failed. */
 static double run_threads(int k, void *(*fn)(void *), const w9_job *job)
 {
-    pthread_t t[64];
     w9_job jobs[64];
-    pthread_barrier_t start, done;
-    if (pthread_barrier_init(&start, NULL, (unsigned)k + 1) != 0 ||
-        pthread_barrier_init(&done, NULL, (unsigned)k + 1) != 0) {
-        fprintf(stderr, "recycle bench W9: cannot make a barrier for %d threads\n", k);
-        exit(1);
-    }
-    int started = 0;
-    for (; started < k; started++) {
-        jobs[started] = *job;
-        jobs[started].start = &start;
-        jobs[started].done = &done;
-        if (pthread_create(&t[started], NULL, fn, &jobs[started]) != 0) break;
-    }
-    if (started < k) {
-        /* the barriers wait for k + 1: nobody may pass them now */
-        fprintf(stderr, "recycle bench W9: cannot start thread %d of %d\n", started + 1, k);
-        exit(1);
-    }
-    pthread_barrier_wait(&start);
-    double t0 = bench_now_ms();
-    pthread_barrier_wait(&done);
-    double ms = bench_now_ms() - t0;
-    int failed = 0;
+    bench_gang gang;
     for (int i = 0; i < k; i++) {
-        pthread_join(t[i], NULL);
-        failed |= jobs[i].failed;
+        jobs[i] = *job;
+        jobs[i].gang = &gang;
     }
-    pthread_barrier_destroy(&start);
-    pthread_barrier_destroy(&done);
+    double ms = bench_run_gang("W9", &gang, k, fn, jobs, sizeof jobs[0]);
+    int failed = 0;
+    for (int i = 0; i < k; i++) failed |= jobs[i].failed;
     return failed ? -1 : ms;
 }
 

@@ -543,16 +543,18 @@ static const bench_workload workloads[] = {
 
 const bench_workload *bench_workloads(size_t *n)
 {
-    /* W1-W7, then W8, W9, W10, leak and hashflood, which live in their own files. */
-    static bench_workload all[NWORKLOADS + 5];
+    /* W1-W7, then W8, W9, W10, W11, leak and hashflood, which live in their
+     * own files. */
+    static bench_workload all[NWORKLOADS + 6];
     if (!all[0].name) {
         memcpy(all, workloads, sizeof workloads);
         all[NWORKLOADS] = bench_catalog_workload;
         all[NWORKLOADS + 1] = bench_threads_workload;
         all[NWORKLOADS + 2] = bench_transfer_workload;
-        all[NWORKLOADS + 3] = bench_leak_workload;
-        all[NWORKLOADS + 4] = bench_hashflood_workload;
+        all[NWORKLOADS + 3] = bench_frozen_workload;
+        all[NWORKLOADS + 4] = bench_leak_workload;
+        all[NWORKLOADS + 5] = bench_hashflood_workload;
     }
-    *n = NWORKLOADS + 5;
+    *n = NWORKLOADS + 6;
     return all;
 }

@@ -253,6 +253,7 @@ TEST(bench_list_names_the_workloads)
     CHECK_EQ_INT(res.status, 0);
     CHECK(has_line_starting(res.out, "  W1 "));
     CHECK(has_line_starting(res.out, "  W3 "));
+    CHECK(has_line_starting(res.out, "  W11 "));
 }
 
 TEST(bench_unknown_workload_exits_2)
@@ -461,6 +462,29 @@ TEST(bench_w10_prints_every_way_at_every_size)
         "rebuild_64k_ns_per_object"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) CHECK(metric(res.out, names[i]) > 0);
     bench_refused("W10 --bytes 0", "out of range");
+}
+
+TEST(bench_w11_prints_frozen_atomic_and_heap_reads_for_one_and_two_threads)
+{
+    REQUIRE(run("bench W11 --threads 2 --depth 8 --traversals 2") == 0);
+    CHECK_EQ_INT(res.status, 0);
+    CHECK_EQ_INT(res.err[0], 0);
+    CHECK(metric(res.out, "threads") == 2);
+    CHECK(metric(res.out, "nodes") == 255);
+    static const char *const names[] = {
+        "freeze_ms", "frozen_ns_per_node_1", "frozen_ns_per_node_n", "frozen_scaling",
+        "atomic_ns_per_node_1", "atomic_ns_per_node_n", "atomic_scaling", "heap_ns_per_node_1",
+        "frozen_cpu_ns_per_node_1", "frozen_cpu_ns_per_node_n", "atomic_cpu_ns_per_node_1",
+        "atomic_cpu_ns_per_node_n", "heap_cpu_ns_per_node_1"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        CHECK(metric(res.out, names[i]) > 0);
+        CHECK_EQ_INT(metric_lines(res.out, names[i]), 1);
+    }
+    CHECK(strstr(res.out, "inf") == NULL && strstr(res.out, "nan") == NULL);
+    bench_refused("W11 --threads 0", "out of range");
+    bench_refused("W11 --depth 0", "out of range");
+    bench_refused("W11 --traversals 0", "out of range");
+    bench_refused("W11 --n 5", "'--n'");
 }
 
 TEST(bench_w8_prints_its_figures_for_generated_rows)
