@@ -51,8 +51,11 @@ rc_tuple *rc_tuple_new(rc_heap *heap, size_t n, const rc_val *items)
         for (size_t i = 0; i < n; i++) {
             if (items[i] == RC_EMPTY)
                 return rc__fail(heap, RC_EINVAL, "rc_tuple_new: item %zu is RC_EMPTY", i);
-            if (rc_is_obj(items[i]) && rc_heap_of(rc_as_obj(items[i])) != heap)
-                return rc__fail(heap, RC_EINVAL, "rc_tuple_new: item %zu belongs to another heap", i);
+            if (rc_is_obj(items[i]) && rc_heap_of(rc_as_obj(items[i])) != heap) {
+                char what[32];
+                snprintf(what, sizeof what, "item %zu: ", i);
+                if (!rc__foreign_ok(heap, rc_as_obj(items[i]), "rc_tuple_new", what)) return NULL;
+            }
         }
     }
     /* Nothing is increfed before the allocation, so a failure leaks nothing;
