@@ -55,35 +55,25 @@ static inline bool rc__writable(void *obj, const rc_type *t, const char *call)
  * Whether heap h may hold a reference to `o`, an object of another heap (T2,
  * docs/ARCHITECTURE.md): only when o is in a frozen region that h holds
  * (rc_heap_hold_region). When not, records RC_EINVAL naming `call`, `what`
- * ("item 2 " or ""), the object and, for a region's object, the region.
- * The failure path of the checks below: never reached by a store of an
- * object of the container's own heap.
+ * ("item 2: " or ""), the object and, for a region's object, the region.
+ * The failure path of the checks below (tuple.c): never reached by a store
+ * of an object of the container's own heap.
  */
-static inline bool rc__foreign_ok(rc_heap *h, const void *o, const char *call, const char *what)
-{
-    const rc_head *c = RC_HEAD(o);
-    if (rc__held_region_of(h, c)) return true;
-    const char *tn = c->type && c->type->name ? c->type->name : "?";
-    void *region = rc__region_of(c);
-    if (region)
-        rc__fail(h, RC_EINVAL, "%s: %sthe %s at %p is in the frozen region %p, which this heap "
-                 "does not hold (rc_heap_hold_region)", call, what, tn, o, region);
-    else
-        rc__fail(h, RC_EINVAL, "%s: %sthe %s at %p belongs to another heap", call, what, tn, o);
-    return false;
-}
+bool rc__foreign_ok(rc_heap *h, const void *o, const char *call, const char *what);
 
 /*
- * Whether `v` may be stored in an object of heap h: not RC_EMPTY (it means
- * "no value"), and no object of another heap (the collector counts
- * references within one heap) unless it is in a frozen region h holds.
- * Records RC_EINVAL when not. The fast path is one compare of two heaps;
- * the region lookup is on the failure path only.
+ * Whether `v` may be stored in `container`: not RC_EMPTY (it means "no
+ * value"), and no object of another heap (the collector counts references
+ * within one heap) unless it is in a frozen region the container's heap
+ * holds. Records RC_EINVAL when not. The heaps are compared only for an
+ * object, and the region looked up only when they differ, so the fast path
+ * is one test for an immediate and one compare for an object.
  */
-static inline bool rc__storable_in(rc_heap *h, rc_val v, const char *call)
+static inline bool rc__storable(const void *container, rc_val v, const char *call)
 {
     if (unlikely(v == RC_EMPTY)) {
-        rc__fail(h, RC_EINVAL, "%s: RC_EMPTY is not a value that can be stored", call);
+        rc__fail(rc_heap_of(container), RC_EINVAL,
+                 "%s: RC_EMPTY is not a value that can be stored", call);
         return false;
     }
     if (rc_is_obj(v)) {
@@ -91,15 +81,10 @@ static inline bool rc__storable_in(rc_heap *h, rc_val v, const char *call)
         RC__CHECK(o, call);
         /* Always checked: a reference across heaps would let one heap's
          * collector free what another still uses. One load. */
-        if (unlikely(rc_heap_of(o) != h)) return rc__foreign_ok(h, o, call, "");
+        if (unlikely(rc_heap_of(o) != rc_heap_of(container)))
+            return rc__foreign_ok(rc_heap_of(container), o, call, "");
     }
     return true;
-}
-
-/* rc__storable_in for a store into `container`. */
-static inline bool rc__storable(const void *container, rc_val v, const char *call)
-{
-    return rc__storable_in(rc_heap_of(container), v, call);
 }
 
 /* rc_move's half of a dict (gcmodule/move.c), in two steps so that only
