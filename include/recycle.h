@@ -615,8 +615,10 @@ RC_API void *rc_move(rc_heap *dst, void *obj);
  * caller's one reference to obj is the only one from outside the graph;
  * the same refusals and errors, recorded on `heap`, with nothing changed;
  * RC_ENOMEM also when the region itself cannot be made). The caller's
- * reference to obj is consumed; the caller holds the region once. NULL on
- * failure. O(objects + references of the graph).
+ * reference to obj is consumed; the caller holds the region once (a
+ * program-level hold: rc_region_drop gives it up). A graph that refers
+ * into another region is refused (RC_EINVAL): a region holds no region.
+ * NULL on failure. O(objects + references of the graph).
  *
  * A region's objects have an immortal count: rc_incref and rc_decref write
  * nothing to them, so any number of threads may read them at once (get
@@ -626,15 +628,28 @@ RC_API void *rc_move(rc_heap *dst, void *obj);
  * debug builds stop the program in the library's mutators (rc_list_set,
  * _append, _insert, _pop, _clear, rc_dict_set, _del, _clear) on a frozen
  * container; a user type's slots are the program's to leave alone.
- * Objects of any heap may refer to a region's objects (the containers
- * accept them) while the program holds the region on their behalf.
+ *
+ * Who holds a region. A region lives while it has holders: the program
+ * (rc_region_hold / rc_region_drop, for a thread that reads it) and heaps
+ * (rc_heap_hold_region). An object of a heap may refer to a region's
+ * objects only while its heap holds the region, and the library enforces
+ * it: the containers' stores (rc_list_set, _append, _insert, rc_dict_set,
+ * rc_tuple_set, rc_tuple_new, the weak containers), rc_move and rc_copy
+ * refuse a reference into a region the heap does not hold (RC_EINVAL,
+ * naming the object and the region); a heap gives its hold up only when
+ * none of its objects still refers into the region. A user type's slots
+ * are written by the program: debug builds' heap verifier (rc_heap_check,
+ * RC_EXPENSIVE) reports a slot into a region its heap does not hold. C
+ * code that keeps a pointer to a region's object outside any heap holds
+ * the region itself (rc_region_hold).
  *
  * rc_region_hold adds a holder (O(1), one atomic add; from any thread that
  * already reaches the region through a holder). rc_region_drop removes one;
  * the last frees the region whole, running its objects' destroy hooks on
  * the dropping thread -- afterwards every pointer into it dangles. The
  * thread that passes a region to another holds it until the other has
- * taken its own hold (or passes its hold along). NULL is ignored.
+ * taken its own hold (or passes its hold along). NULL is ignored. A region
+ * already freed cannot be recognised: passing one is undefined.
  */
 typedef struct rc_region rc_region;
 RC_API rc_region *rc_region_freeze(rc_heap *heap, void *obj);
@@ -642,10 +657,44 @@ RC_API rc_region *rc_region_freeze(rc_heap *heap, void *obj);
 RC_API void *rc_region_root(const rc_region *region);
 RC_API void rc_region_hold(rc_region *region);
 RC_API void rc_region_drop(rc_region *region);
-/* The holders now (a snapshot: other threads may change it). 0 for NULL. */
+/* The holders now, the program's and the heaps' (a snapshot: other threads
+ * may change it). 0 for NULL. */
 RC_API size_t rc_region_holders(const rc_region *region);
 /* 1 when obj is an object of a frozen region, else 0 (NULL too). O(1). */
 RC_API int rc_in_region(const void *obj);
+
+/* `heap` holds `region`: its objects may refer to the region's objects
+ * from now on. The heap takes one hold of the region (rc_region_hold) and
+ * records it in its set of held regions; holding a region it holds
+ * already changes nothing (one hold per heap, however many calls). The
+ * caller holds the heap and reaches the region through a hold of its own
+ * or of one of its heaps. Returns RC_OK (0); RC_EINVAL when heap or
+ * region is NULL (recorded on the heap when it is not NULL); RC_ENOMEM,
+ * recorded, nothing changed, when the set cannot grow. O(regions the heap
+ * holds): the set is meant to be small (a store into a region the heap
+ * does not hold searches it, on the store's failure path only). A region
+ * already freed cannot be recognised: passing one is undefined. */
+RC_API int rc_heap_hold_region(rc_heap *heap, rc_region *region);
+
+/* `heap` gives up its hold of `region` (rc_region_drop: the last hold
+ * frees the region, here). Refused while an object of the heap still
+ * refers to an object of the region: RC_EBUSY, recorded, nothing changed,
+ * the message naming the holder, its type, how it holds (slot, item, key,
+ * value) and the region's object. Unreachable garbage counts: a cycle of
+ * the heap that refers into the region holds it until a collection frees
+ * the cycle (run rc_gc_collect first). RC_EBUSY also during a
+ * collection's scan or while objects are being freed. RC_ENOTFOUND,
+ * recorded, nothing changed, when the heap does not hold the region;
+ * RC_EINVAL when heap or region is NULL. Cost: one walk of the heap's
+ * objects that can hold references and of their references, O(heap).
+ * rc_heap_free drops every hold its heap still has, after its objects
+ * are gone (their destroy hooks may read the region's objects); a region
+ * whose last holder that was is freed then, on the freeing thread. */
+RC_API int rc_heap_drop_region(rc_heap *heap, rc_region *region);
+
+/* 1 when `heap` holds `region` (rc_heap_hold_region), else 0 (NULL too).
+ * O(regions the heap holds). */
+RC_API int rc_heap_holds_region(const rc_heap *heap, const rc_region *region);
 
 /* A deep copy of `obj` and everything it reaches into the heap `dst`: a NEW
  * reference to the copy of obj, owned by the caller. Sharing and cycles are

@@ -2,10 +2,14 @@
  * on several threads with no writes (run under ThreadSanitizer by `make
  * tsan`), the write check of debug builds, release by the last holder,
  * refusal of graphs that are not isolated, heap objects that point into a
- * region, and cycles inside a region that no collection looks at.
+ * region, and cycles inside a region that no collection looks at. Then the
+ * rule that a heap's objects point into a region only while the heap
+ * holds it (rc_heap_hold_region / rc_heap_drop_region): refused stores,
+ * refused drops, rc_heap_free's drops, rc_move and rc_copy.
  *
  * Compiled with RC_DEBUG, so that the inline calls check in every build;
  * LIB_DEBUG says whether the library itself was built with it. */
+#define _GNU_SOURCE   /* pthread_setname_np */
 #ifdef RC_DEBUG
 #define LIB_DEBUG 1
 #else
@@ -130,6 +134,7 @@ TEST(heap_objects_point_into_a_region_and_cycles_there_cost_no_collection)
     REQUIRE(r);
     rc_dict *f = rc_region_root(r);
     /* The heap holds the region on behalf of its objects. */
+    CHECK_EQ_INT(rc_heap_hold_region(h, r), RC_OK);
     rc_list *mine = rc_list_new(h, 0);
     for (int i = 0; i < N; i++) {
         rc_list *l = rc_as_obj(rc_dict_get(f, rc_int(i)));
@@ -150,6 +155,8 @@ TEST(heap_objects_point_into_a_region_and_cycles_there_cost_no_collection)
     CHECK_EQ_INT(RC_HEAD(x)->gc, node_before.gc);
     CHECK_EQ_INT(read_all(f), expected_sum());
     rc_region_drop(r);
+    CHECK_EQ_INT(destroyed, 0);   /* the heap still holds it */
+    CHECK_EQ_INT(rc_heap_drop_region(h, r), RC_OK);
     CHECK_EQ_INT(destroyed, 3 * N);
     destroyed = 0;
     rc_heap_free(h);
@@ -271,6 +278,360 @@ TEST(writing_a_frozen_object_stops_debug_builds)
     CHECK(dies_saying(append_to_frozen, "rc_list_append("));
     CHECK(dies_saying(append_to_frozen, "is frozen"));
     CHECK(dies_saying(set_in_frozen, "rc_dict_set("));
+}
+
+/* ---- a heap's objects point into a region only while the heap holds it ---- */
+
+/* Whether the heap's last error is `code` and its message names `want`
+ * and the region r. */
+static int refused(rc_heap *h, int code, const rc_region *r, const char *want)
+{
+    char name[32];
+    snprintf(name, sizeof name, "%p", (const void *)r);
+    const char *msg = rc_heap_error_message(h);
+    int ok = rc_heap_error(h) == code && strstr(msg, name) && strstr(msg, want);
+    if (!ok) fprintf(stderr, "  error %d, said: %s\n", rc_heap_error(h), msg);
+    rc_heap_clear_error(h);
+    return ok;
+}
+
+TEST(stores_into_a_region_the_heap_does_not_hold_are_refused_naming_it)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_region *r = rc_region_freeze(h, build(h));
+    REQUIRE(r);
+    rc_val in = rc_dict_get(rc_region_root(r), rc_int(3));   /* a frozen list */
+    rc_list *l = rc_list_new(h, 0);
+    rc_list_append(l, rc_int(0));
+    rc_dict *d = rc_dict_new(h);
+    rc_tuple *t = rc_tuple_new(h, 1, NULL);
+    CHECK_EQ_INT(rc_list_append(l, in), -1);
+    CHECK(refused(h, RC_EINVAL, r, "rc_list_append: the list at"));
+    CHECK_EQ_INT(rc_list_set(l, 0, in), -1);
+    CHECK(refused(h, RC_EINVAL, r, "does not hold (rc_heap_hold_region)"));
+    CHECK_EQ_INT(rc_list_insert(l, 0, in), -1);
+    CHECK(refused(h, RC_EINVAL, r, "rc_list_insert"));
+    CHECK_EQ_INT(rc_dict_set(d, rc_int(1), in), -1);
+    CHECK(refused(h, RC_EINVAL, r, "rc_dict_set"));
+    CHECK_EQ_INT(rc_dict_set(d, in, rc_int(1)), -1);   /* as a key too */
+    CHECK(refused(h, RC_EINVAL, r, "rc_dict_set"));
+    CHECK_EQ_INT(rc_tuple_set(t, 0, in), -1);
+    CHECK(refused(h, RC_EINVAL, r, "rc_tuple_set"));
+    rc_val items[2] = {rc_int(5), in};
+    CHECK(rc_tuple_new(h, 2, items) == NULL);
+    CHECK(refused(h, RC_EINVAL, r, "rc_tuple_new: item 1: the list at"));
+    CHECK_EQ_INT(rc_list_len(l), 1);
+    CHECK_EQ_INT(rc_list_get(l, 0), rc_int(0));
+    CHECK_EQ_INT(rc_dict_len(d), 0);
+    /* Held: every one of them is accepted. */
+    CHECK_EQ_INT(rc_heap_hold_region(h, r), RC_OK);
+    CHECK_EQ_INT(rc_list_append(l, in), 0);
+    CHECK_EQ_INT(rc_list_set(l, 0, in), 0);
+    CHECK_EQ_INT(rc_list_insert(l, 0, in), 0);
+    CHECK_EQ_INT(rc_dict_set(d, rc_int(1), in), 0);
+    CHECK_EQ_INT(rc_dict_set(d, in, rc_int(1)), 0);
+    CHECK_EQ_INT(rc_tuple_set(t, 0, in), 0);
+    rc_tuple *t2 = rc_tuple_new(h, 2, items);
+    CHECK(t2 != NULL);
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    rc_decref(t2);
+    rc_decref(t);
+    rc_decref(d);
+    rc_decref(l);
+    rc_region_drop(r);
+    CHECK_EQ_INT(destroyed, 0);
+    rc_heap_free(h);   /* drops the heap's hold, the last */
+    CHECK_EQ_INT(destroyed, 3 * N);
+    destroyed = 0;
+}
+
+TEST(a_heap_holds_a_region_once_and_drops_only_what_it_holds)
+{
+    rc_heap *h = rc_heap_new(NULL), *other = rc_heap_new(NULL);
+    rc_region *r = rc_region_freeze(h, build(h));
+    REQUIRE(r);
+    CHECK_EQ_INT(rc_heap_holds_region(h, r), 0);
+    CHECK_EQ_INT(rc_heap_hold_region(h, r), RC_OK);
+    CHECK_EQ_INT(rc_region_holders(r), 2);
+    CHECK_EQ_INT(rc_heap_hold_region(h, r), RC_OK);   /* twice: still one hold */
+    CHECK_EQ_INT(rc_region_holders(r), 2);
+    CHECK_EQ_INT(rc_heap_holds_region(h, r), 1);
+    CHECK_EQ_INT(rc_heap_holds_region(other, r), 0);
+    /* A region the heap does not hold: an error, nothing changes. */
+    CHECK_EQ_INT(rc_heap_drop_region(other, r), RC_ENOTFOUND);
+    CHECK(refused(other, RC_ENOTFOUND, r, "does not hold the region"));
+    CHECK_EQ_INT(rc_region_holders(r), 2);
+    /* NULL. */
+    CHECK_EQ_INT(rc_heap_hold_region(NULL, r), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_hold_region(h, NULL), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_drop_region(NULL, r), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_drop_region(h, NULL), RC_EINVAL);
+    CHECK_EQ_INT(rc_heap_holds_region(NULL, r), 0);
+    CHECK_EQ_INT(rc_heap_holds_region(h, NULL), 0);
+    CHECK_EQ_INT(rc_region_holders(r), 2);
+    CHECK_EQ_INT(rc_heap_drop_region(h, r), RC_OK);
+    CHECK_EQ_INT(rc_region_holders(r), 1);
+    CHECK_EQ_INT(rc_heap_holds_region(h, r), 0);
+    CHECK_EQ_INT(rc_heap_drop_region(h, r), RC_ENOTFOUND);   /* dropped twice */
+    CHECK_EQ_INT(rc_region_holders(r), 1);
+    /* Several regions in one heap's set. */
+    rc_region *more[5];
+    for (int i = 0; i < 5; i++) {
+        more[i] = rc_region_freeze(h, rc_list_new(h, 0));
+        REQUIRE(more[i]);
+        CHECK_EQ_INT(rc_heap_hold_region(h, more[i]), RC_OK);
+        rc_region_drop(more[i]);
+    }
+    CHECK_EQ_INT(rc_heap_drop_region(h, more[2]), RC_OK);   /* the last hold: freed */
+    for (int i = 0; i < 5; i++) CHECK_EQ_INT(rc_heap_holds_region(h, more[i]), i != 2);
+    CHECK_EQ_INT(destroyed, 0);
+    rc_region_drop(r);
+    CHECK_EQ_INT(destroyed, 3 * N);
+    destroyed = 0;
+    rc_heap_free(other);
+    rc_heap_free(h);
+}
+
+TEST(a_heap_cannot_drop_a_region_its_objects_point_into)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_gc_disable(h);
+    rc_region *r = rc_region_freeze(h, build(h));
+    REQUIRE(r);
+    CHECK_EQ_INT(rc_heap_hold_region(h, r), RC_OK);
+    rc_region_drop(r);   /* the heap's hold is the last */
+    rc_list *fl = rc_as_obj(rc_dict_get(rc_region_root(r), rc_int(4)));
+    node *fn = rc_as_obj(rc_list_get(fl, 1));
+    rc_list *l = rc_list_new(h, 0);
+    rc_list_append(l, rc_int(1));
+    rc_list_append(l, rc_obj(fl));
+    CHECK_EQ_INT(rc_heap_drop_region(h, r), RC_EBUSY);
+    CHECK(refused(h, RC_EBUSY, r, "the list at"));
+    CHECK_EQ_INT(rc_heap_drop_region(h, r), RC_EBUSY);
+    CHECK(refused(h, RC_EBUSY, r, "(item 1)"));
+    CHECK_EQ_INT(rc_heap_holds_region(h, r), 1);
+    CHECK_EQ_INT(rc_region_holders(r), 1);
+    rc_list_pop(l, 1, NULL);
+    /* A user type's slot, written by the program, counts as well. */
+    node *x = new_node(h, 0);
+    x->b = fn;
+    CHECK_EQ_INT(rc_heap_drop_region(h, r), RC_EBUSY);
+    CHECK(refused(h, RC_EBUSY, r, "(slot 1)"));
+    /* Garbage too: a cycle that refers into the region holds it until a
+     * collection frees it. */
+    x->a = x;
+    rc_incref(x);
+    rc_decref(x);
+    CHECK_EQ_INT(rc_heap_drop_region(h, r), RC_EBUSY);
+    CHECK(refused(h, RC_EBUSY, r, "the node at"));
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 1);
+    destroyed = 0;   /* the heap's node */
+    CHECK_EQ_INT(rc_heap_drop_region(h, r), RC_OK);
+    CHECK_EQ_INT(destroyed, 3 * N);
+    destroyed = 0;
+    CHECK_EQ_INT(rc_heap_holds_region(h, r), 0);
+    rc_decref(l);
+    rc_heap_free(h);
+}
+
+/* A node whose destroy hook reads the frozen node its slot `a` points at:
+ * rc_heap_free must drop the heap's holds after its objects are gone. */
+static _Atomic int64_t read_at_destroy;
+static void read_slot_destroy(void *obj)
+{
+    node *x = obj;
+    if (x->a) atomic_fetch_add(&read_at_destroy, ((node *)x->a)->n + 1);
+}
+static const rc_type reading_type = {.name = "reading", .size = sizeof(node), .nslots = 2,
+                                     .destroy = read_slot_destroy};
+
+TEST(a_heap_freed_while_holding_frees_the_region_when_it_was_the_last_holder)
+{
+    /* Its cycles are left to rc_heap_free on purpose: no report, and no
+     * collection at every allocation (stress mode) frees them first. */
+    rc_heap_config quiet;
+    rc_heap_config_init(&quiet);
+    quiet.leak_report = NULL;
+    quiet.gc_stress = -1;
+    rc_heap *h = rc_heap_new(NULL), *user = rc_heap_new(&quiet), *second = rc_heap_new(NULL);
+    rc_region *r = rc_region_freeze(h, build(h));
+    REQUIRE(r);
+    rc_heap_free(h);
+    rc_list *fl = rc_as_obj(rc_dict_get(rc_region_root(r), rc_int(2)));
+    node *fn = rc_as_obj(rc_list_get(fl, 1));   /* n = 20 */
+    CHECK_EQ_INT(rc_heap_hold_region(user, r), RC_OK);
+    CHECK_EQ_INT(rc_heap_hold_region(second, r), RC_OK);
+    rc_region_drop(r);
+    CHECK_EQ_INT(rc_region_holders(r), 2);
+    for (int i = 0; i < 10; i++) {
+        node *x = rc_new(user, &reading_type);
+        x->a = fn;
+        rc_list *l = rc_list_new(user, 0);
+        rc_list_append(l, rc_obj(fl));
+        rc_list_append(l, rc_obj(x));
+        rc_decref(x);
+        x->b = l;   /* a cycle: l <-> x; left for rc_heap_free */
+    }
+    rc_heap_free(second);   /* not the last holder: the region stays */
+    CHECK_EQ_INT(rc_region_holders(r), 1);
+    CHECK_EQ_INT(destroyed, 0);
+    CHECK_EQ_INT(read_all(rc_region_root(r)), expected_sum());
+    rc_heap_free(user);   /* the last: its objects' destroy hooks read the region, then it goes */
+    CHECK_EQ_INT(read_at_destroy, 10 * 21);
+    CHECK_EQ_INT(destroyed, 3 * N);
+    destroyed = 0;
+    read_at_destroy = 0;
+}
+
+static const rc_type plain_type = {.name = "plain", .size = sizeof(node), .nslots = 2};
+
+TEST(move_and_copy_keep_references_into_a_region_only_the_destination_holds)
+{
+    rc_heap *h = rc_heap_new(NULL), *src = rc_heap_new(NULL), *dst = rc_heap_new(NULL);
+    rc_region *r = rc_region_freeze(h, build(h));
+    REQUIRE(r);
+    rc_heap_free(h);
+    rc_val in = rc_dict_get(rc_region_root(r), rc_int(6));
+    node *fn = rc_as_obj(rc_list_get(rc_as_obj(in), 1));
+    CHECK_EQ_INT(rc_heap_hold_region(src, r), RC_OK);
+    rc_list *l = rc_list_new(src, 0);
+    rc_list_append(l, in);
+    node *x = rc_new(src, &plain_type);   /* no destroy: rc_copy copies it byte for byte */
+    x->a = fn;
+    rc_list_append(l, rc_obj(x));
+    rc_decref(x);
+    /* dst does not hold the region: refused, nothing changed. */
+    CHECK(rc_copy(dst, l) == NULL);
+    CHECK(refused(dst, RC_EINVAL, r, "which the destination heap does not hold"));
+    CHECK(rc_move(dst, l) == NULL);
+    CHECK(refused(dst, RC_EINVAL, r, "which the destination heap does not hold"));
+    CHECK_EQ_INT(live_objects(dst), 0);
+    CHECK_EQ_INT(live_objects(src), 2);
+    CHECK_EQ_INT(rc_list_get(l, 0), in);
+    /* dst holds it: the copies and the moved objects refer to the same
+     * frozen objects. */
+    CHECK_EQ_INT(rc_heap_hold_region(dst, r), RC_OK);
+    rc_list *c = rc_copy(dst, l);
+    if (!c) fprintf(stderr, "  rc_copy: %s\n", rc_heap_error_message(dst));
+    REQUIRE(c);
+    CHECK_EQ_INT(rc_list_get(c, 0), in);
+    CHECK(((node *)rc_as_obj(rc_list_get(c, 1)))->a == fn);
+    CHECK(rc_as_obj(rc_list_get(c, 1)) != x);
+    rc_list *m = rc_move(dst, l);
+    REQUIRE(m);
+    CHECK_EQ_INT(rc_list_get(m, 0), in);
+    CHECK(((node *)rc_as_obj(rc_list_get(m, 1)))->a == fn);
+    CHECK_EQ_INT(live_objects(src), 0);
+    CHECK_EQ_INT(live_objects(dst), 4);
+    CHECK_EQ_INT(rc_heap_check(dst, stderr), 0);
+    /* The source holds the region still; it may drop it now. */
+    CHECK_EQ_INT(rc_heap_drop_region(src, r), RC_OK);
+    /* A graph that refers into a region cannot be frozen: a region holds
+     * no region. */
+    CHECK(rc_region_freeze(dst, m) == NULL);
+    CHECK(refused(dst, RC_EINVAL, r, "does not hold"));
+    CHECK_EQ_INT(rc_heap_drop_region(dst, r), RC_EBUSY);
+    rc_heap_clear_error(dst);
+    rc_decref(m);
+    rc_decref(c);
+    rc_region_drop(r);
+    destroyed = 0;
+    CHECK_EQ_INT(rc_heap_drop_region(dst, r), RC_OK);
+    CHECK_EQ_INT(destroyed, 3 * N);
+    destroyed = 0;
+    rc_heap_free(src);
+    rc_heap_free(dst);
+}
+
+TEST(the_verifier_reports_a_slot_into_a_region_the_heap_does_not_hold)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_region *r = rc_region_freeze(h, build(h));
+    REQUIRE(r);
+    node *fn = rc_as_obj(rc_list_get(rc_as_obj(rc_dict_get(rc_region_root(r), rc_int(1))), 1));
+    node *x = new_node(h, 0);
+    x->a = fn;   /* the program wrote the slot: no library call saw it */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    CHECK(rc_heap_check(h, out) != 0);
+    fclose(out);
+    char name[32];
+    snprintf(name, sizeof name, "%p", (void *)r);
+    CHECK(text && strstr(text, "which the heap does not hold") && strstr(text, name));
+    free(text);
+    CHECK_EQ_INT(rc_heap_hold_region(h, r), RC_OK);
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    x->a = NULL;
+    rc_decref(x);
+    rc_region_drop(r);
+    rc_heap_free(h);
+    destroyed = 0;
+}
+
+static void young_collection_with_a_slot_into_an_unheld_region(void)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_region *r = rc_region_freeze(h, build(h));
+    node *x = new_node(h, 0);
+    x->a = rc_as_obj(rc_list_get(rc_as_obj(rc_dict_get(rc_region_root(r), rc_int(1))), 1));
+    rc_gc_collect(h, 0);
+}
+
+TEST(a_collection_stops_debug_builds_on_a_slot_into_a_region_the_heap_does_not_hold)
+{
+    if (!LIB_DEBUG) return;   /* the collector checks in the library's RC_DEBUG builds */
+    CHECK(dies_saying(young_collection_with_a_slot_into_an_unheld_region,
+                      "which the heap does not hold (rc_heap_hold_region)"));
+}
+
+/* ---- the last hold, a heap's, goes away on another thread ---- */
+
+typedef struct worker { rc_heap *h; rc_region *r; int64_t sum; } worker;
+
+static void *work_and_free_the_heap(void *arg)
+{
+    worker *w = arg;
+    pthread_setname_np(pthread_self(), "region-user");
+    if (rc_heap_acquire(w->h) != RC_OK) return NULL;
+    rc_dict *f = rc_region_root(w->r);
+    rc_list *mine = rc_list_new(w->h, 0);
+    for (int i = 0; i < N; i++) rc_list_append(mine, rc_dict_get(f, rc_int(i)));
+    for (int round = 0; round < 50; round++)
+        for (int i = 0; i < N; i++) {
+            rc_list *l = rc_as_obj(rc_list_get(mine, (size_t)i));
+            w->sum += ((node *)rc_as_obj(rc_list_get(l, 1)))->n;
+        }
+    rc_decref(mine);
+    rc_heap_free(w->h);   /* drops the heap's hold: the last one frees the region */
+    return NULL;
+}
+
+TEST(heaps_on_two_threads_hold_a_region_and_the_last_heap_freed_frees_it)
+{
+    enum { WORKERS = 2 };
+    rc_heap *h = rc_heap_new(NULL);
+    rc_region *r = rc_region_freeze(h, build(h));
+    REQUIRE(r);
+    rc_heap_free(h);
+    pthread_t t[WORKERS];
+    worker w[WORKERS];
+    for (int i = 0; i < WORKERS; i++) {
+        w[i] = (worker){rc_heap_new(NULL), r, 0};
+        REQUIRE(w[i].h);
+        CHECK_EQ_INT(rc_heap_hold_region(w[i].h, r), RC_OK);
+        CHECK_EQ_INT(rc_heap_release(w[i].h), RC_OK);   /* handed to its thread */
+    }
+    CHECK_EQ_INT(rc_region_holders(r), 1 + WORKERS);
+    rc_region_drop(r);   /* this thread's hold: the heaps keep the region */
+    for (int i = 0; i < WORKERS; i++)
+        REQUIRE(pthread_create(&t[i], NULL, work_and_free_the_heap, &w[i]) == 0);
+    for (int i = 0; i < WORKERS; i++) pthread_join(t[i], NULL);
+    int64_t want = 0;
+    for (int i = 0; i < N; i++) want += i * 10;
+    for (int i = 0; i < WORKERS; i++) CHECK_EQ_INT(w[i].sum, 50 * want);
+    CHECK_EQ_INT(destroyed, 3 * N);
+    destroyed = 0;
 }
 
 RC_TEST_MAIN

@@ -52,10 +52,22 @@ static inline bool rc__writable(void *obj, const rc_type *t, const char *call)
 }
 
 /*
+ * Whether heap h may hold a reference to `o`, an object of another heap (T2,
+ * docs/ARCHITECTURE.md): only when o is in a frozen region that h holds
+ * (rc_heap_hold_region). When not, records RC_EINVAL naming `call`, `what`
+ * ("item 2: " or ""), the object and, for a region's object, the region.
+ * The failure path of the checks below (tuple.c): never reached by a store
+ * of an object of the container's own heap.
+ */
+bool rc__foreign_ok(rc_heap *h, const void *o, const char *call, const char *what);
+
+/*
  * Whether `v` may be stored in `container`: not RC_EMPTY (it means "no
- * value"), and in debug builds, no object of another heap (the collector
- * counts references within one heap). Records RC_EINVAL when not. The heap is
- * looked up only on failure or in debug builds, so the fast path is one test.
+ * value"), and no object of another heap (the collector counts references
+ * within one heap) unless it is in a frozen region the container's heap
+ * holds. Records RC_EINVAL when not. The heaps are compared only for an
+ * object, and the region looked up only when they differ, so the fast path
+ * is one test for an immediate and one compare for an object.
  */
 static inline bool rc__storable(const void *container, rc_val v, const char *call)
 {
@@ -69,12 +81,8 @@ static inline bool rc__storable(const void *container, rc_val v, const char *cal
         RC__CHECK(o, call);
         /* Always checked: a reference across heaps would let one heap's
          * collector free what another still uses. One load. */
-        if (unlikely(rc_heap_of(o) != rc_heap_of(container)) &&
-            !(rc__page_of(RC_HEAD(o))->flags & RC_PAGE_REGION)) {
-            rc__fail(rc_heap_of(container), RC_EINVAL, "%s: the %s at %p belongs to another heap",
-                     call, rc_typeof(o)->name ? rc_typeof(o)->name : "?", o);
-            return false;
-        }
+        if (unlikely(rc_heap_of(o) != rc_heap_of(container)))
+            return rc__foreign_ok(rc_heap_of(container), o, call, "");
     }
     return true;
 }

@@ -40,6 +40,21 @@ const rc_type rc_tuple_type = {
     .rc_kind = RC_KIND_TUPLE,
 };
 
+/* The failure path of every built-in store (builtins.h). */
+bool rc__foreign_ok(rc_heap *h, const void *o, const char *call, const char *what)
+{
+    const rc_head *c = RC_HEAD(o);
+    if (rc__held_region_of(h, c)) return true;
+    const char *tn = c->type && c->type->name ? c->type->name : "?";
+    void *region = rc__region_of(c);
+    if (region)
+        rc__fail(h, RC_EINVAL, "%s: %sthe %s at %p is in the frozen region %p, which this heap "
+                 "does not hold (rc_heap_hold_region)", call, what, tn, o, region);
+    else
+        rc__fail(h, RC_EINVAL, "%s: %sthe %s at %p belongs to another heap", call, what, tn, o);
+    return false;
+}
+
 /* ---- the API ---- */
 
 rc_tuple *rc_tuple_new(rc_heap *heap, size_t n, const rc_val *items)
@@ -51,8 +66,11 @@ rc_tuple *rc_tuple_new(rc_heap *heap, size_t n, const rc_val *items)
         for (size_t i = 0; i < n; i++) {
             if (items[i] == RC_EMPTY)
                 return rc__fail(heap, RC_EINVAL, "rc_tuple_new: item %zu is RC_EMPTY", i);
-            if (rc_is_obj(items[i]) && rc_heap_of(rc_as_obj(items[i])) != heap)
-                return rc__fail(heap, RC_EINVAL, "rc_tuple_new: item %zu belongs to another heap", i);
+            if (rc_is_obj(items[i]) && rc_heap_of(rc_as_obj(items[i])) != heap) {
+                char what[32];
+                snprintf(what, sizeof what, "item %zu: ", i);
+                if (!rc__foreign_ok(heap, rc_as_obj(items[i]), "rc_tuple_new", what)) return NULL;
+            }
         }
     }
     /* Nothing is increfed before the allocation, so a failure leaks nothing;

@@ -39,10 +39,23 @@ RC_INLINE bool is_member(const gc_set *s, const rc_head *c)
 
 #ifdef RC_DEBUG
 /* A reference from `from` (an object of s->h) to `to`, an object of another
- * heap: the collectors of both heaps would miscount it. */
+ * heap: the collectors of both heaps would miscount it. One into a frozen
+ * region s->h holds is fine (immortal: nobody counts it); one into a region
+ * it does not hold could outlive the region. */
 static RC_NOINLINE void foreign_ref(const gc_set *s, const rc_head *to)
 {
+    if (rc__held_region_of(s->h, to)) return;
     const rc_head *from = s->from;
+    if (rc__region_of(to)) {
+        fprintf(stderr,
+                "recycle: collecting heap %p: the %s at %p refers to the %s at %p in the frozen "
+                "region %p, which the heap does not hold (rc_heap_hold_region)\n",
+                (void *)s->h, from && from->type->name ? from->type->name : "?",
+                from ? (const void *)(from + 1) : NULL,
+                to->type && to->type->name ? to->type->name : "?", (const void *)(to + 1),
+                rc__region_of(to));
+        abort();
+    }
     fprintf(stderr,
             "recycle: collecting heap %p: the %s at %p refers to the %s at %p, an object of "
             "another heap (%p); references must stay within one heap\n",
@@ -53,8 +66,7 @@ static RC_NOINLINE void foreign_ref(const gc_set *s, const rc_head *to)
 }
 #define CHECK_SAME_HEAP(s, c)                                                  \
     do {                                                                       \
-        if (unlikely(rc__page_of(c)->heap != (s)->h) &&                      \
-            !(rc__page_of(c)->flags & RC_PAGE_REGION))                         \
+        if (unlikely(rc__page_of(c)->heap != (s)->h))                         \
             foreign_ref((s), (c));                                             \
     } while (0)
 #define SET_FROM(s, o) ((s)->from = (o))

@@ -189,8 +189,14 @@ static void count_visit(rc_head *c, void *ctx)
     if (!p) {
         /* Another heap's object (its page says so), or a stray pointer. */
         rc_heap *other = probe_page(rc__page_of(c));
-        if (other && other != v->h && (rc__page_of(c)->flags & RC_PAGE_REGION))
+        if (other && other != v->h && rc__held_region_of(v->h, c))
             return;   /* a frozen region's object: immortal, counted by nobody */
+        if (other && other != v->h && (rc__page_of(c)->flags & RC_PAGE_REGION)) {
+            problem(v, "'%s' object at %p refers to %p, a '%s' object of the frozen region %p, "
+                    "which the heap does not hold (rc_heap_hold_region)", tname(o),
+                    (void *)(o + 1), (void *)(c + 1), tname(c), rc__region_of(c));
+            return;
+        }
         if (other && other != v->h)
             problem(v, "'%s' object at %p refers to %p, a '%s' object of another heap (heap %p): "
                     "references between heaps are not counted by either collector",

@@ -316,7 +316,22 @@ struct rc_heap {
      * own record it. NULL outside such a call. */
     const char *site_file;
     int site_line;
+
+    /* Frozen regions (gcmodule/region.c). `held`: the regions this heap
+     * holds (rc_heap_hold_region), nheld of them, few: searched linearly,
+     * and only where a reference to another heap's object is met (a
+     * store's failure path, rc_move, rc_copy, the verifier). `region`: for
+     * a region's own heap, its rc_region; NULL for every other heap. */
+    struct rc__held *held;
+    size_t nheld, held_cap;
+    void *region;
 };
+
+/* A region a heap holds: the heap its objects' pages name, and its handle. */
+typedef struct rc__held {
+    const rc_heap *heap;
+    void *region;
+} rc__held;
 
 #define RC_HEAP_MAGIC 0x72636870u   /* "rchp" */
 #define RC_HEAP_FREED 0xdeadc0deu
@@ -332,6 +347,27 @@ static inline bool rc__heap_owned(const rc_heap *h)
  * NULL), the heap, the thread that holds it (or last held it) and the
  * calling thread: their kernel ids, names and pthread ids. heap.c. */
 void rc__heap_not_owned(const rc_heap *h, const char *call, const void *obj);
+
+/* The frozen region (its rc_region) whose object `c` is, when `c` is one
+ * and heap h holds that region (rc_heap_hold_region); else NULL. A page
+ * flag test, then a search of h's few held regions: for the paths that
+ * met a reference to another heap's object, never a fast path. */
+static inline void *rc__held_region_of(const rc_heap *h, const rc_head *c)
+{
+    const rc_page *pg = rc__page_of(c);
+    if (!(pg->flags & RC_PAGE_REGION)) return NULL;
+    for (size_t i = 0; i < h->nheld; i++)
+        if (h->held[i].heap == pg->heap) return h->held[i].region;
+    return NULL;
+}
+
+/* The frozen region (its rc_region) whose object `c` is; NULL when `c` is
+ * not in one. O(1). */
+static inline void *rc__region_of(const rc_head *c)
+{
+    const rc_page *pg = rc__page_of(c);
+    return pg->flags & RC_PAGE_REGION ? pg->heap->region : NULL;
+}
 
 /* Debug builds: stop with a message when `h` is not a live heap (a heap used
  * after rc_heap_free is recognised while its struct is kept, see heap.c) or

@@ -45,6 +45,7 @@
 #include "builtins/builtins.h"
 #include "core/mem.h"
 #include "core/memcheck.h"
+#include "gcmodule/gcmodule.h"
 #include "util/blockids.h"
 #include "util/edges.h"
 #include "util/pmap.h"
@@ -160,8 +161,11 @@ static void gather_ref(rc_head *c, void *ctx)
     if (cp->err) return;
     if (cp->frozen ? member_of(cp, c) != 0 : c->refcnt == 0) return;   /* a member already */
     if (unlikely(rc__page_of(c)->heap != cp->src)) {
-        stop(cp, RC_EINVAL, "the %s at %p refers to an object of another heap (%p)",
-             type_name(cp->cur), (void *)(cp->cur + 1), (void *)(c + 1));
+        /* Into a region dst holds: the copy refers to the same object. */
+        if (rc__held_region_of(cp->dst, c)) return;
+        char why[200];
+        rc__describe_foreign(why, sizeof why, cp->cur, c);
+        stop(cp, RC_EINVAL, "%s", why);
         return;
     }
     join(cp, c);
@@ -273,10 +277,14 @@ static bool create_all(copier *cp)
 
 /* ---- link ---- */
 
-/* The copy of `obj`, a member (borrowed). */
+/* The copy of `obj`, a member (borrowed, its header marked: refcnt 0); an
+ * object of a region dst holds (gather_ref let it pass) is not a member and
+ * is itself. */
 static inline void *copy_of(const copier *cp, const void *obj)
 {
-    return cp->m[member_of(cp, RC_HEAD(obj)) - 1].copy;
+    size_t k = member_of(cp, RC_HEAD(obj));
+    if (unlikely(!k)) return (void *)obj;
+    return cp->m[k - 1].copy;
 }
 
 static inline rc_val map_val(const copier *cp, rc_val v)
@@ -290,6 +298,8 @@ static void *hook_map(const void *ref, void *arg)
     copier *cp = arg;
     if (!ref) return NULL;
     const rc_head *h = RC_HEAD(ref);
+    if (rc__page_of(h)->heap != cp->src && rc__held_region_of(cp->dst, h))
+        return (void *)ref;   /* immortal: no count to take */
     if (!member_of(cp, h)) {
         stop(cp, RC_EINVAL, "the copy hook of the %s at %p maps %p, which its traverse does "
              "not report", type_name(cp->cur), (void *)(cp->cur + 1), ref);

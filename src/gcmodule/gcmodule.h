@@ -83,6 +83,19 @@ bool rc__gc_walk_pages(rc_vec *v, bool (*fn)(rc_head *o, void *ctx), void *ctx);
  * recorded, when it is NULL while cap says it has room (inspect.c). */
 bool rc__gc_buf_ok(rc_heap *h, void *const *buf, size_t cap, const char *call);
 
+/* How a reference is held ("slot 2", "item 0", "a key"), into buf (move.c). */
+struct rc_edge;
+void rc__describe_edge(const struct rc_edge *e, char *buf, size_t size);
+
+/* Why a reference from `holder` to `c`, an object of another heap, cannot
+ * go to the destination heap of rc_move or rc_copy: c is in a frozen
+ * region that heap does not hold, or in another heap (region.c). */
+void rc__describe_foreign(char *buf, size_t size, const rc_head *holder, const rc_head *c);
+
+/* on_heap_free (region.c): after the heap's objects are gone, drop every
+ * frozen region it still holds and free its set of them. */
+void rc__regions_heap_free(rc_heap *h);
+
 /* rc_heap_free: build the leak report of what is left and hand it to
  * h->leak_report (endreport.c). */
 void rc__leak_report(rc_heap *h);

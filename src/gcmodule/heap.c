@@ -36,6 +36,7 @@ static const rc_hooks gcmodule_hooks = {
     .on_collect_end = rc__gcmod_collect_end,
     .on_garbage = rc__gcmod_garbage,
     .on_heap_end = heap_end,
+    .on_heap_free = rc__regions_heap_free,
 };
 
 rc_heap *rc_heap_new(const rc_heap_config *cfg)

@@ -33,6 +33,7 @@
  * the traverse of objects that are not members (the failure walk), nothing
  * that walks the source heap's pages.
  */
+#include "gcmodule/gcmodule.h"
 #include "builtins/builtins.h"
 #include "core/mem.h"
 #include "core/memcheck.h"
@@ -136,8 +137,11 @@ static void gather_ref(rc_head *c, void *ctx)
 {
     mover *mv = ctx;
     if (unlikely(rc__page_of(c)->heap != mv->src)) {
-        stop(mv, RC_EINVAL, "the %s at %p refers to an object of another heap (%p)",
-             type_name(mv->cur), (void *)(mv->cur + 1), (void *)(c + 1));
+        /* Into a region dst holds: the reference stays as it is. */
+        if (rc__held_region_of(mv->dst, c)) return;
+        char why[200];
+        rc__describe_foreign(why, sizeof why, mv->cur, c);
+        stop(mv, RC_EINVAL, "%s", why);
         return;
     }
     if (c->refcnt == 0) {   /* a member */
@@ -199,7 +203,7 @@ found:
     return hd.found;
 }
 
-static void describe_edge(const rc_edge *e, char *buf, size_t size)
+void rc__describe_edge(const rc_edge *e, char *buf, size_t size)
 {
     switch (e->kind) {
     case RC_EDGE_SLOT: snprintf(buf, size, "slot %zu", e->index); break;
@@ -235,7 +239,7 @@ static bool prove(mover *mv)
         rc_head *h = find_holder(mv, e->old, &edge);
         if (h) {
             char how[32];
-            describe_edge(&edge, how, sizeof how);
+            rc__describe_edge(&edge, how, sizeof how);
             fail(mv, RC_EINVAL, "rc_move: the %s at %p%s is referred to from outside the graph: "
                  "the %s at %p holds it (%s)", type_name(e->old), obj, what, type_name(h),
                  (void *)(h + 1), how);
@@ -324,9 +328,11 @@ static bool allocate(mover *mv)
 
 /* ---- commit ---- */
 
-/* The copy of member object `o` (its header marked). */
+/* The copy of member object `o` (its header marked); an object of a
+ * region dst holds is not a member and stays itself. */
 static inline void *copy_of(const mover *mv, const void *obj)
 {
+    if (unlikely(RC_HEAD(obj)->refcnt != 0)) return (void *)obj;
     return mv->m[RC_HEAD(obj)->gc - 1].copy + 1;
 }
 

@@ -6,11 +6,21 @@
  * flagged RC_PAGE_REGION. Any number of threads then read it at once with
  * no writes and no atomics; the cycles inside cost no collection. An atomic
  * count of holders keeps it; the last rc_region_drop takes the heap and
- * frees it whole (docs/ARCHITECTURE.md, "Threads", T3).
+ * frees it whole (docs/ARCHITECTURE.md, "Threads", T2 and T3).
+ *
+ * Holders are the program (rc_region_hold: a thread that reads the
+ * region) and heaps (rc_heap_hold_region: objects of the heap may refer
+ * to the region's). A heap's holds are its small set h->held (core), which
+ * the stores' failure path searches (builtins.h, rc__foreign_ok); a heap
+ * gives a hold up only when none of its objects points into the region
+ * (one walk of the heap), and rc_heap_free gives up every hold left once
+ * its objects are gone.
  */
 #include "gcmodule/gcmodule.h"
 #include "recycle/builtins.h"
+#include "core/mem.h"
 #include "util/blockids.h"
+#include "util/edges.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -57,6 +67,7 @@ rc_region *rc_region_freeze(rc_heap *heap, void *obj)
             pg->flags |= RC_PAGE_REGION;
         });
     atomic_init(&r->holders, 1);
+    rh->region = r;
     r->heap = rh;
     r->root = root;
     rc_heap_release(rh);   /* the release edge for every thread that is handed r */
@@ -95,4 +106,114 @@ int rc_in_region(const void *obj)
     if (!obj) return 0;
     RC__CHECK(obj, "rc_in_region");   /* a heap's object: its holder only */
     return (rc__page_of(RC_HEAD(obj))->flags & RC_PAGE_REGION) != 0;
+}
+
+/* ---- holds of a heap ---- */
+
+static const char *name_of(const rc_head *o)
+{
+    return o->type && o->type->name ? o->type->name : "?";
+}
+
+static size_t held_index(const rc_heap *h, const rc_region *r)
+{
+    for (size_t i = 0; i < h->nheld; i++)
+        if (h->held[i].region == r) return i;
+    return SIZE_MAX;
+}
+
+int rc_heap_hold_region(rc_heap *heap, rc_region *region)
+{
+    RC__HEAP_CHECK(heap, "rc_heap_hold_region");
+    if (!heap) return RC_EINVAL;
+    if (!region) {
+        rc__fail(heap, RC_EINVAL, "rc_heap_hold_region: region is NULL");
+        return RC_EINVAL;
+    }
+    if (held_index(heap, region) != SIZE_MAX) return RC_OK;   /* one hold per heap */
+    if (!rc__mem_grow(heap, (void **)&heap->held, &heap->held_cap, heap->nheld + 1,
+                      sizeof(rc__held))) {
+        rc__fail(heap, RC_ENOMEM, "rc_heap_hold_region: out of memory for the heap's set of "
+                 "regions");
+        return RC_ENOMEM;
+    }
+    rc_region_hold(region);
+    heap->held[heap->nheld++] = (rc__held){region->heap, region};
+    return RC_OK;
+}
+
+typedef struct pointer_in {
+    const rc_heap *region;   /* the region's heap */
+    rc_head *child;          /* found: the region's object ... */
+    rc_edge edge;            /* ... and how it is held */
+} pointer_in;
+
+static void edge_into(rc_head *child, const rc_edge *e, void *ctx)
+{
+    pointer_in *pi = ctx;
+    if (!pi->child && rc__page_of(child)->heap == pi->region) {
+        pi->child = child;
+        pi->edge = *e;
+    }
+}
+
+int rc_heap_drop_region(rc_heap *heap, rc_region *region)
+{
+    RC__HEAP_CHECK(heap, "rc_heap_drop_region");
+    if (!heap) return RC_EINVAL;
+    if (!region) {
+        rc__fail(heap, RC_EINVAL, "rc_heap_drop_region: region is NULL");
+        return RC_EINVAL;
+    }
+    size_t i = held_index(heap, region);
+    if (i == SIZE_MAX) {
+        rc__fail(heap, RC_ENOTFOUND, "rc_heap_drop_region: this heap does not hold the region %p",
+                 (void *)region);
+        return RC_ENOTFOUND;
+    }
+    if (!rc__gc_walkable(heap, "rc_heap_drop_region")) return RC_EBUSY;
+    /* Objects that can hold references are on the tracked pages. */
+    pointer_in pi = {.region = region->heap};
+    RC__FOREACH_LIVE(heap, 1, pg, o, {
+        rc__foreach_edge(o, edge_into, &pi);
+        if (pi.child) {
+            char how[48];
+            rc__describe_edge(&pi.edge, how, sizeof how);
+            rc__fail(heap, RC_EBUSY, "rc_heap_drop_region: the %s at %p still refers to the %s at "
+                     "%p in the region %p (%s)", name_of(o), (void *)(o + 1), name_of(pi.child),
+                     (void *)(pi.child + 1), (void *)region, how);
+            return RC_EBUSY;
+        }
+    });
+    heap->held[i] = heap->held[--heap->nheld];
+    rc_region_drop(region);
+    return RC_OK;
+}
+
+int rc_heap_holds_region(const rc_heap *heap, const rc_region *region)
+{
+    RC__HEAP_CHECK(heap, "rc_heap_holds_region");
+    return heap && region && held_index(heap, region) != SIZE_MAX;
+}
+
+void rc__describe_foreign(char *buf, size_t size, const rc_head *holder, const rc_head *c)
+{
+    if (rc__region_of(c))
+        snprintf(buf, size, "the %s at %p refers to the %s at %p in the frozen region %p, which "
+                 "the destination heap does not hold (rc_heap_hold_region)", name_of(holder),
+                 (void *)(holder + 1), name_of(c), (void *)(c + 1), rc__region_of(c));
+    else
+        snprintf(buf, size, "the %s at %p refers to an object of another heap (%p)",
+                 name_of(holder), (void *)(holder + 1), (void *)(c + 1));
+}
+
+void rc__regions_heap_free(rc_heap *h)
+{
+    /* The heap's objects are gone (their destroy hooks could still read the
+     * regions' objects). A drop may be a region's last: it frees the region
+     * on this thread. */
+    for (size_t i = 0; i < h->nheld; i++) rc_region_drop(h->held[i].region);
+    rc__mem_free(rc__mem_heap(h), h->held, h->held_cap * sizeof(rc__held));
+    h->held = NULL;
+    h->nheld = h->held_cap = 0;
 }
