@@ -254,8 +254,10 @@ TEST(out_of_memory_during_parallel_marking_frees_the_same)
  * until a helper thread has expanded an object it marked (at most 10 s,
  * once): so whether the helpers mark does not depend on how the threads
  * are scheduled. The count calls traverse once per object (stall_objects
- * calls); every later call is marking's. */
-static long stall_calls, stall_objects;
+ * calls, counted from the collection's start: the heap verifier of
+ * RC_EXPENSIVE builds calls it before and after); every later call is
+ * marking's. */
+static long stall_calls, stall_objects = LONG_MAX, stall_armed = LONG_MAX;
 static int helper_marking, stall_gave_up;
 
 static void stall_traverse(void *obj, rc_visit_fn visit, void *arg)
@@ -276,10 +278,18 @@ static const rc_type stall_type = {
     .name = "stall", .size = sizeof(node), .traverse = stall_traverse, .clear = cbnode_clear,
 };
 
+/* A gc callback: the collection's figures in *ud; the waits of
+ * stall_traverse on while the collection runs, when armed. */
 static void last_info(rc_heap *h, int phase, const rc_gc_info *info, void *ud)
 {
     (void)h;
-    if (phase == RC_GC_STOP) *(rc_gc_info *)ud = *info;
+    if (phase == RC_GC_START) {
+        stall_calls = 0;
+        stall_objects = stall_armed;
+    } else {
+        stall_objects = LONG_MAX;
+        *(rc_gc_info *)ud = *info;
+    }
 }
 
 TEST(helper_threads_mark_and_say_how_many_objects)
@@ -302,7 +312,6 @@ TEST(helper_threads_mark_and_say_how_many_objects)
             x = y;
         }
     }
-    stall_objects = LONG_MAX;   /* no waiting on one thread */
     rc_gc_collect(h, 2);   /* one thread: no helper */
     CHECK_EQ_INT(info.examined, CHAINS * LEN);
     CHECK_EQ_INT(info.helper_marked, 0);
@@ -310,9 +319,9 @@ TEST(helper_threads_mark_and_say_how_many_objects)
     rc_gc_collect(h, 2);   /* below the threshold: no helper */
     CHECK_EQ_INT(info.helper_marked, 0);
     rc_gc_set_parallel_min(h, 0);
-    stall_calls = 0;
-    stall_objects = CHAINS * LEN;
+    stall_armed = CHAINS * LEN;
     rc_gc_collect(h, 2);
+    stall_armed = LONG_MAX;
     CHECK(!stall_gave_up);
     CHECK(info.helper_marked > 0);
     CHECK(info.helper_marked <= CHAINS * LEN);

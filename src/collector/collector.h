@@ -134,12 +134,15 @@ enum { RC_PAR_CHUNK = 8 };
 
 /* The mark phase of the full collection of `s`, after a parallel count, on
  * the parallel collection's threads (parmark.c): every member held from
- * outside (refcnt > field) and every member it reaches is marked. Sets
- * s->overflow when some marked members were left unexpanded (no memory:
- * mark_fixpoint's work) and *helper_marked to how many objects the helper
- * threads marked. False, nothing marked, when it could not run (no memory
- * for the threads' stacks, no helper thread): the caller marks. */
-bool rc__par_mark(gc_set *s, size_t *helper_marked);
+ * outside (refcnt > field) and every member it reaches is marked and
+ * settled as a survivor (generation 2, field 0; gen_objects moved). Sets
+ * info->examined (the members), info->helper_marked (how many objects the
+ * helper threads marked), *unmarked (members left unmarked: the garbage,
+ * unless s->overflow says that some marked members were left unexpanded,
+ * for want of memory: mark_fixpoint's work). False, nothing marked, when it
+ * could not run (no memory for the threads' stacks, no helper thread): the
+ * caller marks. */
+bool rc__par_mark(gc_set *s, rc_gc_info *info, size_t *unmarked);
 
 /* Delete the garbage of the collection of `s`: listed in `list` (objects
  * held, INSET, field 0, their generation set as survivors'), or, with `list`

@@ -7,11 +7,15 @@
  * from an atomic cursor and looks in them for members (tracked, not
  * frozen) held from outside (refcnt > field) and not yet marked.
  *
- * Marking: an atomic read-modify-write of the MARK bit (fetch-or, or
- * fetch-and under the other polarity, h->mark_flip). Only the thread whose
- * operation changed the bit pushes the object on its own stack, so each
- * marked object is expanded once, by one thread. A thread drains its stack
- * depth first with rc__foreach_ref: the types' `traverse`, several at once.
+ * Marking: a compare-and-swap of the gc word that sets the MARK bit (under
+ * the polarity h->mark_flip) and settles the object as a survivor at once
+ * (generation 2, field 0: a marked object's field is never read again).
+ * Only the thread whose swap marked the object pushes it on its own stack,
+ * so each marked object is expanded once, by one thread. A thread drains
+ * its stack depth first with rc__foreach_ref: the types' `traverse`,
+ * several at once. The threads count the members they pass and the objects
+ * they mark: when every member was marked (a heap with no garbage) there is
+ * nothing left to sweep.
  *
  * Sharing: the threads' stacks hold LOCAL entries. A thread whose stack is
  * full, or which sees (every SHARE_EVERY expansions) that another thread
@@ -27,8 +31,8 @@
  * it cannot grow, the objects it was to take are marked but not expanded:
  * `overflow`, and the caller's mark_fixpoint expands them after the job.
  *
- * Header words: during the job only the MARK bit of the gc word changes;
- * the gc word is read and changed atomically, refcnt, type and the
+ * Header words: during the job only marking changes the gc word (MARK,
+ * generation, field); it is read and changed atomically, refcnt, type and the
  * references are only read. rc__par_run's hand-over orders the count
  * before the job, and the marks before the sweep.
  */
@@ -51,6 +55,9 @@ typedef struct par_mark {
     size_t next;              /* the first page no thread took yet (atomic) */
     unsigned hungry;          /* threads waiting for work (atomic; a hint) */
     size_t helper_marked;     /* objects the helpers marked (atomic) */
+    size_t members;           /* members the root scans passed (atomic) */
+    size_t marked;            /* objects marked (atomic) */
+    size_t settled[2];        /* of which generation 0, 1 before (atomic) */
     pthread_mutex_t mu;       /* guards the fields below */
     pthread_cond_t work;      /* the shared list got objects, or the phase ended */
     rc_vec shared;            /* marked objects still to expand */
@@ -64,16 +71,26 @@ typedef struct mark_thread {
     par_mark *pm;
     rc_head **stack;
     size_t len;
+    size_t members;
     size_t marked;
+    size_t settled[3];   /* marked, by generation before */
 } mark_thread;
 
-/* Set the MARK bit of `o` if it was clear under the polarity `flip`: true
- * when this call marked it. */
-RC_INLINE bool try_mark(uint32_t flip, rc_head *o)
+/* Mark `o`, whose gc word read `gc` (an unmarked member), and settle it as
+ * a full collection's survivor (trial.c's settle): true when this call
+ * marked it, false when another thread did first. */
+RC_INLINE bool try_mark(mark_thread *t, rc_head *o, uint32_t gc)
 {
-    uint32_t old = flip ? __atomic_fetch_and(&o->gc, ~RC__MARK, __ATOMIC_RELAXED)
-                        : __atomic_fetch_or(&o->gc, RC__MARK, __ATOMIC_RELAXED);
-    return ((old ^ flip) & RC__MARK) == 0;
+    uint32_t flip = t->pm->flip;
+    for (;;) {
+        uint32_t to = (gc & ~(RC__MARK | RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) |
+                      (flip ^ RC__MARK) | 2u;
+        if (__atomic_compare_exchange_n(&o->gc, &gc, to, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+            t->settled[gc & RC__GEN_MASK]++;
+            return true;
+        }
+        if ((gc ^ flip) & RC__MARK) return false;   /* marked meanwhile */
+    }
 }
 
 /* Move the older half of t's stack (at least one entry) to the shared list,
@@ -104,10 +121,9 @@ RC_INLINE void push(mark_thread *t, rc_head *o)
 RC_INLINE void mark_ref_par(rc_head *c, void *ctx)
 {
     mark_thread *t = ctx;
-    uint32_t flip = t->pm->flip;
     uint32_t gc = __atomic_load_n(&c->gc, __ATOMIC_RELAXED);
-    if (!(gc & RC__TRACKED) || (gc & RC__GEN_MASK) > 2 || ((gc ^ flip) & RC__MARK)) return;
-    if (try_mark(flip, c)) push(t, c);
+    if (!(gc & RC__TRACKED) || (gc & RC__GEN_MASK) > 2 || ((gc ^ t->pm->flip) & RC__MARK)) return;
+    if (try_mark(t, c, gc)) push(t, c);
 }
 
 /* Expand t's stack until it is empty, handing half of it to the shared list
@@ -130,9 +146,11 @@ static void roots_of_page(mark_thread *t, rc_page *pg)
     RC__FOREACH_BLOCK(pg, o) {
         if (!o->refcnt) continue;   /* a free block: only its refcnt may be read */
         uint32_t gc = __atomic_load_n(&o->gc, __ATOMIC_RELAXED);
-        if (!(gc & RC__TRACKED) || (gc & RC__GEN_MASK) > 2 || ((gc ^ flip) & RC__MARK)) continue;
+        if (!(gc & RC__TRACKED) || (gc & RC__GEN_MASK) > 2) continue;
+        t->members++;
+        if ((gc ^ flip) & RC__MARK) continue;
         if (o->refcnt <= gc >> RC__FIELD_SHIFT) continue;   /* no outside reference */
-        if (try_mark(flip, o)) {
+        if (try_mark(t, o, gc)) {
             push(t, o);
             drain_par(t);
         }
@@ -188,9 +206,13 @@ static void mark_job(void *arg, unsigned threads)
     while (take_shared(&t, threads)) drain_par(&t);
     if (!pthread_equal(pthread_self(), pm->owner))
         __atomic_fetch_add(&pm->helper_marked, t.marked, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&pm->members, t.members, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&pm->marked, t.marked, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&pm->settled[0], t.settled[0], __ATOMIC_RELAXED);
+    __atomic_fetch_add(&pm->settled[1], t.settled[1], __ATOMIC_RELAXED);
 }
 
-bool rc__par_mark(gc_set *s, size_t *helper_marked)
+bool rc__par_mark(gc_set *s, rc_gc_info *info, size_t *unmarked)
 {
     rc_heap *h = s->h;
     rc_assert(s->gen == 2 && !s->candidates);
@@ -208,7 +230,13 @@ bool rc__par_mark(gc_set *s, size_t *helper_marked)
     }
     rc__vec_free(h, &pm.shared);
     rc__mem_free(rc__mem_heap(h), pm.stacks, bytes);
+    if (!ran) return false;
+    h->gen_objects[0] -= pm.settled[0];
+    h->gen_objects[1] -= pm.settled[1];
+    h->gen_objects[2] += pm.settled[0] + pm.settled[1];
     if (pm.overflow) s->overflow = true;
-    *helper_marked = pm.helper_marked;
-    return ran;
+    info->examined = pm.members;
+    info->helper_marked = pm.helper_marked;
+    *unmarked = pm.members - pm.marked;
+    return true;
 }

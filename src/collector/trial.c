@@ -372,15 +372,19 @@ RC_INLINE void sweep_full(gc_set *s, rc_gc_info *info, uint32_t newflip, bool ex
  * second walk settle the late-marked ones and hold the rest as garbage.
  * A heap built parent first (the usual way) has none when nothing died.
  * `par` (the count ran on several threads): marking runs on them too
- * (parmark.c), and then one walk sweeps.
+ * (parmark.c) and settles the marked; then, unless every member was
+ * marked, one walk holds the garbage.
  */
 static void full_mark_sweep(gc_set *s, rc_gc_info *info, bool par)
 {
     rc_heap *h = s->h;
     uint32_t newflip = h->mark_flip ^ RC__MARK;
-    if (par && rc__par_mark(s, &info->helper_marked)) {
-        mark_fixpoint(s, NULL);   /* when the shared list could not grow */
-        sweep_full(s, info, newflip, true);
+    size_t unmarked;
+    if (par && rc__par_mark(s, info, &unmarked)) {
+        if (unmarked || s->overflow) {
+            mark_fixpoint(s, NULL);   /* when the shared list could not grow */
+            sweep_full(s, info, newflip, false);
+        }
         h->mark_flip = newflip;
         return;
     }
