@@ -917,6 +917,9 @@ typedef struct rc_gc_info {
                               work (objects looked at plus references followed), plus the
                               verdict's set in the step that ends a pass */
     double duration;       /* seconds, START to STOP */
+    size_t helper_marked;  /* a parallel full collection (rc_gc_set_parallel): objects its
+                              helper threads marked reachable (the calling thread marked the
+                              rest); 0 when it ran on one thread */
 } rc_gc_info;
 
 #ifdef __cplusplus

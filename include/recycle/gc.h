@@ -95,7 +95,8 @@ RC_API int rc_gc_get_incremental(const rc_heap *heap);
  * `threads` threads, the calling one included, once the heap has at least
  * rc_gc_get_parallel_min tracked objects; below that, and with `threads` 1
  * (the default), on the calling thread only. The helper threads count the
- * references between objects: they call the types' `traverse` functions,
+ * references between objects and mark the reachable ones (rc_gc_info's
+ * helper_marked says how many): they call the types' `traverse` functions,
  * several at once and beside the owning thread, so a traverse must only read
  * (it may not allocate, take locks the program holds, or change any object).
  * Sweeping, finalizers, weak-reference callbacks, clear functions, gc
@@ -103,9 +104,12 @@ RC_API int rc_gc_get_incremental(const rc_heap *heap);
  * without threads. The collection frees exactly what the single-threaded one
  * frees. The helpers are started by the first collection that uses them
  * (not by this call) and kept, idle, until rc_heap_free or the next change
- * of `threads`; a helper that cannot be started (no memory, thread limit)
- * is tried again at the next collection, and until then the collection runs
- * with the threads it has (with none: as without this call). Returns 0, or
+ * of `threads`; while marking, a helper may call the heap's allocator to
+ * grow the list the threads share work through (one call at a time, while
+ * the calling thread is inside the collection). A helper that cannot be
+ * started (no memory, thread limit) is tried again at the next collection,
+ * and until then the collection runs with the threads it has (with none:
+ * as without this call). Returns 0, or
  * -1 with RC_EINVAL recorded when `threads` is < 1 or > RC_PARALLEL_MAX
  * (nothing changes), or RC_EBUSY when called while a collection runs (from
  * a finalizer or callback). More threads than cores is allowed and only

@@ -11,6 +11,8 @@
  *              budgeted steps (the verdict is trial.c's rc__collect_step)
  *   policy.c   when to collect: rc__maybe_collect (the collector slot's
  *              collect_due), full_is_due, stress mode's schedule
+ *   parallel.c the helper threads of a parallel full collection
+ *   parmark.c  its mark phase, shared out among them
  *   verify.c   the heap verifier
  * The public entry points (rc_gc_collect, rc_gc_set_stress, thresholds) are
  * the gc module's (src/gcmodule/control.c, settings.c).
@@ -125,6 +127,22 @@ RC_INLINE void hold_garbage(gc_set *s, rc_head *o)
     if (o->type->finalize && !(o->gc & RC__FINALIZED)) s->finalizers = true;
     if ((o->gc & RC__WEAKREFS) || o->type->rc_kind == RC_KIND_WEAKREF) s->weak = true;
 }
+
+/* Pages of tracked objects a thread of a parallel full collection takes
+ * from the shared cursor at a time (count and mark). */
+enum { RC_PAR_CHUNK = 8 };
+
+/* The mark phase of the full collection of `s`, after a parallel count, on
+ * the parallel collection's threads (parmark.c): every member held from
+ * outside (refcnt > field) and every member it reaches is marked and
+ * settled as a survivor (generation 2, field 0; gen_objects moved). Sets
+ * info->examined (the members), info->helper_marked (how many objects the
+ * helper threads marked), *unmarked (members left unmarked: the garbage,
+ * unless s->overflow says that some marked members were left unexpanded,
+ * for want of memory: mark_fixpoint's work). False, nothing marked, when it
+ * could not run (no memory for the threads' stacks, no helper thread): the
+ * caller marks. */
+bool rc__par_mark(gc_set *s, rc_gc_info *info, size_t *unmarked);
 
 /* Delete the garbage of the collection of `s`: listed in `list` (objects
  * held, INSET, field 0, their generation set as survivors'), or, with `list`

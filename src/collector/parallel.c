@@ -6,7 +6,8 @@
  *
  * A job is one function run at once on every helper and on the owning
  * thread (rc__par_run); the function shares its work out itself (trial.c's
- * count phase takes chunks of pages from an atomic cursor). The mutex hand
+ * count phase takes chunks of pages from an atomic cursor, parmark.c's
+ * marking also passes objects between the threads). The mutex hand
  * over orders the owner's writes before the job against the helpers' reads,
  * and the helpers' writes against what the owner does after the job.
  * Helpers run no user code but `traverse` (which must only read).
@@ -26,8 +27,9 @@ struct rc_par {
     unsigned long born_no;    /* job_no when the newest helper was started: its first
                                  job is the next one, even if it takes the lock late */
     bool quit;
-    void (*work)(void *);
+    void (*work)(void *, unsigned);
     void *ctx;
+    unsigned threads;         /* the threads running the current job */
     pthread_t tid[RC_PARALLEL_MAX];
 };
 
@@ -40,10 +42,11 @@ static void *helper(void *arg)
         while (!p->quit && p->job_no == seen) pthread_cond_wait(&p->go, &p->mu);
         if (p->quit) break;
         seen = p->job_no;
-        void (*work)(void *) = p->work;
+        void (*work)(void *, unsigned) = p->work;
         void *ctx = p->ctx;
+        unsigned threads = p->threads;
         pthread_mutex_unlock(&p->mu);
-        work(ctx);
+        work(ctx, threads);
         pthread_mutex_lock(&p->mu);
         if (--p->busy == 0) pthread_cond_signal(&p->done);
     }
@@ -97,7 +100,7 @@ fail_mu:
     return NULL;
 }
 
-unsigned rc__par_run(rc_heap *h, void (*work)(void *), void *ctx)
+unsigned rc__par_run(rc_heap *h, void (*work)(void *, unsigned), void *ctx)
 {
     struct rc_par *p = pool(h, h->par_workers - 1);
     unsigned helpers = p ? p->started : 0;
@@ -105,11 +108,12 @@ unsigned rc__par_run(rc_heap *h, void (*work)(void *), void *ctx)
     pthread_mutex_lock(&p->mu);
     p->work = work;
     p->ctx = ctx;
+    p->threads = helpers + 1;
     p->busy = helpers;
     p->job_no++;
     pthread_cond_broadcast(&p->go);
     pthread_mutex_unlock(&p->mu);
-    work(ctx);
+    work(ctx, helpers + 1);
     pthread_mutex_lock(&p->mu);
     while (p->busy) pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);

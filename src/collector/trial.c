@@ -173,30 +173,31 @@ typedef struct par_count {
     size_t next;   /* the first page no thread took yet (atomic) */
 } par_count;
 
-enum { PAR_CHUNK = 8 };
-
-static void count_pages_par(void *arg)
+static void count_pages_par(void *arg, unsigned threads)
 {
+    (void)threads;
     par_count *pc = arg;
     gc_set s = *pc->proto;   /* SET_FROM writes are this thread's own */
     const rc_vec *pages = &s.h->pages[1];
     size_t i;
-    while ((i = __atomic_fetch_add(&pc->next, PAR_CHUNK, __ATOMIC_RELAXED)) < pages->len) {
-        size_t end = i + PAR_CHUNK < pages->len ? i + PAR_CHUNK : pages->len;
+    while ((i = __atomic_fetch_add(&pc->next, RC_PAR_CHUNK, __ATOMIC_RELAXED)) < pages->len) {
+        size_t end = i + RC_PAR_CHUNK < pages->len ? i + RC_PAR_CHUNK : pages->len;
         for (; i < end; i++) count_page_with(&s, pages->items[i], true);
     }
 }
 
 /* The count phase of a full collection: on the parallel collection's
- * threads when the heap is big enough (rc_gc_set_parallel), else here. */
-static void count_full(gc_set *s)
+ * threads when the heap is big enough (rc_gc_set_parallel), else here.
+ * True when it ran on several threads (then so does the mark phase). */
+static bool count_full(gc_set *s)
 {
     rc_heap *h = s->h;
     if (h->par_workers > 1 && h->gen_objects[0] + h->gen_objects[1] + h->gen_objects[2] >= h->par_min) {
         par_count pc = {s, 0};
-        if (rc__par_run(h, count_pages_par, &pc)) return;
+        if (rc__par_run(h, count_pages_par, &pc)) return true;
     }
     FOREACH_SET_PAGE(s, pg, { count_page(s, pg); });
+    return false;
 }
 
 /* ---- mark ---- */
@@ -354,6 +355,25 @@ RC_INLINE void settle(rc_heap *h, rc_head *o)
     }
 }
 
+/* The sweep of a full collection once marking is over: marked members
+ * are settled as survivors, the others held as garbage with their MARK bit
+ * set to read as unmarked once the polarity flips to `newflip`. `examine`
+ * (a constant at each call): count the members in info->examined. */
+RC_INLINE void sweep_full(gc_set *s, rc_gc_info *info, uint32_t newflip, bool examine)
+{
+    rc_heap *h = s->h;
+    FOREACH_MEMBER(s, o, {
+        if (examine) info->examined++;
+        if (rc__marked(h, o)) {
+            settle(h, o);
+        } else {
+            settle(h, o);
+            o->gc = (o->gc & ~RC__MARK) | newflip;   /* unmarked once flipped */
+            hold_garbage(s, o);
+        }
+    });
+}
+
 /*
  * Mark and sweep of a full collection in one walk. An object whose count
  * shows an outside reference is marked with everything it reaches; a marked
@@ -363,11 +383,23 @@ RC_INLINE void settle(rc_heap *h, rc_head *o)
  * reached from a later root: only when there were such objects does a
  * second walk settle the late-marked ones and hold the rest as garbage.
  * A heap built parent first (the usual way) has none when nothing died.
+ * `par` (the count ran on several threads): marking runs on them too
+ * (parmark.c) and settles the marked; then, unless every member was
+ * marked, one walk holds the garbage.
  */
-static void full_mark_sweep(gc_set *s, rc_gc_info *info)
+static void full_mark_sweep(gc_set *s, rc_gc_info *info, bool par)
 {
     rc_heap *h = s->h;
     uint32_t newflip = h->mark_flip ^ RC__MARK;
+    size_t unmarked;
+    if (par && rc__par_mark(s, info, &unmarked)) {
+        if (unmarked || s->overflow) {
+            mark_fixpoint(s, NULL);   /* when the shared list could not grow */
+            sweep_full(s, info, newflip, false);
+        }
+        h->mark_flip = newflip;
+        return;
+    }
     size_t tentative = 0;
     FOREACH_MEMBER(s, o, {
         info->examined++;
@@ -384,17 +416,7 @@ static void full_mark_sweep(gc_set *s, rc_gc_info *info)
         mark_fixpoint(s, NULL);
         tentative = 1;   /* what the fixpoint marked still needs settling */
     }
-    if (tentative) {
-        FOREACH_MEMBER(s, o, {
-            if (rc__marked(h, o)) {
-                settle(h, o);
-            } else {
-                settle(h, o);
-                o->gc = (o->gc & ~RC__MARK) | newflip;   /* unmarked once flipped */
-                hold_garbage(s, o);
-            }
-        });
-    }
+    if (tentative) sweep_full(s, info, newflip, false);
     h->mark_flip = newflip;
 }
 
@@ -452,17 +474,18 @@ size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info)
     }
 
     /* count */
+    bool par = false;
     if (members) {
         for (size_t i = 0; i < members->len; i++) {
             SET_FROM(&s, members->items[i]);
             rc__foreach_ref(members->items[i], count_ref, &s);
         }
     } else {
-        count_full(&s);
+        par = count_full(&s);
     }
     /* mark and sweep */
     if (members) info->examined = mark_sweep_members(&s, members, target);
-    else full_mark_sweep(&s, info);
+    else full_mark_sweep(&s, info, par);
     h->scanning = false;
     /* The young page lists now describe nothing younger than `target`. */
     if (gen < 2) {

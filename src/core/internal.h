@@ -605,10 +605,11 @@ int rc__collect_step(rc_heap *h, size_t budget, rc_gc_info *info);
 /* Give up the pass under way, if any (nothing is freed): before a full
  * collection, when incremental collection is turned off, at the heap's end. */
 void rc__pass_abandon(rc_heap *h);
-/* Run work(ctx) on the helper threads of h's parallel collection and on the
- * calling thread, and return when every call returned. Returns how many
- * helpers ran it: 0 (nothing ran) when none could be started (parallel.c). */
-unsigned rc__par_run(rc_heap *h, void (*work)(void *), void *ctx);
+/* Run work(ctx, n) on the helper threads of h's parallel collection and on
+ * the calling thread (n of them in all, each call told n), and return when
+ * every call returned. Returns how many helpers ran it (n - 1): 0 (nothing
+ * ran) when none could be started (parallel.c). */
+unsigned rc__par_run(rc_heap *h, void (*work)(void *, unsigned), void *ctx);
 /* Stop and join the helper threads, free the pool (rc_heap_free, and a
  * change of the worker count). */
 void rc__par_free(rc_heap *h);
