@@ -671,7 +671,12 @@ RC_API int rc_in_region(const void *obj);
  * during the call. Costs O(objects + references) of the graph, no
  * recursion (any depth), and a table of 32 bytes per object while it runs;
  * the source headers are marked meanwhile (restored before it returns), so
- * a copy hook must not call the library on source objects. */
+ * a copy hook must not call the library on source objects.
+ * obj may be an object of a frozen region (rc_region_freeze) the caller
+ * holds: the copy is made as from a heap, but nothing of the region is
+ * written, not even for the time of the call (members are found through a
+ * pointer map from dst's memory instead of header marks; errors are
+ * recorded on dst only), so other threads may read the region meanwhile. */
 RC_API void *rc_copy(rc_heap *dst, const void *obj);
 
 /* Errors: rc_new and friends return NULL and record why. */

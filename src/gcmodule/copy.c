@@ -32,6 +32,11 @@
  *           others are dropped: each copy keeps the references other copies
  *           hold, as its original had from the graph.
  *
+ * A frozen region's graph (the source heap is a region's) is never written,
+ * not even for the time of the call: its readers on other threads would see
+ * the marks. There the map old -> member is a pointer map (util/pmap.h,
+ * from dst's memory) instead, and errors are recorded on dst only.
+ *
  * On failure (out of memory, a hook's error) every copy is emptied -- items,
  * entries, slots cleared, a hook type's clear called -- before the table's
  * references are dropped, so no cycle among copies survives and nothing
@@ -47,6 +52,7 @@
 #include "core/memcheck.h"
 #include "util/blockids.h"
 #include "util/edges.h"
+#include "util/pmap.h"
 #include "weakref/weakref.h"
 
 #include <stdarg.h>
@@ -62,6 +68,8 @@ typedef struct copier {
     member *m;
     size_t n, cap;
     rc_head *cur;           /* the member whose references are followed */
+    bool frozen;            /* src is a region's: members in `index`, headers untouched */
+    rc_pmap index;          /* frozen: source object -> member number + 1 (uint32_t) */
     int err;                /* RC_OK, or why the copy stops */
     char why[200];
 } copier;
@@ -89,6 +97,17 @@ static void stop(copier *cp, int code, const char *fmt, ...)
 }
 
 /* ---- gather ---- */
+
+/* Member number + 1 of `o` (0: not a member): the mark in its header, or
+ * the pointer map for a region's objects. */
+static inline uint32_t member_of(const copier *cp, const rc_head *o)
+{
+    if (cp->frozen) {
+        const uint32_t *k = rc__pmap_get(&cp->index, o);
+        return k ? *k : 0;
+    }
+    return o->refcnt == 0 ? o->gc : 0;
+}
 
 static const char *refusal(const rc_head *o)
 {
@@ -123,6 +142,16 @@ static void join(copier *cp, rc_head *o)
         stop(cp, RC_ENOMEM, "out of memory for the table of %zu objects", cp->n + 1);
         return;
     }
+    if (cp->frozen) {
+        uint32_t *k = rc__pmap_put(&cp->index, o, NULL);
+        if (!k) {
+            stop(cp, RC_ENOMEM, "out of memory for the map of %zu objects", cp->n + 1);
+            return;
+        }
+        cp->m[cp->n++] = (member){o, NULL, o->refcnt, o->gc};
+        *k = (uint32_t)cp->n;
+        return;
+    }
     cp->m[cp->n++] = (member){o, NULL, o->refcnt, o->gc};
     o->refcnt = 0;
     o->gc = (uint32_t)cp->n;
@@ -131,7 +160,7 @@ static void join(copier *cp, rc_head *o)
 static void gather_ref(rc_head *c, void *ctx)
 {
     copier *cp = ctx;
-    if (cp->err || c->refcnt == 0) return;   /* stopped, or a member already */
+    if (cp->err || member_of(cp, c)) return;   /* stopped, or a member already */
     if (unlikely(rc__page_of(c)->heap != cp->src)) {
         stop(cp, RC_EINVAL, "the %s at %p refers to an object of another heap (%p)",
              type_name(cp->cur), (void *)(cp->cur + 1), (void *)(c + 1));
@@ -144,7 +173,7 @@ static void gather_ref(rc_head *c, void *ctx)
  * must be in the graph (a strong path from the root reaches it). */
 static bool in_graph(const copier *cp, const rc_head *o)
 {
-    return rc__page_of(o)->heap == cp->src && o->refcnt == 0;
+    return rc__page_of(o)->heap == cp->src && member_of(cp, o);
 }
 
 static bool gather(copier *cp, rc_head *root)
@@ -168,6 +197,10 @@ static bool gather(copier *cp, rc_head *root)
 
 static void restore(copier *cp)
 {
+    if (cp->frozen) {
+        rc__pmap_free(&cp->index);
+        return;
+    }
     for (size_t i = 0; i < cp->n; i++) {
         cp->m[i].old->refcnt = cp->m[i].refcnt;
         cp->m[i].old->gc = cp->m[i].gc;
@@ -223,7 +256,7 @@ static void *create(copier *cp, const rc_head *o)
 static void *create_weakref(copier *cp, const rc_head *o)
 {
     const struct rc_weakref_obj *w = (const void *)(o + 1);
-    return rc_weakref_new(cp->m[w->referent->gc - 1].copy, w->cb, w->data);
+    return rc_weakref_new(cp->m[member_of(cp, w->referent) - 1].copy, w->cb, w->data);
 }
 
 static bool create_all(copier *cp)
@@ -248,7 +281,7 @@ static bool create_all(copier *cp)
 /* The copy of `obj`, a member (borrowed). */
 static inline void *copy_of(const copier *cp, const void *obj)
 {
-    return cp->m[RC_HEAD(obj)->gc - 1].copy;
+    return cp->m[member_of(cp, RC_HEAD(obj)) - 1].copy;
 }
 
 static inline rc_val map_val(const copier *cp, rc_val v)
@@ -262,7 +295,7 @@ static void *hook_map(const void *ref, void *arg)
     copier *cp = arg;
     if (!ref) return NULL;
     const rc_head *h = RC_HEAD(ref);
-    if (rc__page_of(h)->heap != cp->src || h->refcnt != 0) {
+    if (rc__page_of(h)->heap != cp->src || !member_of(cp, h)) {
         stop(cp, RC_EINVAL, "the copy hook of the %s at %p maps %p, which its traverse does "
              "not report", type_name(cp->cur), (void *)(cp->cur + 1), ref);
         return NULL;
@@ -424,17 +457,20 @@ void *rc_copy(rc_heap *dst, const void *obj)
     }
     RC__CHECK(obj, "rc_copy");
     rc_heap *src = rc_heap_of(obj);
-    if (!dst) return fail(src, NULL, RC_EINVAL, "rc_copy: dst is NULL");
+    bool frozen = (rc__page_of(RC_HEAD(obj))->flags & RC_PAGE_REGION) != 0;
+    rc_heap *record = frozen ? NULL : src;   /* a region's heap is never written */
+    if (!dst) return fail(record, NULL, RC_EINVAL, "rc_copy: dst is NULL");
     RC__HEAP_CHECK(dst, "rc_copy");
     rc_head *root = RC_HEAD(obj);
     if (dst == src)
-        return fail(src, dst, RC_EINVAL, "rc_copy: the %s at %p is in the destination heap "
+        return fail(record, dst, RC_EINVAL, "rc_copy: the %s at %p is in the destination heap "
                     "(rc_copy copies into another heap)", type_name(root), obj);
     const char *doing = busy_doing(src) ? busy_doing(src) : busy_doing(dst);
     if (doing)
-        return fail(src, dst, RC_EBUSY, "rc_copy: refused while the %s heap is %s",
+        return fail(record, dst, RC_EBUSY, "rc_copy: refused while the %s heap is %s",
                     busy_doing(src) ? "source" : "destination", doing);
-    copier cp = {.src = src, .dst = dst};
+    copier cp = {.src = src, .dst = dst, .frozen = frozen};
+    rc__pmap_init(&cp.index, rc__mem_heap(dst), sizeof(uint32_t));
     bool enabled = dst->enabled;   /* no collection, so no user code, in dst meanwhile */
     dst->enabled = false;
     rc__young_limit_update(dst);
@@ -448,7 +484,7 @@ void *rc_copy(rc_heap *dst, const void *obj)
     restore(&cp);
     dst->enabled = enabled;
     rc__young_limit_update(dst);
-    if (!copy) fail(src, dst, cp.err, "rc_copy: %s", cp.why);
+    if (!copy) fail(record, dst, cp.err, "rc_copy: %s", cp.why);
     rc__mem_free(rc__mem_heap(dst), cp.m, cp.cap * sizeof(member));
     return copy;
 }
