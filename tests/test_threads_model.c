@@ -9,7 +9,8 @@
  *    (rc_copy into the source's own heap is refused);
  *  - freeze: rc_region_freeze of a graph; the region is shared through the
  *    queue (rc_region_hold before sending, rc_region_drop by each holder),
- *    read by its holders, and heap nodes of any holder link into it.
+ *    read by its holders, heap nodes of any holder link into it, and
+ *    holders copy its graphs into their heaps (rc_copy from the region).
  * Each thread keeps the model of the nodes it holds (edges by node id, in
  * arrays indexed by id: a heap node's entries are written only by the
  * thread that holds it, the queue hands them over with the heap; a frozen
@@ -49,7 +50,6 @@ static int32_t indeg[MAXK * PER];      /* the predicted reference count */
 static uint32_t stamp[MAXK * PER];     /* epochs: disjoint per thread */
 static uint8_t counted[MAXK * PER];    /* 1: of counted_type */
 static uint16_t region_of[MAXK * PER]; /* 0: a heap node; else its region's serial */
-static void *copy_ptr[MAXK * PER];     /* during a copy's check: the copy of a source node */
 
 /* Regions by serial: regs[s] is written by the freezer before sharing. */
 static struct { rc_region *r; int32_t root_id, size, counted; } regs[MAXREG];
@@ -92,8 +92,8 @@ typedef struct worker {
     int held[HELD], nheld;   /* serials of the regions held (a region may be held twice) */
     /* scratch: id lists, a pointer queue, the region walks' stamps */
     int32_t *l1, *l2;
-    void **todo;
-    uint32_t *rstamp;
+    void **todo, **copy_of;   /* copy_of: during a copy's check, by source id */
+    uint32_t *rstamp;         /* stamps of region walks and copy checks (repoch) */
     /* inbox */
     pthread_mutex_t mu;
     msg *in;
@@ -101,7 +101,7 @@ typedef struct worker {
     int bad;
     char why[200];
     long moves_ok, moves_refused, received;
-    long copies_ok, copies_refused, copies_sent, freezes_ok, freezes_refused, shared, region_links, reads;
+    long copies_ok, copies_refused, copies_sent, thawed, freezes_ok, freezes_refused, shared, region_links, reads;
 } worker;
 
 static worker workers[MAXK];
@@ -120,6 +120,7 @@ static void fail(worker *w, const char *why, long a, long b)
 {
     if (w->bad++) return;
     snprintf(w->why, sizeof w->why, "thread %d: %s (%ld, %ld)", w->t, why, a, b);
+    fprintf(stderr, "  %s\n", w->why);   /* now: what follows may crash */
 }
 
 static bool holds(const worker *w, int s)
@@ -252,12 +253,31 @@ static void check_graph(worker *w, rc_heap *h, node *const *roots, int nroots)
 
 static void check_heap(worker *w) { check_graph(w, w->h, w->root, ROOTS); }
 
+/* The model's count of the region nodes x reaches (the ids in w->l2). */
+static size_t region_size(worker *w, const node *x)
+{
+    size_t n = 0;
+    w->repoch++;
+    w->rstamp[id_of(x)] = w->repoch;
+    w->l2[n++] = id_of(x);
+    for (size_t i = 0; i < n; i++) {
+        int32_t e[2] = {model_a[w->l2[i]], model_b[w->l2[i]]};
+        for (int k = 0; k < 2; k++)
+            if (e[k] && w->rstamp[e[k]] != w->repoch) {
+                w->rstamp[e[k]] = w->repoch;
+                w->l2[n++] = e[k];
+            }
+    }
+    return n;
+}
+
 /* A reader's walk of region s: every node in the region, of the region,
  * with the model's edges, as many as were frozen. */
 static void check_region(worker *w, int s)
 {
     node *root = rc_region_root(regs[s].r);
     if (id_of(root) != regs[s].root_id) fail(w, "a region's root is not the frozen node", id_of(root), regs[s].root_id);
+    if (region_size(w, root) != (size_t)regs[s].size) fail(w, "the model's region changed", s, 0);
     if (rc_region_holders(regs[s].r) < 1) fail(w, "a held region has no holder", s, 0);
     w->repoch++;
     size_t sp = 0, n = 0;
@@ -326,7 +346,7 @@ static node *pick(worker *w)
 /* A node of a region the thread holds, a few steps from its root. */
 static node *pick_frozen(worker *w)
 {
-    node *x = rc_region_root(regs[w->held[rnd(w, (unsigned)w->nheld)]].r);
+    node *x = rc_region_root(regs[w->held[rnd(w, (unsigned)w->nheld)]].r);   /* nheld > 0 */
     for (unsigned s = rnd(w, 4); s > 0; s--) {
         node *next = rnd(w, 2) ? x->a : x->b;
         if (!next) break;
@@ -410,9 +430,11 @@ static void op_move(worker *w)
 static void adopt_copy(worker *w, rc_heap *out, int32_t sid, node *c, size_t n)
 {
     int32_t *list = w->l2;
+    void **copy_ptr = w->copy_of;
+    uint32_t *seen = w->rstamp;   /* the source may be a region's: no shared stamps */
     size_t m = 0;
-    next_epoch(w);
-    stamp[sid] = w->epoch;
+    w->repoch++;
+    seen[sid] = w->repoch;
     copy_ptr[sid] = c;
     list[m++] = sid;
     for (size_t i = 0; i < m && !w->bad; i++) {
@@ -426,10 +448,10 @@ static void adopt_copy(worker *w, rc_heap *out, int32_t sid, node *c, size_t n)
         for (int k = 0; k < 2; k++) {
             if (!e[k] || !ce[k]) {
                 if (e[k] || ce[k]) fail(w, "a copy's edge differs from its source's", v, e[k]);
-            } else if (stamp[e[k]] == w->epoch) {
+            } else if (seen[e[k]] == w->repoch) {
                 if (copy_ptr[e[k]] != ce[k]) fail(w, "a node reached twice was copied twice", v, e[k]);
             } else {
-                stamp[e[k]] = w->epoch;
+                seen[e[k]] = w->repoch;
                 copy_ptr[e[k]] = ce[k];
                 list[m++] = e[k];
             }
@@ -487,7 +509,7 @@ static void op_copy(worker *w)
     w->copies_ok++;
     if (into) fail(w, "rc_copy copied a graph that points into a region", id_of(x), 0);
     adopt_copy(w, out, id_of(x), c, n);
-    check_graph(w, out, &c, 1);
+    if (!w->bad) check_graph(w, out, &c, 1);
     if (w->bad) {
         rc_decref(c);
         rc_heap_free(out);
@@ -507,6 +529,26 @@ static void op_copy(worker *w)
         set_root(w, rnd(w, ROOTS), m);
     }
     rc_heap_free(out);
+}
+
+/* rc_copy of a graph in a region w holds straight into w's heap: the copy
+ * is checked as any, becomes a root, and the region is unchanged. */
+static void op_thaw(worker *w)
+{
+    if (!w->nheld) return;
+    node *x = pick_frozen(w);
+    size_t n = region_size(w, x);
+    if ((size_t)w->next_id + n > PER) return;
+    node *c = rc_copy(w->h, x);
+    if (!c) {
+        fail(w, "rc_copy refused a region's graph", id_of(x), rc_heap_error(w->h));
+        return;
+    }
+    w->thawed++;
+    adopt_copy(w, w->h, id_of(x), c, n);
+    if (w->bad) return;   /* c stays alive: the ids are wrong */
+    set_root(w, rnd(w, ROOTS), c);
+    check_heap(w);
 }
 
 /* rc_region_freeze of a root's graph: the model predicts it (as rc_move);
@@ -641,8 +683,9 @@ static void *run(void *arg)
     w->l1 = malloc(sizeof(int32_t) * (size_t)MAXK * PER);
     w->l2 = malloc(sizeof(int32_t) * (size_t)MAXK * PER);
     w->todo = malloc(sizeof(void *) * (size_t)MAXK * PER);
+    w->copy_of = malloc(sizeof(void *) * (size_t)MAXK * PER);
     w->rstamp = calloc((size_t)MAXK * PER, sizeof(uint32_t));
-    if (!w->l1 || !w->l2 || !w->todo || !w->rstamp) abort();
+    if (!w->l1 || !w->l2 || !w->todo || !w->copy_of || !w->rstamp) abort();
     rc_heap_config cfg;
     rc_heap_config_init(&cfg);
     cfg.threshold[0] = 50;
@@ -661,7 +704,8 @@ static void *run(void *arg)
         else if (op < 86) op_copy(w);
         else if (op < 90) op_freeze(w);
         else if (op < 93) op_share(w);
-        else if (op < 95 && w->nheld) check_region(w, w->held[rnd(w, (unsigned)w->nheld)]);
+        else if (op < 94 && w->nheld) check_region(w, w->held[rnd(w, (unsigned)w->nheld)]);
+        else if (op < 95 && w->nheld) op_thaw(w);
         else if (op < 97 && w->nheld) drop_region(w, (int)rnd(w, (unsigned)w->nheld));
         else receive(w);
         if (i % 97 == 0 && !w->bad) check_heap(w);
@@ -678,6 +722,7 @@ static void *run(void *arg)
     free(w->l1);
     free(w->l2);
     free(w->todo);
+    free(w->copy_of);
     free(w->rstamp);
     return NULL;
 }
@@ -696,7 +741,7 @@ TEST(threads_against_a_sequential_model)
     }
     for (int t = 0; t < K; t++) REQUIRE(pthread_create(&th[t], NULL, run, &workers[t]) == 0);
     long ok = 0, refused = 0, received = 0, cok = 0, crefused = 0, fok = 0, frefused = 0;
-    long shared = 0, links = 0, reads = 0, csent = 0;
+    long shared = 0, links = 0, reads = 0, csent = 0, thawed = 0;
     for (int t = 0; t < K; t++) {
         pthread_join(th[t], NULL);
         worker *w = &workers[t];
@@ -708,6 +753,7 @@ TEST(threads_against_a_sequential_model)
         cok += w->copies_ok;
         crefused += w->copies_refused;
         csent += w->copies_sent;
+        thawed += w->thawed;
         fok += w->freezes_ok;
         frefused += w->freezes_refused;
         shared += w->shared;
@@ -726,12 +772,12 @@ TEST(threads_against_a_sequential_model)
     }
     if (getenv("RC_TEST_VERBOSE"))
         fprintf(stderr, "  %ld moves, %ld refused, %ld received; %ld copies, %ld refused; "
-                "%ld regions, %ld refused, %ld shared, %ld links into them, %ld reads\n",
-                ok, refused, received, cok, crefused, fok, frefused, shared, links, reads);
+                "%ld regions, %ld refused, %ld shared, %ld links into them, %ld reads, %ld copied out\n",
+                ok, refused, received, cok, crefused, fok, frefused, shared, links, reads, thawed);
     CHECK(ok > 0 && refused > 0);
     CHECK_EQ_INT(received, ok + csent);
     CHECK(cok > 0 && crefused > 0);
-    CHECK(fok > 0 && frefused > 0 && shared > 0 && links > 0);
+    CHECK(fok > 0 && frefused > 0 && shared > 0 && links > 0 && thawed > 0);
 }
 
 RC_TEST_MAIN
