@@ -31,9 +31,29 @@ static void count_destroy(void *obj) { (void)obj; atomic_fetch_add(&destroyed, 1
 static const rc_type node_type = {.name = "node", .size = sizeof(node), .nslots = 2,
                                   .destroy = count_destroy};
 
+/* Nodes rc_copy can copy (a copy hook, as the destroy hook asks), whose
+ * hook checks that the source's counts, its own and its targets', are the
+ * region's immortal ones while rc_copy runs: nothing marked them. */
+static atomic_int marked_seen;
+static int copy_node(void *dst, const void *src, rc_copy_map_fn map, void *arg)
+{
+    (void)map, (void)arg;
+    const node *x = src;
+    if (rc_in_region(x)) {
+        const void *seen[3] = {x, x->a, x->b};
+        for (int k = 0; k < 3; k++)
+            if (!(RC_HEAD(seen[k])->refcnt & 0x80000000u)) atomic_fetch_add(&marked_seen, 1);
+    }
+    ((node *)dst)->n = x->n;
+    return 0;
+}
+static const rc_type copied_type = {.name = "copied", .size = sizeof(node), .nslots = 2,
+                                    .destroy = count_destroy, .copy = copy_node};
+static const rc_type *build_type = &node_type;   /* what build() makes */
+
 static node *new_node(rc_heap *h, int64_t n)
 {
-    node *x = rc_new(h, &node_type);
+    node *x = rc_new(h, build_type);
     if (x) x->n = n;
     return x;
 }
@@ -252,6 +272,77 @@ TEST(last_holder_on_another_thread_frees_the_region)
     CHECK_EQ_INT(rd.sum, 200 * expected_sum());
     CHECK_EQ_INT(destroyed, 3 * N);
     destroyed = 0;
+    rc_heap_free(h);
+}
+
+/* ---- copies out of a region ---- */
+
+/* rc_copy of a region's graph into a heap: the region is only read -- no
+ * header of it is written, not even for the time of the call (readers on
+ * other threads would see the marks) -- and the copy has its shape. */
+TEST(copying_out_of_a_region_writes_nothing_to_it)
+{
+    rc_heap *h = rc_heap_new(NULL), *dst = rc_heap_new(NULL);
+    atomic_store(&marked_seen, 0);
+    build_type = &copied_type;
+    rc_region *r = rc_region_freeze(h, build(h));
+    build_type = &node_type;
+    REQUIRE(r);
+    rc_dict *f = rc_region_root(r);
+    rc_head before = *RC_HEAD(f);
+    rc_dict *c = rc_copy(dst, f);
+    REQUIRE(c);
+    CHECK_EQ_INT(atomic_load(&marked_seen), 0);
+    CHECK_EQ_INT(RC_HEAD(f)->refcnt, before.refcnt);
+    CHECK_EQ_INT(RC_HEAD(f)->gc, before.gc);
+    CHECK(!rc_in_region(c));
+    CHECK_EQ_INT(live_objects(dst), 1 + N * 5);
+    CHECK_EQ_INT(read_all(c), expected_sum());   /* rings and back edges kept */
+    CHECK_EQ_INT(read_all(f), expected_sum());
+    rc_decref(c);
+    rc_gc_collect(dst, 2);
+    CHECK_EQ_INT(live_objects(dst), 0);
+    CHECK_EQ_INT(destroyed, 3 * N);
+    rc_region_drop(r);
+    CHECK_EQ_INT(destroyed, 6 * N);
+    destroyed = 0;
+    rc_heap_free(dst);
+    rc_heap_free(h);
+}
+
+/* Readers on other threads take and drop references to the region's
+ * objects while this one copies it again and again (ThreadSanitizer sees
+ * any write to the region's headers). */
+TEST(copying_out_of_a_region_while_other_threads_read_it)
+{
+    enum { READERS = 3 };
+    rc_heap *h = rc_heap_new(NULL), *dst = rc_heap_new(NULL);
+    atomic_store(&marked_seen, 0);
+    build_type = &copied_type;
+    rc_region *r = rc_region_freeze(h, build(h));
+    build_type = &node_type;
+    REQUIRE(r);
+    pthread_t t[READERS];
+    reader rd[READERS];
+    for (int i = 0; i < READERS; i++) {
+        rd[i] = (reader){r, 0};
+        rc_region_hold(r);
+        REQUIRE(pthread_create(&t[i], NULL, read_region, &rd[i]) == 0);
+    }
+    for (int i = 0; i < 20; i++) {
+        rc_dict *c = rc_copy(dst, rc_region_root(r));
+        REQUIRE(c);
+        CHECK_EQ_INT(read_all(c), expected_sum());
+        rc_decref(c);
+        rc_gc_collect(dst, 2);
+    }
+    for (int i = 0; i < READERS; i++) pthread_join(t[i], NULL);
+    for (int i = 0; i < READERS; i++) CHECK_EQ_INT(rd[i].sum, 200 * expected_sum());
+    CHECK_EQ_INT(atomic_load(&marked_seen), 0);
+    CHECK_EQ_INT(live_objects(dst), 0);
+    rc_region_drop(r);
+    destroyed = 0;
+    rc_heap_free(dst);
     rc_heap_free(h);
 }
 
