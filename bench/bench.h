@@ -46,15 +46,25 @@ extern const rc_type bench_tree_type;
  * is not checked (rc_new's policy applies). */
 void *bench_tree(rc_heap *h, const rc_type *t, int levels, void *parent);
 
-/* Threads timed together: each passes `start` when it is set up and `done`
- * when its timed part is over (also when it failed). */
-typedef struct bench_gang { pthread_barrier_t start, done; } bench_gang;
+/* Threads timed together: each calls bench_gang_begin when it is set up
+ * and bench_gang_end when its timed part is over (also when it failed).
+ * The time is the members' own: from the first member's start after the
+ * start barrier to the last member's end. (A clock read by the thread that
+ * waits on the barriers would miss work done while it waited for a core:
+ * on a loaded machine W9 printed 5,000 M objects/s.) */
+typedef struct bench_gang {
+    pthread_barrier_t start, done;
+    pthread_mutex_t lock;
+    double first, last;   /* ms: the earliest start, the latest end */
+} bench_gang;
+void bench_gang_begin(bench_gang *g);
+void bench_gang_end(bench_gang *g);
 
 /* Runs fn on k threads (1 to 64) at once, thread i given
- * (char *)jobs + i * size, and returns the wall time in ms from the moment
- * all have passed g->start to the moment all have passed g->done; joins
- * them before it returns. A barrier or a thread that cannot be made ends
- * the process (exit status 1) with a message naming `workload`. */
+ * (char *)jobs + i * size, and returns the wall time in ms of their timed
+ * parts (bench_gang_begin to bench_gang_end, first to last); joins them
+ * before it returns. A barrier or a thread that cannot be made ends the
+ * process (exit status 1) with a message naming `workload`. */
 double bench_run_gang(const char *workload, bench_gang *g, int k, void *(*fn)(void *),
                       void *jobs, size_t size);
 

@@ -38,7 +38,9 @@ double bench_run_gang(const char *workload, bench_gang *g, int k, void *(*fn)(vo
                       void *jobs, size_t size)
 {
     pthread_t t[64];
-    if (k < 1 || k > 64 || pthread_barrier_init(&g->start, NULL, (unsigned)k + 1) != 0 ||
+    g->first = 1e300;
+    g->last = 0;
+    if (k < 1 || k > 64 || pthread_mutex_init(&g->lock, NULL) != 0 || pthread_barrier_init(&g->start, NULL, (unsigned)k + 1) != 0 ||
         pthread_barrier_init(&g->done, NULL, (unsigned)k + 1) != 0) {
         fprintf(stderr, "recycle bench %s: cannot make a barrier for %d threads\n", workload, k);
         exit(1);
@@ -50,13 +52,30 @@ double bench_run_gang(const char *workload, bench_gang *g, int k, void *(*fn)(vo
             exit(1);
         }
     pthread_barrier_wait(&g->start);
-    double t0 = bench_now_ms();
     pthread_barrier_wait(&g->done);
-    double ms = bench_now_ms() - t0;
     for (int i = 0; i < k; i++) pthread_join(t[i], NULL);
     pthread_barrier_destroy(&g->start);
     pthread_barrier_destroy(&g->done);
-    return ms;
+    pthread_mutex_destroy(&g->lock);
+    return g->last - g->first;
+}
+
+void bench_gang_begin(bench_gang *g)
+{
+    pthread_barrier_wait(&g->start);
+    double now = bench_now_ms();
+    pthread_mutex_lock(&g->lock);
+    if (now < g->first) g->first = now;
+    pthread_mutex_unlock(&g->lock);
+}
+
+void bench_gang_end(bench_gang *g)
+{
+    double now = bench_now_ms();
+    pthread_mutex_lock(&g->lock);
+    if (now > g->last) g->last = now;
+    pthread_mutex_unlock(&g->lock);
+    pthread_barrier_wait(&g->done);
 }
 
 void *bench_tree(rc_heap *h, const rc_type *t, int levels, void *parent)

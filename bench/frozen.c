@@ -153,12 +153,12 @@ static void *reader(void *arg)
     /* One traversal before the start, not timed: every reader starts warm
      * (the heap's reader has made each node a cycle candidate once). */
     long nodes = j->kind == READ_ATOMIC ? read_atomic(j->tree) : read_rc(root);
-    pthread_barrier_wait(&j->gang->start);
+    bench_gang_begin(j->gang);
     double c0 = thread_cpu_ms();
     for (long t = 0; t < j->traversals; t++)
         j->seen += j->kind == READ_ATOMIC ? read_atomic(j->tree) : read_rc(root);
     j->cpu_ms = thread_cpu_ms() - c0;
-    pthread_barrier_wait(&j->gang->done);
+    bench_gang_end(j->gang);
     if (nodes != (1L << j->depth) - 1) j->seen = -1;
     if (j->kind == READ_FROZEN) {
         rc_region_drop(j->region);

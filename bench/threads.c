@@ -26,14 +26,14 @@ static void w2_loop(const w9_job *j)
     long n = j->n;
     rc_heap *h = rc_heap_new(NULL);
     pair *keep = rc_new(h, &pair_type);
-    pthread_barrier_wait(&j->gang->start);
+    bench_gang_begin(j->gang);
     for (long i = 0; i < n; i++) {
         pair *x = rc_new(h, &pair_type);
         rc_incref(keep);
         x->slot[0] = keep;
         rc_decref(x);
     }
-    pthread_barrier_wait(&j->gang->done);
+    bench_gang_end(j->gang);
     rc_decref(keep);
     rc_heap_free(h);
 }
@@ -52,12 +52,12 @@ static int w6_loop(const w9_job *j)
         free(ring);
         rc_xdecref(root);
         rc_heap_free(h);
-        pthread_barrier_wait(&j->gang->start);
-        pthread_barrier_wait(&j->gang->done);
+        bench_gang_begin(j->gang);
+        bench_gang_end(j->gang);
         return 1;
     }
     rc_gc_collect(h, 2);
-    pthread_barrier_wait(&j->gang->start);
+    bench_gang_begin(j->gang);
     for (long c = 0; c < cycles; c++) {
         pair *a = rc_new(h, &pair_type), *b = rc_new(h, &pair_type);
         a->slot[0] = b;   /* a takes our reference to b */
@@ -67,7 +67,7 @@ static int w6_loop(const w9_job *j)
         if (ring[i]) rc_decref(ring[i]);
         ring[i] = a;
     }
-    pthread_barrier_wait(&j->gang->done);
+    bench_gang_end(j->gang);
     for (long i = 0; i < ring_size; i++) rc_xdecref(ring[i]);
     free(ring);
     rc_decref(root);
