@@ -762,4 +762,40 @@ TEST(move_refuses_a_region_object_and_writes_nothing_to_it)
     heap_end(src);
 }
 
+/* A finalizer that copies its own object into another heap: refused with
+ * RC_EBUSY while its heap collects (the headers are the collector's), and
+ * equally when it runs at refcount death (a finalizer's user code may not
+ * copy its heap's objects: rc_copy marks headers the finalizing free is
+ * walking). */
+static rc_heap *busy_copy_dst;
+static int copy_error_in_finalizer;
+static void copying_finalize(void *o)
+{
+    void *c = rc_copy(busy_copy_dst, o);
+    copy_error_in_finalizer = c ? -1 : rc_heap_error(busy_copy_dst);
+    if (c) rc_decref(c);
+}
+static const rc_type copying_fin_type = {.name = "copying_fin", .size = sizeof(node), .nslots = 2,
+                                         .finalize = copying_finalize};
+
+TEST(copy_is_refused_from_a_finalizer_of_the_source_heap)
+{
+    rc_heap *src = rc_heap_new(NULL), *dst = rc_heap_new(NULL);
+    busy_copy_dst = dst;
+    node *a = rc_new(src, &copying_fin_type);
+    REQUIRE(a != NULL);
+    set_a(a, a);   /* a garbage cycle: its finalizer runs in a collection */
+    rc_decref(a);
+    copy_error_in_finalizer = 0;
+    rc_gc_collect(src, 2);
+    CHECK_EQ_INT(copy_error_in_finalizer, RC_EBUSY);
+    CHECK(strstr(rc_heap_error_message(dst), "source heap is collecting") != NULL);
+    copy_error_in_finalizer = 0;
+    rc_decref(rc_new(src, &copying_fin_type));   /* dies by its count */
+    CHECK_EQ_INT(copy_error_in_finalizer, RC_EBUSY);
+    CHECK_EQ_INT(live_objects(dst), 0);
+    heap_end(dst);
+    heap_end(src);
+}
+
 RC_TEST_MAIN

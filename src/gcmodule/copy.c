@@ -67,31 +67,8 @@ typedef struct copier {
     member *m;
     size_t n, cap;
     rc_head *cur;           /* the member whose references are followed */
-    int err;                /* RC_OK, or why the copy stops */
-    char why[200];
+    rc__graph_err e;        /* why the copy stops, or RC_OK */
 } copier;
-
-#define RC_COPY_MAX_MEMBERS ((size_t)UINT32_MAX - 1)
-
-static const char *type_name(const rc_head *o)
-{
-    return o->type && o->type->name ? o->type->name : "?";
-}
-
-static void stop(copier *cp, int code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static void stop(copier *cp, int code, const char *fmt, ...)
-{
-    if (cp->err) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cp->why, sizeof cp->why, fmt, ap);
-    va_end(ap);
-    cp->err = code;
-}
 
 /* ---- gather ---- */
 
@@ -129,21 +106,23 @@ static void join(copier *cp, rc_head *o)
 {
     const char *why = refusal(o);
     if (why) {
-        stop(cp, RC_EINVAL, "the %s at %p %s", type_name(o), (void *)(o + 1), why);
+        rc__graph_stop(&cp->e, RC_EINVAL,
+                       "the %s at %p %s", rc__type_name(o), (void *)(o + 1), why);
         return;
     }
-    if (cp->n == RC_COPY_MAX_MEMBERS) {
-        stop(cp, RC_ERANGE, "more than %zu objects", RC_COPY_MAX_MEMBERS);
+    if (cp->n == RC_GRAPH_MAX_MEMBERS) {
+        rc__graph_stop(&cp->e, RC_ERANGE, "more than %zu objects", RC_GRAPH_MAX_MEMBERS);
         return;
     }
     if (!rc__mem_grow(cp->tab, (void **)&cp->m, &cp->cap, cp->n + 1, sizeof(member))) {
-        stop(cp, RC_ENOMEM, "out of memory for the table of %zu objects", cp->n + 1);
+        rc__graph_stop(&cp->e, RC_ENOMEM, "out of memory for the table of %zu objects", cp->n + 1);
         return;
     }
     if (cp->frozen) {
         size_t *v = rc__pmap_put(&cp->index, o, NULL);
         if (!v) {
-            stop(cp, RC_ENOMEM, "out of memory for the index of %zu objects", cp->n + 1);
+            rc__graph_stop(&cp->e, RC_ENOMEM,
+                           "out of memory for the index of %zu objects", cp->n + 1);
             return;
         }
         cp->m[cp->n++] = (member){o, NULL, o->refcnt, o->gc};
@@ -158,14 +137,14 @@ static void join(copier *cp, rc_head *o)
 static void gather_ref(rc_head *c, void *ctx)
 {
     copier *cp = ctx;
-    if (cp->err) return;
+    if (cp->e.code) return;
     if (cp->frozen ? member_of(cp, c) != 0 : c->refcnt == 0) return;   /* a member already */
     if (unlikely(rc__page_of(c)->heap != cp->src)) {
         /* Into a region dst holds: the copy refers to the same object. */
         if (rc__held_region_of(cp->dst, c)) return;
         char why[200];
         rc__describe_foreign(why, sizeof why, cp->cur, c);
-        stop(cp, RC_EINVAL, "%s", why);
+        rc__graph_stop(&cp->e, RC_EINVAL, "%s", why);
         return;
     }
     join(cp, c);
@@ -181,20 +160,21 @@ static bool in_graph(const copier *cp, const rc_head *o)
 static bool gather(copier *cp, rc_head *root)
 {
     join(cp, root);
-    for (size_t i = 0; i < cp->n && !cp->err; i++) {
+    for (size_t i = 0; i < cp->n && !cp->e.code; i++) {
         cp->cur = cp->m[i].old;
         rc__foreach_ref(cp->cur, gather_ref, cp);
     }
-    for (size_t i = 0; i < cp->n && !cp->err; i++) {
+    for (size_t i = 0; i < cp->n && !cp->e.code; i++) {
         const rc_head *o = cp->m[i].old;
         if (o->type->rc_kind != RC_KIND_WEAKREF) continue;
         const rc_head *r = ((const struct rc_weakref_obj *)(o + 1))->referent;
         if (!in_graph(cp, r))
-            stop(cp, RC_EINVAL, "the weak reference at %p points to the %s at %p, which the "
+            rc__graph_stop(&cp->e, RC_EINVAL,
+                           "the weak reference at %p points to the %s at %p, which the "
                  "graph does not reach (it would have no copy to point to)", (void *)(o + 1),
-                 type_name(r), (void *)(r + 1));
+                 rc__type_name(r), (void *)(r + 1));
     }
-    return !cp->err;
+    return !cp->e.code;
 }
 
 static void restore(copier *cp)
@@ -266,8 +246,9 @@ static bool create_all(copier *cp)
             if ((o->type->rc_kind == RC_KIND_WEAKREF) != pass) continue;
             cp->m[i].copy = pass ? create_weakref(cp, o) : create(cp, o);
             if (!cp->m[i].copy) {
-                stop(cp, RC_ENOMEM, "out of memory in the destination heap (object %zu of %zu, "
-                     "a %s)", i + 1, cp->n, type_name(o));
+                rc__graph_stop(&cp->e, RC_ENOMEM,
+                               "out of memory in the destination heap (object %zu of %zu, "
+                     "a %s)", i + 1, cp->n, rc__type_name(o));
                 return false;
             }
         }
@@ -301,8 +282,9 @@ static void *hook_map(const void *ref, void *arg)
     if (rc__page_of(h)->heap != cp->src && rc__held_region_of(cp->dst, h))
         return (void *)ref;   /* immortal: no count to take */
     if (!member_of(cp, h)) {
-        stop(cp, RC_EINVAL, "the copy hook of the %s at %p maps %p, which its traverse does "
-             "not report", type_name(cp->cur), (void *)(cp->cur + 1), ref);
+        rc__graph_stop(&cp->e, RC_EINVAL,
+                       "the copy hook of the %s at %p maps %p, which its traverse does "
+             "not report", rc__type_name(cp->cur), (void *)(cp->cur + 1), ref);
         return NULL;
     }
     void *c = copy_of(cp, ref);
@@ -350,10 +332,10 @@ static bool link_hook(copier *cp, const member *e)
 {
     cp->cur = e->old;
     int rc = e->old->type->copy(e->copy, e->old + 1, hook_map, cp);
-    if (cp->err) return false;
+    if (cp->e.code) return false;
     if (rc) {
-        stop(cp, rc == RC_ENOMEM ? RC_ENOMEM : RC_EINVAL,
-             "the copy hook of the %s at %p failed (%d)", type_name(e->old),
+        rc__graph_stop(&cp->e, rc == RC_ENOMEM ? RC_ENOMEM : RC_EINVAL,
+             "the copy hook of the %s at %p failed (%d)", rc__type_name(e->old),
              (void *)(e->old + 1), rc);
         return false;
     }
@@ -367,7 +349,8 @@ static bool link_dict(copier *cp, const member *e)
         const rc_dict_entry *de = &d->entries[k];
         if (de->key == RC_EMPTY) continue;
         if (rc_dict_set(e->copy, map_val(cp, de->key), map_val(cp, de->value)) != 0) {
-            stop(cp, RC_ENOMEM, "out of memory in the destination heap for a dict of %zu "
+            rc__graph_stop(&cp->e, RC_ENOMEM,
+                           "out of memory in the destination heap for a dict of %zu "
                  "entries", d->len);
             return false;
         }
@@ -430,13 +413,6 @@ static void discard(copier *cp)
 
 /* ---- the call ---- */
 
-static const char *busy_doing(const rc_heap *h)
-{
-    return h->scanning || h->busy ? "collecting or running a finalizer or callback"
-           : h->freeing           ? "freeing objects"
-                                  : NULL;
-}
-
 static void *fail(rc_heap *src, rc_heap *dst, int code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
@@ -471,11 +447,11 @@ void *rc_copy(rc_heap *dst, const void *obj)
     RC__HEAP_CHECK(dst, "rc_copy");
     if (dst == src)
         return fail(src_err, dst, RC_EINVAL, "rc_copy: the %s at %p is in the destination heap "
-                    "(rc_copy copies into another heap)", type_name(root), obj);
-    const char *doing = busy_doing(src) ? busy_doing(src) : busy_doing(dst);
+                    "(rc_copy copies into another heap)", rc__type_name(root), obj);
+    const char *doing = rc__graph_busy(src) ? rc__graph_busy(src) : rc__graph_busy(dst);
     if (doing)
         return fail(src_err, dst, RC_EBUSY, "rc_copy: refused while the %s heap is %s",
-                    busy_doing(src) ? "source" : "destination", doing);
+                    rc__graph_busy(src) ? "source" : "destination", doing);
     copier cp = {.src = src, .dst = dst, .tab = frozen ? dst : src, .frozen = frozen};
     rc__pmap_init(&cp.index, rc__mem_heap(dst), sizeof(size_t));
     bool enabled = dst->enabled;   /* no collection, so no user code, in dst meanwhile */
@@ -493,7 +469,7 @@ void *rc_copy(rc_heap *dst, const void *obj)
     rc__pmap_free(&cp.index);
     dst->enabled = enabled;
     rc__young_limit_update(dst);
-    if (!copy) fail(src_err, dst, cp.err, "rc_copy: %s", cp.why);
+    if (!copy) fail(src_err, dst, cp.e.code, "rc_copy: %s", cp.e.why);
     /* Kept for the next copy; a failed one leaves the heaps as they were. */
     if (copy) rc__table_keep(cp.tab, cp.m, cp.cap * sizeof(member));
     else rc__mem_free(rc__mem_heap(cp.tab), cp.m, cp.cap * sizeof(member));

@@ -100,4 +100,29 @@ void rc__regions_heap_free(rc_heap *h);
  * h->leak_report (endreport.c). */
 void rc__leak_report(rc_heap *h);
 
+/* ---- rc_move and rc_copy (move.c, copy.c) ---- */
+
+/* The first error of a graph walk (the walk stops at it): a code and the
+ * message, or RC_OK. */
+typedef struct rc__graph_err {
+    int code;
+    char why[200];
+} rc__graph_err;
+/* Records the error unless one is recorded already. */
+void rc__graph_stop(rc__graph_err *e, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* What keeps `h` from having a graph moved or copied out of or into it now
+ * (a collection, a finalizer or callback, objects being freed), or NULL. */
+const char *rc__graph_busy(const rc_heap *h);
+/* Members a graph may have: their numbers (index + 1) are 32-bit. */
+#define RC_GRAPH_MAX_MEMBERS ((size_t)UINT32_MAX - 1)
+/* An object's type name for messages ("?" when it has none). */
+static inline const char *rc__type_name(const rc_head *o)
+{
+    return o->type && o->type->name ? o->type->name : "?";
+}
+
 #endif

@@ -54,16 +54,8 @@ typedef struct mover {
     member *m;
     size_t n, cap;
     rc_head *cur;           /* the member whose references are followed */
-    int err;                /* RC_OK, or why the gather stopped */
-    char why[160];
+    rc__graph_err e;        /* why the gather stopped, or RC_OK */
 } mover;
-
-#define RC_MOVE_MAX_MEMBERS ((size_t)UINT32_MAX - 1)
-
-static const char *type_name(const rc_head *o)
-{
-    return o->type && o->type->name ? o->type->name : "?";
-}
 
 /* Records the error on both heaps: the graph stays in src, dst is the heap
  * the caller asked for. */
@@ -97,35 +89,21 @@ static const char *refusal(const rc_head *o)
     return NULL;
 }
 
-static void stop(mover *mv, int code, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-static void stop(mover *mv, int code, const char *fmt, ...)
-{
-    if (mv->err) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(mv->why, sizeof mv->why, fmt, ap);
-    va_end(ap);
-    mv->err = code;
-}
-
 /* `o` (of the source heap, not a member) becomes member n. */
 static void join(mover *mv, rc_head *o, uint32_t inrefs)
 {
     const char *why = refusal(o);
     if (why) {
-        stop(mv, RC_EINVAL, "the %s at %p %s", type_name(o), (void *)(o + 1), why);
+        rc__graph_stop(&mv->e, RC_EINVAL,
+                       "the %s at %p %s", rc__type_name(o), (void *)(o + 1), why);
         return;
     }
-    if (mv->n == RC_MOVE_MAX_MEMBERS) {
-        stop(mv, RC_ERANGE, "more than %zu objects", RC_MOVE_MAX_MEMBERS);
+    if (mv->n == RC_GRAPH_MAX_MEMBERS) {
+        rc__graph_stop(&mv->e, RC_ERANGE, "more than %zu objects", RC_GRAPH_MAX_MEMBERS);
         return;
     }
     if (!rc__mem_grow(mv->src, (void **)&mv->m, &mv->cap, mv->n + 1, sizeof(member))) {
-        stop(mv, RC_ENOMEM, "out of memory for the table of %zu objects", mv->n + 1);
+        rc__graph_stop(&mv->e, RC_ENOMEM, "out of memory for the table of %zu objects", mv->n + 1);
         return;
     }
     mv->m[mv->n++] = (member){o, NULL, o->refcnt, o->gc, inrefs};
@@ -141,7 +119,7 @@ static void gather_ref(rc_head *c, void *ctx)
         if (rc__held_region_of(mv->dst, c)) return;
         char why[200];
         rc__describe_foreign(why, sizeof why, mv->cur, c);
-        stop(mv, RC_EINVAL, "%s", why);
+        rc__graph_stop(&mv->e, RC_EINVAL, "%s", why);
         return;
     }
     if (c->refcnt == 0) {   /* a member */
@@ -149,18 +127,18 @@ static void gather_ref(rc_head *c, void *ctx)
         e->inrefs += e->inrefs < UINT32_MAX;
         return;
     }
-    if (!mv->err) join(mv, c, 1);
+    if (!mv->e.code) join(mv, c, 1);
 }
 
-/* Members from the root, or false with mv->err (the marks stay: restore). */
+/* Members from the root, or false with mv->e.code (the marks stay: restore). */
 static bool gather(mover *mv, rc_head *root)
 {
     join(mv, root, 0);
-    for (size_t i = 0; i < mv->n && !mv->err; i++) {
+    for (size_t i = 0; i < mv->n && !mv->e.code; i++) {
         mv->cur = mv->m[i].old;
         rc__foreach_ref(mv->cur, gather_ref, mv);
     }
-    return !mv->err;
+    return !mv->e.code;
 }
 
 static void restore(mover *mv)
@@ -228,10 +206,10 @@ static bool prove(mover *mv)
             if (i == 0 && e->refcnt == e->inrefs)
                 fail(mv, RC_EINVAL, "rc_move: the %s at %p holds no reference of the caller's "
                      "(all %u come from the graph): pass a reference you own",
-                     type_name(e->old), obj, e->refcnt);
+                     rc__type_name(e->old), obj, e->refcnt);
             else
                 fail(mv, RC_EINVAL, "rc_move: the %s at %p%s has %u references, fewer than the "
-                     "graph holds (%u): an rc_incref is missing", type_name(e->old), obj, what,
+                     "graph holds (%u): an rc_incref is missing", rc__type_name(e->old), obj, what,
                      e->refcnt, e->inrefs);
             return false;
         }
@@ -241,11 +219,11 @@ static bool prove(mover *mv)
             char how[32];
             rc__describe_edge(&edge, how, sizeof how);
             fail(mv, RC_EINVAL, "rc_move: the %s at %p%s is referred to from outside the graph: "
-                 "the %s at %p holds it (%s)", type_name(e->old), obj, what, type_name(h),
+                 "the %s at %p holds it (%s)", rc__type_name(e->old), obj, what, rc__type_name(h),
                  (void *)(h + 1), how);
         } else {
             fail(mv, RC_EINVAL, "rc_move: the %s at %p%s has %u references, %u from the graph%s: "
-                 "C code holds the other %llu", type_name(e->old), obj, what, e->refcnt,
+                 "C code holds the other %llu", rc__type_name(e->old), obj, what, e->refcnt,
                  e->inrefs, i == 0 ? " and 1 yours" : "", (unsigned long long)(e->refcnt - want));
         }
         return false;
@@ -262,7 +240,8 @@ static size_t object_size(const rc_head *o)
     const rc_type *t = o->type;
     switch (t->rc_kind) {
     case RC_KIND_STR: return sizeof(rc_str_obj) + ((const rc_str_obj *)(o + 1))->len + 1;
-    case RC_KIND_TUPLE: return sizeof(rc_tuple_obj) + ((const rc_tuple_obj *)(o + 1))->len * sizeof(rc_val);
+    case RC_KIND_TUPLE: return sizeof(rc_tuple_obj)
+           + ((const rc_tuple_obj *)(o + 1))->len * sizeof(rc_val);
     case RC_KIND_USER: return rc__block_bytes(rc__page_of(o)) - sizeof(rc_head);
     default: return t->size;
     }
@@ -424,7 +403,17 @@ static void commit(mover *mv)
 
 /* ---- the call ---- */
 
-static const char *busy_doing(const rc_heap *h)
+void rc__graph_stop(rc__graph_err *e, int code, const char *fmt, ...)
+{
+    if (e->code) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->why, sizeof e->why, fmt, ap);
+    va_end(ap);
+    e->code = code;
+}
+
+const char *rc__graph_busy(const rc_heap *h)
 {
     return h->scanning || h->busy ? "collecting or running a finalizer or callback"
            : h->freeing           ? "freeing objects"
@@ -446,7 +435,8 @@ void *rc_move(rc_heap *dst, void *obj)
         RC__HEAP_CHECK(dst, "rc_move");
         if (dst)
             rc__fail(dst, RC_EINVAL, "rc_move: the %s at %p is in a frozen region, whose "
-                     "objects never leave it (rc_copy makes a copy)", type_name(RC_HEAD(obj)), obj);
+                     "objects never leave it (rc_copy makes a copy)",
+                     rc__type_name(RC_HEAD(obj)), obj);
         return NULL;
     }
     if (!dst) return rc__fail(src, RC_EINVAL, "rc_move: dst is NULL");
@@ -455,15 +445,15 @@ void *rc_move(rc_heap *dst, void *obj)
     rc_head *root = RC_HEAD(obj);
     if (dst == src)
         return fail(&mv, RC_EINVAL, "rc_move: the %s at %p is in the destination heap already",
-                    type_name(root), obj);
-    const char *doing = busy_doing(src) ? busy_doing(src) : busy_doing(dst);
+                    rc__type_name(root), obj);
+    const char *doing = rc__graph_busy(src) ? rc__graph_busy(src) : rc__graph_busy(dst);
     if (doing)
         return fail(&mv, RC_EBUSY, "rc_move: refused while the %s heap is %s",
-                    busy_doing(src) ? "source" : "destination", doing);
+                    rc__graph_busy(src) ? "source" : "destination", doing);
     void *moved = NULL;
     mv.m = rc__table_take(src, sizeof(member), &mv.cap);
     if (!gather(&mv, root)) {
-        fail(&mv, mv.err, "rc_move: %s", mv.why);
+        fail(&mv, mv.e.code, "rc_move: %s", mv.e.why);
     } else if (prove(&mv) && allocate(&mv)) {
         commit(&mv);
         moved = mv.m[0].copy + 1;
