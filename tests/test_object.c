@@ -3,6 +3,7 @@
  * library's version. */
 #include "harness.h"
 #include "nodes.h"
+#include "recycle/gc.h"
 #include <stdlib.h>
 
 NODES_IMPL
@@ -51,6 +52,44 @@ TEST(last_decref_frees_at_once_and_releases_children)
     rc_decref(a);
     CHECK_EQ_INT(destroyed, 2);
     rc_heap_stats st;
+    rc_heap_get_stats(h, &st);
+    CHECK_EQ_INT(st.objects, 0);
+    rc_heap_free(h);
+}
+
+/* A dying plain object (slots, no hooks) drops each reference as rc_decref
+ * would: a shared child loses one, an old child kept by a cycle becomes a
+ * candidate (so the next young collection frees the cycle), a sole child
+ * dies with it. */
+TEST(a_dying_object_drops_each_reference_as_rc_decref_would)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    node *x = rc_new(h, &node2_type), *y = rc_new(h, &node2_type);
+    node *p = rc_new(h, &node4_type), *shared = rc_new(h, &node2_type);
+    node *sole = rc_new(h, &leaf_type);
+    node_set(x, 0, y);
+    node_set(y, 0, x);
+    node_set(p, 0, shared);
+    node_set(p, 1, x);
+    node_set(p, 3, sole);
+    rc_decref(sole);
+    rc_decref(y);
+    rc_decref(x);             /* x: held by y and p; the cycle lives through p */
+    rc_gc_collect(h, 2);      /* everything survives into the old generation */
+    rc_heap_stats st;
+    rc_heap_get_stats(h, &st);
+    CHECK_EQ_INT(st.objects, 5);
+    CHECK_EQ_INT(rc_refcount(shared), 2);
+
+    rc_decref(p);             /* p and sole die; x becomes a candidate */
+    rc_heap_get_stats(h, &st);
+    CHECK_EQ_INT(st.objects, 3);
+    CHECK_EQ_INT(rc_refcount(shared), 1);
+    CHECK_EQ_INT(rc_refcount(x), 1);
+    rc_gc_collect(h, 0);      /* a young collection scans the candidates */
+    rc_heap_get_stats(h, &st);
+    CHECK_EQ_INT(st.objects, 1);
+    rc_decref(shared);
     rc_heap_get_stats(h, &st);
     CHECK_EQ_INT(st.objects, 0);
     rc_heap_free(h);

@@ -501,9 +501,10 @@ RC_INLINE rc_head *rc__alloc_fast(rc_heap *h, size_t bytes, bool refs, bool youn
     return rc__alloc_block(h, bytes, refs, young);
 }
 
-/* Give a block back: pushed on its page's free list when no page state
- * changes, else rc__free_block. */
-RC_INLINE void rc__free_fast(rc_heap *h, rc_head *b)
+/* Push a block on its page's free list when no page state changes (the
+ * page is not large, not full, not watched, and keeps another block);
+ * false, with nothing done, otherwise. */
+RC_INLINE bool rc__free_quick(rc_head *b)
 {
     rc_page *pg = rc__page_of(b);
     if (likely(!(pg->flags & (RC_PAGE_LARGE | RC_PAGE_FULL | RC_PAGE_WATCH)) && pg->used > 1)) {
@@ -512,9 +513,15 @@ RC_INLINE void rc__free_fast(rc_heap *h, rc_head *b)
         rc__free_link(b, pg->free);
         pg->free = b;
         pg->used--;
-        return;
+        return true;
     }
-    rc__free_block(h, b);
+    return false;
+}
+
+/* Give a block back: rc__free_quick when it can, else rc__free_block. */
+RC_INLINE void rc__free_fast(rc_heap *h, rc_head *b)
+{
+    if (!rc__free_quick(b)) rc__free_block(h, b);
 }
 
 /* ---- object life (object.c) ---- */

@@ -353,26 +353,36 @@ RC_INLINE bool freeing_or_hooked(const rc_heap *h)
     return h->freeing | (h->hooked & RC_HOOK_DEATH);
 }
 
-void rc__dealloc(rc_head *o)
+/* The rest of a plain object's death (rc__dealloc's common case) from its
+ * slot `i` on: slot `i` holds a reference whose drop does more than
+ * decrement (a death, a candidate, a freed count), so the rest is released
+ * the general way, with `freeing` set so that deaths join the pending list. */
+static RC_NOINLINE void dealloc_plain_from(rc_heap *h, rc_head *o, uint32_t i)
 {
-    rc_heap *h = rc__page_of(o)->heap;
     const rc_type *t = o->type;
+    void **s = (void **)((char *)(o + 1) + t->slots_offset);
+    h->freeing = true;
+    for (; i < t->nslots; i++)
+        if (s[i]) rc_decref(s[i]);
+    h->freeing = false;
+    rc__free_fast(h, o);
+    if (unlikely(h->pending != NULL)) free_pending(h, pending_pop(h));
+    else if (unlikely(rc__purge_waits(h))) rc__alloc_purge_soon(h);
+}
 
-    /* The common case: an object of a slots type with no hooks, on no list,
-     * freed outside any other free, no on_death hook wanted. */
-    if (likely(!freeing_or_hooked(h) && t->rc_kind == RC_KIND_USER && !t->finalize &&
-               !t->destroy && !t->clear && !t->traverse &&
-               !(o->gc & (RC__BUFFERED | RC__INSET | RC__WEAKREFS)))) {
-        if (o->gc & RC__TRACKED) rc__uncount(h, o);   /* all unlink_object has left to do */
-        h->freeing = true;
-        release_dying(o);
-        h->freeing = false;
-        rc__free_fast(h, o);
-        if (unlikely(h->pending != NULL)) free_pending(h, pending_pop(h));
-        else if (unlikely(rc__purge_waits(h))) rc__alloc_purge_soon(h);
-        return;
-    }
+/* A plain object's block whose page changes state, or a purge that waits. */
+static RC_NOINLINE void dealloc_plain_free(rc_heap *h, rc_head *o)
+{
+    rc__free_fast(h, o);
+    if (unlikely(rc__purge_waits(h))) rc__alloc_purge_soon(h);
+}
 
+/* Every other death: a finalizer (PEP 442), unlinking from the candidate
+ * buffer, weak references and the hooks, then freeing now or, inside an
+ * outer free, on its pending list. */
+static RC_NOINLINE void dealloc_general(rc_heap *h, rc_head *o)
+{
+    const rc_type *t = o->type;
     /* PEP 442: the finalizer runs once, on an intact object, and may resurrect. */
     if (unlikely(t->finalize != NULL) && !(o->gc & RC__FINALIZED)) {
         o->gc |= RC__FINALIZED;
@@ -389,6 +399,42 @@ void rc__dealloc(rc_head *o)
         return;
     }
     free_pending(h, o);
+}
+
+void rc__dealloc(rc_head *o)
+{
+    rc_heap *h = rc__page_of(o)->heap;
+    const rc_type *t = o->type;
+
+    /* The common case: an object of a slots type with no hooks, on no list,
+     * freed outside any other free, no on_death hook wanted. It makes no
+     * call while each reference it holds only needs a decrement (a count
+     * above 1, no candidate to buffer; an immortal count needs nothing), so
+     * it saves no registers; anything more continues in dealloc_plain_from. */
+    if (likely(!freeing_or_hooked(h) && t->rc_kind == RC_KIND_USER && !t->finalize &&
+               !t->destroy && !t->clear && !t->traverse &&
+               !(o->gc & (RC__BUFFERED | RC__INSET | RC__WEAKREFS)))) {
+        if (o->gc & RC__TRACKED) rc__uncount(h, o);   /* all unlink_object has left to do */
+        void **s = (void **)((char *)(o + 1) + t->slots_offset);
+        for (uint32_t i = 0, n = t->nslots; i < n; i++) {
+            if (!s[i]) continue;
+#ifndef RC_DEBUG
+            rc_head *c = RC_HEAD(s[i]);
+            uint32_t r = c->refcnt;
+            if ((int32_t)r > 1 && (c->gc & (RC__GEN_MASK | RC__TRACKED | RC__BUFFERED | RC__INSET)) !=
+                                      (2u | RC__TRACKED)) {
+                c->refcnt = r - 1;
+                continue;
+            }
+            if (r & RC__IMMORTAL) continue;   /* a frozen region's object: no write */
+#endif
+            return dealloc_plain_from(h, o, i);   /* debug builds: rc_decref's checks */
+        }
+        if (likely(!rc__purge_waits(h)) && likely(rc__free_quick(o))) return;
+        return dealloc_plain_free(h, o);
+    }
+
+    return dealloc_general(h, o);
 }
 
 /* ---- debug checks ---- */
