@@ -51,22 +51,28 @@ void *bench_tree(rc_heap *h, const rc_type *t, int levels, void *parent);
  * The time is the members' own: from the first member's start after the
  * start barrier to the last member's end. (A clock read by the thread that
  * waits on the barriers would miss work done while it waited for a core:
- * on a loaded machine W9 printed 5,000 M objects/s.) */
+ * on a loaded machine W9 printed 5,000 M objects/s.) The members' CPU
+ * times in their timed parts (CLOCK_THREAD_CPUTIME_ID) are summed in
+ * `cpu`: unlike the wall time, a machine whose cores run other work does
+ * not inflate them, so their ratios say what sharing the memory system
+ * costs even when a member had to wait for a core. */
 typedef struct bench_gang {
     pthread_barrier_t start, done;
     pthread_mutex_t lock;
     double first, last;   /* ms: the earliest start, the latest end */
+    double cpu;           /* ms: the members' CPU time in their timed parts, summed */
 } bench_gang;
 void bench_gang_begin(bench_gang *g);
 void bench_gang_end(bench_gang *g);
 
 /* Runs fn on k threads (1 to 64) at once, thread i given
  * (char *)jobs + i * size, and returns the wall time in ms of their timed
- * parts (bench_gang_begin to bench_gang_end, first to last); joins them
+ * parts (bench_gang_begin to bench_gang_end, first to last), and in
+ * *cpu_ms (if not NULL) the mean of their CPU times there; joins them
  * before it returns. A barrier or a thread that cannot be made ends the
  * process (exit status 1) with a message naming `workload`. */
 double bench_run_gang(const char *workload, bench_gang *g, int k, void *(*fn)(void *),
-                      void *jobs, size_t size);
+                      void *jobs, size_t size, double *cpu_ms);
 
 /* Monotonic clock in milliseconds. */
 double bench_now_ms(void);

@@ -34,12 +34,24 @@ void bench_emit(const char *name, double value, const char *unit)
     fflush(stdout);
 }
 
+/* The calling thread's CPU time in ms. */
+static double thread_cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A member's CPU clock at its bench_gang_begin. */
+static _Thread_local double member_cpu0;
+
 double bench_run_gang(const char *workload, bench_gang *g, int k, void *(*fn)(void *),
-                      void *jobs, size_t size)
+                      void *jobs, size_t size, double *cpu_ms)
 {
     pthread_t t[64];
     g->first = 1e300;
     g->last = 0;
+    g->cpu = 0;
     if (k < 1 || k > 64 || pthread_mutex_init(&g->lock, NULL) != 0 || pthread_barrier_init(&g->start, NULL, (unsigned)k + 1) != 0 ||
         pthread_barrier_init(&g->done, NULL, (unsigned)k + 1) != 0) {
         fprintf(stderr, "recycle bench %s: cannot make a barrier for %d threads\n", workload, k);
@@ -57,6 +69,7 @@ double bench_run_gang(const char *workload, bench_gang *g, int k, void *(*fn)(vo
     pthread_barrier_destroy(&g->start);
     pthread_barrier_destroy(&g->done);
     pthread_mutex_destroy(&g->lock);
+    if (cpu_ms) *cpu_ms = g->cpu / k;
     return g->last - g->first;
 }
 
@@ -67,13 +80,15 @@ void bench_gang_begin(bench_gang *g)
     pthread_mutex_lock(&g->lock);
     if (now < g->first) g->first = now;
     pthread_mutex_unlock(&g->lock);
+    member_cpu0 = thread_cpu_ms();
 }
 
 void bench_gang_end(bench_gang *g)
 {
-    double now = bench_now_ms();
+    double now = bench_now_ms(), cpu = thread_cpu_ms() - member_cpu0;
     pthread_mutex_lock(&g->lock);
     if (now > g->last) g->last = now;
+    g->cpu += cpu;
     pthread_mutex_unlock(&g->lock);
     pthread_barrier_wait(&g->done);
 }

@@ -110,16 +110,7 @@ typedef struct w11_job {
     anode *tree;         /* READ_ATOMIC */
     bench_gang *gang;
     long seen;           /* nodes visited, every traversal */
-    double cpu_ms;       /* the reader's CPU time in the timed part */
 } w11_job;
-
-/* The calling thread's CPU time in ms. */
-static double thread_cpu_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* A heap freed with its tree in it (cycles and all), by design: no end
  * report (debug builds print one by default). */
@@ -154,10 +145,8 @@ static void *reader(void *arg)
      * (the heap's reader has made each node a cycle candidate once). */
     long nodes = j->kind == READ_ATOMIC ? read_atomic(j->tree) : read_rc(root);
     bench_gang_begin(j->gang);
-    double c0 = thread_cpu_ms();
     for (long t = 0; t < j->traversals; t++)
         j->seen += j->kind == READ_ATOMIC ? read_atomic(j->tree) : read_rc(root);
-    j->cpu_ms = thread_cpu_ms() - c0;
     bench_gang_end(j->gang);
     if (nodes != (1L << j->depth) - 1) j->seen = -1;
     if (j->kind == READ_FROZEN) {
@@ -183,10 +172,9 @@ static double read_ns(int k, const w11_job *job, double *cpu_ns)
         jobs[i] = *job;
         jobs[i].gang = &gang;
     }
-    double ms = bench_run_gang("W11", &gang, k, reader, jobs, sizeof jobs[0]);
+    double cpu_ms, ms = bench_run_gang("W11", &gang, k, reader, jobs, sizeof jobs[0], &cpu_ms);
     long nodes = (1L << job->depth) - 1;
-    double per_node = 1e6 / ((double)nodes * (double)job->traversals), cpu_ms = 0;
-    for (int i = 0; i < k; i++) cpu_ms += jobs[i].cpu_ms / k;
+    double per_node = 1e6 / ((double)nodes * (double)job->traversals);
     *cpu_ns = cpu_ms * per_node;
     for (int i = 0; i < k; i++)
         if (jobs[i].seen != nodes * job->traversals) {

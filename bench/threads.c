@@ -90,9 +90,9 @@ static void *w6_thread(void *arg)
 }
 
 /* Run `fn` on k threads at once, each with `job`; the wall time in ms from
- * the moment all are set up to the moment all are done, or -1 when a
- * thread failed. */
-static double run_threads(int k, void *(*fn)(void *), const w9_job *job)
+ * the first thread's start to the last one's end (-1 when a thread failed),
+ * and in *cpu_ms the threads' mean CPU time over the same parts. */
+static double run_threads(int k, void *(*fn)(void *), const w9_job *job, double *cpu_ms)
 {
     w9_job jobs[64];
     bench_gang gang;
@@ -100,34 +100,68 @@ static double run_threads(int k, void *(*fn)(void *), const w9_job *job)
         jobs[i] = *job;
         jobs[i].gang = &gang;
     }
-    double ms = bench_run_gang("W9", &gang, k, fn, jobs, sizeof jobs[0]);
+    double ms = bench_run_gang("W9", &gang, k, fn, jobs, sizeof jobs[0], cpu_ms);
     int failed = 0;
     for (int i = 0; i < k; i++) failed |= jobs[i].failed;
     return failed ? -1 : ms;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* One loop's figures: `runs` times one thread then k threads, interleaved
+ * (so a stretch of a busy machine falls on both), each time the medians. */
+typedef struct w9_fig {
+    double wall_1, wall_k, cpu_1, cpu_k;   /* ms, medians */
+} w9_fig;
+
+static int measure(int k, int runs, void *(*fn)(void *), const w9_job *job, w9_fig *f)
+{
+    double w1[32], wk[32], c1[32], ck[32];
+    for (int r = 0; r < runs; r++) {
+        w1[r] = run_threads(1, fn, job, &c1[r]);
+        wk[r] = run_threads(k, fn, job, &ck[r]);
+        if (w1[r] < 0 || wk[r] < 0) return -1;
+    }
+    f->wall_1 = median(w1, runs);
+    f->wall_k = median(wk, runs);
+    f->cpu_1 = median(c1, runs);
+    f->cpu_k = median(ck, runs);
+    return 0;
+}
+
 static int run_w9(const cli_optvals *o)
 {
-    int k = (int)cli_opts_int(o, "--threads");
+    int k = (int)cli_opts_int(o, "--threads"), runs = (int)cli_opts_int(o, "--runs");
     w9_job job = {.n = cli_opts_int(o, "--n"), .cycles = cli_opts_int(o, "--cycles"),
                   .ring = cli_opts_int(o, "--ring"), .depth = (int)cli_opts_int(o, "--depth")};
     /* Objects per second: one thread, then k at once, each doing the same. */
-    double w2_1 = run_threads(1, w2_thread, &job), w2_k = run_threads(k, w2_thread, &job);
-    double w6_1 = run_threads(1, w6_thread, &job), w6_k = run_threads(k, w6_thread, &job);
-    if (w2_1 < 0 || w2_k < 0 || w6_1 < 0 || w6_k < 0) {
+    w9_fig w2, w6;
+    if (measure(k, runs, w2_thread, &job, &w2) < 0 || measure(k, runs, w6_thread, &job, &w6) < 0) {
         fprintf(stderr, "recycle bench W9: out of memory\n");
         return 1;
     }
-    double w2_rate1 = (double)job.n / w2_1 * 1e-3, w2_ratek = (double)job.n * k / w2_k * 1e-3;
-    double w6_rate1 = (double)job.cycles / w6_1 * 1e-3;
-    double w6_ratek = (double)job.cycles * k / w6_k * 1e-3;
+    double w2_rate1 = (double)job.n / w2.wall_1 * 1e-3, w2_ratek = (double)job.n * k / w2.wall_k * 1e-3;
+    double w6_rate1 = (double)job.cycles / w6.wall_1 * 1e-3;
+    double w6_ratek = (double)job.cycles * k / w6.wall_k * 1e-3;
     bench_emit("threads", k, "threads");
     bench_emit("w2_mobjects_per_s_1", w2_rate1, "M/s");
     bench_emit("w2_mobjects_per_s_n", w2_ratek, "M/s");
     bench_emit("w2_scaling", w2_ratek / w2_rate1, "x");
+    bench_emit("w2_cpu_scaling", k * w2.cpu_1 / w2.cpu_k, "x");
     bench_emit("w6_mcycles_per_s_1", w6_rate1, "M/s");
     bench_emit("w6_mcycles_per_s_n", w6_ratek, "M/s");
     bench_emit("w6_scaling", w6_ratek / w6_rate1, "x");
+    bench_emit("w6_cpu_scaling", k * w6.cpu_1 / w6.cpu_k, "x");
     return 0;
 }
 
@@ -137,6 +171,7 @@ static const cli_opt w9_opts[] = {
     {"--cycles", CLI_OPT_INT, 1, 1000000000, 4000000, " (W6 cycles per thread)"},
     {"--ring", CLI_OPT_INT, 1, 100000000, 100000, NULL},
     {"--depth", CLI_OPT_INT, 1, 30, 20, " (a tree of 2^depth nodes per thread)"},
+    {"--runs", CLI_OPT_INT, 1, 31, 3, " (each figure the median of this many runs)"},
 };
 
 const bench_workload bench_threads_workload = {

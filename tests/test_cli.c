@@ -446,7 +446,11 @@ TEST(bench_w9_prints_its_figures_for_one_and_two_threads)
     CHECK(metric(res.out, "w6_mcycles_per_s_1") > 0);
     CHECK(metric(res.out, "w6_mcycles_per_s_n") > 0);
     CHECK(metric(res.out, "w6_scaling") > 0);
+    CHECK(metric(res.out, "w2_cpu_scaling") > 0);
+    CHECK(metric(res.out, "w6_cpu_scaling") > 0);
     bench_refused("W9 --threads 0", "out of range");
+    bench_refused("W9 --runs 0", "out of range");
+    bench_refused("W9 --runs 32", "out of range");
     bench_refused("W9 --threads 65", "out of range");
 }
 
