@@ -755,6 +755,20 @@ RC_API int rc_heap_error(const rc_heap *heap);
 RC_API const char *rc_heap_error_message(const rc_heap *heap);
 /* Forget the last error. */
 RC_API void rc_heap_clear_error(rc_heap *heap);
+/* The calling thread's last error of a call refused on an object of a
+ * frozen region (rc_region_freeze) when the call has no heap of the
+ * caller's to record it on: the region's own heap is held by no thread and
+ * never written, so such errors go to a record of the thread's own
+ * (rc_weakref_new, rc_weakref_new_owned, rc_weakref_new_ex and
+ * rc_finalize_new given a region's object record RC_EINVAL here; a call
+ * that takes a heap or a container of the caller's records on that heap,
+ * as always). Same rules as rc_heap_error: read it only after a call
+ * reported failure. O(1); no lock (the record is the thread's). */
+RC_API int rc_thread_error(void);
+/* A message for the calling thread's last error ("no error" when none). */
+RC_API const char *rc_thread_error_message(void);
+/* Forget the calling thread's last error. */
+RC_API void rc_thread_clear_error(void);
 
 /* ------------------------------------------------------------------------
  * Objects

@@ -217,15 +217,39 @@ void rc__heap_not_owned(const rc_heap *h, const char *call, const void *obj)
 
 /* ---- errors ---- */
 
+/* The calling thread's record, for errors of calls made on an object of a
+ * frozen region: the region's heap is held by no thread, and is never
+ * written (rc_thread_error). */
+static _Thread_local int thread_err;
+static _Thread_local char thread_errmsg[sizeof ((rc_heap *)0)->errmsg];
+
 void *rc__fail(rc_heap *h, int code, const char *fmt, ...)
 {
     if (!h) return NULL;
+    int *err = h->region ? &thread_err : &h->err;
+    char *msg = h->region ? thread_errmsg : h->errmsg;
     va_list ap;
-    h->err = code;
+    *err = code;
     va_start(ap, fmt);
-    vsnprintf(h->errmsg, sizeof h->errmsg, fmt, ap);
+    vsnprintf(msg, sizeof h->errmsg, fmt, ap);
     va_end(ap);
     return NULL;
+}
+
+int rc_thread_error(void)
+{
+    return thread_err;
+}
+
+const char *rc_thread_error_message(void)
+{
+    return thread_err ? thread_errmsg : "no error";
+}
+
+void rc_thread_clear_error(void)
+{
+    thread_err = RC_OK;
+    thread_errmsg[0] = 0;
 }
 
 int rc_heap_error(const rc_heap *h)
