@@ -560,7 +560,9 @@ RC_API int rc_heap_release(rc_heap *heap);
  * made. Returns RC_OK (0), also when the caller already holds the heap;
  * RC_EBUSY when another thread holds it (nothing changes and nothing is
  * recorded: the heap is not the caller's to write to); RC_EINVAL when
- * heap is NULL. O(1): one compare-and-swap, and the kernel's id of the
+ * heap is NULL, and, recorded as the thread's error (rc_thread_error),
+ * when it is a frozen region's heap (rc_heap_of of a region's object): no
+ * thread ever holds one. O(1): one compare-and-swap, and the kernel's id of the
  * thread, asked once per thread (for the debug builds' messages). */
 RC_API int rc_heap_acquire(rc_heap *heap);
 

@@ -162,6 +162,16 @@ int rc_heap_acquire(rc_heap *h)
 #ifdef RC_DEBUG
     if (h->magic != RC_HEAP_MAGIC) rc__heap_bad(h, "rc_heap_acquire");
 #endif
+    if (h->region) {   /* a frozen region's heap (rc_heap_of of its object) */
+        rc__fail(h, RC_EINVAL, "rc_heap_acquire: the heap %p is the frozen region %p's: no "
+                 "thread holds it (its last holder frees it)", (void *)h, h->region);
+        return RC_EINVAL;
+    }
+    return rc__heap_acquire(h);
+}
+
+int rc__heap_acquire(rc_heap *h)
+{
     uintptr_t self = rc__os_thread_self(), held = 0;
     if (!atomic_compare_exchange_strong_explicit(&h->owner, &held, self, memory_order_acquire,
                                                  memory_order_relaxed))

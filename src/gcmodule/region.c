@@ -38,8 +38,8 @@ rc_region *rc_region_freeze(rc_heap *heap, void *obj)
     if (!obj) return rc__fail(heap, RC_EINVAL, "rc_region_freeze: obj is NULL");
     RC__CHECK(obj, "rc_region_freeze");
     if (rc_heap_of(obj) != heap)
-        return rc__fail(heap, RC_EINVAL, "rc_region_freeze: the object at %p is not in this heap",
-                        obj);
+        return rc__fail(heap, RC_EINVAL, "rc_region_freeze: the object at %p is not in this heap%s",
+                        obj, rc_in_region(obj) ? " (it is in a frozen region already)" : "");
     rc_region *r = malloc(sizeof *r);
     rc_heap_config cfg;
     rc_heap_config_init(&cfg);
@@ -91,7 +91,7 @@ void rc_region_drop(rc_region *r)
     rc_assert(was != 0);
     if (was != 1) return;
     /* The last holder: nobody reads the region any more. */
-    if (rc_heap_acquire(r->heap) != RC_OK) abort();
+    if (rc__heap_acquire(r->heap) != RC_OK) abort();
     rc_heap_free(r->heap);
     free(r);
 }

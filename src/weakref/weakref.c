@@ -486,6 +486,9 @@ size_t rc_weakref_count(const void *obj)
 rc_list *rc_weakref_list(const void *obj)
 {
     if (!obj) return NULL;
+    RC__CHECK(obj, "rc_weakref_list");
+    /* The list would be made in the region's heap. */
+    if (rc__region_refused(obj, "rc_weakref_list")) return NULL;
     size_t n = rc_weakref_count(obj);
     rc_list *l = rc_list_new(rc_heap_of(obj), n);
     if (!l) return NULL;
