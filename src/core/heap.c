@@ -214,6 +214,12 @@ void rc__heap_not_owned(const rc_heap *h, const char *call, const void *obj)
     describe_thread(them, sizeof them, owner_tid, owner);
     describe_thread(me, sizeof me, rc__os_thread_tid(), rc__os_thread_self());
     if (obj) snprintf(what, sizeof what, " on an object of heap %p", (const void *)h);
+    if (h->region && !owner) {
+        fprintf(stderr, "recycle: %s(%p)%s: the heap is the frozen region %p's, which no thread "
+                "holds or writes (read its objects; rc_copy them to change them)\n", call,
+                obj ? obj : (const void *)h, what, h->region);
+        abort();
+    }
     if (owner)
         fprintf(stderr, "recycle: %s(%p)%s: the heap belongs to thread %s, not to the calling "
                 "thread %s (hand a heap over with rc_heap_release and rc_heap_acquire)\n", call,

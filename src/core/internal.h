@@ -369,6 +369,13 @@ static inline void *rc__region_of(const rc_head *c)
     return pg->flags & RC_PAGE_REGION ? pg->heap->region : NULL;
 }
 
+/* Make every page of `h` in use -- its segments' pages (objects and small
+ * buffers) and its large pages, malloc mode's excepted -- read-only
+ * (writable false) or read-write again: a frozen region's write trap in
+ * debug builds (gcmodule/region.c). Returns the ranges the system changed.
+ * O(pages). alloc.c. */
+size_t rc__heap_protect(rc_heap *h, bool writable);
+
 /* rc_heap_acquire without its refusal of a frozen region's heap: for the
  * region's last holder, which frees it (region.c). heap.c. */
 int rc__heap_acquire(rc_heap *h);

@@ -66,6 +66,12 @@ rc_region *rc_region_freeze(rc_heap *heap, void *obj)
             o->refcnt = RC__IMMORTAL | (RC__IMMORTAL >> 1);
             pg->flags |= RC_PAGE_REGION;
         });
+#ifdef RC_DEBUG
+    /* The write trap: a write into the region faults at the write. Only
+     * reads follow (incref and decref write nothing to an immortal count)
+     * until the last holder makes it writable again to free it. */
+    rc__heap_protect(rh, false);
+#endif
     atomic_init(&r->holders, 1);
     rh->region = r;
     r->heap = rh;
@@ -92,6 +98,9 @@ void rc_region_drop(rc_region *r)
     if (was != 1) return;
     /* The last holder: nobody reads the region any more. */
     if (rc__heap_acquire(r->heap) != RC_OK) abort();
+#ifdef RC_DEBUG
+    rc__heap_protect(r->heap, true);   /* before any page is freed or cached */
+#endif
     rc_heap_free(r->heap);
     free(r);
 }
