@@ -629,7 +629,17 @@ RC_API void *rc_move(rc_heap *dst, void *obj);
  * frees them: cycles inside a region cost nothing. They are never written:
  * debug builds stop the program in the library's mutators (rc_list_set,
  * _append, _insert, _pop, _clear, rc_dict_set, _del, _clear) on a frozen
- * container; a user type's slots are the program's to leave alone.
+ * container, and make the region's pages read-only (mprotect) until its
+ * last holder frees it, so any other write -- a user type's slot, a
+ * count, a str's bytes -- dies at the write with SIGSEGV; a user type's
+ * slots are the program's to leave alone. Every build refuses, with
+ * RC_EINVAL, the calls that would write a region's object or its heap:
+ * weak references and rc_finalize to it, the weak containers given it,
+ * rc_gc_track / rc_gc_untrack, rc_weakref_list, the leak tools that walk
+ * its heap (chains, rc_why_alive, rc_external_refs, rc_retained, the
+ * pictures), rc_move and rc_region_freeze of it, rc_heap_acquire of
+ * rc_heap_of(it); the error is recorded on the heap or container passed,
+ * else as the thread's (rc_thread_error). The rest only read it.
  *
  * Who holds a region. A region lives while it has holders: the program
  * (rc_region_hold / rc_region_drop, for a thread that reads it) and heaps
@@ -662,7 +672,9 @@ RC_API void rc_region_drop(rc_region *region);
 /* The holders now, the program's and the heaps' (a snapshot: other threads
  * may change it). 0 for NULL. */
 RC_API size_t rc_region_holders(const rc_region *region);
-/* 1 when obj is an object of a frozen region, else 0 (NULL too). O(1). */
+/* 1 when obj is an object of a frozen region, else 0 (NULL too). O(1).
+ * rc_heap_of(obj) is then the region's heap, which no thread holds:
+ * rc_heap_acquire refuses it, and debug builds stop any call given it. */
 RC_API int rc_in_region(const void *obj);
 
 /* `heap` holds `region`: its objects may refer to the region's objects
