@@ -560,7 +560,9 @@ RC_API int rc_heap_release(rc_heap *heap);
  * made. Returns RC_OK (0), also when the caller already holds the heap;
  * RC_EBUSY when another thread holds it (nothing changes and nothing is
  * recorded: the heap is not the caller's to write to); RC_EINVAL when
- * heap is NULL. O(1): one compare-and-swap, and the kernel's id of the
+ * heap is NULL, and, recorded as the thread's error (rc_thread_error),
+ * when it is a frozen region's heap (rc_heap_of of a region's object): no
+ * thread ever holds one. O(1): one compare-and-swap, and the kernel's id of the
  * thread, asked once per thread (for the debug builds' messages). */
 RC_API int rc_heap_acquire(rc_heap *heap);
 
@@ -627,7 +629,17 @@ RC_API void *rc_move(rc_heap *dst, void *obj);
  * frees them: cycles inside a region cost nothing. They are never written:
  * debug builds stop the program in the library's mutators (rc_list_set,
  * _append, _insert, _pop, _clear, rc_dict_set, _del, _clear) on a frozen
- * container; a user type's slots are the program's to leave alone.
+ * container, and make the region's pages read-only (mprotect) until its
+ * last holder frees it, so any other write -- a user type's slot, a
+ * count, a str's bytes -- dies at the write with SIGSEGV; a user type's
+ * slots are the program's to leave alone. Every build refuses, with
+ * RC_EINVAL, the calls that would write a region's object or its heap:
+ * weak references and rc_finalize to it, the weak containers given it,
+ * rc_gc_track / rc_gc_untrack, rc_weakref_list, the leak tools that walk
+ * its heap (chains, rc_why_alive, rc_external_refs, rc_retained, the
+ * pictures), rc_move and rc_region_freeze of it, rc_heap_acquire of
+ * rc_heap_of(it); the error is recorded on the heap or container passed,
+ * else as the thread's (rc_thread_error). The rest only read it.
  *
  * Who holds a region. A region lives while it has holders: the program
  * (rc_region_hold / rc_region_drop, for a thread that reads it) and heaps
@@ -660,7 +672,9 @@ RC_API void rc_region_drop(rc_region *region);
 /* The holders now, the program's and the heaps' (a snapshot: other threads
  * may change it). 0 for NULL. */
 RC_API size_t rc_region_holders(const rc_region *region);
-/* 1 when obj is an object of a frozen region, else 0 (NULL too). O(1). */
+/* 1 when obj is an object of a frozen region, else 0 (NULL too). O(1).
+ * rc_heap_of(obj) is then the region's heap, which no thread holds:
+ * rc_heap_acquire refuses it, and debug builds stop any call given it. */
 RC_API int rc_in_region(const void *obj);
 
 /* `heap` holds `region`: its objects may refer to the region's objects
@@ -755,6 +769,20 @@ RC_API int rc_heap_error(const rc_heap *heap);
 RC_API const char *rc_heap_error_message(const rc_heap *heap);
 /* Forget the last error. */
 RC_API void rc_heap_clear_error(rc_heap *heap);
+/* The calling thread's last error of a call refused on an object of a
+ * frozen region (rc_region_freeze) when the call has no heap of the
+ * caller's to record it on: the region's own heap is held by no thread and
+ * never written, so such errors go to a record of the thread's own
+ * (rc_weakref_new, rc_weakref_new_owned, rc_weakref_new_ex and
+ * rc_finalize_new given a region's object record RC_EINVAL here; a call
+ * that takes a heap or a container of the caller's records on that heap,
+ * as always). Same rules as rc_heap_error: read it only after a call
+ * reported failure. O(1); no lock (the record is the thread's). */
+RC_API int rc_thread_error(void);
+/* A message for the calling thread's last error ("no error" when none). */
+RC_API const char *rc_thread_error_message(void);
+/* Forget the calling thread's last error. */
+RC_API void rc_thread_clear_error(void);
 
 /* ------------------------------------------------------------------------
  * Objects

@@ -205,7 +205,9 @@ RC_API int rc_gc_is_finalized(const void *obj);
  * of its free -- which is off the books already; debug builds stop there,
  * as at any use of a freed object), -1 with RC_EBUSY during a collection's
  * scan. O(1) (O(objects waiting to be freed) while a free
- * burst runs). */
+ * burst runs). -1 with RC_EINVAL, recorded as the thread's error
+ * (rc_thread_error), for an object of a frozen region (never written),
+ * as rc_gc_track. */
 RC_API int rc_gc_untrack(void *obj);
 
 /* Scan `obj` again, as a new generation-0 object (PyObject_GC_Track): one

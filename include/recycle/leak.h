@@ -19,6 +19,14 @@
  *                 snapshots and comparisons), rc_heapsnapshot_* (Chrome
  *                 DevTools / memlab .heapsnapshot files)
  *
+ * A frozen region's objects (rc_region_freeze): the calls that walk the
+ * heap of the object they are given (rc_external_refs, the chains,
+ * rc_why_alive, rc_retained, the pictures) refuse one with RC_EINVAL,
+ * recorded as the calling thread's error (rc_thread_error): the region's
+ * heap is no thread's to walk or allocate in. rc_self_size and
+ * rc_trace_site only read it; a heap of yours that holds the region is
+ * walked as ever, its references into the region followed and only read.
+ *
  * Words used below:
  *   in-heap references  references that objects of the heap hold (what their
  *                 types' traverse or slots report; weak references hold none).

@@ -63,7 +63,13 @@ RC_API extern const rc_type rc_weakref_type;
  * independent objects; when it dies their callbacks run newest first.
  * NULL when `obj` is NULL (there is no heap to record an error on), or with
  * RC_ENOMEM when memory runs out, RC_EINVAL when obj is already being freed
- * (by refcount, or as garbage a collection is clearing).
+ * (by refcount, or as garbage a collection is clearing). NULL with RC_EINVAL
+ * when obj is an object of a frozen region (rc_region_freeze), which is
+ * never written and has no weak references: recorded as the calling
+ * thread's error (rc_thread_error), nothing of the region touched; the
+ * same for rc_weakref_new_owned, rc_weakref_new_ex and rc_finalize_new, and
+ * the weak containers refuse a region's object as a value, key or item
+ * (recorded on the container's heap).
  * O(1) amortised.
  */
 RC_API rc_weakref *rc_weakref_new(void *obj, rc_weakref_callback_fn cb, void *data);
@@ -124,7 +130,10 @@ RC_API size_t rc_weakref_count(const void *obj);
  * `obj`, newest first; NULL with RC_ENOMEM. O(their number). Disturbs:
  * may start a collection, counts a generation-0 allocation, and dropping
  * the list makes old weak references candidates (<recycle/gc.h>, "quiet
- * queries"); the quiet form is rc_weakref_list_into. */
+ * queries"); the quiet form is rc_weakref_list_into. NULL with RC_EINVAL
+ * (the thread's error, rc_thread_error) for an object of a frozen region:
+ * the list would be made in the region's heap (it has none: ask
+ * rc_weakref_count or rc_weakref_list_into, which only read). */
 RC_API rc_list *rc_weakref_list(const void *obj);
 
 /* rc_weakref_list without disturbing (<recycle/gc.h>, "quiet queries"):

@@ -781,6 +781,23 @@ void rc__alloc_release_all(rc_heap *h)
     h->page_bytes = 0;
 }
 
+size_t rc__heap_protect(rc_heap *h, bool writable)
+{
+    size_t n = 0;
+    for (rc_segment *s = h->segments; s; s = s->next)
+        for (unsigned i = 0; i < RC_SEGMENT_PAGES; i++)
+            if ((s->used >> i) & 1)
+                n += rc__os_protect(s->base + (size_t)i * RC_PAGE_SIZE, RC_PAGE_SIZE, writable);
+    for (int t = 0; t < 2; t++)
+        for (size_t i = 0; i < h->pages[t].len; i++) {
+            rc_page *pg = h->pages[t].items[i];
+            /* malloc mode's pages share their last system page with malloc's. */
+            if ((pg->flags & RC_PAGE_LARGE) && !(pg->flags & RC_PAGE_MALLOC))
+                n += rc__os_protect(pg, pg->map_size, writable);
+        }
+    return n;
+}
+
 void rc__foreach_object(rc_heap *h, bool tracked, void (*fn)(rc_head *o, void *ctx), void *ctx)
 {
     rc_vec *v = &h->pages[tracked ? 1 : 0];

@@ -162,6 +162,16 @@ int rc_heap_acquire(rc_heap *h)
 #ifdef RC_DEBUG
     if (h->magic != RC_HEAP_MAGIC) rc__heap_bad(h, "rc_heap_acquire");
 #endif
+    if (h->region) {   /* a frozen region's heap (rc_heap_of of its object) */
+        rc__fail(h, RC_EINVAL, "rc_heap_acquire: the heap %p is the frozen region %p's: no "
+                 "thread holds it (its last holder frees it)", (void *)h, h->region);
+        return RC_EINVAL;
+    }
+    return rc__heap_acquire(h);
+}
+
+int rc__heap_acquire(rc_heap *h)
+{
     uintptr_t self = rc__os_thread_self(), held = 0;
     if (!atomic_compare_exchange_strong_explicit(&h->owner, &held, self, memory_order_acquire,
                                                  memory_order_relaxed))
@@ -204,6 +214,12 @@ void rc__heap_not_owned(const rc_heap *h, const char *call, const void *obj)
     describe_thread(them, sizeof them, owner_tid, owner);
     describe_thread(me, sizeof me, rc__os_thread_tid(), rc__os_thread_self());
     if (obj) snprintf(what, sizeof what, " on an object of heap %p", (const void *)h);
+    if (h->region && !owner) {
+        fprintf(stderr, "recycle: %s(%p)%s: the heap is the frozen region %p's, which no thread "
+                "holds or writes (read its objects; rc_copy them to change them)\n", call,
+                obj ? obj : (const void *)h, what, h->region);
+        abort();
+    }
     if (owner)
         fprintf(stderr, "recycle: %s(%p)%s: the heap belongs to thread %s, not to the calling "
                 "thread %s (hand a heap over with rc_heap_release and rc_heap_acquire)\n", call,
@@ -217,15 +233,39 @@ void rc__heap_not_owned(const rc_heap *h, const char *call, const void *obj)
 
 /* ---- errors ---- */
 
+/* The calling thread's record, for errors of calls made on an object of a
+ * frozen region: the region's heap is held by no thread, and is never
+ * written (rc_thread_error). */
+static _Thread_local int thread_err;
+static _Thread_local char thread_errmsg[sizeof ((rc_heap *)0)->errmsg];
+
 void *rc__fail(rc_heap *h, int code, const char *fmt, ...)
 {
     if (!h) return NULL;
+    int *err = h->region ? &thread_err : &h->err;
+    char *msg = h->region ? thread_errmsg : h->errmsg;
     va_list ap;
-    h->err = code;
+    *err = code;
     va_start(ap, fmt);
-    vsnprintf(h->errmsg, sizeof h->errmsg, fmt, ap);
+    vsnprintf(msg, sizeof h->errmsg, fmt, ap);
     va_end(ap);
     return NULL;
+}
+
+int rc_thread_error(void)
+{
+    return thread_err;
+}
+
+const char *rc_thread_error_message(void)
+{
+    return thread_err ? thread_errmsg : "no error";
+}
+
+void rc_thread_clear_error(void)
+{
+    thread_err = RC_OK;
+    thread_errmsg[0] = 0;
 }
 
 int rc_heap_error(const rc_heap *h)

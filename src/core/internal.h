@@ -369,6 +369,24 @@ static inline void *rc__region_of(const rc_head *c)
     return pg->flags & RC_PAGE_REGION ? pg->heap->region : NULL;
 }
 
+/* Make every page of `h` in use -- its segments' pages (objects and small
+ * buffers) and its large pages, malloc mode's excepted -- read-only
+ * (writable false) or read-write again: a frozen region's write trap in
+ * debug builds (gcmodule/region.c). Returns the ranges the system changed.
+ * O(pages). alloc.c. */
+size_t rc__heap_protect(rc_heap *h, bool writable);
+
+/* rc_heap_acquire without its refusal of a frozen region's heap: for the
+ * region's last holder, which frees it (region.c). heap.c. */
+int rc__heap_acquire(rc_heap *h);
+
+/* Whether `obj` is an object of a frozen region: then records RC_EINVAL,
+ * naming `call`, the object and the region, as the calling thread's error
+ * (rc__fail on a region's heap does; rc_thread_error), for the calls that
+ * refuse a region's object because they would write it or its heap. O(1).
+ * object.c. */
+bool rc__region_refused(const void *obj, const char *call);
+
 /* Debug builds: stop with a message when `h` is not a live heap (a heap used
  * after rc_heap_free is recognised while its struct is kept, see heap.c) or
  * when the calling thread does not hold it. */

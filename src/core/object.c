@@ -558,6 +558,17 @@ void rc__check_write(const void *obj, const char *op)
     }
 }
 
+bool rc__region_refused(const void *obj, const char *call)
+{
+    const rc_head *o = RC_HEAD(obj);
+    void *region = rc__region_of(o);
+    if (likely(!region)) return false;
+    rc__fail(rc__page_of(o)->heap, RC_EINVAL, "%s: the %s at %p is an object of the frozen region "
+             "%p, which is never written and whose heap no thread holds", call,
+             o->type && o->type->name ? o->type->name : "?", obj, region);
+    return true;
+}
+
 void rc__refcount_overflow(const void *obj)
 {
     const rc_head *o = RC_HEAD(obj);

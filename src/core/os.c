@@ -95,6 +95,11 @@ void rc__os_hugepage(void *p, size_t size)
 #endif
 }
 
+bool rc__os_protect(void *p, size_t size, bool writable)
+{
+    return mprotect(p, size, writable ? PROT_READ | PROT_WRITE : PROT_READ) == 0;
+}
+
 void rc__os_populate(void *p, size_t size)
 {
     madvise(p, size, MADV_POPULATE_WRITE);   /* a hint: older kernels say EINVAL */

@@ -36,6 +36,11 @@ void rc__os_decommit(void *p, size_t size);
  * than one page at a time later. */
 void rc__os_hugepage(void *p, size_t size);
 void rc__os_populate(void *p, size_t size);
+/* The range (aligned to the system page) becomes read-only (writable
+ * false: a write faults, SIGSEGV) or read-write again; false when the
+ * system refused (the range is not a mapping of its own). Debug builds'
+ * write trap on frozen regions (gcmodule/region.c). */
+bool rc__os_protect(void *p, size_t size, bool writable);
 
 /* Whether memory is mapped at `page` (aligned to the system page): the
  * debug checks' probe before they read an address that may be no object

@@ -65,6 +65,7 @@ int rc_gc_is_finalized(const void *obj)
 int rc_gc_untrack(void *obj)
 {
     RC__CHECK(obj, "rc_gc_untrack");
+    if (rc__region_refused(obj, "rc_gc_untrack")) return -1;
     rc_head *o = RC_HEAD(obj);
     rc_heap *h = rc_heap_of(obj);
     if (h->scanning) {
@@ -82,6 +83,7 @@ int rc_gc_untrack(void *obj)
 int rc_gc_track(void *obj)
 {
     RC__CHECK(obj, "rc_gc_track");
+    if (rc__region_refused(obj, "rc_gc_track")) return -1;
     rc_head *o = RC_HEAD(obj);
     rc_heap *h = rc_heap_of(obj);
     rc_page *pg = rc__page_of(o);

@@ -38,8 +38,8 @@ rc_region *rc_region_freeze(rc_heap *heap, void *obj)
     if (!obj) return rc__fail(heap, RC_EINVAL, "rc_region_freeze: obj is NULL");
     RC__CHECK(obj, "rc_region_freeze");
     if (rc_heap_of(obj) != heap)
-        return rc__fail(heap, RC_EINVAL, "rc_region_freeze: the object at %p is not in this heap",
-                        obj);
+        return rc__fail(heap, RC_EINVAL, "rc_region_freeze: the object at %p is not in this heap%s",
+                        obj, rc_in_region(obj) ? " (it is in a frozen region already)" : "");
     rc_region *r = malloc(sizeof *r);
     rc_heap_config cfg;
     rc_heap_config_init(&cfg);
@@ -66,6 +66,12 @@ rc_region *rc_region_freeze(rc_heap *heap, void *obj)
             o->refcnt = RC__IMMORTAL | (RC__IMMORTAL >> 1);
             pg->flags |= RC_PAGE_REGION;
         });
+#ifdef RC_DEBUG
+    /* The write trap: a write into the region faults at the write. Only
+     * reads follow (incref and decref write nothing to an immortal count)
+     * until the last holder makes it writable again to free it. */
+    rc__heap_protect(rh, false);
+#endif
     atomic_init(&r->holders, 1);
     rh->region = r;
     r->heap = rh;
@@ -91,7 +97,10 @@ void rc_region_drop(rc_region *r)
     rc_assert(was != 0);
     if (was != 1) return;
     /* The last holder: nobody reads the region any more. */
-    if (rc_heap_acquire(r->heap) != RC_OK) abort();
+    if (rc__heap_acquire(r->heap) != RC_OK) abort();
+#ifdef RC_DEBUG
+    rc__heap_protect(r->heap, true);   /* before any page is freed or cached */
+#endif
     rc_heap_free(r->heap);
     free(r);
 }

@@ -213,6 +213,7 @@ static rc_chain *find_chain(void *obj, rc_pred_fn pred, void *ud, const rc_chain
 {
     if (!obj) return NULL;
     RC__CHECK(obj, call);
+    if (rc__region_refused(obj, call)) return NULL;
     rc_heap *h = rc_heap_of(obj);
     if (!pred) return rc__fail(h, RC_EINVAL, "%s: pred is NULL", call);
     if (!lk_walkable(h, call)) return NULL;
@@ -366,6 +367,7 @@ rc_chain *rc_why_alive(void *obj, FILE *out, const rc_chain_opts *opts)
     static const char call[] = "rc_why_alive";
     if (!obj) return NULL;
     RC__CHECK(obj, call);
+    if (rc__region_refused(obj, call)) return NULL;
     rc_heap *h = rc_heap_of(obj);
     if (!lk_walkable(h, call)) return NULL;
     size_t max_depth = opts && opts->max_depth ? opts->max_depth : SIZE_MAX;
@@ -413,6 +415,7 @@ static void extref_visit(rc_head *child, void *ctx)
 size_t rc_external_refs(const void *obj)
 {
     RC__CHECK(obj, "rc_external_refs");
+    if (rc__region_refused(obj, "rc_external_refs")) return 0;
     rc_head *target = RC_HEAD(obj);
     rc_heap *h = rc_heap_of(obj);
     if (!lk_walkable(h, "rc_external_refs")) return 0;

@@ -536,6 +536,7 @@ static int show(void *const *objs, size_t n, const char *filename, const rc_grap
     for (size_t i = 0; i < n && objs; i++)
         if (objs[i]) {
             RC__CHECK(objs[i], call);
+            if (rc__region_refused(objs[i], call)) return -1;
             h = rc_heap_of(objs[i]);
             break;
         }
@@ -568,10 +569,11 @@ int rc_show_backrefs(void *const *objs, size_t n, const char *filename, const rc
 int rc_show_chain(const rc_chain *const *chains, size_t n, const char *filename, const rc_graph_opts *opts)
 {
     static const char call[] = "rc_show_chain";
-    rc_heap *h = NULL;
-    for (size_t i = 0; i < n && chains && !h; i++)
-        if (chains[i] && chains[i]->len) h = rc_heap_of(chains[i]->objs[0]);
-    if (!h) return -1;
+    const void *first = NULL;
+    for (size_t i = 0; i < n && chains && !first; i++)
+        if (chains[i] && chains[i]->len) first = chains[i]->objs[0];
+    if (!first || rc__region_refused(first, call)) return -1;
+    rc_heap *h = rc_heap_of(first);
     RC__HEAP_CHECK(h, call);
     graph g;
     rc_refindex *own;

@@ -70,6 +70,11 @@ bool lk_stream_ok(rc_heap *h, FILE *out, const char *call)
 
 bool lk_walkable(rc_heap *h, const char *call)
 {
+    if (h->region) {   /* a frozen region's heap (from rc_heap_of): no thread's */
+        rc__fail(h, RC_EINVAL, "%s: the heap is the frozen region %p's, which no thread holds",
+                 call, h->region);
+        return false;
+    }
     RC__HEAP_CHECK(h, call);
     if (h->scanning || h->freeing) {
         rc__fail(h, RC_EBUSY, "%s: refused while objects are being %s", call,

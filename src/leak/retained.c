@@ -330,6 +330,7 @@ size_t rc_retained(void *obj)
 {
     if (!obj) return 0;
     RC__CHECK(obj, "rc_retained");
+    if (rc__region_refused(obj, "rc_retained")) return 0;
     rc_domtree *t = rc_domtree_build(rc_heap_of(obj), NULL);
     if (!t) return 0;
     size_t s = rc_domtree_retained_size(t, obj);

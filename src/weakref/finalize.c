@@ -42,6 +42,7 @@ rc_finalize *rc_finalize_new(void *obj, rc_finalize_fn fn, void *data)
 {
     if (!obj) return NULL;
     RC__CHECK(obj, "rc_finalize_new");
+    if (rc__weak_refuse_region(NULL, obj, "rc_finalize_new", "")) return NULL;
     if (!fn) return rc__fail(rc_heap_of(obj), RC_EINVAL, "rc_finalize_new: the function is NULL");
     rc_weakref *w = rc__weakref_make(obj, &fin_ext_type, died, NULL, RC_EMPTY, RC_WR_LIBHELD,
                                      "rc_finalize_new");

@@ -34,6 +34,7 @@ int rc_weakdict_set(rc_weakdict *d, rc_val key, void *value)
         return -1;
     }
     if (!rc__storable(d, key, "rc_weakdict_set")) return -1;
+    if (rc__weak_refuse_region(h, value, "rc_weakdict_set", "the value")) return -1;
     if (rc_heap_of(value) != h) {   /* the weak reference is made in value's heap */
         rc__fail(h, RC_EINVAL, "rc_weakdict_set: the value belongs to another heap");
         return -1;

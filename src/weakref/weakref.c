@@ -316,11 +316,24 @@ const rc_type rc_weakref_type = {
 
 /* ---- the API ---- */
 
+bool rc__weak_refuse_region(rc_heap *h, const void *obj, const char *call, const char *what)
+{
+    const rc_head *o = RC_HEAD(obj);
+    void *region = rc__region_of(o);
+    if (!region) return false;
+    /* rc__fail on the region's heap records as the thread's error. */
+    rc__fail(h ? h : rc_heap_of(obj), RC_EINVAL, "%s: %s%sthe %s at %p is an object of the frozen "
+             "region %p, which is never written: it cannot have weak references", call, what,
+             *what ? ", " : "", o->type && o->type->name ? o->type->name : "?", obj, region);
+    return true;
+}
+
 rc_weakref *rc__weakref_make(void *obj, const rc_type *ext, rc_weakref_callback_fn cb, void *data,
                              rc_val held, uint32_t flags, const char *call)
 {
     if (!obj) return NULL;
     RC__CHECK(obj, call);
+    if (rc__weak_refuse_region(NULL, obj, call, "")) return NULL;
     rc_head *o = RC_HEAD(obj);
     rc_heap *h = rc_heap_of(obj);
     if (o->refcnt == 0 || ((o->gc & RC__INSET) && h->deleting))
@@ -368,6 +381,7 @@ rc_weakref *rc_weakref_new(void *obj, rc_weakref_callback_fn cb, void *data)
 
 rc_weakref *rc_weakref_new_owned(void *obj, rc_weakref_callback_fn cb, void *data_obj)
 {
+    if (obj && rc__weak_refuse_region(NULL, obj, "rc_weakref_new_owned", "")) return NULL;
     if (obj && data_obj && rc_heap_of(data_obj) != rc_heap_of(obj))
         return rc__fail(rc_heap_of(obj), RC_EINVAL,
                         "rc_weakref_new_owned: the data object belongs to another heap");
@@ -399,6 +413,7 @@ rc_weakref *rc_weakref_new_ex(void *obj, const rc_type *ext, rc_weakref_callback
 {
     if (!obj) return NULL;
     RC__CHECK(obj, "rc_weakref_new_ex");
+    if (rc__weak_refuse_region(NULL, obj, "rc_weakref_new_ex", "")) return NULL;
     if (!ext_ok(rc_heap_of(obj), ext, "rc_weakref_new_ex")) return NULL;
     return rc__weakref_make(obj, ext, cb, data, RC_EMPTY, 0, "rc_weakref_new_ex");
 }
@@ -471,6 +486,9 @@ size_t rc_weakref_count(const void *obj)
 rc_list *rc_weakref_list(const void *obj)
 {
     if (!obj) return NULL;
+    RC__CHECK(obj, "rc_weakref_list");
+    /* The list would be made in the region's heap. */
+    if (rc__region_refused(obj, "rc_weakref_list")) return NULL;
     size_t n = rc_weakref_count(obj);
     rc_list *l = rc_list_new(rc_heap_of(obj), n);
     if (!l) return NULL;

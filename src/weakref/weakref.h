@@ -71,6 +71,13 @@ static inline void *rc__weakref_ext_at(rc_weakref *w)
 rc_weakref *rc__weakref_make(void *obj, const rc_type *ext, rc_weakref_callback_fn cb, void *data,
                              rc_val held, uint32_t flags, const char *call);
 
+/* Whether `obj` is an object of a frozen region, which has no weak
+ * references (they would be written into its header and its heap's
+ * books): then the refusal is recorded, RC_EINVAL naming `call`, `what`
+ * ("the value", "the key", "") the object and the region, on `h` -- or,
+ * when h is NULL, as the calling thread's error (rc_thread_error). O(1). */
+bool rc__weak_refuse_region(rc_heap *h, const void *obj, const char *call, const char *what);
+
 /* Clear the live weak reference `w` now, calling nothing back (no user code
  * runs); nothing happens to a cleared one. */
 void rc__weakref_kill(rc_weakref *w);

@@ -124,6 +124,7 @@ void *rc__wtab_key_object(const rc__wtab *t, rc_val key, const char *call)
         return NULL;
     }
     void *obj = rc_as_obj(key);
+    if (rc__weak_refuse_region(h, obj, call, "the key")) return NULL;
     if (rc_heap_of(obj) != h) {   /* the weak reference would live in the other heap */
         rc__fail(h, RC_EINVAL, "%s: the key belongs to another heap", call);
         return NULL;
