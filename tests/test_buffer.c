@@ -112,6 +112,74 @@ TEST(a_list_past_the_line_maps_its_items_and_unmaps_them_when_freed)
     rc_heap_free(h);
 }
 
+/* The VmFlags line of /proc/self/smaps for the mapping holding p says
+ * "hg" (MADV_HUGEPAGE): 1 yes, 0 no, -1 when the system does not say. */
+static int advised_huge(const void *p)
+{
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) return -1;
+    char line[512];
+    int in = 0, said = -1;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {   /* a mapping's first line */
+            in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+            continue;
+        }
+        if (in && !strncmp(line, "VmFlags:", 8)) {
+            said = strstr(line, " hg") != NULL;
+            break;
+        }
+    }
+    fclose(f);
+    return said;
+}
+
+static int thp_available(void)
+{
+    FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    if (!f) return 0;
+    char line[128] = "";
+    int ok = fgets(line, sizeof line, f) && !strstr(line, "[never]");
+    fclose(f);
+    return ok;
+}
+
+TEST(buffers_of_huge_pages_are_aligned_and_advised_whether_grown_or_made_at_once)
+{
+    if (!thp_available()) SKIP("no transparent huge pages");
+    rc_heap *h = rc_heap_new(NULL);
+    REQUIRE(h);
+    if (!h->buf_map) {
+        rc_heap_free(h);
+        SKIP("buffers stay in malloc here");
+    }
+    const size_t huge = (size_t)2 << 20;
+    /* A list grown one append at a time: its items move by mremap as they
+     * double, past 2 MiB onto an aligned range. */
+    rc_list *l = rc_list_new(h, 0);
+    REQUIRE(l);
+    for (size_t i = 0; i < 3 * huge / sizeof(rc_val); i++) REQUIRE(rc_list_append(l, rc_int((int64_t)i)) == 0);
+    size_t len;
+    const rc_val *items = rc_list_items(l, &len);
+    CHECK((uintptr_t)items % huge == 0);
+    CHECK(advised_huge(items) == 1);
+    for (size_t i = 0; i < len; i += 4099) CHECK(items[i] == rc_int((int64_t)i));
+    /* Made at once. */
+    unsigned char *p = rc__buf_realloc(h, NULL, 0, 3 * huge);
+    REQUIRE(p);
+    CHECK((uintptr_t)p % huge == 0);
+    CHECK(advised_huge(p) == 1);
+    /* Below 2 MiB: small pages, no advice. */
+    unsigned char *q = rc__buf_realloc(h, NULL, 0, huge / 4);
+    REQUIRE(q);
+    CHECK(advised_huge(q) == 0);
+    rc__buf_free(h, q, huge / 4);
+    rc__buf_free(h, p, 3 * huge);
+    rc_decref(l);
+    rc_heap_free(h);
+}
+
 TEST(a_dict_past_the_line_gives_its_tables_back)
 {
     rc_heap *h = rc_heap_new(NULL);

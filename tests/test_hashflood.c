@@ -33,7 +33,8 @@ static size_t max_probe(const rc_dict *dict)
     for (size_t e = 0; e < d->nentries; e++) {
         if (d->entries[e].key == RC_EMPTY) continue;
         size_t i = (size_t)d->entries[e].hash & mask, step = 0;
-        while (d->index[i] != e + 1) i = (i + ++step) & mask;
+        /* A slot holds position + 1 in its low index_bits bits (a tag above). */
+        while ((d->index[i] & mask) != e + 1) i = (i + ++step) & mask;
         if (step > worst) worst = step;
     }
     return worst;

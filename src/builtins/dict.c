@@ -8,7 +8,11 @@
  *            (and value RC_EMPTY) and stays until the next rebuild. `cap`
  *            entries are allocated.
  *   index    2^index_bits uint32 slots of open addressing over the entries:
- *            0 = free, IX_DELETED = a tombstone, else entry position + 1.
+ *            0 = free, IX_DELETED = a tombstone, else entry position + 1 in
+ *            the low index_bits bits and, above them, as many of the hash's
+ *            top 32 bits as fit (the tag; none at 32 index bits). A probe
+ *            reads an entry only when the tag matches, so passing a slot
+ *            of another key costs no access to the entries.
  *            Probing is triangular (slot + 1, + 2, + 3, ...), which visits
  *            every slot of a power-of-two table.
  *
@@ -43,6 +47,20 @@
 static inline size_t usable(unsigned bits)
 {
     return bits ? ((size_t)2 << bits) / 3 : 0;
+}
+
+/* The tag bits of `hash` in an index of 2^bits slots, in place (above the
+ * position bits). Positions + 1 stay below 2^bits - 1, so no slot in use is
+ * IX_FREE or IX_DELETED whatever its tag. */
+static inline uint32_t tag_of(uint64_t hash, unsigned bits)
+{
+    return bits >= 32 ? 0 : (uint32_t)(hash >> 32) << bits;
+}
+
+/* The index slot naming entry `pos` of a key with hash `hash`. */
+static inline uint32_t slot_of(uint64_t hash, unsigned bits, size_t pos)
+{
+    return tag_of(hash, bits) | (uint32_t)(pos + 1);
 }
 
 static inline size_t index_bytes(unsigned bits)
@@ -154,7 +172,9 @@ static inline bool matches(rc_val k, rc_val key, const char *s, size_t n)
 static size_t find(const rc_dict_obj *d, uint64_t hash, rc_val key, const char *s, size_t n,
                    size_t *slot)
 {
-    size_t mask = ((size_t)1 << d->index_bits) - 1;
+    unsigned bits = d->index_bits;
+    size_t mask = ((size_t)1 << bits) - 1;
+    uint32_t tag = tag_of(hash, bits), posmask = (uint32_t)mask;
     size_t i = (size_t)hash & mask, step = 0, tomb = NOT_FOUND;
     for (;;) {
         uint32_t ix = d->index[i];
@@ -164,12 +184,32 @@ static size_t find(const rc_dict_obj *d, uint64_t hash, rc_val key, const char *
         }
         if (ix == IX_DELETED) {
             if (tomb == NOT_FOUND) tomb = i;
-        } else {
-            const rc_dict_entry *e = &d->entries[ix - 1];
+        } else if ((ix & ~posmask) == tag) {
+            const rc_dict_entry *e = &d->entries[(ix & posmask) - 1];
             if (e->hash == hash && matches(e->key, key, s, n)) {
                 if (slot) *slot = i;
-                return ix - 1;
+                return (ix & posmask) - 1;
             }
+        }
+        i = (i + ++step) & mask;
+    }
+}
+
+/* find() for the str holding s[0..n-1], nothing else asked: the lookup by
+ * C string (rc_dict_get_str), its probe loop free of the general case. */
+static size_t find_str(const rc_dict_obj *d, uint64_t hash, const char *s, size_t n)
+{
+    unsigned bits = d->index_bits;
+    size_t mask = ((size_t)1 << bits) - 1;
+    uint32_t tag = tag_of(hash, bits), posmask = (uint32_t)mask;
+    size_t i = (size_t)hash & mask, step = 0;
+    for (;;) {
+        uint32_t ix = d->index[i];
+        if (ix == IX_FREE) return NOT_FOUND;
+        if (ix != IX_DELETED && (ix & ~posmask) == tag) {
+            size_t pos = (ix & posmask) - 1;
+            const rc_dict_entry *e = &d->entries[pos];
+            if (e->hash == hash && matches(e->key, RC_EMPTY, s, n)) return pos;
         }
         i = (i + ++step) & mask;
     }
@@ -243,8 +283,10 @@ static bool rebuild(rc_dict_obj *d, rc_heap *h, const char *call)
         }
     }
 
-    for (size_t i = 0; i < j; i++)
-        index[free_slot(index, bits, d->entries[i].hash)] = (uint32_t)(i + 1);
+    for (size_t i = 0; i < j; i++) {
+        uint64_t hash = d->entries[i].hash;
+        index[free_slot(index, bits, hash)] = slot_of(hash, bits, i);
+    }
     rc__buf_free(h, d->index, index_bytes(d->index_bits));
     d->index = index;
     d->index_bits = bits;
@@ -297,8 +339,10 @@ void rc__dict_copy_fill(rc_dict_obj *to, const rc_dict_obj *from, rc_val (*map)(
     to->len = to->nentries = j;
     if (!to->index) return;
     memset(to->index, 0, index_bytes(to->index_bits));
-    for (size_t i = 0; i < j; i++)
-        to->index[free_slot(to->index, to->index_bits, to->entries[i].hash)] = (uint32_t)(i + 1);
+    for (size_t i = 0; i < j; i++) {
+        uint64_t hash = to->entries[i].hash;
+        to->index[free_slot(to->index, to->index_bits, hash)] = slot_of(hash, to->index_bits, i);
+    }
 }
 
 /* A short description of a key for error messages. */
@@ -364,7 +408,7 @@ int rc_dict_set(rc_dict *d, rc_val key, rc_val value)
     }
     size_t pos = d->nentries++;
     d->entries[pos] = (rc_dict_entry){hash, key, value};
-    d->index[slot] = (uint32_t)(pos + 1);
+    d->index[slot] = slot_of(hash, d->index_bits, pos);
     d->len++;
     rc_val_incref(key);
     rc_val_incref(value);
@@ -388,7 +432,7 @@ rc_val rc_dict_get_str(const rc_dict *d, const char *key)
     }
     if (!d->len) return RC_EMPTY;
     size_t n = strlen(key);
-    size_t pos = find(d, rc__str_hash_bytes(key, n), RC_EMPTY, key, n, NULL);
+    size_t pos = find_str(d, rc__str_hash_bytes(key, n), key, n);
     return pos == NOT_FOUND ? RC_EMPTY : d->entries[pos].value;
 }
 

@@ -50,6 +50,7 @@ void *rc__os_map(size_t size, size_t align)
         return p == MAP_FAILED ? NULL : p;
     }
     /* Over-map by `align` and trim both ends, so the result is aligned. */
+    if (size > SIZE_MAX - align) return NULL;
     size_t span = size + align;
     char *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return NULL;
@@ -65,13 +66,23 @@ void rc__os_unmap(void *p, size_t size)
     munmap(p, size);
 }
 
-void *rc__os_remap(void *p, size_t old, size_t size)
+void *rc__os_remap(void *p, size_t old, size_t size, size_t align)
 {
 #ifdef MREMAP_MAYMOVE
-    void *n = mremap(p, old, size, MREMAP_MAYMOVE);
+    if (align > rc__os_page_size() && size > old) {
+        /* mremap alone picks any page-aligned address: reserve an aligned
+         * range and move the pages onto it (which replaces the reserve). */
+        void *to = rc__os_map(size, align);
+        if (!to) return NULL;
+        void *n = mremap(p, old, size, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+        if (n != MAP_FAILED) return n;
+        munmap(to, size);
+        return NULL;
+    }
+    void *n = mremap(p, old, size, MREMAP_MAYMOVE);   /* shrinking: in place */
     return n == MAP_FAILED ? NULL : n;
 #else
-    void *n = rc__os_map(size, rc__os_page_size());
+    void *n = rc__os_map(size, align);
     if (!n) return NULL;
     memcpy(n, p, old < size ? old : size);
     munmap(p, old);

@@ -22,10 +22,12 @@ void *rc__os_map(size_t size, size_t align);
 void rc__os_unmap(void *p, size_t size);
 /* The mapping at p (from rc__os_map, `old` bytes) resized to `size` bytes
  * (both > 0), moved if need be: its contents up to the smaller size are
- * kept, new bytes read as zeroes. Returns the new address, or NULL with the
- * old mapping untouched. Linux: mremap, which moves page tables, not bytes;
- * elsewhere map, copy and unmap. */
-void *rc__os_remap(void *p, size_t old, size_t size);
+ * kept, new bytes read as zeroes; when it grows, or when it moves, the new
+ * address is aligned to `align` (as in rc__os_map). Returns the new address,
+ * or NULL with the old mapping untouched. Linux: mremap, which moves page
+ * tables, not bytes (onto a range reserved with the alignment when the
+ * mapping has not got it); elsewhere map, copy and unmap. */
+void *rc__os_remap(void *p, size_t old, size_t size, size_t align);
 /* The system's page size in bytes (what mappings are rounded to). */
 size_t rc__os_page_size(void);
 /* The memory stays mapped but leaves the process's resident set; the next

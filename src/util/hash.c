@@ -132,6 +132,26 @@ static inline uint64_t load_le(const unsigned char *p, size_t n)
     return w;
 }
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+/* load_le(p, n) for n < 8 without a loop over the bytes and without reading
+ * past p[n-1]: two overlapping 4-byte loads (n >= 4) or bytes 0, n/2 and
+ * n-1 (n <= 3), each put at its own position, so the overlap ORs equal
+ * bytes. The str hash of short keys runs this once per lookup. */
+static inline uint64_t load_tail(const unsigned char *p, size_t n)
+{
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        return (uint64_t)lo | (uint64_t)hi << (8 * (n - 4));
+    }
+    if (!n) return 0;
+    return (uint64_t)p[0] | (uint64_t)p[n / 2] << (8 * (n / 2)) | (uint64_t)p[n - 1] << (8 * (n - 1));
+}
+#else
+#define load_tail load_le
+#endif
+
 uint64_t rc__siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len)
 {
     const unsigned char *p = data;
@@ -151,7 +171,7 @@ uint64_t rc__siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len)
         p += 8;
         n -= 8;
     }
-    uint64_t m = load_le(p, n) | (uint64_t)len << 56;
+    uint64_t m = load_tail(p, n) | (uint64_t)len << 56;
     v3 ^= m;
     SIPROUND;
     v0 ^= m;
