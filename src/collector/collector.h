@@ -100,6 +100,8 @@ typedef struct gc_set {
     size_t resurrected;    /* garbage a finalizer made reachable again */
     size_t saved;          /* garbage an on_garbage hook kept (RC_GC_DEBUG_SAVEALL) */
     bool weak;             /* some garbage has weak references */
+    uint32_t flip;         /* full collection: h->mark_flip while marking */
+    size_t settled[3];     /* full collection: survivors settled, by generation before */
     size_t budget;         /* candidate scan: most members */
     rc_vec *members;       /* candidate scan: the members */
     rc_vec stack;

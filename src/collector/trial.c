@@ -119,15 +119,18 @@ RC_INLINE void count_ref(rc_head *c, void *ctx)
     if (is_member(s, c)) c->gc += 1u << RC__FIELD_SHIFT;
 }
 
-/* The referents of a slots object, asked for ahead of time. */
-RC_INLINE void prefetch_refs(const rc_head *o)
+/* The same for a full collection, where a member is any tracked object
+ * not frozen (generation 0..2): one load of the gc word, nothing of the
+ * set's to read. */
+RC_INLINE void count_ref_full(rc_head *c, void *ctx)
 {
-    if (!o->refcnt) return;   /* a free block: only its refcnt may be read */
-    const rc_type *t = o->type;
-    if (t->rc_kind != RC_KIND_USER || t->traverse) return;
-    void *const *sl = (void *const *)((const char *)(o + 1) + t->slots_offset);
-    for (uint32_t i = 0; i < t->nslots; i++)
-        if (sl[i]) __builtin_prefetch(RC_HEAD(sl[i]), 1);
+    (void)ctx;
+#ifdef RC_DEBUG
+    gc_set *s = ctx;
+    CHECK_SAME_HEAP(s, c);
+#endif
+    uint32_t gc = c->gc;
+    if ((gc & RC__TRACKED) && (gc & RC__GEN_MASK) != 3) c->gc = gc + (1u << RC__FIELD_SHIFT);
 }
 
 /* A full collection's count on several threads (count_page_par): the gc
@@ -143,25 +146,54 @@ RC_INLINE void count_ref_par(rc_head *c, void *ctx)
         __atomic_fetch_add(&c->gc, 1u << RC__FIELD_SHIFT, __ATOMIC_RELAXED);
 }
 
-/* The count phase over one page: while counting an object, the references
- * of the object a few blocks on are fetched, so the increments on far-away
- * referents (a tree's right child) find them in cache. `par`: other threads
- * count at the same time (a constant: each caller gets its own loop). */
+/* The count phase of a full collection over one page. A page's objects are
+ * mostly of one type: the last slots type seen (no traverse) is kept in
+ * registers, so its objects' references are counted without the type's
+ * fields read again, and while counting an object the references of the
+ * one a few blocks on are fetched (when of that type), so the increments on
+ * far-away referents (a tree's right child) find them in cache. Other
+ * objects go through rc__foreach_ref. `par`: other threads count at the
+ * same time (a constant: each caller gets its own loop). */
 RC_INLINE void count_page_with(gc_set *s, rc_page *pg, bool par)
 {
     enum { AHEAD = 6 };
+    void (*const visit)(rc_head *, void *) = par ? count_ref_par : count_ref_full;
     bool large = pg->flags & RC_PAGE_LARGE;
     char *end = large ? rc__page_first(pg) + 1 : pg->bump;
     size_t step = large ? 1 : pg->block_size;
+    char *ahead_end = large || end - rc__page_first(pg) < (ptrdiff_t)(AHEAD * step)
+                          ? rc__page_first(pg)
+                          : end - AHEAD * step;
+    const rc_type *slots_type = NULL;   /* the last slots type seen */
+    uint32_t nslots = 0, offset = 0;
     for (char *p = rc__page_first(pg); p < end; p += step) {
-        if (s->gen == 2 && !large && p + AHEAD * step < end)
-            prefetch_refs((rc_head *)(p + AHEAD * step));
+        if (p < ahead_end) {
+            const rc_head *a = (const rc_head *)(p + AHEAD * step);
+            /* a free block: only its refcnt may be read */
+            if (a->refcnt && a->type == slots_type) {
+                void *const *sl = (void *const *)((const char *)(a + 1) + offset);
+                for (uint32_t i = 0; i < nslots; i++)
+                    if (sl[i]) __builtin_prefetch(RC_HEAD(sl[i]), 1);
+            }
+        }
         rc_head *o = (rc_head *)p;
         if (!o->refcnt) continue;   /* a free block: only its refcnt may be read */
         uint32_t gc = par ? __atomic_load_n(&o->gc, __ATOMIC_RELAXED) : o->gc;
-        if (!(gc & RC__TRACKED) || (gc & RC__GEN_MASK) > s->gen) continue;
+        if (!(gc & RC__TRACKED) || (gc & RC__GEN_MASK) == 3) continue;
         SET_FROM(s, o);
-        rc__foreach_ref(o, par ? count_ref_par : count_ref, s);
+        const rc_type *t = o->type;
+        if (t != slots_type) {
+            if (t->rc_kind != RC_KIND_USER || t->traverse || !t->nslots) {
+                rc__foreach_ref(o, visit, s);
+                continue;
+            }
+            slots_type = t;
+            nslots = t->nslots;
+            offset = t->slots_offset;
+        }
+        void **sl = (void **)((char *)(o + 1) + offset);
+        for (uint32_t i = nslots; i-- > 0;)
+            if (sl[i]) visit(RC_HEAD(sl[i]), s);
     }
 }
 
@@ -211,6 +243,41 @@ RC_INLINE void mark_ref(rc_head *c, void *ctx)
 }
 
 
+/* A full collection's mark (s->flip the polarity): a member (tracked,
+ * not frozen) not yet marked is marked and settled as a survivor in the
+ * same write of its gc word -- generation 2, field 0, INSET clear -- as
+ * parmark.c's threads do: a marked object's field is never read again, and
+ * the walks after the mark only read the survivors' headers. The
+ * generation counts move once, at the end (settle_counts). True when this
+ * call marked `c`. */
+RC_INLINE bool mark_settle(gc_set *s, rc_head *c)
+{
+    uint32_t gc = c->gc, flip = s->flip;
+    if (!(gc & RC__TRACKED) || (gc & RC__GEN_MASK) == 3 || ((gc ^ flip) & RC__MARK)) return false;
+    c->gc = (gc & ~(RC__MARK | RC__INSET | RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) |
+            (flip ^ RC__MARK) | 2u;
+    s->settled[gc & RC__GEN_MASK]++;
+    return true;
+}
+
+RC_INLINE void mark_ref_full(rc_head *c, void *ctx)
+{
+    gc_set *s = ctx;
+    if (mark_settle(s, c) && !rc__vec_push(s->h, &s->stack, c)) s->overflow = true;
+}
+
+/* Move the generation counts of what mark_settle settled. */
+static void settle_counts(gc_set *s)
+{
+    rc_heap *h = s->h;
+    for (unsigned g = 0; g < 2; g++) {
+        h->gen_objects[g] -= s->settled[g];
+        h->gen_objects[2] += s->settled[g];
+        s->settled[g] = 0;
+    }
+    s->settled[2] = 0;
+}
+
 /* Mark `o` (a root) and every member it reaches. */
 static void mark_from(gc_set *s, rc_head *o)
 {
@@ -236,13 +303,14 @@ static void mark_fixpoint(gc_set *s, rc_vec *members)
                     drain(s, mark_ref);
                 }
             }
-        } else {
+        } else {   /* a full collection: mark_settle's marks */
             FOREACH_MEMBER(s, o, {
                 if (rc__marked(s->h, o)) {
-                    rc__foreach_ref(o, mark_ref, s);
-                    drain(s, mark_ref);
+                    rc__foreach_ref(o, mark_ref_full, s);
+                    drain(s, mark_ref_full);
                 }
             });
+            settle_counts(s);
         }
     }
 }
@@ -356,67 +424,66 @@ RC_INLINE void settle(rc_heap *h, rc_head *o)
 }
 
 /* The sweep of a full collection once marking is over: marked members
- * are settled as survivors, the others held as garbage with their MARK bit
- * set to read as unmarked once the polarity flips to `newflip`. `examine`
- * (a constant at each call): count the members in info->examined. */
-RC_INLINE void sweep_full(gc_set *s, rc_gc_info *info, uint32_t newflip, bool examine)
+ * were settled as survivors when marked; the others are held as garbage,
+ * settled too, with their MARK bit set to read as unmarked once the
+ * polarity flips to `newflip`. */
+static void sweep_full(gc_set *s, uint32_t newflip)
 {
     rc_heap *h = s->h;
     FOREACH_MEMBER(s, o, {
-        if (examine) info->examined++;
-        if (rc__marked(h, o)) {
-            settle(h, o);
-        } else {
-            settle(h, o);
-            o->gc = (o->gc & ~RC__MARK) | newflip;   /* unmarked once flipped */
-            hold_garbage(s, o);
-        }
+        if (rc__marked(h, o)) continue;
+        settle(h, o);
+        o->gc = (o->gc & ~RC__MARK) | newflip;   /* unmarked once flipped */
+        hold_garbage(s, o);
     });
 }
 
 /*
  * Mark and sweep of a full collection in one walk. An object whose count
- * shows an outside reference is marked with everything it reaches; a marked
- * object is settled as a survivor on the spot, and never looked at again:
- * MARK's polarity flips at the end, so survivors need no second pass to be
- * unmarked. Objects not (yet) marked when the walk passes them may still be
- * reached from a later root: only when there were such objects does a
- * second walk settle the late-marked ones and hold the rest as garbage.
- * A heap built parent first (the usual way) has none when nothing died.
- * `par` (the count ran on several threads): marking runs on them too
- * (parmark.c) and settles the marked; then, unless every member was
- * marked, one walk holds the garbage.
+ * shows an outside reference is marked with everything it reaches, each
+ * settled as a survivor as it is marked (mark_settle): the walk only reads
+ * the headers of what the marks reached before it, and MARK's polarity
+ * flips at the end, so survivors need no second pass to be unmarked.
+ * Objects not (yet) marked when the walk passes them may still be reached
+ * from a later root: only when there were such objects does a second walk
+ * hold the unmarked ones as garbage. A heap built parent first (the usual
+ * way) has none when nothing died. `par` (the count ran on several
+ * threads): marking runs on them too (parmark.c) and settles the marked;
+ * then, unless every member was marked, one walk holds the garbage.
  */
 static void full_mark_sweep(gc_set *s, rc_gc_info *info, bool par)
 {
     rc_heap *h = s->h;
     uint32_t newflip = h->mark_flip ^ RC__MARK;
     size_t unmarked;
+    s->flip = h->mark_flip;
     if (par && rc__par_mark(s, info, &unmarked)) {
         if (unmarked || s->overflow) {
             mark_fixpoint(s, NULL);   /* when the shared list could not grow */
-            sweep_full(s, info, newflip, false);
+            sweep_full(s, newflip);
         }
         h->mark_flip = newflip;
         return;
     }
-    size_t tentative = 0;
+    size_t tentative = 0, examined = 0;
     FOREACH_MEMBER(s, o, {
-        info->examined++;
-        if (!rc__marked(h, o)) {
-            if (o->refcnt <= rc__field(o)) {
-                tentative++;
-                continue;
-            }
-            mark_from(s, o);
+        examined++;
+        if (rc__marked(h, o)) continue;
+        if (o->refcnt <= rc__field(o)) {
+            tentative++;
+            continue;
         }
-        settle(h, o);
+        mark_settle(s, o);
+        if (!rc__vec_push(h, &s->stack, o)) s->overflow = true;
+        else drain(s, mark_ref_full);
     });
+    info->examined += examined;
+    settle_counts(s);
     if (s->overflow) {
         mark_fixpoint(s, NULL);
-        tentative = 1;   /* what the fixpoint marked still needs settling */
+        tentative = 1;   /* what the fixpoint marked is settled, but the walk passed garbage */
     }
-    if (tentative) sweep_full(s, info, newflip, false);
+    if (tentative) sweep_full(s, newflip);
     h->mark_flip = newflip;
 }
 
