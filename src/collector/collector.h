@@ -59,7 +59,11 @@
  *   sweep    marked members survive: field = 0, unmarked, moved to the next
  *            generation; unmarked members are garbage, held (refcnt + 1,
  *            INSET): young and candidate sweeps move it to the front of their
- *            members vector, a full collection leaves it where it lies.
+ *            members vector, a full collection leaves it where it lies. A
+ *            full collection settles survivors as it marks them, and when no
+ *            garbage has a finalizer to run or weak references and no
+ *            on_garbage hook is set, it only flags its garbage INSET:
+ *            deletion holds and settles it a page at a time (s->unheld).
  *   garbage  clear the weak references to it and call back the live ones,
  *            run finalizers that have not run; when any callback or finalizer
  *            ran, redo trial deletion inside the garbage to spare whatever
@@ -100,6 +104,8 @@ typedef struct gc_set {
     size_t resurrected;    /* garbage a finalizer made reachable again */
     size_t saved;          /* garbage an on_garbage hook kept (RC_GC_DEBUG_SAVEALL) */
     bool weak;             /* some garbage has weak references */
+    bool unheld;           /* full collection: the garbage is flagged INSET but
+                              neither held nor settled yet (release_page) */
     uint32_t flip;         /* full collection: h->mark_flip while marking */
     size_t settled[3];     /* full collection: survivors settled, by generation before */
     size_t budget;         /* candidate scan: most members */
@@ -130,6 +136,19 @@ RC_INLINE void hold_garbage(gc_set *s, rc_head *o)
     if ((o->gc & RC__WEAKREFS) || o->type->rc_kind == RC_KIND_WEAKREF) s->weak = true;
 }
 
+/* A full-collection survivor, or garbage about to be held: generation 2,
+ * field 0, the generation counts moved. */
+RC_INLINE void settle(rc_heap *h, rc_head *o)
+{
+    unsigned g = rc__gen(o);
+    rc_assert(g < 3 && !(o->gc & RC__BUFFERED));
+    o->gc = (o->gc & ~(RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) | 2u;
+    if (g != 2) {
+        h->gen_objects[g]--;
+        h->gen_objects[2]++;
+    }
+}
+
 /* Pages of tracked objects a thread of a parallel full collection takes
  * from the shared cursor at a time (count and mark). */
 enum { RC_PAR_CHUNK = 8 };
@@ -156,12 +175,14 @@ bool rc__par_mark(gc_set *s, rc_gc_info *info, size_t *unmarked);
  * (garbage.c). */
 size_t rc__delete_garbage(gc_set *s, rc_vec *list);
 
-/* Stop the program when garbage held for deletion (INSET) is reachable in
- * the whole heap, computed stop-the-world from the objects C code holds;
- * `kind` names the collection in the message. O(heap), malloc'd tables.
+/* Stop the program when garbage flagged for deletion (INSET) is reachable
+ * in the whole heap, computed stop-the-world from the objects C code holds
+ * (`held`: each garbage object carries the collection's hold, which is not
+ * one; else the garbage is not held yet, s->unheld); `kind` names the
+ * collection in the message. O(heap), malloc'd tables.
  * RC_EXPENSIVE builds, and RC_DEBUG builds run with RC_GC_VERIFY=1, call it
  * before every deletion (verify.c). */
-void rc__verify_garbage(rc_heap *h, const char *kind);
+void rc__verify_garbage(rc_heap *h, const char *kind, bool held);
 
 /* Run the incremental pass's search for about `budget` units of work
  * (objects looked at plus references followed), starting a pass when none

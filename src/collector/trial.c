@@ -245,7 +245,8 @@ RC_INLINE void mark_ref(rc_head *c, void *ctx)
 
 /* A full collection's mark (s->flip the polarity): a member (tracked,
  * not frozen) not yet marked is marked and settled as a survivor in the
- * same write of its gc word -- generation 2, field 0, INSET clear -- as
+ * same write of its gc word -- generation 2, field 0, INSET clear (an
+ * object the walk passed as garbage, full_mark_sweep's) -- as
  * parmark.c's threads do: a marked object's field is never read again, and
  * the walks after the mark only read the survivors' headers. The
  * generation counts move once, at the end (settle_counts). True when this
@@ -257,6 +258,7 @@ RC_INLINE bool mark_settle(gc_set *s, rc_head *c)
     c->gc = (gc & ~(RC__MARK | RC__INSET | RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) |
             (flip ^ RC__MARK) | 2u;
     s->settled[gc & RC__GEN_MASK]++;
+    if (unlikely(gc & RC__INSET)) s->held--;   /* passed as garbage, reached after all */
     return true;
 }
 
@@ -410,19 +412,6 @@ static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target)
     return n;
 }
 
-/* A full-collection survivor: generation 2, field 0; its MARK bit (marked
- * under the current polarity) reads as unmarked once the polarity flips. */
-RC_INLINE void settle(rc_heap *h, rc_head *o)
-{
-    unsigned g = rc__gen(o);
-    rc_assert(g < 3 && !(o->gc & (RC__INSET | RC__BUFFERED)));
-    o->gc = (o->gc & ~(RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) | 2u;
-    if (g != 2) {
-        h->gen_objects[g]--;
-        h->gen_objects[2]++;
-    }
-}
-
 /* The sweep of a full collection once marking is over: marked members
  * were settled as survivors when marked; the others are held as garbage,
  * settled too, with their MARK bit set to read as unmarked once the
@@ -430,6 +419,7 @@ RC_INLINE void settle(rc_heap *h, rc_head *o)
 static void sweep_full(gc_set *s, uint32_t newflip)
 {
     rc_heap *h = s->h;
+    s->held = 0;
     FOREACH_MEMBER(s, o, {
         if (rc__marked(h, o)) continue;
         settle(h, o);
@@ -444,12 +434,19 @@ static void sweep_full(gc_set *s, uint32_t newflip)
  * settled as a survivor as it is marked (mark_settle): the walk only reads
  * the headers of what the marks reached before it, and MARK's polarity
  * flips at the end, so survivors need no second pass to be unmarked.
- * Objects not (yet) marked when the walk passes them may still be reached
- * from a later root: only when there were such objects does a second walk
- * hold the unmarked ones as garbage. A heap built parent first (the usual
- * way) has none when nothing died. `par` (the count ran on several
- * threads): marking runs on them too (parmark.c) and settles the marked;
- * then, unless every member was marked, one walk holds the garbage.
+ *
+ * An object not (yet) marked when the walk passes it is garbage unless a
+ * later root reaches it: the walk flags it INSET (and counts it in
+ * s->held), and mark_settle clears the flag (and the count) if a mark
+ * comes. So when the walk ends, INSET says garbage. When no garbage can
+ * need a list -- no finalizer to run, no weak reference, no on_garbage
+ * hook -- nothing more is done here: garbage deletion holds and settles
+ * it a page at a time as it frees it (s->unheld, garbage.c), one walk
+ * instead of two. Otherwise a second walk holds it here (sweep_full).
+ *
+ * `par` (the count ran on several threads): marking runs on them too
+ * (parmark.c) and settles the marked; then, unless every member was
+ * marked, one walk holds the garbage.
  */
 static void full_mark_sweep(gc_set *s, rc_gc_info *info, bool par)
 {
@@ -465,12 +462,20 @@ static void full_mark_sweep(gc_set *s, rc_gc_info *info, bool par)
         h->mark_flip = newflip;
         return;
     }
-    size_t tentative = 0, examined = 0;
+    size_t examined = 0;
+    bool listed = false;   /* some object passed as garbage may need a list */
+    s->held = 0;
     FOREACH_MEMBER(s, o, {
         examined++;
-        if (rc__marked(h, o)) continue;
-        if (o->refcnt <= rc__field(o)) {
-            tentative++;
+        uint32_t gc = o->gc;
+        if ((gc ^ s->flip) & RC__MARK) continue;   /* marked (and settled) */
+        if (o->refcnt <= gc >> RC__FIELD_SHIFT) {
+            o->gc = gc | RC__INSET;
+            s->held++;
+            const rc_type *t = o->type;
+            if ((gc & RC__WEAKREFS) || t->rc_kind == RC_KIND_WEAKREF ||
+                (t->finalize && !(gc & RC__FINALIZED)))
+                listed = true;
             continue;
         }
         mark_settle(s, o);
@@ -479,11 +484,11 @@ static void full_mark_sweep(gc_set *s, rc_gc_info *info, bool par)
     });
     info->examined += examined;
     settle_counts(s);
-    if (s->overflow) {
-        mark_fixpoint(s, NULL);
-        tentative = 1;   /* what the fixpoint marked is settled, but the walk passed garbage */
+    if (s->overflow) mark_fixpoint(s, NULL);
+    if (s->held) {
+        if (listed || (h->hooked & RC_HOOK_GARBAGE)) sweep_full(s, newflip);
+        else s->unheld = true;
     }
-    if (tentative) sweep_full(s, newflip);
     h->mark_flip = newflip;
 }
 
