@@ -136,6 +136,41 @@ RC_INLINE void hold_garbage(gc_set *s, rc_head *o)
     if ((o->gc & RC__WEAKREFS) || o->type->rc_kind == RC_KIND_WEAKREF) s->weak = true;
 }
 
+/* BODY once for each I from n - 1 down to 0 (I a const uint32_t): the
+ * slots of a slots object, the loop unrolled for the usual few slots. */
+#define RC__SLOTS_DOWN(n, I, BODY)                                             \
+    do {                                                                       \
+        switch (n) {                                                           \
+        default:                                                               \
+            for (uint32_t I = (n); I-- > 4;) { BODY }                          \
+            /* fall through */                                                 \
+        case 4: { const uint32_t I = 3; BODY }                                 \
+            /* fall through */                                                 \
+        case 3: { const uint32_t I = 2; BODY }                                 \
+            /* fall through */                                                 \
+        case 2: { const uint32_t I = 1; BODY }                                 \
+            /* fall through */                                                 \
+        case 1: { const uint32_t I = 0; BODY }                                 \
+            /* fall through */                                                 \
+        case 0: break;                                                         \
+        }                                                                      \
+    } while (0)
+
+/* BODY for each block `o` of page `pg` (free ones too: refcnt 0), the
+ * bounds read once (RC__FOREACH_BLOCK reads them again after every write
+ * that could alias them). `continue` goes on to the next block. */
+#define RC__WALK_BLOCKS(pg, o, BODY)                                           \
+    do {                                                                       \
+        bool large_ = ((pg)->flags & RC_PAGE_LARGE) != 0;                      \
+        char *p_ = rc__page_first(pg);                                         \
+        char *const end_ = large_ ? p_ + 1 : (pg)->bump;                       \
+        const size_t step_ = large_ ? 1 : (pg)->block_size;                    \
+        for (; p_ < end_; p_ += step_) {                                       \
+            rc_head *o = (rc_head *)p_;                                        \
+            BODY                                                               \
+        }                                                                      \
+    } while (0)
+
 /* A full-collection survivor, or garbage about to be held: generation 2,
  * field 0, the generation counts moved. */
 RC_INLINE void settle(rc_heap *h, rc_head *o)

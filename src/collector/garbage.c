@@ -120,12 +120,13 @@ RC_INLINE void release_one(rc_head *o)
         return;
     }
     void **sl = (void **)((char *)(o + 1) + t->slots_offset);
-    for (uint32_t i = 0, n = t->nslots; i < n; i++) {
+    RC__SLOTS_DOWN(t->nslots, i, {
         void *c = sl[i];
-        if (!c) continue;
-        sl[i] = NULL;
-        rc_decref(c);
-    }
+        if (c) {
+            sl[i] = NULL;
+            rc_decref(c);
+        }
+    });
 }
 
 /* Free garbage object `o`, whose only reference left is our hold: what
@@ -242,7 +243,7 @@ size_t rc__delete_garbage(gc_set *s, rc_vec *list)
         h->keep_empty_pages++;
         for (size_t i = 0; i < h->pages[1].len; i++) {
             rc_page *pg = h->pages[1].items[i];
-            RC__FOREACH_BLOCK(pg, o) {
+            RC__WALK_BLOCKS(pg, o, {
                 if (!o->refcnt || !(o->gc & RC__INSET)) continue;
                 if (unheld) {
                     if (o->gc & RC__TRACKED) settle(h, o);   /* as sweep_full does */
@@ -255,7 +256,7 @@ size_t rc__delete_garbage(gc_set *s, rc_vec *list)
                     release_chunk(h, chunk, k);
                     k = 0;
                 }
-            }
+            });
             release_chunk(h, chunk, k);
             k = 0;
         }

@@ -172,8 +172,9 @@ RC_INLINE void count_page_with(gc_set *s, rc_page *pg, bool par)
             /* a free block: only its refcnt may be read */
             if (a->refcnt && a->type == slots_type) {
                 void *const *sl = (void *const *)((const char *)(a + 1) + offset);
-                for (uint32_t i = 0; i < nslots; i++)
+                RC__SLOTS_DOWN(nslots, i, {
                     if (sl[i]) __builtin_prefetch(RC_HEAD(sl[i]), 1);
+                });
             }
         }
         rc_head *o = (rc_head *)p;
@@ -192,8 +193,9 @@ RC_INLINE void count_page_with(gc_set *s, rc_page *pg, bool par)
             offset = t->slots_offset;
         }
         void **sl = (void **)((char *)(o + 1) + offset);
-        for (uint32_t i = nslots; i-- > 0;)
+        RC__SLOTS_DOWN(nslots, i, {
             if (sl[i]) visit(RC_HEAD(sl[i]), s);
+        });
     }
 }
 
@@ -462,26 +464,39 @@ static void full_mark_sweep(gc_set *s, rc_gc_info *info, bool par)
         h->mark_flip = newflip;
         return;
     }
-    size_t examined = 0;
+    size_t examined = 0, held = 0;
     bool listed = false;   /* some object passed as garbage may need a list */
-    s->held = 0;
-    FOREACH_MEMBER(s, o, {
-        examined++;
-        uint32_t gc = o->gc;
-        if ((gc ^ s->flip) & RC__MARK) continue;   /* marked (and settled) */
-        if (o->refcnt <= gc >> RC__FIELD_SHIFT) {
-            o->gc = gc | RC__INSET;
-            s->held++;
-            const rc_type *t = o->type;
-            if ((gc & RC__WEAKREFS) || t->rc_kind == RC_KIND_WEAKREF ||
-                (t->finalize && !(gc & RC__FINALIZED)))
-                listed = true;
-            continue;
-        }
-        mark_settle(s, o);
-        if (!rc__vec_push(h, &s->stack, o)) s->overflow = true;
-        else drain(s, mark_ref_full);
-    });
+    const uint32_t flip = s->flip;
+    const rc_type *quiet = NULL;   /* the last type seen with no finalizer, not weakref */
+    s->held = 0;   /* mark_settle takes back from it what `held` will add */
+    for (size_t i = 0; i < h->pages[1].len; i++) {
+        rc_page *pg = h->pages[1].items[i];
+        RC__WALK_BLOCKS(pg, o, {
+            if (!o->refcnt) continue;   /* a free block: only its refcnt may be read */
+            uint32_t gc = o->gc;
+            if (!(gc & RC__TRACKED) || (gc & RC__GEN_MASK) == 3) continue;
+            examined++;
+            if ((gc ^ flip) & RC__MARK) continue;   /* marked (and settled) */
+            if (o->refcnt <= gc >> RC__FIELD_SHIFT) {
+                o->gc = gc | RC__INSET;
+                held++;
+                const rc_type *t = o->type;
+                if (gc & RC__WEAKREFS) listed = true;
+                if (t != quiet) {
+                    if (t->rc_kind == RC_KIND_WEAKREF || t->finalize) {
+                        if (t->rc_kind == RC_KIND_WEAKREF || !(gc & RC__FINALIZED)) listed = true;
+                    } else {
+                        quiet = t;
+                    }
+                }
+                continue;
+            }
+            mark_settle(s, o);
+            if (!rc__vec_push(h, &s->stack, o)) s->overflow = true;
+            else drain(s, mark_ref_full);
+        });
+    }
+    s->held += held;
     info->examined += examined;
     settle_counts(s);
     if (s->overflow) mark_fixpoint(s, NULL);
