@@ -113,29 +113,6 @@ typedef struct gc_set {
     rc_vec stack;
 } gc_set;
 
-/* Expand every object on the mark stack with `visit` until it is empty. */
-RC_INLINE void drain(gc_set *s, void (*visit)(rc_head *, void *))
-{
-    while (s->stack.len) {
-        rc_head *x = s->stack.items[--s->stack.len];
-        rc__foreach_ref(x, visit, s);
-    }
-}
-
-/* Sweep found `o` unreachable: hold it (refcnt + 1) and flag it INSET until
- * the garbage is deleted, noting whether deletion has finalizers to run or
- * weak references to clear. Young and candidate sweeps also move it to the
- * front of their members vector; a full collection leaves it where it lies. */
-RC_INLINE void hold_garbage(gc_set *s, rc_head *o)
-{
-    rc_assert(o->refcnt && !(o->gc & RC__BUFFERED));
-    o->refcnt++;
-    o->gc |= RC__INSET;
-    s->held++;
-    if (o->type->finalize && !(o->gc & RC__FINALIZED)) s->finalizers = true;
-    if ((o->gc & RC__WEAKREFS) || o->type->rc_kind == RC_KIND_WEAKREF) s->weak = true;
-}
-
 /* BODY once for each I from n - 1 down to 0 (I a const uint32_t): the
  * slots of a slots object, the loop unrolled for the usual few slots. */
 #define RC__SLOTS_DOWN(n, I, BODY)                                             \
@@ -155,6 +132,58 @@ RC_INLINE void hold_garbage(gc_set *s, rc_head *o)
         case 0: break;                                                         \
         }                                                                      \
     } while (0)
+
+/* The last slots type (references in slots only, no traverse) a walk saw:
+ * most objects a walk meets in a row are of one type, whose fields then
+ * need not be read again. A local of the walk's, zero to start. */
+typedef struct slots_cache {
+    const rc_type *type;
+    uint32_t nslots, offset;
+} slots_cache;
+
+/* rc__foreach_ref(o, fn, ctx) with the last slots type seen in *sc. */
+RC_INLINE void foreach_ref_cached(rc_head *o, void (*fn)(rc_head *, void *), void *ctx,
+                                  slots_cache *sc)
+{
+    const rc_type *t = o->type;
+    if (t != sc->type) {
+        if (t->rc_kind != RC_KIND_USER || t->traverse || !t->nslots) {
+            rc__foreach_ref(o, fn, ctx);
+            return;
+        }
+        sc->type = t;
+        sc->nslots = t->nslots;
+        sc->offset = t->slots_offset;
+    }
+    void **sl = (void **)((char *)(o + 1) + sc->offset);
+    RC__SLOTS_DOWN(sc->nslots, i, {
+        if (sl[i]) fn(RC_HEAD(sl[i]), ctx);
+    });
+}
+
+/* Expand every object on the mark stack with `visit` until it is empty. */
+RC_INLINE void drain(gc_set *s, void (*visit)(rc_head *, void *))
+{
+    slots_cache sc = {0};
+    while (s->stack.len) {
+        rc_head *x = s->stack.items[--s->stack.len];
+        foreach_ref_cached(x, visit, s, &sc);
+    }
+}
+
+/* Sweep found `o` unreachable: hold it (refcnt + 1) and flag it INSET until
+ * the garbage is deleted, noting whether deletion has finalizers to run or
+ * weak references to clear. Young and candidate sweeps also move it to the
+ * front of their members vector; a full collection leaves it where it lies. */
+RC_INLINE void hold_garbage(gc_set *s, rc_head *o)
+{
+    rc_assert(o->refcnt && !(o->gc & RC__BUFFERED));
+    o->refcnt++;
+    o->gc |= RC__INSET;
+    s->held++;
+    if (o->type->finalize && !(o->gc & RC__FINALIZED)) s->finalizers = true;
+    if ((o->gc & RC__WEAKREFS) || o->type->rc_kind == RC_KIND_WEAKREF) s->weak = true;
+}
 
 /* BODY for each block `o` of page `pg` (free ones too: refcnt 0), the
  * bounds read once (RC__FOREACH_BLOCK reads them again after every write

@@ -101,11 +101,12 @@ static RC_NOINLINE void foreign_ref(const gc_set *s, const rc_head *to)
 /* Iterate the live members of a generational set. */
 #define FOREACH_MEMBER(s, o, BODY)                                             \
     FOREACH_SET_PAGE(s, pg_, {                                                 \
-        RC__FOREACH_BLOCK(pg_, o) {                                            \
-            if (!o->refcnt || !(o->gc & RC__TRACKED) || rc__gen(o) > (s)->gen) \
+        const unsigned gen_ = (s)->gen;                                        \
+        RC__WALK_BLOCKS(pg_, o, {                                              \
+            if (!o->refcnt || !(o->gc & RC__TRACKED) || rc__gen(o) > gen_)     \
                 continue;                                                      \
             BODY                                                               \
-        }                                                                      \
+        });                                                                    \
     })
 
 /* ---- count ---- */
@@ -563,9 +564,10 @@ size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info)
     /* count */
     bool par = false;
     if (members) {
+        slots_cache sc = {0};
         for (size_t i = 0; i < members->len; i++) {
             SET_FROM(&s, members->items[i]);
-            rc__foreach_ref(members->items[i], count_ref, &s);
+            foreach_ref_cached(members->items[i], count_ref, &s, &sc);
         }
     } else {
         par = count_full(&s);
