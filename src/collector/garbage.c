@@ -144,7 +144,7 @@ RC_INLINE void free_held(rc_heap *h, rc_head *o)
     rc_assert(o->refcnt == 1 && !h->freeing);
     h->gc_freed += (gc & RC__INSET) != 0;
     if (gc & RC__TRACKED) rc__uncount(h, o);
-    rc__free_fast(h, o);
+    if (!rc__free_quick_full(o)) rc__free_block(h, o);
 }
 
 /* Break the cycles of `n` garbage objects that lie close together (a chunk

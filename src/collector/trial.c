@@ -283,15 +283,15 @@ static void settle_counts(gc_set *s)
     s->settled[2] = 0;
 }
 
-/* Mark `o` (a root) and every member it reaches. */
-static void mark_from(gc_set *s, rc_head *o)
+/* mark_ref for a set whose members are flagged INSET (young, candidate):
+ * MARK's polarity from s->flip. */
+RC_INLINE void mark_ref_inset(rc_head *c, void *ctx)
 {
-    rc__set_marked(s->h, o);
-    if (!rc__vec_push(s->h, &s->stack, o)) {
-        s->overflow = true;
-        return;
-    }
-    drain(s, mark_ref);
+    gc_set *s = ctx;
+    uint32_t gc = c->gc;
+    if (!(gc & RC__INSET) || ((gc ^ s->flip) & RC__MARK)) return;
+    c->gc = gc ^ RC__MARK;
+    if (!rc__vec_push(s->h, &s->stack, c)) s->overflow = true;
 }
 
 /* After the stack failed to grow, some marked objects were never expanded:
@@ -390,26 +390,36 @@ static size_t end_collection(rc_heap *h, rc_gc_info *info, rc_gen_stats *st, con
 static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target)
 {
     rc_heap *h = s->h;
+    const uint32_t flip = h->mark_flip;
+    s->flip = flip;
     for (size_t i = 0; i < m->len; i++) {
         rc_head *o = m->items[i];
-        if (!rc__marked(h, o) && o->refcnt > rc__field(o)) mark_from(s, o);
+        uint32_t gc = o->gc;
+        if (((gc ^ flip) & RC__MARK) || o->refcnt <= gc >> RC__FIELD_SHIFT) continue;
+        o->gc = gc ^ RC__MARK;
+        if (!rc__vec_push(h, &s->stack, o)) s->overflow = true;
+        else drain(s, mark_ref_inset);
     }
     mark_fixpoint(s, m);
-    size_t k = 0, n = m->len;
+    size_t k = 0, n = m->len, left[3] = {0, 0, 0};
     for (size_t i = 0; i < n; i++) {
         rc_head *o = m->items[i];
-        unsigned g = rc__gen(o);
-        bool dead = !rc__marked(h, o);
-        rc_assert((o->gc & RC__INSET) && !(o->gc & RC__BUFFERED) && g < 3);
-        o->gc = (o->gc & ~(RC__MARK | RC__INSET | RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) |
-                target | h->mark_flip;
-        h->gen_objects[g]--;
-        h->gen_objects[target]++;
+        uint32_t gc = o->gc;
+        unsigned g = gc & RC__GEN_MASK;
+        bool dead = !((gc ^ flip) & RC__MARK);
+        rc_assert((gc & RC__INSET) && !(gc & RC__BUFFERED) && g < 3);
+        o->gc = (gc & ~(RC__MARK | RC__INSET | RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) |
+                target | flip;
+        left[g]++;
         if (dead) {
             s->mid_held += g == 1;
             hold_garbage(s, o);
             m->items[k++] = o;
         }
+    }
+    for (unsigned g = 0; g < 3; g++) {
+        h->gen_objects[g] -= left[g];
+        h->gen_objects[target] += left[g];
     }
     m->len = k;
     return n;
