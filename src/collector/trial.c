@@ -271,6 +271,33 @@ RC_INLINE void mark_ref_full(rc_head *c, void *ctx)
     if (mark_settle(s, c) && !rc__vec_push(s->h, &s->stack, c)) s->overflow = true;
 }
 
+/* A full collection's mark from `root` (marked): its stack holds
+ * references not looked at yet, each marked (or found marked already) when
+ * it is taken off. The gc word of an object is then read when the walk
+ * comes to it, not when its referrer is expanded: depth first over a graph
+ * built depth first (a tree made parent first) that is the order of
+ * memory, which the hardware fetches ahead, where marking at the push
+ * waits for each far child (a tree's right child) in turn. A reference
+ * the stack has no room for is marked at once, for mark_fixpoint. */
+RC_INLINE void push_ref_full(rc_head *c, void *ctx)
+{
+    gc_set *s = ctx;
+    if (unlikely(!rc__vec_push(s->h, &s->stack, c)) && mark_settle(s, c)) s->overflow = true;
+}
+
+static void mark_full_from(gc_set *s, rc_head *root)
+{
+    slots_cache sc = {0};
+    rc_head *x = root;
+    for (;;) {
+        foreach_ref_cached(x, push_ref_full, s, &sc);
+        do {
+            if (!s->stack.len) return;
+            x = s->stack.items[--s->stack.len];
+        } while (!mark_settle(s, x));
+    }
+}
+
 /* Move the generation counts of what mark_settle settled. */
 static void settle_counts(gc_set *s)
 {
@@ -503,8 +530,7 @@ static void full_mark_sweep(gc_set *s, rc_gc_info *info, bool par)
                 continue;
             }
             mark_settle(s, o);
-            if (!rc__vec_push(h, &s->stack, o)) s->overflow = true;
-            else drain(s, mark_ref_full);
+            mark_full_from(s, o);
         });
     }
     s->held += held;
