@@ -120,6 +120,16 @@ RC_INLINE void count_ref(rc_head *c, void *ctx)
     if (is_member(s, c)) c->gc += 1u << RC__FIELD_SHIFT;
 }
 
+/* The same for a set whose members are flagged INSET (s->candidates: a
+ * gathered young set, an incremental pass's verdict). */
+RC_INLINE void count_ref_inset(rc_head *c, void *ctx)
+{
+    gc_set *s = ctx;
+    CHECK_SAME_HEAP(s, c);
+    (void)s;
+    if (c->gc & RC__INSET) c->gc += 1u << RC__FIELD_SHIFT;
+}
+
 /* The same for a full collection, where a member is any tracked object
  * not frozen (generation 0..2): one load of the gc word, nothing of the
  * set's to read. */
@@ -603,7 +613,7 @@ size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info)
         slots_cache sc = {0};
         for (size_t i = 0; i < members->len; i++) {
             SET_FROM(&s, members->items[i]);
-            foreach_ref_cached(members->items[i], count_ref, &s, &sc);
+            foreach_ref_cached(members->items[i], count_ref_inset, &s, &sc);
         }
     } else {
         par = count_full(&s);
@@ -689,9 +699,10 @@ int rc__collect_step(rc_heap *h, size_t budget, rc_gc_info *info)
          * between the steps, what it frees is unreachable now. */
         h->scanning = true;
         verdict_members(h, m);
+        slots_cache sc = {0};
         for (size_t i = 0; i < m->len; i++) {
             SET_FROM(&s, m->items[i]);
-            rc__foreach_ref(m->items[i], count_ref, &s);
+            foreach_ref_cached(m->items[i], count_ref_inset, &s, &sc);
         }
         info->examined += mark_sweep_members(&s, m, 2);
         h->scanning = false;
