@@ -438,6 +438,57 @@ TEST(garbage_a_finalizer_unlinks_is_still_found_and_freed)
     rc_heap_free(h);
 }
 
+/* A full collection's walk passes an object before the root that reaches
+ * it (allocated child first): it looks like garbage when passed, and must
+ * not be freed with the real garbage once the root's mark reaches it. */
+TEST(an_object_passed_before_the_root_that_reaches_it_is_not_freed_with_the_garbage)
+{
+    rc_heap *h = quiet_heap();
+    node *child = rc_new(h, &node2_type);
+    node *root = rc_new(h, &node2_type);
+    root->slot[0] = child;   /* root takes our reference to child */
+    rc_decref(cycle_of_two(h, &node2_type));
+    outcome o;
+    collect_full(h, &o);
+    CHECK_EQ_INT(o.result, 2);
+    CHECK_EQ_INT(o.info.freed, 2);
+    CHECK_EQ_INT(rc_refcount(child), 1);
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    collect_full(h, &o);   /* and again, the polarity flipped */
+    CHECK_EQ_INT(o.result, 0);
+    CHECK_EQ_INT(rc_refcount(child), 1);
+    rc_decref(root);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
+/* Garbage whose only referrer is garbage on an earlier page dies when that
+ * referrer lets go, before deletion's walk reaches it: found and freed all
+ * the same. */
+TEST(garbage_that_dies_before_deletion_reaches_it_is_counted_as_freed)
+{
+    enum { FILL = 20000 };
+    rc_heap *h = quiet_heap();
+    node *a = rc_new(h, &node2_type);
+    node **fill = malloc(FILL * sizeof *fill);
+    CHECK(fill != NULL);
+    for (int i = 0; i < FILL; i++) fill[i] = rc_new(h, &node2_type);   /* pages apart */
+    node *b = rc_new(h, &node2_type);
+    a->slot[0] = b;      /* a takes our reference to b */
+    node_set(b, 0, a);   /* b -> a */
+    rc_decref(a);
+    outcome o;
+    collect_full(h, &o);
+    CHECK_EQ_INT(o.result, 2);
+    CHECK_EQ_INT(o.info.freed, 2);
+    CHECK_EQ_INT(o.info.uncollectable, 0);
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    for (int i = 0; i < FILL; i++) rc_decref(fill[i]);
+    free(fill);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
 /* A clear() that hands a reference to another garbage object to a live
  * container: that object stays alive, found but not freed (uncollectable). */
 static rc_list *handoff_to;

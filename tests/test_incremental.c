@@ -833,7 +833,7 @@ static void planted_bad_verdict(void)
     rc_head *o = RC_HEAD(a);
     o->refcnt++;            /* held as garbage ... */
     o->gc |= RC__INSET;     /* ... though C code holds it */
-    rc__verify_garbage(h, "test");
+    rc__verify_garbage(h, "test", true);
 }
 
 TEST(verification_stops_a_verdict_that_would_free_a_reachable_object)

@@ -59,7 +59,11 @@
  *   sweep    marked members survive: field = 0, unmarked, moved to the next
  *            generation; unmarked members are garbage, held (refcnt + 1,
  *            INSET): young and candidate sweeps move it to the front of their
- *            members vector, a full collection leaves it where it lies.
+ *            members vector, a full collection leaves it where it lies. A
+ *            full collection settles survivors as it marks them, and when no
+ *            garbage has a finalizer to run or weak references and no
+ *            on_garbage hook is set, it only flags its garbage INSET:
+ *            deletion holds and settles it a page at a time (s->unheld).
  *   garbage  clear the weak references to it and call back the live ones,
  *            run finalizers that have not run; when any callback or finalizer
  *            ran, redo trial deletion inside the garbage to spare whatever
@@ -100,17 +104,70 @@ typedef struct gc_set {
     size_t resurrected;    /* garbage a finalizer made reachable again */
     size_t saved;          /* garbage an on_garbage hook kept (RC_GC_DEBUG_SAVEALL) */
     bool weak;             /* some garbage has weak references */
+    bool unheld;           /* full collection: the garbage is flagged INSET but
+                              neither held nor settled yet (release_page) */
+    uint32_t flip;         /* full collection: h->mark_flip while marking */
+    size_t settled[3];     /* full collection: survivors settled, by generation before */
     size_t budget;         /* candidate scan: most members */
     rc_vec *members;       /* candidate scan: the members */
     rc_vec stack;
 } gc_set;
 
+/* BODY once for each I from n - 1 down to 0 (I a const uint32_t): the
+ * slots of a slots object, the loop unrolled for the usual few slots. */
+#define RC__SLOTS_DOWN(n, I, BODY)                                             \
+    do {                                                                       \
+        switch (n) {                                                           \
+        default:                                                               \
+            for (uint32_t I = (n); I-- > 4;) { BODY }                          \
+            /* fall through */                                                 \
+        case 4: { const uint32_t I = 3; BODY }                                 \
+            /* fall through */                                                 \
+        case 3: { const uint32_t I = 2; BODY }                                 \
+            /* fall through */                                                 \
+        case 2: { const uint32_t I = 1; BODY }                                 \
+            /* fall through */                                                 \
+        case 1: { const uint32_t I = 0; BODY }                                 \
+            /* fall through */                                                 \
+        case 0: break;                                                         \
+        }                                                                      \
+    } while (0)
+
+/* The last slots type (references in slots only, no traverse) a walk saw:
+ * most objects a walk meets in a row are of one type, whose fields then
+ * need not be read again. A local of the walk's, zero to start. */
+typedef struct slots_cache {
+    const rc_type *type;
+    uint32_t nslots, offset;
+} slots_cache;
+
+/* rc__foreach_ref(o, fn, ctx) with the last slots type seen in *sc. */
+RC_INLINE void foreach_ref_cached(rc_head *o, void (*fn)(rc_head *, void *), void *ctx,
+                                  slots_cache *sc)
+{
+    const rc_type *t = o->type;
+    if (t != sc->type) {
+        if (t->rc_kind != RC_KIND_USER || t->traverse || !t->nslots) {
+            rc__foreach_ref(o, fn, ctx);
+            return;
+        }
+        sc->type = t;
+        sc->nslots = t->nslots;
+        sc->offset = t->slots_offset;
+    }
+    void **sl = (void **)((char *)(o + 1) + sc->offset);
+    RC__SLOTS_DOWN(sc->nslots, i, {
+        if (sl[i]) fn(RC_HEAD(sl[i]), ctx);
+    });
+}
+
 /* Expand every object on the mark stack with `visit` until it is empty. */
 RC_INLINE void drain(gc_set *s, void (*visit)(rc_head *, void *))
 {
+    slots_cache sc = {0};
     while (s->stack.len) {
         rc_head *x = s->stack.items[--s->stack.len];
-        rc__foreach_ref(x, visit, s);
+        foreach_ref_cached(x, visit, s, &sc);
     }
 }
 
@@ -126,6 +183,34 @@ RC_INLINE void hold_garbage(gc_set *s, rc_head *o)
     s->held++;
     if (o->type->finalize && !(o->gc & RC__FINALIZED)) s->finalizers = true;
     if ((o->gc & RC__WEAKREFS) || o->type->rc_kind == RC_KIND_WEAKREF) s->weak = true;
+}
+
+/* BODY for each block `o` of page `pg` (free ones too: refcnt 0), the
+ * bounds read once (RC__FOREACH_BLOCK reads them again after every write
+ * that could alias them). `continue` goes on to the next block. */
+#define RC__WALK_BLOCKS(pg, o, BODY)                                           \
+    do {                                                                       \
+        bool large_ = ((pg)->flags & RC_PAGE_LARGE) != 0;                      \
+        char *p_ = rc__page_first(pg);                                         \
+        char *const end_ = large_ ? p_ + 1 : (pg)->bump;                       \
+        const size_t step_ = large_ ? 1 : (pg)->block_size;                    \
+        for (; p_ < end_; p_ += step_) {                                       \
+            rc_head *o = (rc_head *)p_;                                        \
+            BODY                                                               \
+        }                                                                      \
+    } while (0)
+
+/* A full-collection survivor, or garbage about to be held: generation 2,
+ * field 0, the generation counts moved. */
+RC_INLINE void settle(rc_heap *h, rc_head *o)
+{
+    unsigned g = rc__gen(o);
+    rc_assert(g < 3 && !(o->gc & RC__BUFFERED));
+    o->gc = (o->gc & ~(RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) | 2u;
+    if (g != 2) {
+        h->gen_objects[g]--;
+        h->gen_objects[2]++;
+    }
 }
 
 /* Pages of tracked objects a thread of a parallel full collection takes
@@ -154,12 +239,14 @@ bool rc__par_mark(gc_set *s, rc_gc_info *info, size_t *unmarked);
  * (garbage.c). */
 size_t rc__delete_garbage(gc_set *s, rc_vec *list);
 
-/* Stop the program when garbage held for deletion (INSET) is reachable in
- * the whole heap, computed stop-the-world from the objects C code holds;
- * `kind` names the collection in the message. O(heap), malloc'd tables.
+/* Stop the program when garbage flagged for deletion (INSET) is reachable
+ * in the whole heap, computed stop-the-world from the objects C code holds
+ * (`held`: each garbage object carries the collection's hold, which is not
+ * one; else the garbage is not held yet, s->unheld); `kind` names the
+ * collection in the message. O(heap), malloc'd tables.
  * RC_EXPENSIVE builds, and RC_DEBUG builds run with RC_GC_VERIFY=1, call it
  * before every deletion (verify.c). */
-void rc__verify_garbage(rc_heap *h, const char *kind);
+void rc__verify_garbage(rc_heap *h, const char *kind, bool held);
 
 /* Run the incremental pass's search for about `budget` units of work
  * (objects looked at plus references followed), starting a pass when none

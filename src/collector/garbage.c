@@ -109,6 +109,44 @@ static bool gather_held(rc_heap *h, rc_vec *g, gc_set *s)
     return room;
 }
 
+/* Let go of what a garbage object holds: a slots object's slots right
+ * here (set to NULL, as rc__release_refs does), anything else through
+ * rc__release_refs (clear). */
+RC_INLINE void release_one(rc_head *o)
+{
+    const rc_type *t = o->type;
+    if (t->rc_kind != RC_KIND_USER || t->clear) {
+        rc__release_refs(o);
+        return;
+    }
+    void **sl = (void **)((char *)(o + 1) + t->slots_offset);
+    RC__SLOTS_DOWN(t->nslots, i, {
+        void *c = sl[i];
+        if (c) {
+            sl[i] = NULL;
+            rc_decref(c);
+        }
+    });
+}
+
+/* Free garbage object `o`, whose only reference left is our hold: what
+ * rc__free_now does, inline for the usual object -- no candidate-buffer
+ * entry, no weak references, no destroy, no on_death hook: counted as
+ * freed garbage, off the generation counts, its block given back. */
+RC_INLINE void free_held(rc_heap *h, rc_head *o)
+{
+    uint32_t gc = o->gc;
+    if (unlikely((gc & (RC__BUFFERED | RC__WEAKREFS)) || o->type->destroy ||
+                 (h->hooked & RC_HOOK_DEATH))) {
+        rc__free_now(h, o);
+        return;
+    }
+    rc_assert(o->refcnt == 1 && !h->freeing);
+    h->gc_freed += (gc & RC__INSET) != 0;
+    if (gc & RC__TRACKED) rc__uncount(h, o);
+    if (!rc__free_quick_full(o)) rc__free_block(h, o);
+}
+
 /* Break the cycles of `n` garbage objects that lie close together (a chunk
  * of a list, or one page's): each lets go of what it holds, then of our
  * hold. One left with only our hold (its referrers already let go) is freed
@@ -117,10 +155,10 @@ static bool gather_held(rc_heap *h, rc_vec *g, gc_set *s)
  * referrer still carries INSET, which is how unlink_object counts it. */
 static void release_chunk(rc_heap *h, rc_head **objs, size_t n)
 {
-    for (size_t i = 0; i < n; i++) rc__release_refs(objs[i]);
+    for (size_t i = 0; i < n; i++) release_one(objs[i]);
     for (size_t i = 0; i < n; i++) {
         rc_head *o = objs[i];
-        if (o->refcnt == 1) rc__free_now(h, o);
+        if (o->refcnt == 1) free_held(h, o);
         else rc_decref(o + 1);
     }
 }
@@ -132,10 +170,11 @@ size_t rc__delete_garbage(gc_set *s, rc_vec *list)
     rc_heap *h = s->h;
     rc_vec gathered = {0};
 #ifdef RC_EXPENSIVE
-    rc__verify_garbage(h, "collection");
+    rc__verify_garbage(h, "collection", !s->unheld);
 #elif defined(RC_DEBUG)
-    if (h->verify_gc) rc__verify_garbage(h, "collection");
+    if (h->verify_gc) rc__verify_garbage(h, "collection", !s->unheld);
 #endif
+    rc_assert(!s->unheld || (!list && !s->finalizers && !s->weak && !(h->hooked & RC_HOOK_GARBAGE)));
     if (!list && (s->finalizers || s->weak || (h->hooked & RC_HOOK_GARBAGE))) {
         if (!gather_held(h, &gathered, s)) {
             rc__vec_free(h, &gathered);
@@ -192,20 +231,32 @@ size_t rc__delete_garbage(gc_set *s, rc_vec *list)
         /* Held in place: a page's garbage at a time (the chunks of a list
          * that is not there). Pages emptied meanwhile stay until the walk
          * ends, so the page list does not change under it; the walk never
-         * looks behind itself, where objects were freed or let go. */
+         * looks behind itself, where objects were freed or let go.
+         * s->unheld: the garbage is only flagged; each object is held and
+         * settled here, as its chunk forms. One not reached yet may die
+         * first, when what held it lets go: it is INSET, so counted as
+         * freed, and its block, free (refcnt 0) or reused by a new object
+         * (not INSET), is passed over. */
         rc_head *chunk[CHUNK];
         size_t k = 0;
+        bool unheld = s->unheld;
         h->keep_empty_pages++;
         for (size_t i = 0; i < h->pages[1].len; i++) {
             rc_page *pg = h->pages[1].items[i];
-            RC__FOREACH_BLOCK(pg, o) {
+            RC__WALK_BLOCKS(pg, o, {
                 if (!o->refcnt || !(o->gc & RC__INSET)) continue;
+                if (unheld) {
+                    if (o->gc & RC__TRACKED) settle(h, o);   /* as sweep_full does */
+                    else rc__set_field(o, 0);                /* untracked by a clear meanwhile */
+                    o->gc = (o->gc & ~RC__MARK) | h->mark_flip;   /* unmarked */
+                    o->refcnt++;                                  /* the hold */
+                }
                 chunk[k++] = o;
                 if (k == CHUNK) {
                     release_chunk(h, chunk, k);
                     k = 0;
                 }
-            }
+            });
             release_chunk(h, chunk, k);
             k = 0;
         }
@@ -215,6 +266,7 @@ size_t rc__delete_garbage(gc_set *s, rc_vec *list)
     size_t freed = kept ? 0 : h->gc_freed - before;
     if (!kept && freed < n) clear_inset_everywhere(h);
     h->deleting = false;
+    s->unheld = false;
     rc__vec_free(h, &gathered);
     return freed;
 }

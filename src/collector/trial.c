@@ -101,11 +101,12 @@ static RC_NOINLINE void foreign_ref(const gc_set *s, const rc_head *to)
 /* Iterate the live members of a generational set. */
 #define FOREACH_MEMBER(s, o, BODY)                                             \
     FOREACH_SET_PAGE(s, pg_, {                                                 \
-        RC__FOREACH_BLOCK(pg_, o) {                                            \
-            if (!o->refcnt || !(o->gc & RC__TRACKED) || rc__gen(o) > (s)->gen) \
+        const unsigned gen_ = (s)->gen;                                        \
+        RC__WALK_BLOCKS(pg_, o, {                                              \
+            if (!o->refcnt || !(o->gc & RC__TRACKED) || rc__gen(o) > gen_)     \
                 continue;                                                      \
             BODY                                                               \
-        }                                                                      \
+        });                                                                    \
     })
 
 /* ---- count ---- */
@@ -119,15 +120,28 @@ RC_INLINE void count_ref(rc_head *c, void *ctx)
     if (is_member(s, c)) c->gc += 1u << RC__FIELD_SHIFT;
 }
 
-/* The referents of a slots object, asked for ahead of time. */
-RC_INLINE void prefetch_refs(const rc_head *o)
+/* The same for a set whose members are flagged INSET (s->candidates: a
+ * gathered young set, an incremental pass's verdict). */
+RC_INLINE void count_ref_inset(rc_head *c, void *ctx)
 {
-    if (!o->refcnt) return;   /* a free block: only its refcnt may be read */
-    const rc_type *t = o->type;
-    if (t->rc_kind != RC_KIND_USER || t->traverse) return;
-    void *const *sl = (void *const *)((const char *)(o + 1) + t->slots_offset);
-    for (uint32_t i = 0; i < t->nslots; i++)
-        if (sl[i]) __builtin_prefetch(RC_HEAD(sl[i]), 1);
+    gc_set *s = ctx;
+    CHECK_SAME_HEAP(s, c);
+    (void)s;
+    if (c->gc & RC__INSET) c->gc += 1u << RC__FIELD_SHIFT;
+}
+
+/* The same for a full collection, where a member is any tracked object
+ * not frozen (generation 0..2): one load of the gc word, nothing of the
+ * set's to read. */
+RC_INLINE void count_ref_full(rc_head *c, void *ctx)
+{
+    (void)ctx;
+#ifdef RC_DEBUG
+    gc_set *s = ctx;
+    CHECK_SAME_HEAP(s, c);
+#endif
+    uint32_t gc = c->gc;
+    if ((gc & RC__TRACKED) && (gc & RC__GEN_MASK) != 3) c->gc = gc + (1u << RC__FIELD_SHIFT);
 }
 
 /* A full collection's count on several threads (count_page_par): the gc
@@ -143,25 +157,56 @@ RC_INLINE void count_ref_par(rc_head *c, void *ctx)
         __atomic_fetch_add(&c->gc, 1u << RC__FIELD_SHIFT, __ATOMIC_RELAXED);
 }
 
-/* The count phase over one page: while counting an object, the references
- * of the object a few blocks on are fetched, so the increments on far-away
- * referents (a tree's right child) find them in cache. `par`: other threads
- * count at the same time (a constant: each caller gets its own loop). */
+/* The count phase of a full collection over one page. A page's objects are
+ * mostly of one type: the last slots type seen (no traverse) is kept in
+ * registers, so its objects' references are counted without the type's
+ * fields read again, and while counting an object the references of the
+ * one a few blocks on are fetched (when of that type), so the increments on
+ * far-away referents (a tree's right child) find them in cache. Other
+ * objects go through rc__foreach_ref. `par`: other threads count at the
+ * same time (a constant: each caller gets its own loop). */
 RC_INLINE void count_page_with(gc_set *s, rc_page *pg, bool par)
 {
     enum { AHEAD = 6 };
+    void (*const visit)(rc_head *, void *) = par ? count_ref_par : count_ref_full;
     bool large = pg->flags & RC_PAGE_LARGE;
     char *end = large ? rc__page_first(pg) + 1 : pg->bump;
     size_t step = large ? 1 : pg->block_size;
+    char *ahead_end = large || end - rc__page_first(pg) < (ptrdiff_t)(AHEAD * step)
+                          ? rc__page_first(pg)
+                          : end - AHEAD * step;
+    const rc_type *slots_type = NULL;   /* the last slots type seen */
+    uint32_t nslots = 0, offset = 0;
     for (char *p = rc__page_first(pg); p < end; p += step) {
-        if (s->gen == 2 && !large && p + AHEAD * step < end)
-            prefetch_refs((rc_head *)(p + AHEAD * step));
+        if (p < ahead_end) {
+            const rc_head *a = (const rc_head *)(p + AHEAD * step);
+            /* a free block: only its refcnt may be read */
+            if (a->refcnt && a->type == slots_type) {
+                void *const *sl = (void *const *)((const char *)(a + 1) + offset);
+                RC__SLOTS_DOWN(nslots, i, {
+                    if (sl[i]) __builtin_prefetch(RC_HEAD(sl[i]), 1);
+                });
+            }
+        }
         rc_head *o = (rc_head *)p;
         if (!o->refcnt) continue;   /* a free block: only its refcnt may be read */
         uint32_t gc = par ? __atomic_load_n(&o->gc, __ATOMIC_RELAXED) : o->gc;
-        if (!(gc & RC__TRACKED) || (gc & RC__GEN_MASK) > s->gen) continue;
+        if (!(gc & RC__TRACKED) || (gc & RC__GEN_MASK) == 3) continue;
         SET_FROM(s, o);
-        rc__foreach_ref(o, par ? count_ref_par : count_ref, s);
+        const rc_type *t = o->type;
+        if (t != slots_type) {
+            if (t->rc_kind != RC_KIND_USER || t->traverse || !t->nslots) {
+                rc__foreach_ref(o, visit, s);
+                continue;
+            }
+            slots_type = t;
+            nslots = t->nslots;
+            offset = t->slots_offset;
+        }
+        void **sl = (void **)((char *)(o + 1) + offset);
+        RC__SLOTS_DOWN(nslots, i, {
+            if (sl[i]) visit(RC_HEAD(sl[i]), s);
+        });
     }
 }
 
@@ -211,15 +256,79 @@ RC_INLINE void mark_ref(rc_head *c, void *ctx)
 }
 
 
-/* Mark `o` (a root) and every member it reaches. */
-static void mark_from(gc_set *s, rc_head *o)
+/* A full collection's mark (s->flip the polarity): a member (tracked,
+ * not frozen) not yet marked is marked and settled as a survivor in the
+ * same write of its gc word -- generation 2, field 0, INSET clear (an
+ * object the walk passed as garbage, full_mark_sweep's) -- as
+ * parmark.c's threads do: a marked object's field is never read again, and
+ * the walks after the mark only read the survivors' headers. The
+ * generation counts move once, at the end (settle_counts). True when this
+ * call marked `c`. */
+RC_INLINE bool mark_settle(gc_set *s, rc_head *c)
 {
-    rc__set_marked(s->h, o);
-    if (!rc__vec_push(s->h, &s->stack, o)) {
-        s->overflow = true;
-        return;
+    uint32_t gc = c->gc, flip = s->flip;
+    if (!(gc & RC__TRACKED) || (gc & RC__GEN_MASK) == 3 || ((gc ^ flip) & RC__MARK)) return false;
+    c->gc = (gc & ~(RC__MARK | RC__INSET | RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) |
+            (flip ^ RC__MARK) | 2u;
+    s->settled[gc & RC__GEN_MASK]++;
+    if (unlikely(gc & RC__INSET)) s->held--;   /* passed as garbage, reached after all */
+    return true;
+}
+
+RC_INLINE void mark_ref_full(rc_head *c, void *ctx)
+{
+    gc_set *s = ctx;
+    if (mark_settle(s, c) && !rc__vec_push(s->h, &s->stack, c)) s->overflow = true;
+}
+
+/* A full collection's mark from `root` (marked): its stack holds
+ * references not looked at yet, each marked (or found marked already) when
+ * it is taken off. The gc word of an object is then read when the walk
+ * comes to it, not when its referrer is expanded: depth first over a graph
+ * built depth first (a tree made parent first) that is the order of
+ * memory, which the hardware fetches ahead, where marking at the push
+ * waits for each far child (a tree's right child) in turn. A reference
+ * the stack has no room for is marked at once, for mark_fixpoint. */
+RC_INLINE void push_ref_full(rc_head *c, void *ctx)
+{
+    gc_set *s = ctx;
+    if (unlikely(!rc__vec_push(s->h, &s->stack, c)) && mark_settle(s, c)) s->overflow = true;
+}
+
+static void mark_full_from(gc_set *s, rc_head *root)
+{
+    slots_cache sc = {0};
+    rc_head *x = root;
+    for (;;) {
+        foreach_ref_cached(x, push_ref_full, s, &sc);
+        do {
+            if (!s->stack.len) return;
+            x = s->stack.items[--s->stack.len];
+        } while (!mark_settle(s, x));
     }
-    drain(s, mark_ref);
+}
+
+/* Move the generation counts of what mark_settle settled. */
+static void settle_counts(gc_set *s)
+{
+    rc_heap *h = s->h;
+    for (unsigned g = 0; g < 2; g++) {
+        h->gen_objects[g] -= s->settled[g];
+        h->gen_objects[2] += s->settled[g];
+        s->settled[g] = 0;
+    }
+    s->settled[2] = 0;
+}
+
+/* mark_ref for a set whose members are flagged INSET (young, candidate):
+ * MARK's polarity from s->flip. */
+RC_INLINE void mark_ref_inset(rc_head *c, void *ctx)
+{
+    gc_set *s = ctx;
+    uint32_t gc = c->gc;
+    if (!(gc & RC__INSET) || ((gc ^ s->flip) & RC__MARK)) return;
+    c->gc = gc ^ RC__MARK;
+    if (!rc__vec_push(s->h, &s->stack, c)) s->overflow = true;
 }
 
 /* After the stack failed to grow, some marked objects were never expanded:
@@ -236,13 +345,14 @@ static void mark_fixpoint(gc_set *s, rc_vec *members)
                     drain(s, mark_ref);
                 }
             }
-        } else {
+        } else {   /* a full collection: mark_settle's marks */
             FOREACH_MEMBER(s, o, {
                 if (rc__marked(s->h, o)) {
-                    rc__foreach_ref(o, mark_ref, s);
-                    drain(s, mark_ref);
+                    rc__foreach_ref(o, mark_ref_full, s);
+                    drain(s, mark_ref_full);
                 }
             });
+            settle_counts(s);
         }
     }
 }
@@ -317,72 +427,73 @@ static size_t end_collection(rc_heap *h, rc_gc_info *info, rc_gen_stats *st, con
 static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target)
 {
     rc_heap *h = s->h;
+    const uint32_t flip = h->mark_flip;
+    s->flip = flip;
     for (size_t i = 0; i < m->len; i++) {
         rc_head *o = m->items[i];
-        if (!rc__marked(h, o) && o->refcnt > rc__field(o)) mark_from(s, o);
+        uint32_t gc = o->gc;
+        if (((gc ^ flip) & RC__MARK) || o->refcnt <= gc >> RC__FIELD_SHIFT) continue;
+        o->gc = gc ^ RC__MARK;
+        if (!rc__vec_push(h, &s->stack, o)) s->overflow = true;
+        else drain(s, mark_ref_inset);
     }
     mark_fixpoint(s, m);
-    size_t k = 0, n = m->len;
+    size_t k = 0, n = m->len, left[3] = {0, 0, 0};
     for (size_t i = 0; i < n; i++) {
         rc_head *o = m->items[i];
-        unsigned g = rc__gen(o);
-        bool dead = !rc__marked(h, o);
-        rc_assert((o->gc & RC__INSET) && !(o->gc & RC__BUFFERED) && g < 3);
-        o->gc = (o->gc & ~(RC__MARK | RC__INSET | RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) |
-                target | h->mark_flip;
-        h->gen_objects[g]--;
-        h->gen_objects[target]++;
+        uint32_t gc = o->gc;
+        unsigned g = gc & RC__GEN_MASK;
+        bool dead = !((gc ^ flip) & RC__MARK);
+        rc_assert((gc & RC__INSET) && !(gc & RC__BUFFERED) && g < 3);
+        o->gc = (gc & ~(RC__MARK | RC__INSET | RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) |
+                target | flip;
+        left[g]++;
         if (dead) {
             s->mid_held += g == 1;
             hold_garbage(s, o);
             m->items[k++] = o;
         }
     }
+    for (unsigned g = 0; g < 3; g++) {
+        h->gen_objects[g] -= left[g];
+        h->gen_objects[target] += left[g];
+    }
     m->len = k;
     return n;
 }
 
-/* A full-collection survivor: generation 2, field 0; its MARK bit (marked
- * under the current polarity) reads as unmarked once the polarity flips. */
-RC_INLINE void settle(rc_heap *h, rc_head *o)
-{
-    unsigned g = rc__gen(o);
-    rc_assert(g < 3 && !(o->gc & (RC__INSET | RC__BUFFERED)));
-    o->gc = (o->gc & ~(RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) | 2u;
-    if (g != 2) {
-        h->gen_objects[g]--;
-        h->gen_objects[2]++;
-    }
-}
-
 /* The sweep of a full collection once marking is over: marked members
- * are settled as survivors, the others held as garbage with their MARK bit
- * set to read as unmarked once the polarity flips to `newflip`. `examine`
- * (a constant at each call): count the members in info->examined. */
-RC_INLINE void sweep_full(gc_set *s, rc_gc_info *info, uint32_t newflip, bool examine)
+ * were settled as survivors when marked; the others are held as garbage,
+ * settled too, with their MARK bit set to read as unmarked once the
+ * polarity flips to `newflip`. */
+static void sweep_full(gc_set *s, uint32_t newflip)
 {
     rc_heap *h = s->h;
+    s->held = 0;
     FOREACH_MEMBER(s, o, {
-        if (examine) info->examined++;
-        if (rc__marked(h, o)) {
-            settle(h, o);
-        } else {
-            settle(h, o);
-            o->gc = (o->gc & ~RC__MARK) | newflip;   /* unmarked once flipped */
-            hold_garbage(s, o);
-        }
+        if (rc__marked(h, o)) continue;
+        settle(h, o);
+        o->gc = (o->gc & ~RC__MARK) | newflip;   /* unmarked once flipped */
+        hold_garbage(s, o);
     });
 }
 
 /*
  * Mark and sweep of a full collection in one walk. An object whose count
- * shows an outside reference is marked with everything it reaches; a marked
- * object is settled as a survivor on the spot, and never looked at again:
- * MARK's polarity flips at the end, so survivors need no second pass to be
- * unmarked. Objects not (yet) marked when the walk passes them may still be
- * reached from a later root: only when there were such objects does a
- * second walk settle the late-marked ones and hold the rest as garbage.
- * A heap built parent first (the usual way) has none when nothing died.
+ * shows an outside reference is marked with everything it reaches, each
+ * settled as a survivor as it is marked (mark_settle): the walk only reads
+ * the headers of what the marks reached before it, and MARK's polarity
+ * flips at the end, so survivors need no second pass to be unmarked.
+ *
+ * An object not (yet) marked when the walk passes it is garbage unless a
+ * later root reaches it: the walk flags it INSET (and counts it in
+ * s->held), and mark_settle clears the flag (and the count) if a mark
+ * comes. So when the walk ends, INSET says garbage. When no garbage can
+ * need a list -- no finalizer to run, no weak reference, no on_garbage
+ * hook -- nothing more is done here: garbage deletion holds and settles
+ * it a page at a time as it frees it (s->unheld, garbage.c), one walk
+ * instead of two. Otherwise a second walk holds it here (sweep_full).
+ *
  * `par` (the count ran on several threads): marking runs on them too
  * (parmark.c) and settles the marked; then, unless every member was
  * marked, one walk holds the garbage.
@@ -392,31 +503,54 @@ static void full_mark_sweep(gc_set *s, rc_gc_info *info, bool par)
     rc_heap *h = s->h;
     uint32_t newflip = h->mark_flip ^ RC__MARK;
     size_t unmarked;
+    s->flip = h->mark_flip;
     if (par && rc__par_mark(s, info, &unmarked)) {
         if (unmarked || s->overflow) {
             mark_fixpoint(s, NULL);   /* when the shared list could not grow */
-            sweep_full(s, info, newflip, false);
+            sweep_full(s, newflip);
         }
         h->mark_flip = newflip;
         return;
     }
-    size_t tentative = 0;
-    FOREACH_MEMBER(s, o, {
-        info->examined++;
-        if (!rc__marked(h, o)) {
-            if (o->refcnt <= rc__field(o)) {
-                tentative++;
+    size_t examined = 0, held = 0;
+    bool listed = false;   /* some object passed as garbage may need a list */
+    const uint32_t flip = s->flip;
+    const rc_type *quiet = NULL;   /* the last type seen with no finalizer, not weakref */
+    s->held = 0;   /* mark_settle takes back from it what `held` will add */
+    for (size_t i = 0; i < h->pages[1].len; i++) {
+        rc_page *pg = h->pages[1].items[i];
+        RC__WALK_BLOCKS(pg, o, {
+            if (!o->refcnt) continue;   /* a free block: only its refcnt may be read */
+            uint32_t gc = o->gc;
+            if (!(gc & RC__TRACKED) || (gc & RC__GEN_MASK) == 3) continue;
+            examined++;
+            if ((gc ^ flip) & RC__MARK) continue;   /* marked (and settled) */
+            if (o->refcnt <= gc >> RC__FIELD_SHIFT) {
+                o->gc = gc | RC__INSET;
+                held++;
+                const rc_type *t = o->type;
+                if (gc & RC__WEAKREFS) listed = true;
+                if (t != quiet) {
+                    if (t->rc_kind == RC_KIND_WEAKREF || t->finalize) {
+                        if (t->rc_kind == RC_KIND_WEAKREF || !(gc & RC__FINALIZED)) listed = true;
+                    } else {
+                        quiet = t;
+                    }
+                }
                 continue;
             }
-            mark_from(s, o);
-        }
-        settle(h, o);
-    });
-    if (s->overflow) {
-        mark_fixpoint(s, NULL);
-        tentative = 1;   /* what the fixpoint marked still needs settling */
+            mark_settle(s, o);
+            mark_full_from(s, o);
+        });
     }
-    if (tentative) sweep_full(s, info, newflip, false);
+    s->held += held;
+    info->examined += examined;
+    settle_counts(s);
+    if (s->overflow) mark_fixpoint(s, NULL);
+    if (s->held) {
+        if (listed || (h->hooked & RC_HOOK_GARBAGE)) sweep_full(s, newflip);
+        else s->unheld = true;
+    }
     h->mark_flip = newflip;
 }
 
@@ -476,9 +610,10 @@ size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info)
     /* count */
     bool par = false;
     if (members) {
+        slots_cache sc = {0};
         for (size_t i = 0; i < members->len; i++) {
             SET_FROM(&s, members->items[i]);
-            rc__foreach_ref(members->items[i], count_ref, &s);
+            foreach_ref_cached(members->items[i], count_ref_inset, &s, &sc);
         }
     } else {
         par = count_full(&s);
@@ -564,9 +699,10 @@ int rc__collect_step(rc_heap *h, size_t budget, rc_gc_info *info)
          * between the steps, what it frees is unreachable now. */
         h->scanning = true;
         verdict_members(h, m);
+        slots_cache sc = {0};
         for (size_t i = 0; i < m->len; i++) {
             SET_FROM(&s, m->items[i]);
-            rc__foreach_ref(m->items[i], count_ref, &s);
+            foreach_ref_cached(m->items[i], count_ref_inset, &s, &sc);
         }
         info->examined += mark_sweep_members(&s, m, 2);
         h->scanning = false;

@@ -540,7 +540,7 @@ static void reach(reach_ctx *r, rc_head *c)
 
 static void reach_visit(rc_head *c, void *ctx) { reach(ctx, c); }
 
-void rc__verify_garbage(rc_heap *h, const char *kind)
+void rc__verify_garbage(rc_heap *h, const char *kind, bool held)
 {
     vf v = {.h = h};
     reach_ctx r = {.v = &v};
@@ -551,8 +551,8 @@ void rc__verify_garbage(rc_heap *h, const char *kind)
     for (int t = 0; t < 2; t++)
         RC__FOREACH_LIVE(h, t, pg, o, {
             size_t id = id_of(&v, o);
-            uint32_t held = (o->gc & RC__INSET) ? 1 : 0;
-            if (id != SIZE_MAX && o->refcnt > v.in[id] + held) reach(&r, o);
+            uint32_t hold = held && (o->gc & RC__INSET) ? 1 : 0;
+            if (id != SIZE_MAX && o->refcnt > v.in[id] + hold) reach(&r, o);
         });
     while (r.len && !r.oom) rc__foreach_ref(r.stack[--r.len], reach_visit, &r);
     if (r.oom) goto out;
@@ -563,7 +563,8 @@ void rc__verify_garbage(rc_heap *h, const char *kind)
                     "recycle: gc verify: a %s is about to free the '%s' object at %p, which "
                     "the program can still reach (refcount %u, %u references from objects "
                     "of the heap)\n",
-                    kind, tname(o), (void *)(o + 1), o->refcnt - 1, v.in[id_of(&v, o)]);
+                    kind, tname(o), (void *)(o + 1), o->refcnt - (held ? 1 : 0),
+                    v.in[id_of(&v, o)]);
             abort();
         });
 out:
