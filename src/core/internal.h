@@ -265,6 +265,11 @@ struct rc_heap {
     size_t kept_table_bytes;        /* ... its size (buffer.c: rc__table_take) */
     size_t candidates_live;
     unsigned candidate_limit;
+    size_t cand_budget;             /* most members of the next candidate scan: adaptive,
+                                       from candidate_limit x 8 + 4096 (0: not set yet) up to
+                                       the tracked objects (policy.c, trial.c) */
+    size_t cand_clock;              /* young objects collected since the last candidate scan:
+                                       a scan is due at cand_budget / 2 while any waits */
     size_t gc_freed;                /* garbage objects freed, ever (see rc__delete_garbage) */
     rc_gen_stats gstats[3];         /* per generation collected as the oldest */
     rc_gen_stats cstats;            /* candidate scans */
@@ -572,6 +577,11 @@ bool rc__heap_teardown(rc_heap *h);
 #define RC_YOUNG_SCALE_MAX 8
 #define RC_OLD_BACKOFF_MAX 16
 #define RC_MID_BACKOFF_MAX 16
+/* The smallest budget of a candidate scan (members), and what it starts at. */
+RC_INLINE size_t rc__cand_budget_base(const rc_heap *h)
+{
+    return (size_t)h->candidate_limit * 8 + 4096;
+}
 /* The young count at which a young collection is due (SIZE_MAX: never). */
 static inline size_t rc__young_due(const rc_heap *h)
 {
