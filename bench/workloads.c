@@ -198,6 +198,24 @@ static int run_w4(const cli_optvals *o)
     return 0;
 }
 
+/* RC_BENCH_STATS=1: where the collector's time went, by kind of
+ * collection, on standard error (rc_gc_get_stats and its siblings). */
+static void bench_gc_stats(const rc_heap *h)
+{
+    if (!getenv("RC_BENCH_STATS")) return;
+    rc_gc_stats st[3], cand, inc;
+    rc_gc_get_stats(h, st);
+    rc_gc_get_candidate_stats(h, &cand);
+    rc_gc_get_increment_stats(h, &inc);
+    for (int g = 0; g < 3; g++)
+        fprintf(stderr, "gen%d: %zu collections, %zu freed, %.1f ms\n", g, st[g].collections,
+                st[g].freed, st[g].seconds * 1e3);
+    fprintf(stderr, "candidate scans: %zu, %zu freed, %.1f ms\n", cand.collections, cand.freed,
+            cand.seconds * 1e3);
+    fprintf(stderr, "incremental steps: %zu, %zu freed, %.1f ms\n", inc.collections, inc.freed,
+            inc.seconds * 1e3);
+}
+
 /* ---- W5: binary-trees ---- */
 
 /* Peak USS, sampled by a thread every few milliseconds. */
@@ -273,16 +291,7 @@ static int run_w5(const cli_optvals *o, int parents)
     bench_emit("wall_ms", wall, "ms");
     bench_emit("peak_uss_mb", smp.peak_mb, "MB");
     if (check_sum <= 0) fprintf(stderr, "W5: bad check %ld\n", check_sum);
-    if (getenv("RC_BENCH_STATS")) {
-        rc_gc_stats st[3], cand;
-        rc_gc_get_stats(h, st);
-        rc_gc_get_candidate_stats(h, &cand);
-        for (int g = 0; g < 3; g++)
-            fprintf(stderr, "gen%d: %zu collections, %zu freed, %.1f ms\n", g, st[g].collections,
-                    st[g].freed, st[g].seconds * 1e3);
-        fprintf(stderr, "candidate scans: %zu, %zu freed, %.1f ms\n", cand.collections,
-                cand.freed, cand.seconds * 1e3);
-    }
+    bench_gc_stats(h);
     rc_heap_free(h);
     return 0;
 }
@@ -396,6 +405,7 @@ static int run_w6(const cli_optvals *o)
     }
     double u1 = bench_uss_bytes();
     rc_gc_callback_remove(h, record_pause, &log);
+    bench_gc_stats(h);
     int status = write_pauses("W6", log.ms, log.n);
     double max, p99, total;
     pause_figures(&log, &max, &p99, &total);
@@ -484,6 +494,7 @@ static int run_w7(const cli_optvals *o)
     node3 *root = w7_tree(&b, depth, NULL);
     double t1 = bench_now_ms(), sample_ms = b.sample_ms;
     rc_gc_callback_remove(h, record_pause, &log);
+    bench_gc_stats(h);
     w7_sample(&b);
     double u1 = bench_uss_mb();
     int status = write_pauses("W7", log.ms, log.n);

@@ -290,14 +290,14 @@ static size_t sim_collect(const int *member, int *gout)
     return freed;
 }
 
-/* The candidate scan: buffered objects and the old objects they reach. */
+/* The candidate scan: buffered objects and the objects they reach, young
+ * ones too (a cycle of old and young objects is garbage as a whole). */
 static size_t sim_candidates(void)
 {
     int seed[MAXX], r[MAXX], any = 0;
     for (int i = 0; i < MAXX; i++) any |= seed[i] = M.x[i].alive && M.x[i].cand;
     if (!any) return 0;
     sim_reach(r, seed);
-    for (int i = 0; i < MAXX; i++) r[i] = r[i] && M.x[i].old;
     return sim_collect(r, M.g_cand);
 }
 

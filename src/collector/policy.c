@@ -66,6 +66,19 @@ static void stress_collect(rc_heap *h)
         rc__scan_candidates(h);
 }
 
+/* Whether the candidates are due for a scan: the buffer is full, or some
+ * wait and the young collections since the last scan collected half the
+ * scan's budget in young objects. The second keeps a few candidates from
+ * waiting for ever -- one per structure dropped, as when a program drops a
+ * big structure now and then: its root is all the buffer gets -- at a cost
+ * (a scan does at most its budget) of two visits per young object. */
+static bool candidates_due(const rc_heap *h)
+{
+    if (h->candidates.len >= h->candidate_trigger) return true;
+    size_t budget = h->cand_budget ? h->cand_budget : rc__cand_budget_base(h);
+    return h->candidates_live && h->candidate_trigger != SIZE_MAX && h->cand_clock >= budget / 2;
+}
+
 void rc__maybe_collect(rc_heap *h)
 {
     if (!h->enabled || h->busy || h->freeing) return;
@@ -100,6 +113,7 @@ void rc__maybe_collect(rc_heap *h)
             else gen = 2;
         }
         size_t examined = h->gen_objects[0] + (gen ? h->gen_objects[1] : 0);
+        h->cand_clock += examined;
         size_t mid = h->gen_objects[1];
         h->young_to_old = skip && gen == 0;
         rc__collect(h, gen, &info);
@@ -128,8 +142,15 @@ void rc__maybe_collect(rc_heap *h)
                 h->mid_backoff = 1;
             }
         }
-        /* The old generation is due: a pass starts with its first step,
-         * half-way to the next young collection, so that no pause has both. */
+        /* The old generation is due: first the candidates, whose scan
+         * costs what they reach, not the heap; when it freed enough that
+         * the old generation is no longer due, no pass starts. */
+        if (start && h->candidates_live) {
+            rc__scan_candidates(h);
+            start = old_is_due(h);
+        }
+        /* A pass starts with its first step, half-way to the next young
+         * collection, so that no pause has both. */
         if (start || h->pass) h->step_due = true;
         rc__young_limit_update(h);
     } else if (h->step_due) {
@@ -137,7 +158,7 @@ void rc__maybe_collect(rc_heap *h)
         rc__young_limit_update(h);
         rc__collect_step(h, step_budget(h), &info);
     }
-    if (h->candidates.len >= h->candidate_trigger) rc__scan_candidates(h);
+    if (candidates_due(h)) rc__scan_candidates(h);
 }
 
 const rc_hooks rc__collector_hooks = {.collect_due = rc__maybe_collect,

@@ -424,6 +424,7 @@ static size_t end_collection(rc_heap *h, rc_gc_info *info, rc_gen_stats *st, con
  * generation `target`, and the garbage, held, moves to the front of `m`
  * (m->len becomes its count). Returns how many members there were.
  */
+#define KEEP_GEN 4u   /* mark_sweep_members' target: survivors keep their generation */
 static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target)
 {
     rc_heap *h = s->h;
@@ -443,10 +444,11 @@ static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target)
         rc_head *o = m->items[i];
         uint32_t gc = o->gc;
         unsigned g = gc & RC__GEN_MASK;
+        unsigned to = target == KEEP_GEN ? g : target;
         bool dead = !((gc ^ flip) & RC__MARK);
         rc_assert((gc & RC__INSET) && !(gc & RC__BUFFERED) && g < 3);
         o->gc = (gc & ~(RC__MARK | RC__INSET | RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) |
-                target | flip;
+                to | flip;
         left[g]++;
         if (dead) {
             s->mid_held += g == 1;
@@ -454,10 +456,11 @@ static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target)
             m->items[k++] = o;
         }
     }
-    for (unsigned g = 0; g < 3; g++) {
-        h->gen_objects[g] -= left[g];
-        h->gen_objects[target] += left[g];
-    }
+    if (target != KEEP_GEN)   /* else every member kept its generation */
+        for (unsigned g = 0; g < 3; g++) {
+            h->gen_objects[g] -= left[g];
+            h->gen_objects[target] += left[g];
+        }
     m->len = k;
     return n;
 }
@@ -719,19 +722,23 @@ int rc__collect_step(rc_heap *h, size_t budget, rc_gc_info *info)
 
 /* ---- candidate scans ---- */
 
-/* Count a reference from a member; an old object not yet in S joins it
- * while the budget lasts. */
+/* Count a reference from a member; a tracked object not yet in S joins it
+ * while the budget lasts, young ones too: a structure that died while its
+ * newest part was still young is garbage as a whole only with that part
+ * (its old part is held by the young part's references), and no young
+ * collection can free it (its young part is held by the old part's). */
 RC_INLINE void expand_ref(rc_head *c, void *ctx)
 {
     gc_set *s = ctx;
     CHECK_SAME_HEAP(s, c);
     if (unlikely(rc__page_of(c)->heap != s->h)) return;   /* another heap's: never a member */
     if (!(c->gc & RC__INSET)) {
-        if ((c->gc & (RC__TRACKED | RC__GEN_MASK)) != (RC__TRACKED | 2) || s->full) return;
+        if (!(c->gc & RC__TRACKED) || rc__gen(c) == 3 || s->full) return;
         if (!rc__vec_push(s->h, s->members, c)) {
             s->full = true;
             return;
         }
+        if (!rc__vec_push(s->h, &s->stack, c)) s->full = true;   /* left unexpanded: looks held */
         c->gc |= RC__INSET;
         rc__set_field(c, 0);
         if (s->members->len >= s->budget) s->full = true;
@@ -756,19 +763,60 @@ size_t rc__scan_candidates(rc_heap *h)
     members->len = 0;
     gc_set s = {.h = h, .candidates = true, .members = members};
     /* Stress mode scans often: small sets, which also exercise the budget. */
-    s.budget = h->stress ? 1024 : (size_t)h->candidate_limit * 8 + 4096;
+    size_t base = rc__cand_budget_base(h);
+    if (h->cand_budget < base) h->cand_budget = base;
+    s.budget = h->stress ? 1024 : h->cand_budget;
     flush_candidates(h, members);
+    size_t ncand = members->len;
 
-    /* count, growing S breadth first over old objects within the budget;
-     * members->len grows while we walk it */
-    for (size_t i = 0; i < members->len; i++) {
-        SET_FROM(&s, members->items[i]);
-        rc__foreach_ref(members->items[i], expand_ref, &s);
+    /* count, growing S depth first over tracked objects within the budget:
+     * a structure is usually allocated depth first, so this order walks it
+     * about in address order, and the sweep and deletion after it too (in
+     * breadth-first order, a big tree's levels each spanned all of it). A
+     * member the stack has no room for stays unexpanded: its referents only
+     * look held from outside. */
+    for (size_t i = ncand; i-- > 0;)
+        if (!rc__vec_push(h, &s.stack, members->items[i])) s.full = true;
+    while (s.stack.len) {
+        rc_head *o = s.stack.items[--s.stack.len];
+        SET_FROM(&s, o);
+        rc__foreach_ref(o, expand_ref, &s);
     }
 
-    info.examined = mark_sweep_members(&s, members, 2);
+    /* A set cut short by the budget keeps alive what its edge holds, which
+     * may be all of it: its candidates are kept aside (up to half the
+     * buffer's trigger, so that they cannot start the next scan at once)
+     * and buffered again once the sweep is over, for the next scan with
+     * twice the budget. */
+    rc_vec retry = {0};
+    size_t nretry = 0;
+    if (s.full && !h->stress) {
+        nretry = ncand < h->candidate_trigger / 2 ? ncand : h->candidate_trigger / 2;
+        for (size_t i = 0; i < nretry && rc__vec_push(h, &retry, members->items[i]); i++) {}
+    }
+    info.examined = mark_sweep_members(&s, members, KEEP_GEN);
     h->scanning = false;
+    for (size_t i = 0; i < retry.len; i++) {
+        rc_head *o = retry.items[i];   /* a survivor is not INSET; garbage is */
+        if (!(o->gc & RC__INSET) && (o->gc & (RC__TRACKED | RC__GEN_MASK | RC__BUFFERED)) ==
+                                        (RC__TRACKED | 2u))
+            rc__buffer(o);
+    }
+    rc__vec_free(h, &retry);
     size_t found = members->len;
+    /* The budget follows what scans find: doubled after a scan that ran
+     * out of it (up to every tracked object: a bigger set costs no more
+     * than a full collection would), halved (down to the base) after one
+     * that found more live objects than garbage. */
+    if (!h->stress) {
+        size_t tracked = h->gen_objects[0] + h->gen_objects[1] + h->gen_objects[2];
+        if (s.full) {
+            if (h->cand_budget < tracked) h->cand_budget *= 2;
+        } else if (found * 2 < info.examined && h->cand_budget / 2 >= base) {
+            h->cand_budget /= 2;
+        }
+    }
+    h->cand_clock = 0;
     size_t freed = found ? rc__delete_garbage(&s, members) : 0;
     members->len = 0;
     if (members->cap > RC_SCRATCH_KEEP) rc__vec_free(h, members);

@@ -12,7 +12,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
-#define RC_DEFAULT_CANDIDATE_LIMIT 10000
+/* Candidates buffered before a scan. A scan's set (about twice this for
+ * two-node cycles) then stays in the caches: W6 at 10,000 scanned 20,000
+ * objects in 1.5 ms, at 1,000 2,000 in 0.08 ms, twice as fast per object. */
+#define RC_DEFAULT_CANDIDATE_LIMIT 1000
 
 /* Stress mode from the config, or from RC_GC_STRESS when it says nothing. */
 static bool stress_wanted(const rc_heap_config *cfg)

@@ -265,6 +265,11 @@ struct rc_heap {
     size_t kept_table_bytes;        /* ... its size (buffer.c: rc__table_take) */
     size_t candidates_live;
     unsigned candidate_limit;
+    size_t cand_budget;             /* most members of the next candidate scan: adaptive,
+                                       from candidate_limit x 8 + 4096 (0: not set yet) up to
+                                       the tracked objects (policy.c, trial.c) */
+    size_t cand_clock;              /* young objects collected since the last candidate scan:
+                                       a scan is due at cand_budget / 2 while any waits */
     size_t gc_freed;                /* garbage objects freed, ever (see rc__delete_garbage) */
     rc_gen_stats gstats[3];         /* per generation collected as the oldest */
     rc_gen_stats cstats;            /* candidate scans */
@@ -605,9 +610,19 @@ rc_heap *rc__heap_init(const rc_heap_config *cfg, size_t size);
 bool rc__heap_teardown(rc_heap *h);
 
 /* ---- collector (src/collector/: trial.c, policy.c, incremental.c) ---- */
-#define RC_YOUNG_SCALE_MAX 8
+/* The young back-off's most (x threshold 0). 1: off. At 8 (its old value)
+ * W6's young sets held 16,000 objects and its generation-1 sets more, which
+ * dropped out of the caches: W6 ran 3.4 M cycles/s with a p99 pause of
+ * 8.4 ms, against 5.7 M and 0.24 ms at 1 (same run; W5, W5p and W7 within
+ * their noise). */
+#define RC_YOUNG_SCALE_MAX 1
 #define RC_OLD_BACKOFF_MAX 16
 #define RC_MID_BACKOFF_MAX 16
+/* The smallest budget of a candidate scan (members), and what it starts at. */
+RC_INLINE size_t rc__cand_budget_base(const rc_heap *h)
+{
+    return (size_t)h->candidate_limit * 8 + 4096;
+}
 /* The young count at which a young collection is due (SIZE_MAX: never). */
 static inline size_t rc__young_due(const rc_heap *h)
 {
