@@ -482,6 +482,50 @@ TEST(a_dead_structure_bigger_than_the_candidate_budget_is_freed_by_candidate_sca
     rc_heap_free(h);
 }
 
+static size_t largest_scan;
+static void note_scan(rc_heap *h, int phase, const rc_gc_info *info, void *ud)
+{
+    (void)h, (void)ud;
+    if (phase == RC_GC_STOP && info->kind == RC_GC_CANDIDATE_SCAN && info->examined > largest_scan)
+        largest_scan = info->examined;
+}
+
+/* The candidate budget grows after scans cut short, but never past 64 x
+ * its base: a live candidate that reaches a structure bigger than that
+ * never makes a scan (a pause) as big as the structure. */
+TEST(candidate_scans_stay_bounded_beside_a_big_live_structure)
+{
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
+    cfg.candidate_limit = 1;   /* base budget 4,104; at most 64 x that */
+    cfg.gc_stress = -1;
+    rc_heap *h = rc_heap_new(&cfg);
+    rc_gc_disable(h);
+    enum { N = 300000 };       /* more than 64 x 4,104 */
+    node *first = rc_new(h, &node2_type), *cur = first;
+    for (int i = 1; i < N; i++) {
+        node *n = rc_new(h, &node2_type);
+        node_set(cur, 0, n);
+        rc_decref(n);
+        cur = n;
+    }
+    node_set(cur, 0, first);   /* a ring, alive through `first` */
+    rc_gc_collect(h, 2);
+    largest_scan = 0;
+    REQUIRE(rc_gc_callback_add(h, note_scan, NULL) == 0);
+    for (int i = 0; i < 12; i++) {
+        rc_incref(cur);
+        rc_decref(cur);   /* cur is a candidate again */
+        CHECK_EQ_INT(rc_gc_collect(h, 0), 0);
+    }
+    CHECK(largest_scan > 0);
+    CHECK(largest_scan <= (size_t)64 * (8 + 4096) + 2);
+    CHECK_EQ_INT(live_objects(h), N);
+    rc_gc_callback_remove(h, note_scan, NULL);
+    rc_decref(first);
+    rc_heap_free(h);
+}
+
 TEST(a_structure_dropped_while_partly_young_is_freed_by_a_candidate_scan)
 {
     rc_heap *h = unstressed_heap();

@@ -805,13 +805,17 @@ size_t rc__scan_candidates(rc_heap *h)
     rc__vec_free(h, &retry);
     size_t found = members->len;
     /* The budget follows what scans find: doubled after a scan that ran
-     * out of it (up to every tracked object: a bigger set costs no more
-     * than a full collection would), halved (down to the base) after one
-     * that found more live objects than garbage. */
+     * out of it (up to every tracked object, and never past
+     * RC_CAND_BUDGET_GROWTH x the base, so that no scan's pause grows with
+     * the heap: a structure bigger than that is left to the incremental
+     * pass), halved (down to the base) after one that found more live
+     * objects than garbage. */
     if (!h->stress) {
         size_t tracked = h->gen_objects[0] + h->gen_objects[1] + h->gen_objects[2];
         if (s.full) {
-            if (h->cand_budget < tracked) h->cand_budget *= 2;
+            size_t most = base * RC_CAND_BUDGET_GROWTH;
+            if (h->cand_budget < tracked && h->cand_budget < most)
+                h->cand_budget = h->cand_budget * 2 < most ? h->cand_budget * 2 : most;
         } else if (found * 2 < info.examined && h->cand_budget / 2 >= base) {
             h->cand_budget /= 2;
         }

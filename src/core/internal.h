@@ -618,6 +618,11 @@ bool rc__heap_teardown(rc_heap *h);
 #define RC_YOUNG_SCALE_MAX 1
 #define RC_OLD_BACKOFF_MAX 16
 #define RC_MID_BACKOFF_MAX 16
+/* How far a candidate scan's budget may grow past its base: 64 x (774,144
+ * members at the default candidate_limit, a few ms) holds W5p's dead trees
+ * of 2^19 nodes at depth 18; bigger dead structures wait for the
+ * incremental pass, whose pauses are bounded by its step budget. */
+#define RC_CAND_BUDGET_GROWTH 64
 /* The smallest budget of a candidate scan (members), and what it starts at. */
 RC_INLINE size_t rc__cand_budget_base(const rc_heap *h)
 {
