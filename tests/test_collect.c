@@ -181,14 +181,20 @@ static void grow_list(rc_heap *h, node *keep, int n)
     }
 }
 
-static size_t largest_young_set;
-static void note_young_set(rc_heap *h, int phase, const rc_gc_info *info, void *arg)
+/* The largest set of one kind of collection (and generation) a heap ran:
+ * a gc callback's `arg`. */
+typedef struct set_watch {
+    int kind, generation;
+    size_t largest;
+} set_watch;
+
+static void note_set(rc_heap *h, int phase, const rc_gc_info *info, void *arg)
 {
+    set_watch *w = arg;
     (void)h;
-    (void)arg;
-    if (phase == RC_GC_STOP && info->kind == RC_GC_GENERATIONS && info->generation == 0 &&
-        info->examined > largest_young_set)
-        largest_young_set = info->examined;
+    if (phase == RC_GC_STOP && info->kind == w->kind && info->generation == w->generation &&
+        info->examined > w->largest)
+        w->largest = info->examined;
 }
 
 TEST(young_collections_keep_their_pace_while_nothing_dies)
@@ -197,8 +203,8 @@ TEST(young_collections_keep_their_pace_while_nothing_dies)
      * is no reason to let the next one grow past the caches. */
     rc_heap *h = unstressed_heap();   /* checks when the policy collects: stress collects always */
     rc_gc_set_threshold(h, 100, 1000, 1000);
-    largest_young_set = 0;
-    rc_gc_callback_add(h, note_young_set, NULL);
+    set_watch young = {RC_GC_GENERATIONS, 0, 0};
+    rc_gc_callback_add(h, note_set, &young);
     enum { N = 20000 };
     node *keep = rc_new(h, &node4_type);
     grow_list(h, keep, N);   /* all survive */
@@ -206,7 +212,7 @@ TEST(young_collections_keep_their_pace_while_nothing_dies)
     rc_heap_get_stats(h, &st);
     /* at threshold 100 exactly, it takes N / 100 collections */
     CHECK(st.collections[0] >= N / 100 - 2);
-    CHECK(largest_young_set > 0 && largest_young_set <= 101);
+    CHECK(young.largest > 0 && young.largest <= 101);
     for (int i = 0; i < N / 2; i++) make_cycle(h, &node2_type);
     CHECK(live_objects(h) <= (size_t)N + 1 + 800);   /* the cycles do not pile up */
     node_set(keep, 0, NULL);
@@ -214,16 +220,6 @@ TEST(young_collections_keep_their_pace_while_nothing_dies)
     rc_gc_collect(h, 2);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
-}
-
-static size_t largest_mid_set;
-static void note_mid_set(rc_heap *h, int phase, const rc_gc_info *info, void *arg)
-{
-    (void)h;
-    (void)arg;
-    if (phase == RC_GC_STOP && info->kind == RC_GC_GENERATIONS && info->generation == 1 &&
-        info->examined > largest_mid_set)
-        largest_mid_set = info->examined;
 }
 
 TEST(backed_off_young_collections_bring_generation_one_sooner)
@@ -234,15 +230,15 @@ TEST(backed_off_young_collections_bring_generation_one_sooner)
      * two backed-off young sets (8 x 100 objects each). */
     rc_heap *h = unstressed_heap();   /* checks when the policy collects: stress collects always */
     rc_gc_set_threshold(h, 100, 8, 1000);
-    largest_mid_set = 0;
-    rc_gc_callback_add(h, note_mid_set, NULL);
+    set_watch mid = {RC_GC_GENERATIONS, 1, 0};
+    rc_gc_callback_add(h, note_set, &mid);
     node *keep = rc_new(h, &node4_type);
     grow_list(h, keep, 40000);
     rc_heap_stats st;
     rc_heap_get_stats(h, &st);
     CHECK(st.collections[0] > 0);
     CHECK(st.collections[1] > 0);
-    CHECK(largest_mid_set > 0 && largest_mid_set <= 2 * 8 * 100 + 100);
+    CHECK(mid.largest > 0 && mid.largest <= 2 * 8 * 100 + 100);
     node_set(keep, 0, NULL);
     rc_decref(keep);
     rc_heap_free(h);
@@ -400,6 +396,22 @@ TEST(candidate_scan_keeps_what_is_still_held)
     rc_heap_free(h);
 }
 
+/* A ring of n node2s through slot 0. New reference to the first; *last
+ * gets the one that points back to it (borrowed). */
+static node *ring(rc_heap *h, int n, node **last)
+{
+    node *first = rc_new(h, &node2_type), *cur = first;
+    for (int i = 1; i < n; i++) {
+        node *x = rc_new(h, &node2_type);
+        node_set(cur, 0, x);
+        rc_decref(x);
+        cur = x;
+    }
+    node_set(cur, 0, first);
+    *last = cur;
+    return first;
+}
+
 TEST(a_candidate_scan_over_budget_stays_sound)
 {
     rc_heap_config cfg;
@@ -409,14 +421,7 @@ TEST(a_candidate_scan_over_budget_stays_sound)
     rc_gc_disable(h);
     /* A long ring of old objects: far bigger than the scan's budget. */
     enum { N = 50000 };
-    node *first = rc_new(h, &node2_type), *cur = first;
-    for (int i = 1; i < N; i++) {
-        node *n = rc_new(h, &node2_type);
-        node_set(cur, 0, n);
-        rc_decref(n);
-        cur = n;
-    }
-    node_set(cur, 0, first);
+    node *cur, *first = ring(h, N, &cur);
     rc_gc_collect(h, 2);
     rc_incref(cur);
     rc_decref(cur);   /* cur is a candidate; the ring is alive */
@@ -482,14 +487,6 @@ TEST(a_dead_structure_bigger_than_the_candidate_budget_is_freed_by_candidate_sca
     rc_heap_free(h);
 }
 
-static size_t largest_scan;
-static void note_scan(rc_heap *h, int phase, const rc_gc_info *info, void *ud)
-{
-    (void)h, (void)ud;
-    if (phase == RC_GC_STOP && info->kind == RC_GC_CANDIDATE_SCAN && info->examined > largest_scan)
-        largest_scan = info->examined;
-}
-
 /* The candidate budget grows after scans cut short, but never past 64 x
  * its base: a live candidate that reaches a structure bigger than that
  * never makes a scan (a pause) as big as the structure. */
@@ -502,26 +499,19 @@ TEST(candidate_scans_stay_bounded_beside_a_big_live_structure)
     rc_heap *h = rc_heap_new(&cfg);
     rc_gc_disable(h);
     enum { N = 300000 };       /* more than 64 x 4,104 */
-    node *first = rc_new(h, &node2_type), *cur = first;
-    for (int i = 1; i < N; i++) {
-        node *n = rc_new(h, &node2_type);
-        node_set(cur, 0, n);
-        rc_decref(n);
-        cur = n;
-    }
-    node_set(cur, 0, first);   /* a ring, alive through `first` */
+    node *cur, *first = ring(h, N, &cur);   /* alive through `first` */
     rc_gc_collect(h, 2);
-    largest_scan = 0;
-    REQUIRE(rc_gc_callback_add(h, note_scan, NULL) == 0);
+    set_watch scans = {RC_GC_CANDIDATE_SCAN, -1, 0};
+    REQUIRE(rc_gc_callback_add(h, note_set, &scans) == 0);
     for (int i = 0; i < 12; i++) {
         rc_incref(cur);
         rc_decref(cur);   /* cur is a candidate again */
         CHECK_EQ_INT(rc_gc_collect(h, 0), 0);
     }
-    CHECK(largest_scan > 0);
-    CHECK(largest_scan <= (size_t)64 * (8 + 4096) + 2);
+    CHECK(scans.largest > 0);
+    CHECK(scans.largest <= (size_t)64 * (8 + 4096) + 2);
     CHECK_EQ_INT(live_objects(h), N);
-    rc_gc_callback_remove(h, note_scan, NULL);
+    rc_gc_callback_remove(h, note_set, &scans);
     rc_decref(first);
     rc_heap_free(h);
 }

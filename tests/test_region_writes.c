@@ -8,12 +8,7 @@
  *
  * Compiled with RC_DEBUG, so that the inline calls check in every build;
  * LIB_DEBUG says whether the library itself was built with it. */
-#ifdef RC_DEBUG
-#define LIB_DEBUG 1
-#else
-#define LIB_DEBUG 0
-#define RC_DEBUG 1
-#endif
+#include "libdebug.h"
 #include "harness.h"
 #include "recycle.h"
 #include "recycle/builtins.h"

@@ -7,12 +7,7 @@
  * check their object's heap in every build; LIB_DEBUG says whether the
  * library itself was built with it (its calls check only then). */
 #define _GNU_SOURCE   /* pthread_setname_np */
-#ifdef RC_DEBUG
-#define LIB_DEBUG 1
-#else
-#define LIB_DEBUG 0
-#define RC_DEBUG 1
-#endif
+#include "libdebug.h"
 #include "harness.h"
 #include "recycle.h"
 #include "recycle/builtins.h"
