@@ -3,6 +3,7 @@
 #include "harness.h"
 #include "testutil.h"
 #include "nodes.h"
+#include "core/internal.h"
 #include <stdlib.h>
 
 NODES_IMPL
@@ -487,29 +488,31 @@ TEST(a_dead_structure_bigger_than_the_candidate_budget_is_freed_by_candidate_sca
     rc_heap_free(h);
 }
 
-/* The candidate budget grows after scans cut short, but never past 64 x
- * its base: a live candidate that reaches a structure bigger than that
- * never makes a scan (a pause) as big as the structure. */
+/* The candidate budget grows after scans cut short, but never past
+ * RC_CAND_BUDGET_GROWTH x its base: a live candidate that reaches a
+ * structure bigger than that never makes a scan (a pause) as big as the
+ * structure. */
 TEST(candidate_scans_stay_bounded_beside_a_big_live_structure)
 {
     rc_heap_config cfg;
     rc_heap_config_init(&cfg);
-    cfg.candidate_limit = 1;   /* base budget 4,104; at most 64 x that */
+    cfg.candidate_limit = 1;   /* base budget 4,104 */
     cfg.gc_stress = -1;
     rc_heap *h = rc_heap_new(&cfg);
     rc_gc_disable(h);
-    enum { N = 300000 };       /* more than 64 x 4,104 */
+    const size_t most = (size_t)RC_CAND_BUDGET_GROWTH * (8 + 4096);
+    const int N = (int)(most + most / 16);   /* past the cap */
     node *cur, *first = ring(h, N, &cur);   /* alive through `first` */
     rc_gc_collect(h, 2);
     set_watch scans = {RC_GC_CANDIDATE_SCAN, -1, 0};
     REQUIRE(rc_gc_callback_add(h, note_set, &scans) == 0);
-    for (int i = 0; i < 12; i++) {
+    for (size_t b = 8 + 4096; b / 2 <= most; b *= 2) {   /* the budget doubles each time */
         rc_incref(cur);
         rc_decref(cur);   /* cur is a candidate again */
         CHECK_EQ_INT(rc_gc_collect(h, 0), 0);
     }
     CHECK(scans.largest > 0);
-    CHECK(scans.largest <= (size_t)64 * (8 + 4096) + 2);
+    CHECK(scans.largest <= most + 2);
     CHECK_EQ_INT(live_objects(h), N);
     rc_gc_callback_remove(h, note_set, &scans);
     rc_decref(first);

@@ -618,11 +618,13 @@ bool rc__heap_teardown(rc_heap *h);
 #define RC_YOUNG_SCALE_MAX 1
 #define RC_OLD_BACKOFF_MAX 16
 #define RC_MID_BACKOFF_MAX 16
-/* How far a candidate scan's budget may grow past its base: 64 x (774,144
- * members at the default candidate_limit, a few ms) holds W5p's dead trees
- * of 2^19 nodes at depth 18; bigger dead structures wait for the
- * incremental pass, whose pauses are bounded by its step budget. */
-#define RC_CAND_BUDGET_GROWTH 64
+/* How far a candidate scan's budget may grow past its base: 256 x (3.1 M
+ * members at the default candidate_limit) holds W5p's dead trees at depth
+ * 18, its stretch tree of 2^20 nodes included (at 64 x that tree was
+ * rescanned in vain until a pass freed it: W5p 3.6 s became 8.5 s);
+ * bigger dead structures wait for the incremental pass, whose pauses are
+ * bounded by its step budget. */
+#define RC_CAND_BUDGET_GROWTH 256
 /* The smallest budget of a candidate scan (members), and what it starts at. */
 RC_INLINE size_t rc__cand_budget_base(const rc_heap *h)
 {
