@@ -267,7 +267,8 @@ struct rc_heap {
     unsigned candidate_limit;
     size_t cand_budget;             /* most members of the next candidate scan: adaptive,
                                        from candidate_limit x 8 + 4096 (0: not set yet) up to
-                                       the tracked objects (policy.c, trial.c) */
+                                       the tracked objects and at most
+                                       RC_CAND_BUDGET_GROWTH x that (policy.c, trial.c) */
     size_t cand_clock;              /* young objects collected since the last candidate scan:
                                        a scan is due at cand_budget / 2 while any waits */
     size_t gc_freed;                /* garbage objects freed, ever (see rc__delete_garbage) */
@@ -524,9 +525,8 @@ RC_INLINE rc_head *rc__alloc_fast(rc_heap *h, size_t bytes, bool refs, bool youn
     return rc__alloc_block(h, bytes, refs, young);
 }
 
-/* Push a block on its page's free list when no page state changes (the
- * page is not large, not full, not watched, and keeps another block);
- * false, with nothing done, otherwise. */
+/* Push a block on its page's free list (the caller checked that no page
+ * state changes). */
 RC_INLINE void rc__free_push(rc_page *pg, rc_head *b)
 {
     uint64_t zero = 0;
@@ -535,6 +535,9 @@ RC_INLINE void rc__free_push(rc_page *pg, rc_head *b)
     pg->free = b;
     pg->used--;
 }
+/* rc__free_push when no page state changes (the page is not large, not
+ * full, not watched, and keeps another block); false, with nothing done,
+ * otherwise. */
 RC_INLINE bool rc__free_quick(rc_head *b)
 {
     rc_page *pg = rc__page_of(b);
