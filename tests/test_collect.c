@@ -451,6 +451,34 @@ static node *parent_tree(rc_heap *h, int levels, node *parent)
     return n;
 }
 
+/* A full collection stops walking once every member is marked or passed as
+ * garbage. Garbage on either side of a tree whose root comes first, and an
+ * object passed as garbage before the root that reaches it, must come out
+ * of it found, settled and unmarked like the rest (the heap check reads
+ * every header afterwards). */
+TEST(a_full_collection_that_stops_walking_early_misses_nothing)
+{
+    rc_heap *h = unstressed_heap();
+    rc_gc_disable(h);
+    make_cycle(h, &node2_type);
+    node *early = rc_new(h, &node2_type);   /* before the root, held only by it */
+    node *root = parent_tree(h, 13, NULL);   /* several pages of node4s */
+    node_set(root, 3, early);
+    rc_decref(early);
+    for (int i = 0; i < 3; i++) make_cycle(h, &node2_type);   /* after the tree */
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 8);
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    CHECK_EQ_INT(live_objects(h), 8191 + 1);
+    make_cycle(h, &node2_type);   /* young garbage after an old tree */
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 0);
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    rc_decref(root);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 8191 + 1);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
 /* Two-node cycles made and dropped at once: young garbage that keeps
  * young collections running (and never makes the old generation grow). */
 static void churn(rc_heap *h, long cycles)

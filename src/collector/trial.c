@@ -481,6 +481,19 @@ static void sweep_full(gc_set *s, uint32_t newflip)
     });
 }
 
+/* During full_mark_sweep's walk: whether every member is marked or passed
+ * as garbage, so that nothing the walk has not reached yet is unmarked --
+ * the marks (s->settled, each member once) and the garbage passed (`held`
+ * plus what s->held took back from it, modulo 2^N) add up to all the
+ * members, which the generation counts know. Then the rest of the walk
+ * would only read marked headers: a heap whose roots reach everything
+ * early (a tree walked from its root, allocated first) is marked in one
+ * pass after the count instead of two. */
+RC_INLINE bool all_marked(const gc_set *s, size_t members, size_t held)
+{
+    return s->settled[0] + s->settled[1] + s->settled[2] + held + s->held == members;
+}
+
 /*
  * Mark and sweep of a full collection in one walk. An object whose count
  * shows an outside reference is marked with everything it reaches, each
@@ -516,12 +529,17 @@ static void full_mark_sweep(gc_set *s, rc_gc_info *info, bool par)
         return;
     }
     size_t examined = 0, held = 0;
+    const size_t members = h->gen_objects[0] + h->gen_objects[1] + h->gen_objects[2];
     bool listed = false;   /* some object passed as garbage may need a list */
     const uint32_t flip = s->flip;
     const rc_type *quiet = NULL;   /* the last type seen with no finalizer, not weakref */
     s->held = 0;   /* mark_settle takes back from it what `held` will add */
     for (size_t i = 0; i < h->pages[1].len; i++) {
         rc_page *pg = h->pages[1].items[i];
+        if (all_marked(s, members, held)) {
+            examined = members;   /* the rest were marked by the roots before them */
+            break;
+        }
         RC__WALK_BLOCKS(pg, o, {
             if (!o->refcnt) continue;   /* a free block: only its refcnt may be read */
             uint32_t gc = o->gc;
