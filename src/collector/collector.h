@@ -87,6 +87,14 @@
 #include "core/objects.h"
 #include "util/edges.h"
 
+/* The last slots type (references in slots only, no traverse) a walk saw:
+ * most objects a walk meets in a row are of one type, whose fields then
+ * need not be read again. A local of the walk's, zero to start. */
+typedef struct slots_cache {
+    const rc_type *type;
+    uint32_t nslots, offset;
+} slots_cache;
+
 /* A set under trial deletion and what its collection found. */
 typedef struct gc_set {
     rc_heap *h;
@@ -111,6 +119,7 @@ typedef struct gc_set {
     size_t budget;         /* candidate scan: most members */
     rc_vec *members;       /* candidate scan: the members */
     rc_vec stack;
+    slots_cache sc;        /* drain's, kept from one drain to the next */
 } gc_set;
 
 /* BODY once for each I from n - 1 down to 0 (I a const uint32_t): the
@@ -133,13 +142,6 @@ typedef struct gc_set {
         }                                                                      \
     } while (0)
 
-/* The last slots type (references in slots only, no traverse) a walk saw:
- * most objects a walk meets in a row are of one type, whose fields then
- * need not be read again. A local of the walk's, zero to start. */
-typedef struct slots_cache {
-    const rc_type *type;
-    uint32_t nslots, offset;
-} slots_cache;
 
 /* rc__foreach_ref(o, fn, ctx) with the last slots type seen in *sc. */
 RC_INLINE void foreach_ref_cached(rc_head *o, void (*fn)(rc_head *, void *), void *ctx,
@@ -164,10 +166,9 @@ RC_INLINE void foreach_ref_cached(rc_head *o, void (*fn)(rc_head *, void *), voi
 /* Expand every object on the mark stack with `visit` until it is empty. */
 RC_INLINE void drain(gc_set *s, void (*visit)(rc_head *, void *))
 {
-    slots_cache sc = {0};
     while (s->stack.len) {
         rc_head *x = s->stack.items[--s->stack.len];
-        foreach_ref_cached(x, visit, s, &sc);
+        foreach_ref_cached(x, visit, s, &s->sc);
     }
 }
 
@@ -183,6 +184,26 @@ RC_INLINE void hold_garbage(gc_set *s, rc_head *o)
     s->held++;
     if (o->type->finalize && !(o->gc & RC__FINALIZED)) s->finalizers = true;
     if ((o->gc & RC__WEAKREFS) || o->type->rc_kind == RC_KIND_WEAKREF) s->weak = true;
+}
+
+/* hold_garbage for a sweep that holds many objects in a row: `*quiet` is
+ * the last type seen with no finalizer that is not the weak reference
+ * type (NULL to start), whose objects need no look at their type. */
+RC_INLINE void hold_garbage_quiet(gc_set *s, rc_head *o, const rc_type **quiet)
+{
+    if (o->type != *quiet) {
+        const rc_type *t = o->type;
+        if (!t->finalize && t->rc_kind != RC_KIND_WEAKREF) *quiet = t;
+    }
+    if (o->type != *quiet) {
+        hold_garbage(s, o);
+        return;
+    }
+    rc_assert(o->refcnt && !(o->gc & RC__BUFFERED));
+    o->refcnt++;
+    o->gc |= RC__INSET;
+    s->held++;
+    if (o->gc & RC__WEAKREFS) s->weak = true;
 }
 
 /* BODY for each block `o` of page `pg` (free ones too: refcnt 0), the

@@ -111,16 +111,22 @@ static bool gather_held(rc_heap *h, rc_vec *g, gc_set *s)
 
 /* Let go of what a garbage object holds: a slots object's slots right
  * here (set to NULL, as rc__release_refs does), anything else through
- * rc__release_refs (clear). */
-RC_INLINE void release_one(rc_head *o)
+ * rc__release_refs (clear). `sc`: the last slots type seen (a type with no
+ * clear has no traverse), whose fields need not be read again. */
+RC_INLINE void release_one(rc_head *o, slots_cache *sc)
 {
     const rc_type *t = o->type;
-    if (t->rc_kind != RC_KIND_USER || t->clear) {
-        rc__release_refs(o);
-        return;
+    if (t != sc->type) {
+        if (t->rc_kind != RC_KIND_USER || t->clear) {
+            rc__release_refs(o);
+            return;
+        }
+        sc->type = t;   /* no clear, so no traverse: slots only */
+        sc->nslots = t->nslots;
+        sc->offset = t->slots_offset;
     }
-    void **sl = (void **)((char *)(o + 1) + t->slots_offset);
-    RC__SLOTS_DOWN(t->nslots, i, {
+    void **sl = (void **)((char *)(o + 1) + sc->offset);
+    RC__SLOTS_DOWN(sc->nslots, i, {
         void *c = sl[i];
         if (c) {
             sl[i] = NULL;
@@ -157,7 +163,8 @@ RC_INLINE void free_held(rc_heap *h, rc_head *o)
 static size_t release_chunk(rc_heap *h, rc_head **objs, size_t n, rc_head **defer)
 {
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) release_one(objs[i]);
+    slots_cache sc = {0};
+    for (size_t i = 0; i < n; i++) release_one(objs[i], &sc);
     for (size_t i = 0; i < n; i++) {
         rc_head *o = objs[i];
         if (o->refcnt == 1) free_held(h, o);

@@ -425,6 +425,37 @@ static size_t end_collection(rc_heap *h, rc_gc_info *info, rc_gen_stats *st, con
  * (m->len becomes its count). Returns how many members there were.
  */
 #define KEEP_GEN 4u   /* mark_sweep_members' target: survivors keep their generation */
+
+/* mark_sweep_members' sweep, `target` a constant at each call. */
+RC_INLINE void sweep_members(gc_set *s, rc_vec *m, unsigned target)
+{
+    rc_heap *h = s->h;
+    const uint32_t flip = s->flip;
+    const rc_type *quiet = NULL;
+    size_t k = 0, n = m->len, left[3] = {0, 0, 0};
+    for (size_t i = 0; i < n; i++) {
+        rc_head *o = m->items[i];
+        uint32_t gc = o->gc;
+        unsigned g = gc & RC__GEN_MASK;
+        unsigned to = target == KEEP_GEN ? g : target;
+        rc_assert((gc & RC__INSET) && !(gc & RC__BUFFERED) && g < 3);
+        o->gc = (gc & ~(RC__MARK | RC__INSET | RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) |
+                to | flip;
+        if (target != KEEP_GEN) left[g]++;
+        if (!((gc ^ flip) & RC__MARK)) {   /* not marked: garbage */
+            s->mid_held += g == 1;
+            hold_garbage_quiet(s, o, &quiet);
+            m->items[k++] = o;
+        }
+    }
+    if (target != KEEP_GEN)   /* else every member kept its generation */
+        for (unsigned g = 0; g < 3; g++) {
+            h->gen_objects[g] -= left[g];
+            h->gen_objects[target] += left[g];
+        }
+    m->len = k;
+}
+
 static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target)
 {
     rc_heap *h = s->h;
@@ -439,29 +470,10 @@ static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target)
         else drain(s, mark_ref_inset);
     }
     mark_fixpoint(s, m);
-    size_t k = 0, n = m->len, left[3] = {0, 0, 0};
-    for (size_t i = 0; i < n; i++) {
-        rc_head *o = m->items[i];
-        uint32_t gc = o->gc;
-        unsigned g = gc & RC__GEN_MASK;
-        unsigned to = target == KEEP_GEN ? g : target;
-        bool dead = !((gc ^ flip) & RC__MARK);
-        rc_assert((gc & RC__INSET) && !(gc & RC__BUFFERED) && g < 3);
-        o->gc = (gc & ~(RC__MARK | RC__INSET | RC__GEN_MASK | (RC__FIELD_MAX << RC__FIELD_SHIFT))) |
-                to | flip;
-        left[g]++;
-        if (dead) {
-            s->mid_held += g == 1;
-            hold_garbage(s, o);
-            m->items[k++] = o;
-        }
-    }
-    if (target != KEEP_GEN)   /* else every member kept its generation */
-        for (unsigned g = 0; g < 3; g++) {
-            h->gen_objects[g] -= left[g];
-            h->gen_objects[target] += left[g];
-        }
-    m->len = k;
+    size_t n = m->len;
+    if (target == KEEP_GEN) sweep_members(s, m, KEEP_GEN);
+    else if (target == 1) sweep_members(s, m, 1);
+    else sweep_members(s, m, 2);
     return n;
 }
 
@@ -795,10 +807,11 @@ size_t rc__scan_candidates(rc_heap *h)
      * look held from outside. */
     for (size_t i = ncand; i-- > 0;)
         if (!rc__vec_push(h, &s.stack, members->items[i])) s.full = true;
+    slots_cache sc = {0};
     while (s.stack.len) {
         rc_head *o = s.stack.items[--s.stack.len];
         SET_FROM(&s, o);
-        rc__foreach_ref(o, expand_ref, &s);
+        foreach_ref_cached(o, expand_ref, &s, &sc);
     }
 
     /* A set cut short by the budget keeps alive what its edge holds, which
