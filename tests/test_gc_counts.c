@@ -558,6 +558,28 @@ TEST(garbage_left_for_want_of_memory_is_found_and_uncollectable)
     rc_heap_free(h);
 }
 
+/* A young collection gathers its members into a vector; with no memory
+ * for it, the collection becomes a full one (which needs none), says so in
+ * its callbacks, and still frees the garbage. */
+TEST(a_young_collection_with_no_memory_for_its_members_becomes_a_full_one)
+{
+    rc_heap *h = fa_heap_new();
+    rc_gc_disable(h);
+    for (int i = 0; i < 20; i++) rc_decref(cycle_of_two(h, &node2_type));
+    cb_log log = {0};
+    rc_gc_callback_add(h, logging_cb, &log);
+    fa_arm(0);
+    size_t r = rc_gc_collect(h, 0);
+    fa_disarm();
+    REQUIRE(log.n == 2);
+    CHECK_EQ_INT(log.s[1].info.generation, 2);
+    CHECK_EQ_INT(r, 40);
+    CHECK_EQ_INT(log.s[1].info.freed, 40);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_gc_callback_remove(h, logging_cb, &log);
+    rc_heap_free(h);
+}
+
 /* Out of memory for the garbage list under RC_GC_DEBUG_SAVEALL: nothing is
  * saved, the garbage stays in place, found and uncollectable (not collected). */
 TEST(saveall_garbage_the_list_cannot_take_is_found_and_uncollectable)

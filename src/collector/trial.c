@@ -619,12 +619,27 @@ size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info)
     rc_vec *members = NULL;
     if (gen < 2) {
         members = &h->scratch;
-        members->len = 0;
+        /* Room for the members the generation counts know of, filled from
+         * locals; the vector grows if there are more after all. */
+        size_t want = h->gen_objects[0] + (gen ? h->gen_objects[1] : 0);
         bool ok = true;
+        while (ok && members->cap < want) ok = rc__vec_grow(h, members);
+        void **items = members->items;
+        size_t n = 0, cap = ok ? members->cap : 0;
         FOREACH_MEMBER(&s, o, {
-            if (ok && rc__vec_push(h, members, o)) o->gc |= RC__INSET;
-            else ok = false;
+            if (unlikely(n == cap)) {
+                members->len = n;
+                if (!ok || !rc__vec_grow(h, members)) {
+                    ok = false;
+                    continue;
+                }
+                items = members->items;
+                cap = members->cap;
+            }
+            items[n++] = o;
+            o->gc |= RC__INSET;
         });
+        members->len = n;
         if (ok) {
             s.candidates = true;   /* membership: INSET */
         } else {
