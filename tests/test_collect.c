@@ -547,6 +547,94 @@ TEST(candidate_scans_stay_bounded_beside_a_big_live_structure)
     rc_heap_free(h);
 }
 
+/* A dead structure bigger than the largest candidate budget: the scan that
+ * runs out of it there keeps none of its candidates (each later scan would
+ * spend its budget on it in vain, ahead of whatever was dropped since), and
+ * the old generation's incremental pass, due at once for it, frees it
+ * without a full collection. Meanwhile cycles dropped later are freed by
+ * candidate scans. */
+TEST(a_dead_structure_past_the_largest_candidate_budget_goes_to_the_old_generation)
+{
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
+    cfg.candidate_limit = 1;   /* base budget 4,104 */
+    cfg.gc_stress = -1;
+    rc_heap *h = rc_heap_new(&cfg);
+    rc_gc_disable(h);
+    const size_t most = (size_t)RC_CAND_BUDGET_GROWTH * (8 + 4096);
+    const int N = (int)(most + most / 16);   /* past the cap */
+    node *cur, *first = ring(h, N, &cur);
+    node *held[8];
+    for (int i = 0; i < 8; i++) {
+        held[i] = rc_new(h, &node2_type);
+        node *b = rc_new(h, &node2_type);
+        node_set(held[i], 0, b);
+        node_set(b, 0, held[i]);
+        rc_decref(b);
+    }
+    rc_gc_collect(h, 2);   /* all old */
+    h->cand_budget = most;   /* as after scans cut short again and again */
+    rc_gc_stats cand0, cand1, cand2, inc, full0[3], full1[3];
+    rc_gc_get_stats(h, full0);
+    rc_gc_get_candidate_stats(h, &cand0);
+    rc_decref(first);   /* the whole ring is garbage; `first` is its candidate */
+    rc_gc_collect(h, 0);
+    rc_gc_get_candidate_stats(h, &cand1);
+    CHECK_EQ_INT(cand1.collections, cand0.collections + 1);
+    CHECK_EQ_INT(cand1.freed, cand0.freed);   /* cut short at the cap */
+    for (int i = 0; i < 8; i++) rc_decref(held[i]);   /* 8 old cycles, 8 candidates */
+    rc_gc_collect(h, 0);
+    rc_gc_get_candidate_stats(h, &cand2);
+    CHECK_EQ_INT(cand2.freed, cand1.freed + 16);   /* not held up behind the ring */
+    CHECK_EQ_INT(live_objects(h), N);
+    rc_gc_enable(h);
+    for (int round = 0; round < 40 && live_objects(h) > 4096; round++) churn(h, 50000);
+    rc_gc_get_increment_stats(h, &inc);
+    rc_gc_get_stats(h, full1);
+    CHECK(inc.freed >= (size_t)N);   /* by the incremental pass */
+    CHECK_EQ_INT(full1[2].collections, full0[2].collections);   /* no full collection */
+    rc_gc_collect(h, 0);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
+/* The same beside a live structure past the largest budget, which a
+ * candidate reaches again and again: the old generation's collection the
+ * first such scan made due finds nothing, and later ones start no other
+ * (each would walk the whole old generation for nothing). */
+TEST(a_live_structure_past_the_largest_candidate_budget_makes_one_old_collection_due_not_many)
+{
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
+    cfg.candidate_limit = 1;
+    cfg.gc_stress = -1;
+    rc_heap *h = rc_heap_new(&cfg);
+    rc_gc_disable(h);
+    const size_t most = (size_t)RC_CAND_BUDGET_GROWTH * (8 + 4096);
+    node *cur, *first = ring(h, (int)(most + most / 16), &cur);
+    rc_gc_collect(h, 2);
+    h->cand_budget = most;
+    rc_gc_enable(h);
+    rc_gc_stats inc1, inc2;
+    for (int round = 0; round < 6; round++) {
+        rc_incref(cur);
+        rc_decref(cur);   /* a candidate that reaches the whole ring */
+        churn(h, 50000);
+    }
+    rc_gc_get_increment_stats(h, &inc1);
+    CHECK(inc1.collections > 0);   /* the first made one due */
+    CHECK(h->hint_vain && !h->pass);
+    for (int round = 0; round < 3; round++) {
+        rc_incref(cur);
+        rc_decref(cur);
+        churn(h, 50000);
+    }
+    rc_gc_get_increment_stats(h, &inc2);
+    CHECK_EQ_INT(inc2.collections, inc1.collections);
+    rc_decref(first);
+    rc_heap_free(h);
+}
+
 TEST(a_structure_dropped_while_partly_young_is_freed_by_a_candidate_scan)
 {
     rc_heap *h = unstressed_heap();

@@ -16,6 +16,13 @@
  * not count, unlike CPython's long_lived_pending. */
 static bool old_is_due(rc_heap *h)
 {
+    /* A candidate scan that ran out of its largest budget (old_hint) may
+     * have met a dead structure that only a collection of the old
+     * generation frees: due at once, unless the last collection a hint
+     * made due found nothing and none found garbage since (a big live
+     * structure a candidate reaches would otherwise start one after
+     * another). */
+    if (h->old_hint && !h->hint_vain) return true;
     /* Measured from the live count after the last collection of it: an old
      * generation that shrank by refcount and grows back to where it was has
      * not grown (its garbage stays bounded by a quarter over that mark). */

@@ -593,6 +593,11 @@ static void full_mark_sweep(gc_set *s, rc_gc_info *info, bool par)
 static void old_collected(rc_heap *h, size_t found)
 {
     h->old_at_full = h->gen_objects[2];
+    /* A collection made due by old_hint that found nothing: the structure
+     * was alive, and later hints wait until one finds garbage. */
+    if (found) h->hint_vain = false;
+    else if (h->old_hint) h->hint_vain = true;
+    h->old_hint = false;
     if (found) h->old_backoff = 1;
     else if (h->old_backoff < RC_OLD_BACKOFF_MAX) h->old_backoff *= 2;
 }
@@ -819,14 +824,22 @@ size_t rc__scan_candidates(rc_heap *h)
      * about in address order, and the sweep and deletion after it too (in
      * breadth-first order, a big tree's levels each spanned all of it). A
      * member the stack has no room for stays unexpanded: its referents only
-     * look held from outside. */
-    for (size_t i = ncand; i-- > 0;)
-        if (!rc__vec_push(h, &s.stack, members->items[i])) s.full = true;
+     * look held from outside. One candidate's structure after another, the
+     * newest first: candidates kept from a scan cut short (below) were
+     * buffered before any new one, so a structure too big for the budget
+     * does not use it up ahead of everything dropped since. `culprit`: the
+     * candidate whose structure the budget ran out in. */
     slots_cache sc = {0};
-    while (s.stack.len) {
-        rc_head *o = s.stack.items[--s.stack.len];
-        SET_FROM(&s, o);
-        foreach_ref_cached(o, expand_ref, &s, &sc);
+    size_t culprit = SIZE_MAX;
+    for (size_t i = ncand; i-- > 0;) {
+        bool was_full = s.full;
+        if (!rc__vec_push(h, &s.stack, members->items[i])) s.full = true;
+        while (s.stack.len) {
+            rc_head *o = s.stack.items[--s.stack.len];
+            SET_FROM(&s, o);
+            foreach_ref_cached(o, expand_ref, &s, &sc);
+        }
+        if (s.full && !was_full) culprit = i;
     }
 
     /* A set cut short by the budget keeps alive what its edge holds, which
@@ -835,10 +848,17 @@ size_t rc__scan_candidates(rc_heap *h)
      * and buffered again once the sweep is over, for the next scan with
      * twice the budget. */
     rc_vec retry = {0};
-    size_t nretry = 0;
+    size_t nretry = 0, most = base * RC_CAND_BUDGET_GROWTH;
     if (s.full && !h->stress) {
+        /* The budget cannot grow any more: the culprit's structure is too
+         * big for candidate scans. It is not kept (every scan would spend
+         * its budget on it in vain); the old generation's next collection
+         * finds it, and is due for it (policy.c). */
+        bool at_cap = h->cand_budget >= most;
+        if (at_cap && culprit != SIZE_MAX) h->old_hint = true;
         nretry = ncand < h->candidate_trigger / 2 ? ncand : h->candidate_trigger / 2;
-        for (size_t i = 0; i < nretry && rc__vec_push(h, &retry, members->items[i]); i++) {}
+        for (size_t i = 0; i < nretry; i++)
+            if (!(at_cap && i == culprit) && !rc__vec_push(h, &retry, members->items[i])) break;
     }
     info.examined = mark_sweep_members(&s, members, KEEP_GEN);
     h->scanning = false;
@@ -859,7 +879,6 @@ size_t rc__scan_candidates(rc_heap *h)
     if (!h->stress) {
         size_t tracked = h->gen_objects[0] + h->gen_objects[1] + h->gen_objects[2];
         if (s.full) {
-            size_t most = base * RC_CAND_BUDGET_GROWTH;
             if (h->cand_budget < tracked && h->cand_budget < most)
                 h->cand_budget = h->cand_budget * 2 < most ? h->cand_budget * 2 : most;
         } else if (found * 2 < info.examined && h->cand_budget / 2 >= base) {

@@ -242,6 +242,9 @@ struct rc_heap {
     size_t old_at_full;             /* generation-2 objects after the last full collection */
     unsigned old_backoff;           /* 1..RC_OLD_BACKOFF_MAX: the old generation waits for
                                        old_backoff quarters of growth (policy.c) */
+    bool old_hint;                  /* a candidate scan ran out of its largest budget: a dead
+                                       structure may be too big for scans (policy.c) */
+    bool hint_vain;                 /* the last old collection old_hint made due found nothing */
     unsigned mid_backoff;           /* 1..RC_MID_BACKOFF_MAX: generation 1 is skipped by all
                                        but 1 in mid_backoff of its rounds (policy.c) */
     size_t mid_skip;                /* young collections left that promote to generation 2 */
