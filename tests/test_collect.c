@@ -516,19 +516,29 @@ TEST(a_dead_structure_bigger_than_the_candidate_budget_is_freed_by_candidate_sca
     rc_heap_free(h);
 }
 
+/* A heap with the smallest candidate budget (candidate_limit 1: base
+ * 4,104 members, at most SMALL_BUDGET_MOST), no stress mode, collection
+ * off. */
+#define SMALL_BUDGET_MOST ((size_t)RC_CAND_BUDGET_GROWTH * (8 + 4096))
+static rc_heap *small_budget_heap(void)
+{
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
+    cfg.candidate_limit = 1;
+    cfg.gc_stress = -1;
+    rc_heap *h = rc_heap_new(&cfg);
+    rc_gc_disable(h);
+    return h;
+}
+
 /* The candidate budget grows after scans cut short, but never past
  * RC_CAND_BUDGET_GROWTH x its base: a live candidate that reaches a
  * structure bigger than that never makes a scan (a pause) as big as the
  * structure. */
 TEST(candidate_scans_stay_bounded_beside_a_big_live_structure)
 {
-    rc_heap_config cfg;
-    rc_heap_config_init(&cfg);
-    cfg.candidate_limit = 1;   /* base budget 4,104 */
-    cfg.gc_stress = -1;
-    rc_heap *h = rc_heap_new(&cfg);
-    rc_gc_disable(h);
-    const size_t most = (size_t)RC_CAND_BUDGET_GROWTH * (8 + 4096);
+    rc_heap *h = small_budget_heap();
+    const size_t most = SMALL_BUDGET_MOST;
     const int N = (int)(most + most / 16);   /* past the cap */
     node *cur, *first = ring(h, N, &cur);   /* alive through `first` */
     rc_gc_collect(h, 2);
@@ -555,13 +565,8 @@ TEST(candidate_scans_stay_bounded_beside_a_big_live_structure)
  * candidate scans. */
 TEST(a_dead_structure_past_the_largest_candidate_budget_goes_to_the_old_generation)
 {
-    rc_heap_config cfg;
-    rc_heap_config_init(&cfg);
-    cfg.candidate_limit = 1;   /* base budget 4,104 */
-    cfg.gc_stress = -1;
-    rc_heap *h = rc_heap_new(&cfg);
-    rc_gc_disable(h);
-    const size_t most = (size_t)RC_CAND_BUDGET_GROWTH * (8 + 4096);
+    rc_heap *h = small_budget_heap();
+    const size_t most = SMALL_BUDGET_MOST;
     const int N = (int)(most + most / 16);   /* past the cap */
     node *cur, *first = ring(h, N, &cur);
     node *held[8];
@@ -604,13 +609,8 @@ TEST(a_dead_structure_past_the_largest_candidate_budget_goes_to_the_old_generati
  * (each would walk the whole old generation for nothing). */
 TEST(a_live_structure_past_the_largest_candidate_budget_makes_one_old_collection_due_not_many)
 {
-    rc_heap_config cfg;
-    rc_heap_config_init(&cfg);
-    cfg.candidate_limit = 1;
-    cfg.gc_stress = -1;
-    rc_heap *h = rc_heap_new(&cfg);
-    rc_gc_disable(h);
-    const size_t most = (size_t)RC_CAND_BUDGET_GROWTH * (8 + 4096);
+    rc_heap *h = small_budget_heap();
+    const size_t most = SMALL_BUDGET_MOST;
     node *cur, *first = ring(h, (int)(most + most / 16), &cur);
     rc_gc_collect(h, 2);
     h->cand_budget = most;

@@ -530,6 +530,18 @@ TEST(garbage_that_clear_hands_to_a_live_object_is_found_and_uncollectable)
     rc_heap_free(h);
 }
 
+/* rc_gc_collect(h, gen) with the heap's next allocation failing; what its
+ * callbacks saw goes in *log. */
+static size_t collect_out_of_memory(rc_heap *h, int gen, cb_log *log)
+{
+    rc_gc_callback_add(h, logging_cb, log);
+    fa_arm(0);
+    size_t r = rc_gc_collect(h, gen);
+    fa_disarm();
+    rc_gc_callback_remove(h, logging_cb, log);
+    return r;
+}
+
 /* Out of memory for the list of a full collection's garbage (gathered
  * because it has a finalizer to run): nothing is freed, all is found. */
 static void noop_finalize(void *o) { (void)o; }
@@ -543,16 +555,12 @@ TEST(garbage_left_for_want_of_memory_is_found_and_uncollectable)
     rc_gc_disable(h);
     rc_decref(cycle_of_two(h, &finalized_type));
     cb_log log = {0};
-    rc_gc_callback_add(h, logging_cb, &log);
-    fa_arm(0);
-    size_t r = rc_gc_collect(h, 2);
-    fa_disarm();
+    size_t r = collect_out_of_memory(h, 2, &log);
     REQUIRE(log.n == 2);
     CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
     CHECK_EQ_INT(r, 2);
     CHECK_EQ_INT(log.s[1].info.freed, 0);
     CHECK_EQ_INT(log.s[1].info.uncollectable, 2);
-    rc_gc_callback_remove(h, logging_cb, &log);
     CHECK_EQ_INT(rc_gc_collect(h, 2), 2);   /* with memory, the next one frees them */
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
@@ -567,16 +575,12 @@ TEST(a_young_collection_with_no_memory_for_its_members_becomes_a_full_one)
     rc_gc_disable(h);
     for (int i = 0; i < 20; i++) rc_decref(cycle_of_two(h, &node2_type));
     cb_log log = {0};
-    rc_gc_callback_add(h, logging_cb, &log);
-    fa_arm(0);
-    size_t r = rc_gc_collect(h, 0);
-    fa_disarm();
+    size_t r = collect_out_of_memory(h, 0, &log);
     REQUIRE(log.n == 2);
     CHECK_EQ_INT(log.s[1].info.generation, 2);
     CHECK_EQ_INT(r, 40);
     CHECK_EQ_INT(log.s[1].info.freed, 40);
     CHECK_EQ_INT(live_objects(h), 0);
-    rc_gc_callback_remove(h, logging_cb, &log);
     rc_heap_free(h);
 }
 
