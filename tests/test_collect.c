@@ -517,10 +517,10 @@ TEST(a_dead_structure_bigger_than_the_candidate_budget_is_freed_by_candidate_sca
 }
 
 /* A heap with the smallest candidate budget (candidate_limit 1: base
- * 4,104 members, at most SMALL_BUDGET_MOST), no stress mode, collection
- * off. */
-#define SMALL_BUDGET_MOST ((size_t)RC_CAND_BUDGET_GROWTH * (8 + 4096))
-static rc_heap *small_budget_heap(void)
+ * 4,104 members) that grows to at most `growth` x that, no stress mode,
+ * collection off. */
+#define SMALL_BUDGET_BASE ((size_t)8 + 4096)
+static rc_heap *small_budget_heap(unsigned growth)
 {
     rc_heap_config cfg;
     rc_heap_config_init(&cfg);
@@ -528,7 +528,19 @@ static rc_heap *small_budget_heap(void)
     cfg.gc_stress = -1;
     rc_heap *h = rc_heap_new(&cfg);
     rc_gc_disable(h);
+    h->cand_growth = growth;
     return h;
+}
+
+/* Collection on, in few and long collections: young ones every 20,000
+ * allocations, each looking at the old generation, and a pass in a few
+ * steps, so that a heap past the largest candidate budget is not walked
+ * by the verifier (RC_EXPENSIVE) around thousands of collections. */
+static void few_collections(rc_heap *h)
+{
+    rc_gc_set_threshold(h, 20000, 1, 1);
+    rc_gc_set_step_budget(h, (size_t)1 << 23);
+    rc_gc_enable(h);
 }
 
 /* The candidate budget grows after scans cut short, but never past
@@ -537,8 +549,8 @@ static rc_heap *small_budget_heap(void)
  * structure. */
 TEST(candidate_scans_stay_bounded_beside_a_big_live_structure)
 {
-    rc_heap *h = small_budget_heap();
-    const size_t most = SMALL_BUDGET_MOST;
+    rc_heap *h = small_budget_heap(RC_CAND_BUDGET_GROWTH);
+    const size_t most = RC_CAND_BUDGET_GROWTH * SMALL_BUDGET_BASE;
     const int N = (int)(most + most / 16);   /* past the cap */
     node *cur, *first = ring(h, N, &cur);   /* alive through `first` */
     rc_gc_collect(h, 2);
@@ -565,8 +577,8 @@ TEST(candidate_scans_stay_bounded_beside_a_big_live_structure)
  * candidate scans. */
 TEST(a_dead_structure_past_the_largest_candidate_budget_goes_to_the_old_generation)
 {
-    rc_heap *h = small_budget_heap();
-    const size_t most = SMALL_BUDGET_MOST;
+    rc_heap *h = small_budget_heap(4);   /* a cap of 16,416: small rings past it */
+    const size_t most = 4 * SMALL_BUDGET_BASE;
     const int N = (int)(most + most / 16);   /* past the cap */
     node *cur, *first = ring(h, N, &cur);
     node *held[8];
@@ -592,9 +604,12 @@ TEST(a_dead_structure_past_the_largest_candidate_budget_goes_to_the_old_generati
     rc_gc_get_candidate_stats(h, &cand2);
     CHECK_EQ_INT(cand2.freed, cand1.freed + 16);   /* not held up behind the ring */
     CHECK_EQ_INT(live_objects(h), N);
-    rc_gc_enable(h);
-    for (int round = 0; round < 40 && live_objects(h) > 4096; round++) churn(h, 50000);
-    rc_gc_get_increment_stats(h, &inc);
+    few_collections(h);
+    for (int round = 0; round < 40; round++) {
+        churn(h, 50000);
+        rc_gc_get_increment_stats(h, &inc);
+        if (inc.freed >= (size_t)N) break;
+    }
     rc_gc_get_stats(h, full1);
     CHECK(inc.freed >= (size_t)N);   /* by the incremental pass */
     CHECK_EQ_INT(full1[2].collections, full0[2].collections);   /* no full collection */
@@ -609,12 +624,12 @@ TEST(a_dead_structure_past_the_largest_candidate_budget_goes_to_the_old_generati
  * (each would walk the whole old generation for nothing). */
 TEST(a_live_structure_past_the_largest_candidate_budget_makes_one_old_collection_due_not_many)
 {
-    rc_heap *h = small_budget_heap();
-    const size_t most = SMALL_BUDGET_MOST;
+    rc_heap *h = small_budget_heap(4);
+    const size_t most = 4 * SMALL_BUDGET_BASE;
     node *cur, *first = ring(h, (int)(most + most / 16), &cur);
     rc_gc_collect(h, 2);
     h->cand_budget = most;
-    rc_gc_enable(h);
+    few_collections(h);
     rc_gc_stats inc1, inc2;
     for (int round = 0; round < 6; round++) {
         rc_incref(cur);

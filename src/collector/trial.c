@@ -848,7 +848,7 @@ size_t rc__scan_candidates(rc_heap *h)
      * and buffered again once the sweep is over, for the next scan with
      * twice the budget. */
     rc_vec retry = {0};
-    size_t nretry = 0, most = base * RC_CAND_BUDGET_GROWTH;
+    size_t nretry = 0, most = base * h->cand_growth;
     if (s.full && !h->stress) {
         /* The budget cannot grow any more: the culprit's structure is too
          * big for candidate scans. It is not kept (every scan would spend

@@ -37,6 +37,7 @@ rc_heap *rc__heap_init(const rc_heap_config *cfg, size_t size)
     memcpy(h->threshold, cfg->threshold, sizeof h->threshold);
     h->young_scale = 1;
     h->old_backoff = 1;
+    h->cand_growth = RC_CAND_BUDGET_GROWTH;
     h->mid_backoff = 1;
     h->incremental = true;
     h->par_workers = 1;

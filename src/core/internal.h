@@ -272,6 +272,8 @@ struct rc_heap {
                                        from candidate_limit x 8 + 4096 (0: not set yet) up to
                                        the tracked objects and at most
                                        RC_CAND_BUDGET_GROWTH x that (policy.c, trial.c) */
+    unsigned cand_growth;           /* the budget's cap is cand_growth x its base:
+                                       RC_CAND_BUDGET_GROWTH (white-box tests lower it) */
     size_t cand_clock;              /* young objects collected since the last candidate scan:
                                        a scan is due at cand_budget / 2 while any waits */
     size_t gc_freed;                /* garbage objects freed, ever (see rc__delete_garbage) */
