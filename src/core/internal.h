@@ -223,8 +223,10 @@ struct rc_heap {
     bool enabled;
     int busy;                       /* >0 while collecting or freeing: no collection */
     bool freeing;                   /* inside the dealloc loop */
-    uint8_t hooked;                 /* RC_HOOK_* bits: the OR of wants[] (hooks.h); beside
-                                       `freeing`, which rc__dealloc tests with it */
+    uint8_t hooked;                 /* RC_HOOK_* bits: the OR of wants[] (hooks.h) */
+    uint8_t death_gate;             /* RC__GATE_FREEING while `freeing`, | RC_HOOK_DEATH
+                                       while hooked has it: rc__dealloc's one test for
+                                       both (written with them: rc__set_freeing, hooks.c) */
     bool scanning;                  /* count/mark/sweep: gc fields are scratch */
     bool deleting;                  /* garbage (INSET) is being cleared and freed: no weak
                                        reference to it may be made */
@@ -569,6 +571,15 @@ RC_INLINE void rc__free_fast(rc_heap *h, rc_head *b)
 }
 
 /* ---- object life (object.c) ---- */
+#define RC__GATE_FREEING 0x80u   /* death_gate's bit for `freeing` (no RC_HOOK_* bit) */
+_Static_assert((RC__GATE_FREEING & 0xff) == RC__GATE_FREEING, "death_gate is a byte");
+/* Enter or leave the dealloc loop: `freeing` and its bit of death_gate. */
+static inline void rc__set_freeing(rc_heap *h, bool on)
+{
+    h->freeing = on;
+    h->death_gate = (uint8_t)((h->death_gate & ~RC__GATE_FREEING) | (on ? RC__GATE_FREEING : 0));
+}
+
 /* Release the references `o` holds (clear, else its slots, which are set to
  * NULL), for death or cycle breaking. */
 void rc__release_refs(rc_head *o);
