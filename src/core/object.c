@@ -146,15 +146,20 @@ RC_INLINE int kind_of(const rc_heap *h, const rc_type *t)
         if (unlikely(so & (sizeof(void *) - 1)) ||
             unlikely((uint64_t)so + (uint64_t)ns * sizeof(void *) > t->size))
             return NEW_BAD;
-        if (unlikely(t->traverse != NULL)) {
-            if (unlikely(!t->clear)) return NEW_BAD;
-        } else if (ns == 0) {
-            return NEW_PLAIN;
+        if (likely(t->traverse == NULL)) {
+            if (unlikely(ns == 0)) return NEW_PLAIN;
+        } else if (unlikely(!t->clear)) {
+            return NEW_BAD;
         }
-        return fl & RC_TYPE_ACYCLIC ? NEW_REFS : NEW_TRACKED;
+        return unlikely(fl & RC_TYPE_ACYCLIC) ? NEW_REFS : NEW_TRACKED;
     }
-    if (!type_ok(h, t)) return NEW_BAD;
-    return rc__type_tracked(t) ? NEW_TRACKED : rc__type_refs(t) ? NEW_REFS : NEW_PLAIN;
+    /* A sealed kind on the library's own type object (type_ok), else bad. */
+    uint32_t kind = (uint32_t)(kind_flags >> 32);
+    if (unlikely(!rc__kind_sealed(kind)) || unlikely(!h->sealed) ||
+        unlikely(h->sealed[kind & 0xff] != t))
+        return NEW_BAD;
+    if (kind == RC_KIND_STR || kind == RC_KIND_INT) return NEW_PLAIN;   /* rc__type_refs */
+    return kind_flags & RC_TYPE_ACYCLIC ? NEW_REFS : NEW_TRACKED;
 }
 
 /* new_object's pop from page `pg`, its checks passed: the header, the
