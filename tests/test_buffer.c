@@ -490,6 +490,95 @@ TEST(small_waves_keep_their_pages)
     rc_heap_free(h);
 }
 
+/* ---- deaths beside free pages that wait ---- */
+
+static const rc_type kb_type = {.name = "kb", .size = 1008};   /* 1 KiB blocks */
+
+/* Objects of kb_type until they fill `pages` pages and start one more;
+ * returns how many (0 when out of memory or past `max`). */
+static size_t fill_pages(rc_heap *h, void **o, size_t max, size_t pages)
+{
+    size_t n = 0, seen = 0;
+    while (n < max && seen <= pages) {
+        if (!(o[n] = rc_new(h, &kb_type))) return 0;
+        if (n == 0 || rc__page_of(o[n]) != rc__page_of(o[n - 1])) seen++;
+        n++;
+    }
+    return seen > pages ? n : 0;
+}
+
+/* Free every object of `o` that lives on the page of o[first]; returns the
+ * index past them (the objects of a page are consecutive). */
+static size_t free_page_of(void **o, size_t first, size_t n)
+{
+    rc_page *pg = rc__page_of(o[first]);
+    size_t i = first;
+    for (; i < n && rc__page_of(o[i]) == pg; i++) rc_decref(o[i]);
+    return i;
+}
+
+TEST(the_last_object_of_the_current_page_dies_on_the_quick_path)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    REQUIRE(h);
+    if (h->watch) {   /* watched heaps free every block the checked way */
+        rc_heap_free(h);
+        return;
+    }
+    void *a = rc_new(h, &kb_type);
+    REQUIRE(a);
+    rc_page *pg = rc__page_of(a);
+    REQUIRE(pg->used == 1 && rc__page_is_current(h, pg));
+    CHECK(rc__free_quick(RC_HEAD(a)));   /* no page state changes: the page stays */
+    CHECK(pg->used == 0 && rc__page_is_current(h, pg));
+    void *b = rc_new(h, &kb_type);
+    CHECK(b == a);                        /* the block is the next one given */
+    rc_decref(b);
+    CHECK_EQ_INT(stats(h).objects, 0);
+    rc_heap_free(h);
+}
+
+/* Free pages below what makes a purge worth it leave the deaths after them
+ * on their quick path: nothing but more free pages changes the purge's
+ * answer. Past RC_PURGE_SOON, in a heap that keeps most of its pages, the
+ * deaths look again until RC_PURGE_INTERVAL has passed and one purges. */
+TEST(free_pages_that_wait_keep_later_deaths_quick_until_a_purge_is_due)
+{
+    rc_heap *h = quiet_heap();
+    REQUIRE(h);
+    if (h->watch) {   /* watched heaps hold freed blocks in a quarantine */
+        rc_heap_free(h);
+        return;
+    }
+    enum { MAX = 64 * 30 };
+    static void *o[MAX];
+    size_t n = fill_pages(h, o, MAX, 24), i = 0;   /* a quarter is 6 pages: no release */
+    REQUIRE(n > 0);
+    rc__alloc_purge(h);
+    REQUIRE(h->dirty_bytes == 0);
+    i = free_page_of(o, i, n);
+    i = free_page_of(o, i, n);
+    CHECK(h->dirty_bytes == 2 * RC_PAGE_SIZE);   /* below RC_PURGE_SOON: waits */
+    CHECK(!rc__purge_waits(h));
+
+    h->last_purge = 1e18;   /* the interval has not passed */
+    for (int k = 0; k < 4 && h->dirty_bytes < RC_PURGE_SOON; k++) i = free_page_of(o, i, n);
+    REQUIRE(h->dirty_bytes >= RC_PURGE_SOON);
+    REQUIRE(h->dirty_bytes * 2 < h->page_bytes);   /* most pages kept: purged on time */
+    CHECK(rc__purge_waits(h));
+    size_t waiting = h->dirty_bytes;
+    rc_decref(o[--n]);   /* a death on the current page: too early */
+    CHECK(h->dirty_bytes == waiting);
+    CHECK(rc__purge_waits(h));
+
+    h->last_purge = -1e18;   /* the interval has passed */
+    rc_decref(o[--n]);
+    CHECK(h->dirty_bytes == 0);   /* that death purged */
+    while (n > i) rc_decref(o[--n]);
+    CHECK_EQ_INT(stats(h).objects, 0);
+    rc_heap_free(h);
+}
+
 /* ---- a purge while the pages are walked ---- */
 
 static const rc_type walk_a = {.name = "walk_a", .size = 200, .nslots = 1};

@@ -38,6 +38,39 @@ TEST(new_object_has_one_reference_and_zeroed_memory)
     rc_heap_free(h);
 }
 
+/* rc_new zero-fills exactly the user part, whatever its size: on a block
+ * that held garbage, and without writing past it into the next block of
+ * the page (a fresh heap's first two blocks are neighbours). Every size up
+ * to 136 bytes, slots and plain types. */
+TEST(new_object_is_zeroed_at_every_small_size_and_its_neighbour_untouched)
+{
+    for (size_t size = 0; size <= 136; size++) {
+        for (int slots = 0; slots < 2; slots++) {
+            rc_heap *h = rc_heap_new(NULL);
+            size_t nslots = slots && size >= 8, from = nslots * 8;   /* the slot stays NULL */
+            rc_type t = {.name = "sized", .size = size, .nslots = (uint32_t)nslots};
+            unsigned char *a = rc_new(h, &t), *b = rc_new(h, &t);
+            REQUIRE(a && b);
+            memset(a + from, 0xAB, size - from);
+            memset(b + from, 0xCD, size - from);
+            rc_decref(a);
+            unsigned char *c = rc_new(h, &t);   /* a's block again, or another */
+            REQUIRE(c);
+            size_t nonzero = 0, changed = 0;
+            for (size_t k = 0; k < size; k++) nonzero += c[k] != 0;
+            for (size_t k = from; k < size; k++) changed += b[k] != 0xCD;
+            CHECK_EQ_INT(nonzero, 0);
+            CHECK_EQ_INT(changed, 0);
+            CHECK(rc_typeof(c) == &t && rc_typeof(b) == &t);
+            CHECK_EQ_INT(rc_refcount(c), 1);
+            CHECK_EQ_INT(rc_refcount(b), 1);
+            rc_decref(c);
+            rc_decref(b);
+            rc_heap_free(h);
+        }
+    }
+}
+
 TEST(last_decref_frees_at_once_and_releases_children)
 {
     rc_heap *h = rc_heap_new(NULL);

@@ -339,6 +339,7 @@ static rc_page *segment_take_page(rc_heap *h, bool commit)
         s->dirty = committed;   /* a cached segment's resident pages: free, committed */
         h->page_bytes += pages_bytes(committed);
         h->dirty_bytes += pages_bytes(committed);
+        if (committed) h->shrunk = true;   /* free pages wait: rc__purge_waits */
         s->huge = false;
         s->next = h->segments;
         h->segments = s;
@@ -370,6 +371,7 @@ static void segment_return_page(rc_heap *h, rc_page *pg)
     s->used &= ~((uint64_t)1 << i);
     s->dirty |= (uint64_t)1 << i;
     h->dirty_bytes += RC_PAGE_SIZE;
+    h->shrunk = true;   /* rc__purge_waits */
     /* A collection purges once at its end: purging while it frees would
      * split huge pages that are about to be unmapped whole anyway. */
     size_t limit = h->page_bytes / 4 > RC_PURGE_NOW ? h->page_bytes / 4 : RC_PURGE_NOW;
@@ -448,10 +450,15 @@ void rc__alloc_purge_soon(rc_heap *h)
         rc__alloc_purge(h);
         return;
     }
+    /* Too little waits: nothing changes that until more pages become free
+     * (which sets `shrunk` again). */
     if (h->dirty_bytes < RC_PURGE_SOON) return;
     if (h->dirty_bytes * 2 < h->page_bytes) {
         double now = rc__now_seconds();
-        if (now - h->last_purge < RC_PURGE_INTERVAL) return;
+        if (now - h->last_purge < RC_PURGE_INTERVAL) {
+            h->shrunk = true;   /* time changes it: look again at the next free */
+            return;
+        }
     }
     rc__alloc_purge(h);
 }

@@ -17,6 +17,7 @@ void rc__hooks_want(rc_heap *h, int slot, uint8_t bits)
     uint8_t all = 0;
     for (int s = 0; s < RC_NSLOTS; s++) all |= h->wants[s];
     h->hooked = all;
+    h->death_gate = (uint8_t)((h->death_gate & RC__GATE_FREEING) | (all & RC_HOOK_DEATH));
 }
 
 /* For each attached slot whose table has hook `f`, with `t` its table. */

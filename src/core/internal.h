@@ -211,8 +211,10 @@ struct rc_heap {
     size_t dirty_bytes;             /* free pages not yet decommitted */
     size_t peak_live;               /* rc__live_bytes at its highest since the last
                                        rc__alloc_purge (the purge while freeing keeps it) */
-    bool shrunk;                    /* a large page or mapped buffer went since
-                                       rc__alloc_purge_soon last looked */
+    bool shrunk;                    /* rc__alloc_purge_soon has something new to look at:
+                                       a page became free, or a large page or mapped
+                                       buffer went, since it last looked; or it waits
+                                       for RC_PURGE_INTERVAL to pass */
     double last_purge;              /* monotonic seconds of the last purge */
     size_t buffer_bytes, page_bytes;
     size_t buf_map_bytes;           /* mapped for big buffers and vectors (buffer.c) */
@@ -223,8 +225,10 @@ struct rc_heap {
     bool enabled;
     int busy;                       /* >0 while collecting or freeing: no collection */
     bool freeing;                   /* inside the dealloc loop */
-    uint8_t hooked;                 /* RC_HOOK_* bits: the OR of wants[] (hooks.h); beside
-                                       `freeing`, which rc__dealloc tests with it */
+    uint8_t hooked;                 /* RC_HOOK_* bits: the OR of wants[] (hooks.h) */
+    uint8_t death_gate;             /* RC__GATE_FREEING while `freeing`, | RC_HOOK_DEATH
+                                       while hooked has it: rc__dealloc's one test for
+                                       both (written with them: rc__set_freeing, hooks.c) */
     bool scanning;                  /* count/mark/sweep: gc fields are scratch */
     bool deleting;                  /* garbage (INSET) is being cleared and freed: no weak
                                        reference to it may be made */
@@ -453,10 +457,13 @@ void rc__segment_cache_flush(void);
 void rc__alloc_purge_soon(rc_heap *h);
 #define RC_PURGE_SOON (256 * 1024)   /* bytes waiting that make a purge worth it */
 /* Whether rc__alloc_purge_soon has anything to look at: the test at the
- * end of a free burst (free pages wait, or a mapping went). */
+ * end of a free burst. Free pages that wait below what makes a purge worth
+ * it are looked at again only when more pages become free (or a mapping
+ * goes): until then nothing can change its answer, so the deaths in
+ * between take their quick path. */
 static inline bool rc__purge_waits(const rc_heap *h)
 {
-    return (h->dirty_bytes | (size_t)h->shrunk) != 0;
+    return h->shrunk;
 }
 /* Bytes the heap holds from the system, free pages not counted: pages in
  * use (current ones included) and mapped buffers. */
@@ -540,13 +547,22 @@ RC_INLINE void rc__free_push(rc_page *pg, rc_head *b)
     pg->free = b;
     pg->used--;
 }
+/* Whether object page `pg` (small, not watched) is the current page of its
+ * class: rc__page_is_current without the call. */
+RC_INLINE bool rc__page_current(const rc_page *pg)
+{
+    rc_assert(!(pg->flags & (RC_PAGE_LARGE | RC_PAGE_WATCH | RC_PAGE_BUFFER)));
+    return pg->heap->cur[(pg->flags & RC_PAGE_TRACKED) != 0][pg->size_class] == pg;
+}
 /* rc__free_push when no page state changes (the page is not large, not
- * full, not watched, and keeps another block); false, with nothing done,
+ * full, not watched, and keeps another block or is the current page of
+ * its class, which stays even empty); false, with nothing done,
  * otherwise. */
 RC_INLINE bool rc__free_quick(rc_head *b)
 {
     rc_page *pg = rc__page_of(b);
-    if (likely(!(pg->flags & (RC_PAGE_LARGE | RC_PAGE_FULL | RC_PAGE_WATCH)) && pg->used > 1)) {
+    if (likely(!(pg->flags & (RC_PAGE_LARGE | RC_PAGE_FULL | RC_PAGE_WATCH))) &&
+        (likely(pg->used > 1) || rc__page_current(pg))) {
         rc__free_push(pg, b);
         return true;
     }
@@ -574,6 +590,15 @@ RC_INLINE void rc__free_fast(rc_heap *h, rc_head *b)
 }
 
 /* ---- object life (object.c) ---- */
+#define RC__GATE_FREEING 0x80u   /* death_gate's bit for `freeing` (no RC_HOOK_* bit) */
+_Static_assert((RC__GATE_FREEING & 0xff) == RC__GATE_FREEING, "death_gate is a byte");
+/* Enter or leave the dealloc loop: `freeing` and its bit of death_gate. */
+static inline void rc__set_freeing(rc_heap *h, bool on)
+{
+    h->freeing = on;
+    h->death_gate = (uint8_t)((h->death_gate & ~RC__GATE_FREEING) | (on ? RC__GATE_FREEING : 0));
+}
+
 /* Release the references `o` holds (clear, else its slots, which are set to
  * NULL), for death or cycle breaking. */
 void rc__release_refs(rc_head *o);

@@ -119,33 +119,97 @@ static RC_NOINLINE void *new_slow(rc_heap *h, const rc_type *t, size_t size, con
     return b + 1;
 }
 
-/*
- * The common case, with no call on its way: a small object popped from the
- * current page of its class, no collection due, no on_alloc hook wanted.
- * Anything else is new_slow's (a tail call, so the fast path saves no
- * registers).
- */
+/* The fast path's view of a type: NEW_BAD when its fields fail type_ok
+ * (new_slow says why), else where its objects go: NEW_PLAIN (no
+ * references), NEW_REFS (references, born untracked: RC_TYPE_ACYCLIC) or
+ * NEW_TRACKED. type_ok's compares, laid out so that a user type without
+ * traverse takes no branch. */
+enum { NEW_BAD = -1, NEW_PLAIN, NEW_REFS, NEW_TRACKED };
+
+_Static_assert((RC_TYPE_FLAGS & (RC_TYPE_FLAGS + 1)) == 0, "kind_of: the flags are the low bits");
+_Static_assert(offsetof(rc_type, flags) == offsetof(rc_type, rc_kind) + 4,
+               "kind_of: rc_kind and flags are adjacent");
+
+RC_INLINE int kind_of(const rc_heap *h, const rc_type *t)
+{
+    /* A user kind with known flags, in one compare: the two adjacent fields
+     * in one load, rc_kind in the high half. */
+    uint64_t kind_flags;
+    memcpy(&kind_flags, &t->rc_kind, sizeof kind_flags);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    kind_flags = kind_flags >> 32 | kind_flags << 32;
+#elif !defined(__BYTE_ORDER__)
+    kind_flags = (uint64_t)t->rc_kind << 32 | t->flags;
+#endif
+    if (likely(kind_flags <= RC_TYPE_FLAGS)) {
+        uint32_t so = t->slots_offset, ns = t->nslots, fl = (uint32_t)kind_flags;
+        if (unlikely(so & (sizeof(void *) - 1)) ||
+            unlikely((uint64_t)so + (uint64_t)ns * sizeof(void *) > t->size))
+            return NEW_BAD;
+        if (likely(t->traverse == NULL)) {
+            if (unlikely(ns == 0)) return NEW_PLAIN;
+        } else if (unlikely(!t->clear)) {
+            return NEW_BAD;
+        }
+        return unlikely(fl & RC_TYPE_ACYCLIC) ? NEW_REFS : NEW_TRACKED;
+    }
+    /* A sealed kind on the library's own type object (type_ok), else bad. */
+    uint32_t kind = (uint32_t)(kind_flags >> 32);
+    if (unlikely(!rc__kind_sealed(kind)) || unlikely(!h->sealed) ||
+        unlikely(h->sealed[kind & 0xff] != t))
+        return NEW_BAD;
+    if (kind == RC_KIND_STR || kind == RC_KIND_INT) return NEW_PLAIN;   /* rc__type_refs */
+    return kind_flags & RC_TYPE_ACYCLIC ? NEW_REFS : NEW_TRACKED;
+}
+
+/* new_object's pop from page `pg`, its checks passed: the header, the
+ * user part zeroed, the counts; NULL when the page is full. `words`: the
+ * block's 8-byte words, header included, rounded up. */
+RC_INLINE void *new_take(rc_heap *h, const rc_type *t, rc_page *pg, size_t size, size_t words,
+                         bool tracked)
+{
+    rc_head *b = rc__page_take(pg);
+    if (unlikely(b == NULL)) return NULL;
+    uint64_t *w = (uint64_t *)b;
+    /* Up to 16 bytes: the part's first and last word (the same one for up
+     * to 8; for none, the header's type word, written below); a block has
+     * room for a word past the header whatever the size. */
+    if (likely(size <= 16)) {
+        w[2] = 0;
+        w[words - 1] = 0;
+    } else {
+        zero_small(b + 1, size);
+    }
+    b->refcnt = 1;
+    b->gc = tracked ? RC__TRACKED | h->mark_flip : 0;
+    b->type = t;
+    if (tracked) {
+        h->count[0]++;
+        h->gen_objects[0]++;
+    }
+    return b + 1;
+}
+
 RC_INLINE void *new_object(rc_heap *h, const rc_type *t, size_t size, const char *fn,
                            const char *file, int line)
 {
-    if (likely(h && t && size <= 112 && !(h->hooked & RC_HOOK_ALLOC)) && likely(type_ok(h, t))) {
-        bool refs = rc__type_refs(t), tracked = rc__type_tracked(t);
-        size_t bytes = sizeof(rc_head) + size;
-        rc_page *pg = h->cur[refs][rc__small_class[(bytes + 7) >> 3]];
-        if (likely(pg != NULL) && (!tracked || ((pg->flags & RC_PAGE_YOUNG0) &&
-                                                h->count[0] < h->young_limit &&
-                                                h->candidates.len < h->candidate_trigger))) {
-            rc_head *b = rc__page_take(pg);
-            if (likely(b != NULL)) {
-                b->refcnt = 1;
-                b->gc = tracked ? RC__TRACKED | h->mark_flip : 0;
-                b->type = t;
-                zero_small(b + 1, size);
-                if (tracked) {
-                    h->count[0]++;
-                    h->gen_objects[0]++;
-                }
-                return b + 1;
+    if (likely(h != NULL) && likely(t != NULL) && likely(size <= 112) &&
+        likely(!(h->hooked & RC_HOOK_ALLOC))) {
+        int k = kind_of(h, t);
+        size_t words = (sizeof(rc_head) + size + 7) >> 3;   /* header included */
+        if (likely(k == NEW_TRACKED)) {
+            rc_page *pg = h->cur[1][rc__small_class[words]];
+            if (likely(pg != NULL) && likely(pg->flags & RC_PAGE_YOUNG0) &&
+                likely(h->count[0] < h->young_limit) &&
+                likely(h->candidates.len < h->candidate_trigger)) {
+                void *p = new_take(h, t, pg, size, words, true);
+                if (likely(p != NULL)) return p;
+            }
+        } else if (likely(k != NEW_BAD)) {
+            rc_page *pg = h->cur[k == NEW_REFS][rc__small_class[words]];
+            if (likely(pg != NULL)) {
+                void *p = new_take(h, t, pg, size, words, false);
+                if (likely(p != NULL)) return p;
             }
         }
     }
@@ -331,7 +395,7 @@ void rc__free_moved(rc_heap *h, rc_head *o)
 /* Free everything waiting on the pending list (the outer call's loop). */
 static RC_NOINLINE void free_pending(rc_heap *h, rc_head *o)
 {
-    h->freeing = true;
+    rc__set_freeing(h, true);
     for (;;) {
         const rc_type *t = o->type;
         release_dying(o);
@@ -340,17 +404,19 @@ static RC_NOINLINE void free_pending(rc_heap *h, rc_head *o)
         if (!h->pending) break;
         o = pending_pop(h);
     }
-    h->freeing = false;
+    rc__set_freeing(h, false);
     if (unlikely(rc__purge_waits(h))) rc__alloc_purge_soon(h);
 }
 
-/* Whether an outer call is freeing or a layer wants on_death. Two byte
- * loads, not one 16-bit load of the adjacent pair: rc__dealloc has just
- * stored `freeing` alone, and a wider load over that store cannot be
- * forwarded from it (W2 measured 1.5 ns slower per object that way). */
+/* Whether an outer call is freeing or a layer wants on_death: one byte
+ * (death_gate), written with `freeing` and with `hooked`. (A 16-bit load of
+ * the two bytes instead was 1.5 ns slower per object in W2: the
+ * dealloc loop has just stored `freeing` alone, and a wider load over that
+ * store cannot be forwarded from it.) */
 RC_INLINE bool freeing_or_hooked(const rc_heap *h)
 {
-    return h->freeing | (h->hooked & RC_HOOK_DEATH);
+    rc_assert(!h->death_gate == !(h->freeing | (h->hooked & RC_HOOK_DEATH)));
+    return h->death_gate != 0;
 }
 
 /* The rest of a plain object's death (rc__dealloc's common case) from its
@@ -361,10 +427,10 @@ static RC_NOINLINE void dealloc_plain_from(rc_heap *h, rc_head *o, uint32_t i)
 {
     const rc_type *t = o->type;
     void **s = (void **)((char *)(o + 1) + t->slots_offset);
-    h->freeing = true;
+    rc__set_freeing(h, true);
     for (; i < t->nslots; i++)
         if (s[i]) rc_decref(s[i]);
-    h->freeing = false;
+    rc__set_freeing(h, false);
     rc__free_fast(h, o);
     if (unlikely(h->pending != NULL)) free_pending(h, pending_pop(h));
     else if (unlikely(rc__purge_waits(h))) rc__alloc_purge_soon(h);
@@ -401,6 +467,15 @@ static RC_NOINLINE void dealloc_general(rc_heap *h, rc_head *o)
     free_pending(h, o);
 }
 
+/* Whether objects of `t` die the plain way: a user type of slots (or
+ * nothing) with no finalize, destroy, clear or traverse. One test of the
+ * OR of the fields. */
+RC_INLINE bool plain_type(const rc_type *t)
+{
+    return ((uintptr_t)t->traverse | (uintptr_t)t->clear | (uintptr_t)t->finalize |
+            (uintptr_t)t->destroy | t->rc_kind) == 0;
+}
+
 void rc__dealloc(rc_head *o)
 {
     rc_heap *h = rc__page_of(o)->heap;
@@ -411,10 +486,10 @@ void rc__dealloc(rc_head *o)
      * call while each reference it holds only needs a decrement (a count
      * above 1, no candidate to buffer; an immortal count needs nothing), so
      * it saves no registers; anything more continues in dealloc_plain_from. */
-    if (likely(!freeing_or_hooked(h) && t->rc_kind == RC_KIND_USER && !t->finalize &&
-               !t->destroy && !t->clear && !t->traverse &&
-               !(o->gc & (RC__BUFFERED | RC__INSET | RC__WEAKREFS)))) {
-        if (o->gc & RC__TRACKED) rc__uncount(h, o);   /* all unlink_object has left to do */
+    uint32_t gc = o->gc;
+    if (likely(!freeing_or_hooked(h)) && likely(plain_type(t)) &&
+        likely(!(gc & (RC__BUFFERED | RC__INSET | RC__WEAKREFS)))) {
+        if (likely(gc & RC__TRACKED)) rc__uncount(h, o);   /* all unlink_object has left to do */
         void **s = (void **)((char *)(o + 1) + t->slots_offset);
         for (uint32_t i = 0, n = t->nslots; i < n; i++) {
             if (!s[i]) continue;
