@@ -183,7 +183,9 @@ RC_API const rc_val *rc_tuple_items(const rc_tuple *tuple, size_t *len);
 /* A new str (NEW reference) holding a copy of bytes[0..len-1] followed by a
  * NUL; the bytes may contain NULs. `bytes` may be NULL only when len is 0.
  * NULL with RC_ENOMEM when memory runs out, RC_EINVAL for NULL bytes with
- * len > 0 or a length too large. O(len). */
+ * len > 0 or a length too large (above 2^32 - 1 bytes). O(len). Memory: the
+ * 16-byte header, a 4-byte length, the bytes and the NUL (and 8 bytes of
+ * cached hash from 128 bytes on), rounded up to a size class. */
 RC_API rc_str *rc_str_new(rc_heap *heap, const char *bytes, size_t len);
 
 /* rc_str_new(heap, s, strlen(s)). `s` must not be NULL (RC_EINVAL). */
@@ -195,15 +197,16 @@ RC_API size_t rc_str_len(const rc_str *s);
 /* The bytes, NUL-terminated (BORROWED: valid while the str lives). */
 RC_API const char *rc_str_data(const rc_str *s);
 
-/* A 64-bit hash of the content, never 0; computed on first use (O(length))
- * and cached in the str (O(1) afterwards). Strings with equal content hash
+/* A 64-bit hash of the content, never 0. O(length): a str of 128 bytes or
+ * more computes it on first use and caches it (O(1) afterwards); a shorter
+ * one keeps no hash (8 bytes less each) and computes it again. Strings with equal content hash
  * equal, whatever their heap, within one process: the hash is SipHash-1-3
  * under the process's random key (rc_hash_seed, RC_HASHSEED), so it differs
  * between runs unless the seed is fixed. */
 RC_API uint64_t rc_str_hash(const rc_str *s);
 
 /* Whether two strs hold the same bytes. O(length) at worst; O(1) when the
- * lengths or cached hashes differ. */
+ * lengths or (strs of 128 bytes or more) the cached hashes differ. */
 RC_API int rc_str_eq(const rc_str *a, const rc_str *b);
 
 /* Byte order as memcmp, a prefix before the longer string: < 0, 0 or > 0.
