@@ -158,7 +158,10 @@ RC_API const rc_val *rc_list_items(const rc_list *list, size_t *len);
 /* A new tuple of `n` items (NEW reference) holding its own references to
  * items[0..n-1]; with items == NULL every item is none. NULL with RC_ENOMEM
  * when memory runs out (the items' counts are untouched), RC_EINVAL when an
- * item is RC_EMPTY or n is too large. O(n). */
+ * item is RC_EMPTY or n is too large. O(n). A tuple made from n >= 1 items
+ * that are all immediates, strs or ints can be on no cycle: it is born
+ * untracked (rc_gc_is_tracked 0; the collector never counts nor scans it,
+ * rc_gc_get_referrers does not see it), as CPython untracks such tuples. */
 RC_API rc_tuple *rc_tuple_new(rc_heap *heap, size_t n, const rc_val *items);
 
 /* Number of items. 0 (and RC_EINVAL) if `tuple` is not a tuple. */
@@ -169,8 +172,10 @@ RC_API rc_val rc_tuple_get(const rc_tuple *tuple, size_t i);
 
 /* Store `v` as item `i`: for filling a tuple right after rc_tuple_new, before
  * it is shared (tuples are meant to be immutable once built). The tuple takes
- * its own reference to `v` and drops the one to the old item. 0, or -1 with
- * RC_ERANGE when i >= length, RC_EINVAL when v is RC_EMPTY. */
+ * its own reference to `v` and drops the one to the old item. An untracked
+ * tuple given an object that can hold references is tracked (generation 0).
+ * 0, or -1 with RC_ERANGE when i >= length, RC_EINVAL when v is RC_EMPTY,
+ * RC_ENOMEM when it cannot be tracked (nothing stored). */
 RC_API int rc_tuple_set(rc_tuple *tuple, size_t i, rc_val v);
 
 /* The items as an array (BORROWED) and their number in *len (may be NULL). */
