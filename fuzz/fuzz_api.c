@@ -195,7 +195,19 @@ static const rc_type utypes[NUTYPES] = {
 
 /* ---- the model ---- */
 
-static int tracked_kind(int k) { return k != K_STR && k != K_INT; }
+/* Whether the library tracks the object: every kind but str and int, less a
+ * tuple made of atoms (immediates, strs, ints; rc_tuple_new leaves it
+ * untracked, to die by refcount alone). */
+static int tracked(const mobj *m)
+{
+    if (m->kind == K_STR || m->kind == K_INT) return 0;
+    if (m->kind != K_TUPLE || !m->n) return 1;
+    for (int k = 0; k < m->n; k++) {
+        mval v = m->items[k];
+        if (IS_H(v) && S.o[v].kind != K_STR && S.o[v].kind != K_INT) return 1;
+    }
+    return 0;
+}
 
 /* Calls f(target handle) for every reference object h holds. */
 #define FOR_EDGES(m, t, body)                                                  \
@@ -367,17 +379,23 @@ static void sync(int after_full)
 
     compute_reach(S.reach, NULL);
     for (int i = 0; i < S.nobj; i++) {
-        if (!S.o[i].alive || !tracked_kind(S.o[i].kind) || seen[i]) continue;
+        if (!S.o[i].alive || !tracked(&S.o[i]) || seen[i]) continue;
         ENSURE(!S.reach[i], "object %d (kind %d) was freed while reachable", i, S.o[i].kind);
         ENSURE(S.o[i].kind != K_NODE, "object %d freed without its destroy hook", i);
         mark_dead(i);
     }
-    /* Untracked objects (str, int) die by refcount alone. */
+    /* Untracked objects (str, int, tuples of atoms) die by refcount alone,
+     * and a tuple's death may end its items: until nothing more dies. */
     int rc[MAXO];
-    model_refcounts(rc);
-    for (int i = 0; i < S.nobj; i++)
-        if (S.o[i].alive && !tracked_kind(S.o[i].kind) && rc[i] == 0) mark_dead(i);
-    model_refcounts(rc);
+    for (int died = 1; died;) {
+        died = 0;
+        model_refcounts(rc);
+        for (int i = 0; i < S.nobj; i++)
+            if (S.o[i].alive && !tracked(&S.o[i]) && rc[i] == 0) {
+                mark_dead(i);
+                died = 1;
+            }
+    }
     size_t alive = 0;
     for (int i = 0; i < S.nobj; i++) {
         if (!S.o[i].alive) continue;

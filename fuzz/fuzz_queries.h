@@ -44,7 +44,7 @@ static void op_query(void)
         rc_decref(r);
         compute_reach(S.reach, NULL);
         for (int a = 0; a < S.nobj; a++)
-            if (S.o[a].alive && S.reach[a] && tracked_kind(S.o[a].kind) && edges_to(a, x))
+            if (S.o[a].alive && S.reach[a] && tracked(&S.o[a]) && edges_to(a, x))
                 ENSURE(listed[a], "rc_gc_get_referrers: %d refers to %d but is not listed", a, x);
     } else if (sub == 1) {
         rc_list *r = rc_gc_get_referents(S.h, &p, 1);
@@ -65,11 +65,11 @@ static void op_query(void)
         const rc_val *it = rc_list_items(r, &n);
         for (size_t k = 0; k < n; k++) {
             int a = handle_of(rc_as_obj(it[k]), "get_objects");
-            ENSURE(tracked_kind(S.o[a].kind), "get_objects lists untracked %d", a);
+            ENSURE(tracked(&S.o[a]), "get_objects lists untracked %d", a);
         }
         rc_decref(r);
     } else if (sub == 3) {
-        ENSURE(rc_gc_is_tracked(p) == tracked_kind(S.o[x].kind), "rc_gc_is_tracked(%d)", x);
+        ENSURE(rc_gc_is_tracked(p) == tracked(&S.o[x]), "rc_gc_is_tracked(%d)", x);
         size_t lo = 0, hi = 0;
         for (int a = 0; a < S.nobj; a++)
             if (S.o[a].alive && S.o[a].kind == K_WEAK && S.o[a].target == x && !S.o[a].cleared) {

@@ -4,6 +4,10 @@
  */
 #include "recycle.h"
 #include "recycle/builtins.h"
+#include "recycle/leak.h"
+
+#include "builtins/builtins.h"   /* the layout: rc__str_size, the hash slot */
+#include "util/blockids.h"       /* rc__block_bytes */
 
 #include "failalloc.h"
 #include "harness.h"
@@ -89,6 +93,109 @@ TEST(long_string_round_trips)
     rc_heap_free(h);
 }
 
+
+/* ---- the layout (core/objects.h) ---- */
+
+/* The block a str of n bytes takes: its header, then the 4-byte length, the
+ * bytes and the NUL (and from RC__STR_HASHED bytes on, 8-aligned, the
+ * cached hash), rounded up to a size class. */
+static size_t str_block(size_t n)
+{
+    size_t user = n < RC__STR_HASHED ? 4 + n + 1 : ((4 + n + 1 + 7) & ~(size_t)7) + 8;
+    return rc__class_size[rc__size_class(sizeof(rc_head) + user)];
+}
+
+TEST(every_length_up_to_600_round_trips_in_the_smallest_block)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    char buf[601];
+    for (size_t i = 0; i < sizeof buf; i++) buf[i] = (char)(i % 5 ? 'a' + i % 26 : 0);   /* NULs inside */
+    for (size_t n = 0; n <= 600; n++) {
+        rc_str *s = rc_str_new(h, buf, n);
+        REQUIRE(s);
+        CHECK_EQ_INT(rc_str_len(s), n);
+        CHECK(memcmp(rc_str_data(s), buf, n) == 0);
+        CHECK_EQ_INT(rc_str_data(s)[n], 0);
+        CHECK_EQ_INT(rc__block_bytes(rc__page_of(RC_HEAD(s))), str_block(n));
+        CHECK(rc_str_hash(s) == rc__str_hash_bytes(buf, n));
+        rc_decref(s);
+    }
+    /* 1 to 8 bytes: a 24-byte block, the smallest class */
+    rc_str *one = rc_str_new(h, "x", 1);
+    CHECK_EQ_INT(rc__block_bytes(rc__page_of(RC_HEAD(one))), 24);
+    rc_decref(one);
+    rc_heap_free(h);
+}
+
+TEST(a_short_str_keeps_no_hash_a_long_one_caches_it)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    char buf[RC__STR_HASHED + 1];
+    memset(buf, 'q', sizeof buf);
+    rc_str *shrt = rc_str_new(h, buf, RC__STR_HASHED - 1), *lng = rc_str_new(h, buf, RC__STR_HASHED);
+    REQUIRE(shrt && lng);
+    CHECK_EQ_INT(rc_self_size(shrt), str_block(RC__STR_HASHED - 1));
+    const char *slot = (const char *)lng + rc__str_hash_off(RC__STR_HASHED);
+    uint64_t cached;
+    memcpy(&cached, slot, 8);
+    CHECK(cached == 0);                       /* not computed yet */
+    uint64_t hl = rc_str_hash(lng);
+    memcpy(&cached, slot, 8);
+    CHECK(cached == hl && hl != 0);           /* computed once, kept */
+    CHECK(hl == rc__str_hash_bytes(buf, RC__STR_HASHED));
+    CHECK(rc_str_hash(shrt) == rc__str_hash_bytes(buf, RC__STR_HASHED - 1));
+    CHECK(rc_str_hash(shrt) == rc_str_hash(shrt));
+    rc_decref(shrt);
+    rc_decref(lng);
+    rc_heap_free(h);
+}
+
+TEST(long_strs_with_cached_hashes_compare_by_content)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    char buf[300];
+    memset(buf, 'z', sizeof buf);
+    rc_str *a = rc_str_new(h, buf, sizeof buf), *b = rc_str_new(h, buf, sizeof buf);
+    buf[299] = 'y';
+    rc_str *c = rc_str_new(h, buf, sizeof buf);
+    rc_str_hash(a);
+    CHECK(rc_str_eq(a, b));                   /* one hash cached, one not */
+    rc_str_hash(b);
+    rc_str_hash(c);
+    CHECK(rc_str_eq(a, b));
+    CHECK(!rc_str_eq(a, c));
+    CHECK(rc_val_eq(rc_obj(a), rc_obj(b)) && !rc_val_eq(rc_obj(a), rc_obj(c)));
+    rc_decref(a);
+    rc_decref(b);
+    rc_decref(c);
+    rc_heap_free(h);
+}
+
+TEST(keys_of_every_length_are_found_by_str_and_by_c_string)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_dict *d = rc_dict_new(h);
+    char buf[301];
+    for (size_t i = 0; i < 300; i++) buf[i] = (char)('A' + i % 50);
+    for (size_t n = 0; n <= 300; n++) {
+        rc_str *k = rc_str_new(h, buf, n);
+        CHECK_EQ_INT(rc_dict_set(d, rc_obj(k), rc_int((int64_t)n)), 0);
+        rc_decref(k);
+    }
+    CHECK_EQ_INT(rc_dict_len(d), 301);
+    for (size_t n = 0; n <= 300; n++) {
+        rc_str *k = rc_str_new(h, buf, n);   /* an equal key, another object */
+        CHECK(rc_dict_get(d, rc_obj(k)) == rc_int((int64_t)n));
+        rc_decref(k);
+        char c = buf[n];
+        buf[n] = 0;
+        CHECK(rc_dict_get_str(d, buf) == rc_int((int64_t)n));
+        buf[n] = c;
+    }
+    rc_decref(d);
+    rc_heap_free(h);
+}
+
 /* ---- errors ---- */
 
 TEST(null_bytes_with_a_length_fails_with_einval)
@@ -106,6 +213,16 @@ TEST(absurd_length_fails_with_einval)
     rc_heap *h = rc_heap_new(NULL);
     CHECK(rc_str_new(h, "x", SIZE_MAX) == NULL);
     CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
+    rc_heap_free(h);
+}
+
+TEST(a_length_past_4_gib_fails_with_einval_before_reading)
+{
+    if (SIZE_MAX <= RC__STR_MAX) return;   /* a 32-bit size_t cannot say it */
+    rc_heap *h = rc_heap_new(NULL);
+    CHECK(rc_str_new(h, "x", (size_t)RC__STR_MAX + 1) == NULL);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EINVAL);
+    CHECK(strstr(rc_heap_error_message(h), "too large") != NULL);
     rc_heap_free(h);
 }
 

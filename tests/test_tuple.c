@@ -4,6 +4,7 @@
  */
 #include "recycle.h"
 #include "recycle/builtins.h"
+#include "recycle/gc.h"
 
 #include "failalloc.h"
 #include "harness.h"
@@ -237,6 +238,97 @@ TEST(a_reachable_tuple_cycle_survives_collection)
     rc_tuple_set(t, 0, RC_NONE);        /* break it by hand */
     CHECK_EQ_INT(rc_refcount(t), 1);
     rc_decref(t);
+    rc_heap_free(h);
+}
+
+/* ---- tracking: a tuple of atoms can be on no cycle ---- */
+
+TEST(a_tuple_of_atoms_is_born_untracked)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_str *s = rc_str_from_cstr(h, "atom");
+    rc_val big = rc_int_new(h, INT64_MAX);   /* a boxed int */
+    rc_val items[] = {rc_int(1), rc_float(2.5), RC_NONE, rc_obj(s), big};
+    rc_tuple *t = rc_tuple_new(h, 5, items);
+    CHECK(!rc_gc_is_tracked(t));
+    size_t count[3];
+    rc_gc_get_count(h, count);
+    CHECK_EQ_INT(count[0], 0);                /* not on the young count either */
+    rc_tuple *empty = rc_tuple_new(h, 0, NULL), *nones = rc_tuple_new(h, 2, NULL);
+    CHECK(rc_gc_is_tracked(empty) && rc_gc_is_tracked(nones));   /* to be filled */
+    rc_list *l = rc_list_new(h, 0);
+    rc_val mixed[] = {rc_obj(s), rc_obj(l)};
+    rc_tuple *m = rc_tuple_new(h, 2, mixed);
+    CHECK(rc_gc_is_tracked(m));
+    rc_decref(m);
+    rc_decref(l);
+    rc_decref(empty);
+    rc_decref(nones);
+    rc_decref(t);                             /* dies by refcount, with its items */
+    CHECK_EQ_INT(rc_refcount(s), 1);
+    rc_decref(s);
+    rc_val_decref(big);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
+TEST(many_tuples_of_atoms_start_no_collection)
+{
+    rc_heap *h = unstressed_heap();   /* the collection policy: stress mode changes it */
+    rc_list *keep = rc_list_new(h, 0);
+    rc_gc_stats before[3], after[3];
+    rc_gc_get_stats(h, before);
+    for (int i = 0; i < 100000; i++) {
+        rc_str *s = rc_str_from_cstr(h, "row");
+        rc_val items[] = {rc_obj(s), rc_int(i)};
+        rc_tuple *t = rc_tuple_new(h, 2, items);
+        rc_decref(s);
+        rc_list_append(keep, rc_obj(t));   /* all kept: they would fill generation 0 */
+        rc_decref(t);
+    }
+    rc_gc_get_stats(h, after);
+    CHECK_EQ_INT(after[0].collections, before[0].collections);
+    rc_decref(keep);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
+TEST(setting_a_container_into_a_tuple_of_atoms_tracks_it_and_its_cycle_is_collected)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_val items[] = {rc_int(1), rc_int(2)};
+    rc_tuple *t = rc_tuple_new(h, 2, items);
+    REQUIRE(!rc_gc_is_tracked(t));
+    CHECK_EQ_INT(rc_tuple_set(t, 0, rc_int(3)), 0);   /* an atom: still untracked */
+    CHECK(!rc_gc_is_tracked(t));
+    rc_list *l = rc_list_new(h, 0);
+    rc_list_append(l, rc_obj(t));
+    CHECK_EQ_INT(rc_tuple_set(t, 1, rc_obj(l)), 0);
+    CHECK(rc_gc_is_tracked(t));
+    size_t count[3];
+    rc_gc_get_count(h, count);
+    CHECK_EQ_INT(count[0], 2);                /* the list and the tuple */
+    rc_decref(l);
+    rc_decref(t);
+    CHECK_EQ_INT(live_objects(h), 2);
+    CHECK(rc_gc_collect(h, 2) >= 2);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
+TEST(a_tuple_of_atoms_is_retracked_even_after_a_young_collection)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_val items[] = {rc_int(1)};
+    rc_tuple *t = rc_tuple_new(h, 1, items);
+    rc_gc_collect(h, 0);
+    rc_gc_collect(h, 2);                      /* the young pages moved on */
+    rc_tuple *self = t;
+    CHECK_EQ_INT(rc_tuple_set(t, 0, rc_obj(self)), 0);   /* a cycle through itself */
+    CHECK(rc_gc_is_tracked(t));
+    rc_decref(t);
+    CHECK(rc_gc_collect(h, 0) >= 1);          /* found by a young collection */
+    CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
 

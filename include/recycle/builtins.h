@@ -158,7 +158,10 @@ RC_API const rc_val *rc_list_items(const rc_list *list, size_t *len);
 /* A new tuple of `n` items (NEW reference) holding its own references to
  * items[0..n-1]; with items == NULL every item is none. NULL with RC_ENOMEM
  * when memory runs out (the items' counts are untouched), RC_EINVAL when an
- * item is RC_EMPTY or n is too large. O(n). */
+ * item is RC_EMPTY or n is too large. O(n). A tuple made from n >= 1 items
+ * that are all immediates, strs or ints can be on no cycle: it is born
+ * untracked (rc_gc_is_tracked 0; the collector never counts nor scans it,
+ * rc_gc_get_referrers does not see it), as CPython untracks such tuples. */
 RC_API rc_tuple *rc_tuple_new(rc_heap *heap, size_t n, const rc_val *items);
 
 /* Number of items. 0 (and RC_EINVAL) if `tuple` is not a tuple. */
@@ -169,8 +172,10 @@ RC_API rc_val rc_tuple_get(const rc_tuple *tuple, size_t i);
 
 /* Store `v` as item `i`: for filling a tuple right after rc_tuple_new, before
  * it is shared (tuples are meant to be immutable once built). The tuple takes
- * its own reference to `v` and drops the one to the old item. 0, or -1 with
- * RC_ERANGE when i >= length, RC_EINVAL when v is RC_EMPTY. */
+ * its own reference to `v` and drops the one to the old item. An untracked
+ * tuple given an object that can hold references is tracked (generation 0).
+ * 0, or -1 with RC_ERANGE when i >= length, RC_EINVAL when v is RC_EMPTY,
+ * RC_ENOMEM when it cannot be tracked (nothing stored). */
 RC_API int rc_tuple_set(rc_tuple *tuple, size_t i, rc_val v);
 
 /* The items as an array (BORROWED) and their number in *len (may be NULL). */
@@ -183,7 +188,9 @@ RC_API const rc_val *rc_tuple_items(const rc_tuple *tuple, size_t *len);
 /* A new str (NEW reference) holding a copy of bytes[0..len-1] followed by a
  * NUL; the bytes may contain NULs. `bytes` may be NULL only when len is 0.
  * NULL with RC_ENOMEM when memory runs out, RC_EINVAL for NULL bytes with
- * len > 0 or a length too large. O(len). */
+ * len > 0 or a length too large (above 2^32 - 1 bytes). O(len). Memory: the
+ * 16-byte header, a 4-byte length, the bytes and the NUL (and 8 bytes of
+ * cached hash from 128 bytes on), rounded up to a size class. */
 RC_API rc_str *rc_str_new(rc_heap *heap, const char *bytes, size_t len);
 
 /* rc_str_new(heap, s, strlen(s)). `s` must not be NULL (RC_EINVAL). */
@@ -195,15 +202,16 @@ RC_API size_t rc_str_len(const rc_str *s);
 /* The bytes, NUL-terminated (BORROWED: valid while the str lives). */
 RC_API const char *rc_str_data(const rc_str *s);
 
-/* A 64-bit hash of the content, never 0; computed on first use (O(length))
- * and cached in the str (O(1) afterwards). Strings with equal content hash
+/* A 64-bit hash of the content, never 0. O(length): a str of 128 bytes or
+ * more computes it on first use and caches it (O(1) afterwards); a shorter
+ * one keeps no hash (8 bytes less each) and computes it again. Strings with equal content hash
  * equal, whatever their heap, within one process: the hash is SipHash-1-3
  * under the process's random key (rc_hash_seed, RC_HASHSEED), so it differs
  * between runs unless the seed is fixed. */
 RC_API uint64_t rc_str_hash(const rc_str *s);
 
 /* Whether two strs hold the same bytes. O(length) at worst; O(1) when the
- * lengths or cached hashes differ. */
+ * lengths or (strs of 128 bytes or more) the cached hashes differ. */
 RC_API int rc_str_eq(const rc_str *a, const rc_str *b);
 
 /* Byte order as memcmp, a prefix before the longer string: < 0, 0 or > 0.

@@ -111,6 +111,33 @@ static inline uint64_t rc__str_hash_bytes(const char *p, size_t len)
     return h ? h : 1;
 }
 
+/* The hash of a str (rc_str_hash): the cached one for a long str (made and
+ * kept on first use: the object is never really const, only this cache is
+ * ever written), the bytes' hash for a short one. */
+static inline uint64_t rc__str_hash(const rc_str_obj *s)
+{
+    if (s->len < RC__STR_HASHED) return rc__str_hash_bytes(s->data, s->len);
+    char *slot = (char *)s + rc__str_hash_off(s->len);
+    uint64_t h;
+    memcpy(&h, slot, sizeof h);
+    if (!h) {
+        h = rc__str_hash_bytes(s->data, s->len);
+        memcpy(slot, &h, sizeof h);
+    }
+    return h;
+}
+
+/* Whether two strs of the same length are known to differ by their cached
+ * hashes (both long, both computed, not equal) without reading their bytes. */
+static inline bool rc__str_hashes_differ(const rc_str_obj *a, const rc_str_obj *b)
+{
+    if (a->len < RC__STR_HASHED) return false;
+    uint64_t x, y;
+    memcpy(&x, (const char *)a + rc__str_hash_off(a->len), sizeof x);
+    memcpy(&y, (const char *)b + rc__str_hash_off(b->len), sizeof y);
+    return x && y && x != y;
+}
+
 /* The hash of an immediate value's bits: keyed, a bijection of the bits. */
 static inline uint64_t rc__imm_hash(uint64_t bits)
 {

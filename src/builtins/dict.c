@@ -73,12 +73,6 @@ static inline size_t index_bytes(unsigned bits)
 static inline bool is_str_obj(const void *o) { return rc_typeof(o) == &rc_str_type; }
 static inline bool is_int_obj(const void *o) { return rc_typeof(o) == &rc_int_type; }
 
-static inline uint64_t cached_str_hash(rc_str_obj *s)
-{
-    if (!s->hash) s->hash = rc__str_hash_bytes(s->data, s->len);
-    return s->hash;
-}
-
 int rc_val_eq(rc_val a, rc_val b)
 {
     if (a == b) return 1;
@@ -88,7 +82,7 @@ int rc_val_eq(rc_val a, rc_val b)
         if (is_int_obj(x) && is_int_obj(y))
             return ((const rc_int_obj *)x)->value == ((const rc_int_obj *)y)->value;
         if (!is_str_obj(x) || !is_str_obj(y) || x->len != y->len) return 0;
-        if (x->hash && y->hash && x->hash != y->hash) return 0;
+        if (rc__str_hashes_differ(x, y)) return 0;
         return memcmp(x->data, y->data, x->len) == 0;
     }
     /* Different bits can still be equal floats: 0.0 and -0.0. Every NaN is
@@ -101,7 +95,7 @@ uint64_t rc_val_hash(rc_val v)
 {
     if (rc_is_obj(v)) {
         void *o = rc_as_obj(v);
-        if (is_str_obj(o)) return cached_str_hash(o);
+        if (is_str_obj(o)) return rc__str_hash(o);
         if (is_int_obj(o)) return rc__imm_hash((uint64_t)((const rc_int_obj *)o)->value);
         return rc__imm_hash((uint64_t)(uintptr_t)o);
     }

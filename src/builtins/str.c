@@ -1,13 +1,17 @@
 /*
  * str.c -- the built-in str: immutable bytes in one block.
  *
- * A str is an rc_str_obj (length, cached hash, bytes, NUL) allocated with
- * rc_new_var in one piece. It holds no references, so its type has no
- * traverse and no clear: strs are never tracked nor scanned by the collector
- * and die by refcount alone.
+ * A str is an rc_str_obj (a 32-bit length, the bytes, a NUL, and for strs
+ * of RC__STR_HASHED bytes or more a cached hash; core/objects.h) allocated
+ * with rc_new_var in one piece. It holds no references, so its type has no
+ * traverse and no clear: strs are never tracked nor scanned by the
+ * collector and die by refcount alone.
  *
- * The hash is computed the first time it is asked for and kept in the
- * object; 0 means "not computed yet", so a computed hash is never 0.
+ * The hash of a long str is computed the first time it is asked for and
+ * kept in the object; 0 means "not computed yet", so a computed hash is
+ * never 0. A short str is hashed again each time (rc__str_hash,
+ * builtins.h): at most RC__STR_HASHED bytes of SipHash, cheaper than 8
+ * bytes more in every short str.
  */
 #include "builtins/builtins.h"
 
@@ -29,12 +33,14 @@ rc_str *rc_str_new(rc_heap *heap, const char *bytes, size_t len)
     if (!heap) return NULL;
     if (!bytes && len)
         return rc__fail(heap, RC_EINVAL, "rc_str_new: bytes is NULL but len is %zu", len);
-    if (len >= SIZE_MAX / 2)
-        return rc__fail(heap, RC_EINVAL, "rc_str_new: length %zu is too large", len);
-    /* rc_new_var zero-fills, so data[len] is already the NUL. */
-    rc_str_obj *s = rc_new_var(heap, &rc_str_type, len + 1);
+    if (len > RC__STR_MAX)
+        return rc__fail(heap, RC_EINVAL, "rc_str_new: length %zu is too large (at most %u bytes)",
+                        len, RC__STR_MAX);
+    /* rc_new_var zero-fills, so data[len] is already the NUL and a long
+     * str's cached hash is 0, "not computed yet". */
+    rc_str_obj *s = rc_new_var(heap, &rc_str_type, rc__str_size(len) - sizeof(rc_str_obj));
     if (!s) return NULL;   /* rc_new_var recorded why */
-    s->len = len;
+    s->len = (uint32_t)len;
     if (len) memcpy(s->data, bytes, len);
     return s;
 }
@@ -60,22 +66,10 @@ const char *rc_str_data(const rc_str *s)
     return s->data;
 }
 
-/* The cached hash of a str already known to be one. */
-static inline uint64_t str_hash(const rc_str_obj *s)
-{
-    uint64_t h = s->hash;
-    if (!h) {
-        h = rc__str_hash_bytes(s->data, s->len);
-        /* The object is never really const: only this cache is ever written. */
-        ((rc_str_obj *)s)->hash = h;
-    }
-    return h;
-}
-
 uint64_t rc_str_hash(const rc_str *s)
 {
     if (!rc__is_a(s, &rc_str_type, "rc_str_hash")) return 0;
-    return str_hash(s);
+    return rc__str_hash(s);
 }
 
 int rc_str_eq(const rc_str *a, const rc_str *b)
@@ -84,7 +78,7 @@ int rc_str_eq(const rc_str *a, const rc_str *b)
         return 0;
     if (a == b) return 1;
     if (a->len != b->len) return 0;
-    if (a->hash && b->hash && a->hash != b->hash) return 0;
+    if (rc__str_hashes_differ(a, b)) return 0;
     return memcmp(a->data, b->data, a->len) == 0;
 }
 

@@ -12,6 +12,13 @@
  * Tuples are meant to be immutable once shared; rc_tuple_set exists to
  * fill one right after creating it (a tuple that refers to itself, or to a
  * container that refers back to it, can only be built that way).
+ *
+ * A tuple made from items that are all atoms (immediates, strs, ints: the
+ * rows of a table) can be on no cycle, so rc_tuple_new leaves it
+ * untracked, as CPython's collector untracks such tuples when it meets
+ * them: it costs the collector nothing and starts no collection.
+ * rc_tuple_set tracks the tuple again (generation 0) when it stores an
+ * object that can hold references.
  */
 #include "builtins/builtins.h"
 
@@ -55,6 +62,22 @@ bool rc__foreign_ok(rc_heap *h, const void *o, const char *call, const char *wha
     return false;
 }
 
+/* Whether `v` is an immediate or a str or int object: an atom of the
+ * library's, which holds no reference. */
+static inline bool is_atom(rc_val v)
+{
+    if (!rc_is_obj(v)) return true;
+    const rc_type *t = rc_typeof(rc_as_obj(v));
+    return t == &rc_str_type || t == &rc_int_type;
+}
+
+/* Whether storing `v` could put a tuple on a cycle: an object that can hold
+ * references. */
+static inline bool may_refer(rc_val v)
+{
+    return rc_is_obj(v) && rc__type_refs(rc_typeof(rc_as_obj(v)));
+}
+
 /* ---- the API ---- */
 
 rc_tuple *rc_tuple_new(rc_heap *heap, size_t n, const rc_val *items)
@@ -79,13 +102,20 @@ rc_tuple *rc_tuple_new(rc_heap *heap, size_t n, const rc_val *items)
     rc_tuple_obj *t = rc_new_var(heap, &rc_tuple_type, n * sizeof(rc_val));
     if (!t) return NULL;   /* rc_new_var recorded why */
     t->len = n;
+    bool atoms = items && n;
     if (items) {
         for (size_t i = 0; i < n; i++) {
             rc_val_incref(items[i]);
             t->items[i] = items[i];
+            atoms &= is_atom(items[i]);
         }
     } else {
         for (size_t i = 0; i < n; i++) t->items[i] = RC_NONE;
+    }
+    rc_head *o = RC_HEAD(t);
+    if (atoms && (o->gc & RC__TRACKED)) {   /* on no cycle: off the collector's books */
+        rc__uncount(heap, o);
+        o->gc &= ~(RC__TRACKED | RC__GEN_MASK);
     }
     return t;
 }
@@ -115,6 +145,18 @@ int rc_tuple_set(rc_tuple *tuple, size_t i, rc_val v)
         rc__fail(rc_heap_of(tuple), RC_ERANGE, "rc_tuple_set: index %zu out of range (len %zu)",
                  i, tuple->len);
         return -1;
+    }
+    rc_head *o = RC_HEAD(tuple);
+    if (!(o->gc & RC__TRACKED) && may_refer(v)) {
+        rc_heap *h = rc_heap_of(tuple);
+        if (h->scanning) {
+            rc__fail(h, RC_EBUSY, "rc_tuple_set: refused during a collection's scan");
+            return -1;
+        }
+        if (!rc__retrack(h, o)) {
+            rc__fail(h, RC_ENOMEM, "rc_tuple_set: out of memory for the young page list");
+            return -1;
+        }
     }
     rc_val old = tuple->items[i];
     rc_val_incref(v);

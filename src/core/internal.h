@@ -631,6 +631,18 @@ static inline void rc__uncount(rc_heap *h, const rc_head *o)
     h->count[0] -= h->count[0] > 0;
 }
 
+/* Put an untracked object of a tracked type on the books, in generation 0
+ * (rc_gc_track; a tuple given an item that can hold references): false
+ * when the young page list cannot grow, nothing changed. */
+static inline bool rc__retrack(rc_heap *h, rc_head *o)
+{
+    if (!rc__young_add(h, rc__page_of(o), 0)) return false;
+    o->gc = (o->gc & ~(RC__GEN_MASK | RC__MARK)) | RC__TRACKED | h->mark_flip;
+    h->gen_objects[0]++;
+    h->count[0]++;
+    return true;
+}
+
 /* ---- heap life (heap.c) ---- */
 /* A heap of `size` bytes (at least sizeof(rc_heap): the layers above embed
  * it at the start of a larger struct), zero-filled and set up from `cfg`

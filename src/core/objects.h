@@ -37,12 +37,34 @@ typedef struct rc_dict_obj {
     unsigned index_bits;
 } rc_dict_obj;
 
-/* str: immutable bytes, NUL-terminated for convenience. */
+/* str: immutable bytes, NUL-terminated for convenience, in one block:
+ *   offset 0  uint32 len   bytes, the NUL not counted (at most RC__STR_MAX)
+ *   offset 4  data         len bytes, then the NUL
+ * and, for a str of RC__STR_HASHED bytes or more only, the cached hash
+ * (uint64, 0 = not computed yet) at the next multiple of 8 after the NUL
+ * (rc__str_hash_off). A shorter str keeps no hash: hashing its bytes again
+ * costs less than 8 bytes in every one of them (a catalog of a million rows
+ * is four million short strs). */
 typedef struct rc_str_obj {
-    size_t len;
-    uint64_t hash;        /* 0 = not computed yet */
+    uint32_t len;
     char data[];
 } rc_str_obj;
+#define RC__STR_MAX 0xFFFFFFFFu   /* the longest str, in bytes */
+#define RC__STR_HASHED 128u       /* from this length on, the hash is cached */
+
+/* Where the cached hash of a str of `len` (>= RC__STR_HASHED) bytes sits,
+ * from the start of its rc_str_obj: 8-aligned past the NUL. */
+static inline size_t rc__str_hash_off(size_t len)
+{
+    return (offsetof(rc_str_obj, data) + len + 1 + 7) & ~(size_t)7;
+}
+
+/* The bytes an rc_str_obj of `len` bytes takes (after the header). */
+static inline size_t rc__str_size(size_t len)
+{
+    return len < RC__STR_HASHED ? offsetof(rc_str_obj, data) + len + 1
+                                : rc__str_hash_off(len) + sizeof(uint64_t);
+}
 
 /* int: a boxed integer, one outside [RC_INT_MIN, RC_INT_MAX] (int.c). */
 typedef struct rc_int_obj {

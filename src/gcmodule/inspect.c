@@ -104,13 +104,10 @@ int rc_gc_track(void *obj)
         rc__fail(h, RC_EBUSY, "rc_gc_track: refused during a collection's scan");
         return -1;
     }
-    if (!rc__young_add(h, pg, 0)) {
+    if (!rc__retrack(h, o)) {   /* generation 0 */
         rc__fail(h, RC_ENOMEM, "rc_gc_track: out of memory for the young page list");
         return -1;
     }
-    o->gc = (o->gc & ~(RC__GEN_MASK | RC__MARK)) | RC__TRACKED | h->mark_flip;   /* generation 0 */
-    h->gen_objects[0]++;
-    h->count[0]++;
     return 0;
 }
 

@@ -239,7 +239,7 @@ static size_t object_size(const rc_head *o)
 {
     const rc_type *t = o->type;
     switch (t->rc_kind) {
-    case RC_KIND_STR: return sizeof(rc_str_obj) + ((const rc_str_obj *)(o + 1))->len + 1;
+    case RC_KIND_STR: return rc__str_size(((const rc_str_obj *)(o + 1))->len);
     case RC_KIND_TUPLE: return sizeof(rc_tuple_obj)
            + ((const rc_tuple_obj *)(o + 1))->len * sizeof(rc_val);
     case RC_KIND_USER: return rc__block_bytes(rc__page_of(o)) - sizeof(rc_head);

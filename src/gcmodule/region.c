@@ -60,9 +60,10 @@ rc_region *rc_region_freeze(rc_heap *heap, void *obj)
     rc_gc_freeze(rh);   /* generation 3: no collection of any heap counts or marks them */
     for (int t = 0; t < 2; t++)
         RC__FOREACH_LIVE(rh, t, pg, o, {
-            /* A str caches its hash when first asked: ask now, while this
+            /* A long str caches its hash when first asked: ask now, while this
              * thread alone holds the region's heap. */
-            if (o->type == &rc_str_type) rc_str_hash(RC__USER(o));
+            if (o->type == &rc_str_type && ((rc_str_obj *)RC__USER(o))->len >= RC__STR_HASHED)
+                rc_str_hash(RC__USER(o));
             o->refcnt = RC__IMMORTAL | (RC__IMMORTAL >> 1);
             pg->flags |= RC_PAGE_REGION;
         });
