@@ -500,7 +500,9 @@ static void sweep_full(gc_set *s, uint32_t newflip)
  * members, which the generation counts know. Then the rest of the walk
  * would only read marked headers: a heap whose roots reach everything
  * early (a tree walked from its root, allocated first) is marked in one
- * pass after the count instead of two. */
+ * pass after the count instead of two. (A reference into another heap,
+ * which release builds do not stop, adds that heap's objects to the marks:
+ * docs/guide.md says what it costs.) */
 RC_INLINE bool all_marked(const gc_set *s, size_t members, size_t held)
 {
     return s->settled[0] + s->settled[1] + s->settled[2] + held + s->held == members;
