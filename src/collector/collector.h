@@ -176,33 +176,36 @@ RC_INLINE void drain(gc_set *s, void (*visit)(rc_head *, void *))
  * the garbage is deleted, noting whether deletion has finalizers to run or
  * weak references to clear. Young and candidate sweeps also move it to the
  * front of their members vector; a full collection leaves it where it lies. */
-RC_INLINE void hold_garbage(gc_set *s, rc_head *o)
+RC_INLINE void hold(gc_set *s, rc_head *o)
 {
     rc_assert(o->refcnt && !(o->gc & RC__BUFFERED));
     o->refcnt++;
     o->gc |= RC__INSET;
     s->held++;
+}
+
+RC_INLINE void hold_garbage(gc_set *s, rc_head *o)
+{
+    hold(s, o);
     if (o->type->finalize && !(o->gc & RC__FINALIZED)) s->finalizers = true;
     if ((o->gc & RC__WEAKREFS) || o->type->rc_kind == RC_KIND_WEAKREF) s->weak = true;
 }
 
 /* hold_garbage for a sweep that holds many objects in a row: `*quiet` is
  * the last type seen with no finalizer that is not the weak reference
- * type (NULL to start), whose objects need no look at their type. */
+ * type (NULL to start); its objects skip hold_garbage's looks at the type
+ * (false for them). */
 RC_INLINE void hold_garbage_quiet(gc_set *s, rc_head *o, const rc_type **quiet)
 {
-    if (o->type != *quiet) {
-        const rc_type *t = o->type;
-        if (!t->finalize && t->rc_kind != RC_KIND_WEAKREF) *quiet = t;
+    const rc_type *t = o->type;
+    if (t != *quiet) {
+        if (t->finalize || t->rc_kind == RC_KIND_WEAKREF) {
+            hold_garbage(s, o);
+            return;
+        }
+        *quiet = t;
     }
-    if (o->type != *quiet) {
-        hold_garbage(s, o);
-        return;
-    }
-    rc_assert(o->refcnt && !(o->gc & RC__BUFFERED));
-    o->refcnt++;
-    o->gc |= RC__INSET;
-    s->held++;
+    hold(s, o);
     if (o->gc & RC__WEAKREFS) s->weak = true;
 }
 

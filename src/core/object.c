@@ -23,20 +23,55 @@ void rc__visit_adapter(void *obj, void *arg)
     if (obj) vc->fn(RC_HEAD(obj), vc->ctx);
 }
 
-/* Whether a type's fields agree with each other: a user type with traverse
- * has clear, its slots are aligned and lie inside `size`, its flags are
- * known RC_TYPE_* flags; any other kind is
- * one of the library's sealed kinds (internal.h) on the library's own type
- * object. A few compares on fields the allocation reads anyway, so every
- * rc_new checks (the type is the user's const: nothing can be cached in it). */
-RC_INLINE bool type_ok(const rc_heap *h, const rc_type *t)
+/* Whether a type's fields agree with each other -- a user type with
+ * traverse has clear, its slots are aligned and lie inside `size`, its
+ * flags are known RC_TYPE_* flags; any other kind is one of the library's
+ * sealed kinds (internal.h) on the library's own type object -- and if so
+ * where its objects go. NEW_BAD when they do not (new_failed says why),
+ * else NEW_PLAIN (no references), NEW_REFS (references, born untracked:
+ * RC_TYPE_ACYCLIC) or NEW_TRACKED. A few compares on fields the allocation
+ * reads anyway, so every rc_new checks (the type is the user's const:
+ * nothing can be cached in it), laid out so that a user type without
+ * traverse takes no branch. */
+enum { NEW_BAD = -1, NEW_PLAIN, NEW_REFS, NEW_TRACKED };
+
+_Static_assert((RC_TYPE_FLAGS & (RC_TYPE_FLAGS + 1)) == 0, "kind_of: the flags are the low bits");
+_Static_assert(offsetof(rc_type, flags) == offsetof(rc_type, rc_kind) + 4,
+               "kind_of: rc_kind and flags are adjacent");
+
+RC_INLINE int kind_of(const rc_heap *h, const rc_type *t)
 {
-    if (likely(t->rc_kind == RC_KIND_USER))
-        return !(t->traverse && !t->clear) && (t->slots_offset & (sizeof(void *) - 1)) == 0 &&
-               !(t->flags & ~(uint32_t)RC_TYPE_FLAGS) &&
-               (uint64_t)t->slots_offset + (uint64_t)t->nslots * sizeof(void *) <= t->size;
-    return rc__kind_sealed(t->rc_kind) && h->sealed && h->sealed[t->rc_kind & 0xff] == t;
+    /* A user kind with known flags, in one compare: the two adjacent fields
+     * in one load, rc_kind in the high half. */
+    uint64_t kind_flags;
+    memcpy(&kind_flags, &t->rc_kind, sizeof kind_flags);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    kind_flags = kind_flags >> 32 | kind_flags << 32;
+#elif !defined(__BYTE_ORDER__)
+    kind_flags = (uint64_t)t->rc_kind << 32 | t->flags;
+#endif
+    if (likely(kind_flags <= RC_TYPE_FLAGS)) {
+        uint32_t so = t->slots_offset, ns = t->nslots, fl = (uint32_t)kind_flags;
+        if (unlikely(so & (sizeof(void *) - 1)) ||
+            unlikely((uint64_t)so + (uint64_t)ns * sizeof(void *) > t->size))
+            return NEW_BAD;
+        if (likely(t->traverse == NULL)) {
+            if (unlikely(ns == 0)) return NEW_PLAIN;
+        } else if (unlikely(!t->clear)) {
+            return NEW_BAD;
+        }
+        return unlikely(fl & RC_TYPE_ACYCLIC) ? NEW_REFS : NEW_TRACKED;
+    }
+    /* A sealed kind on the library's own type object, else bad. */
+    uint32_t kind = (uint32_t)(kind_flags >> 32);
+    if (unlikely(!rc__kind_sealed(kind)) || unlikely(!h->sealed) ||
+        unlikely(h->sealed[kind & 0xff] != t))
+        return NEW_BAD;
+    if (kind == RC_KIND_STR || kind == RC_KIND_INT) return NEW_PLAIN;   /* rc__type_refs */
+    return kind_flags & RC_TYPE_ACYCLIC ? NEW_REFS : NEW_TRACKED;
 }
+
+RC_INLINE bool type_ok(const rc_heap *h, const rc_type *t) { return kind_of(h, t) != NEW_BAD; }
 
 static RC_NOINLINE void *new_failed(rc_heap *h, const rc_type *t, size_t size, const char *fn)
 {
@@ -117,49 +152,6 @@ static RC_NOINLINE void *new_slow(rc_heap *h, const rc_type *t, size_t size, con
         rc__hook_alloc(h, b, file, line);
     }
     return b + 1;
-}
-
-/* The fast path's view of a type: NEW_BAD when its fields fail type_ok
- * (new_slow says why), else where its objects go: NEW_PLAIN (no
- * references), NEW_REFS (references, born untracked: RC_TYPE_ACYCLIC) or
- * NEW_TRACKED. type_ok's compares, laid out so that a user type without
- * traverse takes no branch. */
-enum { NEW_BAD = -1, NEW_PLAIN, NEW_REFS, NEW_TRACKED };
-
-_Static_assert((RC_TYPE_FLAGS & (RC_TYPE_FLAGS + 1)) == 0, "kind_of: the flags are the low bits");
-_Static_assert(offsetof(rc_type, flags) == offsetof(rc_type, rc_kind) + 4,
-               "kind_of: rc_kind and flags are adjacent");
-
-RC_INLINE int kind_of(const rc_heap *h, const rc_type *t)
-{
-    /* A user kind with known flags, in one compare: the two adjacent fields
-     * in one load, rc_kind in the high half. */
-    uint64_t kind_flags;
-    memcpy(&kind_flags, &t->rc_kind, sizeof kind_flags);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    kind_flags = kind_flags >> 32 | kind_flags << 32;
-#elif !defined(__BYTE_ORDER__)
-    kind_flags = (uint64_t)t->rc_kind << 32 | t->flags;
-#endif
-    if (likely(kind_flags <= RC_TYPE_FLAGS)) {
-        uint32_t so = t->slots_offset, ns = t->nslots, fl = (uint32_t)kind_flags;
-        if (unlikely(so & (sizeof(void *) - 1)) ||
-            unlikely((uint64_t)so + (uint64_t)ns * sizeof(void *) > t->size))
-            return NEW_BAD;
-        if (likely(t->traverse == NULL)) {
-            if (unlikely(ns == 0)) return NEW_PLAIN;
-        } else if (unlikely(!t->clear)) {
-            return NEW_BAD;
-        }
-        return unlikely(fl & RC_TYPE_ACYCLIC) ? NEW_REFS : NEW_TRACKED;
-    }
-    /* A sealed kind on the library's own type object (type_ok), else bad. */
-    uint32_t kind = (uint32_t)(kind_flags >> 32);
-    if (unlikely(!rc__kind_sealed(kind)) || unlikely(!h->sealed) ||
-        unlikely(h->sealed[kind & 0xff] != t))
-        return NEW_BAD;
-    if (kind == RC_KIND_STR || kind == RC_KIND_INT) return NEW_PLAIN;   /* rc__type_refs */
-    return kind_flags & RC_TYPE_ACYCLIC ? NEW_REFS : NEW_TRACKED;
 }
 
 /* new_object's pop from page `pg`, its checks passed: the header, the
