@@ -874,9 +874,9 @@ size_t rc__scan_candidates(rc_heap *h)
     size_t found = members->len;
     /* The budget follows what scans find: doubled after a scan that ran
      * out of it (up to every tracked object, and never past
-     * RC_CAND_BUDGET_GROWTH x the base, so that no scan's pause grows with
-     * the heap: a structure bigger than that is left to the incremental
-     * pass), halved (down to the base) after one that found more live
+     * cand_growth x the base, so that no scan's pause grows with the
+     * heap: a structure bigger than that is left to the incremental pass,
+     * made due by old_hint above), halved (down to the base) after one that found more live
      * objects than garbage. */
     if (!h->stress) {
         size_t tracked = h->gen_objects[0] + h->gen_objects[1] + h->gen_objects[2];

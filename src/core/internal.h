@@ -275,7 +275,7 @@ struct rc_heap {
     size_t cand_budget;             /* most members of the next candidate scan: adaptive,
                                        from candidate_limit x 8 + 4096 (0: not set yet) up to
                                        the tracked objects and at most
-                                       RC_CAND_BUDGET_GROWTH x that (policy.c, trial.c) */
+                                       cand_growth x that (policy.c, trial.c) */
     unsigned cand_growth;           /* the budget's cap is cand_growth x its base:
                                        RC_CAND_BUDGET_GROWTH (white-box tests lower it) */
     size_t cand_clock;              /* young objects collected since the last candidate scan:
@@ -667,8 +667,9 @@ bool rc__heap_teardown(rc_heap *h);
  * members at the default candidate_limit) holds W5p's dead trees at depth
  * 18, its stretch tree of 2^20 nodes included (at 64 x that tree was
  * rescanned in vain until a pass freed it: W5p 3.6 s became 8.5 s);
- * bigger dead structures wait for the incremental pass, whose pauses are
- * bounded by its step budget. */
+ * a scan that runs out of that budget sets old_hint, and the incremental
+ * pass it makes due (pauses bounded by its step budget) frees bigger dead
+ * structures. */
 #define RC_CAND_BUDGET_GROWTH 256
 /* The smallest budget of a candidate scan (members), and what it starts at. */
 RC_INLINE size_t rc__cand_budget_base(const rc_heap *h)
