@@ -159,12 +159,17 @@ RC_INLINE void free_held(rc_heap *h, rc_head *o)
  * right here, while what release touched is still in cache; the others die
  * when their referrers in later chunks let go, or, with `defer`, are put
  * there with the hold kept (returns how many). An object freed by its last
- * referrer still carries INSET, which is how unlink_object counts it. */
-static size_t release_chunk(rc_heap *h, rc_head **objs, size_t n, rc_head **defer)
+ * referrer still carries INSET, which is how unlink_object counts it.
+ * `reach`: entries of objs past the chunk that may be prefetched
+ * (prefetch_item; 0 for none). */
+static size_t release_chunk(rc_heap *h, rc_head **objs, size_t n, rc_head **defer, size_t reach)
 {
     size_t k = 0;
     slots_cache sc = {0};
-    for (size_t i = 0; i < n; i++) release_one(objs[i], &sc);
+    for (size_t i = 0; i < n; i++) {
+        prefetch_item((void *const *)objs, i, reach);
+        release_one(objs[i], &sc);
+    }
     for (size_t i = 0; i < n; i++) {
         rc_head *o = objs[i];
         if (o->refcnt == 1) free_held(h, o);
@@ -186,7 +191,8 @@ static void release_list(rc_heap *h, rc_head **objs, size_t n)
 {
     size_t kept = 0;
     for (size_t c = 0; c < n; c += CHUNK)
-        kept += release_chunk(h, objs + c, n - c < CHUNK ? n - c : CHUNK, objs + kept);
+        kept += release_chunk(h, objs + c, n - c < CHUNK ? n - c : CHUNK, objs + kept,
+                              prefetch_reach(n, n - c));
     for (size_t i = 0; i < kept; i++) {
         rc_head *o = objs[i];   /* let go of everything it held already */
         if (o->refcnt == 1) free_held(h, o);
@@ -280,11 +286,11 @@ size_t rc__delete_garbage(gc_set *s, rc_vec *list)
                 }
                 chunk[k++] = o;
                 if (k == CHUNK) {
-                    release_chunk(h, chunk, k, NULL);
+                    release_chunk(h, chunk, k, NULL, 0);
                     k = 0;
                 }
             });
-            release_chunk(h, chunk, k, NULL);
+            release_chunk(h, chunk, k, NULL, 0);
             k = 0;
         }
         if (--h->keep_empty_pages == 0) rc__release_empty_pages(h);

@@ -433,8 +433,10 @@ RC_INLINE void sweep_members(gc_set *s, rc_vec *m, unsigned target)
     const uint32_t flip = s->flip;
     const rc_type *quiet = NULL;
     size_t k = 0, n = m->len, left[3] = {0, 0, 0};
+    const size_t reach = prefetch_reach(n, n);
     for (size_t i = 0; i < n; i++) {
         rc_head *o = m->items[i];
+        prefetch_item(m->items, i, reach);
         uint32_t gc = o->gc;
         unsigned g = gc & RC__GEN_MASK;
         unsigned to = target == KEEP_GEN ? g : target;
@@ -461,8 +463,10 @@ static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target)
     rc_heap *h = s->h;
     const uint32_t flip = h->mark_flip;
     s->flip = flip;
+    const size_t reach = prefetch_reach(m->len, m->len);
     for (size_t i = 0; i < m->len; i++) {
         rc_head *o = m->items[i];
+        prefetch_item(m->items, i, reach);
         uint32_t gc = o->gc;
         if (((gc ^ flip) & RC__MARK) || o->refcnt <= gc >> RC__FIELD_SHIFT) continue;
         o->gc = gc ^ RC__MARK;
