@@ -122,14 +122,18 @@ typedef struct gc_set {
     slots_cache sc;        /* drain's, kept from one drain to the next */
 } gc_set;
 
-/* Walks over a long list of objects ask for the object RC__PREFETCH_AHEAD
- * entries further on: a big candidate set (a dead tree of half a million
- * nodes) lies in pages near each other but in no order a hardware
- * prefetcher follows, so each walk over it waited on one cache miss per
- * member (W5p's candidate scans at depth 18: from about 32 to 27 ns an
- * object). `reach` is how many entries from `items` on may be read, or 0
- * for a list short enough to be in cache (prefetch_reach), which then
- * costs a compare per item. */
+/* Walks over a long list of objects ask for the objects ahead of them: a
+ * big candidate set (a dead tree of half a million nodes) lies in pages
+ * near each other but in no order a hardware prefetcher follows, so each
+ * walk over it waited on one cache miss per member (W5p's candidate scans
+ * at depth 18: from about 32 to 27 ns an object). Lists shorter than
+ * RC__PREFETCH_MIN are in cache (a young set) and ask for nothing.
+ *
+ * prefetch_item: the entry RC__PREFETCH_AHEAD further on, when fewer than
+ * `reach` entries from `items` on may be read (0: none, prefetch_reach).
+ * RC__FOR_PREFETCHED: BODY for each I below n, the entries taken in
+ * blocks of RC__PREFETCH_AHEAD, each block asking for the next; a short
+ * list pays one test per block, not per entry. BODY may `continue`. */
 #define RC__PREFETCH_AHEAD 48
 #define RC__PREFETCH_MIN 16384
 
@@ -142,6 +146,20 @@ RC_INLINE void prefetch_item(void *const *items, size_t i, size_t reach)
 {
     if (i + RC__PREFETCH_AHEAD < reach) __builtin_prefetch(items[i + RC__PREFETCH_AHEAD], 1);
 }
+
+#define RC__FOR_PREFETCHED(items, n, I, BODY)                                  \
+    do {                                                                       \
+        void *const *const items_ = (void *const *)(items);                    \
+        const size_t n_ = (n);                                                 \
+        const bool far_ = n_ >= RC__PREFETCH_MIN;                              \
+        for (size_t b_ = 0; b_ < n_; b_ += RC__PREFETCH_AHEAD) {               \
+            const size_t e_ = n_ - b_ > RC__PREFETCH_AHEAD ? b_ + RC__PREFETCH_AHEAD : n_; \
+            if (far_)                                                          \
+                for (size_t j_ = e_; j_ < n_ && j_ < e_ + RC__PREFETCH_AHEAD; j_++) \
+                    __builtin_prefetch(items_[j_], 1);                         \
+            for (size_t I = b_; I < e_; I++) { BODY }                          \
+        }                                                                      \
+    } while (0)
 
 /* BODY once for each I from n - 1 down to 0 (I a const uint32_t): the
  * slots of a slots object, the loop unrolled for the usual few slots. */

@@ -433,10 +433,8 @@ RC_INLINE void sweep_members(gc_set *s, rc_vec *m, unsigned target)
     const uint32_t flip = s->flip;
     const rc_type *quiet = NULL;
     size_t k = 0, n = m->len, left[3] = {0, 0, 0};
-    const size_t reach = prefetch_reach(n, n);
-    for (size_t i = 0; i < n; i++) {
+    RC__FOR_PREFETCHED(m->items, n, i, {
         rc_head *o = m->items[i];
-        prefetch_item(m->items, i, reach);
         uint32_t gc = o->gc;
         unsigned g = gc & RC__GEN_MASK;
         unsigned to = target == KEEP_GEN ? g : target;
@@ -449,7 +447,7 @@ RC_INLINE void sweep_members(gc_set *s, rc_vec *m, unsigned target)
             hold_garbage_quiet(s, o, &quiet);
             m->items[k++] = o;
         }
-    }
+    });
     if (target != KEEP_GEN)   /* else every member kept its generation */
         for (unsigned g = 0; g < 3; g++) {
             h->gen_objects[g] -= left[g];
@@ -463,16 +461,14 @@ static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target)
     rc_heap *h = s->h;
     const uint32_t flip = h->mark_flip;
     s->flip = flip;
-    const size_t reach = prefetch_reach(m->len, m->len);
-    for (size_t i = 0; i < m->len; i++) {
+    RC__FOR_PREFETCHED(m->items, m->len, i, {
         rc_head *o = m->items[i];
-        prefetch_item(m->items, i, reach);
         uint32_t gc = o->gc;
         if (((gc ^ flip) & RC__MARK) || o->refcnt <= gc >> RC__FIELD_SHIFT) continue;
         o->gc = gc ^ RC__MARK;
         if (!rc__vec_push(h, &s->stack, o)) s->overflow = true;
         else drain(s, mark_ref_inset);
-    }
+    });
     mark_fixpoint(s, m);
     size_t n = m->len;
     if (target == KEEP_GEN) sweep_members(s, m, KEEP_GEN);
