@@ -912,6 +912,18 @@ typedef struct rc_heap_stats {
  * are summed from the pages, so allocation does not have to count them). */
 RC_API void rc_heap_get_stats(const rc_heap *heap, rc_heap_stats *out);
 
+/* Give every free page of the heap back to the system now, with the unused
+ * room of its own vectors. The heap does this by itself when a release
+ * leaves at most a quarter of it in use; pages freed otherwise wait while
+ * allocations may take them again, and go at the end of a 100 ms window in
+ * which none needed them, looked at when the heap next frees a page or
+ * collects (docs/guide.md, "Memory"). A program that dropped part of its
+ * data and then stops using the heap for a while calls this to lower its
+ * USS at once. Returns RC_OK; RC_EINVAL for a NULL heap; RC_EBUSY (recorded,
+ * nothing done) when called from one of the heap's finalizers, callbacks or
+ * destroy hooks, or for a heap another thread holds. O(segments). */
+RC_API int rc_heap_trim(rc_heap *heap);
+
 /* ---- what a collection reports ---- */
 
 /* The phases a gc callback (<recycle/gc.h>) is called in. */

@@ -571,11 +571,144 @@ TEST(free_pages_that_wait_keep_later_deaths_quick_until_a_purge_is_due)
     CHECK(h->dirty_bytes == waiting);
     CHECK(rc__purge_waits(h));
 
-    h->last_purge = -1e18;   /* the interval has passed */
+    /* The window is over: that death ends it. The pages were freed during
+     * it, so they wait for the next, and deaths are quick again. */
+    h->last_purge = -1e18;
     rc_decref(o[--n]);
-    CHECK(h->dirty_bytes == 0);   /* that death purged */
+    CHECK(h->dirty_bytes == waiting);
+    CHECK(!rc__purge_waits(h));
+    /* The next window is over too, and no allocation took a page in it: the
+     * next page freed ends it, and what waited all through it goes. */
+    h->last_purge = -1e18;
+    i = free_page_of(o, i, n);
+    CHECK(h->dirty_bytes <= RC_PAGE_SIZE);
     while (n > i) rc_decref(o[--n]);
     CHECK_EQ_INT(stats(h).objects, 0);
+    rc_heap_free(h);
+}
+
+/* ---- pages that wait for a structure built again ---- */
+
+enum { WAVE_PAGES = 32 };   /* 2 MiB: under the 4 MiB the purge while freeing waits for */
+
+static void drop_all(void **o, size_t n)
+{
+    while (n) rc_decref(o[--n]);
+}
+
+TEST(a_structure_dropped_and_built_again_reuses_its_pages)
+{
+    /* Half the heap dropped is no release: its pages wait, and the
+     * structure built again takes them rather than pages faulted in anew
+     * (W5p's trees, a document closed and the next one opened). */
+    rc_heap *h = quiet_heap();
+    REQUIRE(h);
+    if (h->watch) {   /* watched heaps hold freed blocks in a quarantine */
+        rc_heap_free(h);
+        return;
+    }
+    enum { MAX = 64 * (WAVE_PAGES + 2) };
+    static void *keep[MAX], *wave[MAX];
+    size_t nk = fill_pages(h, keep, MAX, WAVE_PAGES);
+    size_t nw = fill_pages(h, wave, MAX, WAVE_PAGES);
+    REQUIRE(nk && nw);
+    size_t pages = stats(h).page_bytes;
+    drop_all(wave, nw);
+    CHECK(h->dirty_bytes >= (WAVE_PAGES - 1) * RC_PAGE_SIZE);   /* they wait */
+    CHECK_EQ_INT(stats(h).page_bytes, pages);
+    nw = fill_pages(h, wave, MAX, WAVE_PAGES);
+    REQUIRE(nw);
+    CHECK(stats(h).page_bytes <= pages + RC_PAGE_SIZE);   /* the same pages, taken again */
+    CHECK(h->dirty_bytes <= 2 * RC_PAGE_SIZE);
+    drop_all(wave, nw);
+    drop_all(keep, nk);
+    /* Everything dropped, one object at a time: released as it went, but
+     * for less than a purge is worth. */
+    CHECK(stats(h).page_bytes < RC_PURGE_SOON);
+    rc_heap_free(h);
+}
+
+TEST(pages_no_allocation_takes_for_a_whole_window_go_back)
+{
+    rc_heap *h = quiet_heap();
+    REQUIRE(h);
+    if (h->watch) {
+        rc_heap_free(h);
+        return;
+    }
+    enum { MAX = 64 * (WAVE_PAGES + 2) };
+    static void *keep[MAX], *wave[MAX], *again[MAX];
+    size_t nk = fill_pages(h, keep, MAX, WAVE_PAGES);
+    size_t nw = fill_pages(h, wave, MAX, WAVE_PAGES);
+    REQUIRE(nk && nw);
+    h->last_purge = 1e18;   /* a window that has not ended */
+    drop_all(wave, nw);
+    size_t dropped = h->dirty_bytes;
+    REQUIRE(dropped >= (WAVE_PAGES - 1) * RC_PAGE_SIZE);
+
+    /* The window ends (at the next page freed): the pages were freed in it,
+     * so none goes yet. */
+    h->last_purge = -1e18;
+    size_t k = free_page_of(keep, 0, nk);
+    CHECK(h->dirty_bytes >= dropped);
+    /* A quarter of the pages is taken again during the next window; when
+     * it ends, the pages nobody took in it go, the rest stayed in use. */
+    size_t na = fill_pages(h, again, MAX, WAVE_PAGES / 4);
+    REQUIRE(na);
+    size_t low = h->dirty_bytes;
+    size_t pages = stats(h).page_bytes;
+    h->last_purge = -1e18;
+    k = free_page_of(keep, k, nk);
+    CHECK(pages - stats(h).page_bytes >= low);   /* the idle pages were given back */
+    CHECK(h->dirty_bytes <= RC_PAGE_SIZE);
+    drop_all(again, na);
+    while (nk > k) rc_decref(keep[--nk]);
+    rc_heap_free(h);
+}
+
+TEST(rc_heap_trim_gives_every_free_page_back_at_once)
+{
+    rc_heap *h = quiet_heap();
+    REQUIRE(h);
+    CHECK_EQ_INT(rc_heap_trim(NULL), RC_EINVAL);
+    enum { MAX = 64 * (WAVE_PAGES + 2) };
+    static void *keep[MAX], *wave[MAX];
+    size_t nk = fill_pages(h, keep, MAX, WAVE_PAGES);
+    size_t nw = fill_pages(h, wave, MAX, WAVE_PAGES);
+    REQUIRE(nk && nw);
+    drop_all(wave, nw);
+    CHECK_EQ_INT(rc_heap_trim(h), RC_OK);
+    CHECK_EQ_INT(h->dirty_bytes, 0);
+    /* What stays is the pages in use: the kept objects' (a watched heap's
+     * quarantine may hold a few more). */
+    size_t used = stats(h).page_bytes;
+    CHECK(used <= (WAVE_PAGES + 1 + (h->watch ? 4 : 0)) * RC_PAGE_SIZE);
+    CHECK_EQ_INT(stats(h).objects, nk);
+    drop_all(keep, nk);
+    CHECK_EQ_INT(rc_heap_trim(h), RC_OK);   /* nothing left to give: fine */
+    rc_heap_free(h);
+}
+
+/* A finalizer that tries to trim its own heap. */
+static int trim_seen = -1;
+static void trim_finalize(void *self)
+{
+    trim_seen = rc_heap_trim(rc_heap_of(self));
+}
+static const rc_type trimmer_type = {.name = "trimmer", .size = 16, .nslots = 1,
+                                     .finalize = trim_finalize};
+
+TEST(rc_heap_trim_from_a_finalizer_is_refused)
+{
+    rc_heap *h = quiet_heap();
+    REQUIRE(h);
+    void **a = rc_new(h, &trimmer_type);
+    REQUIRE(a);
+    a[0] = a;   /* takes our reference: a cycle of one, which the collector finalizes */
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 1);
+    CHECK_EQ_INT(trim_seen, RC_EBUSY);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EBUSY);
+    rc_heap_clear_error(h);
     rc_heap_free(h);
 }
 

@@ -11,9 +11,13 @@
  * Pages come from segments of RC_SEGMENT_PAGES pages. A page that empties
  * stays committed for reuse until a purge decommits the free pages in runs
  * and unmaps segments with no page in use: while freeing once 4 MiB (or a
- * quarter of the heap) waits, and at the end of every free burst and
- * collection once 256 KiB does. So freed memory leaves the process's USS
- * within a quarter-megabyte, without a system call per page.
+ * quarter of the heap) waits; at the end of a free burst or collection that
+ * left at most a quarter of the heap in use, all of them; otherwise, at the
+ * end of each window of RC_PURGE_INTERVAL, as many as no allocation needed
+ * during the whole window (rc__alloc_purge_soon). So memory a program lets
+ * go of leaves the process's USS at once, memory that a program dropping
+ * and rebuilding structures takes again is not faulted in anew each time,
+ * and neither costs a system call per page.
  *
  * Large blocks get pages of their own, mapped and unmapped individually.
  *
@@ -312,6 +316,7 @@ static rc_page *segment_take_dirty(rc_heap *h, rc_segment *s)
     s->dirty &= ~((uint64_t)1 << i);
     s->used |= (uint64_t)1 << i;
     h->dirty_bytes -= RC_PAGE_SIZE;
+    if (h->dirty_bytes < h->dirty_low) h->dirty_low = h->dirty_bytes;
     rc__note_growth(h);
     rc_page *pg = (rc_page *)(s->base + (size_t)i * RC_PAGE_SIZE);
     pg->segment = s;
@@ -362,7 +367,7 @@ static rc_page *segment_take_page(rc_heap *h, bool commit)
     return pg;
 }
 
-static void purge_free_pages(rc_heap *h);
+static void purge_free_pages(rc_heap *h, size_t most);
 
 static void segment_return_page(rc_heap *h, rc_page *pg)
 {
@@ -375,7 +380,7 @@ static void segment_return_page(rc_heap *h, rc_page *pg)
     /* A collection purges once at its end: purging while it frees would
      * split huge pages that are about to be unmapped whole anyway. */
     size_t limit = h->page_bytes / 4 > RC_PURGE_NOW ? h->page_bytes / 4 : RC_PURGE_NOW;
-    if (h->dirty_bytes >= limit && !h->busy) purge_free_pages(h);
+    if (h->dirty_bytes >= limit && !h->busy) purge_free_pages(h, SIZE_MAX);
 }
 
 static void release_idle(rc_heap *h);
@@ -386,32 +391,38 @@ static void release_idle(rc_heap *h);
 void rc__alloc_purge(rc_heap *h)
 {
     release_idle(h);
-    purge_free_pages(h);
+    purge_free_pages(h, SIZE_MAX);
     h->peak_live = rc__live_bytes(h);
 }
 
-/* Decommit the free pages in runs and unmap the segments with no page in
- * use. Alone (the purge while freeing, which may run inside a page walk
- * that allocates: a buffer freed as a result list grows) it changes no page
- * list and no vector, so a walk under way sees every page. */
-static void purge_free_pages(rc_heap *h)
+/* Decommit free pages in runs, a segment's at a time, until `most` bytes
+ * of dirty pages went (SIZE_MAX: all of them), and unmap the segments
+ * with no page in use. Alone (the purge while freeing, which may run
+ * inside a page walk that allocates: a buffer freed as a result list
+ * grows) it changes no page list and no vector, so a walk under way sees
+ * every page. */
+static void purge_free_pages(rc_heap *h, size_t most)
 {
     h->last_purge = rc__now_seconds();
+    size_t purged = 0;
     rc_segment **pp = &h->segments;
-    while (*pp) {
+    while (*pp && purged < most) {
         rc_segment *s = *pp;
+        size_t dirty = (size_t)__builtin_popcountll(s->dirty) * RC_PAGE_SIZE;
         if (s->used == 0) {   /* nothing live: the whole segment goes */
             *pp = s->next;
-            h->page_bytes -= (size_t)__builtin_popcountll(s->dirty) * RC_PAGE_SIZE;
+            h->page_bytes -= dirty;
             segment_unmap(h, s, s->dirty);
             h->cfg.allocator.realloc(h->cfg.allocator.ud, s, 0);
             h->nsegments--;
+            purged += dirty;
             continue;
         }
         /* In a huge-page segment, pages never handed out can be resident
          * too (the system faulted in 2 MiB at a time): decommit every free
          * page there, not only the dirty ones. */
         uint64_t d = s->huge ? ~s->used : s->dirty;
+        if (!s->dirty && most != SIZE_MAX) d = 0;   /* a window's purge: what was freed */
         while (d) {
             unsigned lo = (unsigned)__builtin_ctzll(d);
             unsigned hi = lo;
@@ -421,46 +432,61 @@ static void purge_free_pages(rc_heap *h)
                 h->cfg.allocator.decommit(h->cfg.allocator.ud, s->base + (size_t)lo * RC_PAGE_SIZE, bytes);
             d &= hi == 64 ? 0 : ~(uint64_t)0 << hi;
         }
-        h->page_bytes -= (size_t)__builtin_popcountll(s->dirty) * RC_PAGE_SIZE;
+        h->page_bytes -= dirty;
         s->dirty = 0;
+        purged += dirty;
         pp = &s->next;
     }
-    h->dirty_bytes = 0;
+    h->dirty_bytes -= purged < h->dirty_bytes ? purged : h->dirty_bytes;
+    h->dirty_low = h->dirty_bytes;
 }
 
-/* At the end of a free burst or a collection. A release that leaves most of
- * the committed pages free gives them back at once (USS falls when a program
- * lets go of its data); free pages in a heap that keeps allocating are given
- * back at most every RC_PURGE_INTERVAL, so pages freed and taken again soon
- * after (objects dying and being born in waves) are not decommitted and
- * faulted in again each time.
+/* At the end of a free burst or a collection.
  *
- * A heap that shrank by a quarter (and RC_PURGE_SOON) since the last purge
- * has let go of its data too: what little waits then goes as well -- the
- * tail of free pages a purge while freeing left behind, the current pages
- * left empty (release_idle), which nothing else counts. Waves smaller than
- * that keep their pages; a long release purges a few times, not at every
- * step. */
+ * A heap left with at most a quarter of its peak in use (its peak since
+ * the last full purge; at least RC_PURGE_SOON less) has let go of its
+ * data: every free page goes back at once (USS falls when a program drops
+ * what it loaded), and what little waits besides -- the tail of free pages
+ * a purge while freeing left behind, the current pages left empty
+ * (release_idle), which nothing else counts.
+ *
+ * Otherwise free pages wait, in windows of RC_PURGE_INTERVAL: at the end
+ * of each, the pages no allocation needed during the whole window (the
+ * lowest dirty_bytes of the window) go back, and the others stay for the
+ * allocations that are taking them. A program that drops a big structure
+ * and builds another (a document closed and the next one opened, W5p's
+ * trees) reuses the pages instead of giving them back and faulting them in
+ * again, which, in huge pages, zeroed 2 MiB a time; what it does not take
+ * again leaves within two windows of activity. Nothing looks at a heap
+ * that neither frees nor collects: rc_heap_trim gives its pages back. */
 void rc__alloc_purge_soon(rc_heap *h)
 {
     h->shrunk = false;
     size_t live = rc__live_bytes(h);
     size_t shrink = h->peak_live > live ? h->peak_live - live : 0;
-    if (shrink >= RC_PURGE_SOON && shrink >= h->peak_live / 4) {
+    if (shrink >= RC_PURGE_SOON && live <= h->peak_live / 4) {
         rc__alloc_purge(h);
         return;
     }
     /* Too little waits: nothing changes that until more pages become free
      * (which sets `shrunk` again). */
     if (h->dirty_bytes < RC_PURGE_SOON) return;
-    if (h->dirty_bytes * 2 < h->page_bytes) {
-        double now = rc__now_seconds();
-        if (now - h->last_purge < RC_PURGE_INTERVAL) {
-            h->shrunk = true;   /* time changes it: look again at the next free */
-            return;
-        }
+    double now = rc__now_seconds();
+    if (now - h->last_purge < RC_PURGE_INTERVAL) {
+        h->shrunk = true;   /* time changes it: look again at the next free */
+        return;
     }
-    rc__alloc_purge(h);
+    /* A window ended: what stayed free all through it goes. */
+    size_t idle = h->dirty_low < h->dirty_bytes ? h->dirty_low : h->dirty_bytes;
+    if (idle >= RC_PURGE_SOON) {
+        purge_free_pages(h, idle);
+    } else {
+        h->last_purge = now;
+        h->dirty_low = h->dirty_bytes;
+    }
+    /* The pages still free are measured in the next window, which ends
+     * at the next free burst or collection that finds it over. The peak
+     * stays: a release is measured from it however many windows it takes. */
 }
 
 static void page_init(rc_page *pg, rc_heap *h, unsigned sc, int kind)

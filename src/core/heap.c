@@ -272,6 +272,21 @@ void rc_thread_clear_error(void)
     thread_errmsg[0] = 0;
 }
 
+int rc_heap_trim(rc_heap *h)
+{
+    if (!h) return RC_EINVAL;
+    RC__HEAP_CHECK(h, "rc_heap_trim");
+    if (!rc__heap_owned(h)) return RC_EBUSY;   /* another thread's: touch nothing */
+    if (h->busy || h->freeing || h->scanning) {
+        rc__fail(h, RC_EBUSY, "rc_heap_trim: refused while the heap is %s (called from one of "
+                 "its finalizers, callbacks or destroy hooks)",
+                 h->freeing ? "freeing objects" : "collecting or running a finalizer or callback");
+        return RC_EBUSY;
+    }
+    rc__alloc_purge(h);
+    return RC_OK;
+}
+
 int rc_heap_error(const rc_heap *h)
 {
     RC__HEAP_CHECK(h, "rc_heap_error");

@@ -210,12 +210,16 @@ struct rc_heap {
     size_t nsegments;
     size_t dirty_bytes;             /* free pages not yet decommitted */
     size_t peak_live;               /* rc__live_bytes at its highest since the last
-                                       rc__alloc_purge (the purge while freeing keeps it) */
+                                       rc__alloc_purge (the purge while freeing and
+                                       a window's purge keep it) */
+    size_t dirty_low;               /* dirty_bytes at its lowest since the window began
+                                       (last_purge): what no allocation needed in it */
     bool shrunk;                    /* rc__alloc_purge_soon has something new to look at:
                                        a page became free, or a large page or mapped
                                        buffer went, since it last looked; or it waits
                                        for RC_PURGE_INTERVAL to pass */
-    double last_purge;              /* monotonic seconds of the last purge */
+    double last_purge;              /* monotonic seconds of the last purge, or the
+                                       start of the window rc__alloc_purge_soon measures */
     size_t buffer_bytes, page_bytes;
     size_t buf_map_bytes;           /* mapped for big buffers and vectors (buffer.c) */
     bool buf_map;                   /* big buffers get mappings of their own (buffer.c) */
