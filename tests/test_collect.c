@@ -200,8 +200,8 @@ static void note_set(rc_heap *h, int phase, const rc_gc_info *info, void *arg)
 
 TEST(young_collections_keep_their_pace_while_nothing_dies)
 {
-    /* No back-off (RC_YOUNG_SCALE_MAX 1): a young set that finds nothing
-     * is no reason to let the next one grow past the caches. */
+    /* No back-off: a young set that finds nothing is no reason to let the
+     * next one grow past the caches. */
     rc_heap *h = unstressed_heap();   /* checks when the policy collects: stress collects always */
     rc_gc_set_threshold(h, 100, 1000, 1000);
     set_watch young = {RC_GC_GENERATIONS, 0, 0};
@@ -258,7 +258,7 @@ TEST(generation_one_is_skipped_while_nothing_dies_there_and_comes_back_on_garbag
     rc_heap_get_stats(h, &st);
     size_t young = st.collections[0], mid = st.collections[1];
     CHECK(young > 100);
-    CHECK(mid * 8 < young);    /* without skipping: one in t1 / young_scale, at least 1 in 2 */
+    CHECK(mid * 8 < young);    /* without skipping: one in t1, at least 1 in 2 */
     CHECK(st.gen_objects[1] < 10000);
     /* Middle-aged garbage: cycles that outlive a few young collections and
      * die before generation 1 would be collected. A probe finds them there,

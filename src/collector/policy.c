@@ -96,11 +96,7 @@ void rc__maybe_collect(rc_heap *h)
     rc_gc_info info;
     if (h->count[0] >= rc__young_due(h)) {
         unsigned gen = 0;
-        /* A backed-off young collection covers young_scale times as many
-         * allocations: generation 1 is collected after proportionally fewer
-         * of them, so its set (and pause) stays the size thresholds give. */
-        unsigned t1 = h->threshold[1] / h->young_scale;
-        if (!t1) t1 = 1;
+        unsigned t1 = h->threshold[1] ? h->threshold[1] : 1;
         /* Generation 1 skipped: the survivors of this young collection go
          * straight to the old generation. When the skipped rounds are over,
          * a probe: a round of t1 young collections into generation 1 and its
@@ -125,16 +121,6 @@ void rc__maybe_collect(rc_heap *h)
         h->young_to_old = skip && gen == 0;
         rc__collect(h, gen, &info);
         h->young_to_old = false;
-        size_t freed = info.freed;
-        /* A young generation in which nothing dies is worth collecting less
-         * often: objects get longer to die by refcount before anything scans
-         * them (up to RC_YOUNG_SCALE_MAX x threshold 0). Garbage found brings
-         * the threshold straight back. */
-        if (freed * 64 < examined) {
-            if (h->young_scale < RC_YOUNG_SCALE_MAX) h->young_scale *= 2;
-        } else {
-            h->young_scale = 1;
-        }
         /* A generation 1 in which next to nothing dies only examines every
          * survivor a second time: while that lasts, all but one round in
          * mid_backoff (x2 per such collection, up to RC_MID_BACKOFF_MAX)

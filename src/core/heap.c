@@ -35,7 +35,6 @@ rc_heap *rc__heap_init(const rc_heap_config *cfg, size_t size)
     h->cfg = *cfg;
     h->enabled = !cfg->disabled;
     memcpy(h->threshold, cfg->threshold, sizeof h->threshold);
-    h->young_scale = 1;
     h->old_backoff = 1;
     h->cand_growth = RC_CAND_BUDGET_GROWTH;
     h->mid_backoff = 1;

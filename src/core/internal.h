@@ -241,10 +241,10 @@ struct rc_heap {
     uint32_t mark_flip;             /* MARK bit value that means "unmarked" (0 or RC__MARK) */
     rc_head *pending;               /* objects whose count hit 0, to free */
     unsigned threshold[3];
-    size_t young_limit;             /* threshold[0] x young_scale: what count[0] is compared with
+    size_t young_limit;             /* threshold[0] (half of it while a step is due): what
+                                       count[0] is compared with
                                        (SIZE_MAX while disabled) */
     size_t candidate_trigger;       /* candidate_limit, or SIZE_MAX while disabled */
-    unsigned young_scale;           /* 1..RC_YOUNG_SCALE_MAX, see rc__maybe_collect */
     size_t count[3];
     size_t gen_objects[4];          /* tracked objects per generation */
     size_t old_at_full;             /* generation-2 objects after the last full collection */
@@ -664,7 +664,6 @@ bool rc__heap_teardown(rc_heap *h);
  * dropped out of the caches: W6 ran 3.4 M cycles/s with a p99 pause of
  * 8.4 ms, against 5.7 M and 0.24 ms at 1 (same run; W5, W5p and W7 within
  * their noise). */
-#define RC_YOUNG_SCALE_MAX 1
 #define RC_OLD_BACKOFF_MAX 16
 #define RC_MID_BACKOFF_MAX 16
 /* How far a candidate scan's budget may grow past its base: 256 x (3.1 M
@@ -684,10 +683,10 @@ RC_INLINE size_t rc__cand_budget_base(const rc_heap *h)
 static inline size_t rc__young_due(const rc_heap *h)
 {
     return h->enabled && h->stress ? 0   /* every tracked allocation collects */
-           : h->enabled && h->threshold[0] ? (size_t)h->threshold[0] * h->young_scale
+           : h->enabled && h->threshold[0] ? (size_t)h->threshold[0]
                                            : SIZE_MAX;
 }
-/* Recompute young_limit after threshold[0], young_scale or step_due
+/* Recompute young_limit after threshold[0] or step_due
  * changed: the young count at which allocation calls the collector. */
 static inline void rc__young_limit_update(rc_heap *h)
 {

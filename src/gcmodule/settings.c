@@ -31,7 +31,6 @@ void rc_gc_set_threshold(rc_heap *h, unsigned t0, unsigned t1, unsigned t2)
     h->threshold[0] = t0;
     h->threshold[1] = t1;
     h->threshold[2] = t2;
-    h->young_scale = 1;
     h->mid_backoff = 1;
     h->mid_skip = 0;
     rc__young_limit_update(h);
