@@ -659,11 +659,7 @@ rc_heap *rc__heap_init(const rc_heap_config *cfg, size_t size);
 bool rc__heap_teardown(rc_heap *h);
 
 /* ---- collector (src/collector/: trial.c, policy.c, incremental.c) ---- */
-/* The young back-off's most (x threshold 0). 1: off. At 8 (its old value)
- * W6's young sets held 16,000 objects and its generation-1 sets more, which
- * dropped out of the caches: W6 ran 3.4 M cycles/s with a p99 pause of
- * 8.4 ms, against 5.7 M and 0.24 ms at 1 (same run; W5, W5p and W7 within
- * their noise). */
+/* The old generation's and generation 1's back-offs: their most (policy.c). */
 #define RC_OLD_BACKOFF_MAX 16
 #define RC_MID_BACKOFF_MAX 16
 /* How far a candidate scan's budget may grow past its base: 256 x (3.1 M
