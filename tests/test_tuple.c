@@ -7,6 +7,7 @@
 #include "recycle/gc.h"
 
 #include "failalloc.h"
+#include "core/internal.h"
 #include "harness.h"
 #include "testutil.h"
 
@@ -328,6 +329,91 @@ TEST(a_tuple_of_atoms_is_retracked_even_after_a_young_collection)
     CHECK(rc_gc_is_tracked(t));
     rc_decref(t);
     CHECK(rc_gc_collect(h, 0) >= 1);          /* found by a young collection */
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
+/* Big enough for a large page of its own: each one lists a page of its
+ * own in the young page list. */
+static const rc_type big_type = {.name = "big", .size = 20000, .nslots = 1};
+
+TEST(a_set_that_cannot_track_the_tuple_fails_with_enomem_and_changes_nothing)
+{
+    rc_heap *h = fa_heap_new();
+    rc_gc_disable(h);
+    rc_val items[] = {rc_int(1)};
+    rc_tuple *t = rc_tuple_new(h, 1, items);
+    REQUIRE(t);
+    REQUIRE(!rc_gc_is_tracked(t));
+    rc_list *l = rc_list_new(h, 0);   /* can hold references: tracks the tuple */
+    REQUIRE(l);
+    rc_gc_collect(h, 0);   /* the young page list is empty: t's page is on none */
+    /* Fill the young page list to its capacity, so that listing one more
+     * page (the tuple's) must grow it. */
+    enum { MAX = 4096 };
+    static void *bigs[MAX];
+    size_t nb = 0;
+    while (h->young[0].len < h->young[0].cap) {
+        REQUIRE(nb < MAX);
+        REQUIRE((bigs[nb++] = rc_new(h, &big_type)));
+    }
+    fa_arm(0);   /* the next allocation fails: the list's growth */
+    CHECK_EQ_INT(rc_tuple_set(t, 0, rc_obj(l)), -1);
+    fa_disarm();
+    CHECK_EQ_INT(rc_heap_error(h), RC_ENOMEM);
+    CHECK(rc_tuple_get(t, 0) == rc_int(1));   /* the item is as it was */
+    CHECK(!rc_gc_is_tracked(t));
+    CHECK_EQ_INT(rc_refcount(l), 1);           /* no reference taken */
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    rc_heap_clear_error(h);
+    CHECK_EQ_INT(rc_tuple_set(t, 0, rc_obj(l)), 0);   /* with memory, it works */
+    CHECK(rc_gc_is_tracked(t));
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    while (nb) rc_decref(bigs[--nb]);
+    rc_decref(t);
+    rc_decref(l);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
+/* A finalizer that keeps its object alive in an untracked tuple: the
+ * tuple is tracked again while the collection deletes its garbage. */
+static rc_tuple *keeper;
+static void keep_in_keeper(void *self)
+{
+    CHECK_EQ_INT(rc_tuple_set(keeper, 0, rc_obj(self)), 0);
+}
+static const rc_type kept_type = {.name = "kept", .size = 16, .nslots = 1,
+                                  .finalize = keep_in_keeper};
+
+TEST(a_finalizer_setting_a_tuple_of_atoms_tracks_it_during_the_collection)
+{
+    rc_heap *h = unstressed_heap();
+    rc_gc_disable(h);
+    rc_val items[] = {rc_int(0)};
+    keeper = rc_tuple_new(h, 1, items);
+    REQUIRE(keeper);
+    REQUIRE(!rc_gc_is_tracked(keeper));
+    rc_gc_collect(h, 2);   /* the tuple's page is on no young list */
+    void **a = rc_new(h, &kept_type);
+    REQUIRE(a);
+    a[0] = a;   /* takes our reference: a cycle of one */
+    for (int gen = 0; gen <= 2; gen += 2) {
+        /* Young, then old: the finalizer revives it the first time only. */
+        size_t found = rc_gc_collect(h, gen);
+        if (gen == 0) {
+            CHECK_EQ_INT(found, 0);   /* resurrected: neither collected nor uncollectable */
+            CHECK(rc_tuple_get(keeper, 0) == rc_obj(a));
+            CHECK(rc_gc_is_tracked(keeper));
+            CHECK_EQ_INT(rc_refcount(a), 2);   /* its own slot and the tuple */
+            CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+            REQUIRE(rc_tuple_set(keeper, 0, rc_int(0)) == 0);   /* let go of it */
+        } else {
+            CHECK_EQ_INT(found, 1);   /* finalized already: freed */
+        }
+    }
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    rc_decref(keeper);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
 }
