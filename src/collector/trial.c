@@ -783,9 +783,9 @@ RC_INLINE void expand_ref(rc_head *c, void *ctx)
 {
     gc_set *s = ctx;
     CHECK_SAME_HEAP(s, c);
-    if (unlikely(rc__page_of(c)->heap != s->h)) return;   /* another heap's: never a member */
     if (!(c->gc & RC__INSET)) {
         if (!(c->gc & RC__TRACKED) || rc__gen(c) == 3 || s->full) return;
+        if (unlikely(rc__page_of(c)->heap != s->h)) return;   /* another heap's: never a member */
         if (!rc__vec_push(s->h, s->members, c)) {
             s->full = true;
             return;
