@@ -538,18 +538,26 @@ TEST(the_last_object_of_the_current_page_dies_on_the_quick_path)
     rc_heap_free(h);
 }
 
+/* Whether `h` is watched (memory checking: it holds freed blocks in a
+ * quarantine), so that its free pages cannot be counted exactly and the
+ * page tests below have nothing to show: then it is freed. */
+static bool freed_if_watched(rc_heap *h)
+{
+    if (!h->watch) return false;
+    rc_heap_free(h);
+    return true;
+}
+
 /* Free pages below what makes a purge worth it leave the deaths after them
  * on their quick path: nothing but more free pages changes the purge's
  * answer. Past RC_PURGE_SOON, in a heap that keeps most of its pages, the
- * deaths look again until RC_PURGE_INTERVAL has passed and one purges. */
+ * deaths look again until a window of RC_PURGE_INTERVAL ends, and the
+ * pages no allocation took in the whole window go. */
 TEST(free_pages_that_wait_keep_later_deaths_quick_until_a_purge_is_due)
 {
     rc_heap *h = quiet_heap();
     REQUIRE(h);
-    if (h->watch) {   /* watched heaps hold freed blocks in a quarantine */
-        rc_heap_free(h);
-        return;
-    }
+    if (freed_if_watched(h)) return;
     enum { MAX = 64 * 30 };
     static void *o[MAX];
     size_t n = fill_pages(h, o, MAX, 24), i = 0;   /* a quarter is 6 pages: no release */
@@ -603,10 +611,7 @@ TEST(a_structure_dropped_and_built_again_reuses_its_pages)
      * (W5p's trees, a document closed and the next one opened). */
     rc_heap *h = quiet_heap();
     REQUIRE(h);
-    if (h->watch) {   /* watched heaps hold freed blocks in a quarantine */
-        rc_heap_free(h);
-        return;
-    }
+    if (freed_if_watched(h)) return;
     enum { MAX = 64 * (WAVE_PAGES + 2) };
     static void *keep[MAX], *wave[MAX];
     size_t nk = fill_pages(h, keep, MAX, WAVE_PAGES);
@@ -632,10 +637,7 @@ TEST(pages_no_allocation_takes_for_a_whole_window_go_back)
 {
     rc_heap *h = quiet_heap();
     REQUIRE(h);
-    if (h->watch) {
-        rc_heap_free(h);
-        return;
-    }
+    if (freed_if_watched(h)) return;
     enum { MAX = 64 * (WAVE_PAGES + 2) };
     static void *keep[MAX], *wave[MAX], *again[MAX];
     size_t nk = fill_pages(h, keep, MAX, WAVE_PAGES);
