@@ -413,6 +413,37 @@ static node *ring(rc_heap *h, int n, node **last)
     return first;
 }
 
+TEST(a_candidate_set_held_only_by_the_program_survives_its_scan)
+{
+    /* Every reference to the set but one comes from inside it: the one
+     * from the program (a variable, no object of the heap) makes its
+     * member a root, and the scan frees nothing. Dropped, it all goes
+     * with no root looked for. */
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
+    cfg.candidate_limit = 1000;
+    rc_heap *h = rc_heap_new(&cfg);
+    node *last;
+    node *first = ring(h, 3, &last);
+    node *held = first->slot[0];
+    rc_incref(held);                  /* the program's reference */
+    rc_gc_collect(h, 2);              /* the ring is old */
+    rc_decref(first);                 /* first becomes a candidate */
+    rc_incref(last);
+    rc_decref(last);                  /* and last */
+    rc_gc_stats before, after;
+    rc_gc_get_candidate_stats(h, &before);
+    CHECK_EQ_INT(rc_gc_collect(h, 0), 0);   /* a young collection scans the candidates */
+    rc_gc_get_candidate_stats(h, &after);
+    CHECK_EQ_INT(after.collections, before.collections + 1);
+    CHECK_EQ_INT(live_objects(h), 3);
+    CHECK(held->slot[0] == last && last->slot[0] == first && first->slot[0] == held);
+    rc_decref(held);                  /* now all three only hold each other */
+    CHECK_EQ_INT(rc_gc_collect(h, 0), 3);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
 TEST(a_candidate_scan_over_budget_stays_sound)
 {
     rc_heap_config cfg;

@@ -118,6 +118,8 @@ typedef struct gc_set {
     size_t settled[3];     /* full collection: survivors settled, by generation before */
     size_t budget;         /* candidate scan: most members */
     rc_vec *members;       /* candidate scan: the members */
+    size_t refsum;         /* candidate scan: the members' refcounts added up */
+    size_t counted;        /* candidate scan: the references from members to members */
     rc_vec stack;
     slots_cache sc;        /* drain's, kept from one drain to the next */
 } gc_set;

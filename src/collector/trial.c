@@ -456,12 +456,18 @@ RC_INLINE void sweep_members(gc_set *s, rc_vec *m, unsigned target)
     m->len = k;
 }
 
-static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target)
+static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target, bool no_roots)
 {
     rc_heap *h = s->h;
     const uint32_t flip = h->mark_flip;
     s->flip = flip;
-    RC__FOR_PREFETCHED(m->items, m->len, i, {
+#ifdef RC_DEBUG
+    for (size_t i = 0; no_roots && i < m->len; i++) {
+        const rc_head *o = m->items[i];
+        rc_assert(((o->refcnt - (o->gc >> RC__FIELD_SHIFT)) & RC__FIELD_MAX) == 0);   /* modulo the wrap */
+    }
+#endif
+    if (!no_roots) RC__FOR_PREFETCHED(m->items, m->len, i, {
         rc_head *o = m->items[i];
         uint32_t gc = o->gc;
         if (((gc ^ flip) & RC__MARK) || o->refcnt <= gc >> RC__FIELD_SHIFT) continue;
@@ -674,7 +680,7 @@ size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info)
         par = count_full(&s);
     }
     /* mark and sweep */
-    if (members) info->examined = mark_sweep_members(&s, members, target);
+    if (members) info->examined = mark_sweep_members(&s, members, target, false);
     else full_mark_sweep(&s, info, par);
     h->scanning = false;
     /* The young page lists now describe nothing younger than `target`. */
@@ -759,7 +765,7 @@ int rc__collect_step(rc_heap *h, size_t budget, rc_gc_info *info)
             SET_FROM(&s, m->items[i]);
             foreach_ref_cached(m->items[i], count_ref_inset, &s, &sc);
         }
-        info->examined += mark_sweep_members(&s, m, 2);
+        info->examined += mark_sweep_members(&s, m, 2, false);
         h->scanning = false;
         found = m->len;
         freed = found ? rc__delete_garbage(&s, m) : 0;
@@ -793,9 +799,11 @@ RC_INLINE void expand_ref(rc_head *c, void *ctx)
         if (!rc__vec_push(s->h, &s->stack, c)) s->full = true;   /* left unexpanded: looks held */
         c->gc |= RC__INSET;
         rc__set_field(c, 0);
+        s->refsum += c->refcnt;
         if (s->members->len >= s->budget) s->full = true;
     }
     c->gc += 1u << RC__FIELD_SHIFT;   /* a wrap only makes c look held from outside */
+    s->counted++;
 }
 
 size_t rc__scan_candidates(rc_heap *h)
@@ -820,6 +828,7 @@ size_t rc__scan_candidates(rc_heap *h)
     s.budget = h->stress ? 1024 : h->cand_budget;
     flush_candidates(h, members);
     size_t ncand = members->len;
+    for (size_t i = 0; i < ncand; i++) s.refsum += ((rc_head *)members->items[i])->refcnt;
 
     /* count, growing S depth first over tracked objects within the budget:
      * a structure is usually allocated depth first, so this order walks it
@@ -862,7 +871,14 @@ size_t rc__scan_candidates(rc_heap *h)
         for (size_t i = 0; i < nretry; i++)
             if (!(at_cap && i == culprit) && !rc__vec_push(h, &retry, members->items[i])) break;
     }
-    info.examined = mark_sweep_members(&s, members, KEEP_GEN);
+    /* Every reference to a member came from a member (their refcounts add
+     * up to the references counted; none is counted past its refcount):
+     * no member is held from outside, so none is a root and the whole set
+     * is garbage -- a dropped structure, the usual case -- with no walk to
+     * look for roots. A set cut short by the budget, an unexpanded member
+     * or a count that wrapped never adds up: those look for roots. */
+    bool no_roots = s.refsum == s.counted;
+    info.examined = mark_sweep_members(&s, members, KEEP_GEN, no_roots);
     h->scanning = false;
     for (size_t i = 0; i < retry.len; i++) {
         rc_head *o = retry.items[i];   /* a survivor is not INSET; garbage is */
