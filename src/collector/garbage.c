@@ -179,6 +179,116 @@ static size_t release_chunk(rc_heap *h, rc_head **objs, size_t n, rc_head **defe
     return k;
 }
 
+/* Garbage a page walk held that outlives its chunk (a referrer in a later
+ * chunk, or a reference taken while it was cleared): settled as a
+ * survivor would be -- generation 2, field 0, unmarked -- before the hold
+ * goes, since it may live on. Its INSET stays: it is garbage until it
+ * dies. Settling again what sweep_full settled changes nothing. */
+RC_INLINE void settle_garbage(rc_heap *h, rc_head *o)
+{
+    if (o->gc & RC__TRACKED) settle(h, o);
+    else rc__set_field(o, 0);   /* untracked by a clear meanwhile */
+    o->gc = (o->gc & ~RC__MARK) | h->mark_flip;   /* unmarked */
+}
+
+/* Blocks release_page_chunk freed, given back to their page in one step:
+ * linked here one by one, the page's books written once (rc__free_run);
+ * the generation counts, the young count and gc_freed likewise. */
+typedef struct free_run {
+    rc_head *head, *tail;
+    uint32_t n;
+    uint32_t tracked[3];   /* freed tracked objects, by generation */
+    uint32_t inset;
+} free_run;
+
+static void free_run_flush(rc_heap *h, rc_page *pg, free_run *fr)
+{
+    if (!fr->n) return;
+    uint32_t nt = 0;
+    for (unsigned g = 0; g < 3; g++) {
+        rc_assert(h->gen_objects[g] >= fr->tracked[g]);
+        h->gen_objects[g] -= fr->tracked[g];
+        nt += fr->tracked[g];
+        fr->tracked[g] = 0;
+    }
+    h->count[0] = h->count[0] > nt ? h->count[0] - nt : 0;
+    h->gc_freed += fr->inset;
+    rc__free_run(h, pg, fr->head, fr->tail, fr->n);
+    *fr = (free_run){0};
+}
+
+/* release_chunk for `n` garbage objects of page `pg` that a page walk
+ * holds (no list: nothing defers). An object left with only the hold is
+ * freed the quick way when nothing more than its block and the books is
+ * involved (no candidate-buffer entry, weak references or destroy, no
+ * on_death hook, a page freed to block by block); those go into one run
+ * per chunk. The rest is settled (settle_garbage) and let go. */
+static void release_page_chunk(rc_heap *h, rc_page *pg, rc_head **objs, size_t n)
+{
+    slots_cache sc = {0};
+    for (size_t i = 0; i < n; i++) release_one(objs[i], &sc);
+    if ((pg->flags & (RC_PAGE_LARGE | RC_PAGE_WATCH)) || (h->hooked & RC_HOOK_DEATH)) {
+        for (size_t i = 0; i < n; i++) {
+            rc_head *o = objs[i];
+            if (o->refcnt == 1) {
+                free_held(h, o);
+            } else {
+                settle_garbage(h, o);
+                rc_decref(o + 1);
+            }
+        }
+        return;
+    }
+    free_run fr = {0};
+    const rc_type *plain = NULL;   /* the last type seen with no destroy */
+    for (size_t i = 0; i < n; i++) {
+        rc_head *o = objs[i];
+        if (o->refcnt != 1) {   /* held by more than us: only the hold goes */
+            settle_garbage(h, o);
+            rc_decref(o + 1);   /* INSET: not buffered, and more than 1 */
+            continue;
+        }
+        uint32_t gc = o->gc;
+        const rc_type *t = o->type;
+        if (unlikely(gc & (RC__BUFFERED | RC__WEAKREFS)) || (t != plain && t->destroy)) {
+            free_run_flush(h, pg, &fr);   /* user code may run: the books first */
+            rc__free_now(h, o);
+            continue;
+        }
+        plain = t;
+        if (gc & RC__TRACKED) fr.tracked[gc & RC__GEN_MASK]++;
+        fr.inset += (gc & RC__INSET) != 0;
+        uint64_t zero = 0;
+        memcpy(o, &zero, sizeof zero);   /* refcnt 0: a free block */
+        rc__free_link(o, fr.head);
+        if (!fr.head) fr.tail = o;
+        fr.head = o;
+        fr.n++;
+    }
+    free_run_flush(h, pg, &fr);
+}
+
+/* Release the garbage of page `pg` (the in-place path), a chunk at a time.
+ * `unheld`: the garbage is only flagged INSET; each object is held here as
+ * its chunk forms, and settled only if it outlives the chunk. One not
+ * reached yet may die first, when what held it lets go: it is INSET, so
+ * counted as freed, and its block, free (refcnt 0) or reused by a new
+ * object (not INSET), is passed over. */
+static void release_page(rc_heap *h, rc_page *pg, bool unheld, rc_head **chunk, size_t cap)
+{
+    size_t k = 0;
+    RC__WALK_BLOCKS(pg, o, {
+        if (!o->refcnt || !(o->gc & RC__INSET)) continue;
+        o->refcnt += unheld;   /* the hold */
+        chunk[k++] = o;
+        if (k == cap) {
+            release_page_chunk(h, pg, chunk, k);
+            k = 0;
+        }
+    });
+    if (k) release_page_chunk(h, pg, chunk, k);
+}
+
 enum { CHUNK = 1024 };
 
 /* A list's garbage, chunk after chunk; but an object still referenced when
@@ -265,34 +375,12 @@ size_t rc__delete_garbage(gc_set *s, rc_vec *list)
          * that is not there). Pages emptied meanwhile stay until the walk
          * ends, so the page list does not change under it; the walk never
          * looks behind itself, where objects were freed or let go.
-         * s->unheld: the garbage is only flagged; each object is held and
-         * settled here, as its chunk forms. One not reached yet may die
-         * first, when what held it lets go: it is INSET, so counted as
-         * freed, and its block, free (refcnt 0) or reused by a new object
-         * (not INSET), is passed over. */
+         * s->unheld: the garbage is only flagged; release_page holds it. */
         rc_head *chunk[CHUNK];
-        size_t k = 0;
         bool unheld = s->unheld;
         h->keep_empty_pages++;
-        for (size_t i = 0; i < h->pages[1].len; i++) {
-            rc_page *pg = h->pages[1].items[i];
-            RC__WALK_BLOCKS(pg, o, {
-                if (!o->refcnt || !(o->gc & RC__INSET)) continue;
-                if (unheld) {
-                    if (o->gc & RC__TRACKED) settle(h, o);   /* as sweep_full does */
-                    else rc__set_field(o, 0);                /* untracked by a clear meanwhile */
-                    o->gc = (o->gc & ~RC__MARK) | h->mark_flip;   /* unmarked */
-                    o->refcnt++;                                  /* the hold */
-                }
-                chunk[k++] = o;
-                if (k == CHUNK) {
-                    release_chunk(h, chunk, k, NULL, 0);
-                    k = 0;
-                }
-            });
-            release_chunk(h, chunk, k, NULL, 0);
-            k = 0;
-        }
+        for (size_t i = 0; i < h->pages[1].len; i++)
+            release_page(h, h->pages[1].items[i], unheld, chunk, CHUNK);
         if (--h->keep_empty_pages == 0) rc__release_empty_pages(h);
     }
     if (keep == RC__GARBAGE_SAVED) s->saved = n;

@@ -524,8 +524,8 @@ RC_INLINE bool all_marked(const gc_set *s, size_t members, size_t held)
  * s->held), and mark_settle clears the flag (and the count) if a mark
  * comes. So when the walk ends, INSET says garbage. When no garbage can
  * need a list -- no finalizer to run, no weak reference, no on_garbage
- * hook -- nothing more is done here: garbage deletion holds and settles
- * it a page at a time as it frees it (s->unheld, garbage.c), one walk
+ * hook -- nothing more is done here: garbage deletion holds it a page at
+ * a time as it frees it (s->unheld, garbage.c), one walk
  * instead of two. Otherwise a second walk holds it here (sweep_full).
  *
  * `par` (the count ran on several threads): marking runs on them too

@@ -431,6 +431,12 @@ rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool refs, bool young);
 /* Give a block back (its page may go back to the system); on pages with
  * RC_PAGE_WATCH the memory-checking hooks run first (memcheck.c). */
 void rc__free_block(rc_heap *h, rc_head *b);
+/* Give back `n` blocks of small object page `pg` (not watched) at once:
+ * each already reads as free (refcnt and gc 0) and they are linked from
+ * `head` to `tail` through their free-list words; `tail`'s link is
+ * written here. The page changes state as n rc__free_block calls would
+ * leave it. For the collector's frees of a page's garbage. */
+void rc__free_run(rc_heap *h, rc_page *pg, rc_head *head, rc_head *tail, uint32_t n);
 /* rc__free_block without the hooks (memcheck.c's way back). */
 void rc__free_block_raw(rc_heap *h, rc_head *b);
 /* Whether `pg` is the current page of its class (allocation goes there). */

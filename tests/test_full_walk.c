@@ -1,0 +1,168 @@
+/* test_full_walk.c -- a full collection's walks over the pages: the count,
+ * the mark and the deletion of garbage held in place, on pages where
+ * garbage lies among live objects, free blocks, untracked and frozen
+ * objects, and where freeing a page's garbage runs code of its own. */
+#include "harness.h"
+#include "testutil.h"
+#include "nodes.h"
+#include "core/internal.h"
+#include "recycle/gc.h"
+#include <stdlib.h>
+
+NODES_IMPL
+
+/* A two-node cycle of type t with no outside reference left. */
+static void make_cycle(rc_heap *h, const rc_type *t)
+{
+    node *a = rc_new(h, t), *b = rc_new(h, t);
+    node_set(a, 0, b);
+    node_set(b, 0, a);
+    rc_decref(a);
+    rc_decref(b);
+}
+
+/* Whether every tracked page that is not the current one and keeps at most
+ * three quarters of its blocks can take allocations again (not FULL, on
+ * its class's available queue), as freeing its blocks one at a time
+ * leaves it. */
+static bool pages_reusable(rc_heap *h)
+{
+    bool ok = true;
+    for (size_t i = 0; i < h->pages[1].len; i++) {
+        rc_page *pg = h->pages[1].items[i];
+        if (pg->flags & RC_PAGE_LARGE || rc__page_is_current(h, pg) || !pg->used) continue;
+        if (pg->used <= pg->capacity - pg->capacity / 4 &&
+            ((pg->flags & RC_PAGE_FULL) || !(pg->flags & RC_PAGE_AVAIL))) {
+            fprintf(stderr, "  page %p: %u of %u blocks used, flags 0x%x\n", (void *)pg, pg->used,
+                    pg->capacity, pg->flags);
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+enum { ROUNDS = 20000 };
+
+/* Full pages where each live object sits between garbage cycles: the
+ * garbage goes, the page books count what is left, and the pages take
+ * allocations again (no new page for as many new objects as went). */
+TEST(garbage_among_live_objects_on_full_pages_goes_back_to_its_pages)
+{
+    rc_heap *h = quiet_heap();
+    node **live = malloc(ROUNDS * sizeof *live);
+    REQUIRE(live != NULL);
+    for (int i = 0; i < ROUNDS; i++) {
+        make_cycle(h, &node2_type);
+        make_cycle(h, &node2_type);
+        live[i] = rc_new(h, &node2_type);
+        if (i) node_set(live[i], 1, live[i - 1]);   /* a chain the collection must keep */
+    }
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 4 * ROUNDS);
+    CHECK_EQ_INT(live_objects(h), ROUNDS);
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    CHECK(pages_reusable(h));
+    rc_heap_stats before, after;
+    rc_heap_get_stats(h, &before);
+    for (int i = 0; i < 2 * ROUNDS; i++) make_cycle(h, &node2_type);
+    rc_heap_get_stats(h, &after);
+    CHECK_EQ_INT(after.page_bytes, before.page_bytes);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 4 * ROUNDS);
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    for (int i = 0; i < ROUNDS; i++) rc_decref(live[i]);
+    free(live);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
+/* Whether page pg's books agree with its blocks: `used` counts the live
+ * ones, and (unwatched pages) the free list holds the rest. */
+static bool page_books_right(rc_page *pg)
+{
+    size_t live = 0, blocks = 0, nfree = 0;
+    RC__FOREACH_BLOCK(pg, b) {
+        blocks++;
+        live += b->refcnt != 0;
+    }
+    if (live != pg->used) return false;
+    if (pg->flags & (RC_PAGE_WATCH | RC_PAGE_LARGE)) return true;
+    for (rc_head *b = pg->free; b && nfree <= blocks; b = rc__free_next(b)) nfree++;
+    return live + nfree == blocks;
+}
+
+/* Garbage whose destroy allocates, among plain garbage on the same pages:
+ * the objects it makes take blocks the collection just freed, and nothing
+ * is lost or counted twice; the page books are right whenever a destroy
+ * runs. */
+static node **made;
+static size_t nmade;
+static rc_heap *made_heap;
+static int bad_books;
+static void allocating_destroy(void *o)
+{
+    bad_books += !page_books_right(rc__page_of(RC_HEAD(o)));
+    made[nmade++] = rc_new(made_heap, &node2_type);
+}
+static const rc_type destroyed_type = {
+    .name = "destroyed", .size = sizeof(node), .nslots = 2, .destroy = allocating_destroy,
+};
+
+TEST(a_destroy_that_allocates_amid_a_pages_garbage_leaves_the_books_right)
+{
+    rc_heap *h = quiet_heap();
+    made_heap = h;
+    made = malloc(2 * ROUNDS * sizeof *made);
+    nmade = 0;
+    bad_books = 0;
+    REQUIRE(made != NULL);
+    for (int i = 0; i < ROUNDS; i++) make_cycle(h, i % 7 == 3 ? &destroyed_type : &node2_type);
+    size_t expect = 0;
+    for (int i = 0; i < ROUNDS; i++) expect += i % 7 == 3 ? 2 : 0;
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2 * ROUNDS);
+    CHECK_EQ_INT(nmade, expect);
+    CHECK_EQ_INT(bad_books, 0);
+    CHECK_EQ_INT(live_objects(h), expect);
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    size_t counts[3];
+    rc_gc_get_count(h, counts);
+    rc_heap_stats st;
+    rc_heap_get_stats(h, &st);
+    CHECK_EQ_INT(st.tracked, expect);
+    CHECK_EQ_INT(st.gen_objects[0] + st.gen_objects[1] + st.gen_objects[2], expect);
+    for (size_t i = 0; i < nmade; i++) rc_decref(made[i]);
+    free(made);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
+/* A page's garbage whose only referrers lie further on (the next page, or
+ * a later chunk of the same one): it outlives its own chunk, held, and
+ * dies when they let go; the generation counts stay right. */
+TEST(garbage_held_only_from_further_on_dies_when_its_referrers_let_go)
+{
+    rc_heap *h = quiet_heap();
+    enum { N = 30000 };
+    node **first = malloc(N * sizeof *first);
+    REQUIRE(first != NULL);
+    for (int i = 0; i < N; i++) first[i] = rc_new(h, &node2_type);
+    rc_gc_collect(h, 0);
+    rc_gc_collect(h, 1);   /* the first ones are old, the cycles will be young */
+    for (int i = 0; i < N; i++) {   /* cycles made later, each holding one of the first */
+        node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+        node_set(a, 0, b);
+        node_set(b, 0, a);
+        node_set(a, 1, first[i]);
+        rc_decref(first[i]);
+        rc_decref(a);
+        rc_decref(b);
+    }
+    free(first);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 3 * N);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_stats st;
+    rc_heap_get_stats(h, &st);
+    CHECK_EQ_INT(st.gen_objects[0] + st.gen_objects[1] + st.gen_objects[2], 0);
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    rc_heap_free(h);
+}
+
+RC_TEST_MAIN
