@@ -165,4 +165,60 @@ TEST(garbage_held_only_from_further_on_dies_when_its_referrers_let_go)
     rc_heap_free(h);
 }
 
+/* Blocks that are no members sit among the members the count walks: a
+ * freed object whose stale slot still points at a live one, a frozen
+ * object and an object of an RC_TYPE_ACYCLIC type that hold the only
+ * references to objects of the set. Their references are not counted, so
+ * what they hold looks held from outside and survives; a cycle beside them
+ * goes. */
+static const rc_type acyclic_type = {
+    .name = "acyclic", .size = sizeof(node), .nslots = 2, .flags = RC_TYPE_ACYCLIC,
+};
+
+TEST(the_count_passes_over_free_blocks_frozen_and_untracked_objects)
+{
+    rc_heap *h = quiet_heap();
+    enum { N = 5000 };
+    node **held = malloc(3 * N * sizeof *held);
+    REQUIRE(held != NULL);
+    node **frozen = malloc(N * sizeof *frozen), **freed = malloc(N * sizeof *freed);
+    REQUIRE(frozen != NULL && freed != NULL);
+    for (int i = 0; i < N; i++) frozen[i] = rc_new(h, &node2_type);
+    CHECK_EQ_INT(rc_gc_freeze(h), 0);
+    for (int i = 0; i < N; i++) {
+        /* a freed node whose slot 1 (past the free-list link) still names x */
+        node *x = rc_new(h, &node2_type), *f = rc_new(h, &node2_type);
+        node_set(f, 1, x);
+        freed[i] = f;   /* freed once all is made, so that no new object takes its block */
+        held[3 * i] = x;
+        /* y: held by a frozen node alone; z: by an untracked node alone */
+        node *y = rc_new(h, &node2_type), *z = rc_new(h, &node2_type);
+        node_set(frozen[i], 1, y);
+        rc_decref(y);
+        node *u = rc_new(h, &acyclic_type);
+        node_set(u, 1, z);
+        rc_decref(z);
+        held[3 * i + 1] = y;
+        held[3 * i + 2] = u;
+        make_cycle(h, &node2_type);
+    }
+    for (int i = 0; i < N; i++) rc_decref(freed[i]);
+    free(freed);
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 2 * N);
+    for (int i = 0; i < N; i++) {
+        CHECK_EQ_INT(rc_refcount(held[3 * i]), 1);
+        CHECK_EQ_INT(rc_refcount(held[3 * i + 1]), 1);
+        CHECK_EQ_INT(rc_refcount(((node *)held[3 * i + 2])->slot[1]), 1);
+    }
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    CHECK_EQ_INT(rc_gc_unfreeze(h), 0);
+    for (int i = 0; i < 3 * N; i++)
+        if (i % 3 != 1) rc_decref(held[i]);
+    for (int i = 0; i < N; i++) rc_decref(frozen[i]);
+    free(held);
+    free(frozen);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
 RC_TEST_MAIN

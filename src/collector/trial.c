@@ -165,9 +165,10 @@ RC_INLINE void count_ref_par(rc_head *c, void *ctx)
  * far-away referents (a tree's right child) find them in cache. Other
  * objects go through rc__foreach_ref. `par`: other threads count at the
  * same time (a constant: each caller gets its own loop). */
+enum { AHEAD = 6 };   /* blocks ahead whose referents the count fetches */
+
 RC_INLINE void count_page_with(gc_set *s, rc_page *pg, bool par)
 {
-    enum { AHEAD = 6 };
     void (*const visit)(rc_head *, void *) = par ? count_ref_par : count_ref_full;
     bool large = pg->flags & RC_PAGE_LARGE;
     char *end = large ? rc__page_first(pg) + 1 : pg->bump;
@@ -210,7 +211,107 @@ RC_INLINE void count_page_with(gc_set *s, rc_page *pg, bool par)
     }
 }
 
-static void count_page(gc_set *s, rc_page *pg) { count_page_with(s, pg, false); }
+/* Whether gc word `gc` is a full collection's member's: tracked, not
+ * frozen (generation 0 to 2), in one compare. On a page nobody watches a
+ * free block's gc word is 0 (zeroed with its refcnt when it was freed), so
+ * there this needs no look at refcnt first. */
+RC_INLINE bool full_member_gc(uint32_t gc)
+{
+    return (gc & (RC__TRACKED | RC__GEN_MASK)) - RC__TRACKED < 3u;
+}
+
+/* count_fast's ways of walking a run of blocks: prefetching nothing,
+ * fetching the referents of the block AHEAD blocks on, or prefetching
+ * nothing while noting whether any reference leads FAR_BYTES or more away
+ * from its referrer. */
+enum { COUNT_PLAIN, COUNT_AHEAD, COUNT_SAMPLE };
+enum { SAMPLE = 128, FAR_BYTES = 1024 };
+
+RC_INLINE bool far_ref(const void *c, const char *p)
+{
+    return (uintptr_t)c - (uintptr_t)p + FAR_BYTES > 2 * FAR_BYTES;
+}
+
+/* The count over blocks [p, end) of a small page nobody watches, `mode` a
+ * constant; `sc` the last slots type seen (kept from page to page). With
+ * COUNT_AHEAD, end + AHEAD blocks must lie within the page's blocks.
+ * Returns, for COUNT_SAMPLE, whether some reference leads far. */
+RC_INLINE bool count_run(gc_set *s, char *p, char *end, size_t step, slots_cache *sc, int mode)
+{
+    const rc_type *st = sc->type;
+    uint32_t ns = sc->nslots, off = sc->offset;
+    bool far = false;
+    for (; p < end; p += step) {
+        if (mode == COUNT_AHEAD) {
+            /* A free block keeps its type and its slots hold stale
+             * pointers or its free-list link: fetching them is harmless. */
+            const rc_head *a = (const rc_head *)(p + AHEAD * step);
+            if (a->type == st) {
+                void *const *sl = (void *const *)((const char *)(a + 1) + off);
+                RC__SLOTS_DOWN(ns, i, {
+                    if (sl[i]) __builtin_prefetch(RC_HEAD(sl[i]), 1);
+                });
+            }
+        }
+        rc_head *o = (rc_head *)p;
+        if (!full_member_gc(o->gc)) continue;
+        SET_FROM(s, o);
+        const rc_type *t = o->type;
+        if (t != st) {
+            if (t->rc_kind != RC_KIND_USER || t->traverse || !t->nslots) {
+                rc__foreach_ref(o, count_ref_full, s);
+                continue;
+            }
+            st = t;
+            ns = t->nslots;
+            off = t->slots_offset;
+        }
+        void **sl = (void **)((char *)(o + 1) + off);
+        RC__SLOTS_DOWN(ns, i, {
+            void *c = sl[i];
+            if (c) {
+                if (mode == COUNT_SAMPLE) far |= far_ref(c, p);
+                count_ref_full(RC_HEAD(c), s);
+            }
+        });
+    }
+    sc->type = st;
+    sc->nslots = ns;
+    sc->offset = off;
+    return far;
+}
+
+/* The count of a full collection over one small page nobody watches
+ * (count_page_with otherwise). Its first SAMPLE blocks are counted
+ * without prefetching, noting how far their references lead: fetching
+ * the referents of blocks ahead costs about as much as the count itself,
+ * and only pays where referents lie far from their referrers (a tree's
+ * right children: W4), not in a heap of objects that refer to their
+ * neighbours (W3's cycles). The rest of the page is walked the way the
+ * sample says. */
+static void count_fast(gc_set *s, rc_page *pg, slots_cache *sc)
+{
+    char *p = rc__page_first(pg), *end = pg->bump;
+    const size_t step = pg->block_size;
+    size_t nblocks = (size_t)(end - p) / step;
+    if (nblocks <= SAMPLE + AHEAD) {
+        count_run(s, p, end, step, sc, COUNT_PLAIN);
+        return;
+    }
+    char *mid = p + SAMPLE * step, *ahead_end = end - AHEAD * step;
+    if (count_run(s, p, mid, step, sc, COUNT_SAMPLE)) {
+        count_run(s, mid, ahead_end, step, sc, COUNT_AHEAD);
+        count_run(s, ahead_end, end, step, sc, COUNT_PLAIN);
+    } else {
+        count_run(s, mid, end, step, sc, COUNT_PLAIN);
+    }
+}
+
+static void count_page(gc_set *s, rc_page *pg, slots_cache *sc)
+{
+    if (pg->flags & (RC_PAGE_LARGE | RC_PAGE_WATCH)) count_page_with(s, pg, false);
+    else count_fast(s, pg, sc);
+}
 
 /* A parallel count: the threads take chunks of the page list in turn. */
 typedef struct par_count {
@@ -241,7 +342,8 @@ static bool count_full(gc_set *s)
         par_count pc = {s, 0};
         if (rc__par_run(h, count_pages_par, &pc)) return true;
     }
-    FOREACH_SET_PAGE(s, pg, { count_page(s, pg); });
+    slots_cache sc = {0};
+    FOREACH_SET_PAGE(s, pg, { count_page(s, pg, &sc); });
     return false;
 }
 
