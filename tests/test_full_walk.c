@@ -165,17 +165,17 @@ TEST(garbage_held_only_from_further_on_dies_when_its_referrers_let_go)
     rc_heap_free(h);
 }
 
-/* Blocks that are no members sit among the members the count walks: a
- * freed object whose stale slot still points at a live one, a frozen
- * object and an object of an RC_TYPE_ACYCLIC type that hold the only
- * references to objects of the set. Their references are not counted, so
+/* Blocks that are no members sit among the members the count and the
+ * mark walk: a freed object whose stale slot still points at a live one,
+ * a frozen object and an object of an RC_TYPE_ACYCLIC type that hold the
+ * only references to objects of the set. Their references are not counted, so
  * what they hold looks held from outside and survives; a cycle beside them
  * goes. */
 static const rc_type acyclic_type = {
     .name = "acyclic", .size = sizeof(node), .nslots = 2, .flags = RC_TYPE_ACYCLIC,
 };
 
-TEST(the_count_passes_over_free_blocks_frozen_and_untracked_objects)
+TEST(full_walks_pass_over_free_blocks_frozen_and_untracked_objects)
 {
     rc_heap *h = quiet_heap();
     enum { N = 5000 };
@@ -204,13 +204,18 @@ TEST(the_count_passes_over_free_blocks_frozen_and_untracked_objects)
     }
     for (int i = 0; i < N; i++) rc_decref(freed[i]);
     free(freed);
-    CHECK_EQ_INT(rc_gc_collect(h, 2), 2 * N);
-    for (int i = 0; i < N; i++) {
-        CHECK_EQ_INT(rc_refcount(held[3 * i]), 1);
-        CHECK_EQ_INT(rc_refcount(held[3 * i + 1]), 1);
-        CHECK_EQ_INT(rc_refcount(((node *)held[3 * i + 2])->slot[1]), 1);
+    /* Twice, with new cycles between: the marks' two polarities. */
+    for (int round = 0; round < 2; round++) {
+        if (round)
+            for (int i = 0; i < N; i++) make_cycle(h, &node2_type);
+        CHECK_EQ_INT(rc_gc_collect(h, 2), 2 * N);
+        for (int i = 0; i < N; i++) {
+            CHECK_EQ_INT(rc_refcount(held[3 * i]), 1);
+            CHECK_EQ_INT(rc_refcount(held[3 * i + 1]), 1);
+            CHECK_EQ_INT(rc_refcount(((node *)held[3 * i + 2])->slot[1]), 1);
+        }
+        CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
     }
-    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
     CHECK_EQ_INT(rc_gc_unfreeze(h), 0);
     for (int i = 0; i < 3 * N; i++)
         if (i % 3 != 1) rc_decref(held[i]);

@@ -130,6 +130,15 @@ RC_INLINE void count_ref_inset(rc_head *c, void *ctx)
     if (c->gc & RC__INSET) c->gc += 1u << RC__FIELD_SHIFT;
 }
 
+/* Whether gc word `gc` is a full collection's member's: tracked, not
+ * frozen (generation 0 to 2), in one compare. On a page nobody watches a
+ * free block's gc word is 0 (zeroed with its refcnt when it was freed), so
+ * there this needs no look at refcnt first. */
+RC_INLINE bool full_member_gc(uint32_t gc)
+{
+    return (gc & (RC__TRACKED | RC__GEN_MASK)) - RC__TRACKED < 3u;
+}
+
 /* The same for a full collection, where a member is any tracked object
  * not frozen (generation 0..2): one load of the gc word, nothing of the
  * set's to read. */
@@ -141,7 +150,7 @@ RC_INLINE void count_ref_full(rc_head *c, void *ctx)
     CHECK_SAME_HEAP(s, c);
 #endif
     uint32_t gc = c->gc;
-    if ((gc & RC__TRACKED) && (gc & RC__GEN_MASK) != 3) c->gc = gc + (1u << RC__FIELD_SHIFT);
+    if (full_member_gc(gc)) c->gc = gc + (1u << RC__FIELD_SHIFT);
 }
 
 /* A full collection's count on several threads (count_page_par): the gc
@@ -209,15 +218,6 @@ RC_INLINE void count_page_with(gc_set *s, rc_page *pg, bool par)
             if (sl[i]) visit(RC_HEAD(sl[i]), s);
         });
     }
-}
-
-/* Whether gc word `gc` is a full collection's member's: tracked, not
- * frozen (generation 0 to 2), in one compare. On a page nobody watches a
- * free block's gc word is 0 (zeroed with its refcnt when it was freed), so
- * there this needs no look at refcnt first. */
-RC_INLINE bool full_member_gc(uint32_t gc)
-{
-    return (gc & (RC__TRACKED | RC__GEN_MASK)) - RC__TRACKED < 3u;
 }
 
 /* count_fast's ways of walking a run of blocks: prefetching nothing,
@@ -648,44 +648,69 @@ static void full_mark_sweep(gc_set *s, rc_gc_info *info, bool par)
         h->mark_flip = newflip;
         return;
     }
-    size_t examined = 0, held = 0;
+    size_t held = 0;
     const size_t members = h->gen_objects[0] + h->gen_objects[1] + h->gen_objects[2];
     bool listed = false;   /* some object passed as garbage may need a list */
+    uint32_t anygc = 0;    /* the gc words of the garbage passed, ORed (RC__WEAKREFS) */
     const uint32_t flip = s->flip;
     const rc_type *quiet = NULL;   /* the last type seen with no finalizer, not weakref */
     s->held = 0;   /* mark_settle takes back from it what `held` will add */
+    /* An object passed unmarked whose count shows no outside reference:
+     * garbage unless a later root reaches it. */
+#define PASSED_AS_GARBAGE(o, gc)                                               \
+    do {                                                                       \
+        (o)->gc = (gc) | RC__INSET;                                            \
+        held++;                                                                \
+        anygc |= (gc);                                                         \
+        const rc_type *t_ = (o)->type;                                         \
+        if (t_ != quiet) {                                                     \
+            if (t_->rc_kind == RC_KIND_WEAKREF || t_->finalize) {              \
+                if (t_->rc_kind == RC_KIND_WEAKREF || !((gc) & RC__FINALIZED)) \
+                    listed = true;                                             \
+            } else {                                                           \
+                quiet = t_;                                                    \
+            }                                                                  \
+        }                                                                      \
+    } while (0)
     for (size_t i = 0; i < h->pages[1].len; i++) {
         rc_page *pg = h->pages[1].items[i];
-        if (all_marked(s, members, held)) {
-            examined = members;   /* the rest were marked by the roots before them */
-            break;
+        if (all_marked(s, members, held)) break;   /* the rest were marked by the roots before them */
+        if (!(pg->flags & (RC_PAGE_LARGE | RC_PAGE_WATCH))) {
+            /* Nobody watches: a free block's gc word is 0, and an unmarked
+             * member is told by one compare of the gc word. */
+            char *const end = pg->bump;
+            const size_t step = pg->block_size;
+            for (char *p = rc__page_first(pg); p < end; p += step) {
+                rc_head *o = (rc_head *)p;
+                uint32_t gc = o->gc;
+                if (((gc & (RC__TRACKED | RC__GEN_MASK | RC__MARK)) ^ flip) - RC__TRACKED >= 3u)
+                    continue;   /* no member, or marked (and settled) */
+                if (o->refcnt <= gc >> RC__FIELD_SHIFT) {
+                    PASSED_AS_GARBAGE(o, gc);
+                    continue;
+                }
+                mark_settle(s, o);
+                mark_full_from(s, o);
+            }
+            continue;
         }
         RC__WALK_BLOCKS(pg, o, {
             if (!o->refcnt) continue;   /* a free block: only its refcnt may be read */
             uint32_t gc = o->gc;
             if (!(gc & RC__TRACKED) || (gc & RC__GEN_MASK) == 3) continue;
-            examined++;
             if ((gc ^ flip) & RC__MARK) continue;   /* marked (and settled) */
             if (o->refcnt <= gc >> RC__FIELD_SHIFT) {
-                o->gc = gc | RC__INSET;
-                held++;
-                const rc_type *t = o->type;
-                if (gc & RC__WEAKREFS) listed = true;
-                if (t != quiet) {
-                    if (t->rc_kind == RC_KIND_WEAKREF || t->finalize) {
-                        if (t->rc_kind == RC_KIND_WEAKREF || !(gc & RC__FINALIZED)) listed = true;
-                    } else {
-                        quiet = t;
-                    }
-                }
+                PASSED_AS_GARBAGE(o, gc);
                 continue;
             }
             mark_settle(s, o);
             mark_full_from(s, o);
         });
     }
+#undef PASSED_AS_GARBAGE
+    if (anygc & RC__WEAKREFS) listed = true;
     s->held += held;
-    info->examined += examined;
+    info->examined += members;   /* each walked, or marked before the walk came to it */
     settle_counts(s);
     if (s->overflow) mark_fixpoint(s, NULL);
     if (s->held) {
