@@ -226,4 +226,52 @@ TEST(full_walks_pass_over_free_blocks_frozen_and_untracked_objects)
     rc_heap_free(h);
 }
 
+/* A page all garbage goes in one step only when nothing further on still
+ * holds any of it: here the current page of a small class holds garbage
+ * that cycles made later refer to, and garbage between them has a destroy
+ * that allocates on that page. Its object must not take the block of one
+ * still held (the later cycle's release would drop a reference to it). */
+typedef struct small {
+    void *slot[1];
+} small;
+static const rc_type small_type = {.name = "small", .size = sizeof(small), .nslots = 1};
+static void *small_made;
+static rc_heap *small_heap;
+static void small_destroy(void *o)
+{
+    (void)o;
+    if (!small_made) small_made = rc_new(small_heap, &small_type);
+}
+static const rc_type small_destroyer_type = {
+    .name = "small_destroyer", .size = sizeof(node), .nslots = 2, .destroy = small_destroy,
+};
+
+TEST(a_page_of_garbage_held_from_further_on_keeps_its_blocks)
+{
+    rc_heap *h = quiet_heap();
+    small_heap = h;
+    small_made = NULL;
+    enum { K = 100, D = 3000 };
+    small *first[K];
+    for (int i = 0; i < K; i++) first[i] = rc_new(h, &small_type);   /* one page, current */
+    for (int i = 0; i < D; i++) make_cycle(h, &small_destroyer_type);
+    for (int i = 0; i < K; i++) {
+        node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+        node_set(a, 0, b);
+        node_set(b, 0, a);
+        node_set(a, 1, first[i]);
+        rc_decref(first[i]);
+        rc_decref(a);
+        rc_decref(b);
+    }
+    CHECK_EQ_INT(rc_gc_collect(h, 2), K + 2 * D + 2 * K);
+    REQUIRE(small_made != NULL);
+    CHECK_EQ_INT(rc_refcount(small_made), 1);
+    CHECK_EQ_INT(live_objects(h), 1);
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    rc_decref(small_made);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
 RC_TEST_MAIN

@@ -193,37 +193,73 @@ RC_INLINE void settle_garbage(rc_heap *h, rc_head *o)
 
 /* Blocks release_page_chunk freed, given back to their page in one step:
  * linked here one by one, the page's books written once (rc__free_run);
- * the generation counts, the young count and gc_freed likewise. */
+ * the generation counts, the young count and gc_freed likewise. `gens`
+ * counts them by (gc & 7) ^ RC__TRACKED: entries 0 to 2 the tracked ones
+ * by generation, 4 to 7 the untracked. */
 typedef struct free_run {
     rc_head *head, *tail;
     uint32_t n;
-    uint32_t tracked[3];   /* freed tracked objects, by generation */
-    uint32_t inset;
+    uint32_t gens[8];
 } free_run;
+
+#define FREE_RUN_GEN(gc) (((gc) & (RC__TRACKED | RC__GEN_MASK)) ^ RC__TRACKED)
+
+/* The books of `n` garbage objects freed with the counts of `gens`. */
+static void books_freed(rc_heap *h, const uint32_t gens[8], size_t n)
+{
+    uint32_t nt = 0;
+    for (unsigned g = 0; g < 3; g++) {
+        rc_assert(h->gen_objects[g] >= gens[g]);
+        h->gen_objects[g] -= gens[g];
+        nt += gens[g];
+    }
+    h->count[0] = h->count[0] > nt ? h->count[0] - nt : 0;
+    h->gc_freed += n;   /* every one INSET */
+}
 
 static void free_run_flush(rc_heap *h, rc_page *pg, free_run *fr)
 {
     if (!fr->n) return;
-    uint32_t nt = 0;
-    for (unsigned g = 0; g < 3; g++) {
-        rc_assert(h->gen_objects[g] >= fr->tracked[g]);
-        h->gen_objects[g] -= fr->tracked[g];
-        nt += fr->tracked[g];
-        fr->tracked[g] = 0;
-    }
-    h->count[0] = h->count[0] > nt ? h->count[0] - nt : 0;
-    h->gc_freed += fr->inset;
+    books_freed(h, fr->gens, fr->n);
     rc__free_run(h, pg, fr->head, fr->tail, fr->n);
     *fr = (free_run){0};
 }
 
+/* Whether the `n` objects of objs, every live block of page `pg`, are
+ * each left with only the hold and need nothing but their block back (no
+ * buffer entry, weak reference or destroy): then they all go with one
+ * write of the page's books (rc__free_page_all), which reads as never
+ * used. */
+static bool free_whole_page(rc_heap *h, rc_page *pg, rc_head **objs, size_t n)
+{
+    uint32_t gens[8] = {0};
+    const rc_type *plain = NULL;   /* the last type seen with no destroy */
+    for (size_t i = 0; i < n; i++) {
+        const rc_head *o = objs[i];
+        uint32_t gc = o->gc;
+        if (o->refcnt != 1 || (gc & (RC__BUFFERED | RC__WEAKREFS))) return false;
+        const rc_type *t = o->type;
+        if (t != plain) {
+            if (t->destroy) return false;
+            plain = t;
+        }
+        rc_assert(gc & RC__INSET);
+        gens[FREE_RUN_GEN(gc)]++;
+    }
+    books_freed(h, gens, n);
+    rc__free_page_all(h, pg);
+    return true;
+}
+
 /* release_chunk for `n` garbage objects of page `pg` that a page walk
- * holds (no list: nothing defers). An object left with only the hold is
- * freed the quick way when nothing more than its block and the books is
- * involved (no candidate-buffer entry, weak references or destroy, no
- * on_death hook, a page freed to block by block); those go into one run
- * per chunk. The rest is settled (settle_garbage) and let go. */
-static void release_page_chunk(rc_heap *h, rc_page *pg, rc_head **objs, size_t n)
+ * holds (no list: nothing defers); `last`: the walk of the page is over.
+ * An object left with only the hold is freed the quick way when nothing
+ * more than its block and the books is involved (no candidate-buffer
+ * entry, weak references or destroy, no on_death hook, a page freed to
+ * block by block); those go into one run per chunk, or, when they are
+ * the whole page, go with it (free_whole_page). The rest is settled
+ * (settle_garbage) and let go. */
+static void release_page_chunk(rc_heap *h, rc_page *pg, rc_head **objs, size_t n, bool last)
 {
     slots_cache sc = {0};
     for (size_t i = 0; i < n; i++) release_one(objs[i], &sc);
@@ -239,6 +275,7 @@ static void release_page_chunk(rc_heap *h, rc_page *pg, rc_head **objs, size_t n
         }
         return;
     }
+    if (last && n == pg->used && free_whole_page(h, pg, objs, n)) return;
     free_run fr = {0};
     const rc_type *plain = NULL;   /* the last type seen with no destroy */
     for (size_t i = 0; i < n; i++) {
@@ -256,8 +293,8 @@ static void release_page_chunk(rc_heap *h, rc_page *pg, rc_head **objs, size_t n
             continue;
         }
         plain = t;
-        if (gc & RC__TRACKED) fr.tracked[gc & RC__GEN_MASK]++;
-        fr.inset += (gc & RC__INSET) != 0;
+        rc_assert(gc & RC__INSET);
+        fr.gens[FREE_RUN_GEN(gc)]++;
         uint64_t zero = 0;
         memcpy(o, &zero, sizeof zero);   /* refcnt 0: a free block */
         rc__free_link(o, fr.head);
@@ -282,14 +319,18 @@ static void release_page(rc_heap *h, rc_page *pg, bool unheld, rc_head **chunk, 
         o->refcnt += unheld;   /* the hold */
         chunk[k++] = o;
         if (k == cap) {
-            release_page_chunk(h, pg, chunk, k);
+            release_page_chunk(h, pg, chunk, k, false);
             k = 0;
         }
     });
-    if (k) release_page_chunk(h, pg, chunk, k);
+    if (k) release_page_chunk(h, pg, chunk, k, true);
 }
 
 enum { CHUNK = 1024 };
+/* A page walk's chunk: most pages' objects at once (a page of 32-byte
+ * blocks holds 2,044), so that a page all garbage goes in one step
+ * (free_whole_page). */
+enum { PAGE_CHUNK = 2048 };
 
 /* A list's garbage, chunk after chunk; but an object still referenced when
  * its chunk is done (`defer`) keeps the hold until every chunk let go,
@@ -376,11 +417,11 @@ size_t rc__delete_garbage(gc_set *s, rc_vec *list)
          * ends, so the page list does not change under it; the walk never
          * looks behind itself, where objects were freed or let go.
          * s->unheld: the garbage is only flagged; release_page holds it. */
-        rc_head *chunk[CHUNK];
+        rc_head *chunk[PAGE_CHUNK];
         bool unheld = s->unheld;
         h->keep_empty_pages++;
         for (size_t i = 0; i < h->pages[1].len; i++)
-            release_page(h, h->pages[1].items[i], unheld, chunk, CHUNK);
+            release_page(h, h->pages[1].items[i], unheld, chunk, PAGE_CHUNK);
         if (--h->keep_empty_pages == 0) rc__release_empty_pages(h);
     }
     if (keep == RC__GARBAGE_SAVED) s->saved = n;

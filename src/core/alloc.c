@@ -764,6 +764,17 @@ void rc__free_run(rc_heap *h, rc_page *pg, rc_head *head, rc_head *tail, uint32_
     }
 }
 
+void rc__free_page_all(rc_heap *h, rc_page *pg)
+{
+    rc_assert(pg->heap == h && !pg->held);
+    rc_assert(!(pg->flags & (RC_PAGE_LARGE | RC_PAGE_WATCH | RC_PAGE_BUFFER)));
+    pg->free = NULL;
+    pg->used = 0;
+    pg->bump = rc__page_first(pg);
+    if (rc__page_current(pg)) return;
+    if (!h->keep_empty_pages) page_release(h, pg);
+}
+
 void rc__release_empty_pages(rc_heap *h)
 {
     for (int t = 0; t < 2; t++) {

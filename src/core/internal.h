@@ -437,6 +437,13 @@ void rc__free_block(rc_heap *h, rc_head *b);
  * written here. The page changes state as n rc__free_block calls would
  * leave it. For the collector's frees of a page's garbage. */
 void rc__free_run(rc_heap *h, rc_page *pg, rc_head *head, rc_head *tail, uint32_t n);
+/* Every live block of small object page `pg` (not watched) dies at once,
+ * the caller having taken them off every book but the page's: the page
+ * reads as never used (bump pointer at its first block, free list
+ * empty), so no block needs a write, and changes state as freeing its
+ * last block would leave it. For the collector's frees of a page all
+ * garbage. */
+void rc__free_page_all(rc_heap *h, rc_page *pg);
 /* rc__free_block without the hooks (memcheck.c's way back). */
 void rc__free_block_raw(rc_heap *h, rc_head *b);
 /* Whether `pg` is the current page of its class (allocation goes there). */
