@@ -274,4 +274,43 @@ TEST(a_page_of_garbage_held_from_further_on_keeps_its_blocks)
     rc_heap_free(h);
 }
 
+/* Objects of several types side by side on the same pages -- slots types
+ * of 2 and 4 slots, a type with traverse -- in garbage rings and in a live
+ * structure whose last slots hold the only references: each object's
+ * references are counted with its own type, so the rings go and the
+ * structure stays. */
+TEST(mixed_types_on_a_page_are_each_counted_with_their_own_slots)
+{
+    rc_heap *h = quiet_heap();
+    enum { N = 6000 };
+    node **live = malloc(N * sizeof *live);
+    REQUIRE(live != NULL);
+    for (int i = 0; i < N; i++) {
+        node *a = rc_new(h, &node2_type), *b = rc_new(h, &node4_type), *c = rc_new(h, &cbnode_type);
+        node_set(a, 1, b);
+        node_set(b, 3, c);
+        node_set(c, 2, a);
+        rc_decref(a);
+        rc_decref(b);
+        rc_decref(c);
+        node *l = rc_new(h, &node4_type), *x = rc_new(h, &node2_type), *y = rc_new(h, &cbnode_type);
+        node_set(l, 3, x);
+        node_set(x, 1, y);
+        rc_decref(x);
+        rc_decref(y);
+        live[i] = l;
+    }
+    CHECK_EQ_INT(rc_gc_collect(h, 2), 3 * N);
+    for (int i = 0; i < N; i++) {
+        node *x = live[i]->slot[3];
+        CHECK_EQ_INT(rc_refcount(x), 1);
+        CHECK_EQ_INT(rc_refcount(x->slot[1]), 1);
+    }
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    for (int i = 0; i < N; i++) rc_decref(live[i]);
+    free(live);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
 RC_TEST_MAIN

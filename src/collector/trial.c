@@ -232,15 +232,15 @@ RC_INLINE bool far_ref(const void *c, const char *p)
     return (uintptr_t)c - (uintptr_t)p + FAR_BYTES > 2 * FAR_BYTES;
 }
 
-/* The count over blocks [p, end) of a small page nobody watches, `mode` a
- * constant; `sc` the last slots type seen (kept from page to page). With
- * COUNT_AHEAD, end + AHEAD blocks must lie within the page's blocks.
- * Returns, for COUNT_SAMPLE, whether some reference leads far. */
-RC_INLINE bool count_run(gc_set *s, char *p, char *end, size_t step, slots_cache *sc, int mode)
+/* The count over blocks [p, end) of a small page nobody watches while its
+ * members are of slots type `st` (`ns` slots, a constant at each call, at
+ * `off`), `mode` a constant. Returns where it stopped: `end`, or a member
+ * of another type. With COUNT_AHEAD, end + AHEAD blocks must lie within
+ * the page's blocks. *far: for COUNT_SAMPLE, set when some reference
+ * leads far. */
+RC_INLINE char *count_same(gc_set *s, char *p, char *end, size_t step, const rc_type *st,
+                           uint32_t off, uint32_t ns, int mode, bool *far)
 {
-    const rc_type *st = sc->type;
-    uint32_t ns = sc->nslots, off = sc->offset;
-    bool far = false;
     for (; p < end; p += step) {
         if (mode == COUNT_AHEAD) {
             /* A free block keeps its type and its slots hold stale
@@ -255,25 +255,51 @@ RC_INLINE bool count_run(gc_set *s, char *p, char *end, size_t step, slots_cache
         }
         rc_head *o = (rc_head *)p;
         if (!full_member_gc(o->gc)) continue;
+        if (o->type != st) return p;
         SET_FROM(s, o);
-        const rc_type *t = o->type;
-        if (t != st) {
-            if (t->rc_kind != RC_KIND_USER || t->traverse || !t->nslots) {
-                rc__foreach_ref(o, count_ref_full, s);
-                continue;
-            }
-            st = t;
-            ns = t->nslots;
-            off = t->slots_offset;
-        }
         void **sl = (void **)((char *)(o + 1) + off);
         RC__SLOTS_DOWN(ns, i, {
             void *c = sl[i];
             if (c) {
-                if (mode == COUNT_SAMPLE) far |= far_ref(c, p);
+                if (mode == COUNT_SAMPLE) *far |= far_ref(c, p);
                 count_ref_full(RC_HEAD(c), s);
             }
         });
+    }
+    return p;
+}
+
+/* The count over blocks [p, end) of a small page nobody watches, `mode` a
+ * constant; `sc` the last slots type seen (kept from page to page). Runs
+ * of objects of one slots type go through count_same, its slots unrolled
+ * for the usual few. Returns, for COUNT_SAMPLE, whether some reference
+ * leads far. */
+RC_INLINE bool count_run(gc_set *s, char *p, char *end, size_t step, slots_cache *sc, int mode)
+{
+    const rc_type *st = sc->type;
+    uint32_t ns = sc->nslots, off = sc->offset;
+    bool far = false;
+    for (;;) {
+        switch (ns) {
+        case 1: p = count_same(s, p, end, step, st, off, 1, mode, &far); break;
+        case 2: p = count_same(s, p, end, step, st, off, 2, mode, &far); break;
+        case 3: p = count_same(s, p, end, step, st, off, 3, mode, &far); break;
+        case 4: p = count_same(s, p, end, step, st, off, 4, mode, &far); break;
+        default: p = count_same(s, p, end, step, st, off, ns, mode, &far); break;
+        }
+        if (p >= end) break;
+        /* a member of another type than st */
+        rc_head *o = (rc_head *)p;
+        const rc_type *t = o->type;
+        if (t->rc_kind != RC_KIND_USER || t->traverse || !t->nslots) {
+            SET_FROM(s, o);
+            rc__foreach_ref(o, count_ref_full, s);
+            p += step;
+            continue;
+        }
+        st = t;   /* count_same counts o next */
+        ns = t->nslots;
+        off = t->slots_offset;
     }
     sc->type = st;
     sc->nslots = ns;
