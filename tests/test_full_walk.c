@@ -277,9 +277,9 @@ TEST(a_page_of_garbage_held_from_further_on_keeps_its_blocks)
 /* Objects of several types side by side on the same pages -- slots types
  * of 2 and 4 slots, a type with traverse -- in garbage rings and in a live
  * structure whose last slots hold the only references: each object's
- * references are counted with its own type, so the rings go and the
- * structure stays. */
-TEST(mixed_types_on_a_page_are_each_counted_with_their_own_slots)
+ * references are counted, and the garbage's released, with its own type,
+ * so the rings go, all of them, and the structure stays. */
+TEST(mixed_types_on_a_page_are_each_walked_with_their_own_slots)
 {
     rc_heap *h = quiet_heap();
     enum { N = 6000 };

@@ -135,6 +135,55 @@ RC_INLINE void release_one(rc_head *o, slots_cache *sc)
     });
 }
 
+/* release_one over objs[i..n) while they are of slots type `st` (`ns`
+ * slots, a constant at each call, at `off`); returns where it stopped: n,
+ * or an object of another type. */
+RC_INLINE size_t release_same(rc_head **objs, size_t i, size_t n, const rc_type *st, uint32_t off,
+                              uint32_t ns)
+{
+    for (; i < n; i++) {
+        rc_head *o = objs[i];
+        if (o->type != st) return i;
+        void **sl = (void **)((char *)(o + 1) + off);
+        RC__SLOTS_DOWN(ns, j, {
+            void *c = sl[j];
+            if (c) {
+                sl[j] = NULL;
+                rc_decref(c);
+            }
+        });
+    }
+    return i;
+}
+
+/* release_one for each of the `n` objects of objs: runs of one slots type
+ * go through release_same, its slots unrolled for the usual few. */
+static void release_all(rc_head **objs, size_t n)
+{
+    const rc_type *st = NULL;
+    uint32_t ns = 0, off = 0;
+    size_t i = 0;
+    for (;;) {
+        switch (ns) {
+        case 1: i = release_same(objs, i, n, st, off, 1); break;
+        case 2: i = release_same(objs, i, n, st, off, 2); break;
+        case 3: i = release_same(objs, i, n, st, off, 3); break;
+        case 4: i = release_same(objs, i, n, st, off, 4); break;
+        default: i = release_same(objs, i, n, st, off, ns); break;
+        }
+        if (i >= n) return;
+        const rc_type *t = objs[i]->type;
+        if (t->rc_kind != RC_KIND_USER || t->clear) {
+            rc__release_refs(objs[i]);
+            i++;
+            continue;
+        }
+        st = t;   /* no clear, so no traverse: slots only; release_same goes on with it */
+        ns = t->nslots;
+        off = t->slots_offset;
+    }
+}
+
 /* Free garbage object `o`, whose only reference left is our hold: what
  * rc__free_now does, inline for the usual object -- no candidate-buffer
  * entry, no weak references, no destroy, no on_death hook: counted as
@@ -261,8 +310,7 @@ static bool free_whole_page(rc_heap *h, rc_page *pg, rc_head **objs, size_t n)
  * (settle_garbage) and let go. */
 static void release_page_chunk(rc_heap *h, rc_page *pg, rc_head **objs, size_t n, bool last)
 {
-    slots_cache sc = {0};
-    for (size_t i = 0; i < n; i++) release_one(objs[i], &sc);
+    release_all(objs, n);
     if ((pg->flags & (RC_PAGE_LARGE | RC_PAGE_WATCH)) || (h->hooked & RC_HOOK_DEATH)) {
         for (size_t i = 0; i < n; i++) {
             rc_head *o = objs[i];
