@@ -362,15 +362,26 @@ static void release_page_chunk(rc_heap *h, rc_page *pg, rc_head **objs, size_t n
 static void release_page(rc_heap *h, rc_page *pg, bool unheld, rc_head **chunk, size_t cap)
 {
     size_t k = 0;
-    RC__WALK_BLOCKS(pg, o, {
-        if (!o->refcnt || !(o->gc & RC__INSET)) continue;
-        o->refcnt += unheld;   /* the hold */
-        chunk[k++] = o;
-        if (k == cap) {
-            release_page_chunk(h, pg, chunk, k, false);
-            k = 0;
-        }
-    });
+#define TAKE(o)                                                                \
+    do {                                                                       \
+        (o)->refcnt += unheld;   /* the hold */                                \
+        chunk[k++] = (o);                                                      \
+        if (k == cap) {                                                        \
+            release_page_chunk(h, pg, chunk, k, false);                        \
+            k = 0;                                                             \
+        }                                                                      \
+    } while (0)
+    if (!(pg->flags & (RC_PAGE_LARGE | RC_PAGE_WATCH))) {
+        /* Nobody watches: a free block's gc word is 0, INSET alone says garbage. */
+        RC__WALK_BLOCKS(pg, o, {
+            if (o->gc & RC__INSET) TAKE(o);
+        });
+    } else {
+        RC__WALK_BLOCKS(pg, o, {
+            if (o->refcnt && (o->gc & RC__INSET)) TAKE(o);   /* refcnt first: a free block */
+        });
+    }
+#undef TAKE
     if (k) release_page_chunk(h, pg, chunk, k, true);
 }
 
