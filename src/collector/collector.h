@@ -63,7 +63,8 @@
  *            full collection settles survivors as it marks them, and when no
  *            garbage has a finalizer to run or weak references and no
  *            on_garbage hook is set, it only flags its garbage INSET:
- *            deletion holds and settles it a page at a time (s->unheld).
+ *            deletion holds it a page at a time (s->unheld), and settles
+ *            only what outlives its chunk there.
  *   garbage  clear the weak references to it and call back the live ones,
  *            run finalizers that have not run; when any callback or finalizer
  *            ran, redo trial deletion inside the garbage to spare whatever

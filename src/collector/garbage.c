@@ -135,6 +135,55 @@ RC_INLINE void release_one(rc_head *o, slots_cache *sc)
     });
 }
 
+/* release_one over objs[i..n) while they are of slots type `st` (`ns`
+ * slots, a constant at each call, at `off`); returns where it stopped: n,
+ * or an object of another type. */
+RC_INLINE size_t release_same(rc_head **objs, size_t i, size_t n, const rc_type *st, uint32_t off,
+                              uint32_t ns)
+{
+    for (; i < n; i++) {
+        rc_head *o = objs[i];
+        if (o->type != st) return i;
+        void **sl = (void **)((char *)(o + 1) + off);
+        RC__SLOTS_DOWN(ns, j, {
+            void *c = sl[j];
+            if (c) {
+                sl[j] = NULL;
+                rc_decref(c);
+            }
+        });
+    }
+    return i;
+}
+
+/* release_one for each of the `n` objects of objs: runs of one slots type
+ * go through release_same, its slots unrolled for the usual few. */
+static void release_all(rc_head **objs, size_t n)
+{
+    const rc_type *st = NULL;
+    uint32_t ns = 0, off = 0;
+    size_t i = 0;
+    for (;;) {
+        switch (ns) {
+        case 1: i = release_same(objs, i, n, st, off, 1); break;
+        case 2: i = release_same(objs, i, n, st, off, 2); break;
+        case 3: i = release_same(objs, i, n, st, off, 3); break;
+        case 4: i = release_same(objs, i, n, st, off, 4); break;
+        default: i = release_same(objs, i, n, st, off, ns); break;
+        }
+        if (i >= n) return;
+        const rc_type *t = objs[i]->type;
+        if (t->rc_kind != RC_KIND_USER || t->clear) {
+            rc__release_refs(objs[i]);
+            i++;
+            continue;
+        }
+        st = t;   /* no clear, so no traverse: slots only; release_same goes on with it */
+        ns = t->nslots;
+        off = t->slots_offset;
+    }
+}
+
 /* Free garbage object `o`, whose only reference left is our hold: what
  * rc__free_now does, inline for the usual object -- no candidate-buffer
  * entry, no weak references, no destroy, no on_death hook: counted as
@@ -179,7 +228,168 @@ static size_t release_chunk(rc_heap *h, rc_head **objs, size_t n, rc_head **defe
     return k;
 }
 
+/* Garbage a page walk held that outlives its chunk (a referrer in a later
+ * chunk, or a reference taken while it was cleared): settled as a
+ * survivor would be -- generation 2, field 0, unmarked -- before the hold
+ * goes, since it may live on. Its INSET stays: it is garbage until it
+ * dies. Settling again what sweep_full settled changes nothing. */
+RC_INLINE void settle_garbage(rc_heap *h, rc_head *o)
+{
+    if (o->gc & RC__TRACKED) settle(h, o);
+    else rc__set_field(o, 0);   /* untracked by a clear meanwhile */
+    o->gc = (o->gc & ~RC__MARK) | h->mark_flip;   /* unmarked */
+}
+
+/* Blocks release_page_chunk freed, given back to their page in one step:
+ * linked here one by one, the page's books written once (rc__free_run);
+ * the generation counts, the young count and gc_freed likewise. `gens`
+ * counts them by (gc & 7) ^ RC__TRACKED: entries 0 to 2 the tracked ones
+ * by generation, 4 to 7 the untracked. */
+typedef struct free_run {
+    rc_head *head, *tail;
+    uint32_t n;
+    uint32_t gens[8];
+} free_run;
+
+#define FREE_RUN_GEN(gc) (((gc) & (RC__TRACKED | RC__GEN_MASK)) ^ RC__TRACKED)
+
+/* The books of `n` garbage objects freed with the counts of `gens`. */
+static void books_freed(rc_heap *h, const uint32_t gens[8], size_t n)
+{
+    uint32_t nt = 0;
+    for (unsigned g = 0; g < 3; g++) {
+        rc_assert(h->gen_objects[g] >= gens[g]);
+        h->gen_objects[g] -= gens[g];
+        nt += gens[g];
+    }
+    h->count[0] = h->count[0] > nt ? h->count[0] - nt : 0;
+    h->gc_freed += n;   /* every one INSET */
+}
+
+static void free_run_flush(rc_heap *h, rc_page *pg, free_run *fr)
+{
+    if (!fr->n) return;
+    books_freed(h, fr->gens, fr->n);
+    rc__free_run(h, pg, fr->head, fr->tail, fr->n);
+    *fr = (free_run){0};
+}
+
+/* Whether the `n` objects of objs, every live block of page `pg`, are
+ * each left with only the hold and need nothing but their block back (no
+ * buffer entry, weak reference or destroy): then they all go with one
+ * write of the page's books (rc__free_page_all), which reads as never
+ * used. */
+static bool free_whole_page(rc_heap *h, rc_page *pg, rc_head **objs, size_t n)
+{
+    uint32_t gens[8] = {0};
+    const rc_type *plain = NULL;   /* the last type seen with no destroy */
+    for (size_t i = 0; i < n; i++) {
+        const rc_head *o = objs[i];
+        uint32_t gc = o->gc;
+        if (o->refcnt != 1 || (gc & (RC__BUFFERED | RC__WEAKREFS))) return false;
+        const rc_type *t = o->type;
+        if (t != plain) {
+            if (t->destroy) return false;
+            plain = t;
+        }
+        rc_assert(gc & RC__INSET);
+        gens[FREE_RUN_GEN(gc)]++;
+    }
+    books_freed(h, gens, n);
+    rc__free_page_all(h, pg);
+    return true;
+}
+
+/* release_chunk for `n` garbage objects of page `pg` that a page walk
+ * holds (no list: nothing defers); `last`: the walk of the page is over.
+ * An object left with only the hold is freed the quick way when nothing
+ * more than its block and the books is involved (no candidate-buffer
+ * entry, weak references or destroy, no on_death hook, a page freed to
+ * block by block); those go into one run per chunk, or, when they are
+ * the whole page, go with it (free_whole_page). The rest is settled
+ * (settle_garbage) and let go. */
+static void release_page_chunk(rc_heap *h, rc_page *pg, rc_head **objs, size_t n, bool last)
+{
+    release_all(objs, n);
+    if ((pg->flags & (RC_PAGE_LARGE | RC_PAGE_WATCH)) || (h->hooked & RC_HOOK_DEATH)) {
+        for (size_t i = 0; i < n; i++) {
+            rc_head *o = objs[i];
+            if (o->refcnt == 1) {
+                free_held(h, o);
+            } else {
+                settle_garbage(h, o);
+                rc_decref(o + 1);
+            }
+        }
+        return;
+    }
+    if (last && n == pg->used && free_whole_page(h, pg, objs, n)) return;
+    free_run fr = {0};
+    const rc_type *plain = NULL;   /* the last type seen with no destroy */
+    for (size_t i = 0; i < n; i++) {
+        rc_head *o = objs[i];
+        if (o->refcnt != 1) {   /* held by more than us: only the hold goes */
+            settle_garbage(h, o);
+            rc_decref(o + 1);   /* INSET: not buffered, and more than 1 */
+            continue;
+        }
+        uint32_t gc = o->gc;
+        const rc_type *t = o->type;
+        if (unlikely(gc & (RC__BUFFERED | RC__WEAKREFS)) || (t != plain && t->destroy)) {
+            free_run_flush(h, pg, &fr);   /* user code may run: the books first */
+            rc__free_now(h, o);
+            continue;
+        }
+        plain = t;
+        rc_assert(gc & RC__INSET);
+        fr.gens[FREE_RUN_GEN(gc)]++;
+        uint64_t zero = 0;
+        memcpy(o, &zero, sizeof zero);   /* refcnt 0: a free block */
+        rc__free_link(o, fr.head);
+        if (!fr.head) fr.tail = o;
+        fr.head = o;
+        fr.n++;
+    }
+    free_run_flush(h, pg, &fr);
+}
+
+/* Release the garbage of page `pg` (the in-place path), a chunk at a time.
+ * `unheld`: the garbage is only flagged INSET; each object is held here as
+ * its chunk forms, and settled only if it outlives the chunk. One not
+ * reached yet may die first, when what held it lets go: it is INSET, so
+ * counted as freed, and its block, free (refcnt 0) or reused by a new
+ * object (not INSET), is passed over. */
+static void release_page(rc_heap *h, rc_page *pg, bool unheld, rc_head **chunk, size_t cap)
+{
+    size_t k = 0;
+#define TAKE(o)                                                                \
+    do {                                                                       \
+        (o)->refcnt += unheld;   /* the hold */                                \
+        chunk[k++] = (o);                                                      \
+        if (k == cap) {                                                        \
+            release_page_chunk(h, pg, chunk, k, false);                        \
+            k = 0;                                                             \
+        }                                                                      \
+    } while (0)
+    if (!(pg->flags & (RC_PAGE_LARGE | RC_PAGE_WATCH))) {
+        /* Nobody watches: a free block's gc word is 0, INSET alone says garbage. */
+        RC__WALK_BLOCKS(pg, o, {
+            if (o->gc & RC__INSET) TAKE(o);
+        });
+    } else {
+        RC__WALK_BLOCKS(pg, o, {
+            if (o->refcnt && (o->gc & RC__INSET)) TAKE(o);   /* refcnt first: a free block */
+        });
+    }
+#undef TAKE
+    if (k) release_page_chunk(h, pg, chunk, k, true);
+}
+
 enum { CHUNK = 1024 };
+/* A page walk's chunk: most pages' objects at once (a page of 32-byte
+ * blocks holds 2,044), so that a page all garbage goes in one step
+ * (free_whole_page). */
+enum { PAGE_CHUNK = 2048 };
 
 /* A list's garbage, chunk after chunk; but an object still referenced when
  * its chunk is done (`defer`) keeps the hold until every chunk let go,
@@ -265,34 +475,12 @@ size_t rc__delete_garbage(gc_set *s, rc_vec *list)
          * that is not there). Pages emptied meanwhile stay until the walk
          * ends, so the page list does not change under it; the walk never
          * looks behind itself, where objects were freed or let go.
-         * s->unheld: the garbage is only flagged; each object is held and
-         * settled here, as its chunk forms. One not reached yet may die
-         * first, when what held it lets go: it is INSET, so counted as
-         * freed, and its block, free (refcnt 0) or reused by a new object
-         * (not INSET), is passed over. */
-        rc_head *chunk[CHUNK];
-        size_t k = 0;
+         * s->unheld: the garbage is only flagged; release_page holds it. */
+        rc_head *chunk[PAGE_CHUNK];
         bool unheld = s->unheld;
         h->keep_empty_pages++;
-        for (size_t i = 0; i < h->pages[1].len; i++) {
-            rc_page *pg = h->pages[1].items[i];
-            RC__WALK_BLOCKS(pg, o, {
-                if (!o->refcnt || !(o->gc & RC__INSET)) continue;
-                if (unheld) {
-                    if (o->gc & RC__TRACKED) settle(h, o);   /* as sweep_full does */
-                    else rc__set_field(o, 0);                /* untracked by a clear meanwhile */
-                    o->gc = (o->gc & ~RC__MARK) | h->mark_flip;   /* unmarked */
-                    o->refcnt++;                                  /* the hold */
-                }
-                chunk[k++] = o;
-                if (k == CHUNK) {
-                    release_chunk(h, chunk, k, NULL, 0);
-                    k = 0;
-                }
-            });
-            release_chunk(h, chunk, k, NULL, 0);
-            k = 0;
-        }
+        for (size_t i = 0; i < h->pages[1].len; i++)
+            release_page(h, h->pages[1].items[i], unheld, chunk, PAGE_CHUNK);
         if (--h->keep_empty_pages == 0) rc__release_empty_pages(h);
     }
     if (keep == RC__GARBAGE_SAVED) s->saved = n;

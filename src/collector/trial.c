@@ -130,6 +130,15 @@ RC_INLINE void count_ref_inset(rc_head *c, void *ctx)
     if (c->gc & RC__INSET) c->gc += 1u << RC__FIELD_SHIFT;
 }
 
+/* Whether gc word `gc` is a full collection's member's: tracked, not
+ * frozen (generation 0 to 2), in one compare. On a page nobody watches a
+ * free block's gc word is 0 (zeroed with its refcnt when it was freed), so
+ * there this needs no look at refcnt first. */
+RC_INLINE bool full_member_gc(uint32_t gc)
+{
+    return (gc & (RC__TRACKED | RC__GEN_MASK)) - RC__TRACKED < 3u;
+}
+
 /* The same for a full collection, where a member is any tracked object
  * not frozen (generation 0..2): one load of the gc word, nothing of the
  * set's to read. */
@@ -141,7 +150,7 @@ RC_INLINE void count_ref_full(rc_head *c, void *ctx)
     CHECK_SAME_HEAP(s, c);
 #endif
     uint32_t gc = c->gc;
-    if ((gc & RC__TRACKED) && (gc & RC__GEN_MASK) != 3) c->gc = gc + (1u << RC__FIELD_SHIFT);
+    if (full_member_gc(gc)) c->gc = gc + (1u << RC__FIELD_SHIFT);
 }
 
 /* A full collection's count on several threads (count_page_par): the gc
@@ -165,9 +174,10 @@ RC_INLINE void count_ref_par(rc_head *c, void *ctx)
  * far-away referents (a tree's right child) find them in cache. Other
  * objects go through rc__foreach_ref. `par`: other threads count at the
  * same time (a constant: each caller gets its own loop). */
+enum { AHEAD = 6 };   /* blocks ahead whose referents the count fetches */
+
 RC_INLINE void count_page_with(gc_set *s, rc_page *pg, bool par)
 {
-    enum { AHEAD = 6 };
     void (*const visit)(rc_head *, void *) = par ? count_ref_par : count_ref_full;
     bool large = pg->flags & RC_PAGE_LARGE;
     char *end = large ? rc__page_first(pg) + 1 : pg->bump;
@@ -210,7 +220,124 @@ RC_INLINE void count_page_with(gc_set *s, rc_page *pg, bool par)
     }
 }
 
-static void count_page(gc_set *s, rc_page *pg) { count_page_with(s, pg, false); }
+/* count_fast's ways of walking a run of blocks: prefetching nothing,
+ * fetching the referents of the block AHEAD blocks on, or prefetching
+ * nothing while noting whether any reference leads FAR_BYTES or more away
+ * from its referrer. */
+enum { COUNT_PLAIN, COUNT_AHEAD, COUNT_SAMPLE };
+enum { SAMPLE = 128, FAR_BYTES = 1024 };
+
+RC_INLINE bool far_ref(const void *c, const char *p)
+{
+    return (uintptr_t)c - (uintptr_t)p + FAR_BYTES > 2 * FAR_BYTES;
+}
+
+/* The count over blocks [p, end) of a small page nobody watches while its
+ * members are of slots type `st` (`ns` slots, a constant at each call, at
+ * `off`), `mode` a constant. Returns where it stopped: `end`, or a member
+ * of another type. With COUNT_AHEAD, end + AHEAD blocks must lie within
+ * the page's blocks. *far: for COUNT_SAMPLE, set when some reference
+ * leads far. */
+RC_INLINE char *count_same(gc_set *s, char *p, char *end, size_t step, const rc_type *st,
+                           uint32_t off, uint32_t ns, int mode, bool *far)
+{
+    for (; p < end; p += step) {
+        if (mode == COUNT_AHEAD) {
+            /* A free block keeps its type and its slots hold stale
+             * pointers or its free-list link: fetching them is harmless. */
+            const rc_head *a = (const rc_head *)(p + AHEAD * step);
+            if (a->type == st) {
+                void *const *sl = (void *const *)((const char *)(a + 1) + off);
+                RC__SLOTS_DOWN(ns, i, {
+                    if (sl[i]) __builtin_prefetch(RC_HEAD(sl[i]), 1);
+                });
+            }
+        }
+        rc_head *o = (rc_head *)p;
+        if (!full_member_gc(o->gc)) continue;
+        if (o->type != st) return p;
+        SET_FROM(s, o);
+        void **sl = (void **)((char *)(o + 1) + off);
+        RC__SLOTS_DOWN(ns, i, {
+            void *c = sl[i];
+            if (c) {
+                if (mode == COUNT_SAMPLE) *far |= far_ref(c, p);
+                count_ref_full(RC_HEAD(c), s);
+            }
+        });
+    }
+    return p;
+}
+
+/* The count over blocks [p, end) of a small page nobody watches, `mode` a
+ * constant; `sc` the last slots type seen (kept from page to page). Runs
+ * of objects of one slots type go through count_same, its slots unrolled
+ * for the usual few. Returns, for COUNT_SAMPLE, whether some reference
+ * leads far. */
+RC_INLINE bool count_run(gc_set *s, char *p, char *end, size_t step, slots_cache *sc, int mode)
+{
+    const rc_type *st = sc->type;
+    uint32_t ns = sc->nslots, off = sc->offset;
+    bool far = false;
+    for (;;) {
+        switch (ns) {
+        case 1: p = count_same(s, p, end, step, st, off, 1, mode, &far); break;
+        case 2: p = count_same(s, p, end, step, st, off, 2, mode, &far); break;
+        case 3: p = count_same(s, p, end, step, st, off, 3, mode, &far); break;
+        case 4: p = count_same(s, p, end, step, st, off, 4, mode, &far); break;
+        default: p = count_same(s, p, end, step, st, off, ns, mode, &far); break;
+        }
+        if (p >= end) break;
+        /* a member of another type than st */
+        rc_head *o = (rc_head *)p;
+        const rc_type *t = o->type;
+        if (t->rc_kind != RC_KIND_USER || t->traverse || !t->nslots) {
+            SET_FROM(s, o);
+            rc__foreach_ref(o, count_ref_full, s);
+            p += step;
+            continue;
+        }
+        st = t;   /* count_same counts o next */
+        ns = t->nslots;
+        off = t->slots_offset;
+    }
+    sc->type = st;
+    sc->nslots = ns;
+    sc->offset = off;
+    return far;
+}
+
+/* The count of a full collection over one small page nobody watches
+ * (count_page_with otherwise). Its first SAMPLE blocks are counted
+ * without prefetching, noting how far their references lead: fetching
+ * the referents of blocks ahead costs about as much as the count itself,
+ * and only pays where referents lie far from their referrers (a tree's
+ * right children: W4), not in a heap of objects that refer to their
+ * neighbours (W3's cycles). The rest of the page is walked the way the
+ * sample says. */
+static void count_fast(gc_set *s, rc_page *pg, slots_cache *sc)
+{
+    char *p = rc__page_first(pg), *end = pg->bump;
+    const size_t step = pg->block_size;
+    size_t nblocks = (size_t)(end - p) / step;
+    if (nblocks <= SAMPLE + AHEAD) {
+        count_run(s, p, end, step, sc, COUNT_PLAIN);
+        return;
+    }
+    char *mid = p + SAMPLE * step, *ahead_end = end - AHEAD * step;
+    if (count_run(s, p, mid, step, sc, COUNT_SAMPLE)) {
+        count_run(s, mid, ahead_end, step, sc, COUNT_AHEAD);
+        count_run(s, ahead_end, end, step, sc, COUNT_PLAIN);
+    } else {
+        count_run(s, mid, end, step, sc, COUNT_PLAIN);
+    }
+}
+
+static void count_page(gc_set *s, rc_page *pg, slots_cache *sc)
+{
+    if (pg->flags & (RC_PAGE_LARGE | RC_PAGE_WATCH)) count_page_with(s, pg, false);
+    else count_fast(s, pg, sc);
+}
 
 /* A parallel count: the threads take chunks of the page list in turn. */
 typedef struct par_count {
@@ -241,7 +368,8 @@ static bool count_full(gc_set *s)
         par_count pc = {s, 0};
         if (rc__par_run(h, count_pages_par, &pc)) return true;
     }
-    FOREACH_SET_PAGE(s, pg, { count_page(s, pg); });
+    slots_cache sc = {0};
+    FOREACH_SET_PAGE(s, pg, { count_page(s, pg, &sc); });
     return false;
 }
 
@@ -526,8 +654,8 @@ RC_INLINE bool all_marked(const gc_set *s, size_t members, size_t held)
  * s->held), and mark_settle clears the flag (and the count) if a mark
  * comes. So when the walk ends, INSET says garbage. When no garbage can
  * need a list -- no finalizer to run, no weak reference, no on_garbage
- * hook -- nothing more is done here: garbage deletion holds and settles
- * it a page at a time as it frees it (s->unheld, garbage.c), one walk
+ * hook -- nothing more is done here: garbage deletion holds it a page at
+ * a time as it frees it (s->unheld, garbage.c), one walk
  * instead of two. Otherwise a second walk holds it here (sweep_full).
  *
  * `par` (the count ran on several threads): marking runs on them too
@@ -548,44 +676,69 @@ static void full_mark_sweep(gc_set *s, rc_gc_info *info, bool par)
         h->mark_flip = newflip;
         return;
     }
-    size_t examined = 0, held = 0;
+    size_t held = 0;
     const size_t members = h->gen_objects[0] + h->gen_objects[1] + h->gen_objects[2];
     bool listed = false;   /* some object passed as garbage may need a list */
+    uint32_t anygc = 0;    /* the gc words of the garbage passed, ORed (RC__WEAKREFS) */
     const uint32_t flip = s->flip;
     const rc_type *quiet = NULL;   /* the last type seen with no finalizer, not weakref */
     s->held = 0;   /* mark_settle takes back from it what `held` will add */
+    /* An object passed unmarked whose count shows no outside reference:
+     * garbage unless a later root reaches it. */
+#define PASSED_AS_GARBAGE(o, gc)                                               \
+    do {                                                                       \
+        (o)->gc = (gc) | RC__INSET;                                            \
+        held++;                                                                \
+        anygc |= (gc);                                                         \
+        const rc_type *t_ = (o)->type;                                         \
+        if (t_ != quiet) {                                                     \
+            if (t_->rc_kind == RC_KIND_WEAKREF || t_->finalize) {              \
+                if (t_->rc_kind == RC_KIND_WEAKREF || !((gc) & RC__FINALIZED)) \
+                    listed = true;                                             \
+            } else {                                                           \
+                quiet = t_;                                                    \
+            }                                                                  \
+        }                                                                      \
+    } while (0)
     for (size_t i = 0; i < h->pages[1].len; i++) {
         rc_page *pg = h->pages[1].items[i];
-        if (all_marked(s, members, held)) {
-            examined = members;   /* the rest were marked by the roots before them */
-            break;
+        if (all_marked(s, members, held)) break;   /* the rest were marked by the roots before them */
+        if (!(pg->flags & (RC_PAGE_LARGE | RC_PAGE_WATCH))) {
+            /* Nobody watches: a free block's gc word is 0, and an unmarked
+             * member is told by one compare of the gc word. */
+            char *const end = pg->bump;
+            const size_t step = pg->block_size;
+            for (char *p = rc__page_first(pg); p < end; p += step) {
+                rc_head *o = (rc_head *)p;
+                uint32_t gc = o->gc;
+                if (((gc & (RC__TRACKED | RC__GEN_MASK | RC__MARK)) ^ flip) - RC__TRACKED >= 3u)
+                    continue;   /* no member, or marked (and settled) */
+                if (o->refcnt <= gc >> RC__FIELD_SHIFT) {
+                    PASSED_AS_GARBAGE(o, gc);
+                    continue;
+                }
+                mark_settle(s, o);
+                mark_full_from(s, o);
+            }
+            continue;
         }
         RC__WALK_BLOCKS(pg, o, {
             if (!o->refcnt) continue;   /* a free block: only its refcnt may be read */
             uint32_t gc = o->gc;
             if (!(gc & RC__TRACKED) || (gc & RC__GEN_MASK) == 3) continue;
-            examined++;
             if ((gc ^ flip) & RC__MARK) continue;   /* marked (and settled) */
             if (o->refcnt <= gc >> RC__FIELD_SHIFT) {
-                o->gc = gc | RC__INSET;
-                held++;
-                const rc_type *t = o->type;
-                if (gc & RC__WEAKREFS) listed = true;
-                if (t != quiet) {
-                    if (t->rc_kind == RC_KIND_WEAKREF || t->finalize) {
-                        if (t->rc_kind == RC_KIND_WEAKREF || !(gc & RC__FINALIZED)) listed = true;
-                    } else {
-                        quiet = t;
-                    }
-                }
+                PASSED_AS_GARBAGE(o, gc);
                 continue;
             }
             mark_settle(s, o);
             mark_full_from(s, o);
         });
     }
+#undef PASSED_AS_GARBAGE
+    if (anygc & RC__WEAKREFS) listed = true;
     s->held += held;
-    info->examined += examined;
+    info->examined += members;   /* each walked, or marked before the walk came to it */
     settle_counts(s);
     if (s->overflow) mark_fixpoint(s, NULL);
     if (s->held) {

@@ -774,6 +774,33 @@ void rc__free_block_raw(rc_heap *h, rc_head *b)
     }
 }
 
+void rc__free_run(rc_heap *h, rc_page *pg, rc_head *head, rc_head *tail, uint32_t n)
+{
+    rc_assert(pg->heap == h && pg->used >= n && n > 0);
+    rc_assert(!(pg->flags & (RC_PAGE_LARGE | RC_PAGE_WATCH | RC_PAGE_BUFFER)));
+    rc__free_link(tail, pg->free);
+    pg->free = head;
+    pg->used -= n;
+    if (rc__page_current(pg)) return;   /* even empty: a purge may let it go */
+    if (pg->used == 0) {
+        if (!h->keep_empty_pages && !pg->held) page_release(h, pg);
+    } else if ((pg->flags & RC_PAGE_FULL) && pg->used <= pg->capacity - pg->capacity / 4) {
+        pg->flags &= (uint16_t)~RC_PAGE_FULL;
+        avail_push(h, pg);
+    }
+}
+
+void rc__free_page_all(rc_heap *h, rc_page *pg)
+{
+    rc_assert(pg->heap == h && !pg->held);
+    rc_assert(!(pg->flags & (RC_PAGE_LARGE | RC_PAGE_WATCH | RC_PAGE_BUFFER)));
+    pg->free = NULL;
+    pg->used = 0;
+    pg->bump = rc__page_first(pg);
+    if (rc__page_current(pg)) return;
+    if (!h->keep_empty_pages) page_release(h, pg);
+}
+
 void rc__release_empty_pages(rc_heap *h)
 {
     for (int t = 0; t < 2; t++) {

@@ -435,6 +435,19 @@ rc_head *rc__alloc_block(rc_heap *h, size_t bytes, bool refs, bool young);
 /* Give a block back (its page may go back to the system); on pages with
  * RC_PAGE_WATCH the memory-checking hooks run first (memcheck.c). */
 void rc__free_block(rc_heap *h, rc_head *b);
+/* Give back `n` blocks of small object page `pg` (not watched) at once:
+ * each already reads as free (refcnt and gc 0) and they are linked from
+ * `head` to `tail` through their free-list words; `tail`'s link is
+ * written here. The page changes state as n rc__free_block calls would
+ * leave it. For the collector's frees of a page's garbage. */
+void rc__free_run(rc_heap *h, rc_page *pg, rc_head *head, rc_head *tail, uint32_t n);
+/* Every live block of small object page `pg` (not watched) dies at once,
+ * the caller having taken them off every book but the page's: the page
+ * reads as never used (bump pointer at its first block, free list
+ * empty), so no block needs a write, and changes state as freeing its
+ * last block would leave it. For the collector's frees of a page all
+ * garbage. */
+void rc__free_page_all(rc_heap *h, rc_page *pg);
 /* rc__free_block without the hooks (memcheck.c's way back). */
 void rc__free_block_raw(rc_heap *h, rc_head *b);
 /* Whether `pg` is the current page of its class (allocation goes there). */
@@ -498,7 +511,9 @@ static inline bool rc__block_live(const rc_head *b) { return b->refcnt != 0; }
 
 /* A free block keeps its refcnt at 0 and its last type (so debug builds can
  * name the type of a freed object); the free-list link is the first word
- * after the header, which is why the smallest class is 24 bytes. */
+ * after the header, which is why the smallest class is 24 bytes. On a small
+ * page nobody watches, its gc word is 0 too (every free writes both), which
+ * a full collection's count relies on: it reads only the gc word. */
 static inline rc_head *rc__free_next(const rc_head *b)
 {
     rc_head *n;
