@@ -184,6 +184,32 @@ static void release_all(rc_head **objs, size_t n)
     }
 }
 
+/* Blocks release_page_chunk freed, given back to their page in one step:
+ * linked here one by one, the page's books written once (rc__free_run);
+ * the generation counts, the young count and gc_freed likewise. `gens`
+ * counts them by (gc & 7) ^ RC__TRACKED: entries 0 to 2 the tracked ones
+ * by generation, 4 to 7 the untracked. */
+typedef struct free_run {
+    rc_head *head, *tail;
+    uint32_t n;
+    uint32_t gens[8];
+} free_run;
+
+#define FREE_RUN_GEN(gc) (((gc) & (RC__TRACKED | RC__GEN_MASK)) ^ RC__TRACKED)
+
+/* The books of `n` garbage objects freed with the counts of `gens`. */
+static void books_freed(rc_heap *h, const uint32_t gens[8], size_t n)
+{
+    uint32_t nt = 0;
+    for (unsigned g = 0; g < 3; g++) {
+        rc_assert(h->gen_objects[g] >= gens[g]);
+        h->gen_objects[g] -= gens[g];
+        nt += gens[g];
+    }
+    h->count[0] = h->count[0] > nt ? h->count[0] - nt : 0;
+    h->gc_freed += n;   /* every one INSET */
+}
+
 /* Free garbage object `o`, whose only reference left is our hold: what
  * rc__free_now does, inline for the usual object -- no candidate-buffer
  * entry, no weak references, no destroy, no on_death hook: counted as
@@ -214,17 +240,46 @@ RC_INLINE void free_held(rc_heap *h, rc_head *o)
 static size_t release_chunk(rc_heap *h, rc_head **objs, size_t n, rc_head **defer, size_t reach)
 {
     size_t k = 0;
-    slots_cache sc = {0};
-    for (size_t i = 0; i < n; i++) {
-        prefetch_item((void *const *)objs, i, reach);
-        release_one(objs[i], &sc);
+    if (reach) {   /* a long list: release_one, each object asked for ahead */
+        slots_cache sc = {0};
+        for (size_t i = 0; i < n; i++) {
+            prefetch_item((void *const *)objs, i, reach);
+            release_one(objs[i], &sc);
+        }
+    } else {
+        release_all(objs, n);
     }
+    /* What has only the hold left goes (free_held, its books written once
+     * for the chunk); the rest waits or is let go. */
+    uint32_t gens[8] = {0};
+    size_t nq = 0;
+    const rc_type *plain = NULL;   /* the last type seen with no destroy */
+    const bool hooked = (h->hooked & RC_HOOK_DEATH) != 0;
     for (size_t i = 0; i < n; i++) {
         rc_head *o = objs[i];
-        if (o->refcnt == 1) free_held(h, o);
-        else if (defer) defer[k++] = o;
-        else rc_decref(o + 1);
+        if (o->refcnt != 1) {
+            if (defer) defer[k++] = o;
+            else rc_decref(o + 1);
+            continue;
+        }
+        uint32_t gc = o->gc;
+        const rc_type *t = o->type;
+        if (t != plain) {
+            if (t->destroy) {
+                free_held(h, o);
+                continue;
+            }
+            plain = t;
+        }
+        if (unlikely(hooked || (gc & (RC__BUFFERED | RC__WEAKREFS)) || !(gc & RC__INSET))) {
+            free_held(h, o);
+            continue;
+        }
+        gens[FREE_RUN_GEN(gc)]++;
+        nq++;
+        if (!rc__free_quick_full(o)) rc__free_block(h, o);
     }
+    books_freed(h, gens, nq);
     return k;
 }
 
@@ -238,32 +293,6 @@ RC_INLINE void settle_garbage(rc_heap *h, rc_head *o)
     if (o->gc & RC__TRACKED) settle(h, o);
     else rc__set_field(o, 0);   /* untracked by a clear meanwhile */
     o->gc = (o->gc & ~RC__MARK) | h->mark_flip;   /* unmarked */
-}
-
-/* Blocks release_page_chunk freed, given back to their page in one step:
- * linked here one by one, the page's books written once (rc__free_run);
- * the generation counts, the young count and gc_freed likewise. `gens`
- * counts them by (gc & 7) ^ RC__TRACKED: entries 0 to 2 the tracked ones
- * by generation, 4 to 7 the untracked. */
-typedef struct free_run {
-    rc_head *head, *tail;
-    uint32_t n;
-    uint32_t gens[8];
-} free_run;
-
-#define FREE_RUN_GEN(gc) (((gc) & (RC__TRACKED | RC__GEN_MASK)) ^ RC__TRACKED)
-
-/* The books of `n` garbage objects freed with the counts of `gens`. */
-static void books_freed(rc_heap *h, const uint32_t gens[8], size_t n)
-{
-    uint32_t nt = 0;
-    for (unsigned g = 0; g < 3; g++) {
-        rc_assert(h->gen_objects[g] >= gens[g]);
-        h->gen_objects[g] -= gens[g];
-        nt += gens[g];
-    }
-    h->count[0] = h->count[0] > nt ? h->count[0] - nt : 0;
-    h->gc_freed += n;   /* every one INSET */
 }
 
 static void free_run_flush(rc_heap *h, rc_page *pg, free_run *fr)
