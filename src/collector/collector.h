@@ -134,9 +134,10 @@ typedef struct gc_set {
  *
  * prefetch_item: the entry RC__PREFETCH_AHEAD further on, when fewer than
  * `reach` entries from `items` on may be read (0: none, prefetch_reach).
- * RC__FOR_PREFETCHED: BODY for each I below n, the entries taken in
- * blocks of RC__PREFETCH_AHEAD, each block asking for the next; a short
- * list pays one test per block, not per entry. BODY may `continue`. */
+ * RC__FOR_PREFETCHED: BODY for each entry O (an rc_head *) of the n from
+ * `items` on, taken in blocks of RC__PREFETCH_AHEAD, each block asking for
+ * the next; a short list pays one test per block, not per entry. BODY may
+ * `continue`, and may store into entries it has passed. */
 #define RC__PREFETCH_AHEAD 48
 #define RC__PREFETCH_MIN 16384
 
@@ -150,7 +151,7 @@ RC_INLINE void prefetch_item(void *const *items, size_t i, size_t reach)
     if (i + RC__PREFETCH_AHEAD < reach) __builtin_prefetch(items[i + RC__PREFETCH_AHEAD], 1);
 }
 
-#define RC__FOR_PREFETCHED(items, n, I, BODY)                                  \
+#define RC__FOR_PREFETCHED(items, n, O, BODY)                                  \
     do {                                                                       \
         void *const *const items_ = (void *const *)(items);                    \
         const size_t n_ = (n);                                                 \
@@ -160,7 +161,10 @@ RC_INLINE void prefetch_item(void *const *items, size_t i, size_t reach)
             if (far_)                                                          \
                 for (size_t j_ = e_; j_ < n_ && j_ < e_ + RC__PREFETCH_AHEAD; j_++) \
                     __builtin_prefetch(items_[j_], 1);                         \
-            for (size_t I = b_; I < e_; I++) { BODY }                          \
+            for (size_t i_ = b_; i_ < e_; i_++) {                              \
+                rc_head *const O = items_[i_];                                 \
+                BODY                                                           \
+            }                                                                  \
         }                                                                      \
     } while (0)
 

@@ -561,8 +561,7 @@ RC_INLINE void sweep_members(gc_set *s, rc_vec *m, unsigned target)
     const uint32_t flip = s->flip;
     const rc_type *quiet = NULL;
     size_t k = 0, n = m->len, left[3] = {0, 0, 0};
-    RC__FOR_PREFETCHED(m->items, n, i, {
-        rc_head *o = m->items[i];
+    RC__FOR_PREFETCHED(m->items, n, o, {
         uint32_t gc = o->gc;
         unsigned g = gc & RC__GEN_MASK;
         unsigned to = target == KEEP_GEN ? g : target;
@@ -595,8 +594,7 @@ static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target, bool no_
         rc_assert(((o->refcnt - (o->gc >> RC__FIELD_SHIFT)) & RC__FIELD_MAX) == 0);   /* modulo the wrap */
     }
 #endif
-    if (!no_roots) RC__FOR_PREFETCHED(m->items, m->len, i, {
-        rc_head *o = m->items[i];
+    if (!no_roots) RC__FOR_PREFETCHED(m->items, m->len, o, {
         uint32_t gc = o->gc;
         if (((gc ^ flip) & RC__MARK) || o->refcnt <= gc >> RC__FIELD_SHIFT) continue;
         o->gc = gc ^ RC__MARK;
