@@ -550,9 +550,10 @@ static bool freed_if_watched(rc_heap *h)
 
 /* Free pages below what makes a purge worth it leave the deaths after them
  * on their quick path: nothing but more free pages changes the purge's
- * answer. Past RC_PURGE_SOON, in a heap that keeps most of its pages, the
- * deaths look again until a window of RC_PURGE_INTERVAL ends, and the
- * pages no allocation took in the whole window go. */
+ * answer. Past RC_PURGE_SOON they wait for a window of RC_PURGE_INTERVAL
+ * to end, which the next page freed (or collection) looks at: the deaths
+ * in between keep their quick path too. At a window's end the pages no
+ * allocation took in the whole window go. */
 TEST(free_pages_that_wait_keep_later_deaths_quick_until_a_purge_is_due)
 {
     rc_heap *h = quiet_heap();
@@ -569,24 +570,23 @@ TEST(free_pages_that_wait_keep_later_deaths_quick_until_a_purge_is_due)
     CHECK(h->dirty_bytes == 2 * RC_PAGE_SIZE);   /* below RC_PURGE_SOON: waits */
     CHECK(!rc__purge_waits(h));
 
-    h->last_purge = 1e18;   /* the interval has not passed */
+    h->last_purge = 1e18;   /* a window that has not ended */
     for (int k = 0; k < 4 && h->dirty_bytes < RC_PURGE_SOON; k++) i = free_page_of(o, i, n);
     REQUIRE(h->dirty_bytes >= RC_PURGE_SOON);
-    REQUIRE(h->dirty_bytes * 2 < h->page_bytes);   /* most pages kept: purged on time */
-    CHECK(rc__purge_waits(h));
+    REQUIRE(h->dirty_bytes * 2 < h->page_bytes);   /* most pages kept: no release */
+    CHECK(!rc__purge_waits(h));   /* the deaths after stay quick */
     size_t waiting = h->dirty_bytes;
-    rc_decref(o[--n]);   /* a death on the current page: too early */
-    CHECK(h->dirty_bytes == waiting);
-    CHECK(rc__purge_waits(h));
-
-    /* The window is over: that death ends it. The pages were freed during
-     * it, so they wait for the next, and deaths are quick again. */
-    h->last_purge = -1e18;
-    rc_decref(o[--n]);
+    h->last_purge = -1e18;   /* the window is over */
+    rc_decref(o[--n]);       /* a death on the current page: quick, looks at nothing */
     CHECK(h->dirty_bytes == waiting);
     CHECK(!rc__purge_waits(h));
-    /* The next window is over too, and no allocation took a page in it: the
-     * next page freed ends it, and what waited all through it goes. */
+
+    /* The next page freed sees the window over; its pages were freed in
+     * it, so they wait for the next. */
+    i = free_page_of(o, i, n);
+    CHECK(h->dirty_bytes == waiting + RC_PAGE_SIZE);
+    /* The next window is over too, and no allocation took a page in it:
+     * the next page freed ends it, and what waited all through it goes. */
     h->last_purge = -1e18;
     i = free_page_of(o, i, n);
     CHECK(h->dirty_bytes <= RC_PAGE_SIZE);

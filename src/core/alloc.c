@@ -471,11 +471,13 @@ void rc__alloc_purge_soon(rc_heap *h)
     /* Too little waits: nothing changes that until more pages become free
      * (which sets `shrunk` again). */
     if (h->dirty_bytes < RC_PURGE_SOON) return;
+    /* Within the window, nothing is done, and the deaths after this one
+     * take their quick path again: the window's end is looked at when a
+     * page is freed next or a collection ends (rather than with a clock
+     * read at every death while pages wait, which a program dropping and
+     * building structures would pay most of the time). */
     double now = rc__now_seconds();
-    if (now - h->last_purge < RC_PURGE_INTERVAL) {
-        h->shrunk = true;   /* time changes it: look again at the next free */
-        return;
-    }
+    if (now - h->last_purge < RC_PURGE_INTERVAL) return;
     /* A window ended: what stayed free all through it goes. */
     size_t idle = h->dirty_low < h->dirty_bytes ? h->dirty_low : h->dirty_bytes;
     if (idle >= RC_PURGE_SOON) {

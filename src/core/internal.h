@@ -216,8 +216,7 @@ struct rc_heap {
                                        (last_purge): what no allocation needed in it */
     bool shrunk;                    /* rc__alloc_purge_soon has something new to look at:
                                        a page became free, or a large page or mapped
-                                       buffer went, since it last looked; or it waits
-                                       for RC_PURGE_INTERVAL to pass */
+                                       buffer went, since it last looked */
     double last_purge;              /* monotonic seconds of the last purge, or the
                                        start of the window rc__alloc_purge_soon measures */
     size_t buffer_bytes, page_bytes;
