@@ -34,6 +34,16 @@ static inline void node_set(node *n, int i, void *v)
     if (old) rc_decref(old);
 }
 
+/* A two-node cycle of type t with no outside reference left. */
+static inline void make_cycle(rc_heap *h, const rc_type *t)
+{
+    node *a = rc_new(h, t), *b = rc_new(h, t);
+    node_set(a, 0, b);
+    node_set(b, 0, a);
+    rc_decref(a);
+    rc_decref(b);
+}
+
 #define NODES_IMPL                                                             \
     void cbnode_traverse(void *obj, rc_visit_fn visit, void *arg)              \
     {                                                                          \

@@ -8,15 +8,6 @@
 
 NODES_IMPL
 
-/* A two-node cycle with no outside reference left. */
-static void make_cycle(rc_heap *h, const rc_type *t)
-{
-    node *a = rc_new(h, t), *b = rc_new(h, t);
-    node_set(a, 0, b);
-    node_set(b, 0, a);
-    rc_decref(a);
-    rc_decref(b);
-}
 
 TEST(a_cycle_survives_refcounting_and_goes_at_collection)
 {

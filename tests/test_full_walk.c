@@ -11,15 +11,6 @@
 
 NODES_IMPL
 
-/* A two-node cycle of type t with no outside reference left. */
-static void make_cycle(rc_heap *h, const rc_type *t)
-{
-    node *a = rc_new(h, t), *b = rc_new(h, t);
-    node_set(a, 0, b);
-    node_set(b, 0, a);
-    rc_decref(a);
-    rc_decref(b);
-}
 
 /* Whether every tracked page that is not the current one and keeps at most
  * three quarters of its blocks can take allocations again (not FULL, on
