@@ -228,12 +228,12 @@ RC_INLINE void free_held(rc_heap *h, rc_head *o)
     if (!rc__free_quick_full(o)) rc__free_block(h, o);
 }
 
-/* Break the cycles of `n` garbage objects that lie close together (a chunk
- * of a list, or one page's): each lets go of what it holds, then of our
- * hold. One left with only our hold (its referrers already let go) is freed
- * right here, while what release touched is still in cache; the others die
- * when their referrers in later chunks let go, or, with `defer`, are put
- * there with the hold kept (returns how many). An object freed by its last
+/* Break the cycles of `n` garbage objects of a list's chunk: each lets go
+ * of what it holds, then of our hold. One left with only our hold (its
+ * referrers already let go) is freed right here, while what release
+ * touched is still in cache; the others are put in `defer` with the hold
+ * kept (returns how many), to die when their referrers in later chunks let
+ * go. An object freed by its last
  * referrer still carries INSET, which is how unlink_object counts it.
  * `reach`: entries of objs past the chunk that may be prefetched
  * (prefetch_item; 0 for none). */
@@ -258,8 +258,7 @@ static size_t release_chunk(rc_heap *h, rc_head **objs, size_t n, rc_head **defe
     for (size_t i = 0; i < n; i++) {
         rc_head *o = objs[i];
         if (o->refcnt != 1) {
-            if (defer) defer[k++] = o;
-            else rc_decref(o + 1);
+            defer[k++] = o;
             continue;
         }
         uint32_t gc = o->gc;

@@ -744,6 +744,22 @@ void rc__free_block(rc_heap *h, rc_head *b)
     else rc__free_block_raw(h, b);
 }
 
+/* What blocks given back to small page `pg` change: an empty page goes
+ * (unless it is current, a page walk is under way, or it holds a
+ * quarantine), a full one rejoins its queue once a quarter is free. */
+static void page_after_free(rc_heap *h, rc_page *pg)
+{
+    if (rc__page_is_current(h, pg)) return;   /* even empty: a purge may let it go */
+    if (pg->used == 0) {
+        /* Buffer pages are on no list a walk follows: they go at once. */
+        bool walked = h->keep_empty_pages && !(pg->flags & RC_PAGE_BUFFER);
+        if (!walked && !pg->held) page_release(h, pg);
+    } else if ((pg->flags & RC_PAGE_FULL) && pg->used <= pg->capacity - pg->capacity / 4) {
+        pg->flags &= (uint16_t)~RC_PAGE_FULL;
+        avail_push(h, pg);
+    }
+}
+
 void rc__free_block_raw(rc_heap *h, rc_head *b)
 {
     rc_page *pg = rc__page_of(b);
@@ -765,15 +781,7 @@ void rc__free_block_raw(rc_heap *h, rc_head *b)
     if (watched) rc__mem_close((char *)b + RC_FREE_OPEN, pg->block_size - RC_FREE_OPEN);
     pg->free = b;
     pg->used--;
-    if (rc__page_is_current(h, pg)) return;   /* even empty: a purge may let it go */
-    if (pg->used == 0) {
-        /* Buffer pages are on no list a walk follows: they go at once. */
-        bool walked = h->keep_empty_pages && !(pg->flags & RC_PAGE_BUFFER);
-        if (!walked && !pg->held) page_release(h, pg);
-    } else if ((pg->flags & RC_PAGE_FULL) && pg->used <= pg->capacity - pg->capacity / 4) {
-        pg->flags &= (uint16_t)~RC_PAGE_FULL;
-        avail_push(h, pg);
-    }
+    page_after_free(h, pg);
 }
 
 void rc__free_run(rc_heap *h, rc_page *pg, rc_head *head, rc_head *tail, uint32_t n)
@@ -783,13 +791,7 @@ void rc__free_run(rc_heap *h, rc_page *pg, rc_head *head, rc_head *tail, uint32_
     rc__free_link(tail, pg->free);
     pg->free = head;
     pg->used -= n;
-    if (rc__page_current(pg)) return;   /* even empty: a purge may let it go */
-    if (pg->used == 0) {
-        if (!h->keep_empty_pages && !pg->held) page_release(h, pg);
-    } else if ((pg->flags & RC_PAGE_FULL) && pg->used <= pg->capacity - pg->capacity / 4) {
-        pg->flags &= (uint16_t)~RC_PAGE_FULL;
-        avail_push(h, pg);
-    }
+    page_after_free(h, pg);
 }
 
 void rc__free_page_all(rc_heap *h, rc_page *pg)
