@@ -362,6 +362,32 @@ TEST(a_vector_trimmed_keeps_its_items_and_gives_back_its_room)
     rc_heap_free(h);
 }
 
+TEST(a_vector_reserved_grows_once_to_a_power_of_two_and_keeps_its_items)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    REQUIRE(h);
+    rc_vec v = {0};
+    CHECK(rc__vec_reserve(h, &v, 0));
+    CHECK(v.items == NULL && v.cap == 0);   /* nothing asked, nothing taken */
+    CHECK(rc__vec_reserve(h, &v, 5));
+    CHECK_EQ_INT(v.cap, 16);
+    for (size_t i = 0; i < 10; i++) REQUIRE(rc__vec_push(h, &v, (void *)(i + 1)));
+    CHECK(rc__vec_reserve(h, &v, 10000));
+    CHECK_EQ_INT(v.cap, 16384);   /* 16 doubled to the first power of two >= 10000 */
+    CHECK_EQ_INT(v.len, 10);
+    for (size_t i = 0; i < v.len; i++) CHECK(v.items[i] == (void *)(i + 1));
+    void **items = v.items;
+    CHECK(rc__vec_reserve(h, &v, 16384));   /* room already: nothing moves */
+    CHECK(v.items == items && v.cap == 16384);
+    /* More than memory can address: refused, the vector as it was. */
+    CHECK(!rc__vec_reserve(h, &v, SIZE_MAX / sizeof(void *) + 1));
+    CHECK(!rc__vec_reserve(h, &v, SIZE_MAX));
+    CHECK(v.items == items && v.cap == 16384 && v.len == 10);
+    rc__vec_free(h, &v);
+    CHECK(v.items == NULL && v.cap == 0 && v.len == 0);
+    rc_heap_free(h);
+}
+
 /* ---- small buffers: the heap's buffer pages ---- */
 
 /* Old two-node cycles, each held by one reference in `keep`, promoted by a

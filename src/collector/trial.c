@@ -786,8 +786,7 @@ size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info)
         /* Room for the members the generation counts know of, filled from
          * locals; the vector grows if there are more after all. */
         size_t want = h->gen_objects[0] + (gen ? h->gen_objects[1] : 0);
-        bool ok = true;
-        while (ok && members->cap < want) ok = rc__vec_grow(h, members);
+        bool ok = rc__vec_reserve(h, members, want);
         void **items = members->items;
         size_t n = 0, cap = ok ? members->cap : 0;
         FOREACH_MEMBER(&s, o, {

@@ -159,11 +159,20 @@ static void *vec_resize(rc_heap *h, rc_vec *v, size_t cap)
 
 bool rc__vec_grow(rc_heap *h, rc_vec *v)
 {
-    size_t ncap = v->cap ? v->cap * 2 : 16;
-    if (ncap > SIZE_MAX / sizeof(void *)) return false;
+    return rc__vec_reserve(h, v, v->cap ? v->cap + 1 : 1);
+}
+
+bool rc__vec_reserve(rc_heap *h, rc_vec *v, size_t want)
+{
+    if (want <= v->cap) return true;
+    size_t ncap = v->cap ? v->cap : 16;
+    while (ncap < want) {
+        if (ncap > SIZE_MAX / sizeof(void *) / 2) return false;
+        ncap *= 2;
+    }
     void **n = vec_resize(h, v, ncap);
     if (!n) return false;
-    /* Big scratch vectors fill up at once: fault the new half in one call. */
+    /* Big scratch vectors fill up at once: fault the new part in one call. */
     if (ncap * sizeof *n >= 16384) rc__commit(h, n + v->cap, (ncap - v->cap) * sizeof *n);
     v->items = n;
     v->cap = ncap;

@@ -157,6 +157,10 @@ typedef struct rc_vec {
  * unchanged). Big vectors are mapped as big buffers are (buffer.c), small
  * ones come from the allocator's realloc; not counted in buffer_bytes. */
 bool rc__vec_grow(rc_heap *h, rc_vec *v);
+/* Room for at least `want` items in one step: the capacity doubles (from
+ * 16) until it is enough, and the vector moves at most once. true when
+ * there was room already; false on out-of-memory (the vector is unchanged). */
+bool rc__vec_reserve(rc_heap *h, rc_vec *v, size_t want);
 /* Fault in [p, p+size) with one call (allocator.commit) rather than one page
  * fault at a time; for buffers about to be written. */
 void rc__commit(rc_heap *h, void *p, size_t size);
