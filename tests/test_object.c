@@ -334,6 +334,61 @@ TEST(a_young_collection_without_memory_for_its_vector_still_frees_cycles)
     rc_heap_free(h);
 }
 
+/* A binary tree of 2^depth - 1 nodes: slot 0 the left child, 1 the right. */
+static node *young_tree(rc_heap *h, int depth)
+{
+    node *n = rc_new(h, &node2_type);
+    if (n && depth > 1) {
+        node *l = young_tree(h, depth - 1), *r = young_tree(h, depth - 1);
+        node_set(n, 0, l);
+        node_set(n, 1, r);
+        rc_xdecref(l);
+        rc_xdecref(r);
+    }
+    return n;
+}
+
+static long tree_nodes(const node *n)
+{
+    return n ? 1 + tree_nodes(n->slot[0]) + tree_nodes(n->slot[1]) : 0;
+}
+
+TEST(a_young_mark_without_room_on_its_stack_keeps_all_that_is_reachable)
+{
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
+    cfg.allocator.realloc = failing_realloc;
+    cfg.disabled = 1;
+    calls = 0;
+    fail_at = 1L << 40;
+    rc_heap *h = rc_heap_new(&cfg);
+    REQUIRE(h);
+    node *root = young_tree(h, 11);   /* 2,047 young nodes, held by root only */
+    REQUIRE(root);
+    for (int i = 0; i < 500; i++) {   /* and garbage beside them */
+        node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+        node_set(a, 0, b);
+        node_set(b, 0, a);
+        rc_decref(a);
+        rc_decref(b);
+    }
+    /* The members vector is the collection's first allocation; the mark
+     * stack's first push, the second, fails: the mark goes on from what it
+     * marked and did not expand (mark_fixpoint). */
+    fail_at = calls + 2;
+    CHECK_EQ_INT(rc_gc_collect(h, 0), 1000);
+    fail_at = 1L << 40;
+    CHECK_EQ_INT(tree_nodes(root), 2047);
+    rc_heap_stats st;
+    rc_heap_get_stats(h, &st);
+    CHECK_EQ_INT(st.objects, 2047);
+    rc_decref(root);
+    rc_gc_collect(h, 2);
+    rc_heap_get_stats(h, &st);
+    CHECK_EQ_INT(st.objects, 0);
+    rc_heap_free(h);
+}
+
 static int finalized;
 static void *resurrected;
 static void resurrecting_finalize(void *obj)

@@ -459,6 +459,44 @@ RC_INLINE void mark_ref_inset(rc_head *c, void *ctx)
     if (!rc__vec_push(s->h, &s->stack, c)) s->overflow = true;
 }
 
+/* The mark of such a set from `x` (marked) and the mark stack, depth first:
+ * mark_ref_inset for each object taken off the stack, except that on a slots
+ * object the last referent it marks (its lowest slot's) is expanded next
+ * straight from a local instead of going through the stack -- the order a
+ * push and an immediate pop give, without the two. A chain is then marked
+ * without touching the stack. */
+static RC_NOINLINE void mark_inset_from(gc_set *s, rc_head *x)
+{
+    const uint32_t flip = s->flip;
+    slots_cache *sc = &s->sc;
+    for (;;) {
+        rc_head *next = NULL;
+        const rc_type *t = x->type;
+        if (t != sc->type && (t->rc_kind != RC_KIND_USER || t->traverse || !t->nslots)) {
+            rc__foreach_ref(x, mark_ref_inset, s);
+        } else {
+            if (t != sc->type) {
+                sc->type = t;
+                sc->nslots = t->nslots;
+                sc->offset = t->slots_offset;
+            }
+            void **sl = (void **)((char *)(x + 1) + sc->offset);
+            RC__SLOTS_DOWN(sc->nslots, i, {
+                rc_head *c = sl[i] ? RC_HEAD(sl[i]) : NULL;
+                uint32_t gc = c ? c->gc : 0;   /* no INSET: skipped */
+                if ((gc & RC__INSET) && !((gc ^ flip) & RC__MARK)) {
+                    c->gc = gc ^ RC__MARK;
+                    if (next && !rc__vec_push(s->h, &s->stack, next)) s->overflow = true;
+                    next = c;
+                }
+            });
+        }
+        if (next) x = next;
+        else if (s->stack.len) x = s->stack.items[--s->stack.len];
+        else return;
+    }
+}
+
 /* After the stack failed to grow, some marked objects were never expanded:
  * expand every marked member until a round marks nothing new. */
 static void mark_fixpoint(gc_set *s, rc_vec *members)
@@ -598,8 +636,7 @@ static size_t mark_sweep_members(gc_set *s, rc_vec *m, unsigned target, bool no_
         uint32_t gc = o->gc;
         if (((gc ^ flip) & RC__MARK) || o->refcnt <= gc >> RC__FIELD_SHIFT) continue;
         o->gc = gc ^ RC__MARK;
-        if (!rc__vec_push(h, &s->stack, o)) s->overflow = true;
-        else drain(s, mark_ref_inset);
+        mark_inset_from(s, o);
     });
     mark_fixpoint(s, m);
     size_t n = m->len;
