@@ -826,19 +826,39 @@ size_t rc__collect(rc_heap *h, unsigned gen, rc_gc_info *info)
         bool ok = rc__vec_reserve(h, members, want);
         void **items = members->items;
         size_t n = 0, cap = ok ? members->cap : 0;
-        FOREACH_MEMBER(&s, o, {
-            if (unlikely(n == cap)) {
-                members->len = n;
-                if (!ok || !rc__vec_grow(h, members)) {
-                    ok = false;
-                    continue;
+#define GATHER(o)                                                              \
+    {                                                                          \
+        if (unlikely(n == cap)) {                                              \
+            members->len = n;                                                  \
+            if (!ok || !rc__vec_grow(h, members)) {                            \
+                ok = false;                                                    \
+                continue;                                                      \
+            }                                                                  \
+            items = members->items;                                            \
+            cap = members->cap;                                                \
+        }                                                                      \
+        items[n++] = o;                                                        \
+        o->gc |= RC__INSET;                                                    \
+    }
+        FOREACH_SET_PAGE(&s, pg, {
+            if (pg->flags & (RC_PAGE_LARGE | RC_PAGE_WATCH)) {
+                RC__WALK_BLOCKS(pg, o, {
+                    if (!o->refcnt || !(o->gc & RC__TRACKED) || rc__gen(o) > gen) continue;
+                    GATHER(o)
+                });
+            } else {
+                /* Nobody watches the page: a free block's gc word is 0, so
+                 * the gc word alone says member (as full_member_gc). */
+                char *const end = pg->bump;
+                const size_t step = pg->block_size;
+                for (char *p = rc__page_first(pg); p < end; p += step) {
+                    rc_head *o = (rc_head *)p;
+                    if ((o->gc & (RC__TRACKED | RC__GEN_MASK)) - RC__TRACKED > gen) continue;
+                    GATHER(o)
                 }
-                items = members->items;
-                cap = members->cap;
             }
-            items[n++] = o;
-            o->gc |= RC__INSET;
         });
+#undef GATHER
         members->len = n;
         if (ok) {
             s.candidates = true;   /* membership: INSET */
