@@ -164,13 +164,9 @@ static void release_all(rc_head **objs, size_t n)
     uint32_t ns = 0, off = 0;
     size_t i = 0;
     for (;;) {
-        switch (ns) {
-        case 1: i = release_same(objs, i, n, st, off, 1); break;
-        case 2: i = release_same(objs, i, n, st, off, 2); break;
-        case 3: i = release_same(objs, i, n, st, off, 3); break;
-        case 4: i = release_same(objs, i, n, st, off, 4); break;
-        default: i = release_same(objs, i, n, st, off, ns); break;
-        }
+#define SAME(k) (i = release_same(objs, i, n, st, off, (k)))
+        RC__SLOTS_RUN(ns, SAME);
+#undef SAME
         if (i >= n) return;
         const rc_type *t = objs[i]->type;
         if (t->rc_kind != RC_KIND_USER || t->clear) {
