@@ -919,9 +919,15 @@ RC_API void rc_heap_get_stats(const rc_heap *heap, rc_heap_stats *out);
  * which none needed them, looked at when the heap next frees a page or
  * collects (docs/guide.md, "Memory"). A program that dropped part of its
  * data and then stops using the heap for a while calls this to lower its
- * USS at once. Returns RC_OK; RC_EINVAL for a NULL heap; RC_EBUSY (recorded,
- * nothing done) when called from one of the heap's finalizers, callbacks or
- * destroy hooks, or for a heap another thread holds. O(segments). */
+ * USS at once. Returns RC_OK; RC_EINVAL for a NULL heap, and, recorded as
+ * the thread's error (rc_thread_error), for a frozen region's heap
+ * (rc_heap_of of a region's object: no thread holds it, nothing of it is
+ * written; debug builds stop instead, as for any call given that heap);
+ * RC_EBUSY (recorded on the heap, nothing done) when called from one of
+ * the heap's finalizers, callbacks or destroy hooks; RC_EBUSY, in a
+ * release build, for a heap another thread holds (nothing recorded or
+ * done: the heap is not the caller's to write to; debug builds stop
+ * instead, as rc_heap_release). O(segments). */
 RC_API int rc_heap_trim(rc_heap *heap);
 
 /* ---- what a collection reports ---- */

@@ -694,11 +694,15 @@ TEST(pages_no_allocation_takes_for_a_whole_window_go_back)
     rc_heap_free(h);
 }
 
+TEST(rc_heap_trim_of_null_is_einval)
+{
+    CHECK_EQ_INT(rc_heap_trim(NULL), RC_EINVAL);
+}
+
 TEST(rc_heap_trim_gives_every_free_page_back_at_once)
 {
     rc_heap *h = quiet_heap();
     REQUIRE(h);
-    CHECK_EQ_INT(rc_heap_trim(NULL), RC_EINVAL);
     enum { MAX = 64 * (WAVE_PAGES + 2) };
     static void *keep[MAX], *wave[MAX];
     size_t nk = fill_pages(h, keep, MAX, WAVE_PAGES);
@@ -737,6 +741,30 @@ TEST(rc_heap_trim_from_a_finalizer_is_refused)
     CHECK_EQ_INT(trim_seen, RC_EBUSY);
     CHECK_EQ_INT(rc_heap_error(h), RC_EBUSY);
     rc_heap_clear_error(h);
+    rc_heap_free(h);
+}
+
+/* A destroy hook that tries to trim its own heap (while it frees). */
+static int trim_in_destroy = -1;
+static void trim_destroy(void *self)
+{
+    trim_in_destroy = rc_heap_trim(rc_heap_of(self));
+}
+static const rc_type trim_destroy_type = {.name = "trim_destroy", .size = 16,
+                                          .destroy = trim_destroy};
+
+TEST(rc_heap_trim_from_a_destroy_hook_is_refused)
+{
+    rc_heap *h = quiet_heap();
+    REQUIRE(h);
+    void *a = rc_new(h, &trim_destroy_type);
+    REQUIRE(a);
+    rc_decref(a);
+    CHECK_EQ_INT(trim_in_destroy, RC_EBUSY);
+    CHECK_EQ_INT(rc_heap_error(h), RC_EBUSY);
+    CHECK(strstr(rc_heap_error_message(h), "rc_heap_trim: refused while the heap is freeing") != NULL);
+    rc_heap_clear_error(h);
+    CHECK_EQ_INT(rc_heap_trim(h), RC_OK);   /* and afterwards, fine */
     rc_heap_free(h);
 }
 

@@ -475,4 +475,32 @@ TEST(a_call_on_a_region_heap_stops_debug_builds_naming_the_region)
     CHECK(dies_saying(count_region_heap, "the heap is the frozen region"));
 }
 
+/* rc_heap_trim of a region's heap: the region's pages are not the
+ * caller's to give back (no thread holds the heap; its last holder frees
+ * it whole). Debug builds stop; others refuse with RC_EINVAL, recorded as
+ * the thread's error, and write nothing. */
+static void trim_region_heap(void)
+{
+    frozen f;
+    if (freeze_one(&f)) rc_heap_trim(rc_heap_of(f.obj[0]));
+}
+
+TEST(rc_heap_trim_of_a_region_heap_is_refused_and_writes_nothing)
+{
+    if (LIB_DEBUG) {
+        CHECK(dies_saying(trim_region_heap, "rc_heap_trim("));
+        CHECK(dies_saying(trim_region_heap, "the heap is the frozen region"));
+        return;
+    }
+    frozen f;
+    REQUIRE(freeze_one(&f));
+    snapshot s;
+    take(&f, &s);
+    CHECK_EQ_INT(rc_heap_trim(f.rh), RC_EINVAL);
+    CHECK(thread_refused(RC_EINVAL, "rc_heap_trim: the heap is the frozen region"));
+    CHECK(unchanged(&f, &s, "rc_heap_trim"));
+    CHECK_EQ_INT(rc_heap_error(f.h), RC_OK);   /* the heap it came from is not involved */
+    thaw(&f);
+}
+
 RC_TEST_MAIN

@@ -305,6 +305,49 @@ TEST(owner_check_in_library_calls)
     CHECK(dies_saying(new_from_another_thread, "rc_new("));
 }
 
+/* ---- rc_heap_trim of a heap another thread holds ---- */
+
+static const rc_type blob_type = {.name = "blob", .size = 1000};
+static void *try_trim(void *h) { return (void *)(intptr_t)rc_heap_trim(h); }
+static void trim_from_another_thread(void)
+{
+    stray_heap = rc_heap_new(NULL);
+    on_thread(try_trim, stray_heap);
+}
+
+static size_t page_bytes(const rc_heap *h)
+{
+    rc_heap_stats st;
+    rc_heap_get_stats(h, &st);
+    return st.page_bytes;
+}
+
+/* The free pages are the holder's to give back: another thread's trim
+ * changes nothing and records nothing (the heap is not its to write to),
+ * in release builds; debug builds stop, naming the call. */
+TEST(trim_of_a_heap_another_thread_holds_is_ebusy_and_does_nothing)
+{
+    if (LIB_DEBUG) {
+        CHECK(dies_saying(trim_from_another_thread, "rc_heap_trim("));
+        return;
+    }
+    enum { N = 1024 };   /* 1 MiB kept, 1 MiB of pages freed: both under the heap's own purges */
+    static void *keep[N], *wave[N];
+    rc_heap *h = rc_heap_new(NULL);
+    rc_gc_disable(h);
+    for (size_t i = 0; i < N; i++) REQUIRE((keep[i] = rc_new(h, &blob_type)) != NULL);
+    for (size_t i = 0; i < N; i++) REQUIRE((wave[i] = rc_new(h, &blob_type)) != NULL);
+    for (size_t i = 0; i < N; i++) rc_decref(wave[i]);
+    size_t pages = page_bytes(h);
+    CHECK_EQ_INT((intptr_t)on_thread(try_trim, h), RC_EBUSY);
+    CHECK_EQ_INT(rc_heap_error(h), RC_OK);
+    CHECK_EQ_INT(page_bytes(h), pages);
+    CHECK_EQ_INT(rc_heap_trim(h), RC_OK);   /* the holder's own trim */
+    CHECK(page_bytes(h) <= pages);
+    for (size_t i = 0; i < N; i++) rc_decref(keep[i]);
+    rc_heap_free(h);
+}
+
 /* ---- rc_move ---- */
 
 static rc_heap *quiet(void)

@@ -188,6 +188,21 @@ RC_INLINE void prefetch_item(void *const *items, size_t i, size_t reach)
         }                                                                      \
     } while (0)
 
+/* SAME(k) for a run of objects of one slots type with `n` slots: k is the
+ * constant 1, 2, 3 or 4 for those counts, so that SAME's slots loop
+ * (RC__SLOTS_DOWN) unrolls for the usual few, and `n` otherwise. SAME is
+ * the caller's macro that walks the run (release_all, count_run). */
+#define RC__SLOTS_RUN(n, SAME)                                                 \
+    do {                                                                       \
+        switch (n) {                                                           \
+        case 1: SAME(1); break;                                                \
+        case 2: SAME(2); break;                                                \
+        case 3: SAME(3); break;                                                \
+        case 4: SAME(4); break;                                                \
+        default: SAME(n); break;                                               \
+        }                                                                      \
+    } while (0)
+
 
 /* rc__foreach_ref(o, fn, ctx) with the last slots type seen in *sc. */
 RC_INLINE void foreach_ref_cached(rc_head *o, void (*fn)(rc_head *, void *), void *ctx,

@@ -164,13 +164,9 @@ static void release_all(rc_head **objs, size_t n)
     uint32_t ns = 0, off = 0;
     size_t i = 0;
     for (;;) {
-        switch (ns) {
-        case 1: i = release_same(objs, i, n, st, off, 1); break;
-        case 2: i = release_same(objs, i, n, st, off, 2); break;
-        case 3: i = release_same(objs, i, n, st, off, 3); break;
-        case 4: i = release_same(objs, i, n, st, off, 4); break;
-        default: i = release_same(objs, i, n, st, off, ns); break;
-        }
+#define SAME(k) (i = release_same(objs, i, n, st, off, (k)))
+        RC__SLOTS_RUN(ns, SAME);
+#undef SAME
         if (i >= n) return;
         const rc_type *t = objs[i]->type;
         if (t->rc_kind != RC_KIND_USER || t->clear) {
@@ -210,21 +206,52 @@ static void books_freed(rc_heap *h, const uint32_t gens[8], size_t n)
     h->gc_freed += n;   /* every one INSET */
 }
 
+/* A header's first word, refcnt and gc, as one 8-byte integer (folded to
+ * a constant for constant arguments). */
+RC_INLINE uint64_t head_word(uint32_t refcnt, uint32_t gc)
+{
+    const rc_head w = {.refcnt = refcnt, .gc = gc};
+    uint64_t x;
+    memcpy(&x, &w, sizeof x);
+    return x;
+}
+
+/* Whether garbage object `o` needs nothing but its block back and the
+ * books written: our hold is its only reference (refcnt 1), it is INSET
+ * (freed garbage), has no candidate-buffer entry or weak references, its
+ * type no destroy, and no on_death hook wants it (`hooked`: false where
+ * the caller saw to that already). Otherwise rc__free_now frees it, or,
+ * held by more than us, it lives on. `plain`: the last type seen with no
+ * destroy, not read again (the caller's, NULL at first). refcnt and the
+ * three flags are tested in one compare of the header's first word. */
+RC_INLINE bool quick_free(const rc_head *o, bool hooked, const rc_type **plain)
+{
+    uint64_t w;
+    memcpy(&w, o, sizeof w);
+    if (hooked || (w & head_word(UINT32_MAX, RC__BUFFERED | RC__WEAKREFS | RC__INSET)) !=
+                      head_word(1, RC__INSET))
+        return false;
+    const rc_type *t = o->type;
+    if (t != *plain) {
+        if (t->destroy) return false;
+        *plain = t;
+    }
+    return true;
+}
+
 /* Free garbage object `o`, whose only reference left is our hold: what
- * rc__free_now does, inline for the usual object -- no candidate-buffer
- * entry, no weak references, no destroy, no on_death hook: counted as
+ * rc__free_now does, inline for the usual object (quick_free): counted as
  * freed garbage, off the generation counts, its block given back. */
 RC_INLINE void free_held(rc_heap *h, rc_head *o)
 {
-    uint32_t gc = o->gc;
-    if (unlikely((gc & (RC__BUFFERED | RC__WEAKREFS)) || o->type->destroy ||
-                 (h->hooked & RC_HOOK_DEATH))) {
+    const rc_type *plain = NULL;
+    if (unlikely(!quick_free(o, (h->hooked & RC_HOOK_DEATH) != 0, &plain))) {
         rc__free_now(h, o);
         return;
     }
-    rc_assert(o->refcnt == 1 && !h->freeing);
-    h->gc_freed += (gc & RC__INSET) != 0;
-    if (gc & RC__TRACKED) rc__uncount(h, o);
+    rc_assert(!h->freeing);
+    h->gc_freed++;
+    if (o->gc & RC__TRACKED) rc__uncount(h, o);
     if (!rc__free_quick_full(o)) rc__free_block(h, o);
 }
 
@@ -257,24 +284,12 @@ static size_t release_chunk(rc_heap *h, rc_head **objs, size_t n, rc_head **defe
     const bool hooked = (h->hooked & RC_HOOK_DEATH) != 0;
     for (size_t i = 0; i < n; i++) {
         rc_head *o = objs[i];
-        if (o->refcnt != 1) {
-            defer[k++] = o;
+        if (!quick_free(o, hooked, &plain)) {
+            if (o->refcnt != 1) defer[k++] = o;
+            else rc__free_now(h, o);
             continue;
         }
-        uint32_t gc = o->gc;
-        const rc_type *t = o->type;
-        if (t != plain) {
-            if (t->destroy) {
-                free_held(h, o);
-                continue;
-            }
-            plain = t;
-        }
-        if (unlikely(hooked || (gc & (RC__BUFFERED | RC__WEAKREFS)) || !(gc & RC__INSET))) {
-            free_held(h, o);
-            continue;
-        }
-        gens[FREE_RUN_GEN(gc)]++;
+        gens[FREE_RUN_GEN(o->gc)]++;
         nq++;
         if (!rc__free_quick_full(o)) rc__free_block(h, o);
     }
@@ -312,16 +327,8 @@ static bool free_whole_page(rc_heap *h, rc_page *pg, rc_head **objs, size_t n)
     uint32_t gens[8] = {0};
     const rc_type *plain = NULL;   /* the last type seen with no destroy */
     for (size_t i = 0; i < n; i++) {
-        const rc_head *o = objs[i];
-        uint32_t gc = o->gc;
-        if (o->refcnt != 1 || (gc & (RC__BUFFERED | RC__WEAKREFS))) return false;
-        const rc_type *t = o->type;
-        if (t != plain) {
-            if (t->destroy) return false;
-            plain = t;
-        }
-        rc_assert(gc & RC__INSET);
-        gens[FREE_RUN_GEN(gc)]++;
+        if (!quick_free(objs[i], false, &plain)) return false;   /* no on_death: the caller's */
+        gens[FREE_RUN_GEN(objs[i]->gc)]++;
     }
     books_freed(h, gens, n);
     rc__free_page_all(h, pg);
@@ -356,21 +363,17 @@ static void release_page_chunk(rc_heap *h, rc_page *pg, rc_head **objs, size_t n
     const rc_type *plain = NULL;   /* the last type seen with no destroy */
     for (size_t i = 0; i < n; i++) {
         rc_head *o = objs[i];
-        if (o->refcnt != 1) {   /* held by more than us: only the hold goes */
-            settle_garbage(h, o);
-            rc_decref(o + 1);   /* INSET: not buffered, and more than 1 */
+        if (!quick_free(o, false, &plain)) {   /* no on_death: seen to above */
+            if (o->refcnt != 1) {   /* held by more than us: only the hold goes */
+                settle_garbage(h, o);
+                rc_decref(o + 1);   /* INSET: not buffered, and more than 1 */
+            } else {
+                free_run_flush(h, pg, &fr);   /* user code may run: the books first */
+                rc__free_now(h, o);
+            }
             continue;
         }
-        uint32_t gc = o->gc;
-        const rc_type *t = o->type;
-        if (unlikely(gc & (RC__BUFFERED | RC__WEAKREFS)) || (t != plain && t->destroy)) {
-            free_run_flush(h, pg, &fr);   /* user code may run: the books first */
-            rc__free_now(h, o);
-            continue;
-        }
-        plain = t;
-        rc_assert(gc & RC__INSET);
-        fr.gens[FREE_RUN_GEN(gc)]++;
+        fr.gens[FREE_RUN_GEN(o->gc)]++;
         uint64_t zero = 0;
         memcpy(o, &zero, sizeof zero);   /* refcnt 0: a free block */
         rc__free_link(o, fr.head);

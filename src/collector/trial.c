@@ -280,13 +280,9 @@ RC_INLINE bool count_run(gc_set *s, char *p, char *end, size_t step, slots_cache
     uint32_t ns = sc->nslots, off = sc->offset;
     bool far = false;
     for (;;) {
-        switch (ns) {
-        case 1: p = count_same(s, p, end, step, st, off, 1, mode, &far); break;
-        case 2: p = count_same(s, p, end, step, st, off, 2, mode, &far); break;
-        case 3: p = count_same(s, p, end, step, st, off, 3, mode, &far); break;
-        case 4: p = count_same(s, p, end, step, st, off, 4, mode, &far); break;
-        default: p = count_same(s, p, end, step, st, off, ns, mode, &far); break;
-        }
+#define SAME(k) (p = count_same(s, p, end, step, st, off, (k), mode, &far))
+        RC__SLOTS_RUN(ns, SAME);
+#undef SAME
         if (p >= end) break;
         /* a member of another type than st */
         rc_head *o = (rc_head *)p;

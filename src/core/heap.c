@@ -275,6 +275,11 @@ int rc_heap_trim(rc_heap *h)
 {
     if (!h) return RC_EINVAL;
     RC__HEAP_CHECK(h, "rc_heap_trim");
+    if (h->region) {   /* a frozen region's heap (rc_heap_of of its object): no thread's */
+        rc__fail(h, RC_EINVAL, "rc_heap_trim: the heap is the frozen region %p's, which no "
+                 "thread holds", h->region);
+        return RC_EINVAL;
+    }
     if (!rc__heap_owned(h)) return RC_EBUSY;   /* another thread's: touch nothing */
     if (h->busy || h->freeing || h->scanning) {
         rc__fail(h, RC_EBUSY, "rc_heap_trim: refused while the heap is %s (called from one of "
