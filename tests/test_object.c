@@ -308,7 +308,9 @@ TEST(out_of_memory_at_every_allocation_point)
     }
 }
 
-TEST(a_young_collection_without_memory_for_its_vector_still_frees_cycles)
+/* A heap with automatic collection off whose realloc fails once `calls`
+ * reaches `fail_at` (not yet). */
+static rc_heap *failing_heap(void)
 {
     rc_heap_config cfg;
     rc_heap_config_init(&cfg);
@@ -316,15 +318,26 @@ TEST(a_young_collection_without_memory_for_its_vector_still_frees_cycles)
     cfg.disabled = 1;
     calls = 0;
     fail_at = 1L << 40;
-    rc_heap *h = rc_heap_new(&cfg);
-    REQUIRE(h);
-    for (int i = 0; i < 3000; i++) {
+    return rc_heap_new(&cfg);
+}
+
+/* `n` garbage two-node cycles. */
+static void garbage_pairs(rc_heap *h, int n)
+{
+    for (int i = 0; i < n; i++) {
         node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
         node_set(a, 0, b);
         node_set(b, 0, a);
         rc_decref(a);
         rc_decref(b);
     }
+}
+
+TEST(a_young_collection_without_memory_for_its_vector_still_frees_cycles)
+{
+    rc_heap *h = failing_heap();
+    REQUIRE(h);
+    garbage_pairs(h, 3000);
     fail_at = calls + 1;   /* no vector can grow from here on */
     CHECK_EQ_INT(rc_gc_collect(h, 0), 6000);
     fail_at = 1L << 40;
@@ -355,23 +368,11 @@ static long tree_nodes(const node *n)
 
 TEST(a_young_mark_without_room_on_its_stack_keeps_all_that_is_reachable)
 {
-    rc_heap_config cfg;
-    rc_heap_config_init(&cfg);
-    cfg.allocator.realloc = failing_realloc;
-    cfg.disabled = 1;
-    calls = 0;
-    fail_at = 1L << 40;
-    rc_heap *h = rc_heap_new(&cfg);
+    rc_heap *h = failing_heap();
     REQUIRE(h);
     node *root = young_tree(h, 11);   /* 2,047 young nodes, held by root only */
     REQUIRE(root);
-    for (int i = 0; i < 500; i++) {   /* and garbage beside them */
-        node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
-        node_set(a, 0, b);
-        node_set(b, 0, a);
-        rc_decref(a);
-        rc_decref(b);
-    }
+    garbage_pairs(h, 500);            /* and garbage beside them */
     /* The members vector is the collection's first allocation; the mark
      * stack's first push, the second, fails: the mark goes on from what it
      * marked and did not expand (mark_fixpoint). */
