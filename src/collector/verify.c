@@ -336,9 +336,18 @@ static void check_page(vf *v, rc_page *pg, int t, size_t i, size_t tally[4], siz
         problem(v, "page %p is on the %s page list but flagged otherwise", (void *)pg,
                 t ? "tracked" : "untracked");
     size_t live = 0, blocks = 0;
+    const bool watched = (pg->flags & (RC_PAGE_WATCH | RC_PAGE_LARGE)) != 0;
     RC__FOREACH_BLOCK(pg, o) {
         blocks++;
-        if (!o->refcnt) continue;
+        if (!o->refcnt) {
+            /* Every free writes both words of a header (internal.h): a full
+             * collection's count and a young gather tell a free block from
+             * an object by its gc word alone on a page nobody watches. */
+            if (!watched && o->gc)
+                problem(v, "free block at %p has gc word 0x%x: a collection would take it for "
+                        "an object", (void *)(o + 1), o->gc);
+            continue;
+        }
         live++;
         check_object(v, pg, o, tally, buffered);
     }

@@ -516,7 +516,8 @@ static inline bool rc__block_live(const rc_head *b) { return b->refcnt != 0; }
  * name the type of a freed object); the free-list link is the first word
  * after the header, which is why the smallest class is 24 bytes. On a small
  * page nobody watches, its gc word is 0 too (every free writes both), which
- * a full collection's count relies on: it reads only the gc word. */
+ * a full collection's count and a young collection's gather rely on: they
+ * read only the gc word (the heap check reports a free block whose is not). */
 static inline rc_head *rc__free_next(const rc_head *b)
 {
     rc_head *n;
