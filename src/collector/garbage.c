@@ -440,6 +440,22 @@ static void release_list(rc_heap *h, rc_head **objs, size_t n)
         else rc_decref(o + 1);
     }
 }
+/* Held in place: a page's garbage at a time (the chunks of a list that is
+ * not there). Pages emptied meanwhile stay until the walk ends, so the page
+ * list does not change under it; the walk never looks behind itself, where
+ * objects were freed or let go. `unheld`: the garbage is only flagged;
+ * release_page holds it. A function of its own, never inlined: its chunk is
+ * 16 KB of stack, which a collection with a list (young collections,
+ * candidate scans) must not take, nor touch a stack page it never used. */
+static RC_NOINLINE void release_pages(rc_heap *h, bool unheld)
+{
+    rc_head *chunk[PAGE_CHUNK];
+    h->keep_empty_pages++;
+    for (size_t i = 0; i < h->pages[1].len; i++)
+        release_page(h, h->pages[1].items[i], unheld, chunk, PAGE_CHUNK);
+    if (--h->keep_empty_pages == 0) rc__release_empty_pages(h);
+}
+
 size_t rc__delete_garbage(gc_set *s, rc_vec *list)
 {
     rc_heap *h = s->h;
@@ -502,17 +518,7 @@ size_t rc__delete_garbage(gc_set *s, rc_vec *list)
     } else if (list) {
         release_list(h, (rc_head **)list->items, n);
     } else {
-        /* Held in place: a page's garbage at a time (the chunks of a list
-         * that is not there). Pages emptied meanwhile stay until the walk
-         * ends, so the page list does not change under it; the walk never
-         * looks behind itself, where objects were freed or let go.
-         * s->unheld: the garbage is only flagged; release_page holds it. */
-        rc_head *chunk[PAGE_CHUNK];
-        bool unheld = s->unheld;
-        h->keep_empty_pages++;
-        for (size_t i = 0; i < h->pages[1].len; i++)
-            release_page(h, h->pages[1].items[i], unheld, chunk, PAGE_CHUNK);
-        if (--h->keep_empty_pages == 0) rc__release_empty_pages(h);
+        release_pages(h, s->unheld);
     }
     if (keep == RC__GARBAGE_SAVED) s->saved = n;
     size_t freed = kept ? 0 : h->gc_freed - before;
