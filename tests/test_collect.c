@@ -280,6 +280,57 @@ TEST(generation_one_is_skipped_while_nothing_dies_there_and_comes_back_on_garbag
     rc_heap_free(h);
 }
 
+/* Two-node cycles kept in a ring of `ring` slots, each dropping the cycle
+ * it replaces: each lives for about 2 x ring allocations. */
+static void ring_of_cycles(rc_heap *h, node **ring, int ring_len, int n)
+{
+    for (int i = 0; i < n; i++) {
+        node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+        node_set(a, 0, b);
+        node_set(b, 0, a);
+        rc_decref(b);
+        if (ring[i % ring_len]) rc_decref(ring[i % ring_len]);
+        ring[i % ring_len] = a;
+    }
+}
+
+TEST(young_collections_wait_twice_as_long_while_generation_one_finds_garbage)
+{
+    rc_heap *h = unstressed_heap();   /* checks when the policy collects: stress collects always */
+    rc_gc_set_threshold(h, 100, 4, 1000);
+    set_watch young = {RC_GC_GENERATIONS, 0, 0};
+    rc_gc_callback_add(h, note_set, &young);
+    /* Cycles that outlive a few young collections and die in generation 1. */
+    enum { RING = 150 };
+    node *ring[RING] = {0};
+    ring_of_cycles(h, ring, RING, 20000);
+    CHECK(young.largest > 150 && young.largest <= 2 * 100 + 1);
+    /* Survivors that never die: generation 1 finds nothing, and young
+     * collections come at threshold[0] again. */
+    for (int i = 0; i < RING; i++) rc_decref(ring[i]);
+    node *keep = rc_new(h, &node4_type);
+    grow_list(h, keep, 2000);
+    young.largest = 0;
+    grow_list(h, keep, 20000);
+    CHECK(young.largest > 0 && young.largest <= 101);
+    /* Setting the thresholds starts again from threshold[0]. */
+    memset(ring, 0, sizeof ring);
+    ring_of_cycles(h, ring, RING, 20000);
+    rc_gc_collect(h, 0);   /* the young count starts from 0 */
+    rc_gc_set_threshold(h, 100, 4, 1000);
+    rc_heap_stats st0, st1;
+    rc_heap_get_stats(h, &st0);
+    grow_list(h, keep, 150);   /* boosted, no collection would be due before 200 */
+    rc_heap_get_stats(h, &st1);
+    CHECK(st1.collections[0] + st1.collections[1] > st0.collections[0] + st0.collections[1]);
+    for (int i = 0; i < RING; i++) rc_xdecref(ring[i]);
+    node_set(keep, 0, NULL);
+    rc_decref(keep);
+    rc_gc_collect(h, 2);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
 TEST(an_old_generation_that_shrank_and_grows_back_triggers_no_full_collection)
 {
     /* The trigger is growth past the live count of the last full collection;

@@ -40,8 +40,7 @@ static bool old_is_due(rc_heap *h)
 static size_t step_budget(const rc_heap *h)
 {
     if (h->step_budget) return h->step_budget;
-    size_t allocs = rc__young_due(h);
-    if (allocs == SIZE_MAX || allocs == 0) allocs = h->threshold[0];
+    size_t allocs = h->threshold[0];   /* not the boosted young count: steps stay short */
     size_t b = allocs * RC_STEP_PER_ALLOC;
     return b < RC_STEP_MIN ? RC_STEP_MIN : b;
 }
@@ -134,6 +133,13 @@ void rc__maybe_collect(rc_heap *h)
             } else {
                 h->mid_backoff = 1;
             }
+            /* An eighth or more of generation 1 was garbage: young survivors
+             * die soon after their promotion (a structure built across
+             * several young collections, then dropped), and generation 1
+             * and candidate scans free them at twice the cost of a young
+             * collection. Young collections twice as far apart promote
+             * fewer of them, until generation 1 finds little again. */
+            h->young_boost = h->mid_found * 8 >= mid ? 2 : 1;
         }
         /* The old generation is due: first the candidates, whose scan
          * costs what they reach, not the heap; when it freed enough that

@@ -38,6 +38,7 @@ rc_heap *rc__heap_init(const rc_heap_config *cfg, size_t size)
     h->old_backoff = 1;
     h->cand_growth = RC_CAND_BUDGET_GROWTH;
     h->mid_backoff = 1;
+    h->young_boost = 1;
     h->incremental = true;
     h->par_workers = 1;
     h->par_min = RC_PARALLEL_MIN_DEFAULT;

@@ -260,6 +260,8 @@ struct rc_heap {
                                        but 1 in mid_backoff of its rounds (policy.c) */
     size_t mid_skip;                /* young collections left that promote to generation 2 */
     size_t mid_found;               /* generation-1 garbage the last collection found */
+    unsigned young_boost;           /* 1 or 2: a young collection is due at threshold[0] times
+                                       this; 2 while generation 1 finds garbage (policy.c) */
     bool young_to_old;              /* this young collection promotes to generation 2 */
     bool incremental;               /* automatic old-generation work in steps (default) */
     bool step_due;                  /* a pass runs: a step is due half-way to the next young
@@ -698,7 +700,7 @@ RC_INLINE size_t rc__cand_budget_base(const rc_heap *h)
 static inline size_t rc__young_due(const rc_heap *h)
 {
     return h->enabled && h->stress ? 0   /* every tracked allocation collects */
-           : h->enabled && h->threshold[0] ? (size_t)h->threshold[0]
+           : h->enabled && h->threshold[0] ? (size_t)h->threshold[0] * h->young_boost
                                            : SIZE_MAX;
 }
 /* Recompute young_limit after threshold[0] or step_due

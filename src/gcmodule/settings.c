@@ -33,6 +33,7 @@ void rc_gc_set_threshold(rc_heap *h, unsigned t0, unsigned t1, unsigned t2)
     h->threshold[2] = t2;
     h->mid_backoff = 1;
     h->mid_skip = 0;
+    h->young_boost = 1;
     rc__young_limit_update(h);
 }
 
