@@ -192,14 +192,36 @@ static void note_set(rc_heap *h, int phase, const rc_gc_info *info, void *arg)
         w->largest = info->examined;
 }
 
+/* A heap whose policy is checked (stress mode would collect always) with
+ * thresholds t0, t1, t2, its sets watched by `w`. */
+static rc_heap *watched_heap(unsigned t0, unsigned t1, unsigned t2, set_watch *w)
+{
+    rc_heap *h = unstressed_heap();
+    rc_gc_set_threshold(h, t0, t1, t2);
+    rc_gc_callback_add(h, note_set, w);
+    return h;
+}
+
+/* Two-node cycles kept in a ring of `ring_len` slots, each dropping the
+ * cycle it replaces: each lives for about 2 x ring_len allocations. */
+static void ring_of_cycles(rc_heap *h, node **ring, int ring_len, int n)
+{
+    for (int i = 0; i < n; i++) {
+        node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+        node_set(a, 0, b);
+        node_set(b, 0, a);
+        rc_decref(b);
+        if (ring[i % ring_len]) rc_decref(ring[i % ring_len]);
+        ring[i % ring_len] = a;
+    }
+}
+
 TEST(young_collections_keep_their_pace_while_nothing_dies)
 {
     /* No back-off: a young set that finds nothing is no reason to let the
      * next one grow past the caches. */
-    rc_heap *h = unstressed_heap();   /* checks when the policy collects: stress collects always */
-    rc_gc_set_threshold(h, 100, 1000, 1000);
     set_watch young = {RC_GC_GENERATIONS, 0, 0};
-    rc_gc_callback_add(h, note_set, &young);
+    rc_heap *h = watched_heap(100, 1000, 1000, &young);
     enum { N = 20000 };
     node *keep = rc_new(h, &node4_type);
     grow_list(h, keep, N);   /* all survive */
@@ -223,10 +245,8 @@ TEST(backed_off_young_collections_bring_generation_one_sooner)
      * after 8 times fewer of them, or its set (and pause) grows 8 times:
      * generation 1 with the young generation never holds more than about
      * two backed-off young sets (8 x 100 objects each). */
-    rc_heap *h = unstressed_heap();   /* checks when the policy collects: stress collects always */
-    rc_gc_set_threshold(h, 100, 8, 1000);
     set_watch mid = {RC_GC_GENERATIONS, 1, 0};
-    rc_gc_callback_add(h, note_set, &mid);
+    rc_heap *h = watched_heap(100, 8, 1000, &mid);
     node *keep = rc_new(h, &node4_type);
     grow_list(h, keep, 40000);
     rc_heap_stats st;
@@ -259,14 +279,7 @@ TEST(generation_one_is_skipped_while_nothing_dies_there_and_comes_back_on_garbag
      * and generation 1 is collected at its threshold's pace again. */
     enum { RING = 150 };
     node *ring[RING] = {0};
-    for (int i = 0; i < 60000; i++) {
-        node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
-        node_set(a, 0, b);
-        node_set(b, 0, a);
-        rc_decref(b);
-        if (ring[i % RING]) rc_decref(ring[i % RING]);
-        ring[i % RING] = a;
-    }
+    ring_of_cycles(h, ring, RING, 60000);
     rc_heap_stats st2;
     rc_heap_get_stats(h, &st2);
     size_t young2 = st2.collections[0] - young, mid2 = st2.collections[1] - mid;
@@ -280,26 +293,10 @@ TEST(generation_one_is_skipped_while_nothing_dies_there_and_comes_back_on_garbag
     rc_heap_free(h);
 }
 
-/* Two-node cycles kept in a ring of `ring` slots, each dropping the cycle
- * it replaces: each lives for about 2 x ring allocations. */
-static void ring_of_cycles(rc_heap *h, node **ring, int ring_len, int n)
-{
-    for (int i = 0; i < n; i++) {
-        node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
-        node_set(a, 0, b);
-        node_set(b, 0, a);
-        rc_decref(b);
-        if (ring[i % ring_len]) rc_decref(ring[i % ring_len]);
-        ring[i % ring_len] = a;
-    }
-}
-
 TEST(young_collections_wait_twice_as_long_while_generation_one_finds_garbage)
 {
-    rc_heap *h = unstressed_heap();   /* checks when the policy collects: stress collects always */
-    rc_gc_set_threshold(h, 100, 4, 1000);
     set_watch young = {RC_GC_GENERATIONS, 0, 0};
-    rc_gc_callback_add(h, note_set, &young);
+    rc_heap *h = watched_heap(100, 4, 1000, &young);
     /* Cycles that outlive a few young collections and die in generation 1. */
     enum { RING = 150 };
     node *ring[RING] = {0};
