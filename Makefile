@@ -21,8 +21,9 @@ demo: all
 
 # Every test: optimised build, then ASan+UBSan (debug checks on), then the
 # core tests under valgrind, then the suite with the heap verifier around
-# every collection (RC_EXPENSIVE) and with a collection at every allocation
-# (RC_GC_STRESS), then the multi-threaded tests under ThreadSanitizer.
+# every collection (RC_EXPENSIVE) with debug checks and again optimised
+# (verify), and with a collection at every allocation (RC_GC_STRESS), then
+# the multi-threaded tests under ThreadSanitizer.
 test: unit asan valgrind expensive verify stress tsan
 
 unit: all

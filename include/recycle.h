@@ -878,8 +878,8 @@ RC_API int rc_gc_is_enabled(const rc_heap *heap);
  * collection also waits until the old generation has grown by a quarter
  * since the last one, so a program that only accumulates pays amortised
  * linear time. Unlike Python, a young collection waits for twice
- * threshold[0] while collections of generation 1 find an eighth or more of
- * it dead (young survivors that die soon after their promotion: fewer are
+ * threshold[0] while the automatic collections of generation 1 find an
+ * eighth or more of it dead (young survivors that die soon after their promotion: fewer are
  * promoted), and for threshold[0] again once one finds less. Setting the
  * thresholds resets that. */
 RC_API void rc_gc_set_threshold(rc_heap *heap, unsigned t0, unsigned t1, unsigned t2);

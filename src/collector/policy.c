@@ -40,7 +40,9 @@ static bool old_is_due(rc_heap *h)
 static size_t step_budget(const rc_heap *h)
 {
     if (h->step_budget) return h->step_budget;
-    size_t allocs = h->threshold[0];   /* not the boosted young count: steps stay short */
+    /* threshold[0], not the young wait: while young_boost doubles the wait,
+     * steps keep their length and the pass goes at half its pace. */
+    size_t allocs = h->threshold[0];
     size_t b = allocs * RC_STEP_PER_ALLOC;
     return b < RC_STEP_MIN ? RC_STEP_MIN : b;
 }
