@@ -387,6 +387,30 @@ def check_peers(tmp):
     check("lazy_sweep_ms" in m, "bdwgc's W1c collection includes its sweep")
 
 
+def check_repeats():
+    """The time budget cuts the slow systems' repetitions of a workload, not the
+    repetitions of the figures a target compares, and the report says which."""
+    costs = {("W5@18", "CPython"): 66.0, ("W5@18", "recycle"): 2.3,
+             ("W5@18", "bdwgc"): 2.1, ("W5", "recycle"): 18.5, ("W5", "bdwgc"): 20.0}
+    fast = 4 * (2.3 + 2.1 + 18.5 + 20.0)
+    reps = run.plan_repeats(costs, 5, fast + 66.5)   # room for one more CPython run
+    check(reps[("W5@18", "CPython")] == 2 and
+          all(n == 5 for k, n in reps.items() if k[1] != "CPython"),
+          "the budget cuts CPython's depth-18 repetitions and keeps recycle's and bdwgc's "
+          "(got %r)" % reps)
+    check(run.plan_repeats(costs, 5, 0) == {k: 1 for k in costs},
+          "with no budget left every system runs once")
+    g = next(g for g in workloads.GROUPS if g.key == "W5@18")
+    _, _, info = fake_state(dirty=False)
+    opts = argparse.Namespace(quick=False, runs=5, budget_min=30)
+    text = report.intro(info, opts, [], [], [g],
+                        {"W5@18": {"CPython": 2, "recycle": 5, "bdwgc": 5}}, ["CPython"])
+    check("%s on CPython 2×" % g.label() in text and "on recycle" not in text,
+          "the report names the system whose repetitions were cut")
+    check("every system 1×" in report.intro(info, opts, [], [], [g], {"W5@18": 1}, []),
+          "a state saved with one count per workload still reports its cut")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--recycle", required=True, help="the recycle command")
@@ -396,6 +420,7 @@ def main():
     check_tree_state()
     check_newer_cpythons()
     check_groups()
+    check_repeats()
     check_w7_w8_groups()
     check_recycle_w6(opts.recycle)
     check_recycle_w7_w8(opts.recycle)

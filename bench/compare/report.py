@@ -2,7 +2,7 @@
 
 import statistics
 
-from .workloads import CAVEATS, DERIVED_TEXT, HIDDEN, PEERS, ROWS, TIE_ABSOLUTE, TIE_FRACTION
+from .workloads import CAVEATS, cut_repeats, DERIVED_TEXT, HIDDEN, PEERS, ROWS, TIE_ABSOLUTE, TIE_FRACTION
 
 
 def fmt(v):
@@ -161,10 +161,11 @@ def intro(info, opts, checks, losses, groups, reps, peers=PEERS):
     missed = [c for c in checks if c["status"] == "missed"]
     judged = [c for c in checks if c["status"] != "n/a"]
     runs = ("%d times per system" % opts.runs) if opts.runs > 1 else "once per system"
-    cut = [g for g in groups if reps.get(g.key, opts.runs) < opts.runs]
+    labels = {g.key: g.label() for g in groups}
+    cut = [c for c in cut_repeats(reps, opts.runs) if c[0] in labels]
     if cut:
         runs += " (to fit the time budget: %s)" % ", ".join(
-            "%s %d×" % (g.label(), reps[g.key]) for g in cut)
+            "%s on %s %d×" % (labels[k], s, n) for k, s, n in cut)
     text = (
         "Produced by bench/compare.py (`make compare`%s) on %s: %s, %s cores, %s, from %s. "
         "Every workload of bench/WORKLOADS.md ran %s, interleaved (each "

@@ -10,7 +10,7 @@ import sys
 import time
 
 from .plot import read_pauses
-from .workloads import CPYTHON_ESTIMATE_MARGIN, GROUPS, NEWER_CPYTHON_PREFIX, PYTHON, REPORT_RESERVE_S, ROOT, RUN_TIMEOUT_S, SYSTEMS, binary_trees_nodes, depth_of, is_newer_cpython, log
+from .workloads import CPYTHON_ESTIMATE_MARGIN, GROUPS, NEWER_CPYTHON_PREFIX, PYTHON, REPORT_RESERVE_S, ROOT, RUN_TIMEOUT_S, SYSTEMS, binary_trees_nodes, cut_repeats, depth_of, is_newer_cpython, log
 
 
 def output_of(cmd):
@@ -204,11 +204,14 @@ def run_one(system, group, rep, paths, work, timeout):
 
 
 def plan_repeats(costs, runs, budget_left):
-    """How many repetitions each group gets after the first one.
+    """How many repetitions each system gets on each workload after the first one.
 
-    `costs` maps a group key to the seconds its first repetition took (all systems).
-    Starting from `runs` for every group, the most expensive group still above one
-    repetition loses one until the remaining repetitions fit `budget_left`."""
+    `costs` maps (group key, system) to the seconds its first repetition took.
+    Starting from `runs` for every pair, the most expensive pair still above one
+    repetition loses one until the remaining repetitions fit `budget_left`. A slow
+    system is cut before the fast ones of the same workload (CPython's binary trees at
+    depth 18 take a minute, recycle's and bdwgc's two seconds), so the figures a target
+    compares keep their repetitions."""
     reps = {k: runs for k in costs}
     while sum((reps[k] - 1) * c for k, c in costs.items()) > budget_left:
         candidates = [k for k in costs if reps[k] > 1]
@@ -221,11 +224,12 @@ def plan_repeats(costs, runs, budget_left):
 def run_all(groups, systems, paths, work, opts, deadline):
     """All repetitions, interleaved; then the at-most-once runs.
 
-    Returns (runs, notes, reps) where reps maps each group key to its repetitions."""
+    Returns (runs, notes, reps) where reps maps each group key to a map of each of
+    its systems to the repetitions it ran."""
     runs, notes = [], []
-    reps = {g.key: opts.runs for g in groups}
+    reps = {g.key: {s: opts.runs for s in systems if g.runs_on(s)} for g in groups}
     for rep in range(1, opts.runs + 1):
-        todo = [g for g in groups if reps[g.key] >= rep]
+        todo = [g for g in groups if any(n >= rep for n in reps[g.key].values())]
         if not todo:
             break
         log("repetition %d/%d: %s" % (rep, opts.runs, " ".join(g.key for g in todo)))
@@ -233,20 +237,24 @@ def run_all(groups, systems, paths, work, opts, deadline):
             order = [s for s in systems if g.runs_on(s)]
             shift = (rep - 1) % len(order) if order else 0
             for system in order[shift:] + order[:shift]:      # rotate the start
-                runs.append(run_one(system, g, rep, paths, work, RUN_TIMEOUT_S))
+                if reps[g.key][system] >= rep:
+                    runs.append(run_one(system, g, rep, paths, work, RUN_TIMEOUT_S))
         if rep == 1 and opts.runs > 1:
-            costs = {g.key: sum(r["seconds"] for r in runs if r["group"] == g.key)
-                     for g in groups}
+            costs = {(g.key, s): sum(r["seconds"] for r in runs
+                                     if r["group"] == g.key and r["system"] == s)
+                     for g in groups for s in reps[g.key]}
             left = deadline - time.monotonic() - REPORT_RESERVE_S
-            reps = plan_repeats(costs, opts.runs, left)
-            cut = {k: v for k, v in reps.items() if v < opts.runs}
+            for (key, system), n in plan_repeats(costs, opts.runs, left).items():
+                reps[key][system] = n
+            cut = cut_repeats(reps, opts.runs)
             if cut:
                 notes.append(
                     "To stay within the %g-minute budget (the first repetition took "
-                    "%.1f min), these workloads ran fewer than %d times: %s."
+                    "%.1f min), these ran fewer than %d times: %s."
                     % (opts.budget_min, sum(costs.values()) / 60, opts.runs,
-                       ", ".join("%s %d×" % (next(g.label() for g in groups if g.key == k), v)
-                                 for k, v in cut.items())))
+                       ", ".join("%s on %s %d×" % (next(g.label() for g in groups
+                                                         if g.key == k), s, n)
+                                 for k, s, n in cut)))
     for g in groups:
         for system in g.once:
             if system in systems:

@@ -208,3 +208,12 @@ def binary_trees_nodes(depth, min_depth=4):
 
 def depth_of(args, default):
     return int(args[args.index("--depth") + 1]) if "--depth" in args else default
+
+
+def cut_repeats(reps, runs):
+    """The (group key, system, repetitions) of `reps` (group key -> system ->
+    repetitions) that ran fewer than `runs` times, in order. A state saved before
+    repetitions were counted per system has one count per group: "every system"."""
+    return [(g, s, n) for g, per in reps.items()
+            for s, n in (per.items() if isinstance(per, dict) else [("every system", per)])
+            if n < runs]
