@@ -64,7 +64,10 @@
  *            garbage has a finalizer to run or weak references and no
  *            on_garbage hook is set, it only flags its garbage INSET:
  *            deletion holds it a page at a time (s->unheld), and settles
- *            only what outlives its chunk there.
+ *            only what outlives its chunk there -- or, when all of it is
+ *            plain slots objects with nothing to run, frees it with no hold
+ *            and no release, letting go only of what it holds outside
+ *            itself (garbage.c, release_plain).
  *   garbage  clear the weak references to it and call back the live ones,
  *            run finalizers that have not run; when any callback or finalizer
  *            ran, redo trial deletion inside the garbage to spare whatever
