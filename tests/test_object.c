@@ -151,6 +151,40 @@ TEST(dropping_the_head_of_a_ten_million_chain_does_not_recurse)
     rc_heap_free(h);
 }
 
+/* A structure of plain slots objects (no destroy, no hooks), some of it
+ * promoted, dropped from its root: each node past the root dies inside the
+ * root's free, one after another with no recursion, and comes off the
+ * generation counts and the young count. */
+TEST(a_plain_structure_dies_from_its_root_without_recursion_and_off_the_books)
+{
+    rc_heap *h = rc_heap_new(NULL);
+    rc_gc_disable(h);
+    size_t n = getenv("RC_MALLOC") ? 20000 : getenv("RC_TEST_QUICK") ? 200000 : 4000000;
+    node *head = rc_new(h, &node2_type);
+    node *cur = head;
+    for (size_t i = 1; i < n; i++) {
+        node *next = rc_new(h, &node2_type), *leaf = rc_new(h, &node2_type);
+        cur->slot[0] = next;   /* cur takes over our references */
+        next->slot[1] = leaf;
+        cur = next;
+        if (i == n / 2) rc_gc_collect(h, 1);   /* the first half is old */
+    }
+    rc_heap_stats st;
+    rc_heap_get_stats(h, &st);
+    CHECK_EQ_INT(st.objects, 2 * n - 1);
+    CHECK(st.gen_objects[2] > 0 && st.gen_objects[0] > 0);
+    rc_decref(head);
+    rc_heap_get_stats(h, &st);
+    CHECK_EQ_INT(st.objects, 0);
+    CHECK_EQ_INT(st.tracked, 0);
+    CHECK_EQ_INT(st.gen_objects[0] + st.gen_objects[1] + st.gen_objects[2], 0);
+    size_t counts[3];
+    rc_gc_get_count(h, counts);
+    CHECK_EQ_INT(counts[0], 0);
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    rc_heap_free(h);
+}
+
 TEST(untracked_types_are_not_counted_by_the_collector)
 {
     rc_heap *h = rc_heap_new(NULL);

@@ -500,6 +500,15 @@ void rc__dealloc(rc_head *o)
         if (likely(!rc__purge_waits(h)) && likely(rc__free_quick(o))) return;
         return dealloc_plain_free(h, o);
     }
+    /* The same object inside an outer free (a structure dying with it) and
+     * no on_death hook: it joins the outer call's list with nothing else
+     * to undo -- dealloc_general's way, without its tests. */
+    if (h->death_gate == RC__GATE_FREEING && plain_type(t) &&
+        !(gc & (RC__BUFFERED | RC__INSET | RC__WEAKREFS))) {
+        if (gc & RC__TRACKED) rc__uncount(h, o);
+        pending_push(h, o);
+        return;
+    }
 
     return dealloc_general(h, o);
 }
