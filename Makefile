@@ -3,6 +3,8 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME  ?= 60
+FUZZ_FAST_BUILD ?= build-fuzz-fast
+FUZZ_FAST_TIME  ?= 30
 EXPENSIVE_BUILD ?= build-expensive
 VERIFY_BUILD ?= build-verify
 TSAN_BUILD ?= build-tsan
@@ -69,8 +71,11 @@ tsan:
 	cmake --build $(TSAN_BUILD) -j $(JOBS)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --test-dir $(TSAN_BUILD) --output-on-failure -L threads
 
-# libFuzzer on the API for FUZZ_TIME seconds (clang; ASan+UBSan+RC_DEBUG).
-# New inputs go to $(FUZZ_BUILD)/corpus, a crash to $(FUZZ_BUILD)/crash-*.
+# libFuzzer on the API for FUZZ_TIME seconds (clang; ASan+UBSan+RC_DEBUG),
+# then for FUZZ_FAST_TIME seconds on the fast paths (UBSan+RC_EXPENSIVE:
+# no page watched, the heap verifier around every collection), starting
+# from the first run's corpus. New inputs go to $(FUZZ_BUILD)/corpus, a
+# crash to $(FUZZ_BUILD)/crash-* or $(FUZZ_FAST_BUILD)/crash-*.
 # Hours-long runs: docs/fuzzing.md.
 fuzz:
 	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRC_FUZZ=ON -DRC_BUILD_TESTS=OFF
@@ -78,6 +83,10 @@ fuzz:
 	mkdir -p $(FUZZ_BUILD)/corpus
 	./$(FUZZ_BUILD)/fuzz_api -max_total_time=$(FUZZ_TIME) -timeout=20 -rss_limit_mb=4096 \
 	  -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus fuzz/corpus
+	cmake -S . -B $(FUZZ_FAST_BUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRC_FUZZ=ON -DRC_FUZZ_FAST=ON -DRC_BUILD_TESTS=OFF
+	cmake --build $(FUZZ_FAST_BUILD) -j $(JOBS) --target fuzz_api
+	./$(FUZZ_FAST_BUILD)/fuzz_api -max_total_time=$(FUZZ_FAST_TIME) -timeout=20 -rss_limit_mb=4096 \
+	  -print_final_stats=1 -artifact_prefix=$(FUZZ_FAST_BUILD)/ $(FUZZ_BUILD)/corpus fuzz/corpus
 
 # Workloads W1-W8 of bench/WORKLOADS.md (and the leak tools, hashflood) on recycle.
 bench: all
@@ -101,4 +110,4 @@ install: all
 	cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(EXPENSIVE_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(EXPENSIVE_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(FUZZ_FAST_BUILD)
