@@ -2,7 +2,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
-FUZZ_TIME  ?= 60
+FUZZ_TIME  ?= 45
 FUZZ_FAST_BUILD ?= build-fuzz-fast
 FUZZ_FAST_TIME  ?= 30
 EXPENSIVE_BUILD ?= build-expensive
