@@ -388,16 +388,23 @@ def check_peers(tmp):
 
 
 def check_repeats():
-    """The time budget cuts the slow systems' repetitions of a workload, not the
-    repetitions of the figures a target compares, and the report says which."""
-    costs = {("W5@18", "CPython"): 66.0, ("W5@18", "recycle"): 2.3,
-             ("W5@18", "bdwgc"): 2.1, ("W5", "recycle"): 18.5, ("W5", "bdwgc"): 20.0}
-    fast = 4 * (2.3 + 2.1 + 18.5 + 20.0)
-    reps = run.plan_repeats(costs, 5, fast + 66.5)   # room for one more CPython run
-    check(reps[("W5@18", "CPython")] == 2 and
-          all(n == 5 for k, n in reps.items() if k[1] != "CPython"),
-          "the budget cuts CPython's depth-18 repetitions and keeps recycle's and bdwgc's "
-          "(got %r)" % reps)
+    """The time budget cuts the interpreters' repetitions of a workload first,
+    then the repetitions of the systems a target compares, all of these
+    together; the report says which were cut."""
+    costs = {("W5@18", "CPython"): 66.0, ("W5@18", "cpython3.12"): 60.0,
+             ("W5@18", "recycle"): 2.3, ("W5@18", "bdwgc"): 2.1,
+             ("W5p", "recycle"): 28.0, ("W5p", "bdwgc"): 24.7}
+    fast = 4 * (2.3 + 2.1 + 28.0 + 24.7)
+    reps = run.plan_repeats(costs, 5, fast + 66.5)   # room for one more interpreter run
+    check(reps[("W5@18", "CPython")] == 1 and reps[("W5@18", "cpython3.12")] == 2 and
+          all(n == 5 for k, n in reps.items() if k[1] in ("recycle", "bdwgc")),
+          "the budget cuts the interpreters' depth-18 repetitions and keeps recycle's and "
+          "bdwgc's (got %r)" % reps)
+    reps = run.plan_repeats(costs, 5, 2 * (28.0 + 24.7) + 4 * (2.3 + 2.1))
+    check(reps[("W5p", "recycle")] == reps[("W5p", "bdwgc")] == 3 and
+          reps[("W5@18", "recycle")] == reps[("W5@18", "bdwgc")] == 5,
+          "recycle and bdwgc are cut together, the most expensive workload first (got %r)"
+          % reps)
     check(run.plan_repeats(costs, 5, 0) == {k: 1 for k in costs},
           "with no budget left every system runs once")
     g = next(g for g in workloads.GROUPS if g.key == "W5@18")

@@ -203,22 +203,34 @@ def run_one(system, group, rep, paths, work, timeout):
     return record
 
 
+def repeat_unit(key):
+    """What a (group key, system) pair is cut with: itself for an interpreter
+    (CPython, cpython3.N), else the group's other systems -- recycle and the
+    peers a target compares it with run the same number of times."""
+    group, system = key
+    return key if system == "CPython" or is_newer_cpython(system) else (group, None)
+
+
 def plan_repeats(costs, runs, budget_left):
-    """How many repetitions each system gets on each workload after the first one.
+    """How many repetitions each system gets on each workload.
 
     `costs` maps (group key, system) to the seconds its first repetition took.
-    Starting from `runs` for every pair, the most expensive pair still above one
-    repetition loses one until the remaining repetitions fit `budget_left`. A slow
-    system is cut before the fast ones of the same workload (CPython's binary trees at
-    depth 18 take a minute, recycle's and bdwgc's two seconds), so the figures a target
-    compares keep their repetitions."""
-    reps = {k: runs for k in costs}
-    while sum((reps[k] - 1) * c for k, c in costs.items()) > budget_left:
-        candidates = [k for k in costs if reps[k] > 1]
+    Each interpreter is a unit of its own, the group's other systems one unit
+    together (repeat_unit). Starting from `runs` for every unit, the most
+    expensive unit still above one repetition loses one until the remaining
+    repetitions fit `budget_left`. So a slow interpreter is cut before the
+    systems a target compares (CPython's binary trees at depth 18 take a
+    minute, recycle's and bdwgc's two seconds), and those are cut together."""
+    unit_cost = {}
+    for k, c in costs.items():
+        unit_cost[repeat_unit(k)] = unit_cost.get(repeat_unit(k), 0) + c
+    reps = {u: runs for u in unit_cost}
+    while sum((reps[u] - 1) * c for u, c in unit_cost.items()) > budget_left:
+        candidates = [u for u in unit_cost if reps[u] > 1]
         if not candidates:
             break
-        reps[max(candidates, key=lambda k: costs[k])] -= 1
-    return reps
+        reps[max(candidates, key=lambda u: unit_cost[u])] -= 1
+    return {k: reps[repeat_unit(k)] for k in costs}
 
 
 def run_all(groups, systems, paths, work, opts, deadline):
