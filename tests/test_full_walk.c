@@ -423,15 +423,16 @@ TEST(plain_garbage_of_a_candidate_scan_lets_go_once_of_what_outlives_it)
  * on it gets its blocks back with their headers cleared and the free
  * list's link in the first word, and nothing else of them changed (where
  * pages are watched -- debug builds, sanitizers, valgrind -- garbage goes
- * the general way, which clears the slots). A page all garbage is empty
- * afterwards, and every page takes allocations again. */
-TEST(plain_garbage_is_freed_without_writing_its_blocks)
+ * the general way, which clears the slots). Found by a full collection
+ * (in place) or a young one (a list); every page takes allocations again. */
+static void plain_garbage_is_not_written(enum found_by by)
 {
     rc_heap *h = quiet_heap();
     enum { N = 5000 };
     node **second = malloc(N * sizeof *second);
     REQUIRE(second != NULL);
     node *live = rc_new(h, &node2_type);
+    if (by == BY_YOUNG) rc_gc_collect(h, 0);   /* live is not young */
     node *keep = NULL;
     for (int i = 0; i < N; i++) {
         node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
@@ -444,7 +445,7 @@ TEST(plain_garbage_is_freed_without_writing_its_blocks)
         rc_decref(b);
     }
     REQUIRE(keep != NULL);
-    CHECK_EQ_INT(rc_gc_collect(h, 2), 2 * N);
+    CHECK_EQ_INT(rc_gc_collect(h, by == BY_YOUNG ? 0 : 2), 2 * N);
     CHECK_EQ_INT(rc_refcount(live), 1);
     CHECK_EQ_INT(live_objects(h), 2);
     if (!h->watch) {
@@ -465,6 +466,16 @@ TEST(plain_garbage_is_freed_without_writing_its_blocks)
     rc_decref(live);
     CHECK_EQ_INT(live_objects(h), 0);
     rc_heap_free(h);
+}
+
+TEST(plain_garbage_of_a_full_collection_is_freed_without_writing_its_blocks)
+{
+    plain_garbage_is_not_written(BY_FULL);
+}
+
+TEST(plain_garbage_of_a_young_set_is_freed_without_writing_its_blocks)
+{
+    plain_garbage_is_not_written(BY_YOUNG);
 }
 
 RC_TEST_MAIN

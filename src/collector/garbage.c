@@ -314,6 +314,18 @@ RC_INLINE void settle_garbage(rc_heap *h, rc_head *o)
     o->gc = (o->gc & ~RC__MARK) | h->mark_flip;   /* unmarked */
 }
 
+/* Make garbage block `o` free and add it to the run (its generation is the
+ * caller's to count). */
+RC_INLINE void free_run_push(free_run *fr, rc_head *o)
+{
+    uint64_t zero = 0;
+    memcpy(o, &zero, sizeof zero);   /* refcnt 0: a free block */
+    rc__free_link(o, fr->head);
+    if (!fr->head) fr->tail = o;
+    fr->head = o;
+    fr->n++;
+}
+
 static void free_run_flush(rc_heap *h, rc_page *pg, free_run *fr)
 {
     if (!fr->n) return;
@@ -379,12 +391,7 @@ static void release_page_chunk(rc_heap *h, rc_page *pg, rc_head **objs, size_t n
             continue;
         }
         fr.gens[FREE_RUN_GEN(o->gc)]++;
-        uint64_t zero = 0;
-        memcpy(o, &zero, sizeof zero);   /* refcnt 0: a free block */
-        rc__free_link(o, fr.head);
-        if (!fr.head) fr.tail = o;
-        fr.head = o;
-        fr.n++;
+        free_run_push(&fr, o);
     }
     free_run_flush(h, pg, &fr);
 }
@@ -528,7 +535,7 @@ RC_INLINE bool plain_object(rc_heap *h, const rc_page *pg, const rc_head *o, slo
  * `sc`: the last plain type seen. */
 static bool plain_page(rc_heap *h, rc_page *pg, plain_walk *w, slots_cache *sc)
 {
-    if (pg->flags & (RC_PAGE_LARGE | RC_PAGE_WATCH)) {
+    if (pg->flags & RC_PAGE_LARGE) {
         bool any = false;
         RC__WALK_BLOCKS(pg, o, { any |= o->refcnt && (o->gc & RC__INSET); });
         return !any;
@@ -559,26 +566,21 @@ static void plain_free_page(rc_heap *h, rc_page *pg, size_t n)
         rc__free_page_all(h, pg);
         return;
     }
-    rc_head *head = NULL, *tail = NULL;
-    uint32_t k = 0;
+    free_run fr = {0};   /* the books: release_plain's, for all the garbage at once */
     RC__WALK_BLOCKS(pg, o, {
-        if (!(o->gc & RC__INSET)) continue;   /* live, new, or a free block */
-        uint64_t zero = 0;
-        memcpy(o, &zero, sizeof zero);   /* refcnt 0: a free block */
-        rc__free_link(o, head);
-        if (!head) tail = o;
-        head = o;
-        k++;
+        if (o->gc & RC__INSET) free_run_push(&fr, o);   /* else live, new, or free */
     });
-    rc_assert(k == n);
-    rc__free_run(h, pg, head, tail, k);
+    rc_assert(fr.n == n);
+    rc__free_run(h, pg, fr.head, fr.tail, fr.n);
 }
 
 /* The plain deletion of a full collection's unheld garbage; false (nothing
  * done) when it does not apply. */
 static RC_NOINLINE bool release_plain(rc_heap *h)
 {
-    if (h->hooked & RC_HOOK_DEATH) return false;
+    /* A watched heap (debug, sanitizers, valgrind) watches every page: the
+     * first walk could only find that out, at the cost of a walk. */
+    if (h->watch || (h->hooked & RC_HOOK_DEATH)) return false;
     plain_walk w = {0};
     slots_cache sc = {0};
     bool plain = true;
