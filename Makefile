@@ -29,22 +29,22 @@ demo: all
 test: unit asan valgrind expensive verify stress tsan
 
 unit: all
-	ctest --test-dir $(BUILD) --output-on-failure -LE valgrind
+	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure -LE valgrind
 
 asan:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRC_SANITIZE=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
-	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir $(ASAN_BUILD) --output-on-failure -LE valgrind
+	ASAN_OPTIONS=detect_leaks=1 ctest --test-dir $(ASAN_BUILD) -j $(JOBS) --output-on-failure -LE valgrind
 
 valgrind: all
-	ctest --test-dir $(BUILD) --output-on-failure -L valgrind
+	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure -L valgrind
 
 # The suite with debug checks and rc_heap_check before and after every
 # collection (stops at the first broken heap with its report).
 expensive:
 	cmake -S . -B $(EXPENSIVE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRC_DEBUG=ON -DRC_EXPENSIVE=ON
 	cmake --build $(EXPENSIVE_BUILD) -j $(JOBS)
-	ctest --test-dir $(EXPENSIVE_BUILD) --output-on-failure -LE valgrind -E install_check
+	ctest --test-dir $(EXPENSIVE_BUILD) -j $(JOBS) --output-on-failure -LE valgrind -E install_check
 
 # The heap verifier around every collection in the optimised build without
 # RC_DEBUG: its pages are not watched, so the allocation and collection
@@ -53,7 +53,7 @@ expensive:
 verify:
 	cmake -S . -B $(VERIFY_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRC_EXPENSIVE=ON
 	cmake --build $(VERIFY_BUILD) -j $(JOBS)
-	ctest --test-dir $(VERIFY_BUILD) --output-on-failure -LE valgrind -E '^malloc_|install_check'
+	ctest --test-dir $(VERIFY_BUILD) -j $(JOBS) --output-on-failure -LE valgrind -E '^malloc_|install_check'
 
 # The suite with a collection at every allocation of a tracked object, in
 # the sanitized debug build (the one `make asan` makes), so ASan and the
@@ -62,14 +62,14 @@ verify:
 stress:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRC_SANITIZE=ON
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
-	RC_GC_STRESS=1 RC_TEST_QUICK=1 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir $(ASAN_BUILD) --output-on-failure -LE valgrind
+	RC_GC_STRESS=1 RC_TEST_QUICK=1 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir $(ASAN_BUILD) -j $(JOBS) --output-on-failure -LE valgrind
 
 # The multi-threaded tests (label threads) under ThreadSanitizer, debug
 # checks on, no suppressions: any report fails the test (TSan's exit code).
 tsan:
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DRC_TSAN=ON
 	cmake --build $(TSAN_BUILD) -j $(JOBS)
-	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --test-dir $(TSAN_BUILD) --output-on-failure -L threads
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" ctest --test-dir $(TSAN_BUILD) -j $(JOBS) --output-on-failure -L threads
 
 # libFuzzer on the API for FUZZ_TIME seconds (clang; ASan+UBSan+RC_DEBUG),
 # then for FUZZ_FAST_TIME seconds on the fast paths (UBSan+RC_EXPENSIVE:
