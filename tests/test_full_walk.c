@@ -478,4 +478,61 @@ TEST(plain_garbage_of_a_young_set_is_freed_without_writing_its_blocks)
     plain_garbage_is_not_written(BY_YOUNG);
 }
 
+/* Plain garbage that fills its pages (a structure built and dropped in one
+ * go), found by a young collection or a candidate scan (lists), goes back a
+ * page at a time, walked by pages: a page all garbage (kept here while
+ * empty, as a walk keeps it) is empty again with no block on its free list
+ * and none of its blocks written, where one by one each block would have
+ * been cleared and pushed on that list. A candidate scan whose whole set
+ * is garbage does not even sweep it: the blocks keep their refcounts, where
+ * a sweep holds each (refcount + 1). */
+static void plain_garbage_goes_a_page_at_a_time(enum found_by by)
+{
+    rc_heap *h = unstressed_heap();
+    rc_gc_disable(h);
+    enum { N = 5000 };
+    node **pairs = malloc(N * sizeof *pairs);
+    REQUIRE(pairs != NULL);
+    for (int i = 0; i < N; i++) {
+        node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
+        REQUIRE(a != NULL && b != NULL);
+        node_set(a, 0, b);
+        node_set(b, 0, a);
+        rc_decref(b);
+        pairs[i] = a;
+    }
+    node *mid = pairs[N / 2], *partner = mid->slot[0];
+    rc_page *pg = rc__page_of(RC_HEAD(mid));
+    if (by == BY_CANDIDATES) rc_gc_collect(h, 1);   /* the cycles are old */
+    for (int i = 0; i < N; i++) rc_decref(pairs[i]);
+    h->keep_empty_pages++;   /* pg stays, to be looked at */
+    size_t found = by == BY_YOUNG ? (size_t)rc_gc_collect(h, 0) : 0;
+    for (size_t k = 1; by == BY_CANDIDATES && k;) found += k = rc__scan_candidates(h);
+    CHECK_EQ_INT(found, 2 * N);
+    CHECK_EQ_INT(live_objects(h), 0);
+    if (!h->watch) {   /* watched pages: every block through rc__free_block */
+        CHECK_EQ_INT(pg->used, 0);
+        CHECK(pg->free == NULL);
+        CHECK(pg->bump == rc__page_first(pg));
+        CHECK(mid->slot[0] == partner);   /* never written */
+        CHECK_EQ_INT(RC_HEAD(mid)->refcnt, (by == BY_CANDIDATES ? 1 : 2));
+    }
+    h->keep_empty_pages--;
+    rc__release_empty_pages(h);
+    CHECK(pages_reusable(h));
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    free(pairs);
+    rc_heap_free(h);
+}
+
+TEST(plain_garbage_of_a_young_set_that_fills_its_pages_goes_back_a_page_at_a_time)
+{
+    plain_garbage_goes_a_page_at_a_time(BY_YOUNG);
+}
+
+TEST(plain_garbage_of_a_candidate_scan_goes_back_a_page_at_a_time_unswept)
+{
+    plain_garbage_goes_a_page_at_a_time(BY_CANDIDATES);
+}
+
 RC_TEST_MAIN

@@ -67,7 +67,9 @@
  *            only what outlives its chunk there -- or, when all of it is
  *            plain slots objects with nothing to run, frees it with no hold
  *            and no release, letting go only of what it holds outside
- *            itself (garbage.c, release_plain).
+ *            itself (garbage.c, release_plain). A candidate scan whose
+ *            whole set is garbage (no root) and plain has no sweep: the
+ *            set is freed as it is (rc__delete_unswept).
  *   garbage  clear the weak references to it and call back the live ones,
  *            run finalizers that have not run; when any callback or finalizer
  *            ran, redo trial deletion inside the garbage to spare whatever
@@ -326,6 +328,16 @@ bool rc__par_mark(gc_set *s, rc_gc_info *info, size_t *unmarked);
  * list, or kept alive by a reference taken while they were cleared
  * (garbage.c). */
 size_t rc__delete_garbage(gc_set *s, rc_vec *list);
+
+/* Delete a candidate scan's set `list` when the whole of it is garbage (no
+ * member held from outside: their refcounts add up to the references
+ * counted) and plain (garbage.c: slots objects with nothing to run), before
+ * any sweep: its members are INSET with their counts in the field, neither
+ * held nor settled, and they go with no sweep, no hold and no release.
+ * Returns how many were freed, all of them; 0, nothing done, when the set
+ * is not all plain, pages are watched, or an on_death or on_garbage hook is
+ * set: the caller then sweeps and calls rc__delete_garbage. */
+size_t rc__delete_unswept(gc_set *s, rc_vec *list);
 
 /* Stop the program when garbage flagged for deletion (INSET) is reachable
  * in the whole heap, computed stop-the-world from the objects C code holds

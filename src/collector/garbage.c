@@ -17,7 +17,9 @@
  * Garbage made only of plain slots objects (nothing to run as it goes)
  * takes a shorter way in both places: release_plain and
  * release_plain_list let go only of what it holds outside itself, then
- * free its blocks, with no hold or release of each object.
+ * free its blocks, with no hold or release of each object; a long list
+ * that fills its pages is walked by pages, and a candidate scan's set that
+ * is garbage as a whole is not even swept first (rc__delete_unswept).
  */
 #include "collector/collector.h"
 
@@ -510,7 +512,7 @@ RC_INLINE bool plain_object(rc_heap *h, const rc_page *pg, const rc_head *o, slo
     const rc_type *t = o->type;
     if (unlikely(t != sc->type || (word & head_word(0, RC__BUFFERED | RC__WEAKREFS)))) {
         if ((word & head_word(0, RC__BUFFERED | RC__WEAKREFS)) || t->rc_kind != RC_KIND_USER ||
-            t->clear || t->traverse || t->destroy)
+            t->clear || t->traverse || t->destroy || t->finalize)
             return false;
         sc->type = t;
         sc->nslots = t->nslots;
@@ -574,20 +576,21 @@ static void plain_free_page(rc_heap *h, rc_page *pg, size_t n)
     rc__free_run(h, pg, fr.head, fr.tail, fr.n);
 }
 
-/* The plain deletion of a full collection's unheld garbage; false (nothing
- * done) when it does not apply. */
-static RC_NOINLINE bool release_plain(rc_heap *h)
+/* The plain deletion of the garbage on `pages` (every INSET block there is
+ * garbage: `expect` objects, SIZE_MAX when not known); false (nothing done)
+ * when it does not apply. `keep`: empty pages stay until the end (the walk
+ * is over a page list that releasing a page changes). */
+static bool release_plain_pages(rc_heap *h, rc_page *const *pages, size_t npages, bool keep,
+                                size_t expect)
 {
-    /* A watched heap (debug, sanitizers, valgrind) watches every page: the
-     * first walk could only find that out, at the cost of a walk. */
-    if (h->watch || (h->hooked & RC_HOOK_DEATH)) return false;
     plain_walk w = {0};
     slots_cache sc = {0};
     bool plain = true;
-    for (size_t i = 0; plain && i < h->pages[1].len; i++)
-        plain = plain_page(h, h->pages[1].items[i], &w, &sc);
+    for (size_t i = 0; plain && i < npages; i++) plain = plain_page(h, pages[i], &w, &sc);
+    rc_assert(!plain || expect == SIZE_MAX || w.n == expect);
+    (void)expect;
     if (plain) {
-        h->keep_empty_pages++;
+        h->keep_empty_pages += keep;
         /* What outlives the garbage first, while all of it is in place: a
          * death this causes may run a destroy that allocates on a page of
          * garbage, which plain_free_page then sees in the page's count. */
@@ -595,20 +598,65 @@ static RC_NOINLINE bool release_plain(rc_heap *h)
         for (size_t i = 0; i < w.pages.len; i += 2)
             plain_free_page(h, w.pages.items[i], (size_t)(uintptr_t)w.pages.items[i + 1]);
         books_freed(h, w.gens, w.n);
-        if (--h->keep_empty_pages == 0) rc__release_empty_pages(h);
+        if (keep && --h->keep_empty_pages == 0) rc__release_empty_pages(h);
     }
     rc__vec_free(h, &w.outside);
     rc__vec_free(h, &w.pages);
     return plain;
 }
 
+/* The plain deletion of a full collection's unheld garbage; false (nothing
+ * done) when it does not apply. */
+static RC_NOINLINE bool release_plain(rc_heap *h)
+{
+    /* A watched heap (debug, sanitizers, valgrind) watches every page: the
+     * first walk could only find that out, at the cost of a walk. */
+    if (h->watch || (h->hooked & RC_HOOK_DEATH)) return false;
+    return release_plain_pages(h, (rc_page *const *)h->pages[1].items, h->pages[1].len, true, SIZE_MAX);
+}
+
+/* The pages of listed garbage, each once, when walking their blocks reads
+ * at most PAGES_WALK_MAX blocks per garbage object; false (nothing kept)
+ * otherwise or out of memory. A big dead structure (a tree built in one
+ * go) fills its pages: walked in address order, its blocks come in the
+ * order the hardware prefetcher follows, where the list has them in the
+ * order the marks reached them; and a page all garbage goes back in one
+ * step, where the list writes every block. */
+#define PAGES_WALK_MIN 4096   /* a shorter list is in cache */
+#define PAGES_WALK_MAX 2
+static bool listed_pages(rc_heap *h, rc_head *const *objs, size_t n, rc_vec *pages)
+{
+    size_t blocks = 0;
+    rc_page *last = NULL;
+    bool ok = true;
+    for (size_t i = 0; ok && i < n; i++) {
+        rc_page *pg = rc__page_of(objs[i]);
+        if (pg == last || (pg->flags & RC_PAGE_LISTED)) continue;
+        last = pg;
+        pg->flags |= RC_PAGE_LISTED;
+        blocks += pg->flags & RC_PAGE_LARGE ? 1 : pg->capacity;
+        ok = blocks <= n * PAGES_WALK_MAX && rc__vec_push(h, pages, pg);
+        if (!ok) pg->flags &= ~RC_PAGE_LISTED;
+    }
+    for (size_t i = 0; i < pages->len; i++) ((rc_page *)pages->items[i])->flags &= ~RC_PAGE_LISTED;
+    if (!ok) rc__vec_free(h, pages);
+    return ok;
+}
+
 /* release_plain for listed garbage (young sets, candidate scans, a pass's
  * verdict): held by the sweep, but the holds need not go one by one
  * either when every object of it is plain; false (nothing done) when one
- * is not, or pages are watched. */
+ * is not, or pages are watched. A long list whose pages it fills is
+ * walked by pages (listed_pages). */
 static bool release_plain_list(rc_heap *h, rc_head **objs, size_t n)
 {
     if (h->watch || (h->hooked & RC_HOOK_DEATH)) return false;
+    rc_vec pages = {0};
+    if (n >= PAGES_WALK_MIN && listed_pages(h, objs, n, &pages)) {
+        bool plain = release_plain_pages(h, (rc_page *const *)pages.items, pages.len, false, n);
+        rc__vec_free(h, &pages);
+        return plain;
+    }
     plain_walk w = {0};
     slots_cache sc = {0};
     bool plain = true;
@@ -621,6 +669,22 @@ static bool release_plain_list(rc_heap *h, rc_head **objs, size_t n)
     }
     rc__vec_free(h, &w.outside);
     return plain;
+}
+
+size_t rc__delete_unswept(gc_set *s, rc_vec *list)
+{
+    rc_heap *h = s->h;
+    if (h->watch || (h->hooked & (RC_HOOK_DEATH | RC_HOOK_GARBAGE))) return 0;
+#ifdef RC_EXPENSIVE
+    rc__verify_garbage(h, "collection", false);
+#elif defined(RC_DEBUG)
+    if (h->verify_gc) rc__verify_garbage(h, "collection", false);
+#endif
+    h->deleting = true;
+    size_t before = h->gc_freed;
+    bool done = release_plain_list(h, (rc_head **)list->items, list->len);
+    h->deleting = false;
+    return done ? h->gc_freed - before : 0;
 }
 
 size_t rc__delete_garbage(gc_set *s, rc_vec *list)

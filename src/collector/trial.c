@@ -1081,7 +1081,15 @@ size_t rc__scan_candidates(rc_heap *h)
      * look for roots. A set cut short by the budget, an unexpanded member
      * or a count that wrapped never adds up: those look for roots. */
     bool no_roots = s.refsum == s.counted;
-    info.examined = mark_sweep_members(&s, members, KEEP_GEN, no_roots);
+    /* A whole set of plain garbage goes without a sweep: nothing in it is
+     * written before its blocks are freed (garbage.c). */
+    size_t freed = 0;
+    if (no_roots && !s.full && members->len) {
+        h->scanning = false;
+        freed = rc__delete_unswept(&s, members);
+        h->scanning = !freed;
+    }
+    info.examined = freed ? members->len : mark_sweep_members(&s, members, KEEP_GEN, no_roots);
     h->scanning = false;
     for (size_t i = 0; i < retry.len; i++) {
         rc_head *o = retry.items[i];   /* a survivor is not INSET; garbage is */
@@ -1107,7 +1115,7 @@ size_t rc__scan_candidates(rc_heap *h)
         }
     }
     h->cand_clock = 0;
-    size_t freed = found ? rc__delete_garbage(&s, members) : 0;
+    if (!freed && found) freed = rc__delete_garbage(&s, members);
     members->len = 0;
     if (members->cap > RC_SCRATCH_KEEP) rc__vec_free(h, members);
     rc__vec_free(h, &s.stack);

@@ -102,6 +102,7 @@ enum {
     RC_PAGE_MALLOC = 128,  /* malloc mode: a large page from posix_memalign, freed with free */
     RC_PAGE_BUFFER = 256,  /* blocks are small buffers (buffer.c), not objects: on no page list */
     RC_PAGE_REGION = 512,  /* a frozen region's (gcmodule/region.c): read by any thread, never written */
+    RC_PAGE_LISTED = 1024, /* for a moment: gathered once by a deletion of listed garbage (garbage.c) */
 };
 /* The kinds of small page, each with its current pages and queues:
  * untracked objects, tracked objects (RC_PAGE_TRACKED), buffers. */
