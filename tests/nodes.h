@@ -34,14 +34,21 @@ static inline void node_set(node *n, int i, void *v)
     if (old) rc_decref(old);
 }
 
-/* A two-node cycle of type t with no outside reference left. */
-static inline void make_cycle(rc_heap *h, const rc_type *t)
+/* A two-node cycle of type t: its first node, whose reference the caller
+ * holds (the only outside one); the second is in its slot 0. */
+static inline node *make_held_cycle(rc_heap *h, const rc_type *t)
 {
     node *a = rc_new(h, t), *b = rc_new(h, t);
     node_set(a, 0, b);
     node_set(b, 0, a);
-    rc_decref(a);
     rc_decref(b);
+    return a;
+}
+
+/* A two-node cycle of type t with no outside reference left. */
+static inline void make_cycle(rc_heap *h, const rc_type *t)
+{
+    rc_decref(make_held_cycle(h, t));
 }
 
 #define NODES_IMPL                                                             \

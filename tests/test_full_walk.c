@@ -347,9 +347,7 @@ static void plain_garbage_lets_go_once(enum found_by by)
     for (int round = 0; round < 2; round++) {
         size_t before = live_objects(h);
         for (int i = 0; i < N; i++) {
-            node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
-            node_set(a, 0, b);
-            node_set(b, 0, a);
+            node *a = make_held_cycle(h, &node2_type), *b = a->slot[0];
             void *held = NULL;
             switch (i % 5) {
             case 0: held = rc_str_new(h, "held by garbage alone", 21); break;
@@ -368,7 +366,6 @@ static void plain_garbage_lets_go_once(enum found_by by)
             node_set(b, 1, held);
             rc_decref(held);
             node_set(a, 1, live);
-            rc_decref(b);
             pairs[i] = a;   /* the cycle's last reference, dropped below */
         }
         if (by == BY_CANDIDATES) rc_gc_collect(h, 1);   /* the cycles are old */
@@ -435,14 +432,11 @@ static void plain_garbage_is_not_written(enum found_by by)
     if (by == BY_YOUNG) rc_gc_collect(h, 0);   /* live is not young */
     node *keep = NULL;
     for (int i = 0; i < N; i++) {
-        node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
-        node_set(a, 0, b);
-        node_set(b, 0, a);
-        node_set(b, 1, live);
-        second[i] = b;
+        node *a = make_held_cycle(h, &node2_type);
+        second[i] = a->slot[0];
+        node_set(second[i], 1, live);
         if (i == N / 2) keep = rc_new(h, &node2_type);   /* a live node among the garbage */
         rc_decref(a);
-        rc_decref(b);
     }
     REQUIRE(keep != NULL);
     CHECK_EQ_INT(rc_gc_collect(h, by == BY_YOUNG ? 0 : 2), 2 * N);
@@ -493,14 +487,7 @@ static void plain_garbage_goes_a_page_at_a_time(enum found_by by)
     enum { N = 5000 };
     node **pairs = malloc(N * sizeof *pairs);
     REQUIRE(pairs != NULL);
-    for (int i = 0; i < N; i++) {
-        node *a = rc_new(h, &node2_type), *b = rc_new(h, &node2_type);
-        REQUIRE(a != NULL && b != NULL);
-        node_set(a, 0, b);
-        node_set(b, 0, a);
-        rc_decref(b);
-        pairs[i] = a;
-    }
+    for (int i = 0; i < N; i++) pairs[i] = make_held_cycle(h, &node2_type);
     node *mid = pairs[N / 2], *partner = mid->slot[0];
     rc_page *pg = rc__page_of(RC_HEAD(mid));
     if (by == BY_CANDIDATES) rc_gc_collect(h, 1);   /* the cycles are old */

@@ -118,6 +118,8 @@ typedef struct gc_set {
     size_t resurrected;    /* garbage a finalizer made reachable again */
     size_t saved;          /* garbage an on_garbage hook kept (RC_GC_DEBUG_SAVEALL) */
     bool weak;             /* some garbage has weak references */
+    bool unswept_tried;    /* candidate scan: rc__delete_unswept verified the set and
+                              found it not all plain (the plain path is not tried again) */
     bool unheld;           /* full collection: the garbage is flagged INSET but
                               neither held nor settled yet (release_page) */
     uint32_t flip;         /* full collection: h->mark_flip while marking */
@@ -335,8 +337,9 @@ size_t rc__delete_garbage(gc_set *s, rc_vec *list);
  * any sweep: its members are INSET with their counts in the field, neither
  * held nor settled, and they go with no sweep, no hold and no release.
  * Returns how many were freed, all of them; 0, nothing done, when the set
- * is not all plain, pages are watched, or an on_death or on_garbage hook is
- * set: the caller then sweeps and calls rc__delete_garbage. */
+ * is not all plain (s->unswept_tried), pages are watched, or an on_death or
+ * on_garbage hook is set: the caller then sweeps and calls
+ * rc__delete_garbage. */
 size_t rc__delete_unswept(gc_set *s, rc_vec *list);
 
 /* Stop the program when garbage flagged for deletion (INSET) is reachable

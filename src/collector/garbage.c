@@ -605,14 +605,20 @@ static bool release_plain_pages(rc_heap *h, rc_page *const *pages, size_t npages
     return plain;
 }
 
+/* Whether the plain paths may run at all: not on a watched heap (debug,
+ * sanitizers, valgrind watch every page: a first walk could only find that
+ * out, at the cost of a walk), nor with an on_death hook to call. */
+RC_INLINE bool plain_may_run(const rc_heap *h)
+{
+    return !h->watch && !(h->hooked & RC_HOOK_DEATH);
+}
+
 /* The plain deletion of a full collection's unheld garbage; false (nothing
  * done) when it does not apply. */
 static RC_NOINLINE bool release_plain(rc_heap *h)
 {
-    /* A watched heap (debug, sanitizers, valgrind) watches every page: the
-     * first walk could only find that out, at the cost of a walk. */
-    if (h->watch || (h->hooked & RC_HOOK_DEATH)) return false;
-    return release_plain_pages(h, (rc_page *const *)h->pages[1].items, h->pages[1].len, true, SIZE_MAX);
+    return plain_may_run(h) && release_plain_pages(h, (rc_page *const *)h->pages[1].items,
+                                                   h->pages[1].len, true, SIZE_MAX);
 }
 
 /* The pages of listed garbage, each once, when walking their blocks reads
@@ -627,12 +633,10 @@ static RC_NOINLINE bool release_plain(rc_heap *h)
 static bool listed_pages(rc_heap *h, rc_head *const *objs, size_t n, rc_vec *pages)
 {
     size_t blocks = 0;
-    rc_page *last = NULL;
     bool ok = true;
     for (size_t i = 0; ok && i < n; i++) {
         rc_page *pg = rc__page_of(objs[i]);
-        if (pg == last || (pg->flags & RC_PAGE_LISTED)) continue;
-        last = pg;
+        if (pg->flags & RC_PAGE_LISTED) continue;
         pg->flags |= RC_PAGE_LISTED;
         blocks += pg->flags & RC_PAGE_LARGE ? 1 : pg->capacity;
         ok = blocks <= n * PAGES_WALK_MAX && rc__vec_push(h, pages, pg);
@@ -650,7 +654,7 @@ static bool listed_pages(rc_heap *h, rc_head *const *objs, size_t n, rc_vec *pag
  * walked by pages (listed_pages). */
 static bool release_plain_list(rc_heap *h, rc_head **objs, size_t n)
 {
-    if (h->watch || (h->hooked & RC_HOOK_DEATH)) return false;
+    if (!plain_may_run(h)) return false;
     rc_vec pages = {0};
     if (n >= PAGES_WALK_MIN && listed_pages(h, objs, n, &pages)) {
         bool plain = release_plain_pages(h, (rc_page *const *)pages.items, pages.len, false, n);
@@ -671,19 +675,30 @@ static bool release_plain_list(rc_heap *h, rc_head **objs, size_t n)
     return plain;
 }
 
+/* The garbage about to be deleted, checked against the whole heap's
+ * reachability (RC_EXPENSIVE builds; debug builds with verify_gc). */
+static void verify_deletion(rc_heap *h, bool held)
+{
+#ifdef RC_EXPENSIVE
+    rc__verify_garbage(h, "collection", held);
+#elif defined(RC_DEBUG)
+    if (h->verify_gc) rc__verify_garbage(h, "collection", held);
+#else
+    (void)h;
+    (void)held;
+#endif
+}
+
 size_t rc__delete_unswept(gc_set *s, rc_vec *list)
 {
     rc_heap *h = s->h;
-    if (h->watch || (h->hooked & (RC_HOOK_DEATH | RC_HOOK_GARBAGE))) return 0;
-#ifdef RC_EXPENSIVE
-    rc__verify_garbage(h, "collection", false);
-#elif defined(RC_DEBUG)
-    if (h->verify_gc) rc__verify_garbage(h, "collection", false);
-#endif
+    if (!plain_may_run(h) || (h->hooked & RC_HOOK_GARBAGE)) return 0;
+    verify_deletion(h, false);
     h->deleting = true;
     size_t before = h->gc_freed;
     bool done = release_plain_list(h, (rc_head **)list->items, list->len);
     h->deleting = false;
+    s->unswept_tried = !done;
     return done ? h->gc_freed - before : 0;
 }
 
@@ -691,11 +706,7 @@ size_t rc__delete_garbage(gc_set *s, rc_vec *list)
 {
     rc_heap *h = s->h;
     rc_vec gathered = {0};
-#ifdef RC_EXPENSIVE
-    rc__verify_garbage(h, "collection", !s->unheld);
-#elif defined(RC_DEBUG)
-    if (h->verify_gc) rc__verify_garbage(h, "collection", !s->unheld);
-#endif
+    if (!s->unswept_tried) verify_deletion(h, !s->unheld);   /* else verified as it was */
     rc_assert(!s->unheld || (!list && !s->finalizers && !s->weak && !(h->hooked & RC_HOOK_GARBAGE)));
     if (!list && (s->finalizers || s->weak || (h->hooked & RC_HOOK_GARBAGE))) {
         if (!gather_held(h, &gathered, s)) {
@@ -747,7 +758,8 @@ size_t rc__delete_garbage(gc_set *s, rc_vec *list)
             rc_decref(o + 1);
         }
     } else if (list) {
-        if (!release_plain_list(h, (rc_head **)list->items, n))
+        /* Not plain when rc__delete_unswept looked: no second look. */
+        if (s->unswept_tried || !release_plain_list(h, (rc_head **)list->items, n))
             release_list(h, (rc_head **)list->items, n);
     } else if (!(s->unheld && release_plain(h))) {
         release_pages(h, s->unheld);
