@@ -111,6 +111,23 @@ enum {
 
 typedef struct rc_segment rc_segment;
 typedef struct rc_page {
+    /* The first cache line: what allocation and death do not touch. */
+    struct rc_page *next;     /* available-queue links */
+    struct rc_page *prev;
+    rc_segment *segment;      /* NULL for large pages */
+    size_t map_size;          /* large pages: bytes mapped */
+    uint16_t *side;           /* incremental pass: the page's side table (a block's entry is
+                                 at offset * side_recip >> 32), NULL outside its snapshot */
+    uint32_t young_index[2];  /* position in heap->young[g] while flagged YOUNG<g> */
+    uint32_t held;            /* freed blocks waiting in the quarantine (memcheck.c) */
+    uint32_t side_recip;      /* incremental pass: ceil(2^32 / block_size), 0 on large pages */
+    uint32_t snap_index;      /* incremental pass: position in heap->snapshot while `side` */
+    uint32_t index;           /* position in heap->pages (all pages of its kind) */
+    /* The second: what every allocation and death reads or writes. Not
+     * the first, which lies at the start of a 4 KiB page like any data
+     * aligned to one (a type at the start of a section, a page-aligned
+     * struct): on x86 a load from such data right after a store to the
+     * page's free list waits as if it depended on it (4K aliasing). */
     rc_heap *heap;
     uint32_t magic;
     uint16_t flags;
@@ -118,21 +135,11 @@ typedef struct rc_page {
     uint32_t block_size;      /* bytes per block, header included */
     uint32_t capacity;        /* blocks that fit */
     uint32_t used;            /* live blocks */
-    uint32_t index;           /* position in heap->pages (all pages of its kind) */
     char *bump;               /* blocks at and past bump were never used */
     rc_head *free;            /* free blocks below bump */
-    struct rc_page *next;     /* available-queue links */
-    struct rc_page *prev;
-    uint32_t young_index[2];  /* position in heap->young[g] while flagged YOUNG<g> */
-    rc_segment *segment;      /* NULL for large pages */
-    size_t map_size;          /* large pages: bytes mapped */
-    uint32_t held;            /* freed blocks waiting in the quarantine (memcheck.c) */
-    uint32_t side_recip;      /* incremental pass: ceil(2^32 / block_size), 0 on large pages */
-    uint16_t *side;           /* incremental pass: the page's side table (a block's entry is
-                                 at offset * side_recip >> 32), NULL outside its snapshot */
-    uint32_t snap_index;      /* incremental pass: position in heap->snapshot while `side` */
 } rc_page;
 _Static_assert(sizeof(rc_page) <= RC_PAGE_HEADER, "page header too big");
+_Static_assert(offsetof(rc_page, heap) == 64, "rc_page: the hot fields start the second cache line");
 
 static inline rc_page *rc__page_of(const void *p)
 {
