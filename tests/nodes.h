@@ -35,10 +35,16 @@ static inline void node_set(node *n, int i, void *v)
 }
 
 /* A two-node cycle of type t: its first node, whose reference the caller
- * holds (the only outside one); the second is in its slot 0. */
+ * holds (the only outside one); the second is in its slot 0. NULL, nothing
+ * left behind, when an allocation fails. */
 static inline node *make_held_cycle(rc_heap *h, const rc_type *t)
 {
     node *a = rc_new(h, t), *b = rc_new(h, t);
+    if (!a || !b) {
+        if (a) rc_decref(a);
+        if (b) rc_decref(b);
+        return NULL;
+    }
     node_set(a, 0, b);
     node_set(b, 0, a);
     rc_decref(b);
@@ -48,7 +54,8 @@ static inline node *make_held_cycle(rc_heap *h, const rc_type *t)
 /* A two-node cycle of type t with no outside reference left. */
 static inline void make_cycle(rc_heap *h, const rc_type *t)
 {
-    rc_decref(make_held_cycle(h, t));
+    node *a = make_held_cycle(h, t);
+    if (a) rc_decref(a);
 }
 
 #define NODES_IMPL                                                             \

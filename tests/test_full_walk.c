@@ -347,7 +347,9 @@ static void plain_garbage_lets_go_once(enum found_by by)
     for (int round = 0; round < 2; round++) {
         size_t before = live_objects(h);
         for (int i = 0; i < N; i++) {
-            node *a = make_held_cycle(h, &node2_type), *b = a->slot[0];
+            node *a = make_held_cycle(h, &node2_type);
+            REQUIRE(a != NULL);
+            node *b = a->slot[0];
             void *held = NULL;
             switch (i % 5) {
             case 0: held = rc_str_new(h, "held by garbage alone", 21); break;
@@ -433,6 +435,7 @@ static void plain_garbage_is_not_written(enum found_by by)
     node *keep = NULL;
     for (int i = 0; i < N; i++) {
         node *a = make_held_cycle(h, &node2_type);
+        REQUIRE(a != NULL);
         second[i] = a->slot[0];
         node_set(second[i], 1, live);
         if (i == N / 2) keep = rc_new(h, &node2_type);   /* a live node among the garbage */
@@ -487,7 +490,10 @@ static void plain_garbage_goes_a_page_at_a_time(enum found_by by)
     enum { N = 5000 };
     node **pairs = malloc(N * sizeof *pairs);
     REQUIRE(pairs != NULL);
-    for (int i = 0; i < N; i++) pairs[i] = make_held_cycle(h, &node2_type);
+    for (int i = 0; i < N; i++) {
+        pairs[i] = make_held_cycle(h, &node2_type);
+        REQUIRE(pairs[i] != NULL);
+    }
     node *mid = pairs[N / 2], *partner = mid->slot[0];
     rc_page *pg = rc__page_of(RC_HEAD(mid));
     if (by == BY_CANDIDATES) rc_gc_collect(h, 1);   /* the cycles are old */
