@@ -793,7 +793,15 @@ RC_API void rc_thread_clear_error(void);
  * memory runs out (the heap stays consistent), RC_EINVAL for a NULL type or a
  * type whose fields disagree: slots past `size` or at an offset that is not
  * a multiple of 8, traverse without clear, a non-zero rc_kind (checked at
- * every call: a few compares). May run an automatic collection first.
+ * every call: a few compares). May run an automatic collection first, and
+ * with it the program's finalizers and weak-reference callbacks: so may
+ * every call that makes a tracked object (a list, tuple, dict, weak
+ * reference or weak container). The library's own calls hold their
+ * object arguments across that collection, as if the caller had held them
+ * until the call returned: code it runs may drop the caller's last
+ * reference to an argument, and the call still completes (what the new
+ * object keeps lives on in it; an argument it only refers to weakly dies as
+ * the call returns). Queries that only read their arguments run none.
  * Aligned to 8 bytes.
  * References must stay within one heap: a slot or traverse of an object of
  * one heap that reaches an object of another is stopped by debug builds at

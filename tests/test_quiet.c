@@ -278,7 +278,15 @@ static rc_list *list_query(world *w, int q)
     }
 }
 
-TEST(quiet_queries_start_no_collection_where_the_list_forms_do)
+/* Whether the list form of query q may start a collection: not the ones
+ * about objects the caller passes, which it only borrows (a collection's
+ * callbacks could free them). */
+static bool list_form_collects(int q)
+{
+    return q == QUERY_OBJECTS || q == QUERY_GARBAGE;
+}
+
+TEST(quiet_queries_start_no_collection_where_the_list_forms_may)
 {
     for (int q = 0; q < NQUERIES; q++) {
         world w = world_new();
@@ -311,8 +319,9 @@ TEST(quiet_queries_start_no_collection_where_the_list_forms_do)
         CHECK_EQ_INT(collections_started, 0);
         rc_list *l = list_query(&w, q);
         REQUIRE(l != NULL);
-        if (collections_started != 1) fprintf(stderr, "  query %s\n", query_names[q]);
-        CHECK_EQ_INT(collections_started, 1);   /* the list form collected */
+        int want = list_form_collects(q);
+        if (collections_started != want) fprintf(stderr, "  query %s\n", query_names[q]);
+        CHECK_EQ_INT(collections_started, want);   /* the list form collected, or borrows */
         rc_decref(l);
         rc_decref(young);
         world_free(&w);

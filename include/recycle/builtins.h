@@ -156,8 +156,10 @@ RC_API const rc_val *rc_list_items(const rc_list *list, size_t *len);
  * --------------------------------------------------------------------- */
 
 /* A new tuple of `n` items (NEW reference) holding its own references to
- * items[0..n-1]; with items == NULL every item is none. NULL with RC_ENOMEM
- * when memory runs out (the items' counts are untouched), RC_EINVAL when an
+ * items[0..n-1], taken before the tuple is made (that may collect, running
+ * code that drops the caller's last reference to an item: the tuple keeps
+ * it); with items == NULL every item is none. NULL with RC_ENOMEM
+ * when memory runs out (the items' counts as they were), RC_EINVAL when an
  * item is RC_EMPTY or n is too large. O(n). A tuple made from n >= 1 items
  * that are all immediates, strs or ints can be on no cycle: it is born
  * untracked (rc_gc_is_tracked 0; the collector never counts nor scans it,

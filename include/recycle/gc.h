@@ -238,7 +238,9 @@ RC_API rc_list *rc_gc_get_objects(rc_heap *heap, int generation);
  * RC_EBUSY. Cost: one walk over every tracked object and every reference it
  * holds -- O(heap) per call, as in CPython. To ask for many objects, build
  * an rc_refindex once instead (it also counts untracked holders).
- * Disturbs as rc_gc_get_objects; the quiet form is rc_gc_get_referrers_into. */
+ * Disturbs as rc_gc_get_objects, except that it starts no collection (objs
+ * are borrowed: a collection's callbacks and finalizers could free them);
+ * the quiet form is rc_gc_get_referrers_into. */
 RC_API rc_list *rc_gc_get_referrers(rc_heap *heap, void *const *objs, size_t n);
 
 /* Python's gc.get_referents(*objs): a NEW list of the objects that
@@ -246,16 +248,19 @@ RC_API rc_list *rc_gc_get_referrers(rc_heap *heap, void *const *objs, size_t n);
  * an object referenced twice appears twice). NULL with RC_ENOMEM, RC_EBUSY,
  * or RC_EINVAL when an object of objs belongs to another heap (the message
  * names it). O(references of objs). Objects of untracked and RC_TYPE_ACYCLIC
- * types are asked like any other. Disturbs as rc_gc_get_objects; the quiet
- * form is rc_gc_get_referents_into. */
+ * types are asked like any other. Disturbs as rc_gc_get_objects, except that
+ * it starts no collection (objs are borrowed); the quiet form is
+ * rc_gc_get_referents_into. */
 RC_API rc_list *rc_gc_get_referents(rc_heap *heap, void *const *objs, size_t n);
 
 /* ---- quiet queries: looking without disturbing ----
  *
  * The list-returning queries above (and rc_gc_garbage's first use, and
  * rc_weakref_list) make a tracked rc_list, which disturbs the heap they
- * report on: making it may start an automatic collection and adds one to
- * the generation-0 count, and the list holds a reference to each object,
+ * report on: making it may start an automatic collection (not for the
+ * queries about objects the caller passes, whose arguments it borrows:
+ * rc_gc_get_referrers, rc_gc_get_referents, rc_weakref_list) and adds one
+ * to the generation-0 count, and the list holds a reference to each object,
  * so dropping it lowers every old object's count without reaching zero --
  * each becomes a candidate for the next collection.
  *

@@ -61,6 +61,12 @@ RC_API extern const rc_type rc_weakref_type;
  * `cb` (may be NULL) is called as described above with `data`, which is
  * opaque here and not owned. Several weak references to one object are
  * independent objects; when it dies their callbacks run newest first.
+ * `obj` is held during the call (making the weak reference may collect,
+ * and a callback or finalizer that runs may drop the caller's last
+ * reference to it): if it was, obj dies as the call returns, and the new
+ * weak reference comes back cleared, its callback called. The same for
+ * rc_weakref_new_owned (which also keeps its data object), rc_weakref_new_ex
+ * and rc_finalize_new (whose function then runs before it returns).
  * NULL when `obj` is NULL (there is no heap to record an error on), or with
  * RC_ENOMEM when memory runs out, RC_EINVAL when obj is already being freed
  * (by refcount, or as garbage a collection is clearing). NULL with RC_EINVAL
@@ -128,7 +134,8 @@ RC_API size_t rc_weakref_count(const void *obj);
 
 /* Python's weakref.getweakrefs: a NEW list of the live weak references to
  * `obj`, newest first; NULL with RC_ENOMEM. O(their number). Disturbs:
- * may start a collection, counts a generation-0 allocation, and dropping
+ * counts a generation-0 allocation (but starts no collection: obj is
+ * borrowed, and a collection's code could free it), and dropping
  * the list makes old weak references candidates (<recycle/gc.h>, "quiet
  * queries"); the quiet form is rc_weakref_list_into. NULL with RC_EINVAL
  * (the thread's error, rc_thread_error) for an object of a frozen region:

@@ -61,6 +61,12 @@ static inline bool rc__writable(void *obj, const rc_type *t, const char *call)
  */
 bool rc__foreign_ok(rc_heap *h, const void *o, const char *call, const char *what);
 
+/* rc_list_new without the automatic collection its allocation may run: a
+ * query's result list, made while the caller's arguments are borrowed (the
+ * code a collection runs -- callbacks, finalizers -- could free them before
+ * the query reads them). */
+rc_list *rc__list_new_quiet(rc_heap *heap, size_t capacity_hint);
+
 /*
  * Whether `v` may be stored in `container`: not RC_EMPTY (it means "no
  * value"), and no object of another heap (the collector counts references

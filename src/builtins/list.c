@@ -142,6 +142,16 @@ rc_list *rc_list_new(rc_heap *heap, size_t capacity_hint)
     return l;
 }
 
+rc_list *rc__list_new_quiet(rc_heap *heap, size_t capacity_hint)
+{
+    if (!heap) return NULL;
+    bool enabled = heap->enabled;   /* the collector's hook returns at once */
+    heap->enabled = false;
+    rc_list *l = rc_list_new(heap, capacity_hint);
+    heap->enabled = enabled;
+    return l;
+}
+
 size_t rc_list_len(const rc_list *list)
 {
     if (!rc__is_a(list, &rc_list_type, "rc_list_len")) return 0;

@@ -96,16 +96,21 @@ rc_tuple *rc_tuple_new(rc_heap *heap, size_t n, const rc_val *items)
             }
         }
     }
-    /* Nothing is increfed before the allocation, so a failure leaks nothing;
-     * nothing allocates between it and the filling, so no collection sees
-     * the tuple half-built (and if one did, RC_EMPTY items are harmless). */
+    /* The items' references are taken before the allocation: it may
+     * collect, running code that drops the caller's last reference to an
+     * item. They become the tuple's, or go back when it cannot be made.
+     * Nothing allocates between the allocation and the filling, so no
+     * collection sees the tuple half-built. */
+    for (size_t i = 0; items && i < n; i++) rc_val_incref(items[i]);
     rc_tuple_obj *t = rc_new_var(heap, &rc_tuple_type, n * sizeof(rc_val));
-    if (!t) return NULL;   /* rc_new_var recorded why */
+    if (!t) {   /* rc_new_var recorded why */
+        for (size_t i = 0; items && i < n; i++) rc_val_decref(items[i]);
+        return NULL;
+    }
     t->len = n;
     bool atoms = items && n;
     if (items) {
         for (size_t i = 0; i < n; i++) {
-            rc_val_incref(items[i]);
             t->items[i] = items[i];
             atoms &= is_atom(items[i]);
         }

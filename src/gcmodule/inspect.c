@@ -16,6 +16,7 @@
  * the program can reach.
  */
 #include "gcmodule/gcmodule.h"
+#include "builtins/builtins.h"
 #include "util/edges.h"
 #include "util/pmap.h"
 
@@ -295,7 +296,7 @@ rc_list *rc_gc_get_referrers(rc_heap *h, void *const *objs, size_t n)
     if (!h) return NULL;
     if (n && !objs) return rc__fail(h, RC_EINVAL, "rc_gc_get_referrers: objs is NULL");
     if (!rc__gc_walkable(h, "rc_gc_get_referrers")) return NULL;
-    rc_list *out = rc_list_new(h, 0);
+    rc_list *out = rc__list_new_quiet(h, 0);   /* objs are borrowed */
     if (!out) return NULL;
     referrers_ctx c = {.out = {.list = out}};
     if (!referrers_walk(h, &c, objs, n, "rc_gc_get_referrers")) {
@@ -365,7 +366,7 @@ rc_list *rc_gc_get_referents(rc_heap *h, void *const *objs, size_t n)
     if (n && !objs) return rc__fail(h, RC_EINVAL, "rc_gc_get_referents: objs is NULL");
     if (h->scanning)
         return rc__fail(h, RC_EBUSY, "rc_gc_get_referents: refused during a collection's scan");
-    rc_list *out = rc_list_new(h, 0);
+    rc_list *out = rc__list_new_quiet(h, 0);   /* objs are borrowed */
     if (!out) return NULL;
     sink s = {.list = out};
     if (!referents_walk(h, &s, objs, n, "rc_gc_get_referents")) {

@@ -51,6 +51,7 @@ rc_finalize *rc_finalize_new(void *obj, rc_finalize_fn fn, void *data)
     e->fn = fn;
     e->data = data;
     rc_incref(w);   /* the library's hold (LIBHELD) */
+    rc_decref(obj);   /* rc__weakref_make's hold: may end obj, and run fn */
     return (rc_finalize *)w;
 }
 

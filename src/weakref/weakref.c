@@ -26,6 +26,7 @@
  * let the death of its referent touch a block in the middle of being freed.
  */
 #include "weakref/weakref.h"
+#include "builtins/builtins.h"
 
 #include <stdlib.h>
 
@@ -341,25 +342,36 @@ rc_weakref *rc__weakref_make(void *obj, const rc_type *ext, rc_weakref_callback_
                         o->type && o->type->name ? o->type->name : "?", obj,
                         o->refcnt ? " by a collection" : "");
     rc_weakbooks *b = books(h);
-    /* The object first (rc_new may collect; nothing is linked yet), then
-     * room in the map, then the link: no failure after anything changed. */
+    /* rc_new may collect, and a callback or finalizer it runs may drop the
+     * caller's last reference to obj, held or data: each is held first
+     * (obj until the caller has completed w, the others for good). Then the
+     * object (nothing is linked yet), room in the map, the link: no failure
+     * after anything changed. */
+    rc_incref(obj);
+    rc_val_incref(held);
+    if (flags & RC_WR_OWNS_DATA) rc_incref(data);
     rc_weakref *w = ext ? rc_new_var(h, &rc_weakref_type, RC_WR_EXT_AT - sizeof(rc_weakref) + ext->size)
                         : rc_new(h, &rc_weakref_type);
     if (w && ext) {
         *rc__weakref_ext_type_at(w) = ext;
         w->flags = RC_WR_EXT;   /* from here on rc_decref(w) runs ext->destroy */
     }
-    if (!w) return rc__fail(h, RC_ENOMEM, "%s: out of memory for a weak reference", call);
-    if (!(o->gc & RC__WEAKREFS) && !rc__pmap_reserve(&b->map, 1)) {
+    const char *lack = w ? NULL : "a weak reference";
+    if (w && !(o->gc & RC__WEAKREFS) && !rc__pmap_reserve(&b->map, 1)) {
         rc_decref(w);
-        return rc__fail(h, RC_ENOMEM, "%s: out of memory for the weak reference books", call);
+        w = NULL;
+        lack = "the weak reference books";
+    }
+    if (!w) {   /* the holds go first: letting go may run code */
+        if (flags & RC_WR_OWNS_DATA) rc_decref(data);
+        rc_val_decref(held);
+        rc_decref(obj);
+        return rc__fail(h, RC_ENOMEM, "%s: out of memory for %s", call, lack);
     }
     w->cb = cb;
     w->data = data;
     w->flags |= flags;
     w->held = held;
-    rc_val_incref(held);
-    if (flags & RC_WR_OWNS_DATA) rc_incref(data);
     w->referent = o;
     if (o->gc & RC__WEAKREFS) {
         rc_weakref **s = find(b, o);
@@ -374,9 +386,16 @@ rc_weakref *rc__weakref_make(void *obj, const rc_type *ext, rc_weakref_callback_
     return w;
 }
 
+/* rc__weakref_make, the caller's hold on obj dropped once w is complete. */
+static rc_weakref *make_done(void *obj, rc_weakref *w)
+{
+    if (w) rc_decref(obj);   /* may end obj: then w is cleared and called back */
+    return w;
+}
+
 rc_weakref *rc_weakref_new(void *obj, rc_weakref_callback_fn cb, void *data)
 {
-    return rc__weakref_make(obj, NULL, cb, data, RC_EMPTY, 0, "rc_weakref_new");
+    return make_done(obj, rc__weakref_make(obj, NULL, cb, data, RC_EMPTY, 0, "rc_weakref_new"));
 }
 
 rc_weakref *rc_weakref_new_owned(void *obj, rc_weakref_callback_fn cb, void *data_obj)
@@ -385,8 +404,8 @@ rc_weakref *rc_weakref_new_owned(void *obj, rc_weakref_callback_fn cb, void *dat
     if (obj && data_obj && rc_heap_of(data_obj) != rc_heap_of(obj))
         return rc__fail(rc_heap_of(obj), RC_EINVAL,
                         "rc_weakref_new_owned: the data object belongs to another heap");
-    return rc__weakref_make(obj, NULL, cb, data_obj, RC_EMPTY, data_obj ? RC_WR_OWNS_DATA : 0,
-                            "rc_weakref_new_owned");
+    return make_done(obj, rc__weakref_make(obj, NULL, cb, data_obj, RC_EMPTY,
+                                           data_obj ? RC_WR_OWNS_DATA : 0, "rc_weakref_new_owned"));
 }
 
 /* Whether `t` may extend a weak reference: a user type (rc_kind 0, so no
@@ -415,7 +434,7 @@ rc_weakref *rc_weakref_new_ex(void *obj, const rc_type *ext, rc_weakref_callback
     RC__CHECK(obj, "rc_weakref_new_ex");
     if (rc__weak_refuse_region(NULL, obj, "rc_weakref_new_ex", "")) return NULL;
     if (!ext_ok(rc_heap_of(obj), ext, "rc_weakref_new_ex")) return NULL;
-    return rc__weakref_make(obj, ext, cb, data, RC_EMPTY, 0, "rc_weakref_new_ex");
+    return make_done(obj, rc__weakref_make(obj, ext, cb, data, RC_EMPTY, 0, "rc_weakref_new_ex"));
 }
 
 static bool is_weakref(const rc_weakref *w, const char *call)
@@ -490,7 +509,7 @@ rc_list *rc_weakref_list(const void *obj)
     /* The list would be made in the region's heap. */
     if (rc__region_refused(obj, "rc_weakref_list")) return NULL;
     size_t n = rc_weakref_count(obj);
-    rc_list *l = rc_list_new(rc_heap_of(obj), n);
+    rc_list *l = rc__list_new_quiet(rc_heap_of(obj), n);   /* obj is borrowed */
     if (!l) return NULL;
     /* No object is allocated while walking: the list has room for all. */
     for (rc_weakref *w = first_of(obj, "rc_weakref_list"); w; w = w->next)

@@ -67,7 +67,11 @@ static inline void *rc__weakref_ext_at(rc_weakref *w)
 /* A new live weak reference to `obj` (see rc_weakref_new) with `flags`
  * preset and the extension type `ext` (NULL: none; else checked already);
  * it takes its own references to `held` (RC_EMPTY for none) and, when flags
- * has OWNS_DATA, to the object `data`. */
+ * has OWNS_DATA, to the object `data`. On success obj carries one more
+ * reference, taken before the allocation (which may collect, running code
+ * that drops the caller's last reference to it): the caller completes w,
+ * then drops that reference, which may end obj (w is then cleared and
+ * called back like any weak reference). NULL, nothing held, on failure. */
 rc_weakref *rc__weakref_make(void *obj, const rc_type *ext, rc_weakref_callback_fn cb, void *data,
                              rc_val held, uint32_t flags, const char *call);
 

@@ -194,24 +194,30 @@ int rc__wtab_put(rc__wtab *t, rc_val mkey, void *referent, rc_val value, const c
         }
         return 0;
     }
+    /* rc__weakref_make may collect, running code that drops the caller's
+     * last reference to the table or to the value: both are held across it
+     * (the key and the referent are held by rc__weakref_make), the value's
+     * reference becoming the entry's. */
+    rc_incref(t);
+    rc_val_incref(value);
     w = rc__weakref_make(referent, value != RC_EMPTY ? &wvalue_type : NULL, entry_died, t->self,
                          mkey, RC_WR_KEYED | RC_WR_OWNS_DATA, call);
-    if (!w) return -1;
-    if (value != RC_EMPTY) {
-        rc_val_incref(value);
-        *rc__wtab_value(w) = value;
+    if (!w) {
+        rc_val_decref(value);
+        rc_decref(t);
+        return -1;
     }
+    if (value != RC_EMPTY) *rc__wtab_value(w) = value;
     /* rc__weakref_make may have collected: look at the old entry only now.
      * Replacing a value allocates nothing and cannot fail, so the old weak
      * reference can be disarmed first (after, it may be freed). */
     rc_weakref *ow = rc_as_obj(rc_dict_get(t->map, mkey));
     if (ow) forget(t, ow);
-    if (rc_dict_set(t->map, mkey, rc_obj(w)) != 0) {
-        rc_decref(w);
-        return -1;
-    }
-    rc_decref(w);   /* map holds it */
-    return 0;
+    int status = rc_dict_set(t->map, mkey, rc_obj(w)) == 0 ? 0 : -1;
+    rc_decref(w);          /* the map holds it, or it dies */
+    rc_decref(referent);   /* rc__weakref_make's hold: may end the entry */
+    rc_decref(t);
+    return status;
 }
 
 int rc__wtab_del(rc__wtab *t, rc_val mkey, const char *call)
