@@ -4,8 +4,9 @@
  * Each input is read as a heap configuration followed by a sequence of
  * operations: new objects of user types (slots form, traverse/clear form,
  * traverse without clear; each with or without a finalizer that resurrects or
- * drops), slot links, increfs and decrefs, list, tuple, str and dict
- * operations (int, str and tuple keys), weak references with callbacks,
+ * drops; and a plain slots type with no hook at all, whose garbage a
+ * release build frees on its plain paths), slot links, increfs and decrefs,
+ * list, tuple, str and dict operations (int, str and tuple keys), weak references with callbacks,
  * collections of each generation, freeze and unfreeze, gc queries and the
  * leak tools. Finalizers and weak-reference callbacks read their choices
  * from the same bytes, so every run is reproducible from its input.
@@ -22,8 +23,9 @@
  *     the heap's object count is the model's;
  *   - after a full collection that nothing disturbed, every live object is
  *     reachable from what the program holds or from frozen objects.
- * User objects are also checked when they die (destroy: never while
- * reachable), when finalized (intact, at most once) and weak-reference
+ * User objects with a destroy hook are also checked when they die (never
+ * while reachable; a plain one's death is learnt at the next sync, as a
+ * container's), when finalized (intact, at most once) and weak-reference
  * callbacks when called (the weak reference is cleared, called once).
  * Any mismatch aborts with a message.
  *
@@ -189,9 +191,12 @@ static const rc_type utypes[NUTYPES] = {
     {.name = "fz_cb_fin", .size = sizeof(unode), .traverse = u_traverse, .clear = u_clear,
      .finalize = on_finalize, .destroy = on_destroy},
     {.name = "fz_trav", .size = sizeof(unode), .traverse = u_traverse, .destroy = on_destroy},
-    {.name = "fz_trav_fin", .size = sizeof(unode), .traverse = u_traverse,
-     .finalize = on_finalize, .destroy = on_destroy},
+    {.name = "fz_plain", .size = sizeof(unode), .nslots = NS},
 };
+
+/* Whether the model learns object i's death at once (a node's destroy
+ * hook), rather than at the next sync (a container, a plain node). */
+static int death_seen(int i);
 
 /* ---- the model ---- */
 
@@ -257,6 +262,11 @@ static void model_refcounts(int *rc)
     for (int i = 0; i < S.nobj; i++) rc[i] = S.o[i].held + S.o[i].pins;
     for (int i = 0; i < S.nobj; i++)
         if (S.o[i].alive) FOR_EDGES(&S.o[i], y, rc[y]++);
+}
+
+static int death_seen(int i)
+{
+    return S.o[i].kind == K_NODE && utypes[S.o[i].utype].destroy;
 }
 
 static void check_node(int i, const char *when)
@@ -381,7 +391,7 @@ static void sync(int after_full)
     for (int i = 0; i < S.nobj; i++) {
         if (!S.o[i].alive || !tracked(&S.o[i]) || seen[i]) continue;
         ENSURE(!S.reach[i], "object %d (kind %d) was freed while reachable", i, S.o[i].kind);
-        ENSURE(S.o[i].kind != K_NODE, "object %d freed without its destroy hook", i);
+        ENSURE(!death_seen(i), "object %d freed without its destroy hook", i);
         mark_dead(i);
     }
     /* Untracked objects (str, int, tuples of atoms) die by refcount alone,
@@ -447,7 +457,7 @@ static int new_handle(int kind, void *p)
     /* A block reused at once proves its previous object died. */
     int old = map_get(p);
     if (old >= 0 && S.o[old].alive) {
-        ENSURE(S.o[old].kind != K_NODE, "object %d's block reused before its destroy hook", old);
+        ENSURE(!death_seen(old), "object %d's block reused before its destroy hook", old);
         mark_dead(old);
     }
     map_put(p, i);
@@ -650,13 +660,15 @@ static void wcb(rc_weakref *w, void *data)
             int r[MAXO];
             compute_reach(r, NULL);
             for (int k = 0; k < S.nobj; k++)
-                /* Only nodes: their death is seen at once (destroy hook),
-                 * while a container's is learnt at the next sync. Not the
-                 * node dying right now (this callback's referent), nor one
-                 * waiting to be freed (its refcount reads 0): C code that
-                 * kept a pointer to them may not use it any more. */
-                if (S.o[k].alive && !r[k] && S.o[k].kind == K_NODE && k != m->target &&
-                    rc_refcount(S.o[k].p) != 0)
+                /* Only nodes with a destroy hook: their death is seen at
+                 * once, while a container's or a plain node's is learnt at
+                 * the next sync. Not the node dying right now (this
+                 * callback's referent), nor one waiting to be freed (its
+                 * header's count reads 0; rc_refcount would call that a use
+                 * after free in a debug build): C code that kept a pointer
+                 * to them may not use it any more. */
+                if (S.o[k].alive && !r[k] && death_seen(k) && k != m->target &&
+                    RC_HEAD(S.o[k].p)->refcnt != 0)
                     cand[nc++] = k;
             if (nc) {
                 int t = cand[byte() % nc];
