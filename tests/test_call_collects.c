@@ -76,6 +76,14 @@ static void sprung(rc_heap *h, rc_weakref *trap)
     rc_gc_set_threshold(h, 2000, 10, 10);
 }
 
+/* The end of each test: a full collection leaves nothing; h is freed. */
+static void all_gone(rc_heap *h)
+{
+    rc_gc_collect(h, 2);
+    CHECK_EQ_INT(live_objects(h), 0);
+    rc_heap_free(h);
+}
+
 static int called;
 static void count_call(rc_weakref *w, void *data)
 {
@@ -98,9 +106,7 @@ TEST(weakref_new_to_an_object_a_callback_lets_go_of_during_the_call)
     CHECK(!rc_weakref_alive(w));       /* ... so its new weak reference is cleared */
     CHECK_EQ_INT(called, 1);           /* and called back, once */
     rc_decref(w);
-    rc_gc_collect(h, 2);
-    CHECK_EQ_INT(live_objects(h), 0);
-    rc_heap_free(h);
+    all_gone(h);
 }
 
 TEST(weakref_new_ex_to_an_object_a_callback_lets_go_of_during_the_call)
@@ -116,9 +122,7 @@ TEST(weakref_new_ex_to_an_object_a_callback_lets_go_of_during_the_call)
     CHECK_EQ_INT(deaths, 1);
     CHECK(!rc_weakref_alive(w));
     rc_decref(w);
-    rc_gc_collect(h, 2);
-    CHECK_EQ_INT(live_objects(h), 0);
-    rc_heap_free(h);
+    all_gone(h);
 }
 
 TEST(weakref_new_owned_keeps_data_a_callback_lets_go_of_during_the_call)
@@ -137,9 +141,7 @@ TEST(weakref_new_owned_keeps_data_a_callback_lets_go_of_during_the_call)
     rc_decref(x);                      /* w is cleared and lets d go */
     CHECK_EQ_INT(deaths, 1);
     rc_decref(w);
-    rc_gc_collect(h, 2);
-    CHECK_EQ_INT(live_objects(h), 0);
-    rc_heap_free(h);
+    all_gone(h);
 }
 
 static int finalized;
@@ -163,9 +165,7 @@ TEST(finalize_new_on_an_object_a_callback_lets_go_of_during_the_call)
     CHECK_EQ_INT(finalized, 1);        /* x died as the call returned: it ran */
     CHECK(!rc_finalize_alive(f));
     rc_decref(f);
-    rc_gc_collect(h, 2);
-    CHECK_EQ_INT(live_objects(h), 0);
-    rc_heap_free(h);
+    all_gone(h);
 }
 
 TEST(tuple_new_keeps_an_item_a_callback_lets_go_of_during_the_call)
@@ -183,9 +183,7 @@ TEST(tuple_new_keeps_an_item_a_callback_lets_go_of_during_the_call)
     CHECK(rc_tuple_get(t, 1) == rc_obj(x));
     rc_decref(t);
     CHECK_EQ_INT(deaths, 1);
-    rc_gc_collect(h, 2);
-    CHECK_EQ_INT(live_objects(h), 0);
-    rc_heap_free(h);
+    all_gone(h);
 }
 
 /* The weak containers: the new entry's weak reference is the allocation. */
@@ -226,9 +224,7 @@ TEST(weakdict_set_of_a_value_a_callback_lets_go_of_during_the_call)
     CHECK(rc_weakdict_get(d, rc_int(1)) == NULL);
     CHECK_EQ_INT(rc_weakdict_len(d), 0);
     rc_decref(d);
-    rc_gc_collect(h, 2);
-    CHECK_EQ_INT(live_objects(h), 0);
-    rc_heap_free(h);
+    all_gone(h);
 }
 
 TEST(weakkeydict_set_keeps_a_value_a_callback_lets_go_of_during_the_call)
@@ -248,9 +244,7 @@ TEST(weakkeydict_set_keeps_a_value_a_callback_lets_go_of_during_the_call)
     rc_decref(key);                    /* the entry, and its value, go with the key */
     CHECK_EQ_INT(deaths, 1);
     rc_decref(d);
-    rc_gc_collect(h, 2);
-    CHECK_EQ_INT(live_objects(h), 0);
-    rc_heap_free(h);
+    all_gone(h);
 }
 
 TEST(weakkeydict_set_of_a_key_a_callback_lets_go_of_during_the_call)
@@ -266,9 +260,7 @@ TEST(weakkeydict_set_of_a_key_a_callback_lets_go_of_during_the_call)
     CHECK_EQ_INT(deaths, 1);           /* held weakly: it died as the call returned */
     CHECK_EQ_INT(rc_weakkeydict_len(d), 0);
     rc_decref(d);
-    rc_gc_collect(h, 2);
-    CHECK_EQ_INT(live_objects(h), 0);
-    rc_heap_free(h);
+    all_gone(h);
 }
 
 TEST(weakset_add_of_an_item_a_callback_lets_go_of_during_the_call)
@@ -284,9 +276,7 @@ TEST(weakset_add_of_an_item_a_callback_lets_go_of_during_the_call)
     CHECK_EQ_INT(deaths, 1);
     CHECK_EQ_INT(rc_weakset_len(s), 0);
     rc_decref(s);
-    rc_gc_collect(h, 2);
-    CHECK_EQ_INT(live_objects(h), 0);
-    rc_heap_free(h);
+    all_gone(h);
 }
 
 /* Queries: their result list is the allocation; the objects asked about
@@ -310,9 +300,7 @@ TEST(weakref_list_of_an_object_a_callback_would_let_go_of)
     CHECK_EQ_INT(deaths, 1);
     CHECK(!rc_weakref_alive(w));
     rc_decref(w);
-    rc_gc_collect(h, 2);
-    CHECK_EQ_INT(live_objects(h), 0);
-    rc_heap_free(h);
+    all_gone(h);
 }
 
 TEST(get_referents_of_an_object_a_callback_would_let_go_of)
@@ -333,9 +321,7 @@ TEST(get_referents_of_an_object_a_callback_would_let_go_of)
     rc_gc_collect(h, 0);               /* the trap goes off now */
     sprung(h, trap);
     CHECK_EQ_INT(deaths, 2);
-    rc_gc_collect(h, 2);
-    CHECK_EQ_INT(live_objects(h), 0);
-    rc_heap_free(h);
+    all_gone(h);
 }
 
 TEST(get_referrers_of_an_object_a_callback_would_let_go_of)
@@ -353,9 +339,7 @@ TEST(get_referrers_of_an_object_a_callback_would_let_go_of)
     rc_gc_collect(h, 0);
     sprung(h, trap);
     CHECK_EQ_INT(deaths, 1);
-    rc_gc_collect(h, 2);
-    CHECK_EQ_INT(live_objects(h), 0);
-    rc_heap_free(h);
+    all_gone(h);
 }
 
 RC_TEST_MAIN

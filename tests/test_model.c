@@ -34,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "seeded.h"
+
 #define MAXOBJ 1000
 #define MAXW 64
 #define NSLOTS 3
@@ -65,26 +67,6 @@ typedef struct model {
 
 static model M;
 static rc_heap *H;
-static int failures;
-static unsigned long long rng;
-static unsigned long long seed_now;
-
-static unsigned rnd(unsigned n)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
-}
-
-#define FAIL(...)                                                              \
-    do {                                                                       \
-        if (failures++ < 5) {                                                  \
-            fprintf(stderr, "seed %llu: ", seed_now);                          \
-            fprintf(stderr, __VA_ARGS__);                                      \
-            fputc('\n', stderr);                                               \
-        }                                                                      \
-    } while (0)
 
 /* Reachable from what the test holds (and frozen objects, when asked). */
 static void reach(int *seen, int with_frozen)

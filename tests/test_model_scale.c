@@ -53,6 +53,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "seeded.h"
+
 #define NS 3                  /* slots per object */
 #define NMAX 160000           /* objects per seed, at most */
 #define MAXHOLDS (NMAX * 2)   /* references the test holds, at most */
@@ -105,25 +107,6 @@ static struct {
 } M;
 
 static rc_heap *H;
-static int failures;
-static unsigned long long rng, seed_now;
-
-static unsigned rnd(unsigned n)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
-}
-
-#define FAIL(...)                                                              \
-    do {                                                                       \
-        if (failures++ < 5) {                                                  \
-            fprintf(stderr, "seed %llu: ", seed_now);                          \
-            fprintf(stderr, __VA_ARGS__);                                      \
-            fputc('\n', stderr);                                               \
-        }                                                                      \
-    } while (0)
 
 static uint32_t check_of(int id) { return (uint32_t)id * 2654435761u ^ 0x5bd1e995u; }
 
