@@ -528,4 +528,63 @@ TEST(plain_garbage_of_a_candidate_scan_goes_back_a_page_at_a_time_unswept)
     plain_garbage_goes_a_page_at_a_time(BY_CANDIDATES);
 }
 
+/* Plain garbage filling pages around one live object, which shares a page
+ * with it alone: that page is freed block by block (only a page all
+ * garbage goes back whole), the live object stays where it is, and the
+ * blocks handed out next are the garbage's, never its own. */
+static void plain_garbage_around_one_live_object(enum found_by by)
+{
+    rc_heap *h = unstressed_heap();
+    rc_gc_disable(h);
+    enum { N = 5000 };
+    node **pairs = malloc(N * sizeof *pairs);
+    REQUIRE(pairs != NULL);
+    node *lone = NULL;
+    for (int i = 0; i < N; i++) {
+        pairs[i] = make_held_cycle(h, &node2_type);
+        REQUIRE(pairs[i] != NULL);
+        if (i == N / 2) {
+            lone = rc_new(h, &node2_type);
+            REQUIRE(lone != NULL);
+            lone->payload = 1234;
+        }
+    }
+    if (by == BY_CANDIDATES) rc_gc_collect(h, 1);   /* the cycles are old */
+    for (int i = 0; i < N; i++) rc_decref(pairs[i]);
+    size_t found = by == BY_YOUNG ? (size_t)rc_gc_collect(h, 0) : by == BY_FULL ? (size_t)rc_gc_collect(h, 2) : 0;
+    for (size_t k = 1; by == BY_CANDIDATES && k;) found += k = rc__scan_candidates(h);
+    CHECK_EQ_INT(found, 2 * N);
+    CHECK_EQ_INT(live_objects(h), 1);
+    for (int i = 0; i < N; i++) {   /* the freed blocks again */
+        pairs[i] = make_held_cycle(h, &node2_type);
+        REQUIRE(pairs[i] != NULL);
+        CHECK(pairs[i] != lone && pairs[i]->slot[0] != lone);
+    }
+    CHECK_EQ_INT(rc_refcount(lone), 1);
+    CHECK_EQ_INT(lone->payload, 1234);
+    CHECK(lone->slot[0] == NULL && lone->slot[1] == NULL);
+    CHECK_EQ_INT(rc_heap_check(h, stderr), 0);
+    for (int i = 0; i < N; i++) rc_decref(pairs[i]);
+    rc_decref(lone);
+    rc_gc_collect(h, 2);
+    CHECK_EQ_INT(live_objects(h), 0);
+    free(pairs);
+    rc_heap_free(h);
+}
+
+TEST(plain_garbage_of_a_full_collection_around_one_live_object_leaves_it_in_place)
+{
+    plain_garbage_around_one_live_object(BY_FULL);
+}
+
+TEST(plain_garbage_of_a_young_set_around_one_live_object_leaves_it_in_place)
+{
+    plain_garbage_around_one_live_object(BY_YOUNG);
+}
+
+TEST(plain_garbage_of_a_candidate_scan_around_one_live_object_leaves_it_in_place)
+{
+    plain_garbage_around_one_live_object(BY_CANDIDATES);
+}
+
 RC_TEST_MAIN
