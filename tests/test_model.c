@@ -193,10 +193,19 @@ static int find_w(rc_weakref *w)
 
 static void make_weak(int target, int cb);
 
+/* The slot of the weak reference rc_weakref_new is making, -1 when none:
+ * its callback may run before the call returns (when a collection the call
+ * ran let go of the referent's last reference, it dies as the call ends). */
+static int making_w = -1;
+
 static void weak_cb(rc_weakref *w, void *data)
 {
     (void)data;
     int k = find_w(w);
+    if (k < 0 && making_w >= 0 && M.w[making_w] == NULL) {
+        k = making_w;
+        M.w[k] = w;
+    }
     if (k < 0) {
         FAIL("callback of a weak reference the test does not hold");
         return;
@@ -223,17 +232,21 @@ static void weak_cb(rc_weakref *w, void *data)
 static void make_weak(int target, int cb)
 {
     if (M.nw >= MAXW) return;
-    rc_weakref *w = rc_weakref_new(M.ptr[target], cb ? weak_cb : NULL, NULL);
-    if (!w) {
-        FAIL("rc_weakref_new: %s", rc_heap_error_message(H));
-        return;
-    }
-    int k = M.nw++;
-    M.w[k] = w;
+    int k = M.nw++, outer = making_w;
+    M.w[k] = NULL;
     M.wtarget[k] = target;
     M.wcb[k] = cb;
     M.wran[k] = M.wcleared[k] = 0;
     M.wheld[k] = 1;
+    making_w = k;
+    rc_weakref *w = rc_weakref_new(M.ptr[target], cb ? weak_cb : NULL, NULL);
+    making_w = outer;
+    if (!w) {
+        FAIL("rc_weakref_new: %s", rc_heap_error_message(H));
+        M.wheld[k] = 0;
+        return;
+    }
+    M.w[k] = w;
 }
 
 static void gc_cb(rc_heap *h, int phase, const rc_gc_info *info, void *ud)
