@@ -415,6 +415,41 @@ TEST(old_cycles_are_found_from_candidates_without_a_full_collection)
     rc_heap_free(h);
 }
 
+/* The same with the allocation's page young already (the fast path's
+ * case): the buffer reaching candidate_limit is what sends the next tracked
+ * allocation to the collector, the young count far from its threshold. */
+TEST(a_full_candidate_buffer_makes_the_next_tracked_allocation_scan)
+{
+    rc_heap_config cfg;
+    rc_heap_config_init(&cfg);
+    cfg.candidate_limit = 16;
+    cfg.gc_stress = -1;   /* a collection at every allocation would scan anyway */
+    rc_heap *h = rc_heap_new(&cfg);
+    rc_gc_disable(h);
+    node *held[64];
+    for (int i = 0; i < 64; i++) {
+        held[i] = make_held_cycle(h, &node2_type);
+        REQUIRE(held[i] != NULL);
+    }
+    rc_gc_collect(h, 1);   /* all old now */
+    rc_gc_enable(h);
+    node *warm = rc_new(h, &node2_type);   /* the current page is young again */
+    REQUIRE(warm != NULL);
+    for (int i = 0; i < 64; i++) rc_decref(held[i]);   /* 64 candidates */
+    rc_heap_stats st;
+    rc_heap_get_stats(h, &st);
+    CHECK_EQ_INT(st.candidate_scans, 0);
+    node *y = rc_new(h, &node2_type);
+    REQUIRE(y != NULL);
+    rc_heap_get_stats(h, &st);
+    CHECK(st.candidate_scans >= 1);
+    CHECK_EQ_INT(st.collections[0], 0);   /* no young collection was due */
+    CHECK_EQ_INT(st.objects, 2);
+    rc_decref(warm);
+    rc_decref(y);
+    rc_heap_free(h);
+}
+
 TEST(candidate_scan_keeps_what_is_still_held)
 {
     rc_heap_config cfg;
