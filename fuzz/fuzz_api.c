@@ -194,10 +194,6 @@ static const rc_type utypes[NUTYPES] = {
     {.name = "fz_plain", .size = sizeof(unode), .nslots = NS},
 };
 
-/* Whether the model learns object i's death at once (a node's destroy
- * hook), rather than at the next sync (a container, a plain node). */
-static int death_seen(int i);
-
 /* ---- the model ---- */
 
 /* Whether the library tracks the object: every kind but str and int, less a
@@ -264,6 +260,8 @@ static void model_refcounts(int *rc)
         if (S.o[i].alive) FOR_EDGES(&S.o[i], y, rc[y]++);
 }
 
+/* Whether the model learns object i's death at once (a node's destroy
+ * hook), rather than at the next sync (a container, a plain node). */
 static int death_seen(int i)
 {
     return S.o[i].kind == K_NODE && utypes[S.o[i].utype].destroy;

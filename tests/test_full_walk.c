@@ -330,6 +330,26 @@ static const rc_type outlive_type = {
 
 enum found_by { BY_YOUNG, BY_CANDIDATES, BY_FULL };
 
+/* Collect the way `by` says; what was found. Candidate scans run until one
+ * finds nothing: each stops at its budget. */
+static size_t collect_by(rc_heap *h, enum found_by by)
+{
+    if (by == BY_FULL) return rc_gc_collect(h, 2);
+    if (by == BY_YOUNG) return rc_gc_collect(h, 0);
+    size_t found = 0;
+    for (size_t k = 1; k;) found += k = rc__scan_candidates(h);
+    return found;
+}
+
+/* pairs[0..n-1]: n two-node cycles of node2, each held by its first node;
+ * false when an allocation fails. */
+static bool held_cycles(rc_heap *h, node **pairs, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!(pairs[i] = make_held_cycle(h, &node2_type))) return false;
+    return true;
+}
+
 static void plain_garbage_lets_go_once(enum found_by by)
 {
     /* Not stressed: stress mode's scans stop at a small budget and keep no
@@ -373,11 +393,7 @@ static void plain_garbage_lets_go_once(enum found_by by)
         if (by == BY_CANDIDATES) rc_gc_collect(h, 1);   /* the cycles are old */
         for (int i = 0; i < N; i++) rc_decref(pairs[i]);
         size_t made = outlive_nmade;
-        size_t found = by == BY_FULL ? (size_t)rc_gc_collect(h, 2)
-                       : by == BY_YOUNG ? (size_t)rc_gc_collect(h, 0)
-                                        : 0;
-        /* Scans until one finds nothing: each stops at its budget. */
-        for (size_t k = 1; by == BY_CANDIDATES && k;) found += k = rc__scan_candidates(h);
+        size_t found = collect_by(h, by);
         CHECK_EQ_INT(found, 2 * N);
         CHECK_EQ_INT(outlive_nmade - made, N / 5);
         CHECK_EQ_INT(live_objects(h), before + 2 * (N / 5));
@@ -490,17 +506,13 @@ static void plain_garbage_goes_a_page_at_a_time(enum found_by by)
     enum { N = 5000 };
     node **pairs = malloc(N * sizeof *pairs);
     REQUIRE(pairs != NULL);
-    for (int i = 0; i < N; i++) {
-        pairs[i] = make_held_cycle(h, &node2_type);
-        REQUIRE(pairs[i] != NULL);
-    }
+    REQUIRE(held_cycles(h, pairs, N));
     node *mid = pairs[N / 2], *partner = mid->slot[0];
     rc_page *pg = rc__page_of(RC_HEAD(mid));
     if (by == BY_CANDIDATES) rc_gc_collect(h, 1);   /* the cycles are old */
     for (int i = 0; i < N; i++) rc_decref(pairs[i]);
     h->keep_empty_pages++;   /* pg stays, to be looked at */
-    size_t found = by == BY_YOUNG ? (size_t)rc_gc_collect(h, 0) : 0;
-    for (size_t k = 1; by == BY_CANDIDATES && k;) found += k = rc__scan_candidates(h);
+    size_t found = collect_by(h, by);
     CHECK_EQ_INT(found, 2 * N);
     CHECK_EQ_INT(live_objects(h), 0);
     if (!h->watch) {   /* watched pages: every block through rc__free_block */
@@ -539,27 +551,17 @@ static void plain_garbage_around_one_live_object(enum found_by by)
     enum { N = 5000 };
     node **pairs = malloc(N * sizeof *pairs);
     REQUIRE(pairs != NULL);
-    node *lone = NULL;
-    for (int i = 0; i < N; i++) {
-        pairs[i] = make_held_cycle(h, &node2_type);
-        REQUIRE(pairs[i] != NULL);
-        if (i == N / 2) {
-            lone = rc_new(h, &node2_type);
-            REQUIRE(lone != NULL);
-            lone->payload = 1234;
-        }
-    }
+    REQUIRE(held_cycles(h, pairs, N / 2));
+    node *lone = rc_new(h, &node2_type);
+    REQUIRE(lone != NULL);
+    lone->payload = 1234;
+    REQUIRE(held_cycles(h, pairs + N / 2, N - N / 2));
     if (by == BY_CANDIDATES) rc_gc_collect(h, 1);   /* the cycles are old */
     for (int i = 0; i < N; i++) rc_decref(pairs[i]);
-    size_t found = by == BY_YOUNG ? (size_t)rc_gc_collect(h, 0) : by == BY_FULL ? (size_t)rc_gc_collect(h, 2) : 0;
-    for (size_t k = 1; by == BY_CANDIDATES && k;) found += k = rc__scan_candidates(h);
-    CHECK_EQ_INT(found, 2 * N);
+    CHECK_EQ_INT(collect_by(h, by), 2 * N);
     CHECK_EQ_INT(live_objects(h), 1);
-    for (int i = 0; i < N; i++) {   /* the freed blocks again */
-        pairs[i] = make_held_cycle(h, &node2_type);
-        REQUIRE(pairs[i] != NULL);
-        CHECK(pairs[i] != lone && pairs[i]->slot[0] != lone);
-    }
+    REQUIRE(held_cycles(h, pairs, N));   /* the freed blocks again */
+    for (int i = 0; i < N; i++) CHECK(pairs[i] != lone && pairs[i]->slot[0] != lone);
     CHECK_EQ_INT(rc_refcount(lone), 1);
     CHECK_EQ_INT(lone->payload, 1234);
     CHECK(lone->slot[0] == NULL && lone->slot[1] == NULL);

@@ -101,19 +101,19 @@ rc_tuple *rc_tuple_new(rc_heap *heap, size_t n, const rc_val *items)
      * item. They become the tuple's, or go back when it cannot be made.
      * Nothing allocates between the allocation and the filling, so no
      * collection sees the tuple half-built. */
-    for (size_t i = 0; items && i < n; i++) rc_val_incref(items[i]);
+    bool atoms = items && n;
+    for (size_t i = 0; items && i < n; i++) {
+        rc_val_incref(items[i]);
+        atoms &= is_atom(items[i]);
+    }
     rc_tuple_obj *t = rc_new_var(heap, &rc_tuple_type, n * sizeof(rc_val));
     if (!t) {   /* rc_new_var recorded why */
         for (size_t i = 0; items && i < n; i++) rc_val_decref(items[i]);
         return NULL;
     }
     t->len = n;
-    bool atoms = items && n;
     if (items) {
-        for (size_t i = 0; i < n; i++) {
-            t->items[i] = items[i];
-            atoms &= is_atom(items[i]);
-        }
+        if (n) memcpy(t->items, items, n * sizeof(rc_val));
     } else {
         for (size_t i = 0; i < n; i++) t->items[i] = RC_NONE;
     }
